@@ -1,0 +1,93 @@
+/*
+ * incident.h - the incident record: what corral detects and stores.
+ *
+ * Correlation shards create incidents (malloc: incidents are rare next to
+ * events) and keep the open ones in memory while they take new evidence;
+ * at batch boundaries a shard sends a copy of each changed incident to the
+ * writer, which owns that copy, encodes it as JSON and frees it.
+ *
+ * The id is deterministic: a hash of (rule id, key, window start), printed
+ * as 32 hex digits. Replaying the same input rewrites the same incidents
+ * instead of adding duplicates.
+ *
+ * JSON encoding (one object; `corral query --format ndjson` prints it):
+ *   id, rule, title, category, reg_category, entities {name: value},
+ *   first_seen, last_seen (RFC 3339 UTC, ms), event_count, priority,
+ *   reg_level ("I".."IV" or null), status, evidence {refs: [{input,
+ *   position}], samples: [raw...], refs_dropped}, reasons [text...],
+ *   window_start, detected_at... see incident.c for the full list.
+ *
+ * Threading: an incident has one owner at a time; ownership moves by
+ * pointer through a ring, never shared.
+ */
+#ifndef CR_INCIDENT_H
+#define CR_INCIDENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_INC_MAX_ENTITIES 4
+#define CR_INC_MAX_REFS 32
+#define CR_INC_MAX_SAMPLES 5
+#define CR_INC_MAX_REASONS 4
+#define CR_INC_SAMPLE_BYTES 512
+
+struct cr_evidence_ref {
+    uint32_t input;    /* input index (see the run's input names) */
+    uint64_t position; /* line number for files, offset for Kafka */
+    int64_t time_ms;
+};
+
+struct cr_incident {
+    char id[33];
+    char rule[96];
+    char title[160];
+    char category[24];
+    char reg_category[32];
+    char priority[4];
+    int reg_level; /* 1..4, 0 = null */
+    char status[16]; /* "detected" on creation (DOMAIN.md lifecycle) */
+    int nentities;
+    struct {
+        char name[32];
+        char value[128];
+    } entities[CR_INC_MAX_ENTITIES];
+    int64_t first_seen_ms;
+    int64_t last_seen_ms;
+    int64_t window_start_ms;
+    uint64_t event_count;
+    int nrefs;
+    uint64_t refs_dropped; /* evidence refs beyond CR_INC_MAX_REFS */
+    struct cr_evidence_ref refs[CR_INC_MAX_REFS];
+    int nsamples;
+    char samples[CR_INC_MAX_SAMPLES][CR_INC_SAMPLE_BYTES];
+    int nreasons;
+    char reasons[CR_INC_MAX_REASONS][160];
+    /* Names of the inputs refs point into (borrowed from the run's config;
+     * set by the writer before encoding). */
+};
+
+/* Deterministic id: 128-bit hash of rule, key bytes and window start. */
+void cr_incident_make_id(char out[33], const char *rule, const char *key, size_t keylen,
+                         int64_t window_start_ms);
+
+/* Append an evidence ref / raw sample, keeping the bounds. */
+void cr_incident_add_ref(struct cr_incident *inc, uint32_t input, uint64_t position,
+                         int64_t time_ms);
+void cr_incident_add_sample(struct cr_incident *inc, const char *raw, size_t len);
+void cr_incident_add_reason(struct cr_incident *inc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "I".."IV" or NULL for 0. */
+const char *cr_reg_level_name(int level);
+/* 1..4 for "I".."IV" (also "1".."4"), 0 for "null"/"", -1 if invalid. */
+int cr_reg_level_parse(const char *s);
+
+/* Times are formatted with cr_time_format() from parsers/timeparse.h. */
+
+/* JSON encoding with jansson. input_names[i] names input i (may be NULL).
+ * Returns a malloc'd NUL-terminated string, caller frees with free(). */
+char *cr_incident_to_json(const struct cr_incident *inc, const char *const *input_names,
+                          int ninputs);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * store.h - corral's LMDB store: incidents, their indexes, rejected records
+ * and run metadata. The only module that includes lmdb.h.
+ *
+ * Layout (named databases in one environment):
+ *   incidents   id (32 hex chars)                      -> incident JSON
+ *   by_time     first_seen (BE u64 ms) | id            -> ""
+ *   by_category category | 0x00 | first_seen BE | id   -> ""
+ *   by_entity   name=value | 0x00 | first_seen BE | id -> ""
+ *   rejects     input (BE u32) | position (BE u64)     -> reason | 0x00 | raw bytes
+ *   meta        name                                   -> value
+ * first_seen, category and entities never change once an incident exists,
+ * so an update rewrites only the incidents value; index keys are written
+ * once, when the id is first seen.
+ *
+ * Writing: exactly one writer (the writer thread, or a test) calls
+ * cr_store_begin / cr_store_put_* / cr_store_commit: one transaction per
+ * batch, so a durable commit (two fsyncs) is paid per batch, not per
+ * incident. Reading (query) uses read-only transactions and may run in
+ * other processes at the same time.
+ *
+ * Errors: functions return 0 or a negative value; cr_store_errmsg() gives
+ * the text of the last error on that handle.
+ */
+#ifndef CR_STORE_H
+#define CR_STORE_H
+
+#include "incident.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cr_store;
+
+struct cr_store_opts {
+    uint64_t map_size;  /* bytes; default 1 GiB */
+    int read_only;
+};
+
+/* Open (creating the directory if needed, unless read_only). Returns NULL
+ * and writes the reason to err. */
+struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts, char *err,
+                               size_t errlen);
+void cr_store_close(struct cr_store *s);
+const char *cr_store_errmsg(const struct cr_store *s);
+
+/* Write batch. */
+int cr_store_begin(struct cr_store *s);
+/* Upsert: json is the encoded incident. Index keys are added only when the
+ * id is new. */
+int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, const char *json,
+                          size_t jsonlen);
+int cr_store_put_reject(struct cr_store *s, uint32_t input, uint64_t position, const char *reason,
+                        const char *raw, size_t rawlen);
+int cr_store_put_meta(struct cr_store *s, const char *name, const char *value);
+int cr_store_commit(struct cr_store *s);
+void cr_store_abort(struct cr_store *s);
+
+/* Query: incidents, newest first_seen first. Filters may be NULL / 0. */
+struct cr_query {
+    int64_t since_ms;  /* last_seen >= since (INT64_MIN = none) */
+    int64_t until_ms;  /* first_seen <= until (INT64_MAX = none) */
+    const char *category;
+    const char *priority;
+    const char *entity; /* "name=value" */
+    size_t limit;       /* 0 = no limit */
+};
+/* Calls cb(json, len, arg) for each incident that passes, in order; json is
+ * borrowed for the duration of the call. cb returns non-zero to stop. */
+int cr_store_query(struct cr_store *s, const struct cr_query *q,
+                   int (*cb)(const char *json, size_t len, void *arg), void *arg);
+/* Rejected records, in input order: cb(input, position, reason, raw, rawlen). */
+int cr_store_rejects(struct cr_store *s,
+                     int (*cb)(uint32_t input, uint64_t position, const char *reason,
+                               const char *raw, size_t rawlen, void *arg),
+                     void *arg);
+int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t outlen);
+/* Counts for metrics: number of incidents stored. */
+int cr_store_count_incidents(struct cr_store *s, uint64_t *n);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * ruleset.h - the compiled, immutable rule set: match rules, correlations,
+ * their Hyperscan databases and PCRE2 programs.
+ *
+ * A ruleset is built once from YAML rule files (cr_ruleset_load) and then
+ * only read: every worker and shard thread shares it without locks. What a
+ * thread mutates while matching (Hyperscan scratch, PCRE2 match data) lives
+ * in a struct cr_matcher that each worker creates for itself.
+ *
+ * The language (docs/rules.md has the full reference):
+ *
+ *   rules:                              # match rules: one event each
+ *     - id: sshd.auth.failed
+ *       title: SSH authentication failure
+ *       where: { program: sshd }        # equality on fields; a list = any of
+ *       match: 'Failed password for (?:invalid user )?(?<user>\S+) from (?<src_ip>\S+)'
+ *       # or: match: { msg: '...', event_type: '...' }   (every regex must match)
+ *       # optional: not_match: '...' (or a map)           (none may match)
+ *       # optional: caseless: true
+ *       # optional, makes every match an incident:
+ *       # group_by: [src_ip]
+ *       # incident: { category: S-ATK-EXPL, reg_category: NA/NAEXPLOIT,
+ *       #             priority: P2, reg_level: IV, title: ..., open_for: 1h }
+ *   correlations:
+ *     - id: ssh.bruteforce
+ *       type: event_count               # or temporal_ordered
+ *       rules: [sshd.auth.failed]       # match rule ids (temporal_ordered: steps in order,
+ *                                       #  each a match rule or correlation id)
+ *       group_by: [src_ip]
+ *       timespan: 60s
+ *       condition: { gte: 5 }           # event_count only
+ *       incident: { category: S-ATK-BRUTE, reg_category: NA/NACRED, priority: P3 }
+ *
+ * Named captures `(?<name>...)` set event fields; a capture named like a
+ * builtin field (src_ip, user, host) overwrites it, any other name becomes a
+ * new field (disk, interface, service).
+ *
+ * Ownership: cr_ruleset_load returns a ruleset the caller frees with
+ * cr_ruleset_free, after every matcher made from it is freed.
+ */
+#ifndef CR_RULESET_H
+#define CR_RULESET_H
+
+#include "../engine/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_MAX_GROUP_BY 4
+#define CR_MAX_STEPS 8
+
+struct cr_incident_spec {
+    char category[24];     /* DOMAIN.md (a) id, e.g. S-ATK-BRUTE; validated against the table */
+    char reg_category[32]; /* GB/T 20986 code, e.g. NA/NACRED; defaults from the category */
+    char priority[4];      /* P1..P4 */
+    int reg_level;         /* 1..4 for I..IV, 0 = null */
+    char *title;           /* defaults to the rule's title */
+    int64_t open_for_ms;   /* how long after last_seen the incident takes new evidence */
+};
+
+/* One equality predicate: field == one of vals (exact bytes). */
+struct cr_where {
+    uint16_t field;
+    uint16_t nvals;
+    uint8_t negate;   /* `not: {field: v}` */
+    char **vals;
+    uint32_t *lens;
+};
+
+enum cr_pattern_kind {
+    CR_PAT_EXACT = 0,     /* Hyperscan compiled it as written; no captures: a hit is final */
+    CR_PAT_PREFILTER = 1, /* Hyperscan compiled it with HS_FLAG_PREFILTER: PCRE2 must confirm */
+    CR_PAT_CAPTURE = 2,   /* exact or prefiltered, and it has named captures: PCRE2 extracts */
+};
+
+struct cr_pattern {
+    uint32_t rule;      /* index into rules[] */
+    uint16_t field;     /* field it is matched against */
+    uint8_t kind;       /* enum cr_pattern_kind */
+    uint8_t negated;    /* from not_match: a hit disqualifies the rule */
+    char *regex;
+    unsigned hs_flags;
+    void *pcre;         /* pcre2_code_8 *, always compiled (JIT where possible) */
+    int jit;            /* 1 if JIT compiled */
+    uint16_t ncapture;  /* named captures */
+    uint16_t capture_group[16]; /* group number of each named capture */
+    uint16_t capture_field[16]; /* field id it sets */
+};
+
+struct cr_rule {
+    char *id;
+    char *title;
+    char *file;
+    int line;
+    struct cr_where *where;
+    int nwhere;
+    uint32_t *patterns; /* indices into ruleset->patterns (positive ones first) */
+    int npatterns;      /* positive patterns (all must hit) */
+    int nnegated;       /* followed by this many negated ones */
+    int has_captures;
+    struct cr_incident_spec *incident; /* non-NULL: every match opens/updates an incident */
+    uint16_t group_by[CR_MAX_GROUP_BY];
+    int ngroup_by;
+    /* Routes: one per distinct group_by among this rule's consumers (its own
+     * incident and the correlations that list it). A match is emitted once
+     * per route, keyed by the route's group_by fields. */
+    int nroutes;
+    struct cr_route {
+        uint16_t group_by[CR_MAX_GROUP_BY];
+        int ngroup_by;
+    } routes[4];
+};
+
+enum cr_corr_type {
+    CR_CORR_EVENT_COUNT = 1,
+    CR_CORR_TEMPORAL_ORDERED = 2,
+};
+
+/* A step input: a match rule or (for chaining) another correlation. */
+struct cr_input_ref {
+    uint8_t is_correlation;
+    uint32_t index;
+};
+
+struct cr_correlation {
+    char *id;
+    char *title;
+    char *file;
+    int line;
+    enum cr_corr_type type;
+    struct cr_input_ref steps[CR_MAX_STEPS]; /* event_count: the counted rules (any of) */
+    int nsteps;
+    uint16_t group_by[CR_MAX_GROUP_BY];
+    int ngroup_by;
+    int64_t timespan_ms;
+    uint32_t gte; /* event_count threshold */
+    struct cr_incident_spec incident;
+};
+
+struct cr_ruleset {
+    struct cr_rule *rules;
+    int nrules;
+    struct cr_correlation *corrs;
+    int ncorrs;
+    struct cr_pattern *patterns;
+    int npatterns;
+
+    /* Field names: builtin ones first, then extra names (captures, JSON
+     * paths) at ids CR_F__BUILTIN..nfields-1. */
+    const char *field_names[CR_MAX_FIELDS];
+    int nfields;
+
+    /* Hyperscan: one block-mode database per field that has patterns. */
+    struct cr_hs_field {
+        uint16_t field;
+        void *db;          /* hs_database_t * */
+        uint32_t *pattern_of_id; /* hs id -> index into patterns[] */
+        int npat;
+        int from_cache;    /* 1 if deserialized from the on-disk cache */
+    } hs[CR_MAX_FIELDS];
+    int nhs;
+    void *scratch_proto; /* hs_scratch_t *, grown for every database; matchers clone it */
+
+    /* Rules that have no positive pattern: checked on every event (rare). */
+    uint32_t *unconditional;
+    int nunconditional;
+
+    size_t max_captures; /* for sizing PCRE2 match data */
+    uint64_t hash;       /* of the whole compiled content (reload: what changed) */
+};
+
+struct cr_ruleset_opts {
+    const char *cache_dir; /* Hyperscan database cache; NULL = no cache */
+};
+
+/* Load and compile rule files. `paths` are files or directories (every
+ * *.yaml / *.yml inside, sorted by name). On any error returns NULL and
+ * writes every problem found, one "file:line: reason" per line, to err. */
+struct cr_ruleset *cr_ruleset_load(const char *const *paths, int npaths,
+                                   const struct cr_ruleset_opts *opts, char *err, size_t errlen);
+void cr_ruleset_free(struct cr_ruleset *rs);
+
+int cr_ruleset_find_rule(const struct cr_ruleset *rs, const char *id);
+int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id);
+/* Field id by name (builtin or extra), -1 if the rules never use it. */
+int cr_ruleset_field(const struct cr_ruleset *rs, const char *name);
+
+/* Category table of DOMAIN.md (a): default reg_category of a category id,
+ * or NULL if the id is not a known category. */
+const char *cr_category_reg_default(const char *category);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * testutil.h - helpers shared by the Criterion test binaries.
+ *
+ * Paths: tests run from the build tree; CORRAL_SOURCE_DIR (set by CMake)
+ * locates the project, and the shared data sets are at
+ * CORRAL_SOURCE_DIR/../shared/data. Tests that need them call
+ * cr_test_shared_path() and skip with a clear message when it is absent.
+ */
+#ifndef CR_TESTUTIL_H
+#define CR_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Absolute path of ../shared/data/<rel>, or NULL if ../shared/data is absent.
+ * Returns a static buffer (one per call site is not needed: copy if kept). */
+const char *cr_test_shared_path(const char *rel);
+/* Path under the source tree. Static buffer. */
+const char *cr_test_source_path(const char *rel);
+/* Fresh empty temporary directory; caller frees the string. */
+char *cr_test_tmpdir(void);
+/* Remove a directory tree (best effort). */
+void cr_test_rmtree(const char *dir);
+/* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
+char *cr_test_slurp(const char *path, size_t *len);
+/* Write a file; returns 0 or -1. */
+int cr_test_write_file(const char *path, const char *data, size_t len);
+/* Run a shell command, capture stdout into a malloc'd string (may be NULL),
+ * return the exit status (or -1). */
+int cr_test_run(const char *cmd, char **out);
+
+#endif
