@@ -10,12 +10,13 @@
  * as 32 hex digits. Replaying the same input rewrites the same incidents
  * instead of adding duplicates.
  *
- * JSON encoding (one object; `corral query --format ndjson` prints it):
+ * JSON encoding (one object; `corral query --format ndjson` prints it),
+ * keys always in this order (a contract: users' scripts read these names):
  *   id, rule, title, category, reg_category, entities {name: value},
- *   first_seen, last_seen (RFC 3339 UTC, ms), event_count, priority,
- *   reg_level ("I".."IV" or null), status, evidence {refs: [{input,
- *   position}], samples: [raw...], refs_dropped}, reasons [text...],
- *   window_start, detected_at... see incident.c for the full list.
+ *   first_seen, last_seen, window_start (RFC 3339 UTC, ms, or null),
+ *   event_count, priority, reg_level ("I".."IV" or null), status,
+ *   evidence {refs: [{input, position, time}], samples: [raw...],
+ *   refs_dropped}, reasons [text...].
  *
  * Threading: an incident has one owner at a time; ownership moves by
  * pointer through a ring, never shared.
@@ -63,15 +64,17 @@ struct cr_incident {
     char samples[CR_INC_MAX_SAMPLES][CR_INC_SAMPLE_BYTES];
     int nreasons;
     char reasons[CR_INC_MAX_REASONS][160];
-    /* Names of the inputs refs point into (borrowed from the run's config;
-     * set by the writer before encoding). */
 };
 
 /* Deterministic id: 128-bit hash of rule, key bytes and window start. */
 void cr_incident_make_id(char out[33], const char *rule, const char *key, size_t keylen,
                          int64_t window_start_ms);
 
-/* Append an evidence ref / raw sample, keeping the bounds. */
+/* Append an evidence ref / raw sample / reason, keeping the bounds: refs
+ * beyond CR_INC_MAX_REFS only count in refs_dropped (the first refs are
+ * kept: they show how the incident started); samples and reasons beyond
+ * their maximum are ignored. A sample is passed through cr_raw_escape()
+ * and cut to CR_INC_SAMPLE_BYTES - 1 bytes at a character boundary. */
 void cr_incident_add_ref(struct cr_incident *inc, uint32_t input, uint64_t position,
                          int64_t time_ms);
 void cr_incident_add_sample(struct cr_incident *inc, const char *raw, size_t len);
@@ -83,10 +86,24 @@ const char *cr_reg_level_name(int level);
 /* 1..4 for "I".."IV" (also "1".."4"), 0 for "null"/"", -1 if invalid. */
 int cr_reg_level_parse(const char *s);
 
-/* Times are formatted with cr_time_format() from parsers/timeparse.h. */
+/* Make raw record bytes printable as valid UTF-8 for JSON: valid UTF-8
+ * passes unchanged; a NUL or a byte that does not start or continue a
+ * valid sequence becomes the four ASCII characters \xHH (so GBK and other
+ * legacy bytes stay recoverable, unlike with U+FFFD). Writes at most
+ * dstlen - 1 bytes plus a NUL, never splitting a character or an escape;
+ * dstlen >= 4 * len + 1 always holds everything. Returns the number of
+ * input bytes consumed. */
+size_t cr_raw_escape(char *dst, size_t dstlen, const char *raw, size_t len);
 
-/* JSON encoding with jansson. input_names[i] names input i (may be NULL).
- * Returns a malloc'd NUL-terminated string, caller frees with free(). */
+/* Times are formatted with cr_time_format() from parsers/timeparse.h;
+ * CR_TIME_NONE (event.h) is encoded as null. */
+
+/* JSON encoding with jansson, compact, one line. input_names[i] names
+ * input i (the array and its entries may be NULL: the ref's `input` is then
+ * the index as a number). Every string goes through cr_raw_escape(), so the
+ * output is valid UTF-8 whatever the log bytes were. Returns a malloc'd
+ * NUL-terminated string, caller frees with free(); NULL only if out of
+ * memory. */
 char *cr_incident_to_json(const struct cr_incident *inc, const char *const *input_names,
                           int ninputs);
 

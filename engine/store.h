@@ -4,14 +4,19 @@
  *
  * Layout (named databases in one environment):
  *   incidents   id (32 hex chars)                      -> incident JSON
- *   by_time     first_seen (BE u64 ms) | id            -> ""
+ *   by_time     first_seen (BE u64 ms) | id            -> last_seen (BE u64 ms) | priority
  *   by_category category | 0x00 | first_seen BE | id   -> ""
  *   by_entity   name=value | 0x00 | first_seen BE | id -> ""
  *   rejects     input (BE u32) | position (BE u64)     -> reason | 0x00 | raw bytes
  *   meta        name                                   -> value
+ * Times in keys are BE u64 of the ms value with the sign bit flipped, so
+ * that byte order is numeric order even for CR_TIME_NONE (INT64_MIN).
  * first_seen, category and entities never change once an incident exists,
- * so an update rewrites only the incidents value; index keys are written
- * once, when the id is first seen.
+ * so an update rewrites the incidents value and the by_time summary
+ * (last_seen and priority change; the query filters on them without
+ * parsing JSON); the other index keys are written once, when the id is
+ * first seen. (If first_seen does move - a late event - the update notices
+ * and re-indexes; see store.c.)
  *
  * Writing: exactly one writer (the writer thread, or a test) calls
  * cr_store_begin / cr_store_put_* / cr_store_commit: one transaction per
@@ -21,6 +26,17 @@
  *
  * Errors: functions return 0 or a negative value; cr_store_errmsg() gives
  * the text of the last error on that handle.
+ *
+ * Caveats:
+ *  - One handle per store directory per process (an LMDB rule: a second
+ *    open of the same files in one process breaks its locks). Other
+ *    processes may open it read-only at the same time.
+ *  - A full map is never silent and never drops part of a batch: the put
+ *    or commit returns CR_STORE_EFULL, the whole batch is rolled back, and
+ *    the store stays readable. The caller stops and alarms; raising
+ *    store.map_size and reopening lets it continue.
+ *  - Commits are fully synced (no MDB_NOSYNC): a committed batch survives
+ *    a crash, which is what allows input offsets to be committed after it.
  */
 #ifndef CR_STORE_H
 #define CR_STORE_H
@@ -32,19 +48,29 @@
 
 struct cr_store;
 
+/* Return codes (all other failures are CR_STORE_ERR). */
+#define CR_STORE_OK 0
+#define CR_STORE_ERR (-1)
+#define CR_STORE_EFULL (-2)    /* map size reached; batch rolled back */
+#define CR_STORE_NOTFOUND (-3) /* cr_store_get_meta: no such name */
+
 struct cr_store_opts {
     uint64_t map_size;  /* bytes; default 1 GiB */
     int read_only;
 };
 
-/* Open (creating the directory if needed, unless read_only). Returns NULL
- * and writes the reason to err. */
+/* Open (creating the directory if needed, unless read_only). opts may be
+ * NULL (defaults). A read-only open of a directory that holds no store
+ * fails with "no store at DIR". Returns NULL and writes the reason to err. */
 struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts, char *err,
                                size_t errlen);
 void cr_store_close(struct cr_store *s);
 const char *cr_store_errmsg(const struct cr_store *s);
 
-/* Write batch. */
+/* Write batch. Not on a read-only handle. begin fails if a batch is open.
+ * After a failed put the batch is already rolled back: later puts and the
+ * commit return the same error, so checking only the commit is enough;
+ * cr_store_abort() is still allowed (and needed to end a batch early). */
 int cr_store_begin(struct cr_store *s);
 /* Upsert: json is the encoded incident. Index keys are added only when the
  * id is new. */
@@ -66,7 +92,9 @@ struct cr_query {
     size_t limit;       /* 0 = no limit */
 };
 /* Calls cb(json, len, arg) for each incident that passes, in order; json is
- * borrowed for the duration of the call. cb returns non-zero to stop. */
+ * borrowed for the duration of the call. cb returns non-zero to stop (the
+ * query then returns 0). Runs in its own read-only transaction, or inside
+ * the open write batch if there is one (it then sees the batch). */
 int cr_store_query(struct cr_store *s, const struct cr_query *q,
                    int (*cb)(const char *json, size_t len, void *arg), void *arg);
 /* Rejected records, in input order: cb(input, position, reason, raw, rawlen). */
@@ -74,8 +102,12 @@ int cr_store_rejects(struct cr_store *s,
                      int (*cb)(uint32_t input, uint64_t position, const char *reason,
                                const char *raw, size_t rawlen, void *arg),
                      void *arg);
+/* Copies the value, NUL-terminated, into out; CR_STORE_NOTFOUND if unset,
+ * CR_STORE_ERR if it does not fit. */
 int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t outlen);
 /* Counts for metrics: number of incidents stored. */
 int cr_store_count_incidents(struct cr_store *s, uint64_t *n);
+/* The LMDB library version string (for `corral version`). */
+const char *cr_store_lib_version(void);
 
 #endif

@@ -85,6 +85,7 @@ struct cr_pattern {
     uint16_t ncapture;  /* named captures */
     uint16_t capture_group[16]; /* group number of each named capture */
     uint16_t capture_field[16]; /* field id it sets */
+    int line;           /* line of the regex in its rule file (for messages) */
 };
 
 struct cr_rule {
@@ -109,6 +110,7 @@ struct cr_rule {
         uint16_t group_by[CR_MAX_GROUP_BY];
         int ngroup_by;
     } routes[4];
+    uint64_t capture_fields; /* bit i set: a capture of this rule sets field i */
 };
 
 enum cr_corr_type {
@@ -167,6 +169,15 @@ struct cr_ruleset {
 
     size_t max_captures; /* for sizing PCRE2 match data */
     uint64_t hash;       /* of the whole compiled content (reload: what changed) */
+
+    /* Every rule and correlation id, sorted, behind cr_ruleset_find_*. Ids
+     * are one namespace: a temporal step names either kind. */
+    struct cr_id_entry {
+        const char *id;
+        uint32_t index;
+        uint8_t is_correlation;
+    } *ids;
+    int nids;
 };
 
 struct cr_ruleset_opts {

@@ -1,0 +1,70 @@
+/*
+ * config.h - corral.yaml: thread counts, input defaults, rule paths, store.
+ *
+ * The config is read once by the main thread, validated completely (every
+ * problem reported as `file:line: reason`), and then only read. Paths in the
+ * file (rules, store, cache) are relative to the directory of the config
+ * file, so a config and its rule pack can be moved together.
+ *
+ * Every default lives in cr_config_defaults() and in configs/corral.yaml's
+ * comments; keep both in step.
+ *
+ * Ownership: cr_config_load fills a caller-provided struct; release it with
+ * cr_config_free. Threading: load-time only; read-only afterwards.
+ */
+#ifndef CR_CONFIG_H
+#define CR_CONFIG_H
+
+#include "event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_MAX_RULE_PATHS 32
+
+struct cr_config {
+    char *file; /* the config file as given, NULL for defaults */
+    char *dir;  /* its directory: base for relative paths */
+
+    /* engine */
+    int workers;             /* parse+match threads */
+    int shards;              /* correlation threads */
+    size_t batch_bytes;      /* bytes of input per batch */
+    int batches;             /* batches in the pool: bounds memory and is the backpressure signal */
+    int queue_depth;         /* match records per worker->shard ring */
+
+    /* input defaults (files, stdin) */
+    enum cr_format format;
+    int tz_offset_min;
+    int year;
+    uint32_t max_record_bytes;
+
+    /* rules */
+    char *rule_paths[CR_MAX_RULE_PATHS];
+    int nrule_paths;
+    char *rule_cache; /* Hyperscan cache directory; NULL = off */
+
+    /* correlation */
+    uint64_t max_keys_per_shard;
+
+    /* store */
+    char *store_path;
+    uint64_t map_size;
+    int64_t commit_interval_ms;
+    uint64_t max_rejects; /* raw records kept in the store's rejects db */
+
+    /* set by the command line, not the file */
+    int quiet; /* no per-record messages on stderr */
+};
+
+void cr_config_defaults(struct cr_config *c);
+/* Load and validate; on error returns -1 with all problems in err (one
+ * `file:line: reason` per line). c is filled with defaults first. */
+int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errlen);
+void cr_config_free(struct cr_config *c);
+/* Parse a zone: "UTC", "Z", "+08:00", "-0530". Returns 0 and minutes east. */
+int cr_parse_tz(const char *s, int *minutes);
+/* Resolve p against c->dir (absolute paths pass through). Caller frees. */
+char *cr_config_path(const struct cr_config *c, const char *p);
+
+#endif

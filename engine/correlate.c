@@ -1,0 +1,635 @@
+/*
+ * correlate.c - see correlate.h.
+ *
+ * Layout: a consumer plan built once from the ruleset (which consumers a
+ * rule's route feeds, which sequence steps a correlation's incidents feed),
+ * a chained hash table of states keyed by (consumer, key bytes), and one
+ * function per operator. States are allocated when a key is first seen for
+ * a consumer and freed when they expire: allocation follows new keys, not
+ * events.
+ */
+#include "correlate.h"
+
+#include "../parsers/timeparse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+enum consumer_kind { CONS_RULE_INCIDENT = 1, CONS_COUNT = 2, CONS_SEQ = 3 };
+
+struct consumer {
+    uint8_t kind;
+    uint8_t step;   /* CONS_SEQ: which step this input is */
+    uint32_t index; /* rule index (RULE_INCIDENT) or correlation index */
+};
+
+struct consumer_list {
+    struct consumer *v;
+    int n;
+};
+
+struct evref {
+    int64_t t;
+    uint64_t position;
+    uint32_t input;
+};
+
+struct stage {
+    int64_t start;   /* start time of the partial sequence that reached this step */
+    int64_t reached; /* when it reached it */
+};
+
+struct state {
+    struct state *next;       /* hash chain */
+    struct state *dirty_next; /* in the dirty list while its incident has unflushed changes */
+    uint64_t hash;
+    uint32_t owner;           /* state owner id: rule index, or nrules + correlation index */
+    uint16_t keylen;
+    uint8_t dirty;
+    uint8_t created;          /* the unflushed version is the opening one */
+    int64_t last_ms;          /* newest event time that touched this state */
+    int64_t horizon_ms;       /* how long after last_ms it can still matter */
+    struct cr_incident *open;
+    int64_t open_until;
+    uint32_t n;               /* event_count: entries used in ring */
+    uint32_t cap;             /* ring capacity or number of stages */
+    union {
+        struct evref ring[1];
+        struct stage stages[1];
+    } u; /* followed by cap entries, then the key bytes */
+};
+
+struct cr_correlator {
+    const struct cr_ruleset *rs;
+    uint64_t max_keys;
+    struct consumer_list *route_consumers; /* [rule * 4 + route] */
+    struct consumer_list *chain_consumers; /* [correlation]: seq steps fed by its incidents */
+    struct state **buckets;
+    size_t nbuckets;
+    struct state *dirty;
+    int64_t watermark;
+    uint64_t flushes;
+    struct cr_wmsg *extra; /* versions of incidents closed before a flush */
+    struct cr_correlator_stats stats;
+};
+
+static int same_group(const uint16_t *a, int na, const uint16_t *b, int nb)
+{
+    return na == nb && memcmp(a, b, (size_t)na * sizeof *a) == 0;
+}
+
+static void add_consumer(struct consumer_list *l, uint8_t kind, uint8_t step, uint32_t index)
+{
+    l->v = realloc(l->v, (size_t)(l->n + 1) * sizeof *l->v);
+    if (!l->v)
+        abort();
+    l->v[l->n++] = (struct consumer){.kind = kind, .step = step, .index = index};
+}
+
+static void build_plan(struct cr_correlator *c)
+{
+    const struct cr_ruleset *rs = c->rs;
+    c->route_consumers = calloc((size_t)rs->nrules * 4 + 1, sizeof *c->route_consumers);
+    c->chain_consumers = calloc((size_t)rs->ncorrs + 1, sizeof *c->chain_consumers);
+    if (!c->route_consumers || !c->chain_consumers)
+        abort();
+    for (int r = 0; r < rs->nrules; r++) {
+        const struct cr_rule *rule = &rs->rules[r];
+        for (int i = 0; i < rule->nroutes && i < 4; i++) {
+            const struct cr_route *rt = &rule->routes[i];
+            struct consumer_list *l = &c->route_consumers[r * 4 + i];
+            if (rule->incident &&
+                same_group(rule->group_by, rule->ngroup_by, rt->group_by, rt->ngroup_by))
+                add_consumer(l, CONS_RULE_INCIDENT, 0, (uint32_t)r);
+            for (int k = 0; k < rs->ncorrs; k++) {
+                const struct cr_correlation *co = &rs->corrs[k];
+                if (!same_group(co->group_by, co->ngroup_by, rt->group_by, rt->ngroup_by))
+                    continue;
+                for (int s = 0; s < co->nsteps; s++) {
+                    if (co->steps[s].is_correlation || co->steps[s].index != (uint32_t)r)
+                        continue;
+                    if (co->type == CR_CORR_EVENT_COUNT) {
+                        add_consumer(l, CONS_COUNT, 0, (uint32_t)k);
+                        break; /* any of the listed rules counts once */
+                    }
+                    add_consumer(l, CONS_SEQ, (uint8_t)s, (uint32_t)k);
+                }
+            }
+        }
+    }
+    for (int k = 0; k < rs->ncorrs; k++) {
+        const struct cr_correlation *co = &rs->corrs[k];
+        if (co->type != CR_CORR_TEMPORAL_ORDERED)
+            continue;
+        for (int s = 0; s < co->nsteps; s++)
+            if (co->steps[s].is_correlation)
+                add_consumer(&c->chain_consumers[co->steps[s].index], CONS_SEQ, (uint8_t)s,
+                             (uint32_t)k);
+    }
+}
+
+struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys)
+{
+    struct cr_correlator *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->rs = rs;
+    c->max_keys = max_keys ? max_keys : 1000000;
+    c->nbuckets = 1024;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    c->watermark = INT64_MIN;
+    if (!c->buckets) {
+        free(c);
+        return NULL;
+    }
+    build_plan(c);
+    return c;
+}
+
+static void free_state(struct state *s)
+{
+    free(s->open);
+    free(s);
+}
+
+void cr_correlator_free(struct cr_correlator *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (struct state *s = c->buckets[i], *n; s; s = n) {
+            n = s->next;
+            free_state(s);
+        }
+    for (struct cr_wmsg *m = c->extra, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    for (int i = 0; i < c->rs->nrules * 4; i++)
+        free(c->route_consumers[i].v);
+    for (int i = 0; i < c->rs->ncorrs; i++)
+        free(c->chain_consumers[i].v);
+    free(c->route_consumers);
+    free(c->chain_consumers);
+    free(c->buckets);
+    free(c);
+}
+
+static inline char *state_key(struct state *s)
+{
+    return (char *)s + offsetof(struct state, u) +
+           (size_t)s->cap * (sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
+                                                                         : sizeof(struct stage));
+}
+
+static uint64_t key_hash(uint32_t owner, const char *key, size_t len)
+{
+    return XXH3_64bits_withSeed(key, len, owner);
+}
+
+static void grow(struct cr_correlator *c)
+{
+    size_t nb = c->nbuckets * 2;
+    struct state **b = calloc(nb, sizeof *b);
+    if (!b)
+        return; /* keep the longer chains; correctness does not depend on it */
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (struct state *s = c->buckets[i], *n; s; s = n) {
+            n = s->next;
+            s->next = b[s->hash & (nb - 1)];
+            b[s->hash & (nb - 1)] = s;
+        }
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = nb;
+}
+
+static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char *key, size_t len,
+                            uint32_t cap, int64_t horizon)
+{
+    uint64_t h = key_hash(owner, key, len);
+    for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
+        if (s->hash == h && s->owner == owner && s->keylen == len &&
+            memcmp(state_key(s), key, len) == 0)
+            return s;
+    size_t entry = sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
+                                                               : sizeof(struct stage);
+    struct state *s = calloc(1, offsetof(struct state, u) + (size_t)cap * entry + len);
+    if (!s)
+        abort();
+    s->hash = h;
+    s->owner = owner;
+    s->keylen = (uint16_t)len;
+    s->cap = cap;
+    s->horizon_ms = horizon;
+    s->last_ms = INT64_MIN;
+    memcpy(state_key(s), key, len);
+    s->next = c->buckets[h & (c->nbuckets - 1)];
+    c->buckets[h & (c->nbuckets - 1)] = s;
+    c->stats.states++;
+    if (c->stats.states > c->stats.states_peak)
+        c->stats.states_peak = c->stats.states;
+    if (c->stats.states > c->nbuckets)
+        grow(c);
+    return s;
+}
+
+static void mark_dirty(struct cr_correlator *c, struct state *s)
+{
+    if (!s->dirty) {
+        s->dirty = 1;
+        s->dirty_next = c->dirty;
+        c->dirty = s;
+    }
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* A fresh incident for a consumer owning state s. */
+static struct cr_incident *new_incident(struct cr_correlator *c, const char *rule_id,
+                                        const char *rule_title,
+                                        const struct cr_incident_spec *spec,
+                                        const uint16_t *group_by, int ngroup, struct state *s,
+                                        int64_t window_start)
+{
+    const struct cr_ruleset *rs = c->rs;
+    struct cr_incident *inc = calloc(1, sizeof *inc);
+    if (!inc)
+        abort();
+    const char *key = state_key(s);
+    cr_incident_make_id(inc->id, rule_id, key, s->keylen, window_start);
+    copy_str(inc->rule, sizeof inc->rule, rule_id);
+    copy_str(inc->title, sizeof inc->title, spec->title ? spec->title : rule_title);
+    copy_str(inc->category, sizeof inc->category, spec->category);
+    copy_str(inc->reg_category, sizeof inc->reg_category, spec->reg_category);
+    copy_str(inc->priority, sizeof inc->priority, spec->priority[0] ? spec->priority : "P3");
+    inc->reg_level = spec->reg_level;
+    copy_str(inc->status, sizeof inc->status, "detected");
+    inc->window_start_ms = window_start;
+    /* entities: the group_by field names with the key's values */
+    size_t off = 0;
+    for (int i = 0; i < ngroup && i < CR_INC_MAX_ENTITIES; i++) {
+        const char *v = key + off;
+        const char *end = memchr(v, CR_KEY_SEP, s->keylen - off);
+        size_t vlen = end ? (size_t)(end - v) : s->keylen - off;
+        const char *name = group_by[i] < rs->nfields ? rs->field_names[group_by[i]] : "?";
+        copy_str(inc->entities[i].name, sizeof inc->entities[i].name, name);
+        size_t cap = sizeof inc->entities[i].value - 1;
+        size_t n = vlen < cap ? vlen : cap;
+        memcpy(inc->entities[i].value, v, n);
+        inc->entities[i].value[n] = 0;
+        inc->nentities++;
+        off += vlen + 1;
+        if (off > s->keylen)
+            break;
+    }
+    return inc;
+}
+
+static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
+{
+    return spec->open_for_ms > 0 ? spec->open_for_ms : fallback;
+}
+
+/* The incident of state s is past its open window: forget it (its last
+ * version was flushed, or is flushed now). */
+static void close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
+                             struct cr_wmsg **extra_head)
+{
+    if (!s->open || t <= s->open_until)
+        return;
+    if (s->dirty) {
+        /* unflushed changes of the old incident: hand them out now */
+        struct cr_wmsg *m = cr_wmsg_incident(s->open, s->created);
+        m->next = *extra_head;
+        *extra_head = m;
+        s->created = 0;
+        /* keep s in the dirty list: harmless, flush skips states without incidents */
+    }
+    free(s->open);
+    s->open = NULL;
+}
+
+static void update_incident(struct cr_correlator *c, struct state *s, const struct cr_match *m,
+                            int64_t t, int64_t open_ms)
+{
+    struct cr_incident *inc = s->open;
+    inc->event_count++;
+    if (t > inc->last_seen_ms)
+        inc->last_seen_ms = t;
+    if (t < inc->first_seen_ms)
+        inc->first_seen_ms = t;
+    if (m) {
+        cr_incident_add_ref(inc, m->input, m->position, t);
+        cr_incident_add_sample(inc, m->raw, m->raw_len);
+    }
+    if (t + open_ms > s->open_until)
+        s->open_until = t + open_ms;
+    c->stats.incident_updates++;
+    mark_dirty(c, s);
+}
+
+static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen,
+                  int64_t t, const struct cr_incident *from, int depth);
+
+static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struct cr_match *m,
+                                struct cr_wmsg **extra)
+{
+    const struct cr_rule *rule = &c->rs->rules[r];
+    const struct cr_incident_spec *spec = rule->incident;
+    int64_t ofor = open_for(spec, 3600000);
+    int64_t t = m->time_ms;
+    struct state *s = lookup(c, r, m->key, m->key_len, 0, ofor);
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        return;
+    }
+    struct cr_incident *inc =
+        new_incident(c, rule->id, rule->title, spec, rule->group_by, rule->ngroup_by, s, t);
+    inc->first_seen_ms = inc->last_seen_ms = t;
+    inc->event_count = 1;
+    cr_incident_add_ref(inc, m->input, m->position, t);
+    cr_incident_add_sample(inc, m->raw, m->raw_len);
+    cr_incident_add_reason(inc, "matched rule %s", rule->id);
+    s->open = inc;
+    s->open_until = t + ofor;
+    s->created = 1;
+    c->stats.incidents_opened++;
+    mark_dirty(c, s);
+}
+
+static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                        struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    uint32_t n = co->gte ? co->gte : 1;
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    int64_t horizon = co->timespan_ms > ofor ? co->timespan_ms : ofor;
+    int64_t t = m->time_ms;
+    uint32_t owner = (uint32_t)c->rs->nrules + k;
+    struct state *s = lookup(c, owner, m->key, m->key_len, n, horizon);
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        chain(c, k, m->key, m->key_len, t, s->open, 0);
+        return;
+    }
+    /* insert (t, ref) keeping the ring sorted by time; a full ring drops
+     * its oldest entry, which can no longer be part of a newer window of N */
+    struct evref e = {.t = t, .position = m->position, .input = m->input};
+    struct evref *ring = s->u.ring;
+    if (s->n == n) {
+        if (t < ring[0].t)
+            return; /* older than all N kept: cannot complete a window with them */
+        memmove(ring, ring + 1, (size_t)(n - 1) * sizeof *ring);
+        s->n--;
+    }
+    uint32_t pos = s->n;
+    while (pos > 0 && ring[pos - 1].t > t) {
+        ring[pos] = ring[pos - 1];
+        pos--;
+    }
+    ring[pos] = e;
+    s->n++;
+    if (s->n < n || ring[n - 1].t - ring[0].t > co->timespan_ms)
+        return;
+
+    struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident, co->group_by,
+                                           co->ngroup_by, s, ring[0].t);
+    inc->first_seen_ms = ring[0].t;
+    inc->last_seen_ms = ring[n - 1].t;
+    inc->event_count = n;
+    for (uint32_t i = 0; i < n; i++)
+        cr_incident_add_ref(inc, ring[i].input, ring[i].position, ring[i].t);
+    cr_incident_add_sample(inc, m->raw, m->raw_len);
+    char span[32];
+    int64_t secs = (ring[n - 1].t - ring[0].t) / 1000;
+    snprintf(span, sizeof span, "%llds", (long long)secs);
+    cr_incident_add_reason(inc, "%u matches of %s within %s (threshold: >= %u in %llds)", n,
+                           co->nsteps == 1 ? c->rs->rules[co->steps[0].index].id : "its rules",
+                           span, n, (long long)(co->timespan_ms / 1000));
+    s->n = 0; /* the threshold restarts once it fired */
+    s->open = inc;
+    s->open_until = inc->last_seen_ms + ofor;
+    s->created = 1;
+    c->stats.incidents_opened++;
+    mark_dirty(c, s);
+    chain(c, k, m->key, m->key_len, t, inc, 0);
+}
+
+/* Step `step` of sequence correlation k happened at t for key. m is the
+ * match (NULL when the step is a chained correlation's incident). */
+static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char *key,
+                      size_t keylen, int64_t t, const struct cr_match *m,
+                      const struct cr_incident *from, int depth, struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    int64_t horizon = co->timespan_ms > ofor ? co->timespan_ms : ofor;
+    uint32_t owner = (uint32_t)c->rs->nrules + k;
+    struct state *s = lookup(c, owner, key, keylen, (uint32_t)co->nsteps, horizon);
+    struct stage *st = s->u.stages;
+    if (s->n == 0) {
+        for (int i = 0; i < co->nsteps; i++)
+            st[i].start = st[i].reached = INT64_MIN;
+        s->n = 1;
+    }
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    int last = co->nsteps - 1;
+    if (step == 0) {
+        if (t >= st[0].start) { /* the newest start leaves the most time for what follows */
+            st[0].start = t;
+            st[0].reached = t;
+        }
+        if (last > 0)
+            return;
+    }
+    int64_t start = st[step == 0 ? 0 : step - 1].start;
+    if (step > 0) {
+        struct stage *prev = &st[step - 1];
+        if (prev->reached == INT64_MIN || t < prev->reached || t - prev->start > co->timespan_ms)
+            return;
+        if (step < last) {
+            st[step].start = prev->start;
+            st[step].reached = t;
+            return;
+        }
+    }
+    /* the last step completed a sequence */
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        chain(c, k, key, keylen, t, s->open, depth + 1);
+        return;
+    }
+    struct cr_incident *inc =
+        new_incident(c, co->id, co->title, &co->incident, co->group_by, co->ngroup_by, s, start);
+    inc->first_seen_ms = start;
+    inc->last_seen_ms = t;
+    inc->event_count = 1;
+    if (m) {
+        cr_incident_add_ref(inc, m->input, m->position, t);
+        cr_incident_add_sample(inc, m->raw, m->raw_len);
+    }
+    char a[32], b[32];
+    cr_time_format(start, a, sizeof a);
+    cr_time_format(t, b, sizeof b);
+    const struct cr_input_ref *first = &co->steps[0];
+    const char *first_id =
+        first->is_correlation ? c->rs->corrs[first->index].id : c->rs->rules[first->index].id;
+    const struct cr_input_ref *lastref = &co->steps[last];
+    const char *last_id = lastref->is_correlation ? c->rs->corrs[lastref->index].id
+                                                  : c->rs->rules[lastref->index].id;
+    cr_incident_add_reason(inc, "%s at %s, then %s at %s (within %llds)", first_id, a, last_id, b,
+                           (long long)(co->timespan_ms / 1000));
+    if (from)
+        cr_incident_add_reason(inc, "follows incident %s (%s)", from->id, from->category);
+    s->open = inc;
+    s->open_until = t + ofor;
+    s->created = 1;
+    c->stats.incidents_opened++;
+    mark_dirty(c, s);
+    chain(c, k, key, keylen, t, inc, depth + 1);
+}
+
+static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen,
+                  int64_t t, const struct cr_incident *from, int depth)
+{
+    const struct consumer_list *l = &c->chain_consumers[corr];
+    if (depth > CR_MAX_STEPS * 4) /* cycles are refused at load; this is a second guard */
+        return;
+    for (int i = 0; i < l->n; i++)
+        apply_seq(c, l->v[i].index, l->v[i].step, key, keylen, t, NULL, from, depth, &c->extra);
+}
+
+void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
+{
+    c->stats.matches++;
+    if (m->time_ms > c->watermark)
+        c->watermark = m->time_ms;
+    if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)
+        return;
+    const struct consumer_list *l = &c->route_consumers[m->rule * 4 + m->route];
+    for (int i = 0; i < l->n; i++) {
+        const struct consumer *cs = &l->v[i];
+        switch (cs->kind) {
+        case CONS_RULE_INCIDENT:
+            apply_rule_incident(c, cs->index, m, &c->extra);
+            break;
+        case CONS_COUNT:
+            apply_count(c, cs->index, m, &c->extra);
+            break;
+        case CONS_SEQ:
+            apply_seq(c, cs->index, cs->step, m->key, m->key_len, m->time_ms, m, NULL, 0,
+                      &c->extra);
+            break;
+        }
+    }
+}
+
+static void remove_state(struct cr_correlator *c, struct state **link, struct state *s)
+{
+    *link = s->next;
+    free_state(s);
+    c->stats.states--;
+}
+
+/* Drop states no window or open incident can use any more; then, if the
+ * table is still over its budget, evict the least recently touched. */
+static void expire(struct cr_correlator *c)
+{
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        struct state **link = &c->buckets[i];
+        while (*link) {
+            struct state *s = *link;
+            int64_t until = s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + s->horizon_ms;
+            if (s->open && s->open_until > until)
+                until = s->open_until;
+            if (!s->dirty && until < c->watermark) {
+                remove_state(c, link, s);
+                c->stats.expired++;
+            } else
+                link = &s->next;
+        }
+    }
+    if (c->stats.states <= c->max_keys)
+        return;
+    /* over budget: find the cut-off time that removes about 10% beyond the
+     * budget, by sampling last_ms, then remove states older than it */
+    uint64_t target = c->stats.states - c->max_keys + c->max_keys / 10;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (struct state *s = c->buckets[i]; s; s = s->next) {
+            if (s->last_ms < lo)
+                lo = s->last_ms;
+            if (s->last_ms > hi)
+                hi = s->last_ms;
+        }
+    uint64_t removed = 0;
+    while (removed < target && lo <= hi) {
+        int64_t cut = lo + (hi - lo) / 8 + 1;
+        for (size_t i = 0; i < c->nbuckets && removed < target; i++) {
+            struct state **link = &c->buckets[i];
+            while (*link && removed < target) {
+                struct state *s = *link;
+                if (!s->dirty && s->last_ms < cut) {
+                    remove_state(c, link, s);
+                    removed++;
+                } else
+                    link = &s->next;
+            }
+        }
+        lo = cut;
+    }
+    c->stats.evicted += removed;
+}
+
+size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail)
+{
+    struct cr_wmsg *h = c->extra, *t = NULL;
+    size_t n = 0;
+    c->extra = NULL;
+    for (struct cr_wmsg *m = h; m; m = m->next) {
+        t = m;
+        n++;
+    }
+    for (struct state *s = c->dirty, *next; s; s = next) {
+        next = s->dirty_next;
+        s->dirty = 0;
+        s->dirty_next = NULL;
+        if (!s->open)
+            continue;
+        struct cr_wmsg *m = cr_wmsg_incident(s->open, s->created);
+        s->created = 0;
+        m->next = NULL;
+        if (t)
+            t->next = m;
+        else
+            h = m;
+        t = m;
+        n++;
+    }
+    c->dirty = NULL;
+    /* expiry walks the whole table: do it every 64 flushes, or when over budget */
+    if (++c->flushes % 64 == 0 || c->stats.states > c->max_keys)
+        expire(c);
+    *head = h;
+    *tail = t;
+    return n;
+}
+
+const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c)
+{
+    return &c->stats;
+}

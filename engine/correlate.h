@@ -1,0 +1,70 @@
+/*
+ * correlate.h - correlation operators as state machines over per-key state.
+ *
+ * A correlator belongs to one shard and holds the state of every
+ * (consumer, key) pair whose key hashes to that shard. A consumer is what
+ * turns matches into incidents: a match rule with its own `incident:`
+ * block, an `event_count` correlation, or one step of a `temporal_ordered`
+ * correlation. Matches are applied strictly in input order (the shard
+ * guarantees it), and every window runs on event time, so the incidents
+ * depend only on the input, never on thread counts or arrival speed.
+ *
+ * Operators:
+ *  - single-event incident: the first match for a key opens an incident;
+ *    matches while it is open (event time <= last_seen + open_for) update it.
+ *  - event_count: the last N (= gte) matches per key are kept sorted by event
+ *    time; when N of them fit in `timespan`, an incident opens (window start
+ *    = the oldest of the N) and the counter restarts; matches while the
+ *    incident is open update it instead of counting towards a new one.
+ *  - temporal_ordered: per key, for each step, the start and reach time of
+ *    the most recent partial sequence; step k advances a partial that has
+ *    reached step k-1, if it is within `timespan` of its start. The last step
+ *    opens (or updates) an incident. A step may be another correlation: its
+ *    incidents (openings and updates) feed the step for the same key.
+ *
+ * Memory is bounded: states expire once the event-time watermark (the
+ * newest event time the shard has seen) passes last_seen plus the longest
+ * horizon that can still use them; past max_keys states, the oldest are
+ * evicted and counted (correlator stats), never silently.
+ *
+ * Ownership and threading: one shard thread; nothing is shared. Incident
+ * versions handed out by cr_correlator_flush are owned by the caller.
+ */
+#ifndef CR_CORRELATE_H
+#define CR_CORRELATE_H
+
+#include "match.h"
+#include "writer.h"
+
+#include "../rules/ruleset.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cr_correlator;
+
+struct cr_correlator_stats {
+    uint64_t matches;
+    uint64_t states;       /* live now */
+    uint64_t states_peak;
+    uint64_t expired;
+    uint64_t evicted;      /* removed because max_keys was reached */
+    uint64_t incidents_opened;
+    uint64_t incident_updates;
+};
+
+struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys);
+void cr_correlator_free(struct cr_correlator *c);
+
+/* Apply one CR_MSG_MATCH. */
+void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m);
+
+/* Hand out a copy of every incident changed since the last flush (a list
+ * linked through ->next; returns its length), then expire old state. Call at
+ * batch boundaries and at the end of the input. */
+size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head,
+                           struct cr_wmsg **tail);
+
+const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * ingest_file.c - see ingest_file.h.
+ */
+#include "ingest_file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct reader {
+    struct cr_pipeline *pl;
+    int input;
+    uint32_t max;
+    uint64_t line;     /* 1-based number of the next line */
+    int skipping;      /* inside the tail of an oversized line */
+    struct cr_ingest_stats *st;
+};
+
+static void add(struct reader *r, struct cr_batch *b, size_t start, size_t len, uint32_t flags,
+                size_t orig)
+{
+    if (len && b->buf[start + len - 1] == '\r')
+        len--;
+    if (len > r->max) {
+        flags |= CR_REC_TRUNCATED;
+        orig = len;
+        len = r->max;
+    }
+    if (flags & CR_REC_TRUNCATED)
+        r->st->oversized++;
+    if (cr_batch_add_rec(b, (uint32_t)start, (uint32_t)len, r->line++, flags,
+                         orig > UINT32_MAX ? UINT32_MAX : (uint32_t)orig) != 0) {
+        /* the index could not grow: out of memory is not survivable without loss */
+        fprintf(stderr, "corral: out of memory indexing records\n");
+        abort();
+    }
+    r->st->lines++;
+}
+
+/* Index the complete lines of b->buf from `start` (the unfinished line's
+ * start), looking for newlines only from `scan` (bytes before it were
+ * already searched). Returns the start of the new unfinished line. */
+static size_t split(struct reader *r, struct cr_batch *b, size_t start, size_t scan)
+{
+    const char *buf = b->buf;
+    for (;;) {
+        const char *nl = memchr(buf + scan, '\n', b->len - scan);
+        if (!nl)
+            break;
+        size_t end = (size_t)(nl - buf);
+        if (r->skipping)
+            r->skipping = 0; /* the oversized line ends here; its head was recorded */
+        else
+            add(r, b, start, end - start, 0, end - start);
+        scan = start = end + 1;
+    }
+    return start;
+}
+
+int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, struct cr_ingest_stats *st, char *err,
+                 size_t errlen)
+{
+    const struct cr_config *cfg = cr_pipeline_config(pl);
+    struct cr_ingest_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+    struct reader r = {.pl = pl, .input = input, .max = cfg->max_record_bytes, .line = 1,
+                       .st = st};
+    struct stat sb;
+    int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+
+    struct cr_batch *b = cr_pipeline_get_batch(pl);
+    b->input = (uint32_t)input;
+    size_t line_start = 0; /* start of the unfinished line in b */
+    int rc = 0;
+    for (;;) {
+        if (cr_pipeline_failed(pl)) {
+            snprintf(err, errlen, "stopped reading: the store failed");
+            rc = -1;
+            break;
+        }
+        size_t want = b->cap - b->len;
+        ssize_t n = read(fd, b->buf + b->len, want);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "read error: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (n == 0) {
+            /* end of input: a last line without a newline is still a record */
+            if (b->len > line_start && !r.skipping)
+                add(&r, b, line_start, b->len - line_start, 0, b->len - line_start);
+            break;
+        }
+        st->bytes += (uint64_t)n;
+        size_t scan = b->len;
+        b->len += (size_t)n;
+        if (scan < line_start)
+            scan = line_start;
+        line_start = split(&r, b, line_start, scan);
+        size_t partial = b->len - line_start;
+        if (r.skipping) {
+            /* still inside an oversized line's tail: drop those bytes */
+            b->len = line_start;
+            partial = 0;
+        } else if (partial > r.max) {
+            /* an oversized line: record its head now, skip the rest */
+            add(&r, b, line_start, r.max, CR_REC_TRUNCATED, partial);
+            b->len = line_start + r.max;
+            line_start = b->len;
+            partial = 0;
+            r.skipping = 1;
+        }
+        int full = b->cap - b->len < r.max + 1;
+        int short_read = !regular && (size_t)n < want;
+        if ((full || short_read) && b->nrecs > 0) {
+            struct cr_batch *next = cr_pipeline_get_batch(pl);
+            next->input = (uint32_t)input;
+            memcpy(next->buf, b->buf + line_start, partial);
+            next->len = partial;
+            b->len = line_start;
+            cr_pipeline_submit(pl, b);
+            b = next;
+            line_start = 0;
+        } else if (full) {
+            /* no complete record and no room: cannot happen while
+             * max_record_size <= batch_size / 2 (the config enforces it) */
+            b->len = line_start;
+        }
+    }
+    if (b->nrecs > 0)
+        cr_pipeline_submit(pl, b);
+    else
+        cr_pipeline_put_batch(pl, b);
+    return rc;
+}

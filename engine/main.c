@@ -1,0 +1,404 @@
+/*
+ * main.c - the `corral` command line: run, check, query, rejects, version.
+ *
+ * Subcommands are dispatched on argv[1] and parse their own options with
+ * getopt_long. Conventions (docs/operations.md): data on stdout, messages on
+ * stderr; exit 0 on success, 1 on a runtime failure, 2 on a usage error, 78
+ * (EX_CONFIG) when the config or a rule file is invalid.
+ */
+#include "config.h"
+#include "ingest_file.h"
+#include "pipeline.h"
+#include "query_cli.h"
+#include "store.h"
+
+#include "../rules/ruleset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <hs/hs.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 78
+
+static const char *prog = "corral";
+
+static void usage_main(FILE *f)
+{
+    fprintf(f,
+            "usage: corral <command> [options]\n"
+            "\n"
+            "Commands:\n"
+            "  run      read logs, match rules, correlate, store incidents\n"
+            "  check    validate a config and its rules (exit 78 on any problem)\n"
+            "  query    list stored incidents (table, ndjson, csv)\n"
+            "  rejects  list records kept raw because they did not parse cleanly\n"
+            "  version  print versions of corral and its libraries\n"
+            "\n"
+            "Run 'corral <command> --help' for the options of a command.\n");
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f, "usage: corral run -c CONFIG --input FILE|- [--input FILE ...] [--store DIR]\n"
+               "                  [--workers N] [--shards N] [--stats-json] [--quiet]\n"
+               "\n"
+               "Reads each input to its end (- is stdin), parses, matches and correlates it,\n"
+               "stores the incidents in the LMDB store and exits 0. Counters are printed on\n"
+               "stderr at the end; --stats-json also prints them as one JSON object on stdout.\n"
+               "  -c, --config FILE   corral.yaml (see configs/corral.yaml)\n"
+               "  -i, --input FILE    a log file, or - for stdin (repeatable)\n"
+               "  -s, --store DIR     the store directory (overrides store.path)\n"
+               "  -w, --workers N     parse+match threads (overrides engine.workers)\n"
+               "  -S, --shards N      correlation threads (overrides engine.shards)\n"
+               "  -q, --quiet         no counters on stderr\n");
+}
+
+static void usage_check(FILE *f)
+{
+    fprintf(f, "usage: corral check -c CONFIG\n"
+               "\n"
+               "Loads the config and every rule file, compiles all rule regexes, and prints\n"
+               "each problem as file:line: reason. Exits 0 if all is well, 78 otherwise.\n");
+}
+
+static int bad_usage(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s %s: ", prog, cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s %s --help'.\n", prog, cmd);
+    return EXIT_USAGE;
+}
+
+static int parse_count(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < 1 || v > 64)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Load the config; prints problems and returns EXIT_CONFIG on failure. */
+static int load_config(const char *config, struct cr_config *cfg)
+{
+    static char err[65536];
+    err[0] = 0;
+    if (cr_config_load(config, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_CONFIG;
+    }
+    return 0;
+}
+
+/* Load and compile the rules; prints problems and returns EXIT_CONFIG. */
+static int load_rules(const struct cr_config *cfg, struct cr_ruleset **rs)
+{
+    static char err[65536];
+    struct cr_ruleset_opts ro = {.cache_dir = cfg->rule_cache};
+    err[0] = 0;
+    *rs = cr_ruleset_load((const char *const *)cfg->rule_paths, cfg->nrule_paths, &ro, err,
+                          sizeof err);
+    if (!*rs) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_CONFIG;
+    }
+    return 0;
+}
+
+static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes, int ninputs)
+{
+    const struct cr_worker_stats *e = &st->events;
+    double secs = st->seconds > 0 ? st->seconds : 1e-9;
+    fprintf(stderr,
+            "corral: read %llu records (%.1f MB) from %d input%s in %.3f s: %.0f records/s, "
+            "%.1f MB/s, %d workers, %d shards\n",
+            (unsigned long long)e->records, (double)bytes / 1e6, ninputs, ninputs == 1 ? "" : "s",
+            st->seconds, (double)e->records / secs, (double)bytes / 1e6 / secs, st->workers,
+            st->shards);
+    fprintf(stderr,
+            "corral: parsed %llu ok, %llu headerless, %llu unparseable, %llu oversized, "
+            "%llu invalid UTF-8, %llu with NUL bytes, %llu without a time\n",
+            (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
+            (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
+            (unsigned long long)e->bad_utf8, (unsigned long long)e->nul_bytes,
+            (unsigned long long)e->no_time);
+    fprintf(stderr,
+            "corral: %llu rule matches, %llu routed to correlation, %llu without their key "
+            "fields, %llu match errors\n",
+            (unsigned long long)e->rule_matches, (unsigned long long)e->routed,
+            (unsigned long long)e->missing_key, (unsigned long long)e->match_errors);
+    fprintf(stderr,
+            "corral: incidents: %llu opened, %llu updates, %llu versions written in %llu "
+            "commits; correlation states: %llu peak, %llu evicted\n",
+            (unsigned long long)st->correlate.incidents_opened,
+            (unsigned long long)st->correlate.incident_updates,
+            (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
+            (unsigned long long)st->correlate.states_peak,
+            (unsigned long long)st->correlate.evicted);
+    fprintf(stderr, "corral: rejected records kept raw in the store: %llu (%llu over the limit, "
+                    "counted only)\n",
+            (unsigned long long)st->store.rejects_kept,
+            (unsigned long long)st->store.rejects_not_kept);
+}
+
+static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes)
+{
+    const struct cr_worker_stats *e = &st->events;
+    printf("{\"records\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"workers\":%d,\"shards\":%d,"
+           "\"parsed_ok\":%llu,\"headerless\":%llu,\"parse_errors\":%llu,\"oversized\":%llu,"
+           "\"invalid_utf8\":%llu,\"nul_bytes\":%llu,\"no_time\":%llu,\"rule_matches\":%llu,"
+           "\"routed\":%llu,\"missing_key\":%llu,\"incidents_opened\":%llu,"
+           "\"incident_updates\":%llu,\"incident_versions_written\":%llu,\"commits\":%llu,"
+           "\"states_peak\":%llu,\"states_evicted\":%llu,\"rejects_kept\":%llu,"
+           "\"rejects_not_kept\":%llu}\n",
+           (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
+           st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
+           (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
+           (unsigned long long)e->bad_utf8, (unsigned long long)e->nul_bytes,
+           (unsigned long long)e->no_time, (unsigned long long)e->rule_matches,
+           (unsigned long long)e->routed, (unsigned long long)e->missing_key,
+           (unsigned long long)st->correlate.incidents_opened,
+           (unsigned long long)st->correlate.incident_updates,
+           (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
+           (unsigned long long)st->correlate.states_peak,
+           (unsigned long long)st->correlate.evicted, (unsigned long long)st->store.rejects_kept,
+           (unsigned long long)st->store.rejects_not_kept);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"input", required_argument, 0, 'i'},
+        {"store", required_argument, 0, 's'},  {"workers", required_argument, 0, 'w'},
+        {"shards", required_argument, 0, 'S'}, {"stats-json", no_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *config = NULL, *store_dir = NULL;
+    const char *inputs[CR_MAX_INPUTS];
+    int ninputs = 0, workers = 0, shards = 0, stats_json = 0, quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:i:s:w:S:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'i':
+            if (ninputs == CR_MAX_INPUTS)
+                return bad_usage("run", "at most %s inputs", "256");
+            inputs[ninputs++] = optarg;
+            break;
+        case 's':
+            store_dir = optarg;
+            break;
+        case 'w':
+            if (parse_count(optarg, &workers) != 0)
+                return bad_usage("run", "--workers: '%s' is not a number from 1 to 64", optarg);
+            break;
+        case 'S':
+            if (parse_count(optarg, &shards) != 0)
+                return bad_usage("run", "--shards: '%s' is not a number from 1 to 64", optarg);
+            break;
+        case 'j':
+            stats_json = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage_run(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '%s run --help'.\n", prog);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return bad_usage("run", "unexpected argument '%s'", argv[optind]);
+    if (!config)
+        return bad_usage("run", "%s", "-c CONFIG is required");
+    if (ninputs == 0)
+        return bad_usage("run", "%s", "--input FILE (or - for stdin) is required");
+
+    struct cr_config cfg;
+    struct cr_ruleset *rs = NULL;
+    int rc = load_config(config, &cfg);
+    if (rc) {
+        cr_config_free(&cfg);
+        return rc;
+    }
+    if (workers)
+        cfg.workers = workers;
+    if (shards)
+        cfg.shards = shards;
+    cfg.quiet = quiet;
+    if (store_dir) {
+        free(cfg.store_path);
+        cfg.store_path = strdup(store_dir);
+    }
+    if (!cfg.rule_cache) {
+        /* compiled Hyperscan databases live beside the incidents by default */
+        if (mkdir(cfg.store_path, 0755) != 0 && errno != EEXIST)
+            fprintf(stderr, "%s run: cannot create %s: %s\n", prog, cfg.store_path,
+                    strerror(errno));
+        size_t n = strlen(cfg.store_path) + sizeof "/hs-cache";
+        cfg.rule_cache = malloc(n);
+        snprintf(cfg.rule_cache, n, "%s/hs-cache", cfg.store_path);
+    }
+    if ((rc = load_rules(&cfg, &rs)) != 0) {
+        cr_config_free(&cfg);
+        return rc;
+    }
+    /* open every input before starting threads: a missing file is a
+     * usage-level problem, reported before any work */
+    int fds[CR_MAX_INPUTS];
+    for (int i = 0; i < ninputs; i++) {
+        if (strcmp(inputs[i], "-") == 0)
+            fds[i] = 0;
+        else if ((fds[i] = open(inputs[i], O_RDONLY | O_CLOEXEC)) < 0) {
+            fprintf(stderr, "%s run: cannot open input %s: %s\n", prog, inputs[i],
+                    strerror(errno));
+            for (int j = 0; j < i; j++)
+                if (fds[j] > 0)
+                    close(fds[j]);
+            cr_ruleset_free(rs);
+            cr_config_free(&cfg);
+            return 1;
+        }
+    }
+    char err[1024];
+    struct cr_store_opts so = {.map_size = cfg.map_size};
+    struct cr_store *store = cr_store_open(cfg.store_path, &so, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "%s run: %s\n", prog, err);
+        cr_ruleset_free(rs);
+        cr_config_free(&cfg);
+        return 1;
+    }
+    struct cr_pipeline *pl = cr_pipeline_start(&cfg, rs, store, err, sizeof err);
+    if (!pl) {
+        fprintf(stderr, "%s run: %s\n", prog, err);
+        return 1;
+    }
+    uint64_t bytes = 0;
+    for (int i = 0; i < ninputs && rc == 0; i++) {
+        int idx = cr_pipeline_add_input(pl, strcmp(inputs[i], "-") == 0 ? "stdin" : inputs[i]);
+        struct cr_ingest_stats ist;
+        if (cr_ingest_fd(pl, fds[i], idx, &ist, err, sizeof err) != 0) {
+            fprintf(stderr, "%s run: %s: %s\n", prog, inputs[i], err);
+            rc = 1;
+        }
+        bytes += ist.bytes;
+        if (fds[i] > 0)
+            close(fds[i]);
+    }
+    struct cr_pipeline_stats st;
+    if (cr_pipeline_finish(pl, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "%s run: %s\n", prog, err);
+        rc = 1;
+    }
+    if (!quiet)
+        print_stats_text(&st, bytes, ninputs);
+    if (stats_json)
+        print_stats_json(&st, bytes);
+    cr_store_close(store);
+    cr_ruleset_free(rs);
+    cr_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *config = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'h':
+            usage_check(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '%s check --help'.\n", prog);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return bad_usage("check", "unexpected argument '%s'", argv[optind]);
+    if (!config)
+        return bad_usage("check", "%s", "-c CONFIG is required");
+    struct cr_config cfg;
+    struct cr_ruleset *rs = NULL;
+    int rc = load_config(config, &cfg);
+    if (rc == 0)
+        rc = load_rules(&cfg, &rs);
+    if (rc == 0) {
+        int prefiltered = 0, cached = 0;
+        for (int i = 0; i < rs->npatterns; i++)
+            prefiltered += rs->patterns[i].kind == CR_PAT_PREFILTER;
+        for (int i = 0; i < rs->nhs; i++)
+            cached += rs->hs[i].from_cache;
+        printf("%s: ok: %d match rules, %d correlations, %d patterns (%d prefiltered for PCRE2 "
+               "confirmation) in %d Hyperscan database%s (%d from cache)\n",
+               config, rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs,
+               rs->nhs == 1 ? "" : "s", cached);
+        cr_ruleset_free(rs);
+    }
+    cr_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_version(void)
+{
+    printf("corral %s\n", CORRAL_VERSION);
+    printf("hyperscan %s\n", hs_version());
+    char pcre[64];
+    pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+    printf("pcre2 %s\n", pcre);
+    printf("librdkafka %s\n", rd_kafka_version_str());
+    printf("libyaml %s\n", yaml_get_version_string());
+    printf("lmdb %s\n", cr_store_lib_version());
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_main(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "query"))
+        return cr_cmd_query(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rejects"))
+        return cr_cmd_rejects(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))
+        return cmd_version();
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage_main(stdout);
+        return 0;
+    }
+    fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+    usage_main(stderr);
+    return EXIT_USAGE;
+}

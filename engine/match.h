@@ -1,0 +1,48 @@
+/*
+ * match.h - the record a worker sends to a correlation shard.
+ *
+ * A match is a fixed-size value copied into a ring slot (no allocation):
+ * which rule matched, along which route (group_by list), the correlation key
+ * (the route's field values joined by 0x1f), the event time, where the
+ * record came from, and a bounded copy of its raw bytes for evidence.
+ * Matches are a small fraction of events, so the ~800 bytes are cheap next
+ * to the batch they came from, and copying them lets the worker give its
+ * batch back at once.
+ *
+ * The same ring carries control records: CR_MSG_BATCH_END(seq) after the
+ * last match of batch `seq` (shards use it to merge workers' outputs back
+ * into input order) and CR_MSG_EOF when the input is exhausted.
+ *
+ * Threading: values; owned by whoever holds the copy.
+ */
+#ifndef CR_MATCH_H
+#define CR_MATCH_H
+
+#include <stdint.h>
+
+#define CR_KEY_MAX 256
+#define CR_MATCH_RAW 511
+#define CR_KEY_SEP '\x1f'
+
+enum cr_msg_kind {
+    CR_MSG_MATCH = 1,
+    CR_MSG_BATCH_END = 2,
+    CR_MSG_EOF = 3,
+};
+
+struct cr_match {
+    uint8_t kind;      /* enum cr_msg_kind */
+    uint8_t route;     /* index into the rule's routes[] */
+    uint16_t key_len;
+    uint16_t raw_len;
+    uint16_t flags;    /* CR_EV_* of the event, truncated to 16 bits */
+    uint32_t rule;     /* match rule index */
+    uint32_t input;
+    uint64_t seq;      /* batch sequence number */
+    uint64_t position;
+    int64_t time_ms;
+    char key[CR_KEY_MAX];
+    char raw[CR_MATCH_RAW + 1];
+};
+
+#endif

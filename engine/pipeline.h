@@ -1,0 +1,64 @@
+/*
+ * pipeline.h - creates the threads and rings of one run and wires them.
+ *
+ *   ingest (caller's thread) --batch--> worker[k % W] --match by hash(key)--> shard[s]
+ *        ^                                  |                                    |
+ *        +----------- batch pool <----------+            incidents, rejects     v
+ *                                                       ----------------> writer --> LMDB
+ *
+ * Ingest (ingest_file.c today, ingest_kafka.c next) asks for an empty batch,
+ * fills it and submits it; the pipeline numbers batches and deals them to
+ * workers round-robin. cr_pipeline_finish() sends the end of input, waits
+ * for every thread and returns the run's counters.
+ *
+ * Ownership: the pipeline borrows the config, the ruleset and the store;
+ * all must outlive it. Threading: every function here is called from the
+ * ingest thread only.
+ */
+#ifndef CR_PIPELINE_H
+#define CR_PIPELINE_H
+
+#include "batch.h"
+#include "config.h"
+#include "correlate.h"
+#include "store.h"
+#include "worker.h"
+#include "writer.h"
+
+#include "../rules/ruleset.h"
+
+#define CR_MAX_INPUTS 256
+
+struct cr_pipeline_stats {
+    struct cr_worker_stats events;        /* summed over workers */
+    struct cr_correlator_stats correlate; /* summed over shards */
+    struct cr_writer_stats store;
+    uint64_t batches;
+    int workers, shards;
+    double seconds;
+};
+
+struct cr_pipeline;
+
+struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct cr_ruleset *rs,
+                                      struct cr_store *store, char *err, size_t errlen);
+/* Register an input by name (file path, "-" for stdin, topic/partition);
+ * returns its index for batches, or -1 past CR_MAX_INPUTS. */
+int cr_pipeline_add_input(struct cr_pipeline *pl, const char *name);
+const char *const *cr_pipeline_input_names(const struct cr_pipeline *pl, int *n);
+/* An empty batch (blocks while all are in flight: backpressure). */
+struct cr_batch *cr_pipeline_get_batch(struct cr_pipeline *pl);
+/* Hand a filled batch to the workers (ownership moves). */
+void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b);
+/* Give back a batch that was not submitted. */
+void cr_pipeline_put_batch(struct cr_pipeline *pl, struct cr_batch *b);
+/* 1 if the store failed: ingest should stop reading. */
+int cr_pipeline_failed(struct cr_pipeline *pl);
+const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl);
+int64_t cr_pipeline_start_ms(const struct cr_pipeline *pl);
+/* End of input: flush, join, fill stats, free. Returns 0, or -1 with the
+ * reason in err (a store failure). */
+int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * shard.c - see shard.h.
+ */
+#include "shard.h"
+
+#include "match.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define POP_MAX 64
+
+static void *shard_main(void *arg)
+{
+    struct cr_shard *sh = arg;
+    struct cr_correlator *c = cr_correlator_new(sh->rs, sh->max_keys);
+    struct cr_match *buf = malloc(sizeof(struct cr_match) * POP_MAX);
+    if (!c || !buf)
+        abort();
+    uint64_t seq = 0;
+    int done = 0;
+    /* Each ring is read in runs; `have`/`at` keep what was popped but not
+     * yet consumed, per worker, because a pop may run past BATCH_END(seq)
+     * into the same worker's next batch (seq + W). */
+    int W = sh->nworkers;
+    struct cr_match **pend = calloc((size_t)W, sizeof *pend);
+    size_t *have = calloc((size_t)W, sizeof *have), *at = calloc((size_t)W, sizeof *at);
+    int *eof = calloc((size_t)W, sizeof *eof);
+    if (!pend || !have || !at || !eof)
+        abort();
+    for (int w = 0; w < W; w++) {
+        pend[w] = malloc(sizeof(struct cr_match) * POP_MAX);
+        if (!pend[w])
+            abort();
+    }
+    while (!done) {
+        int w = (int)(seq % (uint64_t)W);
+        int batch_done = 0;
+        while (!batch_done) {
+            if (at[w] == have[w]) {
+                have[w] = cr_ring_pop(sh->in[w], pend[w], POP_MAX);
+                at[w] = 0;
+                if (have[w] == 0) { /* closed without EOF: treat as the end */
+                    done = 1;
+                    break;
+                }
+            }
+            const struct cr_match *m = &pend[w][at[w]++];
+            switch (m->kind) {
+            case CR_MSG_MATCH:
+                cr_correlator_apply(c, m);
+                break;
+            case CR_MSG_BATCH_END:
+                batch_done = 1;
+                break;
+            case CR_MSG_EOF:
+                /* worker w has no batch `seq`: the input ended before it */
+                eof[w] = 1;
+                done = 1;
+                batch_done = 1;
+                break;
+            }
+        }
+        struct cr_wmsg *head, *tail;
+        size_t n = cr_correlator_flush(c, &head, &tail);
+        cr_writer_send_list(sh->writer, head, tail, n);
+        if (!done) {
+            seq++;
+            sh->batches++;
+        }
+    }
+    /* drain: the other workers' EOF markers are still in their rings */
+    for (int w = 0; w < W; w++) {
+        for (size_t i = at[w]; i < have[w]; i++)
+            eof[w] |= pend[w][i].kind == CR_MSG_EOF;
+        while (!eof[w]) {
+            size_t k = cr_ring_pop(sh->in[w], buf, POP_MAX);
+            if (k == 0)
+                break;
+            for (size_t i = 0; i < k; i++)
+                eof[w] |= buf[i].kind == CR_MSG_EOF;
+        }
+    }
+    sh->stats = *cr_correlator_stats(c);
+    cr_writer_send(sh->writer, cr_wmsg_done());
+    for (int w = 0; w < W; w++)
+        free(pend[w]);
+    free(pend);
+    free(have);
+    free(at);
+    free(eof);
+    free(buf);
+    cr_correlator_free(c);
+    return NULL;
+}
+
+int cr_shard_start(struct cr_shard *s)
+{
+    return pthread_create(&s->thread, NULL, shard_main, s) == 0 ? 0 : -1;
+}
+
+void cr_shard_join(struct cr_shard *s)
+{
+    pthread_join(s->thread, NULL);
+}

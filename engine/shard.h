@@ -1,0 +1,41 @@
+/*
+ * shard.h - correlation shard threads.
+ *
+ * Shard s owns the correlation state of every key with
+ * cr_key_shard(key) == s; no other thread touches it, so there are no
+ * locks. It reads one ring per worker and merges them back into input
+ * order: batch k was parsed by worker k % W, so the shard reads worker
+ * (k % W)'s ring up to BATCH_END(k), then moves to k + 1. Matches therefore
+ * reach the correlator in exactly the order of the input, whatever the
+ * number of workers, and the incidents are identical for any thread count.
+ *
+ * At each batch end the shard hands the incidents that changed to the
+ * writer in one list.
+ *
+ * Threading: one thread per shard; counters are read after join.
+ */
+#ifndef CR_SHARD_H
+#define CR_SHARD_H
+
+#include "correlate.h"
+#include "ring.h"
+#include "writer.h"
+
+#include <pthread.h>
+
+struct cr_shard {
+    int index;
+    pthread_t thread;
+    const struct cr_ruleset *rs;
+    struct cr_ring **in; /* [workers], of struct cr_match */
+    int nworkers;
+    uint64_t max_keys;
+    struct cr_writer *writer;
+    struct cr_correlator_stats stats; /* final, after join */
+    uint64_t batches;
+};
+
+int cr_shard_start(struct cr_shard *s);
+void cr_shard_join(struct cr_shard *s);
+
+#endif

@@ -1,0 +1,697 @@
+/*
+ * store.c - the LMDB store: incidents, their indexes, rejected records and
+ * run metadata. The only file that includes lmdb.h, so the rest of corral
+ * sees a handful of verbs and never an MDB_val.
+ *
+ * Why it is shaped this way (reference/architecture.md B.4, C.5):
+ *
+ *  - One environment, six named databases (store.h has the layout). The
+ *    incident value is the JSON exactly as `corral query --format ndjson`
+ *    prints it, so a query is a cursor walk plus a memcpy-free callback.
+ *
+ *  - Writes come in batches from one writer: cr_store_begin opens the one
+ *    write transaction, puts add to it, commit pays the two fsyncs once per
+ *    batch. Sync stays on (no MDB_NOSYNC): the writer commits input offsets
+ *    only after a batch is durable, and NOSYNC would break that promise.
+ *
+ *  - Index keys carry first_seen as a sign-flipped big-endian u64 so that
+ *    memcmp order is time order; walking an index backwards from
+ *    (prefix, until) gives newest-first without sorting. The by_time value
+ *    holds the two fields that change after creation and that queries
+ *    filter on (last_seen, priority), so filtering never parses JSON.
+ *
+ *  - MDB_MAP_FULL is an operational event, not a bug: the batch is rolled
+ *    back whole (never half-written, never silently dropped), the error
+ *    says how to fix it, and because LMDB is copy-on-write the committed
+ *    data stays readable.
+ *
+ *  - MDB_NOTLS: read transactions belong to the handle, not the thread, so
+ *    a query may run on any thread of the process. Readers in other
+ *    processes use LMDB's lock file; mdb_reader_check at open clears slots
+ *    left by a reader that crashed.
+ */
+#include "store.h"
+
+#include "event.h"
+#include "parsers/timeparse.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MAP_SIZE (1ULL << 30)
+#define ID_LEN 32
+#define TS_LEN 8
+/* Longest index key: entity name (31) '=' value (127) NUL ts id; LMDB's
+ * default maximum key size is 511, far above it. */
+#define KEY_MAX 512
+
+struct cr_store {
+    MDB_env *env;
+    MDB_dbi incidents, by_time, by_category, by_entity, rejects, meta;
+    MDB_txn *txn; /* the open write batch, or NULL */
+    int failed;   /* error code of a batch that failed and was rolled back */
+    int read_only;
+    char err[512];
+};
+
+static void set_err(struct cr_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct cr_store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+}
+
+const char *cr_store_errmsg(const struct cr_store *s)
+{
+    return s ? s->err : "no store";
+}
+
+/* Translate an LMDB error into our message and code. */
+static int lmdb_err(struct cr_store *s, int rc, const char *what)
+{
+    if (rc == MDB_MAP_FULL) {
+        MDB_envinfo info;
+        unsigned long long size = 0;
+        if (mdb_env_info(s->env, &info) == 0) size = (unsigned long long)info.me_mapsize;
+        set_err(s, "store full: map size %llu bytes reached; raise store.map_size", size);
+        return CR_STORE_EFULL;
+    }
+    if (rc == MDB_TXN_FULL)
+        set_err(s, "%s: batch too large for one transaction (%s)", what, mdb_strerror(rc));
+    else
+        set_err(s, "%s: %s", what, mdb_strerror(rc));
+    return CR_STORE_ERR;
+}
+
+/* A write inside the batch failed: LMDB leaves the transaction unusable,
+ * so roll it back now and remember why, for the later puts and commit. */
+static int batch_fail(struct cr_store *s, int rc, const char *what)
+{
+    int code = lmdb_err(s, rc, what);
+    mdb_txn_abort(s->txn);
+    s->txn = NULL;
+    s->failed = code;
+    return code;
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* Sign bit flipped: INT64_MIN -> 0, 0 -> 2^63, so unsigned order is
+ * signed order. */
+static void put_time(unsigned char *p, int64_t ms)
+{
+    put_be64(p, (uint64_t)ms ^ (1ULL << 63));
+}
+
+static int64_t get_time(const unsigned char *p)
+{
+    return (int64_t)(get_be64(p) ^ (1ULL << 63));
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+struct dbdef {
+    const char *name;
+    size_t off;
+};
+
+static const struct dbdef dbdefs[] = {
+    {"incidents", offsetof(struct cr_store, incidents)},
+    {"by_time", offsetof(struct cr_store, by_time)},
+    {"by_category", offsetof(struct cr_store, by_category)},
+    {"by_entity", offsetof(struct cr_store, by_entity)},
+    {"rejects", offsetof(struct cr_store, rejects)},
+    {"meta", offsetof(struct cr_store, meta)},
+};
+#define NDBS (sizeof dbdefs / sizeof dbdefs[0])
+
+/* Begin a transaction; if another process grew the map, adopt the new size
+ * and retry (lmdb.h: MDB_MAP_RESIZED). */
+static int txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mdb_env_set_mapsize(env, 0);
+        if (rc == 0) rc = mdb_txn_begin(env, NULL, flags, txn);
+    }
+    return rc;
+}
+
+struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts, char *err,
+                               size_t errlen)
+{
+    struct cr_store_opts o = {0};
+    if (opts) o = *opts;
+    if (o.map_size == 0) o.map_size = DEFAULT_MAP_SIZE;
+
+    struct stat st;
+    if (o.read_only) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/data.mdb", dir);
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || stat(path, &st) != 0) {
+            snprintf(err, errlen, "no store at %s", dir);
+            return NULL;
+        }
+    } else if (stat(dir, &st) != 0) {
+        if (errno != ENOENT || mkdir(dir, 0755) != 0) {
+            snprintf(err, errlen, "cannot create store directory %s: %s", dir, strerror(errno));
+            return NULL;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "store path %s is not a directory", dir);
+        return NULL;
+    }
+
+    struct cr_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->read_only = o.read_only;
+    int rc = mdb_env_create(&s->env);
+    const char *what = "mdb_env_create";
+    if (rc == 0) {
+        what = "setting the number of databases";
+        rc = mdb_env_set_maxdbs(s->env, NDBS);
+    }
+    /* A reader takes the size recorded by the writer (mdb_env_open uses
+     * the larger of the two), so only the writer sets it. */
+    if (rc == 0 && !o.read_only) {
+        what = "setting the map size";
+        rc = mdb_env_set_mapsize(s->env, (size_t)o.map_size);
+    }
+    if (rc == 0) {
+        what = "opening the LMDB environment";
+        rc = mdb_env_open(s->env, dir, MDB_NOTLS | (o.read_only ? MDB_RDONLY : 0), 0644);
+    }
+    if (rc == 0) {
+        int dead = 0;
+        mdb_reader_check(s->env, &dead);
+    }
+    MDB_txn *txn = NULL;
+    if (rc == 0) {
+        what = "opening the databases";
+        rc = txn_begin(s->env, o.read_only ? MDB_RDONLY : 0, &txn);
+    }
+    for (size_t i = 0; rc == 0 && i < NDBS; i++) {
+        MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbdefs[i].off);
+        rc = mdb_dbi_open(txn, dbdefs[i].name, o.read_only ? 0 : MDB_CREATE, dbi);
+        if (rc == MDB_NOTFOUND) {
+            snprintf(err, errlen, "no store at %s (database '%s' missing)", dir, dbdefs[i].name);
+            mdb_txn_abort(txn);
+            cr_store_close(s);
+            return NULL;
+        }
+    }
+    if (txn) {
+        /* Committing (even a read-only txn) keeps the dbi handles open for
+         * the life of the environment. */
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        if (rc == MDB_MAP_FULL)
+            snprintf(err, errlen, "store full: map size %llu bytes reached; raise store.map_size",
+                     (unsigned long long)o.map_size);
+        else
+            snprintf(err, errlen, "%s: %s: %s", dir, what, mdb_strerror(rc));
+        cr_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cr_store_close(struct cr_store *s)
+{
+    if (!s) return;
+    if (s->txn) mdb_txn_abort(s->txn);
+    if (s->env) mdb_env_close(s->env);
+    free(s);
+}
+
+/* ---- write batch ------------------------------------------------------- */
+
+int cr_store_begin(struct cr_store *s)
+{
+    if (s->read_only) {
+        set_err(s, "store opened read-only");
+        return CR_STORE_ERR;
+    }
+    if (s->txn) {
+        set_err(s, "a write batch is already open");
+        return CR_STORE_ERR;
+    }
+    s->failed = 0;
+    int rc = txn_begin(s->env, 0, &s->txn);
+    if (rc != 0) {
+        s->txn = NULL;
+        return lmdb_err(s, rc, "beginning a write batch");
+    }
+    return CR_STORE_OK;
+}
+
+/* Common entry check for the put functions. */
+static int batch_ready(struct cr_store *s)
+{
+    if (s->failed) return s->failed; /* message of the original failure kept */
+    if (!s->txn) {
+        set_err(s, "no write batch open (call cr_store_begin)");
+        return CR_STORE_ERR;
+    }
+    return CR_STORE_OK;
+}
+
+/* prefix | ts | id into key; returns the key length or 0 if too long. */
+static size_t index_key(unsigned char *key, const char *prefix, size_t plen, int64_t ts,
+                        const char *id)
+{
+    if (plen + TS_LEN + ID_LEN > KEY_MAX) return 0;
+    memcpy(key, prefix, plen);
+    put_time(key + plen, ts);
+    memcpy(key + plen + TS_LEN, id, ID_LEN);
+    return plen + TS_LEN + ID_LEN;
+}
+
+/* "name=value\0" or "category\0": the NUL keeps "ab" from matching "abc". */
+static size_t entity_prefix(char *buf, size_t cap, const char *name, size_t nlen, const char *value,
+                            size_t vlen)
+{
+    if (nlen + 1 + vlen + 1 > cap) return 0;
+    memcpy(buf, name, nlen);
+    buf[nlen] = '=';
+    memcpy(buf + nlen + 1, value, vlen);
+    buf[nlen + 1 + vlen] = 0;
+    return nlen + vlen + 2;
+}
+
+/* Put (del = 0) or delete (del = 1) the category and entity index keys of inc
+ * at first_seen ts. Deleting a key that is not there is not an error. */
+static int secondary_keys(struct cr_store *s, const struct cr_incident *inc, int64_t ts, int del)
+{
+    unsigned char key[KEY_MAX];
+    char prefix[KEY_MAX];
+    MDB_val k, v = {0, ""};
+    size_t plen, klen;
+    int rc;
+
+    plen = strnlen(inc->category, sizeof inc->category);
+    memcpy(prefix, inc->category, plen);
+    prefix[plen++] = 0;
+    klen = index_key(key, prefix, plen, ts, inc->id);
+    k.mv_size = klen;
+    k.mv_data = key;
+    rc = del ? mdb_del(s->txn, s->by_category, &k, NULL)
+             : mdb_put(s->txn, s->by_category, &k, &v, 0);
+    if (rc != 0 && !(del && rc == MDB_NOTFOUND)) return rc;
+
+    int ne = inc->nentities < 0                     ? 0
+             : inc->nentities > CR_INC_MAX_ENTITIES ? CR_INC_MAX_ENTITIES
+                                                    : inc->nentities;
+    for (int i = 0; i < ne; i++) {
+        const char *name = inc->entities[i].name, *value = inc->entities[i].value;
+        plen =
+            entity_prefix(prefix, sizeof prefix, name, strnlen(name, sizeof inc->entities[i].name),
+                          value, strnlen(value, sizeof inc->entities[i].value));
+        klen = plen ? index_key(key, prefix, plen, ts, inc->id) : 0;
+        if (!klen) continue;
+        k.mv_size = klen;
+        k.mv_data = key;
+        rc = del ? mdb_del(s->txn, s->by_entity, &k, NULL)
+                 : mdb_put(s->txn, s->by_entity, &k, &v, 0);
+        if (rc != 0 && !(del && rc == MDB_NOTFOUND)) return rc;
+    }
+    return 0;
+}
+
+/* first_seen of the stored JSON, for the rare re-index; 0 if found. */
+static int stored_first_seen(const MDB_val *json, int64_t *ts)
+{
+    json_t *o = json_loadb(json->mv_data, json->mv_size, 0, NULL);
+    if (!o) return -1;
+    json_t *fs = json_object_get(o, "first_seen");
+    int rc = -1;
+    if (json_is_null(fs)) {
+        *ts = CR_TIME_NONE;
+        rc = 0;
+    } else if (json_is_string(fs)) {
+        const char *t = json_string_value(fs);
+        size_t n = cr_time_parse_rfc3339(t, strlen(t), 0, ts);
+        rc = n > 0 ? 0 : -1;
+    }
+    json_decref(o);
+    return rc;
+}
+
+int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, const char *json,
+                          size_t jsonlen)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    if (strnlen(inc->id, sizeof inc->id) != ID_LEN) {
+        set_err(s, "incident id '%.*s' is not %d hex digits", (int)sizeof inc->id, inc->id, ID_LEN);
+        return CR_STORE_ERR;
+    }
+
+    MDB_val k = {ID_LEN, (void *)inc->id};
+    MDB_val v = {jsonlen, (void *)json};
+    unsigned char tkey[TS_LEN + ID_LEN];
+    index_key(tkey, "", 0, inc->first_seen_ms, inc->id);
+    MDB_val tk = {sizeof tkey, tkey};
+    /* by_time value: last_seen | priority (no NUL; its length is the rest). */
+    unsigned char summary[TS_LEN + sizeof inc->priority];
+    size_t plen = strnlen(inc->priority, sizeof inc->priority);
+    put_time(summary, inc->last_seen_ms);
+    memcpy(summary + TS_LEN, inc->priority, plen);
+    MDB_val tv = {TS_LEN + plen, summary};
+
+    int isnew = 1;
+    rc = mdb_put(s->txn, s->incidents, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        isnew = 0;
+        /* An update. The index keys exist already unless first_seen moved
+         * (a late event older than the first one): one lookup tells. */
+        MDB_val old = v; /* NOOVERWRITE returned the stored value in v */
+        MDB_val cur;
+        rc = mdb_get(s->txn, s->by_time, &tk, &cur);
+        if (rc == MDB_NOTFOUND) {
+            int64_t oldts;
+            if (stored_first_seen(&old, &oldts) == 0) {
+                unsigned char okey[TS_LEN + ID_LEN];
+                index_key(okey, "", 0, oldts, inc->id);
+                MDB_val ok = {sizeof okey, okey};
+                rc = mdb_del(s->txn, s->by_time, &ok, NULL);
+                if (rc == 0 || rc == MDB_NOTFOUND) rc = secondary_keys(s, inc, oldts, 1);
+                if (rc != 0) return batch_fail(s, rc, "re-indexing an incident");
+            }
+            /* (If the stored JSON cannot be read - only if something other
+             * than this file wrote it - the old keys stay behind; the query
+             * then lists the incident under both times, which is visible
+             * and harmless, unlike losing the update.) */
+            isnew = 1; /* write all index keys at the new first_seen */
+        } else if (rc != 0) {
+            return batch_fail(s, rc, "reading the time index");
+        }
+        v.mv_size = jsonlen;
+        v.mv_data = (void *)json;
+        rc = mdb_put(s->txn, s->incidents, &k, &v, 0);
+    }
+    if (rc != 0) return batch_fail(s, rc, "writing an incident");
+    rc = mdb_put(s->txn, s->by_time, &tk, &tv, 0);
+    if (rc == 0 && isnew) rc = secondary_keys(s, inc, inc->first_seen_ms, 0);
+    if (rc != 0) return batch_fail(s, rc, "writing the incident indexes");
+    return CR_STORE_OK;
+}
+
+int cr_store_put_reject(struct cr_store *s, uint32_t input, uint64_t position, const char *reason,
+                        const char *raw, size_t rawlen)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    unsigned char key[12];
+    put_be32(key, input);
+    put_be64(key + 4, position);
+    if (!reason) reason = "";
+    if (!raw) rawlen = 0;
+    size_t rlen = strlen(reason) + 1;
+    MDB_val k = {sizeof key, key};
+    /* MDB_RESERVE: LMDB gives us the space and we fill it, saving a
+     * concatenation buffer for records of any size. */
+    MDB_val v = {rlen + rawlen, NULL};
+    rc = mdb_put(s->txn, s->rejects, &k, &v, MDB_RESERVE);
+    if (rc != 0) return batch_fail(s, rc, "writing a rejected record");
+    memcpy(v.mv_data, reason, rlen);
+    if (rawlen) memcpy((char *)v.mv_data + rlen, raw, rawlen);
+    return CR_STORE_OK;
+}
+
+int cr_store_put_meta(struct cr_store *s, const char *name, const char *value)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    MDB_val k = {strlen(name), (void *)name};
+    MDB_val v = {strlen(value), (void *)value};
+    if (k.mv_size == 0 || k.mv_size > 511) {
+        set_err(s, "meta name must be 1..511 bytes");
+        return CR_STORE_ERR;
+    }
+    rc = mdb_put(s->txn, s->meta, &k, &v, 0);
+    if (rc != 0) return batch_fail(s, rc, "writing metadata");
+    return CR_STORE_OK;
+}
+
+int cr_store_commit(struct cr_store *s)
+{
+    if (s->failed) {
+        int code = s->failed;
+        s->failed = 0;
+        return code;
+    }
+    if (!s->txn) {
+        set_err(s, "no write batch open (call cr_store_begin)");
+        return CR_STORE_ERR;
+    }
+    /* mdb_txn_commit frees the transaction whatever it returns. */
+    int rc = mdb_txn_commit(s->txn);
+    s->txn = NULL;
+    if (rc != 0) return lmdb_err(s, rc, "committing a write batch");
+    return CR_STORE_OK;
+}
+
+void cr_store_abort(struct cr_store *s)
+{
+    if (s->txn) mdb_txn_abort(s->txn);
+    s->txn = NULL;
+    s->failed = 0;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* A transaction to read in: the open batch if there is one (the writer
+ * sees its own writes), else a fresh read-only one that the caller ends
+ * with read_end. */
+static int read_begin(struct cr_store *s, MDB_txn **txn)
+{
+    if (s->txn) {
+        *txn = s->txn;
+        return 0;
+    }
+    int rc = txn_begin(s->env, MDB_RDONLY, txn);
+    if (rc != 0) return lmdb_err(s, rc, "beginning a read transaction");
+    return 0;
+}
+
+static void read_end(struct cr_store *s, MDB_txn *txn)
+{
+    if (txn != s->txn) mdb_txn_abort(txn);
+}
+
+struct scan {
+    MDB_dbi dbi;
+    const unsigned char *prefix;
+    size_t plen;
+};
+
+int cr_store_query(struct cr_store *s, const struct cr_query *q,
+                   int (*cb)(const char *json, size_t len, void *arg), void *arg)
+{
+    struct cr_query none = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    if (!q) q = &none;
+
+    /* The walk goes through the most selective index that applies; the
+     * other filters are checked per entry with point lookups. */
+    char ebuf[KEY_MAX], cbuf[KEY_MAX];
+    size_t elen = 0, clen = 0;
+    if (q->entity && *q->entity) {
+        const char *eq = strchr(q->entity, '=');
+        if (!eq) {
+            set_err(s, "entity filter '%s' is not name=value", q->entity);
+            return CR_STORE_ERR;
+        }
+        elen = entity_prefix(ebuf, sizeof ebuf, q->entity, (size_t)(eq - q->entity), eq + 1,
+                             strlen(eq + 1));
+        if (!elen || elen + TS_LEN + ID_LEN > KEY_MAX)
+            return CR_STORE_OK; /* longer than any stored entity: nothing matches */
+    }
+    if (q->category && *q->category) {
+        clen = strlen(q->category) + 1;
+        if (clen + TS_LEN + ID_LEN > KEY_MAX) return CR_STORE_OK;
+        memcpy(cbuf, q->category, clen);
+    }
+    struct scan sc = {s->by_time, (const unsigned char *)"", 0};
+    if (elen)
+        sc = (struct scan){s->by_entity, (const unsigned char *)ebuf, elen};
+    else if (clen)
+        sc = (struct scan){s->by_category, (const unsigned char *)cbuf, clen};
+
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0) return rc;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, sc.dbi, &cur);
+    if (rc != 0) {
+        read_end(s, txn);
+        return lmdb_err(s, rc, "opening a cursor");
+    }
+
+    /* Seek just past (prefix, until, any id): ids are hex, below 0xff. */
+    unsigned char seek[KEY_MAX + 1];
+    memcpy(seek, sc.prefix, sc.plen);
+    put_time(seek + sc.plen, q->until_ms);
+    seek[sc.plen + TS_LEN] = 0xff;
+    MDB_val k = {sc.plen + TS_LEN + 1, seek}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+
+    size_t emitted = 0;
+    int ret = CR_STORE_OK;
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        const unsigned char *kp = k.mv_data;
+        /* Keys with the prefix are contiguous: the first one without it
+         * (walking down) ends the walk. */
+        if (k.mv_size < sc.plen || memcmp(kp, sc.prefix, sc.plen) != 0) break;
+        if (k.mv_size != sc.plen + TS_LEN + ID_LEN)
+            continue; /* a longer entity value sharing the prefix cannot
+                       * happen (NUL-terminated), but never trust a key */
+        const unsigned char *tsid = kp + sc.plen;
+        const char *id = (const char *)tsid + TS_LEN;
+
+        MDB_val sum = v;
+        if (sc.dbi != s->by_time) {
+            MDB_val tk = {TS_LEN + ID_LEN, (void *)tsid};
+            if (mdb_get(txn, s->by_time, &tk, &sum) != 0)
+                continue; /* stale secondary key: skip, never fail a query */
+        }
+        if (sum.mv_size < TS_LEN) continue;
+        const unsigned char *sp = sum.mv_data;
+        if (get_time(sp) < q->since_ms) continue;
+        if (q->priority && *q->priority) {
+            size_t pl = strlen(q->priority);
+            if (sum.mv_size - TS_LEN != pl || memcmp(sp + TS_LEN, q->priority, pl) != 0) continue;
+        }
+        if (elen && clen) {
+            /* Walking by entity; the category must also match. */
+            unsigned char ck[KEY_MAX];
+            memcpy(ck, cbuf, clen);
+            memcpy(ck + clen, tsid, TS_LEN + ID_LEN);
+            MDB_val ckv = {clen + TS_LEN + ID_LEN, ck}, dummy;
+            if (mdb_get(txn, s->by_category, &ckv, &dummy) != 0) continue;
+        }
+        MDB_val ik = {ID_LEN, (void *)id}, json;
+        if (mdb_get(txn, s->incidents, &ik, &json) != 0) continue;
+        emitted++;
+        if (cb(json.mv_data, json.mv_size, arg) != 0) break;
+        if (q->limit && emitted >= q->limit) break;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) ret = lmdb_err(s, rc, "reading the incident index");
+    mdb_cursor_close(cur);
+    read_end(s, txn);
+    return ret;
+}
+
+int cr_store_rejects(struct cr_store *s,
+                     int (*cb)(uint32_t input, uint64_t position, const char *reason,
+                               const char *raw, size_t rawlen, void *arg),
+                     void *arg)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0) return rc;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, s->rejects, &cur);
+    if (rc != 0) {
+        read_end(s, txn);
+        return lmdb_err(s, rc, "opening a cursor");
+    }
+    MDB_val k, v;
+    int ret = CR_STORE_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        const char *vp = v.mv_data;
+        const char *nul = v.mv_size ? memchr(vp, 0, v.mv_size) : NULL;
+        if (k.mv_size != 12 || !nul) continue; /* not written by us */
+        uint32_t input = (uint32_t)(get_be64(kp) >> 32);
+        uint64_t position = get_be64(kp + 4);
+        size_t rlen = (size_t)(nul - vp) + 1;
+        if (cb(input, position, vp, vp + rlen, v.mv_size - rlen, arg) != 0) break;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) ret = lmdb_err(s, rc, "reading rejected records");
+    mdb_cursor_close(cur);
+    read_end(s, txn);
+    return ret;
+}
+
+int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t outlen)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0) return rc;
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int ret = CR_STORE_OK;
+    rc = k.mv_size ? mdb_get(txn, s->meta, &k, &v) : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND) {
+        set_err(s, "no meta value '%s'", name);
+        ret = CR_STORE_NOTFOUND;
+    } else if (rc != 0) {
+        ret = lmdb_err(s, rc, "reading metadata");
+    } else if (v.mv_size >= outlen) {
+        set_err(s, "meta value '%s' is %zu bytes, buffer holds %zu", name, v.mv_size,
+                outlen ? outlen - 1 : 0);
+        ret = CR_STORE_ERR;
+    } else {
+        /* Copy before the transaction ends: LMDB memory is borrowed. */
+        memcpy(out, v.mv_data, v.mv_size);
+        out[v.mv_size] = 0;
+    }
+    read_end(s, txn);
+    return ret;
+}
+
+int cr_store_count_incidents(struct cr_store *s, uint64_t *n)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0) return rc;
+    MDB_stat st;
+    rc = mdb_stat(txn, s->incidents, &st);
+    read_end(s, txn);
+    if (rc != 0) return lmdb_err(s, rc, "counting incidents");
+    *n = st.ms_entries;
+    return CR_STORE_OK;
+}
+
+const char *cr_store_lib_version(void)
+{
+    return mdb_version(NULL, NULL, NULL);
+}

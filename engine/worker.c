@@ -1,0 +1,213 @@
+/*
+ * worker.c - see worker.h.
+ */
+#include "worker.h"
+
+#include "match.h"
+
+#include "../rules/matcher.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define OUTBUF 64 /* matches buffered per shard before one ring push */
+
+uint32_t cr_key_shard(const char *key, size_t len, int nshards)
+{
+    /* seed 0 and XXH3 are part of the placement contract: changing them
+     * moves keys between shards (and, later, Kafka partitions) */
+    return (uint32_t)(XXH3_64bits(key, len) % (uint64_t)nshards);
+}
+
+struct outbuf {
+    struct cr_match *m;
+    int n;
+};
+
+static void flush_out(struct cr_worker *w, struct outbuf *ob, int s)
+{
+    if (ob[s].n) {
+        cr_ring_push(w->out[s], ob[s].m, (size_t)ob[s].n);
+        ob[s].n = 0;
+    }
+}
+
+/* Key of a route: the field values joined by CR_KEY_SEP. Returns length, or
+ * -1 if a field is missing. Values longer than the key space are cut (the
+ * key stays deterministic). */
+static int build_key(const struct cr_event *ev, const struct cr_route *rt, char *key)
+{
+    size_t off = 0;
+    for (int i = 0; i < rt->ngroup_by; i++) {
+        unsigned f = rt->group_by[i];
+        if (!cr_event_has(ev, f) || ev->f[f].len == 0)
+            return -1;
+        if (i)
+            key[off++] = CR_KEY_SEP;
+        size_t n = ev->f[f].len;
+        if (n > CR_KEY_MAX - 1 - off)
+            n = CR_KEY_MAX - 1 - off;
+        memcpy(key + off, ev->f[f].p, n);
+        off += n;
+    }
+    return (int)off;
+}
+
+static void reject(struct cr_worker *w, const struct cr_event *ev, const struct cr_rec *rec,
+                   uint32_t flags)
+{
+    char reason[96];
+    size_t o = 0;
+    reason[0] = 0;
+    if (flags & CR_EV_PARSE_ERROR)
+        o += (size_t)snprintf(reason + o, sizeof reason - o, "%sunparseable as %s", o ? ", " : "",
+                              cr_format_name((enum cr_format)w->popts.format));
+    if ((flags & CR_EV_TRUNCATED) && o < sizeof reason)
+        o += (size_t)snprintf(reason + o, sizeof reason - o, "%soversized (%u bytes)",
+                              o ? ", " : "", rec->orig_len);
+    if ((flags & CR_EV_BAD_UTF8) && o < sizeof reason)
+        o += (size_t)snprintf(reason + o, sizeof reason - o, "%sinvalid UTF-8", o ? ", " : "");
+    if ((flags & CR_EV_NUL) && o < sizeof reason)
+        snprintf(reason + o, sizeof reason - o, "%sNUL byte", o ? ", " : "");
+    uint64_t nrej = w->stats.parse_errors + w->stats.truncated + w->stats.bad_utf8 +
+                    w->stats.nul_bytes;
+    if (!w->quiet && nrej <= CR_WORKER_REJECT_LOG) {
+        const char *name = w->input_names && w->input_names[ev->input] ? w->input_names[ev->input]
+                                                                        : "input";
+        fprintf(stderr, "corral: %s:%llu: %s (kept raw in the store's rejects)%s\n", name,
+                (unsigned long long)ev->position, reason,
+                nrej == CR_WORKER_REJECT_LOG ? "; further rejects are only counted here" : "");
+    }
+    cr_writer_send(w->writer,
+                   cr_wmsg_reject(ev->input, ev->position, reason, ev->raw.p, ev->raw.len));
+}
+
+static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct cr_matcher *m,
+                          struct cr_batch *b, struct outbuf *ob, uint32_t *hits)
+{
+    struct cr_event ev;
+    int64_t fallback = b->fallback_ms;
+    struct cr_worker_stats *st = &w->stats;
+    const struct cr_ruleset *rs = w->rs;
+    for (uint32_t i = 0; i < b->nrecs; i++) {
+        const struct cr_rec *rec = &b->recs[i];
+        const char *p = b->buf + rec->off;
+        enum cr_parse_result pr = cr_parse(parser, p, rec->len, fallback, &ev);
+        ev.input = b->input;
+        ev.position = rec->position;
+        if (rec->flags & CR_REC_TRUNCATED)
+            ev.flags |= CR_EV_TRUNCATED;
+        st->records++;
+        st->bytes += rec->len;
+        if (pr == CR_PARSE_OK)
+            st->parsed_ok++;
+        else if (pr == CR_PARSE_FALLBACK)
+            st->headerless++;
+        else
+            st->parse_errors++;
+        if (ev.flags & CR_EV_NO_TIME)
+            st->no_time++;
+        else
+            fallback = ev.time_ms;
+        uint32_t bad = ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
+        if (bad) {
+            st->truncated += !!(bad & CR_EV_TRUNCATED);
+            st->bad_utf8 += !!(bad & CR_EV_BAD_UTF8);
+            st->nul_bytes += !!(bad & CR_EV_NUL);
+            reject(w, &ev, rec, bad);
+        }
+
+        int n = cr_matcher_match(m, &ev, hits, rs->nrules);
+        if (n < 0) {
+            st->match_errors++;
+            continue;
+        }
+        st->rule_matches += (uint64_t)n;
+        for (int h = 0; h < n; h++) {
+            const struct cr_rule *rule = &rs->rules[hits[h]];
+            for (int r = 0; r < rule->nroutes; r++) {
+                char key[CR_KEY_MAX];
+                int klen = build_key(&ev, &rule->routes[r], key);
+                if (klen < 0) {
+                    st->missing_key++;
+                    continue;
+                }
+                int s = (int)cr_key_shard(key, (size_t)klen, w->nshards);
+                struct cr_match *out = &ob[s].m[ob[s].n];
+                out->kind = CR_MSG_MATCH;
+                out->route = (uint8_t)r;
+                out->rule = hits[h];
+                out->key_len = (uint16_t)klen;
+                memcpy(out->key, key, (size_t)klen);
+                out->time_ms = ev.time_ms;
+                out->input = ev.input;
+                out->position = ev.position;
+                out->seq = b->seq;
+                out->flags = (uint16_t)ev.flags;
+                size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
+                memcpy(out->raw, ev.raw.p, rl);
+                out->raw_len = (uint16_t)rl;
+                st->routed++;
+                if (++ob[s].n == OUTBUF)
+                    flush_out(w, ob, s);
+            }
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct cr_worker *w = arg;
+    struct cr_parser *parser = cr_parser_new(&w->popts);
+    struct cr_matcher *m = cr_matcher_new(w->rs);
+    struct outbuf *ob = calloc((size_t)w->nshards, sizeof *ob);
+    uint32_t *hits = malloc(sizeof(uint32_t) * (size_t)(w->rs->nrules + 1));
+    if (!parser || !m || !ob || !hits)
+        abort();
+    for (int s = 0; s < w->nshards; s++) {
+        ob[s].m = malloc(sizeof(struct cr_match) * OUTBUF);
+        if (!ob[s].m)
+            abort();
+    }
+    struct cr_match ctl;
+    memset(&ctl, 0, sizeof ctl);
+    for (;;) {
+        struct cr_batch_msg msg;
+        if (cr_ring_pop(w->in, &msg, 1) == 0 || !msg.batch) {
+            ctl.kind = CR_MSG_EOF;
+            ctl.seq = msg.seq;
+            for (int s = 0; s < w->nshards; s++)
+                cr_ring_push(w->out[s], &ctl, 1);
+            break;
+        }
+        struct cr_batch *b = msg.batch;
+        process_batch(w, parser, m, b, ob, hits);
+        ctl.kind = CR_MSG_BATCH_END;
+        ctl.seq = b->seq;
+        for (int s = 0; s < w->nshards; s++) {
+            flush_out(w, ob, s);
+            cr_ring_push(w->out[s], &ctl, 1);
+        }
+        cr_batch_pool_put(w->pool, b);
+    }
+    cr_writer_send(w->writer, cr_wmsg_done());
+    for (int s = 0; s < w->nshards; s++)
+        free(ob[s].m);
+    free(ob);
+    free(hits);
+    cr_matcher_free(m);
+    cr_parser_free(parser);
+    return NULL;
+}
+
+int cr_worker_start(struct cr_worker *w)
+{
+    return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+void cr_worker_join(struct cr_worker *w)
+{
+    pthread_join(w->thread, NULL);
+}

@@ -1,0 +1,80 @@
+/*
+ * worker.h - parse+match threads.
+ *
+ * A worker takes whole batches from its input ring and runs each record to
+ * completion: parse (parsers/), match (rules/matcher), then for every rule
+ * that matched and feeds a correlation or an incident, build the
+ * correlation key from the route's group_by fields and copy a cr_match into
+ * the ring of the shard that owns hash(key). After the batch it sends
+ * BATCH_END(seq) to every shard and gives the batch back to the pool.
+ *
+ * Records that did not parse cleanly (parse errors, oversized, invalid
+ * UTF-8, NUL bytes) are still matched and counted, and their raw bytes are
+ * sent to the writer's rejects table: nothing is dropped silently.
+ *
+ * Ownership and threading: a worker owns its parser, matcher and counters.
+ * Counters are plain integers written only by the worker; read them after
+ * the worker has been joined.
+ */
+#ifndef CR_WORKER_H
+#define CR_WORKER_H
+
+#include "batch.h"
+#include "ring.h"
+#include "writer.h"
+
+#include "../parsers/parser.h"
+#include "../rules/ruleset.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+/* What flows in a worker's input ring. */
+struct cr_batch_msg {
+    struct cr_batch *batch; /* NULL = end of input */
+    uint64_t seq;           /* for the end of input: the first unused sequence number */
+};
+
+/* Rejected records are reported on stderr as `input:line: cause`, the
+ * first CR_WORKER_REJECT_LOG per worker; all are counted and kept. */
+#define CR_WORKER_REJECT_LOG 10
+
+struct cr_worker_stats {
+    uint64_t records;
+    uint64_t bytes;
+    uint64_t parsed_ok;
+    uint64_t headerless;    /* parsed only as headerless / partial */
+    uint64_t parse_errors;
+    uint64_t truncated;
+    uint64_t bad_utf8;
+    uint64_t nul_bytes;
+    uint64_t no_time;
+    uint64_t rule_matches;
+    uint64_t routed;        /* match records sent to shards */
+    uint64_t missing_key;   /* a match whose event lacked a group_by field */
+    uint64_t match_errors;
+};
+
+struct cr_worker {
+    int index;
+    pthread_t thread;
+    const struct cr_ruleset *rs;
+    struct cr_parse_opts popts;
+    struct cr_ring *in;        /* of struct cr_batch_msg */
+    struct cr_ring **out;      /* [shards], of struct cr_match */
+    int nshards;
+    struct cr_batch_pool *pool;
+    struct cr_writer *writer;
+    const char *const *input_names; /* borrowed from the pipeline */
+    int quiet;                      /* no per-record messages on stderr */
+    struct cr_worker_stats stats;
+    int failed;
+};
+
+int cr_worker_start(struct cr_worker *w);
+void cr_worker_join(struct cr_worker *w);
+
+/* Shard that owns a key (the same function everywhere a key is placed). */
+uint32_t cr_key_shard(const char *key, size_t len, int nshards);
+
+#endif

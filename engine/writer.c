@@ -1,0 +1,277 @@
+/*
+ * writer.c - see writer.h.
+ */
+#include "writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CR_WRITER_MAX_TXN_ITEMS 4096
+#define CR_WRITER_INBOX_LIMIT 65536
+
+struct cr_writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* inbox not empty */
+    pthread_cond_t roomy;   /* inbox below its limit */
+    struct cr_wmsg *head, *tail;
+    size_t queued;
+    int senders_left;
+
+    struct cr_store *store;
+    int64_t commit_interval_ms;
+    uint64_t max_rejects;
+    const char *const *input_names;
+    const int *ninputs;
+
+    _Atomic int failed;
+    char err[512];
+    struct cr_writer_stats stats;
+};
+
+struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created)
+{
+    struct cr_wmsg *m = malloc(sizeof *m);
+    if (!m)
+        abort(); /* incidents must not be lost; out of memory is not survivable here */
+    m->next = NULL;
+    m->kind = CR_W_INCIDENT;
+    m->created = created;
+    memcpy(&m->inc, inc, sizeof *inc);
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *reason,
+                               const char *raw, size_t rawlen)
+{
+    struct cr_wmsg *m = malloc(sizeof *m + rawlen);
+    if (!m)
+        abort();
+    m->next = NULL;
+    m->kind = CR_W_REJECT;
+    m->input = input;
+    m->position = position;
+    snprintf(m->reason, sizeof m->reason, "%s", reason);
+    m->rawlen = rawlen;
+    memcpy(m->raw, raw, rawlen);
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_done(void)
+{
+    struct cr_wmsg *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    m->kind = CR_W_DONE;
+    return m;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fail(struct cr_writer *w, const char *what)
+{
+    if (!atomic_load(&w->failed)) {
+        snprintf(w->err, sizeof w->err, "store: %s: %s", what, cr_store_errmsg(w->store));
+        atomic_store(&w->failed, 1);
+    }
+}
+
+/* Write one list of messages in one transaction; frees them. */
+static void write_batch(struct cr_writer *w, struct cr_wmsg *list)
+{
+    int ok = !atomic_load(&w->failed);
+    if (ok && cr_store_begin(w->store) != 0) {
+        fail(w, "begin");
+        ok = 0;
+    }
+    struct cr_writer_stats delta = {0};
+    for (struct cr_wmsg *m = list, *next; m; m = next) {
+        next = m->next;
+        if (ok && m->kind == CR_W_INCIDENT) {
+            char *json = cr_incident_to_json(&m->inc, w->input_names, *w->ninputs);
+            if (!json || cr_store_put_incident(w->store, &m->inc, json, strlen(json)) != 0) {
+                fail(w, "writing an incident");
+                ok = 0;
+            }
+            free(json);
+            delta.incident_versions++;
+            delta.incidents_created += m->created;
+        } else if (ok && m->kind == CR_W_REJECT) {
+            if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
+                if (cr_store_put_reject(w->store, m->input, m->position, m->reason, m->raw,
+                                        m->rawlen) != 0) {
+                    fail(w, "writing a rejected record");
+                    ok = 0;
+                }
+                delta.rejects_kept++;
+            } else
+                delta.rejects_not_kept++;
+        }
+        free(m);
+    }
+    if (ok) {
+        if (cr_store_commit(w->store) != 0) {
+            fail(w, "commit");
+            ok = 0;
+        } else {
+            w->stats.incidents_created += delta.incidents_created;
+            w->stats.incident_versions += delta.incident_versions;
+            w->stats.rejects_kept += delta.rejects_kept;
+            w->stats.rejects_not_kept += delta.rejects_not_kept;
+            w->stats.commits++;
+        }
+    } else if (!atomic_load(&w->failed)) {
+        cr_store_abort(w->store);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct cr_writer *w = arg;
+    struct cr_wmsg *pending = NULL, *pending_tail = NULL;
+    size_t npending = 0;
+    int64_t last_commit = now_ms();
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->head && w->senders_left > 0) {
+            if (npending) {
+                /* wait at most until the commit interval elapses */
+                int64_t due = last_commit + w->commit_interval_ms - now_ms();
+                if (due <= 0)
+                    break;
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += due / 1000;
+                ts.tv_nsec += (due % 1000) * 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            } else
+                pthread_cond_wait(&w->cv, &w->mu);
+        }
+        struct cr_wmsg *got = w->head;
+        w->head = w->tail = NULL;
+        w->queued = 0;
+        int done = w->senders_left == 0;
+        pthread_cond_broadcast(&w->roomy);
+        pthread_mutex_unlock(&w->mu);
+
+        for (struct cr_wmsg *m = got, *next; m; m = next) {
+            next = m->next;
+            m->next = NULL;
+            if (m->kind == CR_W_DONE) {
+                free(m);
+                continue;
+            }
+            if (pending_tail)
+                pending_tail->next = m;
+            else
+                pending = m;
+            pending_tail = m;
+            npending++;
+            if (npending >= CR_WRITER_MAX_TXN_ITEMS) {
+                write_batch(w, pending);
+                pending = pending_tail = NULL;
+                npending = 0;
+                last_commit = now_ms();
+            }
+        }
+        if (npending && (done || now_ms() - last_commit >= w->commit_interval_ms)) {
+            write_batch(w, pending);
+            pending = pending_tail = NULL;
+            npending = 0;
+            last_commit = now_ms();
+        }
+        if (done && !npending) {
+            pthread_mutex_lock(&w->mu);
+            int empty = w->head == NULL;
+            pthread_mutex_unlock(&w->mu);
+            if (empty)
+                break;
+        }
+    }
+    return NULL;
+}
+
+struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t commit_interval_ms,
+                                  uint64_t max_rejects, const char *const *input_names,
+                                  const int *ninputs)
+{
+    struct cr_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->roomy, NULL);
+    w->store = store;
+    w->senders_left = senders;
+    w->commit_interval_ms = commit_interval_ms > 0 ? commit_interval_ms : 1;
+    w->max_rejects = max_rejects;
+    w->input_names = input_names;
+    w->ninputs = ninputs;
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail,
+                         size_t n)
+{
+    if (!head)
+        return;
+    pthread_mutex_lock(&w->mu);
+    /* bounded inbox: a sender waits while the writer is behind (backpressure
+     * reaches the shards, then the workers, then ingest) */
+    while (w->queued >= CR_WRITER_INBOX_LIMIT && !atomic_load(&w->failed))
+        pthread_cond_wait(&w->roomy, &w->mu);
+    if (w->tail)
+        w->tail->next = head;
+    else
+        w->head = head;
+    w->tail = tail;
+    w->queued += n;
+    for (struct cr_wmsg *m = head; m; m = m->next)
+        if (m->kind == CR_W_DONE)
+            w->senders_left--;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)
+{
+    m->next = NULL;
+    cr_writer_send_list(w, m, m, 1);
+}
+
+int cr_writer_failed(struct cr_writer *w)
+{
+    return atomic_load(&w->failed);
+}
+
+int cr_writer_join(struct cr_writer *w, struct cr_writer_stats *stats, char *err, size_t errlen)
+{
+    pthread_join(w->thread, NULL);
+    int rc = atomic_load(&w->failed) ? -1 : 0;
+    if (rc && err)
+        snprintf(err, errlen, "%s", w->err);
+    if (stats)
+        *stats = w->stats;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    pthread_cond_destroy(&w->roomy);
+    free(w);
+    return rc;
+}

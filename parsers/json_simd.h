@@ -1,0 +1,75 @@
+/*
+ * json_simd.h - the small C view of simdjson that json_event.c needs.
+ *
+ * simdjson is C++; the rest of corral is C11. This header is the whole
+ * bridge: parse one buffer into a reusable DOM, then look values up by
+ * dotted path ("userIdentity.type", "sourceIPs.0"). One struct cr_json per
+ * struct cr_parser (per worker thread); after the first few records it
+ * allocates nothing: the padded input copy and the DOM tape only grow.
+ *
+ * Ownership: every string handed out is borrowed; valid until the next
+ * cr_json_parse() or cr_json_free() on the same handle. Strings point into
+ * simdjson's string buffer (already unescaped, NUL-terminated); numbers and
+ * booleans are rendered into a per-handle scratch area.
+ *
+ * Threading: one thread at a time per handle.
+ */
+#ifndef CR_JSON_SIMD_H
+#define CR_JSON_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum cr_json_type {
+    CR_JSON_MISSING = 0, /* path not found (or parse failed) */
+    CR_JSON_STRING,
+    CR_JSON_INT,    /* fits int64: i is set, s is its decimal text */
+    CR_JSON_DOUBLE, /* d is set (also for uint64 above INT64_MAX), s is its text */
+    CR_JSON_BOOL,   /* i is 0 or 1, s is "true"/"false" */
+    CR_JSON_NULL,   /* s is NULL */
+    CR_JSON_OBJECT, /* s is NULL: containers are not rendered */
+    CR_JSON_ARRAY,  /* s is NULL */
+};
+
+struct cr_json_val {
+    enum cr_json_type type;
+    const char *s; /* text of a scalar; NULL for null/containers or if scratch ran out */
+    size_t len;
+    int64_t i;
+    double d;
+};
+
+struct cr_json;
+
+/* NULL on out-of-memory. */
+struct cr_json *cr_json_new(void);
+void cr_json_free(struct cr_json *j);
+
+/* Parse buf[0..len) (need not be NUL-terminated or padded: it is copied
+ * into the handle's padded buffer). Returns 0 if the document is a JSON
+ * object, -1 if it is invalid, truncated or not an object. */
+int cr_json_parse(struct cr_json *j, const char *buf, size_t len);
+
+/* Look up a dotted path from the root of the last parsed document. A
+ * segment of digits indexes an array. A key that itself contains dots
+ * ("host.name" as a flat key) is found too: a miss retries the longer
+ * literal keys. Returns out->type (CR_JSON_MISSING if absent). */
+enum cr_json_type cr_json_get(struct cr_json *j, const char *path, size_t path_len,
+                              struct cr_json_val *out);
+
+/* Calls fn(ctx, key, key_len, val) for each member of the root object, in
+ * document order. Stops early if fn returns non-zero. */
+void cr_json_foreach_root(struct cr_json *j,
+                          int (*fn)(void *ctx, const char *key, size_t key_len,
+                                    const struct cr_json_val *val),
+                          void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * parser.c - the parser object, format dispatch and byte-level checks.
+ *
+ * Owns cr_parser_new/free (one per worker thread), cr_parse (pick the
+ * format: configured, or sniffed per record for CR_FMT_AUTO), the UTF-8 /
+ * NUL scan every record gets, and the event-time policy for stamps that
+ * lack a year. The format parsers proper live in syslog_3164.c,
+ * syslog_5424.c and json_event.c.
+ *
+ * Sniffing looks at one or a few bytes, never at the whole record: '{'
+ * means JSON, "<PRI>1 " means RFC 5424, anything else goes to the RFC 3164
+ * parser, which itself copes with vendor variants and headerless lines.
+ *
+ * The byte scan is on the hot path for every syslog line, so it reads
+ * eight bytes at a time and only drops to the byte-wise UTF-8 state machine
+ * when a word has a high bit set or a zero byte.
+ */
+#include "parser_int.h"
+
+#include "timeparse.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#define CR_HI_BITS 0x8080808080808080ull
+#define CR_LO_BITS 0x0101010101010101ull
+
+static int cr_year_of(int64_t ms)
+{
+    /* Civil year by counting from an estimate; the loop runs at most twice. */
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int y = (int)(1970 + days / 365);
+    while (cr_days_from_civil(y, 1, 1) > days)
+        y--;
+    while (cr_days_from_civil(y + 1, 1, 1) <= days)
+        y++;
+    return y;
+}
+
+struct cr_parser *cr_parser_new(const struct cr_parse_opts *opts)
+{
+    struct cr_parser *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (opts)
+        p->opts = *opts;
+    p->reference_ms = p->opts.reference_ms;
+    if (p->reference_ms == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        p->reference_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    p->reference_year = cr_year_of(p->reference_ms + (int64_t)p->opts.tz_offset_min * 60000);
+    p->json = cr_json_new();
+    if (!p->json) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void cr_parser_free(struct cr_parser *p)
+{
+    if (!p)
+        return;
+    cr_json_free(p->json);
+    free(p);
+}
+
+int64_t cr_parser_infer_year(const struct cr_parser *p, int mon, int day, int h, int mi, int s,
+                             int ms, int tz_min)
+{
+    if (p->opts.year > 0) {
+        int64_t t = cr_time_from_civil(p->opts.year, mon, day, h, mi, s, ms);
+        return t == -1 ? -1 : t - (int64_t)tz_min * 60000;
+    }
+    /* Latest candidate year that is not more than 31 days after the
+     * reference: December logs read in January land in last year, a stamp
+     * a little ahead of the reference (clock skew) stays in this year. */
+    const int64_t skew = 31LL * 86400000;
+    for (int y = p->reference_year + 1; y >= p->reference_year - 1; y--) {
+        int64_t t = cr_time_from_civil(y, mon, day, h, mi, s, ms);
+        if (t == -1)
+            continue;
+        t -= (int64_t)tz_min * 60000;
+        if (t <= p->reference_ms + skew)
+            return t;
+    }
+    /* Feb 29 with no leap year nearby: give up rather than guess. */
+    return -1;
+}
+
+int cr_utf8_valid(const char *buf, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = 0;
+    while (i < len) {
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & CR_HI_BITS) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            else if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90;
+            else if (c == 0xF4)
+                hi = 0x8F; /* > U+10FFFF */
+        } else {
+            return 0;
+        }
+        if (i + n >= len) /* truncated sequence */
+            return 0;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+void cr_parse_begin(struct cr_event *ev, const char *rec, size_t len, enum cr_format fmt)
+{
+    cr_event_reset(ev);
+    ev->raw.p = rec;
+    ev->raw.len = (uint32_t)len;
+    ev->format = (uint8_t)fmt;
+    /* One pass that only looks closer when a word has a high bit or a zero
+     * byte: plain ASCII lines cost len/8 loads and two masks. */
+    const unsigned char *s = (const unsigned char *)rec;
+    size_t i = 0;
+    int special = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if ((w & CR_HI_BITS) | ((w - CR_LO_BITS) & ~w & CR_HI_BITS)) {
+            special = 1;
+            break;
+        }
+    }
+    for (; !special && i < len; i++)
+        if (s[i] == 0 || s[i] >= 0x80)
+            special = 1;
+    if (!special)
+        return;
+    if (memchr(rec, 0, len))
+        ev->flags |= CR_EV_NUL;
+    if (!cr_utf8_valid(rec, len))
+        ev->flags |= CR_EV_BAD_UTF8;
+}
+
+static enum cr_parse_result cr_parse_raw(const char *rec, size_t len, int64_t fallback_ms,
+                                         struct cr_event *ev)
+{
+    cr_parse_begin(ev, rec, len, CR_FMT_RAW);
+    cr_event_set(ev, CR_F_MSG, rec, len);
+    cr_event_no_time(ev, fallback_ms);
+    if (len == 0) {
+        ev->flags |= CR_EV_PARSE_ERROR;
+        return CR_PARSE_ERROR;
+    }
+    return CR_PARSE_OK;
+}
+
+/* "<PRI>1 " with PRI of 1-3 digits. */
+static int cr_looks_5424(const char *s, size_t len)
+{
+    if (len < 4 || s[0] != '<')
+        return 0;
+    size_t i = 1;
+    while (i < len && i < 4 && (unsigned)(s[i] - '0') <= 9)
+        i++;
+    if (i == 1 || i + 2 >= len || s[i] != '>')
+        return 0;
+    return s[i + 1] == '1' && s[i + 2] == ' ';
+}
+
+enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len,
+                              int64_t fallback_ms, struct cr_event *ev)
+{
+    switch (p->opts.format) {
+    case CR_FMT_RFC3164:
+        return cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
+    case CR_FMT_RFC5424:
+        return cr_parse_rfc5424(p, rec, len, fallback_ms, ev);
+    case CR_FMT_JSON:
+    case CR_FMT_CLOUDEVENTS:
+        return cr_parse_json(p, rec, len, fallback_ms, ev);
+    case CR_FMT_RAW:
+        return cr_parse_raw(rec, len, fallback_ms, ev);
+    default:
+        break;
+    }
+    size_t i = 0;
+    while (i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r' || rec[i] == '\n'))
+        i++;
+    if (i < len && rec[i] == '{')
+        return cr_parse_json(p, rec, len, fallback_ms, ev);
+    if (cr_looks_5424(rec + i, len - i))
+        return cr_parse_rfc5424(p, rec, len, fallback_ms, ev);
+    return cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
+}

@@ -1,0 +1,54 @@
+/*
+ * parser_int.h - what the files of parsers/ share and nobody else sees.
+ *
+ * The definition of struct cr_parser (one per worker thread: options, the
+ * JSON DOM, scratch for the few values a parser has to build itself) and
+ * the small helpers every format uses: starting an event, the byte scan
+ * that sets CR_EV_BAD_UTF8 / CR_EV_NUL, and the time policy of parser.h
+ * (year inference, fallback). Keeping them here rather than in parser.h
+ * leaves the public contract free of simdjson and of layout details.
+ */
+#ifndef CR_PARSER_INT_H
+#define CR_PARSER_INT_H
+
+#include "parser.h"
+#include "json_simd.h"
+
+#include <string.h>
+
+/* Bytes for values the JSON path assembles (K8s "namespace/name"). */
+#define CR_PARSER_SCRATCH 1024
+
+struct cr_parser {
+    struct cr_parse_opts opts;
+    int64_t reference_ms; /* opts.reference_ms, or the wall clock at creation */
+    int reference_year;   /* civil year of reference_ms in opts.tz_offset_min */
+    struct cr_json *json;
+    char scratch[CR_PARSER_SCRATCH];
+    size_t scratch_used; /* reset per record */
+};
+
+/* Reset ev for rec and set the byte-level flags (UTF-8, NUL). */
+void cr_parse_begin(struct cr_event *ev, const char *rec, size_t len, enum cr_format fmt);
+
+/* ms for a stamp without a year, per the policy in parser.h; -1 if the
+ * fields are invalid in every candidate year (Feb 30). */
+int64_t cr_parser_infer_year(const struct cr_parser *p, int mon, int day, int h, int mi, int s,
+                             int ms, int tz_min);
+
+/* The event has no time of its own: fallback and CR_EV_NO_TIME. */
+static inline void cr_event_no_time(struct cr_event *ev, int64_t fallback_ms)
+{
+    ev->time_ms = fallback_ms;
+    ev->flags |= CR_EV_NO_TIME;
+}
+
+/* The record did not fit: msg = raw, PARSE_ERROR. */
+static inline enum cr_parse_result cr_parse_fail(struct cr_event *ev, const char *rec, size_t len)
+{
+    cr_event_set(ev, CR_F_MSG, rec, len);
+    ev->flags |= CR_EV_PARSE_ERROR;
+    return CR_PARSE_ERROR;
+}
+
+#endif

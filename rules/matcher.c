@@ -1,0 +1,281 @@
+/*
+ * matcher.c - per-thread matching; see matcher.h for the contract.
+ *
+ * The shape follows Suricata's prefilter engine (architecture.md B.3):
+ *  1. one hs_scan per field database whose field the event has; the
+ *     callback only records which pattern hit (a byte per pattern, a
+ *     counter per rule, and lists of what it touched so resetting costs
+ *     what the event touched, not the size of the ruleset);
+ *  2. the touched rules are sorted and merged with the unconditional ones
+ *     (no positive pattern), giving candidates in rule order;
+ *  3. per candidate, cheapest first: every positive pattern hit, `where`
+ *     predicates (memcmp), negated hits (confirmed by PCRE2 when Hyperscan
+ *     only prefiltered them), then PCRE2 for prefiltered and capturing
+ *     patterns. Captures are buffered and written into the event only when
+ *     the whole rule matched, so a rule that fails leaves no trace.
+ *
+ * The callback reads a compact per-pattern word (rule index << 1 |
+ * negated) instead of struct cr_pattern, to keep the scan's memory
+ * traffic to one small array.
+ *
+ * Fields filled by captures are not scanned by Hyperscan for the same
+ * event (scans happen first); a rule can match on a captured field only
+ * through `where`, which runs after earlier rules' captures were written.
+ */
+#include "matcher.h"
+
+#include "pcre_confirm.h"
+
+#include <hs/hs.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cr_matcher {
+    const struct cr_ruleset *rs;
+    hs_scratch_t *scratch;
+    struct cr_pcre_thread pt;
+    const uint32_t *cur_map; /* pattern_of_id of the database being scanned */
+    uint32_t *pat_word;      /* per pattern: rule << 1 | negated */
+    uint8_t *pat_hit;        /* per pattern: reported in this event */
+    uint32_t *touched_pats;
+    int ntouched_pats;
+    uint16_t *pos_hits;      /* per rule: positive patterns that hit */
+    uint8_t *neg_hit;        /* per rule: some negated pattern hit */
+    uint8_t *rule_touched;
+    uint32_t *touched_rules;
+    int ntouched_rules;
+    uint32_t *cand;          /* touched + unconditional, in rule order */
+    struct cr_matcher_stats st;
+};
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz);
+    if (!p)
+        abort();
+    return p;
+}
+
+struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
+{
+    struct cr_matcher *m = xcalloc(1, sizeof *m);
+    m->rs = rs;
+    if (rs->scratch_proto && hs_clone_scratch(rs->scratch_proto, &m->scratch) != HS_SUCCESS) {
+        free(m);
+        return NULL;
+    }
+    if (cr_pcre_thread_init(&m->pt, rs->max_captures) != 0) {
+        if (m->scratch)
+            hs_free_scratch(m->scratch);
+        free(m);
+        return NULL;
+    }
+    size_t np = (size_t)rs->npatterns, nr = (size_t)rs->nrules;
+    m->pat_word = xcalloc(np, sizeof *m->pat_word);
+    m->pat_hit = xcalloc(np, 1);
+    m->touched_pats = xcalloc(np, sizeof *m->touched_pats);
+    m->pos_hits = xcalloc(nr, sizeof *m->pos_hits);
+    m->neg_hit = xcalloc(nr, 1);
+    m->rule_touched = xcalloc(nr, 1);
+    m->touched_rules = xcalloc(nr, sizeof *m->touched_rules);
+    m->cand = xcalloc(nr, sizeof *m->cand);
+    for (size_t i = 0; i < np; i++)
+        m->pat_word[i] = rs->patterns[i].rule << 1 | rs->patterns[i].negated;
+    return m;
+}
+
+void cr_matcher_free(struct cr_matcher *m)
+{
+    if (!m)
+        return;
+    if (m->scratch)
+        hs_free_scratch(m->scratch);
+    cr_pcre_thread_free(&m->pt);
+    free(m->pat_word);
+    free(m->pat_hit);
+    free(m->touched_pats);
+    free(m->pos_hits);
+    free(m->neg_hit);
+    free(m->rule_touched);
+    free(m->touched_rules);
+    free(m->cand);
+    free(m);
+}
+
+const struct cr_matcher_stats *cr_matcher_stats(const struct cr_matcher *m)
+{
+    return &m->st;
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ctx)
+{
+    struct cr_matcher *m = ctx;
+    uint32_t p = m->cur_map[id];
+    if (m->pat_hit[p])
+        return 0; /* SINGLEMATCH makes this rare; it keeps the counters honest */
+    m->pat_hit[p] = 1;
+    m->touched_pats[m->ntouched_pats++] = p;
+    uint32_t w = m->pat_word[p], r = w >> 1;
+    if (w & 1)
+        m->neg_hit[r] = 1;
+    else
+        m->pos_hits[r]++;
+    if (!m->rule_touched[r]) {
+        m->rule_touched[r] = 1;
+        m->touched_rules[m->ntouched_rules++] = r;
+    }
+    return 0;
+}
+
+static void sort_u32(uint32_t *a, int n)
+{
+    /* Candidate lists are short: insertion sort beats qsort's call overhead. */
+    for (int i = 1; i < n; i++) {
+        uint32_t v = a[i];
+        int j = i - 1;
+        while (j >= 0 && a[j] > v) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = v;
+    }
+}
+
+static int where_ok(const struct cr_rule *r, const struct cr_event *ev)
+{
+    for (int i = 0; i < r->nwhere; i++) {
+        const struct cr_where *w = &r->where[i];
+        int eq = 0;
+        if (cr_event_has(ev, w->field)) {
+            const struct cr_slice *s = &ev->f[w->field];
+            for (int v = 0; v < w->nvals && !eq; v++)
+                eq = s->len == w->lens[v] && memcmp(s->p, w->vals[v], s->len) == 0;
+        }
+        if (eq == w->negate)
+            return 0;
+    }
+    return 1;
+}
+
+/* PCRE2 on the pattern's field. 1 match, 0 no match (errors count as no match). */
+static int run_pcre(struct cr_matcher *m, const struct cr_pattern *p, const struct cr_event *ev)
+{
+    const struct cr_slice *s = &ev->f[p->field];
+    m->st.pcre_runs++;
+    int rc = cr_pcre_run(&m->pt, p, s->p ? s->p : "", s->len);
+    if (rc < 0) {
+        m->st.pcre_errors++;
+        return 0;
+    }
+    return rc;
+}
+
+struct pending_capture {
+    uint16_t field;
+    const char *p;
+    uint32_t len;
+};
+
+static int rule_matches(struct cr_matcher *m, uint32_t ri, struct cr_event *ev)
+{
+    const struct cr_ruleset *rs = m->rs;
+    const struct cr_rule *r = &rs->rules[ri];
+    if (m->pos_hits[ri] < r->npatterns)
+        return 0;
+    if (r->nwhere && !where_ok(r, ev))
+        return 0;
+    if (m->neg_hit[ri]) {
+        for (int i = r->npatterns; i < r->npatterns + r->nnegated; i++) {
+            uint32_t pi = r->patterns[i];
+            if (!m->pat_hit[pi])
+                continue;
+            const struct cr_pattern *p = &rs->patterns[pi];
+            if (p->kind == CR_PAT_EXACT || run_pcre(m, p, ev))
+                return 0;
+        }
+    }
+    struct pending_capture caps[64];
+    int ncaps = 0;
+    for (int i = 0; i < r->npatterns; i++) {
+        const struct cr_pattern *p = &rs->patterns[r->patterns[i]];
+        if (p->kind == CR_PAT_EXACT)
+            continue;
+        if (!run_pcre(m, p, ev))
+            return 0;
+        if (p->kind != CR_PAT_CAPTURE)
+            continue;
+        const size_t *ov = cr_pcre_ovector(&m->pt);
+        const struct cr_slice *s = &ev->f[p->field];
+        for (int c = 0; c < p->ncapture && ncaps < 64; c++) {
+            size_t g = p->capture_group[c];
+            if (ov[2 * g] == (size_t)-1) /* PCRE2_UNSET: the group did not take part */
+                continue;
+            caps[ncaps].field = p->capture_field[c];
+            caps[ncaps].p = s->p + ov[2 * g];
+            caps[ncaps].len = (uint32_t)(ov[2 * g + 1] - ov[2 * g]);
+            ncaps++;
+        }
+    }
+    for (int i = 0; i < ncaps; i++)
+        cr_event_set(ev, caps[i].field, caps[i].p, caps[i].len);
+    return 1;
+}
+
+int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, int max)
+{
+    const struct cr_ruleset *rs = m->rs;
+    int rc = 0;
+    m->st.events++;
+    for (int i = 0; i < rs->nhs; i++) {
+        const struct cr_hs_field *hf = &rs->hs[i];
+        if (!cr_event_has(ev, hf->field))
+            continue;
+        const struct cr_slice *s = &ev->f[hf->field];
+        m->cur_map = hf->pattern_of_id;
+        m->st.hs_scans++;
+        hs_error_t e = hs_scan(hf->db, s->p ? s->p : "", s->len, 0, m->scratch, on_match, m);
+        if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) {
+            rc = -1;
+            goto reset;
+        }
+    }
+    if (m->ntouched_rules == 0 && rs->nunconditional == 0)
+        return 0;
+
+    m->st.candidates += (uint64_t)m->ntouched_rules;
+    sort_u32(m->touched_rules, m->ntouched_rules);
+    /* Merge the two sorted lists; a rule can be in both (only negated
+     * patterns, one of which hit). */
+    int a = 0, b = 0, nc = 0;
+    const uint32_t *t = m->touched_rules, *u = rs->unconditional;
+    while (a < m->ntouched_rules || b < rs->nunconditional) {
+        uint32_t x;
+        if (b >= rs->nunconditional || (a < m->ntouched_rules && t[a] < u[b]))
+            x = t[a++];
+        else if (a >= m->ntouched_rules || u[b] < t[a])
+            x = u[b++];
+        else
+            x = t[a++], b++;
+        m->cand[nc++] = x;
+    }
+    for (int i = 0; i < nc; i++) {
+        if (!rule_matches(m, m->cand[i], ev))
+            continue;
+        m->st.matches++;
+        if (rc < max)
+            out[rc++] = m->cand[i];
+    }
+reset:
+    for (int i = 0; i < m->ntouched_pats; i++)
+        m->pat_hit[m->touched_pats[i]] = 0;
+    for (int i = 0; i < m->ntouched_rules; i++) {
+        uint32_t r = m->touched_rules[i];
+        m->pos_hits[r] = 0;
+        m->neg_hit[r] = 0;
+        m->rule_touched[r] = 0;
+    }
+    m->ntouched_pats = 0;
+    m->ntouched_rules = 0;
+    return rc;
+}

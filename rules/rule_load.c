@@ -1,0 +1,609 @@
+/*
+ * rule_load.c - walking one YAML rule file into the ruleset being built.
+ *
+ * This file knows the rule language (ruleset.h's top comment, docs/rules.md)
+ * and nothing about Hyperscan: it checks every key and value, compiles each
+ * regex with PCRE2 (which validates it, with an offset for the message, and
+ * names its captures), registers the fields rules mention, and appends
+ * rules, correlations and patterns to the ruleset. Correlation references
+ * stay names until every file is read, because a correlation may name a
+ * rule from a later file; ruleset.c resolves them.
+ *
+ * Errors never stop the walk: each is appended as "file:line: reason" and
+ * counted, so an author sees every problem of a file in one run. A rule
+ * with an error is still appended (partially filled) so that later checks
+ * (duplicates, references) see it; the load fails as a whole anyway.
+ */
+#include "rule_load.h"
+
+#include "hs_db.h"
+#include "pcre_confirm.h"
+
+#include <hs/hs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void vappend(char *err, size_t errlen, const char *file, int line, const char *fmt,
+                    va_list ap)
+{
+    if (!err || errlen == 0)
+        return;
+    size_t used = strnlen(err, errlen);
+    if (used && used < errlen - 1 && err[used - 1] != '\n')
+        err[used++] = '\n', err[used] = 0;
+    if (used >= errlen - 1)
+        return;
+    int w = snprintf(err + used, errlen - used, "%s:%d: ", file, line);
+    if (w < 0 || (size_t)w >= errlen - used)
+        return;
+    vsnprintf(err + used + w, errlen - used - w, fmt, ap);
+}
+
+void cr_rules_error(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vappend(err, errlen, file, line, fmt, ap);
+    va_end(ap);
+}
+
+void cr_load_error(struct cr_load *L, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vappend(L->err, L->errlen, file, line, fmt, ap);
+    va_end(ap);
+    L->nerr++;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    return d;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        abort();
+    return q;
+}
+
+int cr_load_field(struct cr_load *L, const char *name, const char *file, int line)
+{
+    struct cr_ruleset *rs = L->rs;
+    int id = cr_field_builtin_id(name, strlen(name));
+    if (id >= 0)
+        return id;
+    for (int i = CR_F__BUILTIN; i < rs->nfields; i++)
+        if (strcmp(rs->field_names[i], name) == 0)
+            return i;
+    if (rs->nfields >= CR_MAX_FIELDS) {
+        cr_load_error(L, file, line,
+                      "too many fields: cannot add '%s' (at most %d, of which %d are builtin)",
+                      name, CR_MAX_FIELDS, CR_F__BUILTIN);
+        return -1;
+    }
+    rs->field_names[rs->nfields] = xstrdup(name);
+    return rs->nfields++;
+}
+
+/* ---- small typed readers that report their own errors ---- */
+
+static const char *want_str(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
+                            const char *owner, const char *what)
+{
+    const char *s = cr_yaml_str(n);
+    if (!s || !*s) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: %s must be a non-empty string", owner,
+                      what);
+        return NULL;
+    }
+    return s;
+}
+
+static void parse_group_by(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
+                           const char *owner, uint16_t *out, int *nout)
+{
+    int cnt = cr_yaml_is_seq(n) ? cr_yaml_seq_len(n) : 1;
+    *nout = 0;
+    if (cnt > CR_MAX_GROUP_BY) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: group_by has %d fields (at most %d)",
+                      owner, cnt, CR_MAX_GROUP_BY);
+        return;
+    }
+    for (int i = 0; i < cnt; i++) {
+        yaml_node_t *item = cr_yaml_is_seq(n) ? cr_yaml_seq_at(y, n, i) : n;
+        const char *s = want_str(L, y, item, owner, "a group_by field");
+        if (!s)
+            continue;
+        int f = cr_load_field(L, s, y->file, cr_yaml_line(item));
+        if (f >= 0)
+            out[(*nout)++] = (uint16_t)f;
+    }
+}
+
+static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
+                           const char *owner, struct cr_incident_spec *inc,
+                           const char *default_title, int64_t default_open_for)
+{
+    static const char *const keys[] = {"category", "reg_category", "priority", "reg_level",
+                                       "title",    "open_for",     NULL};
+    char where[160];
+    memset(inc, 0, sizeof *inc);
+    snprintf(inc->priority, sizeof inc->priority, "P3");
+    inc->open_for_ms = default_open_for;
+    if (!cr_yaml_is_map(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: incident must be a mapping", owner);
+        inc->title = xstrdup(default_title);
+        return;
+    }
+    snprintf(where, sizeof where, "the incident of %s", owner);
+    L->nerr += cr_yaml_check_keys(y, n, keys, where, L->err, L->errlen);
+
+    yaml_node_t *v = cr_yaml_get(y, n, "category");
+    const char *cat = cr_yaml_str(v);
+    const char *reg = cat ? cr_category_reg_default(cat) : NULL;
+    if (!v) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: incident: missing 'category'", owner);
+    } else if (!reg) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: incident: unknown category '%s' (see DOMAIN.md (a): S-... and F-... ids)",
+                      owner, cat ? cat : "");
+    } else {
+        snprintf(inc->category, sizeof inc->category, "%s", cat);
+        snprintf(inc->reg_category, sizeof inc->reg_category, "%s", reg);
+    }
+
+    if ((v = cr_yaml_get(y, n, "reg_category"))) {
+        const char *s = want_str(L, y, v, owner, "incident reg_category");
+        if (s && strlen(s) >= sizeof inc->reg_category)
+            cr_load_error(L, y->file, cr_yaml_line(v), "%s: incident: reg_category '%s' is too long",
+                          owner, s);
+        else if (s)
+            snprintf(inc->reg_category, sizeof inc->reg_category, "%s", s);
+    }
+    if ((v = cr_yaml_get(y, n, "priority"))) {
+        const char *s = cr_yaml_str(v);
+        if (s && s[0] == 'P' && s[1] >= '1' && s[1] <= '4' && !s[2])
+            snprintf(inc->priority, sizeof inc->priority, "%s", s);
+        else
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: incident: priority '%s' is not one of P1, P2, P3, P4", owner,
+                          s ? s : "");
+    }
+    if ((v = cr_yaml_get(y, n, "reg_level")) && !cr_yaml_is_null(v)) {
+        static const char *const levels[] = {"I", "II", "III", "IV"};
+        const char *s = cr_yaml_str(v);
+        inc->reg_level = -1;
+        for (int i = 0; i < 4 && s; i++)
+            if (strcmp(s, levels[i]) == 0)
+                inc->reg_level = i + 1;
+        if (inc->reg_level < 0) {
+            inc->reg_level = 0;
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: incident: reg_level '%s' is not one of I, II, III, IV or null",
+                          owner, s ? s : "");
+        }
+    }
+    const char *title = default_title;
+    if ((v = cr_yaml_get(y, n, "title")))
+        title = want_str(L, y, v, owner, "incident title");
+    inc->title = xstrdup(title ? title : default_title);
+    if ((v = cr_yaml_get(y, n, "open_for"))) {
+        int64_t ms;
+        char what[200];
+        snprintf(what, sizeof what, "%s: incident open_for", owner);
+        if (cr_yaml_duration_ms(y, v, what, &ms, L->err, L->errlen) != 0)
+            L->nerr++;
+        else if (ms <= 0)
+            cr_load_error(L, y->file, cr_yaml_line(v), "%s: open_for must be > 0", what);
+        else
+            inc->open_for_ms = ms;
+    }
+}
+
+/* ---- match rules ---- */
+
+struct capture_ctx {
+    struct cr_load *L;
+    struct cr_yaml *y;
+    struct cr_pattern *p;
+    struct cr_rule *r;
+    const char *owner;
+};
+
+static void on_capture(void *vctx, const char *name, int group)
+{
+    struct capture_ctx *cx = vctx;
+    int f = cr_load_field(cx->L, name, cx->y->file, cx->p->line);
+    if (f < 0)
+        return;
+    if (cx->p->ncapture >= 16) {
+        cr_load_error(cx->L, cx->y->file, cx->p->line,
+                      "%s: regex '%s': more than 16 named captures", cx->owner, cx->p->regex);
+        return;
+    }
+    cx->p->capture_group[cx->p->ncapture] = (uint16_t)group;
+    cx->p->capture_field[cx->p->ncapture] = (uint16_t)f;
+    cx->p->ncapture++;
+    cx->r->capture_fields |= (uint64_t)1 << f;
+    cx->L->capture_names |= (uint64_t)1 << f;
+}
+
+static void add_pattern(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
+                        uint32_t rule_index, const char *owner, int field, yaml_node_t *re_node,
+                        int negated, int caseless, uint32_t **idx, int *nidx)
+{
+    const char *re = want_str(L, y, re_node, owner, negated ? "not_match regex" : "match regex");
+    if (!re || field < 0)
+        return;
+    struct cr_ruleset *rs = L->rs;
+    void *code = NULL;
+    int jit = 0;
+    char msg[256];
+    size_t off = 0;
+    if (cr_pcre_compile(re, caseless, &code, &jit, msg, sizeof msg, &off) != 0) {
+        cr_load_error(L, y->file, cr_yaml_line(re_node), "%s: regex '%s': %s at offset %zu", owner,
+                      re, msg, off);
+        return;
+    }
+    if (rs->npatterns == L->cap_patterns) {
+        L->cap_patterns = L->cap_patterns ? 2 * L->cap_patterns : 64;
+        rs->patterns = xrealloc(rs->patterns, (size_t)L->cap_patterns * sizeof *rs->patterns);
+    }
+    struct cr_pattern *p = &rs->patterns[rs->npatterns];
+    memset(p, 0, sizeof *p);
+    p->rule = rule_index;
+    p->field = (uint16_t)field;
+    p->negated = (uint8_t)negated;
+    p->regex = xstrdup(re);
+    p->hs_flags = CR_HS_BASE_FLAGS | (caseless ? HS_FLAG_CASELESS : 0);
+    p->pcre = code;
+    p->jit = jit;
+    p->line = cr_yaml_line(re_node);
+    /* Captures of a not_match pattern would describe an event that is then
+     * rejected: they are not registered. */
+    int top = 0;
+    if (!negated) {
+        struct capture_ctx cx = {L, y, p, r, owner};
+        top = cr_pcre_names(code, on_capture, &cx);
+    }
+    if ((size_t)top + 1 > rs->max_captures)
+        rs->max_captures = (size_t)top + 1;
+    p->kind = p->ncapture ? CR_PAT_CAPTURE : CR_PAT_EXACT;
+    *idx = xrealloc(*idx, (size_t)(*nidx + 1) * sizeof **idx);
+    (*idx)[(*nidx)++] = (uint32_t)rs->npatterns++;
+    if (p->ncapture)
+        r->has_captures = 1;
+}
+
+/* `match:` / `not_match:` value: a string (field msg) or a map field -> regex. */
+static void parse_match(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r, uint32_t ri,
+                        const char *owner, yaml_node_t *n, int negated, int caseless,
+                        uint32_t **idx, int *nidx)
+{
+    if (cr_yaml_is_map(n)) {
+        int cnt = cr_yaml_map_len(n);
+        for (int i = 0; i < cnt; i++) {
+            yaml_node_t *kn;
+            const char *fname = cr_yaml_map_key(y, n, i, &kn);
+            if (!fname || !*fname) {
+                cr_load_error(L, y->file, cr_yaml_line(kn), "%s: field names must be strings",
+                              owner);
+                continue;
+            }
+            int f = cr_load_field(L, fname, y->file, cr_yaml_line(kn));
+            add_pattern(L, y, r, ri, owner, f, cr_yaml_map_value(y, n, i), negated, caseless, idx,
+                        nidx);
+        }
+    } else {
+        add_pattern(L, y, r, ri, owner, CR_F_MSG, n, negated, caseless, idx, nidx);
+    }
+}
+
+static void parse_where(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
+                        const char *owner, yaml_node_t *n, int negate)
+{
+    if (!cr_yaml_is_map(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: %s must be a mapping field: value",
+                      owner, negate ? "not" : "where");
+        return;
+    }
+    int cnt = cr_yaml_map_len(n);
+    r->where = xrealloc(r->where, (size_t)(r->nwhere + cnt) * sizeof *r->where);
+    for (int i = 0; i < cnt; i++) {
+        yaml_node_t *kn, *vn = cr_yaml_map_value(y, n, i);
+        const char *fname = cr_yaml_map_key(y, n, i, &kn);
+        int f = fname && *fname ? cr_load_field(L, fname, y->file, cr_yaml_line(kn)) : -1;
+        if (f < 0) {
+            if (!fname || !*fname)
+                cr_load_error(L, y->file, cr_yaml_line(kn), "%s: field names must be strings",
+                              owner);
+            continue;
+        }
+        int nv = cr_yaml_is_seq(vn) ? cr_yaml_seq_len(vn) : 1;
+        struct cr_where *w = &r->where[r->nwhere];
+        memset(w, 0, sizeof *w);
+        w->field = (uint16_t)f;
+        w->negate = (uint8_t)negate;
+        w->vals = calloc((size_t)nv + 1, sizeof *w->vals);
+        w->lens = calloc((size_t)nv + 1, sizeof *w->lens);
+        if (!w->vals || !w->lens)
+            abort();
+        for (int j = 0; j < nv; j++) {
+            yaml_node_t *item = cr_yaml_is_seq(vn) ? cr_yaml_seq_at(y, vn, j) : vn;
+            const char *s = cr_yaml_str(item);
+            if (!s) {
+                cr_load_error(L, y->file, cr_yaml_line(item),
+                              "%s: %s '%s': values must be strings or a list of strings", owner,
+                              negate ? "not" : "where", fname);
+                continue;
+            }
+            w->vals[w->nvals] = xstrdup(s);
+            w->lens[w->nvals] = (uint32_t)strlen(s);
+            w->nvals++;
+        }
+        r->nwhere++;
+    }
+}
+
+static void check_tags(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner)
+{
+    yaml_node_t *v = cr_yaml_get(y, n, "tags");
+    if (v && !cr_yaml_is_seq(v) && !cr_yaml_str(v))
+        cr_load_error(L, y->file, cr_yaml_line(v), "%s: tags must be a list of strings", owner);
+    v = cr_yaml_get(y, n, "description");
+    if (v && !cr_yaml_str(v))
+        cr_load_error(L, y->file, cr_yaml_line(v), "%s: description must be a string", owner);
+}
+
+static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
+{
+    static const char *const keys[] = {"id",       "title",   "where", "not",         "match",
+                                       "not_match", "caseless", "group_by", "incident",
+                                       "description", "tags", NULL};
+    struct cr_ruleset *rs = L->rs;
+    if (!cr_yaml_is_map(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "a rule must be a mapping");
+        return;
+    }
+    yaml_node_t *idn = cr_yaml_get(y, n, "id");
+    const char *id = cr_yaml_str(idn);
+    if (!idn || !id || !*id) {
+        cr_load_error(L, y->file, cr_yaml_line(idn ? idn : n), "rule without 'id'");
+        return;
+    }
+    char owner[200];
+    snprintf(owner, sizeof owner, "rule '%s'", id);
+    L->nerr += cr_yaml_check_keys(y, n, keys, owner, L->err, L->errlen);
+    check_tags(L, y, n, owner);
+
+    if (rs->nrules == L->cap_rules) {
+        L->cap_rules = L->cap_rules ? 2 * L->cap_rules : 32;
+        rs->rules = xrealloc(rs->rules, (size_t)L->cap_rules * sizeof *rs->rules);
+        L->rule_group_by_line =
+            xrealloc(L->rule_group_by_line, (size_t)L->cap_rules * sizeof(int));
+    }
+    uint32_t ri = (uint32_t)rs->nrules++;
+    struct cr_rule *r = &rs->rules[ri];
+    memset(r, 0, sizeof *r);
+    r->id = xstrdup(id);
+    r->file = xstrdup(y->file);
+    r->line = cr_yaml_line(n);
+    yaml_node_t *v = cr_yaml_get(y, n, "title");
+    const char *title = v ? want_str(L, y, v, owner, "title") : NULL;
+    r->title = xstrdup(title ? title : id);
+
+    int caseless = 0;
+    if ((v = cr_yaml_get(y, n, "caseless")) &&
+        cr_yaml_bool(y, v, "caseless", &caseless, L->err, L->errlen) != 0)
+        L->nerr++;
+    if ((v = cr_yaml_get(y, n, "where")))
+        parse_where(L, y, r, owner, v, 0);
+    if ((v = cr_yaml_get(y, n, "not")))
+        parse_where(L, y, r, owner, v, 1);
+
+    uint32_t *pos = NULL, *neg = NULL;
+    int npos = 0, nneg = 0;
+    if ((v = cr_yaml_get(y, n, "match")))
+        parse_match(L, y, r, ri, owner, v, 0, caseless, &pos, &npos);
+    if ((v = cr_yaml_get(y, n, "not_match")))
+        parse_match(L, y, r, ri, owner, v, 1, caseless, &neg, &nneg);
+    r = &rs->rules[ri];
+    r->patterns = xrealloc(NULL, (size_t)(npos + nneg) * sizeof *r->patterns);
+    if (npos)
+        memcpy(r->patterns, pos, (size_t)npos * sizeof *pos);
+    if (nneg)
+        memcpy(r->patterns + npos, neg, (size_t)nneg * sizeof *neg);
+    r->npatterns = npos;
+    r->nnegated = nneg;
+    free(pos);
+    free(neg);
+
+    L->rule_group_by_line[ri] = r->line;
+    if ((v = cr_yaml_get(y, n, "group_by"))) {
+        L->rule_group_by_line[ri] = cr_yaml_line(v);
+        parse_group_by(L, y, v, owner, r->group_by, &r->ngroup_by);
+    }
+    if ((v = cr_yaml_get(y, n, "incident"))) {
+        r->incident = calloc(1, sizeof *r->incident);
+        if (!r->incident)
+            abort();
+        parse_incident(L, y, v, owner, r->incident, r->title, 3600 * 1000LL);
+        if (r->ngroup_by == 0 && !cr_yaml_get(y, n, "group_by"))
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: an incident rule needs group_by (the entity fields)", owner);
+    }
+}
+
+/* ---- correlations ---- */
+
+static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
+{
+    static const char *const keys[] = {"id",        "title",     "type",     "rules",
+                                       "group_by",  "timespan",  "condition", "incident",
+                                       "description", "tags",    NULL};
+    struct cr_ruleset *rs = L->rs;
+    if (!cr_yaml_is_map(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
+        return;
+    }
+    yaml_node_t *idn = cr_yaml_get(y, n, "id");
+    const char *id = cr_yaml_str(idn);
+    if (!idn || !id || !*id) {
+        cr_load_error(L, y->file, cr_yaml_line(idn ? idn : n), "correlation without 'id'");
+        return;
+    }
+    char owner[200];
+    snprintf(owner, sizeof owner, "correlation '%s'", id);
+    L->nerr += cr_yaml_check_keys(y, n, keys, owner, L->err, L->errlen);
+    check_tags(L, y, n, owner);
+
+    if (rs->ncorrs == L->cap_corrs) {
+        L->cap_corrs = L->cap_corrs ? 2 * L->cap_corrs : 16;
+        rs->corrs = xrealloc(rs->corrs, (size_t)L->cap_corrs * sizeof *rs->corrs);
+        L->refs = xrealloc(L->refs, (size_t)L->cap_corrs * sizeof *L->refs);
+        L->group_by_line = xrealloc(L->group_by_line, (size_t)L->cap_corrs * sizeof(int));
+    }
+    int ci = rs->ncorrs++;
+    struct cr_correlation *c = &rs->corrs[ci];
+    memset(c, 0, sizeof *c);
+    memset(L->refs[ci], 0, sizeof L->refs[ci]);
+    c->id = xstrdup(id);
+    c->file = xstrdup(y->file);
+    c->line = cr_yaml_line(n);
+    yaml_node_t *v = cr_yaml_get(y, n, "title");
+    const char *title = v ? want_str(L, y, v, owner, "title") : NULL;
+    c->title = xstrdup(title ? title : id);
+
+    v = cr_yaml_get(y, n, "type");
+    const char *type = cr_yaml_str(v);
+    if (!v)
+        cr_load_error(L, y->file, c->line, "%s: missing 'type'", owner);
+    else if (type && strcmp(type, "event_count") == 0)
+        c->type = CR_CORR_EVENT_COUNT;
+    else if (type && strcmp(type, "temporal_ordered") == 0)
+        c->type = CR_CORR_TEMPORAL_ORDERED;
+    else
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: unknown type '%s' (supported: event_count, temporal_ordered)", owner,
+                      type ? type : "");
+
+    v = cr_yaml_get(y, n, "rules");
+    if (!v) {
+        cr_load_error(L, y->file, c->line, "%s: missing 'rules'", owner);
+    } else {
+        int cnt = cr_yaml_is_seq(v) ? cr_yaml_seq_len(v) : 1;
+        int min = c->type == CR_CORR_TEMPORAL_ORDERED ? 2 : 1;
+        if (cnt < min || cnt > CR_MAX_STEPS) {
+            cr_load_error(L, y->file, cr_yaml_line(v), "%s: rules lists %d ids (%d to %d allowed)",
+                          owner, cnt, min, CR_MAX_STEPS);
+        } else {
+            for (int i = 0; i < cnt; i++) {
+                yaml_node_t *item = cr_yaml_is_seq(v) ? cr_yaml_seq_at(y, v, i) : v;
+                const char *s = want_str(L, y, item, owner, "a rules entry");
+                L->refs[ci][i].name = s;
+                L->refs[ci][i].line = cr_yaml_line(item);
+            }
+            c->nsteps = cnt;
+        }
+    }
+
+    L->group_by_line[ci] = c->line;
+    v = cr_yaml_get(y, n, "group_by");
+    if (!v) {
+        cr_load_error(L, y->file, c->line, "%s: missing 'group_by' (the entity fields)", owner);
+    } else {
+        L->group_by_line[ci] = cr_yaml_line(v);
+        parse_group_by(L, y, v, owner, c->group_by, &c->ngroup_by);
+    }
+
+    v = cr_yaml_get(y, n, "timespan");
+    if (!v) {
+        cr_load_error(L, y->file, c->line, "%s: missing 'timespan'", owner);
+    } else {
+        char what[220];
+        snprintf(what, sizeof what, "%s: timespan", owner);
+        if (cr_yaml_duration_ms(y, v, what, &c->timespan_ms, L->err, L->errlen) != 0)
+            L->nerr++;
+        else if (c->timespan_ms <= 0)
+            cr_load_error(L, y->file, cr_yaml_line(v), "%s: must be > 0", what);
+    }
+
+    v = cr_yaml_get(y, n, "condition");
+    if (c->type == CR_CORR_EVENT_COUNT) {
+        static const char *const ckeys[] = {"gte", "gt", NULL};
+        yaml_node_t *gte = cr_yaml_get(y, v, "gte"), *gt = cr_yaml_get(y, v, "gt");
+        int64_t num;
+        if (!cr_yaml_is_map(v) || (!gte && !gt) || (gte && gt)) {
+            cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
+                          "%s: event_count needs condition: {gte: N} (or {gt: N})", owner);
+        } else {
+            char what[220];
+            snprintf(what, sizeof what, "the condition of %s", owner);
+            L->nerr += cr_yaml_check_keys(y, v, ckeys, what, L->err, L->errlen);
+            snprintf(what, sizeof what, "%s: condition %s", owner, gte ? "gte" : "gt");
+            if (cr_yaml_int(y, gte ? gte : gt, what, gte ? 1 : 0, UINT32_MAX - 1, &num, L->err,
+                            L->errlen) != 0)
+                L->nerr++;
+            else
+                c->gte = (uint32_t)(gte ? num : num + 1);
+        }
+    } else if (v && c->type == CR_CORR_TEMPORAL_ORDERED) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: condition applies to event_count only (temporal_ordered matches "
+                      "when every step happened in order)", owner);
+    }
+
+    v = cr_yaml_get(y, n, "incident");
+    int64_t open_for = c->timespan_ms > 0 ? c->timespan_ms : 3600 * 1000LL;
+    if (!v) {
+        cr_load_error(L, y->file, c->line, "%s: missing 'incident'", owner);
+        c->incident.title = xstrdup(c->title);
+    } else {
+        parse_incident(L, y, v, owner, &c->incident, c->title, open_for);
+    }
+}
+
+void cr_load_file(struct cr_load *L, const char *path)
+{
+    char yerr[1024] = "";
+    struct cr_yaml *y = cr_yaml_load(path, yerr, sizeof yerr);
+    if (!y) {
+        /* cr_yaml_load already wrote "file:line: reason": append it as is. */
+        size_t used = strnlen(L->err, L->errlen);
+        if (L->errlen && used && used < L->errlen - 1 && L->err[used - 1] != '\n')
+            L->err[used++] = '\n', L->err[used] = 0;
+        if (used < L->errlen)
+            snprintf(L->err + used, L->errlen - used, "%s", yerr);
+        L->nerr++;
+        return;
+    }
+    L->docs = xrealloc(L->docs, (size_t)(L->ndocs + 1) * sizeof *L->docs);
+    L->docs[L->ndocs++] = y;
+
+    static const char *const keys[] = {"rules", "correlations", NULL};
+    yaml_node_t *root = cr_yaml_root(y);
+    if (!cr_yaml_is_map(root)) {
+        cr_load_error(L, y->file, cr_yaml_line(root),
+                      "a rule file must be a mapping with 'rules' and/or 'correlations'");
+        return;
+    }
+    L->nerr += cr_yaml_check_keys(y, root, keys, "a rule file", L->err, L->errlen);
+    yaml_node_t *rules = cr_yaml_get(y, root, "rules");
+    if (rules && !cr_yaml_is_null(rules) && !cr_yaml_is_seq(rules))
+        cr_load_error(L, y->file, cr_yaml_line(rules), "'rules' must be a list");
+    for (int i = 0; i < cr_yaml_seq_len(rules); i++)
+        parse_rule(L, y, cr_yaml_seq_at(y, rules, i));
+    yaml_node_t *corrs = cr_yaml_get(y, root, "correlations");
+    if (corrs && !cr_yaml_is_null(corrs) && !cr_yaml_is_seq(corrs))
+        cr_load_error(L, y->file, cr_yaml_line(corrs), "'correlations' must be a list");
+    for (int i = 0; i < cr_yaml_seq_len(corrs); i++)
+        parse_corr(L, y, cr_yaml_seq_at(y, corrs, i));
+}

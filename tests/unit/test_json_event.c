@@ -1,0 +1,558 @@
+/*
+ * test_json_event.c - parsers/json_event.c and json_simd.cpp: detection and
+ * mapping of CloudEvents, Kubernetes audit, CloudTrail, GCP audit and
+ * generic JSON, extra dotted paths, broken JSON; then the real records in
+ * ../shared/data (CloudEvents spec examples, Google event payloads, Panther
+ * CloudTrail/K8s tests, Falco K8s audit events). jansson (already a corral
+ * dependency) re-serialises the embedded records, independently of the
+ * code under test.
+ */
+#include "parsers/parser.h"
+#include "parsers/timeparse.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FALLBACK 99LL
+
+static struct cr_parser *P;
+static struct cr_event EV;
+static const char *const EXTRA[CR_MAX_FIELDS] = {
+    [CR_F__BUILTIN] = "userIdentity.type",
+    [CR_F__BUILTIN + 1] = "objectRef.subresource",
+    [CR_F__BUILTIN + 2] = "annotations.authorization.k8s.io/decision",
+    [CR_F__BUILTIN + 3] = "responseStatus.code",
+};
+
+static void setup(void)
+{
+    struct cr_parse_opts o = {0};
+    o.extra_names = EXTRA;
+    o.n_extra_names = CR_F__BUILTIN + 4;
+    P = cr_parser_new(&o);
+    cr_assert_not_null(P);
+}
+
+static void teardown(void)
+{
+    cr_parser_free(P);
+}
+
+static enum cr_parse_result parse(const char *rec)
+{
+    return cr_parse(P, rec, strlen(rec), FALLBACK, &EV);
+}
+
+static int has_value(unsigned f, const char *want)
+{
+    return cr_event_has(&EV, f) && EV.f[f].len == strlen(want) &&
+           memcmp(EV.f[f].p, want, EV.f[f].len) == 0;
+}
+
+static void field_is(unsigned f, const char *want)
+{
+    if (!want) {
+        cr_assert(!cr_event_has(&EV, f), "field %u should be absent, is '%.*s'", f,
+                  (int)EV.f[f].len, EV.f[f].p);
+        return;
+    }
+    cr_assert(has_value(f, want), "field %u = '%.*s', want '%s'", f,
+              cr_event_has(&EV, f) ? (int)EV.f[f].len : 6,
+              cr_event_has(&EV, f) ? EV.f[f].p : "absent", want);
+}
+
+static void time_is(const char *rfc3339)
+{
+    int64_t want;
+    cr_assert(cr_time_parse(rfc3339, &want) == 0);
+    cr_assert_eq(EV.time_ms, want);
+}
+
+TestSuite(json, .init = setup, .fini = teardown);
+
+static const char K8S[] =
+    "{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\","
+    "\"auditID\":\"a1b2\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/api/v1/namespaces/"
+    "prod/pods/web-0/exec?command=sh\",\"verb\":\"create\",\"user\":{\"username\":\"alice\","
+    "\"groups\":[\"dev\"]},\"sourceIPs\":[\"10.0.0.7\",\"10.0.0.1\"],\"userAgent\":\"kubectl/"
+    "v1.29\",\"objectRef\":{\"resource\":\"pods\",\"namespace\":\"prod\",\"name\":\"web-0\","
+    "\"subresource\":\"exec\"},\"responseStatus\":{\"metadata\":{},\"code\":101},"
+    "\"requestReceivedTimestamp\":\"2026-11-21T10:00:00.000001Z\",\"stageTimestamp\":"
+    "\"2026-11-21T10:00:00.250000Z\",\"annotations\":{\"authorization.k8s.io/decision\":"
+    "\"allow\"}}";
+
+Test(json, k8s_audit)
+{
+    cr_assert_eq(parse(K8S), CR_PARSE_OK);
+    cr_assert_eq(EV.format, CR_FMT_JSON);
+    field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+    field_is(CR_F_USER, "alice");
+    field_is(CR_F_SRC_IP, "10.0.0.7");
+    field_is(CR_F_ACTION, "create");
+    field_is(CR_F_EVENT_TYPE, "create");
+    field_is(CR_F_OBJECT_TYPE, "pods");
+    field_is(CR_F_OBJECT_ID, "prod/web-0");
+    field_is(CR_F_OUTCOME, "success");
+    field_is(CR_F_USER_AGENT, "kubectl/v1.29");
+    field_is(CR_F_EVENT_ID, "a1b2");
+    field_is(CR_F_MSG, "/api/v1/namespaces/prod/pods/web-0/exec?command=sh");
+    field_is(CR_F_HOST, NULL);
+    time_is("2026-11-21T10:00:00.250Z");
+    field_is(CR_F__BUILTIN + 1, "exec");
+    field_is(CR_F__BUILTIN + 2, "allow"); /* flat key with dots */
+    field_is(CR_F__BUILTIN + 3, "101");   /* number rendered as text */
+    field_is(CR_F__BUILTIN, NULL);
+}
+
+Test(json, k8s_forbidden_and_cluster_scoped)
+{
+    parse("{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"verb\":\"list\","
+          "\"user\":{\"username\":\"system:anonymous\"},\"objectRef\":{\"resource\":\"secrets\","
+          "\"name\":\"db\"},\"responseStatus\":{\"code\":403,\"reason\":\"Forbidden\"},"
+          "\"requestReceivedTimestamp\":\"2026-11-21T10:00:00Z\"}");
+    field_is(CR_F_OUTCOME, "failure");
+    field_is(CR_F_REASON, "Forbidden");
+    field_is(CR_F_OBJECT_ID, "db");
+    time_is("2026-11-21T10:00:00Z");
+    /* no requestURI: the raw JSON is the message */
+    cr_assert_eq(EV.f[CR_F_MSG].p, EV.raw.p);
+}
+
+static const char CLOUDTRAIL[] =
+    "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"principalId\":\"AID\","
+    "\"arn\":\"arn:aws:iam::123456789012:user/bob\",\"accountId\":\"123456789012\","
+    "\"userName\":\"bob\"},\"eventTime\":\"2026-11-21T10:00:00Z\",\"eventSource\":"
+    "\"iam.amazonaws.com\",\"eventName\":\"AttachUserPolicy\",\"awsRegion\":\"us-east-1\","
+    "\"sourceIPAddress\":\"198.51.100.7\",\"userAgent\":\"aws-cli/2.15\",\"errorCode\":"
+    "\"AccessDenied\",\"requestParameters\":{\"userName\":\"eve\"},\"eventID\":\"e-1\","
+    "\"recipientAccountId\":\"123456789012\"}";
+
+Test(json, cloudtrail)
+{
+    cr_assert_eq(parse(CLOUDTRAIL), CR_PARSE_OK);
+    field_is(CR_F_SOURCE_PRODUCT, "cloudtrail");
+    field_is(CR_F_ACTION, "AttachUserPolicy");
+    field_is(CR_F_EVENT_TYPE, "AttachUserPolicy");
+    field_is(CR_F_PROGRAM, "iam.amazonaws.com");
+    field_is(CR_F_SRC_IP, "198.51.100.7");
+    field_is(CR_F_USER, "bob");
+    field_is(CR_F_TENANT_ID, "123456789012");
+    field_is(CR_F_OUTCOME, "failure");
+    field_is(CR_F_REASON, "AccessDenied");
+    field_is(CR_F_USER_AGENT, "aws-cli/2.15");
+    field_is(CR_F_EVENT_ID, "e-1");
+    field_is(CR_F_HOST, NULL); /* awsRegion is not a host */
+    field_is(CR_F__BUILTIN, "IAMUser");
+    time_is("2026-11-21T10:00:00Z");
+    cr_assert_eq(EV.f[CR_F_MSG].len, strlen(CLOUDTRAIL));
+}
+
+Test(json, cloudtrail_console_login_and_root)
+{
+    parse("{\"eventSource\":\"signin.amazonaws.com\",\"eventName\":\"ConsoleLogin\","
+          "\"userIdentity\":{\"type\":\"Root\",\"arn\":\"arn:aws:iam::1:root\"},"
+          "\"responseElements\":{\"ConsoleLogin\":\"Failure\"},\"errorMessage\":"
+          "\"Failed authentication\",\"eventTime\":\"2026-11-21T10:00:00Z\"}");
+    field_is(CR_F_OUTCOME, "failure");
+    field_is(CR_F_REASON, "Failed authentication");
+    field_is(CR_F_USER, "arn:aws:iam::1:root");
+    parse("{\"eventSource\":\"signin.amazonaws.com\",\"eventName\":\"ConsoleLogin\","
+          "\"userIdentity\":{\"userName\":\"ann\"},\"responseElements\":{\"ConsoleLogin\":"
+          "\"Success\"}}");
+    field_is(CR_F_OUTCOME, "success");
+    cr_assert(EV.flags & CR_EV_NO_TIME);
+    cr_assert_eq(EV.time_ms, FALLBACK);
+}
+
+static const char GCP[] =
+    "{\"protoPayload\":{\"@type\":\"type.googleapis.com/google.cloud.audit.AuditLog\","
+    "\"status\":{\"code\":7,\"message\":\"PERMISSION_DENIED\"},\"authenticationInfo\":"
+    "{\"principalEmail\":\"mallory@example.com\"},\"requestMetadata\":{\"callerIp\":"
+    "\"203.0.113.5\"},\"serviceName\":\"compute.googleapis.com\",\"methodName\":"
+    "\"v1.compute.instances.delete\",\"resourceName\":\"projects/p1/zones/z/instances/vm1\"},"
+    "\"insertId\":\"ins1\",\"resource\":{\"type\":\"gce_instance\",\"labels\":{\"project_id\":"
+    "\"p1\"}},\"timestamp\":\"2026-11-21T10:00:00.5Z\"}";
+
+Test(json, gcp_audit)
+{
+    parse(GCP);
+    field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
+    field_is(CR_F_ACTION, "v1.compute.instances.delete");
+    field_is(CR_F_EVENT_TYPE, "v1.compute.instances.delete");
+    field_is(CR_F_USER, "mallory@example.com");
+    field_is(CR_F_SRC_IP, "203.0.113.5");
+    field_is(CR_F_PROGRAM, "compute.googleapis.com");
+    field_is(CR_F_OBJECT_ID, "projects/p1/zones/z/instances/vm1");
+    field_is(CR_F_OUTCOME, "failure");
+    field_is(CR_F_REASON, "PERMISSION_DENIED");
+    field_is(CR_F_TENANT_ID, "p1");
+    time_is("2026-11-21T10:00:00.5Z");
+}
+
+Test(json, cloudevents_with_gcp_payload)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"specversion\":\"1.0\",\"id\":\"ce-9\",\"source\":\"//cloudaudit.googleapis.com/"
+             "projects/p1\",\"type\":\"google.cloud.audit.log.v1.written\",\"subject\":\"s1\","
+             "\"time\":\"2026-11-21T11:00:00Z\",\"datacontenttype\":\"application/json\","
+             "\"data\":%s}",
+             GCP);
+    cr_assert_eq(parse(buf), CR_PARSE_OK);
+    cr_assert_eq(EV.format, CR_FMT_CLOUDEVENTS);
+    field_is(CR_F_SOURCE_PRODUCT, "cloudevents");
+    field_is(CR_F_EVENT_ID, "ce-9");
+    field_is(CR_F_ACTION, "v1.compute.instances.delete");
+    field_is(CR_F_USER, "mallory@example.com");
+    time_is("2026-11-21T11:00:00Z"); /* the envelope's time */
+}
+
+Test(json, cloudevents_plain)
+{
+    parse("{\"specversion\":\"1.0\",\"type\":\"com.github.pull_request.opened\",\"source\":"
+          "\"https://github.com/cloudevents/spec/pull\",\"subject\":\"123\",\"id\":\"A234-1234\","
+          "\"time\":\"2018-04-05T17:31:00Z\",\"data\":\"<much wow=\\\"xml\\\"/>\"}");
+    field_is(CR_F_EVENT_ID, "A234-1234");
+    field_is(CR_F_EVENT_TYPE, "com.github.pull_request.opened");
+    field_is(CR_F_PROGRAM, "https://github.com/cloudevents/spec/pull");
+    field_is(CR_F_OBJECT_ID, "123");
+    time_is("2018-04-05T17:31:00Z");
+}
+
+Test(json, generic)
+{
+    parse("{\"@timestamp\":\"2026-11-21T10:00:00+08:00\",\"host\":{\"name\":\"node-3\"},"
+          "\"message\":\"disk full on /var\",\"user\":\"root\",\"src_ip\":\"10.1.1.1\","
+          "\"dst_port\":443,\"outcome\":null}");
+    field_is(CR_F_HOST, "node-3");
+    field_is(CR_F_MSG, "disk full on /var");
+    field_is(CR_F_USER, "root");
+    field_is(CR_F_SRC_IP, "10.1.1.1");
+    field_is(CR_F_DST_PORT, "443");
+    field_is(CR_F_OUTCOME, NULL);
+    time_is("2026-11-21T02:00:00Z");
+    parse("{\"ts\":1795290900.25,\"hostname\":\"h\",\"msg\":\"x\"}");
+    time_is("2026-11-21T19:55:00.250Z");
+    field_is(CR_F_HOST, "h");
+    parse("{\"time\":1795290900123,\"host.name\":\"flat\"}");
+    time_is("2026-11-21T19:55:00.123Z");
+    field_is(CR_F_HOST, "flat");
+    cr_assert_eq(parse("{\"a\":1}"), CR_PARSE_FALLBACK);
+    cr_assert(EV.flags & CR_EV_NO_TIME);
+    field_is(CR_F_MSG, "{\"a\":1}");
+}
+
+Test(json, escapes_are_unescaped)
+{
+    parse("{\"message\":\"tab\\there \\u00e9 \\\"q\\\"\"}");
+    field_is(CR_F_MSG, "tab\there \xc3\xa9 \"q\"");
+}
+
+Test(json, broken)
+{
+    const char *bad[] = {"{",   "{\"a\":",   "{\"a\":1,}", "[1,2]", "{\"a\":\"\\x\"}",
+                         "{}x", "{\"a\" 1}", "\"str\"",    "{\"a\":tru}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(cr_parse_json(P, bad[i], strlen(bad[i]), FALLBACK, &EV), CR_PARSE_ERROR,
+                     "accepted %s", bad[i]);
+        cr_assert(EV.flags & CR_EV_PARSE_ERROR);
+        cr_assert_eq(EV.present, (uint64_t)1 << CR_F_MSG, "%s", bad[i]);
+        cr_assert_eq(EV.f[CR_F_MSG].len, strlen(bad[i]));
+    }
+    cr_assert_eq(cr_parse_json(P, "", 0, FALLBACK, &EV), CR_PARSE_ERROR);
+    /* every truncation of a real record, from an exact-size heap copy */
+    size_t n = strlen(K8S);
+    for (size_t k = 0; k < n; k++) {
+        char *copy = malloc(k ? k : 1);
+        memcpy(copy, K8S, k);
+        cr_assert_eq(cr_parse(P, copy, k, FALLBACK, &EV), CR_PARSE_ERROR, "prefix %zu", k);
+        free(copy);
+    }
+    /* after errors the parser still works */
+    cr_assert_eq(parse(K8S), CR_PARSE_OK);
+    field_is(CR_F_USER, "alice");
+}
+
+Test(json, cloudevents_format_requires_envelope)
+{
+    struct cr_parse_opts o = {0};
+    o.format = CR_FMT_CLOUDEVENTS;
+    struct cr_parser *q = cr_parser_new(&o);
+    cr_assert_eq(cr_parse(q, K8S, strlen(K8S), FALLBACK, &EV), CR_PARSE_ERROR);
+    cr_assert(EV.flags & CR_EV_PARSE_ERROR);
+    cr_parser_free(q);
+}
+
+Test(json, invalid_utf8_flagged)
+{
+    parse("{\"message\":\"caf\xe9\"}");
+    cr_assert(EV.flags & CR_EV_BAD_UTF8);
+    cr_assert(EV.flags & CR_EV_PARSE_ERROR); /* simdjson validates UTF-8 */
+}
+
+/* ---- real data ---------------------------------------------------------- */
+
+static char *dump(json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    cr_assert_not_null(s);
+    return s;
+}
+
+static void expect_str(json_t *obj, const char *key, unsigned f, const char *ctx)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v))
+        return;
+    cr_assert(has_value(f, json_string_value(v)), "%s: %s = '%s' not extracted (got '%.*s')",
+              ctx, key, json_string_value(v), (int)EV.f[f].len,
+              cr_event_has(&EV, f) ? EV.f[f].p : "");
+}
+
+Test(json_data, cloudevents_spec_examples, .init = setup, .fini = teardown)
+{
+    const char *path = cr_test_shared_path("cloudevents-samples/spec_examples.jsonl");
+    if (!path)
+        cr_skip_test("cloudevents-samples: ../shared/data absent");
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[1 << 16];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *row = json_loads(line, 0, NULL);
+        cr_assert_not_null(row);
+        json_t *ev = json_object_get(row, "event");
+        if (json_is_object(ev) && json_object_get(ev, "specversion")) {
+            char *s = dump(ev);
+            cr_assert_neq(cr_parse(P, s, strlen(s), FALLBACK, &EV), CR_PARSE_ERROR, "%s", s);
+            cr_assert_eq(EV.format, CR_FMT_CLOUDEVENTS, "%s", s);
+            field_is(CR_F_SOURCE_PRODUCT, "cloudevents");
+            expect_str(ev, "id", CR_F_EVENT_ID, s);
+            expect_str(ev, "type", CR_F_EVENT_TYPE, s);
+            expect_str(ev, "source", CR_F_PROGRAM, s);
+            json_t *t = json_object_get(ev, "time");
+            if (json_is_string(t)) {
+                int64_t want;
+                cr_assert_eq(cr_time_parse(json_string_value(t), &want), 0);
+                cr_assert_eq(EV.time_ms, want, "%s", s);
+            }
+            free(s);
+            n++;
+        } else if (!json_is_object(ev)) {
+            /* wire-format blocks: must not crash, whatever they are */
+            const char *raw = json_string_value(json_object_get(row, "raw"));
+            if (raw)
+                cr_parse(P, raw, strlen(raw), FALLBACK, &EV);
+        }
+        json_decref(row);
+    }
+    fclose(f);
+    cr_log_info("cloudevents spec examples: %d envelopes", n);
+    cr_assert_geq(n, 15);
+}
+
+Test(json_data, google_audit_payloads_in_envelope, .init = setup, .fini = teardown)
+{
+    const char *dir = cr_test_shared_path("cloudevents-samples/google-cloudevents-data");
+    if (!dir)
+        cr_skip_test("cloudevents-samples: ../shared/data absent");
+    char dirbuf[4096];
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    DIR *d = opendir(dirbuf);
+    cr_assert_not_null(d);
+    struct dirent *de;
+    int n = 0, audit = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (!strstr(de->d_name, ".json"))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dirbuf, de->d_name);
+        json_t *data = json_load_file(path, 0, NULL);
+        cr_assert_not_null(data, "%s", de->d_name);
+        json_t *env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "specversion", "1.0", "id",
+                                de->d_name, "source", "//example/src", "type", "google.test",
+                                "time", "2026-11-21T10:00:00Z", "data", data);
+        char *s = dump(env);
+        cr_assert_eq(cr_parse(P, s, strlen(s), FALLBACK, &EV), CR_PARSE_OK, "%s", de->d_name);
+        field_is(CR_F_EVENT_ID, de->d_name);
+        field_is(CR_F_SOURCE_PRODUCT, "cloudevents");
+        json_t *pp = json_object_get(data, "protoPayload");
+        if (pp) {
+            audit++;
+            expect_str(pp, "methodName", CR_F_ACTION, de->d_name);
+            expect_str(pp, "serviceName", CR_F_PROGRAM, de->d_name);
+            expect_str(pp, "resourceName", CR_F_OBJECT_ID, de->d_name);
+            expect_str(json_object_get(pp, "authenticationInfo"), "principalEmail", CR_F_USER,
+                       de->d_name);
+            /* and the bare LogEntry is GCP audit on its own */
+            char *bare = dump(data);
+            cr_parse(P, bare, strlen(bare), FALLBACK, &EV);
+            field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
+            expect_str(pp, "methodName", CR_F_EVENT_TYPE, de->d_name);
+            free(bare);
+        } else {
+            field_is(CR_F_EVENT_TYPE, "google.test");
+        }
+        free(s);
+        json_decref(env);
+        json_decref(data);
+        n++;
+    }
+    closedir(d);
+    cr_assert_geq(n, 19);
+    cr_assert_geq(audit, 3);
+}
+
+Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
+{
+    const char *path = cr_test_shared_path("panther-cloud-rule-tests/rule_tests.jsonl");
+    if (!path)
+        cr_skip_test("panther-cloud-rule-tests: ../shared/data absent");
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    static char line[1 << 20];
+    int ct = 0, k8s = 0, gcp = 0, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *row = json_loads(line, 0, NULL);
+        cr_assert_not_null(row);
+        json_t *log = json_object_get(row, "log");
+        if (!json_is_object(log)) {
+            json_decref(row);
+            continue;
+        }
+        char *s = dump(log);
+        enum cr_parse_result r = cr_parse(P, s, strlen(s), FALLBACK, &EV);
+        cr_assert_neq(r, CR_PARSE_ERROR, "%s", s);
+        total++;
+        const char *kind = json_string_value(json_object_get(log, "kind"));
+        const char *api = json_string_value(json_object_get(log, "apiVersion"));
+        if (json_is_string(json_object_get(log, "eventName")) &&
+            json_is_string(json_object_get(log, "eventSource")) &&
+            !json_object_get(log, "specversion")) {
+            ct++;
+            field_is(CR_F_SOURCE_PRODUCT, "cloudtrail");
+            expect_str(log, "eventName", CR_F_ACTION, s);
+            expect_str(log, "eventSource", CR_F_PROGRAM, s);
+            expect_str(log, "sourceIPAddress", CR_F_SRC_IP, s);
+            expect_str(log, "eventID", CR_F_EVENT_ID, s);
+            json_t *uid = json_object_get(log, "userIdentity");
+            if (json_is_string(json_object_get(uid, "userName")))
+                expect_str(uid, "userName", CR_F_USER, s);
+            else
+                expect_str(uid, "arn", CR_F_USER, s);
+            field_is(CR_F_OUTCOME, json_object_get(log, "errorCode") ||
+                                           (json_is_string(json_object_get(
+                                                json_object_get(log, "responseElements"),
+                                                "ConsoleLogin")) &&
+                                            strcmp(json_string_value(json_object_get(
+                                                       json_object_get(log, "responseElements"),
+                                                       "ConsoleLogin")),
+                                                   "Success") != 0)
+                                       ? "failure"
+                                       : "success");
+            field_is(CR_F_HOST, NULL);
+            json_t *t = json_object_get(log, "eventTime");
+            int64_t want;
+            if (json_is_string(t) && cr_time_parse(json_string_value(t), &want) == 0)
+                cr_assert_eq(EV.time_ms, want, "%s", s);
+        } else if (kind && api && strcmp(kind, "Event") == 0 &&
+                   strncmp(api, "audit.k8s.io", 12) == 0) {
+            k8s++;
+            field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+            expect_str(log, "verb", CR_F_ACTION, s);
+            expect_str(log, "auditID", CR_F_EVENT_ID, s);
+            expect_str(json_object_get(log, "user"), "username", CR_F_USER, s);
+            expect_str(json_object_get(log, "objectRef"), "resource", CR_F_OBJECT_TYPE, s);
+            json_t *ips = json_object_get(log, "sourceIPs");
+            if (json_is_string(json_array_get(ips, 0)))
+                cr_assert(has_value(CR_F_SRC_IP, json_string_value(json_array_get(ips, 0))));
+        } else if (json_is_string(json_object_get(json_object_get(log, "protoPayload"),
+                                                  "methodName"))) {
+            gcp++;
+            field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
+            expect_str(json_object_get(log, "protoPayload"), "methodName", CR_F_ACTION, s);
+        }
+        free(s);
+        json_decref(row);
+    }
+    fclose(f);
+    cr_log_info("panther: %d records, %d cloudtrail, %d k8s, %d gcp", total, ct, k8s, gcp);
+    cr_assert_geq(ct, 400);
+    cr_assert_geq(k8s, 50);
+    cr_assert_geq(gcp, 50);
+}
+
+Test(json_data, falco_k8s_audit, .init = setup, .fini = teardown)
+{
+    const char *dir = cr_test_shared_path("falco-k8s-audit/events");
+    if (!dir)
+        cr_skip_test("falco-k8s-audit: ../shared/data absent");
+    char dirbuf[4096];
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    DIR *d = opendir(dirbuf);
+    cr_assert_not_null(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (!strstr(de->d_name, ".json"))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dirbuf, de->d_name);
+        size_t flen;
+        char *text = cr_test_slurp(path, &flen);
+        cr_assert_not_null(text);
+        /* one event per line (a few files hold several) */
+        for (char *line = text, *nl; line < text + flen; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(text + flen - line));
+            if (!nl)
+                nl = text + flen;
+            size_t len = (size_t)(nl - line);
+            if (len == 0)
+                continue;
+            json_t *doc = json_loadb(line, len, 0, NULL);
+            cr_assert_not_null(doc, "%s", de->d_name);
+            enum cr_parse_result r = cr_parse(P, line, len, FALLBACK, &EV);
+            const char *kind = json_string_value(json_object_get(doc, "kind"));
+            if (!kind || strcmp(kind, "Event") != 0) {
+                /* Falco's negative fixtures ({"kind": 0}): generic JSON */
+                cr_assert_neq(r, CR_PARSE_ERROR);
+                field_is(CR_F_SOURCE_PRODUCT, NULL);
+                json_decref(doc);
+                continue;
+            }
+            cr_assert_eq(r, CR_PARSE_OK, "%s", de->d_name);
+            field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+            expect_str(doc, "verb", CR_F_ACTION, de->d_name);
+            expect_str(doc, "auditID", CR_F_EVENT_ID, de->d_name);
+            expect_str(doc, "requestURI", CR_F_MSG, de->d_name);
+            expect_str(json_object_get(doc, "user"), "username", CR_F_USER, de->d_name);
+            json_t *ref = json_object_get(doc, "objectRef");
+            expect_str(ref, "resource", CR_F_OBJECT_TYPE, de->d_name);
+            if (json_is_string(json_object_get(ref, "namespace")) &&
+                json_is_string(json_object_get(ref, "name"))) {
+                char want[1024];
+                snprintf(want, sizeof want, "%s/%s",
+                         json_string_value(json_object_get(ref, "namespace")),
+                         json_string_value(json_object_get(ref, "name")));
+                field_is(CR_F_OBJECT_ID, want);
+            }
+            json_t *code = json_object_get(json_object_get(doc, "responseStatus"), "code");
+            if (json_is_integer(code))
+                field_is(CR_F_OUTCOME, json_integer_value(code) < 400 ? "success" : "failure");
+            int64_t want;
+            const char *st = json_string_value(json_object_get(doc, "stageTimestamp"));
+            if (st && cr_time_parse(st, &want) == 0)
+                cr_assert_eq(EV.time_ms, want, "%s", de->d_name);
+            json_decref(doc);
+            n++;
+        }
+        free(text);
+    }
+    closedir(d);
+    cr_assert_geq(n, 40);
+}

@@ -1,0 +1,418 @@
+/*
+ * test_rule_load.c - cr_ruleset_load: what a valid file turns into, and the
+ * exact "file:line: reason" for each kind of mistake a rule author makes.
+ *
+ * Every bad case asserts the whole error text, so a message that loses its
+ * line number, names the wrong thing or stops after the first problem fails
+ * the test.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rules/ruleset.h"
+#include "testutil.h"
+
+static char *dir;
+static char err[8192];
+static char path_buf[1024];
+
+static void setup(void)
+{
+    dir = cr_test_tmpdir();
+    cr_assert_not_null(dir);
+    err[0] = 0;
+}
+
+static void teardown(void)
+{
+    cr_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(rule_load, .init = setup, .fini = teardown);
+
+/* Write `text` to dir/name; returns the path (static buffer). */
+static const char *put(const char *name, const char *text)
+{
+    snprintf(path_buf, sizeof path_buf, "%s/%s", dir, name);
+    cr_assert_eq(cr_test_write_file(path_buf, text, strlen(text)), 0);
+    return path_buf;
+}
+
+static struct cr_ruleset *load1(const char *name, const char *text)
+{
+    const char *p = put(name, text);
+    const char *paths[] = {p};
+    return cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+}
+
+/* Load a file that must fail, and compare the whole message. */
+static void expect_error(const char *text, const char *fmt_reason)
+{
+    struct cr_ruleset *rs = load1("bad.yaml", text);
+    cr_assert_null(rs, "a bad file loaded");
+    char want[4096];
+    /* fmt_reason has one %s per line for the file path. */
+    snprintf(want, sizeof want, fmt_reason, path_buf, path_buf, path_buf, path_buf, path_buf,
+             path_buf, path_buf);
+    cr_assert_str_eq(err, want);
+}
+
+static const char *VALID =
+    "rules:\n"
+    "  - id: sshd.auth.failed\n"
+    "    title: SSH authentication failure\n"
+    "    where: { program: sshd }\n"
+    "    match: 'Failed password for (?:invalid user )?(?<user>\\S+) from (?<src_ip>\\S+)'\n"
+    "    tags: [auth, ssh]\n"
+    "  - id: disk.error\n"
+    "    match: 'I/O error, dev (?<disk>sd[a-z]+)'\n"
+    "    group_by: [host, disk]\n"
+    "    incident: { category: F-STO-HW }\n"
+    "  - id: cloud.root\n"
+    "    where: { userIdentity.type: Root }\n"
+    "    match: { event_type: '^ConsoleLogin$' }\n"
+    "    group_by: host\n"
+    "    incident:\n"
+    "      category: S-OPS-PRIV\n"
+    "      reg_category: RO/ROPINTENT\n"
+    "      priority: P1\n"
+    "      reg_level: II\n"
+    "      title: Root console login\n"
+    "      open_for: 30m\n"
+    "  - id: sshd.accepted\n"
+    "    where: { program: sshd }\n"
+    "    match: 'Accepted \\w+ for (?P<user>\\S+) from (?<src_ip>\\S+)'\n"
+    "correlations:\n"
+    "  - id: ssh.bruteforce\n"
+    "    type: event_count\n"
+    "    rules: [sshd.auth.failed]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 60s\n"
+    "    condition: { gt: 4 }\n"
+    "    incident: { category: S-ATK-BRUTE }\n"
+    "  - id: ssh.bruteforce.success\n"
+    "    type: temporal_ordered\n"
+    "    rules: [ssh.bruteforce, sshd.accepted]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 10m\n"
+    "    incident: { category: S-ATK-BRUTE, priority: P2 }\n"
+    "  - id: user.bruteforce\n"
+    "    type: event_count\n"
+    "    rules: [sshd.auth.failed]\n"
+    "    group_by: [subject_user, host]\n"
+    "    timespan: 5m\n"
+    "    condition: { gte: 10 }\n"
+    "    incident: { category: S-ATK-BRUTE, reg_level: null }\n";
+
+Test(rule_load, valid_file)
+{
+    struct cr_ruleset *rs = load1("valid.yaml", VALID);
+    cr_assert_not_null(rs, "%s", err);
+    cr_assert_eq(rs->nrules, 4);
+    cr_assert_eq(rs->ncorrs, 3);
+    int failed = cr_ruleset_find_rule(rs, "sshd.auth.failed");
+    int disk = cr_ruleset_find_rule(rs, "disk.error");
+    int root = cr_ruleset_find_rule(rs, "cloud.root");
+    int acc = cr_ruleset_find_rule(rs, "sshd.accepted");
+    cr_assert(failed == 0 && disk == 1 && root == 2 && acc == 3);
+    cr_assert_eq(cr_ruleset_find_rule(rs, "ssh.bruteforce"), -1, "a correlation is not a rule");
+    cr_assert_eq(cr_ruleset_find_corr(rs, "ssh.bruteforce"), 0);
+    cr_assert_eq(cr_ruleset_find_corr(rs, "nope"), -1);
+
+    /* Titles, files and lines. */
+    cr_assert_str_eq(rs->rules[failed].title, "SSH authentication failure");
+    cr_assert_str_eq(rs->rules[disk].title, "disk.error");
+    cr_assert_str_eq(rs->rules[disk].file, path_buf);
+    cr_assert_eq(rs->rules[failed].line, 2);
+    cr_assert_eq(rs->rules[disk].line, 7);
+
+    /* Fields: builtin ones by name and alias, extras registered once. */
+    cr_assert_eq(cr_ruleset_field(rs, "src_ip"), CR_F_SRC_IP);
+    cr_assert_eq(cr_ruleset_field(rs, "subject_user"), CR_F_USER);
+    int fdisk = cr_ruleset_field(rs, "disk"), fut = cr_ruleset_field(rs, "userIdentity.type");
+    cr_assert(fdisk >= CR_F__BUILTIN && fut >= CR_F__BUILTIN && fdisk != fut);
+    cr_assert_eq(rs->nfields, CR_F__BUILTIN + 2);
+    cr_assert_eq(cr_ruleset_field(rs, "never.used"), -1);
+
+    /* Where and patterns. */
+    const struct cr_rule *r = &rs->rules[failed];
+    cr_assert_eq(r->nwhere, 1);
+    cr_assert_eq(r->where[0].field, CR_F_PROGRAM);
+    cr_assert_str_eq(r->where[0].vals[0], "sshd");
+    cr_assert_eq(r->npatterns, 1);
+    const struct cr_pattern *p = &rs->patterns[r->patterns[0]];
+    cr_assert_eq(p->kind, CR_PAT_CAPTURE);
+    cr_assert_eq(p->field, CR_F_MSG);
+    cr_assert_eq(p->ncapture, 2);
+    cr_assert(r->capture_fields == ((1ull << CR_F_USER) | (1ull << CR_F_SRC_IP)));
+    cr_assert_eq(rs->patterns[rs->rules[root].patterns[0]].kind, CR_PAT_EXACT);
+    cr_assert_eq(rs->patterns[rs->rules[root].patterns[0]].field, CR_F_EVENT_TYPE);
+    cr_assert_eq(rs->patterns[rs->rules[acc].patterns[0]].ncapture, 2, "(?P<name>) counts");
+
+    /* Incident defaults and overrides. */
+    const struct cr_incident_spec *inc = rs->rules[disk].incident;
+    cr_assert_not_null(inc);
+    cr_assert_str_eq(inc->category, "F-STO-HW");
+    cr_assert_str_eq(inc->reg_category, "DE/DETECH");
+    cr_assert_str_eq(inc->priority, "P3");
+    cr_assert_eq(inc->reg_level, 0);
+    cr_assert_eq(inc->open_for_ms, 3600 * 1000);
+    cr_assert_str_eq(inc->title, "disk.error");
+    inc = rs->rules[root].incident;
+    cr_assert_str_eq(inc->reg_category, "RO/ROPINTENT");
+    cr_assert_str_eq(inc->priority, "P1");
+    cr_assert_eq(inc->reg_level, 2);
+    cr_assert_eq(inc->open_for_ms, 30 * 60 * 1000);
+    cr_assert_str_eq(inc->title, "Root console login");
+    cr_assert_null(rs->rules[failed].incident);
+
+    /* Correlations. */
+    const struct cr_correlation *c = &rs->corrs[0];
+    cr_assert_eq(c->type, CR_CORR_EVENT_COUNT);
+    cr_assert_eq(c->gte, 5, "gt: 4 means gte 5");
+    cr_assert_eq(c->timespan_ms, 60000);
+    cr_assert_eq(c->incident.open_for_ms, 60000, "open_for defaults to the timespan");
+    cr_assert_str_eq(c->incident.reg_category, "NA/NACRED");
+    c = &rs->corrs[1];
+    cr_assert_eq(c->type, CR_CORR_TEMPORAL_ORDERED);
+    cr_assert_eq(c->nsteps, 2);
+    cr_assert(c->steps[0].is_correlation && c->steps[0].index == 0);
+    cr_assert(!c->steps[1].is_correlation && c->steps[1].index == (uint32_t)acc);
+    cr_assert_str_eq(c->incident.priority, "P2");
+    c = &rs->corrs[2];
+    cr_assert(c->ngroup_by == 2 && c->group_by[0] == CR_F_USER && c->group_by[1] == CR_F_HOST);
+
+    /* Routes: distinct group_by lists of each rule's consumers. */
+    r = &rs->rules[failed];
+    cr_assert_eq(r->nroutes, 2);
+    cr_assert(r->routes[0].ngroup_by == 1 && r->routes[0].group_by[0] == CR_F_SRC_IP);
+    cr_assert(r->routes[1].ngroup_by == 2 && r->routes[1].group_by[0] == CR_F_USER);
+    cr_assert_eq(rs->rules[acc].nroutes, 1, "a temporal step routes its rule");
+    cr_assert_eq(rs->rules[disk].nroutes, 1);
+    cr_assert(rs->rules[disk].routes[0].group_by[1] == fdisk);
+    cr_assert_eq(rs->rules[root].nroutes, 1);
+
+    cr_assert_eq(rs->nhs, 2, "one database for msg, one for event_type");
+    cr_assert_eq(rs->nunconditional, 0);
+    cr_assert_not_null(rs->scratch_proto);
+    cr_ruleset_free(rs);
+}
+
+Test(rule_load, directory_sorted_and_hash_changes)
+{
+    char sub[1024], a[1100], b[1100];
+    snprintf(sub, sizeof sub, "%s/rules.d", dir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    snprintf(a, sizeof a, "%s/20-b.yaml", sub);
+    snprintf(b, sizeof b, "%s/10-a.yml", sub);
+    const char *ta = "rules:\n  - id: second\n    match: two\n";
+    const char *tb = "rules:\n  - id: first\n    match: one\n";
+    cr_assert_eq(cr_test_write_file(a, ta, strlen(ta)), 0);
+    cr_assert_eq(cr_test_write_file(b, tb, strlen(tb)), 0);
+    snprintf(a + strlen(sub), 100, "/notes.txt");
+    cr_assert_eq(cr_test_write_file(a, "not yaml: [", 11), 0);
+    const char *paths[] = {sub};
+    struct cr_ruleset *rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    cr_assert_not_null(rs, "%s", err);
+    cr_assert_eq(rs->nrules, 2);
+    cr_assert_str_eq(rs->rules[0].id, "first");
+    cr_assert_str_eq(rs->rules[1].id, "second");
+    uint64_t h1 = rs->hash;
+    cr_ruleset_free(rs);
+    cr_assert_eq(cr_test_write_file(b, "rules:\n  - id: first\n    match: uno\n", 35), 0);
+    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    cr_assert_not_null(rs, "%s", err);
+    cr_assert_neq(rs->hash, h1);
+    cr_ruleset_free(rs);
+}
+
+Test(rule_load, bad_yaml_syntax)
+{
+    expect_error("rules:\n  - id: a\n    match: [unclosed\n  - id: b\n",
+                 "%s:4: YAML syntax error: did not find expected ',' or ']' while parsing a "
+                 "flow sequence");
+}
+
+Test(rule_load, unknown_key)
+{
+    expect_error("rules:\n  - id: a\n    mach: 'x'\n", "%s:3: unknown key 'mach' in rule 'a'");
+}
+
+Test(rule_load, unknown_top_level_key)
+{
+    expect_error("rule:\n  - id: a\n", "%s:1: unknown key 'rule' in a rule file");
+}
+
+Test(rule_load, missing_id)
+{
+    expect_error("rules:\n  - id: ok\n    match: x\n  - title: no id here\n    match: y\n",
+                 "%s:4: rule without 'id'");
+}
+
+Test(rule_load, duplicate_id_across_files)
+{
+    char a[1024], b[1024];
+    snprintf(a, sizeof a, "%s", put("a.yaml", "rules:\n  - id: dup\n    match: one\n"));
+    snprintf(b, sizeof b, "%s",
+             put("b.yaml", "rules:\n  - id: other\n    match: x\ncorrelations:\n  - id: dup\n"
+                           "    type: event_count\n    rules: [other]\n    group_by: [host]\n"
+                           "    timespan: 1m\n    condition: { gte: 2 }\n"
+                           "    incident: { category: F-NET-LINK }\n"));
+    const char *paths[] = {a, b};
+    cr_assert_null(cr_ruleset_load(paths, 2, NULL, err, sizeof err));
+    char want[4096];
+    snprintf(want, sizeof want, "%s:5: duplicate id 'dup' (first defined at %s:2)", b, a);
+    cr_assert_str_eq(err, want);
+}
+
+Test(rule_load, bad_regex_names_pattern_and_offset)
+{
+    expect_error("rules:\n  - id: a\n    match: 'Failed (password'\n",
+                 "%s:3: rule 'a': regex 'Failed (password': missing closing parenthesis at "
+                 "offset 16");
+}
+
+Test(rule_load, unknown_category)
+{
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident: { category: S-ATK-NOPE }\n",
+                 "%s:5: rule 'a': incident: unknown category 'S-ATK-NOPE' (see DOMAIN.md (a): "
+                 "S-... and F-... ids)");
+}
+
+Test(rule_load, bad_priority)
+{
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident:\n      category: F-NET-LINK\n      priority: P5\n",
+                 "%s:7: rule 'a': incident: priority 'P5' is not one of P1, P2, P3, P4");
+}
+
+Test(rule_load, bad_reg_level)
+{
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident:\n      category: F-NET-LINK\n      reg_level: V\n",
+                 "%s:7: rule 'a': incident: reg_level 'V' is not one of I, II, III, IV or null");
+}
+
+static const char *CORR_HEAD = "rules:\n"
+                               "  - id: r\n"
+                               "    match: 'Failed (?<disk>sd[a-z])'\n"
+                               "  - id: s\n"
+                               "    match: other\n"
+                               "correlations:\n";
+
+static void expect_corr_error(const char *corrs, const char *fmt)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", CORR_HEAD, corrs);
+    expect_error(text, fmt);
+}
+
+Test(rule_load, unknown_correlation_type)
+{
+    expect_corr_error("  - id: c\n    type: sequence\n    rules: [r, s]\n    group_by: [host]\n"
+                      "    timespan: 1m\n    incident: { category: F-NET-LINK }\n",
+                      "%s:8: correlation 'c': unknown type 'sequence' (supported: event_count, "
+                      "temporal_ordered)");
+}
+
+Test(rule_load, unknown_rule_reference)
+{
+    expect_corr_error("  - id: c\n    type: temporal_ordered\n    rules:\n      - r\n"
+                      "      - no.such.rule\n    group_by: [host]\n    timespan: 1m\n"
+                      "    incident: { category: F-NET-LINK }\n",
+                      "%s:11: correlation 'c': unknown rule or correlation 'no.such.rule'");
+}
+
+Test(rule_load, chaining_cycle)
+{
+    expect_corr_error("  - id: a\n    type: temporal_ordered\n    rules: [r, b]\n"
+                      "    group_by: [host]\n    timespan: 1m\n"
+                      "    incident: { category: F-NET-LINK }\n"
+                      "  - id: b\n    type: temporal_ordered\n    rules: [s, a]\n"
+                      "    group_by: [host]\n    timespan: 1m\n"
+                      "    incident: { category: F-NET-LINK }\n",
+                      "%s:15: correlation 'b': chaining cycle a -> b -> a");
+}
+
+Test(rule_load, chained_step_with_other_group_by)
+{
+    expect_corr_error("  - id: a\n    type: event_count\n    rules: [r]\n"
+                      "    group_by: [host]\n    timespan: 1m\n    condition: { gte: 3 }\n"
+                      "    incident: { category: F-NET-LINK }\n"
+                      "  - id: b\n    type: temporal_ordered\n    rules: [a, s]\n"
+                      "    group_by: [src_ip]\n    timespan: 1m\n"
+                      "    incident: { category: F-NET-LINK }\n",
+                      "%s:16: correlation 'b': step 'a' groups by [host] but this correlation by "
+                      "[src_ip] (a chained correlation must use the same group_by)");
+}
+
+Test(rule_load, incident_rule_without_group_by)
+{
+    expect_error("rules:\n  - id: a\n    match: x\n    incident: { category: F-NET-LINK }\n",
+                 "%s:4: rule 'a': an incident rule needs group_by (the entity fields)");
+}
+
+Test(rule_load, group_by_field_a_rule_cannot_provide)
+{
+    /* disk is a capture of r, so s (which captures nothing) can never set it. */
+    expect_corr_error("  - id: c\n    type: event_count\n    rules: [r, s]\n"
+                      "    group_by: [host, disk]\n    timespan: 1m\n    condition: { gte: 2 }\n"
+                      "    incident: { category: F-STO-HW }\n",
+                      "%s:10: correlation 'c': group_by field 'disk' cannot be provided by rule "
+                      "'s' (not builtin, not a JSON path, not captured by that rule)");
+}
+
+Test(rule_load, bad_duration)
+{
+    expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n"
+                      "    group_by: [host]\n    timespan: 5 minutes\n    condition: { gte: 2 }\n"
+                      "    incident: { category: F-NET-LINK }\n",
+                      "%s:11: correlation 'c': timespan: '5 minutes' is not a duration "
+                      "(examples: 500ms, 30s, 5m, 2h, 1d)");
+}
+
+Test(rule_load, event_count_needs_condition)
+{
+    expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n"
+                      "    group_by: [host]\n    timespan: 1m\n    condition: { gte: 0 }\n"
+                      "    incident: { category: F-NET-LINK }\n",
+                      "%s:12: correlation 'c': condition gte: 0 is out of range [1, 4294967294]");
+}
+
+Test(rule_load, several_errors_all_reported)
+{
+    expect_error("rules:\n"
+                 "  - id: a\n"
+                 "    match: '(?<=a+)b'\n"           /* 3: variable-length lookbehind */
+                 "    colour: red\n"                 /* 4: unknown key */
+                 "  - id: b\n"
+                 "    match: ok\n"
+                 "    group_by: [host]\n"
+                 "    incident:\n"
+                 "      category: NOPE\n"            /* 9 */
+                 "      priority: high\n"            /* 10 */
+                 "  - match: no id\n"                /* 11 */
+                 "correlations:\n"
+                 "  - id: c\n"
+                 "    type: event_count\n"
+                 "    rules: [b, ghost]\n"           /* 15 */
+                 "    group_by: [host]\n"
+                 "    timespan: -3s\n"               /* 17 */
+                 "    condition: { gte: 1 }\n"
+                 "    incident: { category: F-NET-LINK }\n",
+                 "%s:4: unknown key 'colour' in rule 'a'\n"
+                 "%s:3: rule 'a': regex '(?<=a+)b': lookbehind assertion is not fixed "
+                 "length at offset 0\n"
+                 "%s:9: rule 'b': incident: unknown category 'NOPE' (see DOMAIN.md (a): S-... "
+                 "and F-... ids)\n"
+                 "%s:10: rule 'b': incident: priority 'high' is not one of P1, P2, P3, P4\n"
+                 "%s:11: rule without 'id'\n"
+                 "%s:17: correlation 'c': timespan: '-3s' is not a duration (examples: 500ms, "
+                 "30s, 5m, 2h, 1d)\n"
+                 "%s:15: correlation 'c': unknown rule or correlation 'ghost'");
+}

@@ -1,0 +1,520 @@
+/*
+ * test_store.c - the LMDB store: batches, upsert and its indexes, query
+ * filters and order, rejects, meta, a full map, reopening, and a reader in
+ * another process while a writer holds a batch open.
+ */
+#include "engine/incident.h"
+#include "engine/store.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = cr_test_tmpdir();
+    cr_assert_not_null(dir);
+}
+
+static void teardown(void)
+{
+    cr_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+/* An incident keyed by `key`, first seen at t0 (seconds), with a category,
+ * a priority and one entity src_ip=ip. */
+static struct cr_incident *mk(const char *key, int64_t t0, const char *cat, const char *prio,
+                              const char *ip)
+{
+    struct cr_incident *inc = calloc(1, sizeof *inc);
+    snprintf(inc->rule, sizeof inc->rule, "rule-%s", cat);
+    cr_incident_make_id(inc->id, inc->rule, key, strlen(key), t0 * 1000);
+    snprintf(inc->title, sizeof inc->title, "incident %s", key);
+    snprintf(inc->category, sizeof inc->category, "%s", cat);
+    snprintf(inc->reg_category, sizeof inc->reg_category, "NA/NACRED");
+    snprintf(inc->priority, sizeof inc->priority, "%s", prio);
+    snprintf(inc->status, sizeof inc->status, "detected");
+    inc->nentities = 2;
+    snprintf(inc->entities[0].name, sizeof inc->entities[0].name, "src_ip");
+    snprintf(inc->entities[0].value, sizeof inc->entities[0].value, "%s", ip);
+    snprintf(inc->entities[1].name, sizeof inc->entities[1].name, "key");
+    snprintf(inc->entities[1].value, sizeof inc->entities[1].value, "%s", key);
+    inc->window_start_ms = t0 * 1000;
+    inc->first_seen_ms = t0 * 1000;
+    inc->last_seen_ms = t0 * 1000 + 60000;
+    inc->event_count = 5;
+    return inc;
+}
+
+static int put(struct cr_store *s, const struct cr_incident *inc)
+{
+    char *js = cr_incident_to_json(inc, NULL, 0);
+    cr_assert_not_null(js);
+    int rc = cr_store_put_incident(s, inc, js, strlen(js));
+    free(js);
+    return rc;
+}
+
+static struct cr_store *open_rw(void)
+{
+    char err[256];
+    struct cr_store *s = cr_store_open(dir, NULL, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    return s;
+}
+
+static struct cr_store *open_ro(void)
+{
+    char err[256];
+    struct cr_store_opts o = {0, 1};
+    struct cr_store *s = cr_store_open(dir, &o, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    return s;
+}
+
+/* Collect the query result as "key@first_seen_s" tokens, space-separated. */
+struct got {
+    char text[4096];
+    int n;
+    int stop_after;
+};
+
+static int collect(const char *json, size_t len, void *arg)
+{
+    struct got *g = arg;
+    json_t *o = json_loadb(json, len, 0, NULL);
+    cr_assert_not_null(o, "stored JSON must parse");
+    const char *key = json_string_value(json_object_get(json_object_get(o, "entities"), "key"));
+    size_t n = strlen(g->text);
+    snprintf(g->text + n, sizeof g->text - n, "%s%s", n ? " " : "", key);
+    json_decref(o);
+    g->n++;
+    return g->stop_after && g->n >= g->stop_after;
+}
+
+static struct got run(struct cr_store *s, const struct cr_query *q)
+{
+    struct got g = {{0}, 0, 0};
+    int rc = cr_store_query(s, q, collect, &g);
+    cr_assert_eq(rc, 0, "%s", cr_store_errmsg(s));
+    return g;
+}
+
+struct exact {
+    const char *want;
+    int calls;
+};
+
+static int same_json(const char *json, size_t len, void *arg)
+{
+    struct exact *e = arg;
+    cr_assert_eq(len, strlen(e->want));
+    cr_assert(memcmp(json, e->want, len) == 0);
+    e->calls++;
+    return 0;
+}
+
+static struct cr_query Q(void) {
+    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    return q;
+}
+
+/* Five incidents at t = 100..500 s, two categories, two IPs. */
+static void
+fill(struct cr_store *s)
+{
+    cr_assert_eq(cr_store_begin(s), 0);
+    struct cr_incident *a[5] = {
+        mk("a", 100, "S-ATK-BRUTE", "P3", "10.0.0.1"), mk("b", 200, "S-ATK-SCAN", "P4", "10.0.0.2"),
+        mk("c", 300, "S-ATK-BRUTE", "P2", "10.0.0.2"), mk("d", 400, "S-ATK-SCAN", "P3", "10.0.0.1"),
+        mk("e", 500, "S-ATK-BRUTE", "P3", "10.0.0.1"),
+    };
+    /* Out of time order on purpose: the index orders, not the write. */
+    int order[5] = {2, 0, 4, 1, 3};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(put(s, a[order[i]]), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_commit(s), 0, "%s", cr_store_errmsg(s));
+    for (int i = 0; i < 5; i++)
+        free(a[i]);
+}
+
+Test(store, query_order_and_every_filter)
+{
+    struct cr_store *s = open_rw();
+    fill(s);
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(s, &q).text, "e d c b a");
+    cr_assert_str_eq(run(s, NULL).text, "e d c b a");
+
+    q = Q();
+    q.limit = 2;
+    cr_assert_str_eq(run(s, &q).text, "e d");
+
+    /* until bounds first_seen (inclusive); since bounds last_seen = first + 60 s. */
+    q = Q();
+    q.until_ms = 300000;
+    cr_assert_str_eq(run(s, &q).text, "c b a");
+    q = Q();
+    q.since_ms = 260000; /* b's last_seen is 260000: included */
+    cr_assert_str_eq(run(s, &q).text, "e d c b");
+    q.since_ms = 260001;
+    cr_assert_str_eq(run(s, &q).text, "e d c");
+    q.until_ms = 399999;
+    cr_assert_str_eq(run(s, &q).text, "c");
+
+    q = Q();
+    q.category = "S-ATK-BRUTE";
+    cr_assert_str_eq(run(s, &q).text, "e c a");
+    q.category = "S-ATK"; /* a prefix of a category is not that category */
+    cr_assert_str_eq(run(s, &q).text, "");
+
+    q = Q();
+    q.priority = "P3";
+    cr_assert_str_eq(run(s, &q).text, "e d a");
+
+    q = Q();
+    q.entity = "src_ip=10.0.0.2";
+    cr_assert_str_eq(run(s, &q).text, "c b");
+    q.entity = "src_ip=10.0.0"; /* nor a prefix of a value */
+    cr_assert_str_eq(run(s, &q).text, "");
+
+    q = Q();
+    q.entity = "src_ip=10.0.0.1";
+    q.category = "S-ATK-BRUTE";
+    cr_assert_str_eq(run(s, &q).text, "e a");
+    q.priority = "P3";
+    q.until_ms = 499999;
+    cr_assert_str_eq(run(s, &q).text, "a");
+
+    q = Q();
+    q.category = "S-ATK-SCAN";
+    q.limit = 1;
+    cr_assert_str_eq(run(s, &q).text, "d");
+
+    /* A callback that stops ends the walk without an error. */
+    struct got g = {{0}, 0, 2};
+    cr_assert_eq(cr_store_query(s, NULL, collect, &g), 0);
+    cr_assert_str_eq(g.text, "e d");
+
+    q = Q();
+    q.entity = "no-equals-sign";
+    cr_assert_lt(cr_store_query(s, &q, collect, &g), 0);
+    cr_assert(strstr(cr_store_errmsg(s), "name=value"));
+    cr_store_close(s);
+}
+
+Test(store, reopen_keeps_data_and_readonly_cannot_write)
+{
+    struct cr_store *s = open_rw();
+    fill(s);
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_put_meta(s, "schema", "1"), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_store_close(s);
+
+    s = open_ro();
+    uint64_t n = 0;
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 5);
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(s, &q).text, "e d c b a");
+    char v[8];
+    cr_assert_eq(cr_store_get_meta(s, "schema", v, sizeof v), 0);
+    cr_assert_str_eq(v, "1");
+    cr_assert_lt(cr_store_begin(s), 0);
+    cr_assert(strstr(cr_store_errmsg(s), "read-only"));
+    cr_store_close(s);
+
+    s = open_rw();
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 5);
+    cr_store_close(s);
+}
+
+Test(store, upsert_updates_one_record_and_keeps_indexes_single)
+{
+    struct cr_store *s = open_rw();
+    fill(s);
+    /* The same incident (same id) again, in a later batch, with new
+     * evidence: more events, later last_seen, higher priority. */
+    struct cr_incident *c = mk("c", 300, "S-ATK-BRUTE", "P1", "10.0.0.2");
+    c->event_count = 99;
+    c->last_seen_ms = 900000;
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(cr_store_begin(s), 0);
+        cr_assert_eq(put(s, c), 0, "%s", cr_store_errmsg(s));
+        cr_assert_eq(cr_store_commit(s), 0);
+    }
+    uint64_t n = 0;
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 5);
+
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(s, &q).text, "e d c b a");
+    q.category = "S-ATK-BRUTE";
+    cr_assert_str_eq(run(s, &q).text, "e c a");
+    q = Q();
+    q.entity = "key=c";
+    cr_assert_str_eq(run(s, &q).text, "c");
+    /* The filters see the updated priority and last_seen, not the old ones. */
+    q = Q();
+    q.priority = "P2";
+    cr_assert_str_eq(run(s, &q).text, "");
+    q.priority = "P1";
+    cr_assert_str_eq(run(s, &q).text, "c");
+    q = Q();
+    q.since_ms = 800000;
+    cr_assert_str_eq(run(s, &q).text, "c");
+
+    /* And the stored JSON is the new one, byte for byte. */
+    char *js = cr_incident_to_json(c, NULL, 0);
+    struct exact chk = {js, 0};
+    q = Q();
+    q.entity = "key=c";
+    cr_assert_eq(cr_store_query(s, &q, same_json, &chk), 0);
+    cr_assert_eq(chk.calls, 1);
+    free(js);
+    free(c);
+    cr_store_close(s);
+}
+
+Test(store, first_seen_moving_earlier_reindexes)
+{
+    struct cr_store *s = open_rw();
+    fill(s);
+    /* A late event older than the first one moves c's first_seen from
+     * 300 s to 150 s: c must be listed once, at its new place. */
+    struct cr_incident *c = mk("c", 300, "S-ATK-BRUTE", "P2", "10.0.0.2");
+    c->first_seen_ms = 150000;
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(put(s, c), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_commit(s), 0);
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(s, &q).text, "e d b c a");
+    q.category = "S-ATK-BRUTE";
+    cr_assert_str_eq(run(s, &q).text, "e c a");
+    q = Q();
+    q.entity = "src_ip=10.0.0.2";
+    cr_assert_str_eq(run(s, &q).text, "b c");
+    q = Q();
+    q.until_ms = 160000;
+    cr_assert_str_eq(run(s, &q).text, "c a");
+    free(c);
+    cr_store_close(s);
+}
+
+Test(store, batch_misuse_and_abort)
+{
+    struct cr_store *s = open_rw();
+    struct cr_incident *a = mk("a", 100, "S-ATK-BRUTE", "P3", "10.0.0.1");
+    cr_assert_lt(put(s, a), 0);
+    cr_assert(strstr(cr_store_errmsg(s), "cr_store_begin"));
+    cr_assert_lt(cr_store_commit(s), 0);
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_lt(cr_store_begin(s), 0, "one batch at a time");
+
+    /* A malformed id is refused and the batch goes on. */
+    struct cr_incident bad = *a;
+    strcpy(bad.id, "abc");
+    cr_assert_eq(put(s, &bad), CR_STORE_ERR);
+    cr_assert_eq(put(s, a), 0);
+    /* The writer sees its own batch before the commit. */
+    uint64_t n = 0;
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_store_abort(s);
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 0, "an aborted batch leaves nothing");
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(s, &q).text, "");
+    free(a);
+    cr_store_close(s);
+}
+
+struct rej {
+    char text[1024];
+};
+
+/* "input:position:reason:hex bytes|" per record. */
+static int rej_cb(uint32_t input, uint64_t position, const char *reason, const char *raw,
+                  size_t rawlen, void *arg)
+{
+    struct rej *r = arg;
+    size_t n = strlen(r->text);
+    n += (size_t)snprintf(r->text + n, sizeof r->text - n, "%u:%llu:%s:", input,
+                          (unsigned long long)position, reason);
+    for (size_t i = 0; i < rawlen; i++)
+        n += (size_t)snprintf(r->text + n, sizeof r->text - n, "%s%02x", i ? " " : "",
+                              (unsigned char)raw[i]);
+    snprintf(r->text + n, sizeof r->text - n, "|");
+    return 0;
+}
+
+Test(store, rejects_in_input_order_with_any_bytes)
+{
+    struct cr_store *s = open_rw();
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_put_reject(s, 1, 5, "bad json", "{\"a\":", 5), 0);
+    cr_assert_eq(cr_store_put_reject(s, 0, 300, "too long", "x\0y\xff", 4), 0);
+    cr_assert_eq(cr_store_put_reject(s, 0, 7, NULL, NULL, 0), 0);
+    cr_assert_eq(cr_store_put_reject(s, 1, 5, "bad json (replayed)", "{\"a\":", 5), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_store_close(s);
+
+    s = open_ro();
+    struct rej r = {{0}};
+    cr_assert_eq(cr_store_rejects(s, rej_cb, &r), 0);
+    cr_assert_str_eq(r.text, "0:7::|0:300:too long:78 00 79 ff|"
+                             "1:5:bad json (replayed):7b 22 61 22 3a|");
+    cr_store_close(s);
+}
+
+Test(store, meta_values)
+{
+    struct cr_store *s = open_rw();
+    char v[16];
+    cr_assert_eq(cr_store_get_meta(s, "epoch", v, sizeof v), CR_STORE_NOTFOUND);
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_put_meta(s, "epoch", "41"), 0);
+    cr_assert_eq(cr_store_put_meta(s, "epoch", "42"), 0);
+    cr_assert_eq(cr_store_put_meta(s, "ruleset", "0123456789abcdef0123"), 0);
+    cr_assert_lt(cr_store_put_meta(s, "", "x"), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(cr_store_get_meta(s, "epoch", v, sizeof v), 0);
+    cr_assert_str_eq(v, "42");
+    cr_assert_eq(cr_store_get_meta(s, "ruleset", v, sizeof v), CR_STORE_ERR, "does not fit");
+    cr_store_close(s);
+}
+
+Test(store, missing_store_and_bad_paths)
+{
+    char err[256];
+    struct cr_store_opts ro = {0, 1};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/nothing-here", dir);
+    cr_assert_null(cr_store_open(path, &ro, err, sizeof err));
+    cr_assert(strstr(err, "no store at"), "%s", err);
+    /* An empty directory is not a store either. */
+    cr_assert_null(cr_store_open(dir, &ro, err, sizeof err));
+    cr_assert(strstr(err, "no store at"), "%s", err);
+    /* A regular file where the directory should be. */
+    snprintf(path, sizeof path, "%s/file", dir);
+    cr_assert_eq(cr_test_write_file(path, "x", 1), 0);
+    cr_assert_null(cr_store_open(path, NULL, err, sizeof err));
+    cr_assert(strstr(err, "not a directory"), "%s", err);
+    /* A writable open creates the directory. */
+    snprintf(path, sizeof path, "%s/new", dir);
+    struct cr_store *s = cr_store_open(path, NULL, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_store_close(s);
+}
+
+Test(store, map_full_is_a_clear_error_and_the_store_stays_readable)
+{
+    char err[256];
+    struct cr_store_opts small = {256 * 1024, 0};
+    struct cr_store *s = cr_store_open(dir, &small, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    fill(s); /* one committed batch that must survive */
+
+    /* Then batches until the map is full. */
+    int rc = 0, batch = 0;
+    char key[32];
+    while (rc == 0 && batch < 1000) {
+        cr_assert_eq(cr_store_begin(s), 0, "%s", cr_store_errmsg(s));
+        for (int i = 0; i < 50 && rc == 0; i++) {
+            snprintf(key, sizeof key, "k%d-%d", batch, i);
+            struct cr_incident *x = mk(key, 1000 + batch * 50 + i, "F-FAC-UPS", "P2", "ups-1");
+            for (int j = 0; j < CR_INC_MAX_SAMPLES; j++)
+                memset(x->samples[j], 'r', 400);
+            x->nsamples = CR_INC_MAX_SAMPLES;
+            rc = put(s, x);
+            free(x);
+        }
+        if (rc == 0)
+            rc = cr_store_commit(s);
+        else
+            cr_assert_eq(cr_store_commit(s), rc, "commit repeats the failure");
+        batch++;
+    }
+    cr_assert_eq(rc, CR_STORE_EFULL, "got %d: %s", rc, cr_store_errmsg(s));
+    cr_assert(strstr(cr_store_errmsg(s), "store full: map size 262144 bytes reached; "
+                                         "raise store.map_size"),
+              "%s", cr_store_errmsg(s));
+    int full_batch = batch - 1;
+
+    /* Committed batches are all there, the failed one is not there at all. */
+    uint64_t n = 0;
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 5 + (uint64_t)full_batch * 50, "n=%llu", (unsigned long long)n);
+    cr_store_close(s);
+
+    s = open_ro();
+    cr_assert_eq(cr_store_count_incidents(s, &n), 0);
+    cr_assert_eq(n, 5 + (uint64_t)full_batch * 50);
+    struct cr_query q = Q();
+    q.category = "S-ATK-BRUTE";
+    cr_assert_str_eq(run(s, &q).text, "e c a");
+    cr_store_close(s);
+
+    /* Raising the map size lets the writer go on. */
+    struct cr_store_opts big = {4 * 1024 * 1024, 0};
+    s = cr_store_open(dir, &big, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(cr_store_begin(s), 0);
+    struct cr_incident *x = mk("after", 999999, "F-FAC-UPS", "P2", "ups-1");
+    cr_assert_eq(put(s, x), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_commit(s), 0, "%s", cr_store_errmsg(s));
+    free(x);
+    cr_store_close(s);
+}
+
+Test(store, reader_in_another_process_while_a_batch_is_open)
+{
+    struct cr_store *s = open_rw();
+    fill(s);
+    cr_store_close(s);
+
+    int go[2], done[2];
+    cr_assert_eq(pipe(go), 0);
+    cr_assert_eq(pipe(done), 0);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        /* Writer: open a batch with a new incident, let the parent read,
+         * then commit. Exit status tells the parent how it went. */
+        char err[256], c;
+        struct cr_store *w = cr_store_open(dir, NULL, err, sizeof err);
+        if (!w || cr_store_begin(w) != 0) _exit(10);
+        struct cr_incident *f = mk("f", 600, "S-ATK-BRUTE", "P1", "10.0.0.9");
+        if (put(w, f) != 0) _exit(11);
+        if (write(go[1], "g", 1) != 1 || read(done[0], &c, 1) != 1) _exit(12);
+        if (cr_store_commit(w) != 0) _exit(13);
+        cr_store_close(w);
+        _exit(0);
+    }
+    char c;
+    cr_assert_eq(read(go[0], &c, 1), 1);
+    struct cr_store *r = open_ro();
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(r, &q).text, "e d c b a", "uncommitted batch is invisible");
+    cr_store_close(r);
+    cr_assert_eq(write(done[1], "d", 1), 1);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer status %d", st);
+
+    r = open_ro();
+    cr_assert_str_eq(run(r, &q).text, "f e d c b a");
+    cr_store_close(r);
+}
