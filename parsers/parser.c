@@ -200,9 +200,9 @@ enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len,
 {
     switch (p->opts.format) {
     case CR_FMT_RFC3164:
-        return cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
+        return cr_syslog_payload(ev, cr_parse_rfc3164(p, rec, len, fallback_ms, ev));
     case CR_FMT_RFC5424:
-        return cr_parse_rfc5424(p, rec, len, fallback_ms, ev);
+        return cr_syslog_payload(ev, cr_parse_rfc5424(p, rec, len, fallback_ms, ev));
     case CR_FMT_JSON:
     case CR_FMT_CLOUDEVENTS:
         return cr_parse_json(p, rec, len, fallback_ms, ev);
@@ -216,7 +216,25 @@ enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len,
         i++;
     if (i < len && rec[i] == '{')
         return cr_parse_json(p, rec, len, fallback_ms, ev);
-    if (cr_looks_5424(rec + i, len - i))
-        return cr_parse_rfc5424(p, rec, len, fallback_ms, ev);
-    return cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
+    enum cr_parse_result r = cr_looks_5424(rec + i, len - i)
+                                 ? cr_parse_rfc5424(p, rec, len, fallback_ms, ev)
+                                 : cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
+    return cr_syslog_payload(ev, r);
+}
+
+enum cr_parse_result cr_syslog_payload(struct cr_event *ev, enum cr_parse_result r)
+{
+    /* A message that starts like an address may be an access-log line; one
+     * byte decides for almost every other message. */
+    if (r == CR_PARSE_ERROR || !cr_event_has(ev, CR_F_MSG) || ev->f[CR_F_MSG].len < 16)
+        return r;
+    char c = ev->f[CR_F_MSG].p[0];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':'))
+        return r;
+    if (cr_access_log_fields(ev) && (ev->flags & CR_EV_HEADERLESS)) {
+        /* a bare access log is a complete, known format, not a degraded syslog line */
+        ev->flags &= ~(uint32_t)CR_EV_HEADERLESS;
+        return CR_PARSE_OK;
+    }
+    return r;
 }

@@ -7,7 +7,8 @@
  * CR_FMT_AUTO sniffs each record: '{' -> JSON (CloudEvents structured mode,
  * Kubernetes audit, CloudTrail, GCP audit or generic JSON), "<PRI>1 " ->
  * RFC 5424, anything else -> RFC 3164 with the vendor variants (Cisco,
- * Huawei VRP, H3C) and a headerless fallback.
+ * Huawei VRP, H3C) and a headerless fallback. A syslog message that is a
+ * web access-log line (nginx/Apache) also gets its fields (access_log.c).
  *
  * Parsing never fails in the sense of losing a record: a record that does
  * not fit its format still yields an event whose msg is the whole record and
@@ -75,6 +76,11 @@ enum cr_parse_result cr_parse_rfc5424(struct cr_parser *p, const char *rec, size
                                       int64_t fallback_ms, struct cr_event *ev);
 enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t len,
                                    int64_t fallback_ms, struct cr_event *ev);
+
+/* After a syslog parse: recognise structured payloads in msg (web access
+ * logs today: client address, method, URI, status, agent) and set their
+ * fields. Returns the possibly upgraded result. */
+enum cr_parse_result cr_syslog_payload(struct cr_event *ev, enum cr_parse_result r);
 
 /* 1 if buf[0..len) is valid UTF-8. Fast path for ASCII. */
 int cr_utf8_valid(const char *buf, size_t len);

@@ -28,6 +28,10 @@ struct cr_parser {
     size_t scratch_used; /* reset per record */
 };
 
+/* If msg is a web access-log line (NCSA common/combined), set its fields
+ * (access_log.c). Returns 1 if it was one. */
+int cr_access_log_fields(struct cr_event *ev);
+
 /* Reset ev for rec and set the byte-level flags (UTF-8, NUL). */
 void cr_parse_begin(struct cr_event *ev, const char *rec, size_t len, enum cr_format fmt);
 

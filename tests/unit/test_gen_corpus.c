@@ -88,10 +88,15 @@ static void parse_header(struct cline *c)
     if (!gt)
         return;
     p = gt + 1;
+    /* sscanf takes strlen of its input: give it a short NUL-terminated copy, not the corpus. */
+    char head[40];
+    size_t hl = (size_t)(end - p) < sizeof head - 1 ? (size_t)(end - p) : sizeof head - 1;
+    memcpy(head, p, hl);
+    head[hl] = 0;
     struct tm tm = {0};
     int ms = 0;
     if (p[0] == '1' && p[1] == ' ') {
-        if (end - p < 26 || sscanf(p + 2, "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon,
+        if (end - p < 26 || sscanf(head + 2, "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon,
                                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
             return;
         tm.tm_year -= 1900;
@@ -102,7 +107,7 @@ static void parse_header(struct cline *c)
             return;
         tm.tm_mon = (int)month_of(p);
         tm.tm_year = 2026 - 1900;
-        if (sscanf(p + 4, "%2d %2d:%2d:%2d", &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 4)
+        if (sscanf(head + 4, "%2d %2d:%2d:%2d", &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 4)
             return;
         p += 16;
     }
