@@ -49,6 +49,7 @@
 #define MIN_TIMELINE_S 300
 #define LINE_MAX_BYTES 4096
 #define LONG_LINE_BYTES (200 * 1024)
+#define HOST_LEN 32 /* host names are short; room for any int in "%s-%02d" */
 
 /* ---------------------------------------------------------------------------------------- */
 /* PRNG: splitmix64 to seed xoshiro256**.                                                    */
@@ -118,10 +119,10 @@ static const struct {
     int count;
     int web;
 } LINUX_ROLES[] = {
-    {"web", 24, 1},    {"api", 20, 1},   {"app", 30, 0},      {"worker", 24, 0},
-    {"db", 12, 0},     {"cache", 10, 0}, {"lb", 6, 1},        {"mq", 8, 0},
-    {"k8s-node", 30, 0}, {"search", 8, 0}, {"mon", 4, 0},     {"ci", 6, 0},
-    {"bastion", 2, 0}, {"mail", 4, 0},   {"backup", 4, 0},    {"log", 8, 0},
+    {"web", 24, 1},      {"api", 20, 1},   {"app", 30, 0},   {"worker", 24, 0},
+    {"db", 12, 0},       {"cache", 10, 0}, {"lb", 6, 1},     {"mq", 8, 0},
+    {"k8s-node", 30, 0}, {"search", 8, 0}, {"mon", 4, 0},    {"ci", 6, 0},
+    {"bastion", 2, 0},   {"mail", 4, 0},   {"backup", 4, 0}, {"log", 8, 0},
 };
 #define MAX_LINUX 256
 #define MAX_WEB 64
@@ -138,26 +139,31 @@ static const struct {
 } HUAWEI_ROLES[] = {{"rt-hw", 4}, {"sw-hw", 8}};
 #define MAX_HUAWEI 16
 
-static const char *const BF_USERS[] = {"root", "admin", "test", "oracle", "ubuntu",
-                                       "postgres", "git", "user", "guest", "ftpuser",
-                                       "pi", "support", "deploy", "jenkins", "hadoop"};
+static const char *const BF_USERS[] = {"root",     "admin",   "test",   "oracle",  "ubuntu",
+                                       "postgres", "git",     "user",   "guest",   "ftpuser",
+                                       "pi",       "support", "deploy", "jenkins", "hadoop"};
 static const char *const COMP_USERS[] = {"root", "admin", "ubuntu", "deploy", "git"};
-static const char *const STAFF[] = {"alice", "bob", "carol", "dave", "erin", "frank",
-                                    "grace", "heidi", "ivan", "judy", "deploy", "ansible"};
-static const char *const DENIED_USERS[] = {"mallory", "eve", "trudy", "oscar", "intern",
+static const char *const STAFF[] = {"alice", "bob",   "carol", "dave", "erin",   "frank",
+                                    "grace", "heidi", "ivan",  "judy", "deploy", "ansible"};
+static const char *const DENIED_USERS[] = {"mallory",  "eve",  "trudy",      "oscar", "intern",
                                            "tempuser", "jdoe", "contractor", "peggy", "victor"};
-static const char *const SUDO_CMDS[] = {
-    "/usr/bin/systemctl status nginx", "/usr/bin/systemctl restart nginx",
-    "/usr/bin/journalctl -u nginx --since today", "/usr/bin/apt-get update",
-    "/usr/bin/tail -n 200 /var/log/syslog", "/usr/bin/docker ps", "/usr/sbin/ss -tlnp",
-    "/usr/bin/du -sh /var/lib/docker", "/usr/bin/systemctl reload haproxy",
-    "/usr/bin/kubectl get pods -A"};
+static const char *const SUDO_CMDS[] = {"/usr/bin/systemctl status nginx",
+                                        "/usr/bin/systemctl restart nginx",
+                                        "/usr/bin/journalctl -u nginx --since today",
+                                        "/usr/bin/apt-get update",
+                                        "/usr/bin/tail -n 200 /var/log/syslog",
+                                        "/usr/bin/docker ps",
+                                        "/usr/sbin/ss -tlnp",
+                                        "/usr/bin/du -sh /var/lib/docker",
+                                        "/usr/bin/systemctl reload haproxy",
+                                        "/usr/bin/kubectl get pods -A"};
 static const char *const DENIED_CMDS[] = {"/bin/bash", "/usr/bin/su -", "/bin/cat /etc/shadow",
                                           "/usr/bin/vim /etc/sudoers", "/bin/sh"};
-static const char *const UNITS[] = {
-    "nginx", "postgresql", "redis-server", "haproxy", "php8.2-fpm", "docker", "containerd",
-    "kubelet", "elasticsearch", "rabbitmq-server", "mysql", "memcached", "node-exporter",
-    "grafana-server", "gunicorn", "celery", "sidekiq", "consul", "vault", "etcd"};
+static const char *const UNITS[] = {"nginx",         "postgresql",      "redis-server", "haproxy",
+                                    "php8.2-fpm",    "docker",          "containerd",   "kubelet",
+                                    "elasticsearch", "rabbitmq-server", "mysql",        "memcached",
+                                    "node-exporter", "grafana-server",  "gunicorn",     "celery",
+                                    "sidekiq",       "consul",          "vault",        "etcd"};
 static const struct {
     const char *unit;
     const char *desc;
@@ -173,11 +179,20 @@ static const struct {
     {"phpsessionclean", "Clean php session files"},
     {"e2scrub_all", "Online ext4 Metadata Check for All Filesystems"},
 };
-static const char *const URL_PATHS[] = {
-    "/api/v1/items?id=%u", "/api/v1/users/%u", "/api/v2/orders?page=%u&size=50",
-    "/static/js/app.%u.js", "/static/css/main.%u.css", "/health", "/login", "/favicon.ico",
-    "/api/v1/cart/%u/items", "/robots.txt", "/api/v1/search?q=shoes&page=%u",
-    "/metrics", "/api/v2/products/%u/reviews", "/images/p/%u.webp"};
+static const char *const URL_PATHS[] = {"/api/v1/items?id=%u",
+                                        "/api/v1/users/%u",
+                                        "/api/v2/orders?page=%u&size=50",
+                                        "/static/js/app.%u.js",
+                                        "/static/css/main.%u.css",
+                                        "/health",
+                                        "/login",
+                                        "/favicon.ico",
+                                        "/api/v1/cart/%u/items",
+                                        "/robots.txt",
+                                        "/api/v1/search?q=shoes&page=%u",
+                                        "/metrics",
+                                        "/api/v2/products/%u/reviews",
+                                        "/images/p/%u.webp"};
 static const char *const METHODS[] = {"GET", "GET", "GET", "GET", "GET", "POST", "GET", "PUT"};
 static const char *const UAS[] = {
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -186,20 +201,32 @@ static const char *const UAS[] = {
     "Version/17.3 Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15",
-    "curl/7.88.1", "Go-http-client/1.1", "kube-probe/1.29", "Prometheus/2.50.1",
-    "okhttp/4.12.0", "python-requests/2.31.0"};
+    "curl/7.88.1",
+    "Go-http-client/1.1",
+    "kube-probe/1.29",
+    "Prometheus/2.50.1",
+    "okhttp/4.12.0",
+    "python-requests/2.31.0"};
 static const char *const REFERERS[] = {"-", "-", "-", "https://shop.example.com/",
                                        "https://shop.example.com/cart"};
 static const char *const CRON_CMDS[] = {
     "command -v debian-sa1 > /dev/null && debian-sa1 1 1",
     "test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.hourly; }",
     "/usr/local/bin/backup-incremental.sh >/dev/null 2>&1",
-    "/usr/lib/php/sessionclean", "/usr/local/bin/rotate-app-logs", "/opt/scripts/healthcheck.sh"};
+    "/usr/lib/php/sessionclean",
+    "/usr/local/bin/rotate-app-logs",
+    "/opt/scripts/healthcheck.sh"};
 static const char *const CISCO_USERS[] = {"netops", "admin", "noc"};
-static const char *const HW_CMDS[] = {
-    "display interface brief", "display current-configuration", "display ip routing-table",
-    "display version", "system-view", "display arp", "display mac-address", "quit",
-    "display cpu-usage", "display logbuffer"};
+static const char *const HW_CMDS[] = {"display interface brief",
+                                      "display current-configuration",
+                                      "display ip routing-table",
+                                      "display version",
+                                      "system-view",
+                                      "display arp",
+                                      "display mac-address",
+                                      "quit",
+                                      "display cpu-usage",
+                                      "display logbuffer"};
 
 /* Web attack request targets (planted only; background URLs never contain these shapes). */
 static const struct {
@@ -244,12 +271,12 @@ enum pev_kind {
 /* One planted line. 24 bytes; the meaning of a/b/variant depends on kind. */
 struct pev {
     int64_t t_us;
-    uint32_t seq;     /* plan order: ties in time keep it */
-    uint16_t host;    /* Linux host or switch index */
+    uint32_t seq;  /* plan order: ties in time keep it */
+    uint16_t host; /* Linux host or switch index */
     uint8_t kind;
-    uint8_t variant;  /* bit 0: RFC 5424; other bits kind-specific */
-    uint32_t a;       /* IP, disk index, interface index, unit index, user index */
-    uint32_t b;       /* port, sector, pattern, ... */
+    uint8_t variant; /* bit 0: RFC 5424; other bits kind-specific */
+    uint32_t a;      /* IP, disk index, interface index, unit index, user index */
+    uint32_t b;      /* port, sector, pattern, ... */
 };
 
 enum ent_kind { ENT_IP, ENT_HOST_DISK, ENT_SWITCH_IF, ENT_HOST_UNIT, ENT_USER_HOST };
@@ -261,15 +288,15 @@ struct truth {
     int ent;
     uint32_t ip;
     uint16_t host;
-    uint32_t x;        /* disk / interface / unit / user index */
-    int partition;     /* disk entity carries a "1" partition suffix */
+    uint32_t x;    /* disk / interface / unit / user index */
+    int partition; /* disk entity carries a "1" partition suffix */
     int events;
     int64_t first_us, last_us;
 };
 
 struct bad {
     const char *kind;
-    uint64_t line;     /* 0-based line index */
+    uint64_t line; /* 0-based line index */
 };
 
 /* A combination allocator: hands out distinct (host, x) pairs from a space of size n in a
@@ -304,8 +331,7 @@ static void combo_init(struct combo *c, struct rng *r, uint64_t n)
 
 static int combo_take(struct combo *c, uint64_t *out)
 {
-    if (c->next >= c->n)
-        return -1;
+    if (c->next >= c->n) return -1;
     *out = (c->start + c->next * c->step) % c->n;
     c->next++;
     return 0;
@@ -321,13 +347,13 @@ struct gen {
     const char *out_path, *truth_path;
 
     /* hosts */
-    char linux_hosts[MAX_LINUX][16];
+    char linux_hosts[MAX_LINUX][HOST_LEN];
     int n_linux;
     int web_hosts[MAX_WEB];
     int n_web;
-    char switches[MAX_SWITCH][16];
+    char switches[MAX_SWITCH][HOST_LEN];
     int n_switch;
-    char huawei[MAX_HUAWEI][16];
+    char huawei[MAX_HUAWEI][HOST_LEN];
     int n_huawei;
     int64_t uptime_base_us[MAX_LINUX];
     uint32_t cisco_seq[MAX_SWITCH];
@@ -351,9 +377,9 @@ struct gen {
     char line[LINE_MAX_BYTES];
     int64_t cached_sec;
     /* Sized for any int the compiler can imagine, not just real dates. */
-    char ts3164[80];  /* "Mar  2 08:00:01" */
-    char ts5424[80];  /* "2026-03-02T08:00:01" */
-    char tsclf[80];   /* "02/Mar/2026:08:00:01" */
+    char ts3164[80]; /* "Mar  2 08:00:01" */
+    char ts5424[80]; /* "2026-03-02T08:00:01" */
+    char tsclf[80];  /* "02/Mar/2026:08:00:01" */
 };
 
 static void die(const char *fmt, ...)
@@ -370,8 +396,7 @@ static void die(const char *fmt, ...)
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);
-    if (!q)
-        die("out of memory");
+    if (!q) die("out of memory");
     return q;
 }
 
@@ -399,8 +424,7 @@ static uint32_t alloc_ip(struct gen *g)
         return nets[g->ip_perm[i][0]] | (uint32_t)g->ip_perm[i][1];
     }
     i -= 3 * 254;
-    if (i >= (1u << 17) - 2)
-        die("too many planted IPs for this --lines");
+    if (i >= (1u << 17) - 2) die("too many planted IPs for this --lines");
     return 0xC6120000u /* 198.18.0.0 */ + 1 + i;
 }
 
@@ -472,20 +496,16 @@ static struct truth *add_truth(struct gen *g, const char *scenario, const char *
 static void truth_time(struct truth *t, int64_t t_s)
 {
     int64_t us = t_s * US_PER_S;
-    if (t->events == 0 || us < t->first_us)
-        t->first_us = us;
-    if (t->events == 0 || us > t->last_us)
-        t->last_us = us;
+    if (t->events == 0 || us < t->first_us) t->first_us = us;
+    if (t->events == 0 || us > t->last_us) t->last_us = us;
     t->events++;
 }
 
 /* Offsets (seconds from 0) of k events with gaps in [lo, hi], total at most budget. */
 static void series(struct rng *r, int k, int lo, int hi, int budget, int64_t *off)
 {
-    if (k > 1 && hi > budget / (k - 1))
-        hi = budget / (k - 1);
-    if (hi < lo)
-        hi = lo;
+    if (k > 1 && hi > budget / (k - 1)) hi = budget / (k - 1);
+    if (hi < lo) hi = lo;
     off[0] = 0;
     for (int i = 1; i < k; i++)
         off[i] = off[i - 1] + rng_range(r, lo, hi);
@@ -501,8 +521,7 @@ static int fit(int64_t T, int natural)
 static int64_t pick_start(struct gen *g, int64_t T, int64_t span)
 {
     int64_t room = T - span - 2;
-    if (room < 1)
-        room = 1;
+    if (room < 1) room = 1;
     return 1 + (int64_t)(rng_next(&g->plan_rng) % (uint64_t)room);
 }
 
@@ -520,8 +539,7 @@ static void plan_failures(struct gen *g, struct truth *t, int host, uint32_t ip,
         e->b = (uint32_t)rng_range(&g->plan_rng, 32768, 60999);
         /* variant bit 1: "invalid user"; bits 2..: user name index */
         int invalid = rng_below(&g->plan_rng, 2);
-        e->variant |= (uint8_t)(invalid << 1 |
-                                rng_below(&g->plan_rng, NELEM(BF_USERS)) << 2);
+        e->variant |= (uint8_t)(invalid << 1 | rng_below(&g->plan_rng, NELEM(BF_USERS)) << 2);
         truth_time(t, start + off[i]);
     }
 }
@@ -545,8 +563,8 @@ static void take(struct gen *g, struct combo *c, const char *what, uint32_t host
     *x = (uint32_t)(v / hosts);
 }
 
-static void plan_disk(struct gen *g, const char *scenario, int expect_none, int kind, int k,
-                      int lo, int hi, int64_t T)
+static void plan_disk(struct gen *g, const char *scenario, int expect_none, int kind, int k, int lo,
+                      int hi, int64_t T)
 {
     struct truth *t = add_truth(g, scenario, "F-STO-HW", expect_none, ENT_HOST_DISK);
     int host;
@@ -592,8 +610,8 @@ static void plan_link(struct gen *g, const char *scenario, int expect_none, int 
     }
 }
 
-static void plan_service(struct gen *g, const char *scenario, int expect_none, int failure,
-                         int k, int lo, int hi, int64_t T)
+static void plan_service(struct gen *g, const char *scenario, int expect_none, int failure, int k,
+                         int lo, int hi, int64_t T)
 {
     struct truth *t = add_truth(g, scenario, "F-SW-OS", expect_none, ENT_HOST_UNIT);
     int host;
@@ -605,8 +623,8 @@ static void plan_service(struct gen *g, const char *scenario, int expect_none, i
     series(&g->plan_rng, k, lo, hi, fit(T, 540), off);
     int64_t start = pick_start(g, T, off[k - 1]);
     for (int i = 0; i < k; i++) {
-        int kind = failure ? PE_SVC_FAILURE
-                           : (rng_below(&g->plan_rng, 2) ? PE_SVC_KILLED : PE_SVC_DUMPED);
+        int kind =
+            failure ? PE_SVC_FAILURE : (rng_below(&g->plan_rng, 2) ? PE_SVC_KILLED : PE_SVC_DUMPED);
         struct pev *e = add_ev(g, start + off[i], kind, host);
         e->a = unit;
         truth_time(t, start + off[i]);
@@ -622,8 +640,7 @@ static void plan(struct gen *g)
 {
     int64_t T = (int64_t)((double)g->lines / g->rate);
     uint32_t n_each = (uint32_t)(g->lines / 20000);
-    if (n_each < 2)
-        n_each = 2;
+    if (n_each < 2) n_each = 2;
     uint32_t n_comp = n_each;
     uint32_t n_bf = n_each + (n_each / 2 > 1 ? n_each / 2 : 1);
     int64_t off[16];
@@ -707,16 +724,14 @@ static void plan(struct gen *g)
 static int cmp_ev(const void *pa, const void *pb)
 {
     const struct pev *a = pa, *b = pb;
-    if (a->t_us != b->t_us)
-        return a->t_us < b->t_us ? -1 : 1;
+    if (a->t_us != b->t_us) return a->t_us < b->t_us ? -1 : 1;
     return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
 static int cmp_tr(const void *pa, const void *pb)
 {
     const struct truth *a = pa, *b = pb;
-    if (a->first_us != b->first_us)
-        return a->first_us < b->first_us ? -1 : 1;
+    if (a->first_us != b->first_us) return a->first_us < b->first_us ? -1 : 1;
     return strcmp(a->scenario, b->scenario);
 }
 
@@ -726,14 +741,13 @@ static int cmp_tr(const void *pa, const void *pb)
 static void set_time(struct gen *g, int64_t t_us)
 {
     int64_t sec = g->start_epoch + t_us / US_PER_S;
-    if (sec == g->cached_sec)
-        return;
+    if (sec == g->cached_sec) return;
     g->cached_sec = sec;
     time_t tt = (time_t)sec;
     struct tm tm;
     gmtime_r(&tt, &tm);
-    snprintf(g->ts3164, sizeof g->ts3164, "%s %2d %02d:%02d:%02d", MONTHS[tm.tm_mon],
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(g->ts3164, sizeof g->ts3164, "%s %2d %02d:%02d:%02d", MONTHS[tm.tm_mon], tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
     snprintf(g->ts5424, sizeof g->ts5424, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     snprintf(g->tsclf, sizeof g->tsclf, "%02d/%s/%04d:%02d:%02d:%02d", tm.tm_mday,
@@ -744,15 +758,14 @@ static void set_time(struct gen *g, int64_t t_us)
  * Write one line. prog NULL: no tag (Huawei VRP puts its module code right after the host).
  * pid < 0: tag without [pid]. rfc5424 only applies to Linux hosts.
  */
-static void emit(struct gen *g, int64_t t_us, int pri, const char *host, const char *prog,
-                 int pid, int rfc5424, const char *fmt, ...)
+static void emit(struct gen *g, int64_t t_us, int pri, const char *host, const char *prog, int pid,
+                 int rfc5424, const char *fmt, ...)
 {
     set_time(g, t_us);
     int n;
     if (rfc5424) {
         char pidbuf[16] = "-";
-        if (pid >= 0)
-            snprintf(pidbuf, sizeof pidbuf, "%d", pid);
+        if (pid >= 0) snprintf(pidbuf, sizeof pidbuf, "%d", pid);
         n = snprintf(g->line, sizeof g->line, "<%d>1 %s.%03dZ %s %s %s - - ", pri, g->ts5424,
                      (int)(t_us / 1000 % 1000), host, prog, pidbuf);
     } else if (!prog) {
@@ -767,8 +780,7 @@ static void emit(struct gen *g, int64_t t_us, int pri, const char *host, const c
     va_start(ap, fmt);
     int m = vsnprintf(g->line + n, sizeof g->line - (size_t)n - 1, fmt, ap);
     va_end(ap);
-    if (m < 0 || (size_t)(n + m) >= sizeof g->line - 1)
-        die("internal: line too long");
+    if (m < 0 || (size_t)(n + m) >= sizeof g->line - 1) die("internal: line too long");
     n += m;
     g->line[n++] = '\n';
     fwrite(g->line, 1, (size_t)n, g->out);
@@ -790,7 +802,7 @@ static int cisco_pri(int sev)
 
 static void emit_planted(struct gen *g, const struct pev *e)
 {
-    char ip[16], name[48], stamp[32];
+    char ip[16], name[48], stamp[48];
     int r5424 = e->variant & 1;
     const char *host = g->linux_hosts[e->host];
     int pid = 1000 + (int)(e->b % 60000);
@@ -798,12 +810,14 @@ static void emit_planted(struct gen *g, const struct pev *e)
     case PE_SSH_FAIL:
         ip_str(e->a, ip, sizeof ip);
         emit(g, e->t_us, 86, host, "sshd", pid, r5424,
-             "Failed password for %s%s from %s port %u ssh2", (e->variant & 2) ? "invalid user " : "",
-             BF_USERS[(e->variant >> 2) % NELEM(BF_USERS)], ip, e->b);
+             "Failed password for %s%s from %s port %u ssh2",
+             (e->variant & 2) ? "invalid user " : "", BF_USERS[(e->variant >> 2) % NELEM(BF_USERS)],
+             ip, e->b);
         break;
     case PE_SSH_ACCEPT_PW:
         ip_str(e->a, ip, sizeof ip);
-        emit(g, e->t_us, 86, host, "sshd", pid, r5424, "Accepted password for %s from %s port %u ssh2",
+        emit(g, e->t_us, 86, host, "sshd", pid, r5424,
+             "Accepted password for %s from %s port %u ssh2",
              COMP_USERS[(e->variant >> 2) % NELEM(COMP_USERS)], ip, e->b);
         break;
     case PE_DISK_IOERR:
@@ -851,7 +865,9 @@ static void emit_planted(struct gen *g, const struct pev *e)
     case PE_SVC_RESULT:
         emit(g, e->t_us, 28, host, "systemd", 1, r5424, "%s.service: Failed with result '%s'.",
              UNITS[e->a],
-             e->b == PE_SVC_KILLED ? "signal" : e->b == PE_SVC_DUMPED ? "core-dump" : "exit-code");
+             e->b == PE_SVC_KILLED   ? "signal"
+             : e->b == PE_SVC_DUMPED ? "core-dump"
+                                     : "exit-code");
         break;
     case PE_WEB_ATTACK:
         ip_str(e->a, ip, sizeof ip);
@@ -895,7 +911,7 @@ static uint32_t bg_attacker_ip(struct gen *g)
 static void bg_line(struct gen *g, int64_t t_us)
 {
     struct rng *r = &g->bg_rng;
-    char ip[16], ip2[16], stamp[32];
+    char ip[16], ip2[16], stamp[48];
     int h = (int)rng_below(r, (uint32_t)g->n_linux);
     const char *host = g->linux_hosts[h];
     int r5424 = rng_below(r, 10) == 0;
@@ -906,13 +922,18 @@ static void bg_line(struct gen *g, int64_t t_us)
     if (dice < 300) { /* nginx access */
         host = g->linux_hosts[g->web_hosts[rng_below(r, (uint32_t)g->n_web)]];
         uint32_t cip = rng_below(r, 3) ? bg_internal_ip(r)
-                                        : ip4(PICK(r, BG_CLIENT_NETS), rng_range(r, 0, 255),
-                                              rng_range(r, 0, 255), rng_range(r, 1, 254));
+                                       : ip4(PICK(r, BG_CLIENT_NETS), rng_range(r, 0, 255),
+                                             rng_range(r, 0, 255), rng_range(r, 1, 254));
         ip_str(cip, ip, sizeof ip);
         char path[96];
         snprintf(path, sizeof path, PICK(r, URL_PATHS), rng_below(r, 100000));
         uint32_t sd = rng_below(r, 100);
-        int status = sd < 86 ? 200 : sd < 90 ? 304 : sd < 94 ? 301 : sd < 98 ? 404 : sd < 99 ? 502 : 500;
+        int status = sd < 86   ? 200
+                     : sd < 90 ? 304
+                     : sd < 94 ? 301
+                     : sd < 98 ? 404
+                     : sd < 99 ? 502
+                               : 500;
         set_time(g, t_us);
         emit(g, t_us, 190, host, "nginx", -1, r5424,
              "%s - - [%s +0000] \"%s %s HTTP/1.1\" %d %u \"%s\" \"%s\"", ip, g->tsclf,
@@ -926,10 +947,11 @@ static void bg_line(struct gen *g, int64_t t_us)
         if (s < 28)
             emit(g, t_us, 86, host, "sshd", pid, r5424,
                  "Accepted publickey for %s from %s port %d ssh2: ED25519 SHA256:%016" PRIx64
-                 "%016" PRIx64, user, ip, port, rng_next(r), rng_next(r));
+                 "%016" PRIx64,
+                 user, ip, port, rng_next(r), rng_next(r));
         else if (s < 31)
-            emit(g, t_us, 86, host, "sshd", pid, r5424, "Accepted password for %s from %s port %d ssh2",
-                 user, ip, port);
+            emit(g, t_us, 86, host, "sshd", pid, r5424,
+                 "Accepted password for %s from %s port %d ssh2", user, ip, port);
         else if (s < 50)
             emit(g, t_us, 86, host, "sshd", pid, r5424,
                  "pam_unix(sshd:session): session opened for user %s(uid=%d) by (uid=0)", user,
@@ -959,7 +981,8 @@ static void bg_line(struct gen *g, int64_t t_us)
         else
             emit(g, t_us, 86, host, "CRON", pid, r5424,
                  "pam_unix(cron:session): session %s for user root%s",
-                 rng_below(r, 2) ? "closed" : "opened", rng_below(r, 2) ? "" : "(uid=0) by (uid=0)");
+                 rng_below(r, 2) ? "closed" : "opened",
+                 rng_below(r, 2) ? "" : "(uid=0) by (uid=0)");
     } else if (dice < 630) { /* systemd */
         uint32_t s = rng_below(r, 8);
         uint32_t u = rng_below(r, NELEM(BG_UNITS));
@@ -977,16 +1000,15 @@ static void bg_line(struct gen *g, int64_t t_us)
             emit(g, t_us, 30, host, "systemd", 1, r5424, "%s.service: Consumed %u.%03us CPU time.",
                  BG_UNITS[u].unit, rng_below(r, 20), rng_below(r, 1000));
         else if (s == 4)
-            emit(g, t_us, 30, host, "systemd", 1, r5424, "Started session-%u.scope - Session %u of User %s.",
-                 sess, sess, PICK(r, STAFF));
+            emit(g, t_us, 30, host, "systemd", 1, r5424,
+                 "Started session-%u.scope - Session %u of User %s.", sess, sess, PICK(r, STAFF));
         else if (s == 5)
             emit(g, t_us, 30, host, "systemd-logind", rng_range(r, 500, 900), r5424,
                  "New session %u of user %s.", sess, PICK(r, STAFF));
         else if (s == 6)
             emit(g, t_us, 30, host, "systemd-logind", rng_range(r, 500, 900), r5424,
                  "Session %u logged out. Waiting for processes to exit.", sess);
-        else
-        {
+        else {
             uint32_t uid = 1000 + rng_below(r, 20);
             emit(g, t_us, 30, host, "systemd", 1, r5424,
                  "Stopping user@%u.service - User Manager for UID %u...", uid, uid);
@@ -995,8 +1017,8 @@ static void bg_line(struct gen *g, int64_t t_us)
         const char *user = PICK(r, STAFF);
         if (rng_below(r, 3))
             emit(g, t_us, 85, host, "sudo", -1, r5424,
-                 "%8s : TTY=pts/%u ; PWD=/home/%s ; USER=root ; COMMAND=%s", user,
-                 rng_below(r, 6), user, PICK(r, SUDO_CMDS));
+                 "%8s : TTY=pts/%u ; PWD=/home/%s ; USER=root ; COMMAND=%s", user, rng_below(r, 6),
+                 user, PICK(r, SUDO_CMDS));
         else
             emit(g, t_us, 86, host, "sudo", -1, r5424,
                  "pam_unix(sudo:session): session opened for user root(uid=0) by %s(uid=%u)", user,
@@ -1006,11 +1028,13 @@ static void bg_line(struct gen *g, int64_t t_us)
         uint32_t s = rng_below(r, 6);
         if (s == 0) {
             ip_str(ip4(PICK(r, BG_CLIENT_NETS), rng_range(r, 0, 255), rng_range(r, 0, 255),
-                       rng_range(r, 1, 254)), ip, sizeof ip);
+                       rng_range(r, 1, 254)),
+                   ip, sizeof ip);
             ip_str(bg_internal_ip(r), ip2, sizeof ip2);
             emit(g, t_us, 4, host, "kernel", -1, r5424,
                  "%s [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:%02x:%02x:%02x SRC=%s DST=%s LEN=40 "
-                 "TOS=0x00 PREC=0x00 TTL=%u ID=%u PROTO=TCP SPT=%u DPT=%u WINDOW=1024 RES=0x00 SYN URGP=0",
+                 "TOS=0x00 PREC=0x00 TTL=%u ID=%u PROTO=TCP SPT=%u DPT=%u WINDOW=1024 RES=0x00 SYN "
+                 "URGP=0",
                  stamp, rng_below(r, 256), rng_below(r, 256), rng_below(r, 256), ip, ip2,
                  rng_range(r, 40, 250), rng_below(r, 65536), rng_range(r, 1024, 65535),
                  PICK(r, ((const unsigned[]){23, 445, 3389, 8080, 5900, 1433})));
@@ -1021,8 +1045,8 @@ static void bg_line(struct gen *g, int64_t t_us)
         else if (s == 2)
             emit(g, t_us, 6, host, "kernel", -1, r5424,
                  "%s perf: interrupt took too long (%u > %u), lowering "
-                 "kernel.perf_event_max_sample_rate to %u", stamp, rng_range(r, 2501, 4000),
-                 2500, rng_range(r, 40000, 79750));
+                 "kernel.perf_event_max_sample_rate to %u",
+                 stamp, rng_range(r, 2501, 4000), 2500, rng_range(r, 40000, 79750));
         else if (s == 3)
             emit(g, t_us, 6, host, "kernel", -1, r5424,
                  "%s EXT4-fs (sda1): mounted filesystem with ordered data mode. Quota mode: none.",
@@ -1032,8 +1056,8 @@ static void bg_line(struct gen *g, int64_t t_us)
                  "%s TCP: request_sock_TCP: Possible SYN flooding on port %u. Sending cookies.",
                  stamp, PICK(r, ((const unsigned[]){80, 443, 8443})));
         else
-            emit(g, t_us, 6, host, "kernel", -1, r5424,
-                 "%s eth0: renamed from veth%06x", stamp, rng_below(r, 1u << 24));
+            emit(g, t_us, 6, host, "kernel", -1, r5424, "%s eth0: renamed from veth%06x", stamp,
+                 rng_below(r, 1u << 24));
     } else if (dice < 840) { /* Cisco */
         int sw = (int)rng_below(r, (uint32_t)g->n_switch);
         int port = rng_range(r, 1, 24);
@@ -1044,15 +1068,16 @@ static void bg_line(struct gen *g, int64_t t_us)
         if (s < 2) {
             /* At most one background down per port per 660 s, on member 1 only. */
             int down = rng_below(r, 2) && t_us - g->bg_last_down[sw][port - 1] > 660 * US_PER_S;
-            if (down)
-                g->bg_last_down[sw][port - 1] = t_us;
+            if (down) g->bg_last_down[sw][port - 1] = t_us;
             emit(g, t_us, cisco_pri(3), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%LINK-3-UPDOWN: Interface GigabitEthernet1/0/%d, changed state to %s",
                  seq, g->ts3164, ms, port, down ? "down" : "up");
         } else if (s < 4)
             emit(g, t_us, cisco_pri(5), g->switches[sw], NULL, -1, 0,
-                 CISCO_HDR "%%LINEPROTO-5-UPDOWN: Line protocol on Interface GigabitEthernet1/0/%d, "
-                 "changed state to up", seq, g->ts3164, ms, port);
+                 CISCO_HDR
+                 "%%LINEPROTO-5-UPDOWN: Line protocol on Interface GigabitEthernet1/0/%d, "
+                 "changed state to up",
+                 seq, g->ts3164, ms, port);
         else if (s < 5)
             emit(g, t_us, cisco_pri(5), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%SYS-5-CONFIG_I: Configured from console by %s on vty0 (%s)", seq,
@@ -1060,14 +1085,14 @@ static void bg_line(struct gen *g, int64_t t_us)
         else if (s < 7)
             emit(g, t_us, cisco_pri(5), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: %s] [Source: %s] "
-                 "[localport: 22] at %s UTC", seq, g->ts3164, ms, PICK(r, CISCO_USERS), ip,
-                 g->ts3164 + 7);
+                           "[localport: 22] at %s UTC",
+                 seq, g->ts3164, ms, PICK(r, CISCO_USERS), ip, g->ts3164 + 7);
         else if (s < 8)
             emit(g, t_us, cisco_pri(4), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%SW_MATM-4-MACFLAP_NOTIF: Host %04x.%04x.%04x in vlan %u is flapping "
-                 "between port Gi1/0/%d and port Gi1/0/%d", seq, g->ts3164, ms, rng_below(r, 65536),
-                 rng_below(r, 65536), rng_below(r, 65536), rng_range(r, 10, 40), port,
-                 port % 24 + 1);
+                           "between port Gi1/0/%d and port Gi1/0/%d",
+                 seq, g->ts3164, ms, rng_below(r, 65536), rng_below(r, 65536), rng_below(r, 65536),
+                 rng_range(r, 10, 40), port, port % 24 + 1);
         else if (s < 9)
             emit(g, t_us, cisco_pri(5), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%ILPOWER-5-POWER_GRANTED: Interface Gi1/0/%d: Power granted", seq,
@@ -1075,8 +1100,8 @@ static void bg_line(struct gen *g, int64_t t_us)
         else
             emit(g, t_us, cisco_pri(5), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%SSH-5-SSH2_SESSION: SSH2 Session request from %s (tty = 0) using "
-                 "crypto cipher 'aes256-ctr', hmac 'hmac-sha2-256' Succeeded", seq, g->ts3164, ms,
-                 ip);
+                           "crypto cipher 'aes256-ctr', hmac 'hmac-sha2-256' Succeeded",
+                 seq, g->ts3164, ms, ip);
     } else if (dice < 880) { /* Huawei VRP */
         int hw = (int)rng_below(r, (uint32_t)g->n_huawei);
         ip_str(bg_internal_ip(r), ip, sizeof ip);
@@ -1085,40 +1110,44 @@ static void bg_line(struct gen *g, int64_t t_us)
             emit(g, t_us, 189, g->huawei[hw], NULL, -1, 0,
                  "%%%%01SHELL/5/CMDRECORD(s)[%u]:Recorded command information. (Task=VT%u, Ip=%s, "
                  "VpnName=, User=%s, AuthenticationMethod=\"Local-user\", Command=\"%s\", "
-                 "Result=Success)", rng_below(r, 40), rng_below(r, 5), ip, PICK(r, CISCO_USERS),
-                 PICK(r, HW_CMDS));
+                 "Result=Success)",
+                 rng_below(r, 40), rng_below(r, 5), ip, PICK(r, CISCO_USERS), PICK(r, HW_CMDS));
         else if (s == 2)
             emit(g, t_us, 189, g->huawei[hw], NULL, -1, 0,
                  "%%%%01SSH/5/SSH_USER_LOGIN(s)[%u]:The SSH user succeeded in logging in. "
-                 "(UserName=%s, IPAddress=%s, VpnInstanceName=_public_)", rng_below(r, 40),
-                 PICK(r, CISCO_USERS), ip);
+                 "(UserName=%s, IPAddress=%s, VpnInstanceName=_public_)",
+                 rng_below(r, 40), PICK(r, CISCO_USERS), ip);
         else
             emit(g, t_us, 188, g->huawei[hw], NULL, -1, 0,
                  "%%%%01IFNET/4/LINK_STATE(l)[%u]:The line protocol IP on the interface Vlanif%u "
-                 "has entered the UP state.", rng_below(r, 40), rng_range(r, 10, 400));
+                 "has entered the UP state.",
+                 rng_below(r, 40), rng_range(r, 10, 400));
     } else { /* other daemons */
         uint32_t s = rng_below(r, 5);
         ip_str(bg_internal_ip(r), ip, sizeof ip);
         if (s == 0)
             emit(g, t_us, 134, host, "postgres", pid, r5424,
                  "[%u-1] LOG:  checkpoint complete: wrote %u buffers (%u.%u%%); 0 WAL file(s) "
-                 "added, 0 removed, %u recycled", rng_below(r, 9) + 1, rng_below(r, 5000),
-                 rng_below(r, 9), rng_below(r, 10), rng_below(r, 4));
+                 "added, 0 removed, %u recycled",
+                 rng_below(r, 9) + 1, rng_below(r, 5000), rng_below(r, 9), rng_below(r, 10),
+                 rng_below(r, 4));
         else if (s == 1)
             emit(g, t_us, 30, host, "dockerd", pid, r5424,
                  "time=\"%s.%03dZ\" level=info msg=\"ignoring event\" container=%08x%04x "
-                 "module=libcontainerd namespace=moby topic=/tasks/delete", g->ts5424, ms,
-                 rng_below(r, 0xFFFFFFFFu), rng_below(r, 65536));
+                 "module=libcontainerd namespace=moby topic=/tasks/delete",
+                 g->ts5424, ms, rng_below(r, 0xFFFFFFFFu), rng_below(r, 65536));
         else if (s == 2) {
             set_time(g, t_us);
             emit(g, t_us, 134, host, "haproxy", pid, r5424,
                  "%s:%d [%s.%03d] fe_https~ be_api/api-%02u 0/0/1/%u/%u 200 %u - - ---- "
-                 "%u/%u/5/1/0 0/0 \"GET /api/v1/items HTTP/1.1\"", ip, rng_range(r, 32768, 60999),
-                 g->tsclf, ms, rng_range(r, 1, 20), rng_below(r, 80), rng_below(r, 90) + 1,
-                 rng_below(r, 20000), rng_range(r, 50, 300), rng_range(r, 40, 250));
+                 "%u/%u/5/1/0 0/0 \"GET /api/v1/items HTTP/1.1\"",
+                 ip, rng_range(r, 32768, 60999), g->tsclf, ms, rng_range(r, 1, 20),
+                 rng_below(r, 80), rng_below(r, 90) + 1, rng_below(r, 20000), rng_range(r, 50, 300),
+                 rng_range(r, 40, 250));
         } else if (s == 3)
-            emit(g, t_us, 30, host, "chronyd", pid, r5424, "Selected source 10.0.0.%u (ntp%u.internal)",
-                 rng_range(r, 1, 3), rng_range(r, 1, 3));
+            emit(g, t_us, 30, host, "chronyd", pid, r5424,
+                 "Selected source 10.0.0.%u (ntp%u.internal)", rng_range(r, 1, 3),
+                 rng_range(r, 1, 3));
         else
             emit(g, t_us, 22, host, "postfix/smtpd", pid, r5424, "connect from unknown[%s]", ip);
     }
@@ -1130,8 +1159,10 @@ static void emit_bad(struct gen *g, const char *kind, int64_t t_us)
     struct rng *r = &g->bad_rng;
     set_time(g, t_us);
     if (strcmp(kind, "invalid_utf8") == 0) {
-        fprintf(g->out, "<13>%s app-03 legacyapp[4242]: user=\xff\xfe name=\xc3\x28 "
-                        "caf\xe9 surrogate=\xed\xa0\x80 end\n", g->ts3164);
+        fprintf(g->out,
+                "<13>%s app-03 legacyapp[4242]: user=\xff\xfe name=\xc3\x28 "
+                "caf\xe9 surrogate=\xed\xa0\x80 end\n",
+                g->ts3164);
     } else if (strcmp(kind, "nul_byte") == 0) {
         static const char s[] = "legacyapp[4242]: before-nul\0after-nul field=1\n";
         fprintf(g->out, "<13>%s app-03 ", g->ts3164);
@@ -1161,7 +1192,7 @@ static void emit_bad(struct gen *g, const char *kind, int64_t t_us)
 
 static void plan_bad(struct gen *g)
 {
-    static const char *const kinds[6] = {"invalid_utf8", "nul_byte", "long_line",
+    static const char *const kinds[6] = {"invalid_utf8",   "nul_byte",   "long_line",
                                          "truncated_json", "empty_line", "binary_garbage"};
     uint64_t lo = g->lines / 10, span = g->lines * 8 / 10;
     g->n_bad = 6;
@@ -1189,15 +1220,13 @@ static void plan_bad(struct gen *g)
 static void write_truth(struct gen *g)
 {
     FILE *f = fopen(g->truth_path, "w");
-    if (!f)
-        die("cannot open %s: %s", g->truth_path, strerror(errno));
+    if (!f) die("cannot open %s: %s", g->truth_path, strerror(errno));
     qsort(g->tr, g->n_tr, sizeof *g->tr, cmp_tr);
     for (size_t i = 0; i < g->n_tr; i++) {
         const struct truth *t = &g->tr[i];
         char a[48], b[48], first[96], last[96];
         fprintf(f, "{\"scenario\":\"%s\",", t->scenario);
-        if (t->expect_none)
-            fputs("\"expect\":\"none\",", f);
+        if (t->expect_none) fputs("\"expect\":\"none\",", f);
         fprintf(f, "\"category\":\"%s\",\"entities\":{", t->category);
         switch (t->ent) {
         case ENT_IP:
@@ -1213,8 +1242,7 @@ static void write_truth(struct gen *g)
             fprintf(f, "\"host\":\"%s\",\"interface\":\"%s\"", g->switches[t->host], b);
             break;
         case ENT_HOST_UNIT:
-            fprintf(f, "\"host\":\"%s\",\"service\":\"%s\"", g->linux_hosts[t->host],
-                    UNITS[t->x]);
+            fprintf(f, "\"host\":\"%s\",\"service\":\"%s\"", g->linux_hosts[t->host], UNITS[t->x]);
             break;
         default:
             fprintf(f, "\"user\":\"%s\",\"host\":\"%s\"", DENIED_USERS[t->x % NELEM(DENIED_USERS)],
@@ -1228,24 +1256,22 @@ static void write_truth(struct gen *g)
     for (int i = 0; i < g->n_bad; i++)
         fprintf(f, "{\"scenario\":\"bad_record\",\"kind\":\"%s\",\"line\":%" PRIu64 "}\n",
                 g->bads[i].kind, g->bads[i].line + 1);
-    if (fclose(f) != 0)
-        die("writing %s: %s", g->truth_path, strerror(errno));
+    if (fclose(f) != 0) die("writing %s: %s", g->truth_path, strerror(errno));
 }
 
 static void setup_hosts(struct gen *g)
 {
     for (size_t i = 0; i < NELEM(LINUX_ROLES); i++)
         for (int j = 1; j <= LINUX_ROLES[i].count; j++) {
-            if (LINUX_ROLES[i].web)
-                g->web_hosts[g->n_web++] = g->n_linux;
-            snprintf(g->linux_hosts[g->n_linux++], 16, "%s-%02d", LINUX_ROLES[i].role, j);
+            if (LINUX_ROLES[i].web) g->web_hosts[g->n_web++] = g->n_linux;
+            snprintf(g->linux_hosts[g->n_linux++], HOST_LEN, "%s-%02d", LINUX_ROLES[i].role, j);
         }
     for (size_t i = 0; i < NELEM(SWITCH_ROLES); i++)
         for (int j = 1; j <= SWITCH_ROLES[i].count; j++)
-            snprintf(g->switches[g->n_switch++], 16, "%s-%02d", SWITCH_ROLES[i].role, j);
+            snprintf(g->switches[g->n_switch++], HOST_LEN, "%s-%02d", SWITCH_ROLES[i].role, j);
     for (size_t i = 0; i < NELEM(HUAWEI_ROLES); i++)
         for (int j = 1; j <= HUAWEI_ROLES[i].count; j++)
-            snprintf(g->huawei[g->n_huawei++], 16, "%s-%02d", HUAWEI_ROLES[i].role, j);
+            snprintf(g->huawei[g->n_huawei++], HOST_LEN, "%s-%02d", HUAWEI_ROLES[i].role, j);
     for (int i = 0; i < g->n_linux; i++)
         g->uptime_base_us[i] = (3600 + (int64_t)rng_below(&g->plan_rng, 90 * 86400)) * US_PER_S +
                                rng_below(&g->plan_rng, 1000000);
@@ -1266,7 +1292,7 @@ static void setup_hosts(struct gen *g)
         g->ip_perm[j][0] = t0;
         g->ip_perm[j][1] = t1;
     }
-    combo_init(&g->disk_combo, &g->plan_rng, (uint64_t)g->n_linux * 25);   /* sdb..sdz */
+    combo_init(&g->disk_combo, &g->plan_rng, (uint64_t)g->n_linux * 25);    /* sdb..sdz */
     combo_init(&g->if_combo, &g->plan_rng, (uint64_t)g->n_switch * 48 * 3); /* members 2..4 */
     combo_init(&g->unit_combo, &g->plan_rng, (uint64_t)g->n_linux * NELEM(UNITS));
     combo_init(&g->user_combo, &g->plan_rng, (uint64_t)g->n_linux * NELEM(DENIED_USERS));
@@ -1289,8 +1315,7 @@ static uint64_t parse_u64(const char *s, const char *opt)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || end == s || *s == '-')
-        die("%s: not a number: %s", opt, s);
+    if (errno || *end || end == s || *s == '-') die("%s: not a number: %s", opt, s);
     return (uint64_t)v;
 }
 
@@ -1314,8 +1339,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--rate") == 0 && more) {
             char *end;
             g->rate = strtod(argv[++i], &end);
-            if (*end || !(g->rate > 0))
-                die("--rate: not a positive number: %s", argv[i]);
+            if (*end || !(g->rate > 0)) die("--rate: not a positive number: %s", argv[i]);
         } else if (strcmp(a, "--bad") == 0)
             g->bad = 1;
         else if (strcmp(a, "--out") == 0 && more)
@@ -1325,20 +1349,20 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!g->out_path || !g->truth_path)
-        usage();
+    if (!g->out_path || !g->truth_path) usage();
     struct tm tm = {0};
     char z = 0;
     if (sscanf(start, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 ||
+        z != 'Z')
         die("--start: expected YYYY-MM-DDTHH:MM:SSZ, got %s", start);
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     g->start_epoch = (int64_t)timegm(&tm);
     if ((double)g->lines / g->rate < MIN_TIMELINE_S) {
         g->rate = (double)g->lines / MIN_TIMELINE_S;
-        fprintf(stderr, "gen_corpus: note: rate lowered to %.3f/s so %" PRIu64
-                        " lines span %d s\n", g->rate, g->lines, MIN_TIMELINE_S);
+        fprintf(stderr, "gen_corpus: note: rate lowered to %.3f/s so %" PRIu64 " lines span %d s\n",
+                g->rate, g->lines, MIN_TIMELINE_S);
     }
 
     rng_seed(&g->plan_rng, g->seed, 1);
@@ -1347,23 +1371,20 @@ int main(int argc, char **argv)
     setup_hosts(g);
     plan(g);
     qsort(g->ev, g->n_ev, sizeof *g->ev, cmp_ev);
-    if (g->bad)
-        plan_bad(g);
+    if (g->bad) plan_bad(g);
     if (g->n_ev + (size_t)g->n_bad > g->lines / 2)
         die("--lines %" PRIu64 " is too small for %zu planted lines; use at least %zu", g->lines,
             g->n_ev + (size_t)g->n_bad, 2 * (g->n_ev + (size_t)g->n_bad));
 
     g->out = fopen(g->out_path, "wb");
-    if (!g->out)
-        die("cannot open %s: %s", g->out_path, strerror(errno));
+    if (!g->out) die("cannot open %s: %s", g->out_path, strerror(errno));
     static char obuf[1 << 20];
     setvbuf(g->out, obuf, _IOFBF, sizeof obuf);
     g->cached_sec = INT64_MIN;
 
     /* Background clock in microseconds: mean step 1e6/rate, jitter 0.5x..1.5x. */
     uint64_t step_us = (uint64_t)(US_PER_S / g->rate);
-    if (step_us == 0)
-        step_us = 1;
+    if (step_us == 0) step_us = 1;
     int64_t t_next = 0, t_last = 0;
     size_t pi = 0;
     int bi = 0;
@@ -1386,8 +1407,7 @@ int main(int argc, char **argv)
     }
     if (pi != g->n_ev || bi != g->n_bad)
         die("internal: %zu planted / %d bad records not written", g->n_ev - pi, g->n_bad - bi);
-    if (ferror(g->out) || fclose(g->out) != 0)
-        die("writing %s: %s", g->out_path, strerror(errno));
+    if (ferror(g->out) || fclose(g->out) != 0) die("writing %s: %s", g->out_path, strerror(errno));
     write_truth(g);
     free(g->ev);
     free(g->tr);

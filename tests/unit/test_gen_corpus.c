@@ -37,9 +37,9 @@ struct corpus {
     char *dir;
     char *buf;
     size_t len;
-    size_t n;          /* lines */
+    size_t n; /* lines */
     struct cline *l;
-    json_t **truth;    /* one parsed object per truth line */
+    json_t **truth; /* one parsed object per truth line */
     size_t n_truth;
     /* Lines containing a marker string, built on first use (keeps the checks linear). */
     struct {
@@ -51,10 +51,10 @@ struct corpus {
 };
 
 struct cline {
-    const char *p;     /* start of line (not NUL-terminated) */
-    size_t len;        /* without the '\n' */
-    int64_t t_ms;      /* header time, -1 if none */
-    const char *host;  /* header host, not NUL-terminated */
+    const char *p;    /* start of line (not NUL-terminated) */
+    size_t len;       /* without the '\n' */
+    int64_t t_ms;     /* header time, -1 if none */
+    const char *host; /* header host, not NUL-terminated */
     size_t host_len;
 };
 
@@ -70,8 +70,7 @@ static int64_t month_of(const char *p)
 {
     static const char m[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     for (int i = 0; i < 12; i++)
-        if (memcmp(p, m + 3 * i, 3) == 0)
-            return i;
+        if (memcmp(p, m + 3 * i, 3) == 0) return i;
     return -1;
 }
 
@@ -82,11 +81,9 @@ static void parse_header(struct cline *c)
     c->t_ms = -1;
     c->host = NULL;
     c->host_len = 0;
-    if (c->len < 20 || p[0] != '<')
-        return;
+    if (c->len < 20 || p[0] != '<') return;
     const char *gt = memchr(p, '>', 6 < c->len ? 6 : c->len);
-    if (!gt)
-        return;
+    if (!gt) return;
     p = gt + 1;
     /* sscanf takes strlen of its input: give it a short NUL-terminated copy, not the corpus. */
     char head[40];
@@ -103,11 +100,11 @@ static void parse_header(struct cline *c)
         tm.tm_mon -= 1;
         p += 2 + 24 + 1;
     } else {
-        if (end - p < 16 || month_of(p) < 0)
-            return;
+        if (end - p < 16 || month_of(p) < 0) return;
         tm.tm_mon = (int)month_of(p);
         tm.tm_year = 2026 - 1900;
-        if (sscanf(head + 4, "%2d %2d:%2d:%2d", &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 4)
+        if (sscanf(head + 4, "%2d %2d:%2d:%2d", &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) !=
+            4)
             return;
         p += 16;
     }
@@ -199,7 +196,8 @@ static int64_t iso_ms(const char *s)
     struct tm tm = {0};
     int ms = 0;
     cr_assert_eq(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms), 7, "bad time %s", s);
+                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
+                 7, "bad time %s", s);
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return (int64_t)timegm(&tm) * 1000 + ms;
@@ -231,8 +229,7 @@ static const size_t *lines_with(struct corpus *c, const char *marker, size_t *n)
     cr_assert_lt(c->n_mk, 16, "too many markers");
     size_t m = 0, *ix = malloc((c->n + 1) * sizeof *ix);
     for (size_t i = 0; i < c->n; i++)
-        if (has(&c->l[i], marker))
-            ix[m++] = i;
+        if (has(&c->l[i], marker)) ix[m++] = i;
     c->mk[c->n_mk].marker = marker;
     c->mk[c->n_mk].ix = ix;
     c->mk[c->n_mk].n = m;
@@ -243,22 +240,19 @@ static const size_t *lines_with(struct corpus *c, const char *marker, size_t *n)
 
 /* Lines whose host is `host` (NULL: any) and that contain all of the needles (NULL-ended;
  * the first is the marker to index on). Their times go to ts (up to cap); returns the count. */
-static size_t find(struct corpus *c, const char *host, const char *const *needles,
-                   int64_t *ts, size_t cap)
+static size_t find(struct corpus *c, const char *host, const char *const *needles, int64_t *ts,
+                   size_t cap)
 {
     size_t n = 0, nix;
     const size_t *ix = lines_with(c, needles[0], &nix);
     for (size_t x = 0; x < nix; x++) {
         const struct cline *l = &c->l[ix[x]];
-        if (host && !host_is(l, host))
-            continue;
+        if (host && !host_is(l, host)) continue;
         int ok = 1;
         for (const char *const *nd = needles; *nd && ok; nd++)
             ok = has(l, *nd);
-        if (!ok)
-            continue;
-        if (n < cap)
-            ts[n] = l->t_ms;
+        if (!ok) continue;
+        if (n < cap) ts[n] = l->t_ms;
         n++;
     }
     return n;
@@ -271,8 +265,7 @@ static size_t densest(const int64_t *ts, size_t n, int64_t win_ms)
     for (size_t i = 0, j = 0; j < n; j++) {
         while (ts[j] - ts[i] > win_ms)
             i++;
-        if (j - i + 1 > best)
-            best = j - i + 1;
+        if (j - i + 1 > best) best = j - i + 1;
     }
     return best;
 }
@@ -285,8 +278,8 @@ static void expect_times(json_t *o, const int64_t *ts, size_t n)
     const char *sc = tstr(o, "scenario");
     json_t *ev = json_object_get(o, "events");
     cr_assert(json_is_integer(ev), "%s: no events", sc);
-    cr_assert_eq((size_t)json_integer_value(ev), n, "%s: truth says %lld events, file has %zu",
-                 sc, (long long)json_integer_value(ev), n);
+    cr_assert_eq((size_t)json_integer_value(ev), n, "%s: truth says %lld events, file has %zu", sc,
+                 (long long)json_integer_value(ev), n);
     cr_assert(n > 0 && n <= MAXT);
     cr_assert_eq(ts[0], iso_ms(tstr(o, "first")), "%s: first", sc);
     cr_assert_eq(ts[n - 1], iso_ms(tstr(o, "last")), "%s: last", sc);
@@ -365,8 +358,7 @@ static void check_instance(struct corpus *c, json_t *o)
         cr_assert_eq(m, n, "%s: %zu downs but %zu ups", sc, n, m);
         for (size_t i = 0; i < n; i++) {
             cr_assert_geq(ts2[i], ts[i], "up before its down");
-            if (i + 1 < n)
-                cr_assert_leq(ts2[i], ts[i + 1], "downs not interleaved with ups");
+            if (i + 1 < n) cr_assert_leq(ts2[i], ts[i + 1], "downs not interleaved with ups");
         }
         if (strcmp(sc, "link_flaps") == 0) {
             cr_assert_geq(n, 4);
@@ -375,8 +367,10 @@ static void check_instance(struct corpus *c, json_t *o)
             cr_assert_eq(n, 3);
         }
     } else if (strcmp(sc, "near_miss_admin_down") == 0) {
-        snprintf(a, sizeof a, "%%LINK-5-CHANGED: Interface %s, changed state to administratively "
-                 "down", ent(o, "interface"));
+        snprintf(a, sizeof a,
+                 "%%LINK-5-CHANGED: Interface %s, changed state to administratively "
+                 "down",
+                 ent(o, "interface"));
         n = find(c, ent(o, "host"), (const char *[]){"%LINK-", a, NULL}, ts, MAXT);
         expect_times(o, ts, n);
         cr_assert_eq(n, 6);
@@ -384,28 +378,35 @@ static void check_instance(struct corpus *c, json_t *o)
         cr_assert_eq(find(c, NULL, (const char *[]){"%LINK-", a, NULL}, ts2, MAXT), 0);
     } else if (strstr(sc, "service") || strstr(sc, "killed") || strstr(sc, "exit_failure")) {
         snprintf(a, sizeof a, " %s.service: Main process exited, code=", ent(o, "service"));
-        size_t killed = find(c, ent(o, "host"), (const char *[]){"Main process exited", a, "code=killed", NULL}, ts,
-                             MAXT);
-        size_t dumped = find(c, ent(o, "host"), (const char *[]){"Main process exited", a, "code=dumped", NULL}, ts2,
-                             MAXT);
-        size_t failed = find(c, ent(o, "host"),
-                             (const char *[]){"Main process exited", a, "code=exited, status=1/FAILURE", NULL}, ts2,
-                             MAXT);
+        size_t killed =
+            find(c, ent(o, "host"), (const char *[]){"Main process exited", a, "code=killed", NULL},
+                 ts, MAXT);
+        size_t dumped =
+            find(c, ent(o, "host"), (const char *[]){"Main process exited", a, "code=dumped", NULL},
+                 ts2, MAXT);
+        size_t failed =
+            find(c, ent(o, "host"),
+                 (const char *[]){"Main process exited", a, "code=exited, status=1/FAILURE", NULL},
+                 ts2, MAXT);
         if (strcmp(sc, "near_miss_exit_failure") == 0) {
             cr_assert_eq(killed + dumped, 0);
-            n = find(c, ent(o, "host"), (const char *[]){"Main process exited", a, "status=1/FAILURE", NULL}, ts, MAXT);
+            n = find(c, ent(o, "host"),
+                     (const char *[]){"Main process exited", a, "status=1/FAILURE", NULL}, ts,
+                     MAXT);
             expect_times(o, ts, n);
             cr_assert_eq(n, 5);
         } else {
             cr_assert_eq(failed, 0);
             /* killed or dumped, merged in time order */
             int64_t tk[MAXT], td[MAXT];
-            size_t nk = find(c, ent(o, "host"),
-                             (const char *[]){"Main process exited", a,
-                                              "code=killed, status=9/KILL", NULL}, tk, MAXT);
-            size_t nd = find(c, ent(o, "host"),
-                             (const char *[]){"Main process exited", a,
-                                              "code=dumped, status=11/SEGV", NULL}, td, MAXT);
+            size_t nk =
+                find(c, ent(o, "host"),
+                     (const char *[]){"Main process exited", a, "code=killed, status=9/KILL", NULL},
+                     tk, MAXT);
+            size_t nd = find(
+                c, ent(o, "host"),
+                (const char *[]){"Main process exited", a, "code=dumped, status=11/SEGV", NULL}, td,
+                MAXT);
             cr_assert_eq(nk + nd, killed + dumped);
             n = 0;
             for (size_t i = 0, j = 0; (i < nk || j < nd) && n < MAXT;)
@@ -429,8 +430,8 @@ static void check_instance(struct corpus *c, json_t *o)
             const struct cline *l = &c->l[ix[x]];
             if (has(l, a))
                 cr_assert(has(l, "%27%20OR%201=1--") || has(l, "UNION SELECT") ||
-                          has(l, "union%20select") || has(l, "/../../etc/passwd") ||
-                          has(l, "%2e%2e%2f") || has(l, "=../../"),
+                              has(l, "union%20select") || has(l, "/../../etc/passwd") ||
+                              has(l, "%2e%2e%2f") || has(l, "=../../"),
                           "web attack line without an attack pattern");
         }
     } else if (strcmp(sc, "sudo_denied") == 0) {
@@ -463,8 +464,7 @@ static int token_after(const struct cline *l, const char *marker, const char *st
                        size_t cap)
 {
     const char *m = memmem(l->p, l->len, marker, strlen(marker));
-    if (!m)
-        return 0;
+    if (!m) return 0;
     const char *p = m + strlen(marker), *end = l->p + l->len;
     size_t k = strlen(key);
     while (p < end && !strchr(stops, *p) && k + 1 < cap)
@@ -518,8 +518,7 @@ static size_t over_threshold(const struct corpus *c, enum shape sh, const char *
             }
             break;
         }
-        if (!ok || l->t_ms < 0)
-            continue;
+        if (!ok || l->t_ms < 0) continue;
         if (n == cap) {
             cap *= 2;
             o = realloc(o, cap * sizeof *o);
@@ -546,8 +545,7 @@ static size_t over_threshold(const struct corpus *c, enum shape sh, const char *
             int listed = 0;
             for (size_t k = 0; k < c->n_truth && !listed; k++) {
                 json_t *t = c->truth[k];
-                if (strcmp(tstr(t, "scenario"), scenario) != 0)
-                    continue;
+                if (strcmp(tstr(t, "scenario"), scenario) != 0) continue;
                 char want[96];
                 if (sh == SH_BRUTE)
                     snprintf(want, sizeof want, "%s", ent(t, "src_ip"));
@@ -559,8 +557,8 @@ static size_t over_threshold(const struct corpus *c, enum shape sh, const char *
                     snprintf(want, sizeof want, "%s|%s", ent(t, "host"), ent(t, "service"));
                 listed = strcmp(want, o[i].key) == 0;
             }
-            cr_assert(listed, "%s crosses the %s threshold but is not in the truth file",
-                      o[i].key, scenario);
+            cr_assert(listed, "%s crosses the %s threshold but is not in the truth file", o[i].key,
+                      scenario);
         }
         i = j;
     }
@@ -581,13 +579,14 @@ static int valid_utf8(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned char b = s[i];
-        size_t k = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2
-                 : (b & 0xF8) == 0xF0 ? 3 : 9;
-        if (k == 9 || (k == 1 && b < 0xC2) || i + k >= n + (k == 0))
-            return 0;
+        size_t k = b < 0x80             ? 0
+                   : (b & 0xE0) == 0xC0 ? 1
+                   : (b & 0xF0) == 0xE0 ? 2
+                   : (b & 0xF8) == 0xF0 ? 3
+                                        : 9;
+        if (k == 9 || (k == 1 && b < 0xC2) || i + k >= n + (k == 0)) return 0;
         for (size_t j = 1; j <= k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
+            if ((s[i + j] & 0xC0) != 0x80) return 0;
         if (k == 2 && b == 0xED && s[i + 1] >= 0xA0) /* surrogates */
             return 0;
         i += k + 1;
@@ -595,12 +594,22 @@ static int valid_utf8(const unsigned char *s, size_t n)
     return 1;
 }
 
-static const char *const SCENARIOS[] = {
-    "brute_force", "compromise", "disk_errors", "link_flaps", "crashing_service", "web_attack",
-    "sudo_denied", "near_miss_4_failures", "near_miss_slow_failures",
-    "near_miss_success_no_brute", "near_miss_2_disk_errors", "near_miss_buffer_io_error",
-    "near_miss_3_link_downs", "near_miss_admin_down", "near_miss_2_killed",
-    "near_miss_exit_failure"};
+static const char *const SCENARIOS[] = {"brute_force",
+                                        "compromise",
+                                        "disk_errors",
+                                        "link_flaps",
+                                        "crashing_service",
+                                        "web_attack",
+                                        "sudo_denied",
+                                        "near_miss_4_failures",
+                                        "near_miss_slow_failures",
+                                        "near_miss_success_no_brute",
+                                        "near_miss_2_disk_errors",
+                                        "near_miss_buffer_io_error",
+                                        "near_miss_3_link_downs",
+                                        "near_miss_admin_down",
+                                        "near_miss_2_killed",
+                                        "near_miss_exit_failure"};
 
 /* Everything that must hold for any corpus. */
 static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
@@ -610,8 +619,7 @@ static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
 
     int64_t prev = 0;
     for (size_t i = 0; i < c->n; i++) {
-        if (c->l[i].t_ms < 0)
-            continue;
+        if (c->l[i].t_ms < 0) continue;
         cr_assert_geq(c->l[i].t_ms / 1000, prev / 1000, "line %zu goes back in time", i + 1);
         prev = c->l[i].t_ms;
     }
@@ -625,8 +633,7 @@ static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
         json_t *o = c->truth[i];
         const char *sc = tstr(o, "scenario");
         cr_assert_not_null(sc);
-        if (strcmp(sc, "bad_record") == 0)
-            continue;
+        if (strcmp(sc, "bad_record") == 0) continue;
         cr_assert_not_null(tstr(o, "category"));
         cr_assert_eq(strncmp(sc, "near_miss_", 10) == 0, tstr(o, "expect") != NULL,
                      "%s: expect:none iff near miss", sc);
@@ -647,9 +654,9 @@ static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
     for (size_t i = 0; i < c->n; i++) {
         const struct cline *l = &c->l[i];
         denied += has(l, "NOT in sudoers");
-        attacks += has(l, "nginx") && (has(l, "%27") || has(l, "UNION SELECT") ||
-                                       has(l, "union%20select") || has(l, "etc/passwd") ||
-                                       has(l, "%2e%2e") || has(l, "../"));
+        attacks += has(l, "nginx") &&
+                   (has(l, "%27") || has(l, "UNION SELECT") || has(l, "union%20select") ||
+                    has(l, "etc/passwd") || has(l, "%2e%2e") || has(l, "../"));
         accepted_ext += has(l, "Accepted password for ") && !has(l, " from 10.");
     }
     for (size_t i = 0; i < c->n_truth; i++)
@@ -703,8 +710,7 @@ Test(gen_corpus, start_time_and_rate_are_honoured)
     int64_t span = c.l[c.n - 1].t_ms - c.l[0].t_ms;
     cr_assert(span > 360000 && span < 440000, "span %lld ms", (long long)span);
     size_t r5424 = 0;
-    for (size_t i = 0; i < c.n; i++)
-    {
+    for (size_t i = 0; i < c.n; i++) {
         const char *gt = c.l[i].len > 8 ? memchr(c.l[i].p, '>', 6) : NULL;
         r5424 += gt && memcmp(gt + 1, "1 ", 2) == 0;
     }
@@ -745,8 +751,7 @@ Test(gen_corpus, bad_records_are_where_the_truth_says)
     size_t seen = 0;
     for (size_t i = 0; i < c.n_truth; i++) {
         json_t *o = c.truth[i];
-        if (strcmp(tstr(o, "scenario"), "bad_record") != 0)
-            continue;
+        if (strcmp(tstr(o, "scenario"), "bad_record") != 0) continue;
         seen++;
         const char *kind = tstr(o, "kind");
         json_int_t line = json_integer_value(json_object_get(o, "line"));
@@ -802,11 +807,11 @@ Test(gen_corpus, rejects_bad_arguments)
 {
     char *dir = cr_test_tmpdir();
     char cmd[2048];
-    const char *bad[] = {"--lines 1000 --truth /dev/null",            /* no --out */
-                         "--lines abc --out X --truth Y",             /* not a number */
-                         "--rate -5 --out X --truth Y",               /* bad rate */
-                         "--start 2026-03-02 --out X --truth Y",      /* bad start */
-                         "--lines 50 --out X --truth Y",              /* too small for scenarios */
+    const char *bad[] = {"--lines 1000 --truth /dev/null",       /* no --out */
+                         "--lines abc --out X --truth Y",        /* not a number */
+                         "--rate -5 --out X --truth Y",          /* bad rate */
+                         "--start 2026-03-02 --out X --truth Y", /* bad start */
+                         "--lines 50 --out X --truth Y",         /* too small for scenarios */
                          "--frobnicate --out X --truth Y"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>/dev/null", dir, CORRAL_GEN_CORPUS, bad[i]);
