@@ -61,9 +61,21 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
     char reason[96];
     size_t o = 0;
     reason[0] = 0;
-    if (flags & CR_EV_PARSE_ERROR)
-        o += (size_t)snprintf(reason + o, sizeof reason - o, "%sunparseable as %s", o ? ", " : "",
-                              cr_format_name((enum cr_format)w->popts.format));
+    if (flags & CR_EV_PARSE_ERROR) {
+        const char *why;
+        size_t k = 0;
+        while (k < ev->raw.len && (ev->raw.p[k] == ' ' || ev->raw.p[k] == '\t'))
+            k++;
+        if (k == ev->raw.len)
+            why = "empty record";
+        else if (ev->raw.p[k] == '{' || ev->format == CR_FMT_JSON ||
+                 ev->format == CR_FMT_CLOUDEVENTS)
+            why = "invalid or truncated JSON";
+        else
+            why = "unparseable";
+        o += (size_t)snprintf(reason + o, sizeof reason - o, "%s%s (format %s)", o ? ", " : "",
+                              why, cr_format_name((enum cr_format)w->popts.format));
+    }
     if ((flags & CR_EV_TRUNCATED) && o < sizeof reason)
         o += (size_t)snprintf(reason + o, sizeof reason - o, "%soversized (%u bytes)",
                               o ? ", " : "", rec->orig_len);
