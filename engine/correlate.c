@@ -58,8 +58,13 @@ struct state {
     union {
         struct evref ring[1];
         struct stage stages[1];
-    } u; /* followed by cap entries, then the key bytes */
+    } u; /* followed by cap entries, then the key bytes. temporal_ordered: the
+          * entries are the steps' stages, then LINK_STAGES more that hold the
+          * id of the incident that satisfied the partial sequence's first step */
 };
+
+/* Stage-sized slots that hold an incident id (33 bytes) after the stages. */
+#define LINK_STAGES ((33 + sizeof(struct stage) - 1) / sizeof(struct stage))
 
 struct cr_correlator {
     const struct cr_ruleset *rs;
@@ -437,11 +442,14 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     int64_t horizon = co->timespan_ms > ofor ? co->timespan_ms : ofor;
     uint32_t owner = (uint32_t)c->rs->nrules + k;
-    struct state *s = lookup(c, owner, key, keylen, (uint32_t)co->nsteps, horizon);
+    struct state *s =
+        lookup(c, owner, key, keylen, (uint32_t)(co->nsteps + LINK_STAGES), horizon);
     struct stage *st = s->u.stages;
+    char *link = (char *)&st[co->nsteps]; /* id of the incident behind step 0, or "" */
     if (s->n == 0) {
         for (int i = 0; i < co->nsteps; i++)
             st[i].start = st[i].reached = INT64_MIN;
+        link[0] = 0;
         s->n = 1;
     }
     if (t > s->last_ms)
@@ -452,6 +460,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
         if (t >= st[0].start) { /* the newest start leaves the most time for what follows */
             st[0].start = t;
             st[0].reached = t;
+            snprintf(link, 33, "%s", from ? from->id : "");
         }
         if (last > 0)
             return;
@@ -493,8 +502,11 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
                                                   : c->rs->rules[lastref->index].id;
     cr_incident_add_reason(inc, "%s at %s, then %s at %s (within %llds)", first_id, a, last_id, b,
                            (long long)(co->timespan_ms / 1000));
-    if (from)
-        cr_incident_add_reason(inc, "follows incident %s (%s)", from->id, from->category);
+    if (link[0]) {
+        const struct cr_correlation *first_co = &c->rs->corrs[first->index];
+        cr_incident_add_reason(inc, "follows incident %s (%s)", link,
+                               first_co->incident.category);
+    }
     s->open = inc;
     s->open_until = t + ofor;
     s->created = 1;

@@ -30,6 +30,8 @@
  */
 #include "incident.h"
 
+#include "parsers/parser.h"
+
 #include "event.h"
 #include "parsers/timeparse.h"
 
@@ -145,36 +147,11 @@ int cr_reg_level_parse(const char *s)
     return -1;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if p[0] does not
- * start one. NUL counts as invalid here: it cannot live in a C string. */
+/* Valid UTF-8 sequence length at p, with NUL counted as invalid: it cannot
+ * live in a C string, so it is escaped like any other bad byte. */
 static size_t utf8_seq(const unsigned char *p, size_t avail)
 {
-    unsigned char c = p[0];
-    if (c >= 0x01 && c <= 0x7F) return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    }
-    return n;
+    return p[0] ? cr_utf8_seq(p, avail) : 0;
 }
 
 size_t cr_raw_escape(char *dst, size_t dstlen, const char *raw, size_t len)

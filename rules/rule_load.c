@@ -77,12 +77,9 @@ static void *xrealloc(void *p, size_t n)
 int cr_load_field(struct cr_load *L, const char *name, const char *file, int line)
 {
     struct cr_ruleset *rs = L->rs;
-    int id = cr_field_builtin_id(name, strlen(name));
+    int id = cr_ruleset_field(rs, name);
     if (id >= 0)
         return id;
-    for (int i = CR_F__BUILTIN; i < rs->nfields; i++)
-        if (strcmp(rs->field_names[i], name) == 0)
-            return i;
     if (rs->nfields >= CR_MAX_FIELDS) {
         cr_load_error(L, file, line,
                       "too many fields: cannot add '%s' (at most %d, of which %d are builtin)",

@@ -7,6 +7,7 @@
  * dependency) re-serialises the embedded records, independently of the
  * code under test.
  */
+#include "event_assert.h"
 #include "parsers/parser.h"
 #include "parsers/timeparse.h"
 #include "testutil.h"
@@ -56,21 +57,12 @@ static int has_value(unsigned f, const char *want)
 
 static void field_is(unsigned f, const char *want)
 {
-    if (!want) {
-        cr_assert(!cr_event_has(&EV, f), "field %u should be absent, is '%.*s'", f,
-                  (int)EV.f[f].len, EV.f[f].p);
-        return;
-    }
-    cr_assert(has_value(f, want), "field %u = '%.*s', want '%s'", f,
-              cr_event_has(&EV, f) ? (int)EV.f[f].len : 6,
-              cr_event_has(&EV, f) ? EV.f[f].p : "absent", want);
+    cr_assert_field(&EV, f, want);
 }
 
 static void time_is(const char *rfc3339)
 {
-    int64_t want;
-    cr_assert(cr_time_parse(rfc3339, &want) == 0);
-    cr_assert_eq(EV.time_ms, want);
+    cr_assert_time(&EV, rfc3339);
 }
 
 TestSuite(json, .init = setup, .fini = teardown);

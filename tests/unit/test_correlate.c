@@ -1,0 +1,275 @@
+/*
+ * test_correlate.c - the correlation operators on hand-made match records:
+ * window edges, out-of-order times, open/close of incidents, sequences,
+ * chaining, expiry and eviction.
+ */
+#include "engine/correlate.h"
+#include "parsers/timeparse.h"
+#include "rules/ruleset.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *RULES =
+    "rules:\n"
+    "  - id: fail\n"
+    "    match: 'Failed password from (?<src_ip>\\S+)'\n"
+    "  - id: ok\n"
+    "    match: 'Accepted from (?<src_ip>\\S+)'\n"
+    "  - id: single\n"
+    "    match: 'boom (?<src_ip>\\S+)'\n"
+    "    group_by: [src_ip]\n"
+    "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
+    "correlations:\n"
+    "  - id: brute\n"
+    "    type: event_count\n"
+    "    rules: [fail]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 60s\n"
+    "    condition: { gte: 5 }\n"
+    "    incident: { category: S-ATK-BRUTE, priority: P3 }\n"
+    "  - id: comp\n"
+    "    type: temporal_ordered\n"
+    "    rules: [brute, ok]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 300s\n"
+    "    incident: { category: S-ATK-COMP, priority: P2 }\n";
+
+static struct cr_ruleset *rs;
+static struct cr_correlator *c;
+static char *dir;
+
+static void setup_keys(uint64_t max_keys)
+{
+    dir = cr_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/r.yaml", dir);
+    cr_assert_eq(cr_test_write_file(path, RULES, strlen(RULES)), 0);
+    const char *paths[] = {path};
+    char err[4096] = "";
+    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    cr_assert(rs != NULL, "%s", err);
+    c = cr_correlator_new(rs, max_keys);
+}
+
+static void setup(void)
+{
+    setup_keys(1000000);
+}
+
+static void teardown(void)
+{
+    cr_correlator_free(c);
+    cr_ruleset_free(rs);
+    cr_test_rmtree(dir);
+    free(dir);
+}
+
+/* Feed a match of rule `rule` for key `ip` at second `sec` (ms offset). */
+static void feed_ms(const char *rule, const char *ip, int64_t ms)
+{
+    struct cr_match m;
+    memset(&m, 0, sizeof m);
+    m.kind = CR_MSG_MATCH;
+    m.rule = (uint32_t)cr_ruleset_find_rule(rs, rule);
+    m.route = 0;
+    m.key_len = (uint16_t)strlen(ip);
+    memcpy(m.key, ip, m.key_len);
+    m.time_ms = 1772438400000LL + ms; /* 2026-03-02T08:00:00Z */
+    m.position = (uint64_t)ms;
+    m.raw_len = (uint16_t)snprintf(m.raw, sizeof m.raw, "%s %s at %lld", rule, ip, (long long)ms);
+    cr_correlator_apply(c, &m);
+}
+
+static void feed(const char *rule, const char *ip, int sec)
+{
+    feed_ms(rule, ip, (int64_t)sec * 1000);
+}
+
+/* Flush and collect the incident versions; the latest version per id wins. */
+#define MAXI 64
+static struct cr_incident got[MAXI];
+static int created[MAXI];
+static int ngot;
+
+static void flush(void)
+{
+    struct cr_wmsg *h, *t;
+    cr_correlator_flush(c, &h, &t);
+    for (struct cr_wmsg *m = h, *n; m; m = n) {
+        n = m->next;
+        int k;
+        for (k = 0; k < ngot; k++)
+            if (strcmp(got[k].id, m->inc.id) == 0)
+                break;
+        if (k == ngot) {
+            cr_assert_lt(ngot, MAXI);
+            ngot++;
+            created[k] = 0;
+        }
+        got[k] = m->inc;
+        created[k] |= m->created;
+        free(m);
+    }
+}
+
+static const struct cr_incident *find(const char *rule, const char *ip, int nth)
+{
+    for (int k = 0; k < ngot; k++)
+        if (strcmp(got[k].rule, rule) == 0 && strcmp(got[k].entities[0].value, ip) == 0 &&
+            nth-- == 0)
+            return &got[k];
+    return NULL;
+}
+
+static int count(const char *rule)
+{
+    int n = 0;
+    for (int k = 0; k < ngot; k++)
+        n += strcmp(got[k].rule, rule) == 0;
+    return n;
+}
+
+TestSuite(correlate, .init = setup, .fini = teardown);
+
+Test(correlate, threshold_window_edges)
+{
+    ngot = 0;
+    for (int s = 0; s <= 60; s += 15) /* 0..60: five events spanning exactly 60 s */
+        feed("fail", "10.0.0.1", s);
+    for (int k = 0; k < 5; k++) /* five events spanning 60.001 s */
+        feed_ms("fail", "10.0.0.2", k == 4 ? 60001 : k * 1000);
+    for (int k = 0; k < 4; k++) /* one short */
+        feed("fail", "10.0.0.3", k);
+    flush();
+    const struct cr_incident *a = find("brute", "10.0.0.1", 0);
+    cr_assert(a != NULL, "5 in exactly the timespan fires");
+    cr_assert_eq(a->event_count, 5);
+    cr_assert_eq(a->nrefs, 5, "every contributing record is referenced");
+    cr_assert_str_eq(a->entities[0].name, "src_ip");
+    cr_assert_str_eq(a->category, "S-ATK-BRUTE");
+    cr_assert_str_eq(a->reg_category, "NA/NACRED");
+    cr_assert_eq(a->last_seen_ms - a->first_seen_ms, 60000);
+    cr_assert(find("brute", "10.0.0.2", 0) == NULL, "60.001 s is outside the window");
+    cr_assert(find("brute", "10.0.0.3", 0) == NULL, "4 < 5");
+}
+
+Test(correlate, out_of_order_within_window)
+{
+    ngot = 0;
+    int secs[] = {30, 10, 0, 20, 40};
+    for (int k = 0; k < 5; k++)
+        feed("fail", "10.0.1.1", secs[k]);
+    flush();
+    const struct cr_incident *a = find("brute", "10.0.1.1", 0);
+    cr_assert(a != NULL);
+    cr_assert_eq(a->first_seen_ms, 1772438400000LL, "window starts at the oldest event");
+    cr_assert_eq(a->window_start_ms, a->first_seen_ms);
+}
+
+Test(correlate, open_incident_takes_updates_then_closes)
+{
+    ngot = 0;
+    for (int s = 0; s < 5; s++)
+        feed("fail", "10.0.2.1", s);
+    feed("fail", "10.0.2.1", 30); /* while open: update, not a new window */
+    feed("fail", "10.0.2.1", 80); /* open_for = timespan after last_seen (30 + 60) */
+    flush();
+    cr_assert_eq(count("brute"), 1);
+    const struct cr_incident *a = find("brute", "10.0.2.1", 0);
+    cr_assert_eq(a->event_count, 7);
+    cr_assert_eq(a->last_seen_ms - a->first_seen_ms, 80000);
+    /* 200 s later the incident is closed: 5 new failures open a second one with another id */
+    for (int s = 300; s < 305; s++)
+        feed("fail", "10.0.2.1", s);
+    flush();
+    cr_assert_eq(count("brute"), 2);
+    const struct cr_incident *b = find("brute", "10.0.2.1", 1);
+    cr_assert(b != NULL);
+    cr_assert_str_neq(a->id, b->id);
+    cr_assert_eq(b->event_count, 5);
+    /* 3 failures after the close are not enough: the counter restarted at the firing */
+    for (int s = 420; s < 423; s++)
+        feed("fail", "10.0.2.1", s);
+    flush();
+    cr_assert_eq(count("brute"), 2);
+}
+
+Test(correlate, sequence_after_chained_correlation)
+{
+    ngot = 0;
+    /* brute force then success within 300 s */
+    for (int s = 0; s < 5; s++)
+        feed("fail", "10.0.3.1", s);
+    feed("ok", "10.0.3.1", 200);
+    /* success before any brute force: nothing; then brute force; success 301 s after */
+    feed("ok", "10.0.3.2", 0);
+    for (int s = 10; s < 15; s++)
+        feed("fail", "10.0.3.2", s);
+    feed("ok", "10.0.3.2", 14 + 301);
+    flush();
+    const struct cr_incident *x = find("comp", "10.0.3.1", 0);
+    cr_assert(x != NULL);
+    cr_assert_str_eq(x->category, "S-ATK-COMP");
+    cr_assert_str_eq(x->priority, "P2");
+    cr_assert_eq(x->first_seen_ms, 1772438400000LL + 4000, "starts when the brute force fired");
+    cr_assert_eq(x->nreasons, 2, "sequence reason and the incident it follows");
+    cr_assert(strstr(x->reasons[1], find("brute", "10.0.3.1", 0)->id) != NULL, "%s",
+              x->reasons[1]);
+    cr_assert(find("comp", "10.0.3.2", 0) == NULL, "too late and the early one came first");
+}
+
+Test(correlate, single_event_incidents_dedup)
+{
+    ngot = 0;
+    feed("single", "10.0.4.1", 0);
+    feed("single", "10.0.4.1", 60);
+    feed("single", "10.0.4.1", 660); /* open_for 10m after 60: 660 is the last second in */
+    feed("single", "10.0.4.1", 1261);
+    flush();
+    cr_assert_eq(count("single"), 2);
+    const struct cr_incident *a = find("single", "10.0.4.1", 0);
+    cr_assert_eq(a->event_count, 3);
+    cr_assert_eq(a->nsamples, 3);
+    cr_assert_eq(created[0], 1, "the first version is the opening one");
+}
+
+/* State is freed once the event-time watermark passes its horizon. */
+Test(correlate, expiry_by_event_time)
+{
+    ngot = 0;
+    for (int k = 0; k < 1000; k++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.1.%d.%d", k / 256, k % 256);
+        feed("fail", ip, 0);
+    }
+    cr_assert_eq(cr_correlator_stats(c)->states, 1000);
+    feed("fail", "10.9.9.9", 3600); /* an hour later by event time */
+    for (int k = 0; k < 64; k++)
+        flush(); /* expiry runs every 64 flushes */
+    cr_assert_eq(cr_correlator_stats(c)->states, 1);
+    cr_assert_eq(cr_correlator_stats(c)->expired, 1000);
+    cr_assert_eq(cr_correlator_stats(c)->evicted, 0);
+}
+
+Test(correlate, eviction_is_bounded_and_counted)
+{
+    teardown();
+    setup_keys(1000);
+    ngot = 0;
+    for (int k = 0; k < 5000; k++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.2.%d.%d", k / 256, k % 256);
+        feed("fail", ip, k / 100); /* all within an hour: none can expire */
+        if (k % 500 == 499)
+            flush();
+    }
+    flush();
+    const struct cr_correlator_stats *st = cr_correlator_stats(c);
+    cr_assert_leq(st->states, 1000, "%lu states", (unsigned long)st->states);
+    cr_assert_eq(st->states + st->evicted, 5000, "every state is live or counted as evicted");
+    cr_assert_gt(st->evicted, 0);
+}
