@@ -236,11 +236,11 @@ static void table_row(FILE *out, const char *first_seen, const char *prio, const
     fputc(' ', out);
     cell(out, category, 16, 0);
     fputc(' ', out);
-    cell(out, entities, 35, 0);
+    cell(out, entities, 52, 0); /* host + interface fit: sw-acc-07 GigabitEthernet1/0/48 */
     fputc(' ', out);
     cell(out, events, 6, 1);
     fputc(' ', out);
-    cell(out, title, 48, 0);
+    cell(out, title, 44, 0);
     fputc(' ', out);
     cell(out, id, 0, 0);
     fputc('\n', out);
