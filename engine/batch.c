@@ -100,6 +100,12 @@ void cr_batch_pool_put(struct cr_batch_pool *p, struct cr_batch *b)
 int cr_batch_add_rec(struct cr_batch *b, uint32_t off, uint32_t len, uint64_t position,
                      uint32_t flags, uint32_t orig_len)
 {
+    return cr_batch_add_rec_ts(b, off, len, position, flags, orig_len, b->input, 0);
+}
+
+int cr_batch_add_rec_ts(struct cr_batch *b, uint32_t off, uint32_t len, uint64_t position,
+                        uint32_t flags, uint32_t orig_len, uint32_t input, int64_t ts_ms)
+{
     if (b->nrecs == b->rec_cap) {
         uint32_t ncap = b->rec_cap * 2;
         struct cr_rec *nr = realloc(b->recs, ncap * sizeof *nr);
@@ -114,5 +120,7 @@ int cr_batch_add_rec(struct cr_batch *b, uint32_t off, uint32_t len, uint64_t po
     r->position = position;
     r->flags = flags;
     r->orig_len = orig_len;
+    r->input = input;
+    r->ts_ms = ts_ms;
     return 0;
 }

@@ -28,6 +28,8 @@
 
 enum {
     CR_REC_TRUNCATED = 1u << 0, /* longer than max_record_bytes: only the first part is here */
+    CR_REC_BAD_ENVELOPE = 1u << 1, /* transport metadata was invalid (e.g. CloudEvents headers);
+                                    * the bytes are the record's value as received */
 };
 
 struct cr_rec {
@@ -36,6 +38,8 @@ struct cr_rec {
     uint64_t position;  /* line number (files) or offset (Kafka) */
     uint32_t flags;     /* CR_REC_* */
     uint32_t orig_len;  /* length before truncation (saturated at UINT32_MAX) */
+    uint32_t input;     /* input index (a Kafka batch mixes partitions) */
+    int64_t ts_ms;      /* transport timestamp (Kafka record time); 0 = none */
 };
 
 struct cr_batch {
@@ -58,8 +62,12 @@ struct cr_batch *cr_batch_pool_get(struct cr_batch_pool *p);
 struct cr_batch *cr_batch_pool_try_get(struct cr_batch_pool *p);
 void cr_batch_pool_put(struct cr_batch_pool *p, struct cr_batch *b);
 
-/* Append a record index entry (grows the index, rarely). Returns 0 or -1. */
+/* Append a record index entry (grows the index, rarely) for input
+ * b->input, without a transport timestamp. Returns 0 or -1. */
 int cr_batch_add_rec(struct cr_batch *b, uint32_t off, uint32_t len, uint64_t position,
                      uint32_t flags, uint32_t orig_len);
+/* The same, for any input and with a timestamp (Kafka ingest). */
+int cr_batch_add_rec_ts(struct cr_batch *b, uint32_t off, uint32_t len, uint64_t position,
+                        uint32_t flags, uint32_t orig_len, uint32_t input, int64_t ts_ms);
 
 #endif

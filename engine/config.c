@@ -32,6 +32,9 @@ void cr_config_defaults(struct cr_config *c)
     c->map_size = 1ull << 30;
     c->commit_interval_ms = 200;
     c->max_rejects = 100000;
+    c->kafka_group = strdup("corral");
+    c->checkpoint_interval_ms = 1000;
+    c->stats_interval_ms = 10000;
 }
 
 void cr_config_free(struct cr_config *c)
@@ -42,6 +45,15 @@ void cr_config_free(struct cr_config *c)
         free(c->rule_paths[i]);
     free(c->rule_cache);
     free(c->store_path);
+    free(c->kafka_brokers);
+    free(c->kafka_group);
+    for (int i = 0; i < c->nkafka_topics; i++)
+        free(c->kafka_topics[i].name);
+    free(c->kafka_output_topic);
+    for (int i = 0; i < c->nkafka_props; i++) {
+        free(c->kafka_props[i][0]);
+        free(c->kafka_props[i][1]);
+    }
     memset(c, 0, sizeof *c);
 }
 
@@ -225,6 +237,134 @@ static int load_store(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
     return bad;
 }
 
+int cr_config_set_kafka_prop(struct cr_config *c, const char *key, const char *value)
+{
+    for (int i = 0; i < c->nkafka_props; i++)
+        if (strcmp(c->kafka_props[i][0], key) == 0) {
+            set_str(&c->kafka_props[i][1], strdup(value));
+            return 0;
+        }
+    if (c->nkafka_props == CR_MAX_KAFKA_PROPS)
+        return -1;
+    c->kafka_props[c->nkafka_props][0] = strdup(key);
+    c->kafka_props[c->nkafka_props][1] = strdup(value);
+    c->nkafka_props++;
+    return 0;
+}
+
+static int load_kafka(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, char *err,
+                      size_t errlen)
+{
+    static const char *const keys[] = {"brokers", "group", "topics", "output_topic",
+                                       "checkpoint_interval", "stats_interval", "properties",
+                                       NULL};
+    int bad = cr_yaml_check_keys(y, m, keys, "kafka", err, errlen);
+    yaml_node_t *n;
+    int64_t v;
+    if ((n = cr_yaml_get(y, m, "brokers"))) {
+        const char *s = cr_yaml_str(n);
+        if (!s || !*s) {
+            cr_yaml_error(y, n, err, errlen, "kafka.brokers: expected host:port[,host:port...]");
+            bad++;
+        } else
+            set_str(&c->kafka_brokers, strdup(s));
+    }
+    if ((n = cr_yaml_get(y, m, "group"))) {
+        const char *s = cr_yaml_str(n);
+        if (!s || !*s) {
+            cr_yaml_error(y, n, err, errlen, "kafka.group: expected a consumer group id");
+            bad++;
+        } else
+            set_str(&c->kafka_group, strdup(s));
+    }
+    if ((n = cr_yaml_get(y, m, "output_topic")) && !cr_yaml_is_null(n)) {
+        const char *s = cr_yaml_str(n);
+        if (!s || !*s) {
+            cr_yaml_error(y, n, err, errlen, "kafka.output_topic: expected a topic name or null");
+            bad++;
+        } else
+            set_str(&c->kafka_output_topic, strdup(s));
+    }
+    if ((n = cr_yaml_get(y, m, "checkpoint_interval"))) {
+        if (cr_yaml_duration_ms(y, n, "kafka.checkpoint_interval", &v, err, errlen) != 0)
+            bad++;
+        else if (v < 10) {
+            cr_yaml_error(y, n, err, errlen, "kafka.checkpoint_interval must be at least 10ms");
+            bad++;
+        } else
+            c->checkpoint_interval_ms = v;
+    }
+    if ((n = cr_yaml_get(y, m, "stats_interval"))) {
+        if (cr_yaml_duration_ms(y, n, "kafka.stats_interval", &v, err, errlen) == 0)
+            c->stats_interval_ms = v;
+        else
+            bad++;
+    }
+    if ((n = cr_yaml_get(y, m, "topics"))) {
+        if (!cr_yaml_is_seq(n)) {
+            cr_yaml_error(y, n, err, errlen, "kafka.topics: expected a list");
+            bad++;
+        }
+        for (int i = 0; i < cr_yaml_seq_len(n); i++) {
+            yaml_node_t *t = cr_yaml_seq_at(y, n, i);
+            const char *name = cr_yaml_str(t);
+            enum cr_format fmt = CR_FMT_AUTO;
+            if (cr_yaml_is_map(t)) {
+                static const char *const tkeys[] = {"name", "format", NULL};
+                bad += cr_yaml_check_keys(y, t, tkeys, "a kafka topic", err, errlen);
+                name = cr_yaml_str(cr_yaml_get(y, t, "name"));
+                yaml_node_t *f = cr_yaml_get(y, t, "format");
+                if (f) {
+                    const char *fs = cr_yaml_str(f);
+                    int fi = fs ? cr_format_from_name(fs) : -1;
+                    if (fi < 0) {
+                        cr_yaml_error(y, f, err, errlen,
+                                      "kafka topic format: unknown format '%s' (supported: "
+                                      "auto, syslog, rfc3164, rfc5424, json, cloudevents, raw)",
+                                      fs ? fs : "");
+                        bad++;
+                    } else
+                        fmt = (enum cr_format)fi;
+                }
+            }
+            if (!name || !*name) {
+                cr_yaml_error(y, t, err, errlen, "kafka.topics: each topic needs a name");
+                bad++;
+                continue;
+            }
+            if (c->nkafka_topics == CR_MAX_TOPICS) {
+                cr_yaml_error(y, t, err, errlen, "kafka.topics: at most %d topics", CR_MAX_TOPICS);
+                bad++;
+                break;
+            }
+            c->kafka_topics[c->nkafka_topics].name = strdup(name);
+            c->kafka_topics[c->nkafka_topics].format = fmt;
+            c->nkafka_topics++;
+        }
+    }
+    if ((n = cr_yaml_get(y, m, "properties"))) {
+        if (!cr_yaml_is_map(n)) {
+            cr_yaml_error(y, n, err, errlen, "kafka.properties: expected a mapping of "
+                                             "librdkafka properties");
+            bad++;
+        }
+        for (int i = 0; i < cr_yaml_map_len(n); i++) {
+            yaml_node_t *kn;
+            const char *k = cr_yaml_map_key(y, n, i, &kn);
+            const char *val = cr_yaml_str(cr_yaml_map_value(y, n, i));
+            if (!k || !val) {
+                cr_yaml_error(y, kn, err, errlen, "kafka.properties: values must be scalars");
+                bad++;
+            } else if (cr_config_set_kafka_prop(c, k, val) != 0) {
+                cr_yaml_error(y, kn, err, errlen, "kafka.properties: at most %d properties",
+                              CR_MAX_KAFKA_PROPS);
+                bad++;
+            }
+        }
+    }
+    return bad;
+}
+
 int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errlen)
 {
     cr_config_defaults(c);
@@ -248,7 +388,7 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
         return -1;
     }
     static const char *const top[] = {"engine", "input", "rules", "rule_cache", "correlation",
-                                      "store", NULL};
+                                      "store", "kafka", NULL};
     bad += cr_yaml_check_keys(y, root, top, "the config", err, errlen);
 
     yaml_node_t *n;
@@ -265,6 +405,13 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
             bad++;
         } else
             bad += load_input(y, n, c, err, errlen);
+    }
+    if ((n = cr_yaml_get(y, root, "kafka"))) {
+        if (!cr_yaml_is_map(n)) {
+            cr_yaml_error(y, n, err, errlen, "kafka: expected a mapping");
+            bad++;
+        } else
+            bad += load_kafka(y, n, c, err, errlen);
     }
     if ((n = cr_yaml_get(y, root, "store"))) {
         if (!cr_yaml_is_map(n)) {

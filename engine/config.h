@@ -21,6 +21,13 @@
 #include <stdint.h>
 
 #define CR_MAX_RULE_PATHS 32
+#define CR_MAX_TOPICS 32
+#define CR_MAX_KAFKA_PROPS 64
+
+struct cr_kafka_topic {
+    char *name;
+    enum cr_format format;
+};
 
 struct cr_config {
     char *file; /* the config file as given, NULL for defaults */
@@ -53,6 +60,17 @@ struct cr_config {
     int64_t commit_interval_ms;
     uint64_t max_rejects; /* raw records kept in the store's rejects db */
 
+    /* kafka (the main input; `run` without --input) */
+    char *kafka_brokers;          /* bootstrap servers */
+    char *kafka_group;            /* consumer group id */
+    struct cr_kafka_topic kafka_topics[CR_MAX_TOPICS];
+    int nkafka_topics;
+    char *kafka_output_topic;     /* incidents are produced here as JSON keyed by id; NULL = off */
+    int64_t checkpoint_interval_ms;
+    int64_t stats_interval_ms;    /* progress line on stderr while consuming; 0 = off */
+    char *kafka_props[CR_MAX_KAFKA_PROPS][2]; /* librdkafka properties passed through */
+    int nkafka_props;
+
     /* set by the command line, not the file */
     int quiet; /* no per-record messages on stderr */
 };
@@ -64,6 +82,9 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
 void cr_config_free(struct cr_config *c);
 /* Parse a zone: "UTC", "Z", "+08:00", "-0530". Returns 0 and minutes east. */
 int cr_parse_tz(const char *s, int *minutes);
+/* Set a librdkafka property (command line -X k=v, or kafka.properties).
+ * Returns -1 past CR_MAX_KAFKA_PROPS. */
+int cr_config_set_kafka_prop(struct cr_config *c, const char *key, const char *value);
 /* Resolve p against c->dir (absolute paths pass through). Caller frees. */
 char *cr_config_path(const struct cr_config *c, const char *p);
 

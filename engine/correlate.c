@@ -10,6 +10,8 @@
  */
 #include "correlate.h"
 
+#include "checkpoint.h"
+
 #include "../parsers/timeparse.h"
 
 #include <stdio.h>
@@ -49,6 +51,9 @@ struct state {
     uint16_t keylen;
     uint8_t dirty;
     uint8_t created;          /* the unflushed version is the opening one */
+    uint8_t changed;          /* checkpointing: touched since the last snapshot */
+    uint8_t persisted;        /* checkpointing: a snapshot holds it */
+    struct state *changed_next;
     int64_t last_ms;          /* newest event time that touched this state */
     int64_t horizon_ms;       /* how long after last_ms it can still matter */
     struct cr_incident *open;
@@ -77,6 +82,10 @@ struct cr_correlator {
     int64_t watermark;
     uint64_t flushes;
     struct cr_wmsg *extra; /* versions of incidents closed before a flush */
+    int checkpointing;     /* track changes for cr_correlator_snapshot */
+    struct state *changed; /* states touched since the last snapshot */
+    char *tomb;            /* keys of persisted states freed since the last snapshot */
+    size_t tomb_len, tomb_cap;
     struct cr_correlator_stats stats;
 };
 
@@ -178,6 +187,7 @@ void cr_correlator_free(struct cr_correlator *c)
         free(c->chain_consumers[i].v);
     free(c->route_consumers);
     free(c->chain_consumers);
+    free(c->tomb);
     free(c->buckets);
     free(c);
 }
@@ -211,14 +221,25 @@ static void grow(struct cr_correlator *c)
     c->nbuckets = nb;
 }
 
+static void mark_changed(struct cr_correlator *c, struct state *s)
+{
+    if (c->checkpointing && !s->changed) {
+        s->changed = 1;
+        s->changed_next = c->changed;
+        c->changed = s;
+    }
+}
+
 static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char *key, size_t len,
                             uint32_t cap, int64_t horizon)
 {
     uint64_t h = key_hash(owner, key, len);
     for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
         if (s->hash == h && s->owner == owner && s->keylen == len &&
-            memcmp(state_key(s), key, len) == 0)
+            memcmp(state_key(s), key, len) == 0) {
+            mark_changed(c, s);
             return s;
+        }
     size_t entry = sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
                                                                : sizeof(struct stage);
     struct state *s = calloc(1, offsetof(struct state, u) + (size_t)cap * entry + len);
@@ -238,6 +259,7 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
         c->stats.states_peak = c->stats.states;
     if (c->stats.states > c->nbuckets)
         grow(c);
+    mark_changed(c, s);
     return s;
 }
 
@@ -550,8 +572,45 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
     }
 }
 
+static const char *owner_id(const struct cr_correlator *c, uint32_t owner)
+{
+    return owner < (uint32_t)c->rs->nrules ? c->rs->rules[owner].id
+                                           : c->rs->corrs[owner - (uint32_t)c->rs->nrules].id;
+}
+
+/* Checkpoint key of a state: consumer id, NUL, key bytes. Returns its length
+ * (0 if it does not fit in cap). */
+static size_t ckpt_key(const struct cr_correlator *c, struct state *s, char *out, size_t cap)
+{
+    const char *id = owner_id(c, s->owner);
+    size_t n = strlen(id);
+    if (n + 1 + s->keylen > cap)
+        return 0;
+    memcpy(out, id, n);
+    out[n] = 0;
+    memcpy(out + n + 1, state_key(s), s->keylen);
+    return n + 1 + s->keylen;
+}
+
 static void remove_state(struct cr_correlator *c, struct state **link, struct state *s)
 {
+    if (s->persisted) {
+        /* the snapshot must delete it too, or a restart would bring it back */
+        char k[512];
+        size_t kl = ckpt_key(c, s, k, sizeof k);
+        if (kl && c->tomb_len + 2 + kl > c->tomb_cap) {
+            c->tomb_cap = (c->tomb_cap + kl + 2) * 2;
+            c->tomb = realloc(c->tomb, c->tomb_cap);
+            if (!c->tomb)
+                abort();
+        }
+        if (kl) {
+            c->tomb[c->tomb_len++] = (char)(kl >> 8);
+            c->tomb[c->tomb_len++] = (char)kl;
+            memcpy(c->tomb + c->tomb_len, k, kl);
+            c->tomb_len += kl;
+        }
+    }
     *link = s->next;
     free_state(s);
     c->stats.states--;
@@ -568,7 +627,7 @@ static void expire(struct cr_correlator *c)
             int64_t until = s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + s->horizon_ms;
             if (s->open && s->open_until > until)
                 until = s->open_until;
-            if (!s->dirty && until < c->watermark) {
+            if (!s->dirty && !s->changed && until < c->watermark) {
                 remove_state(c, link, s);
                 c->stats.expired++;
             } else
@@ -595,7 +654,7 @@ static void expire(struct cr_correlator *c)
             struct state **link = &c->buckets[i];
             while (*link && removed < target) {
                 struct state *s = *link;
-                if (!s->dirty && s->last_ms < cut) {
+                if (!s->dirty && !s->changed && s->last_ms < cut) {
                     remove_state(c, link, s);
                     removed++;
                 } else
@@ -644,4 +703,144 @@ size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struc
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c)
 {
     return &c->stats;
+}
+
+/* ---- checkpoints ---- */
+
+enum { CKPT_VERSION = 1, KIND_RULE = 1, KIND_COUNT = 2, KIND_SEQ = 3 };
+
+/* Fixed head of an encoded state; the entries (ring or stages, `cap` of
+ * them, as in memory) and, if has_open, the open incident follow. The
+ * encoding is the in-memory layout of this build: the store's meta
+ * `state_format` records it, and a store written by a different layout is
+ * not restored (docs/operations.md). */
+struct ckpt_head {
+    uint8_t version, kind;
+    uint8_t has_open;
+    uint8_t created;
+    uint32_t n, cap;
+    int64_t last_ms, horizon_ms, open_until;
+};
+
+static size_t entry_size(void)
+{
+    return sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
+                                                       : sizeof(struct stage);
+}
+
+const char *cr_correlator_state_format(void)
+{
+    static char fmt[64];
+    snprintf(fmt, sizeof fmt, "v%d/head%zu/entry%zu/incident%zu", CKPT_VERSION,
+             sizeof(struct ckpt_head), entry_size(), sizeof(struct cr_incident));
+    return fmt;
+}
+
+void cr_correlator_enable_checkpoints(struct cr_correlator *c)
+{
+    c->checkpointing = 1;
+}
+
+static int owner_kind(const struct cr_correlator *c, uint32_t owner)
+{
+    if (owner < (uint32_t)c->rs->nrules)
+        return KIND_RULE;
+    return c->rs->corrs[owner - (uint32_t)c->rs->nrules].type == CR_CORR_EVENT_COUNT ? KIND_COUNT
+                                                                                     : KIND_SEQ;
+}
+
+char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
+{
+    struct cr_ckpt_buf b = {0};
+    char key[512];
+    for (struct state *s = c->changed, *next; s; s = next) {
+        next = s->changed_next;
+        s->changed = 0;
+        s->changed_next = NULL;
+        size_t kl = ckpt_key(c, s, key, sizeof key);
+        if (!kl)
+            continue; /* longer than a store key: kept in memory only */
+        struct ckpt_head h = {.version = CKPT_VERSION,
+                              .kind = (uint8_t)owner_kind(c, s->owner),
+                              .has_open = s->open != NULL,
+                              .created = s->created,
+                              .n = s->n,
+                              .cap = s->cap,
+                              .last_ms = s->last_ms,
+                              .horizon_ms = s->horizon_ms,
+                              .open_until = s->open_until};
+        const void *parts[3] = {&h, &s->u, s->open};
+        size_t lens[3] = {sizeof h, (size_t)s->cap * entry_size(), sizeof(struct cr_incident)};
+        cr_ckpt_put(&b, key, kl, parts, lens, 3);
+        s->persisted = 1;
+    }
+    c->changed = NULL;
+    /* deletions of states freed since the last snapshot */
+    for (size_t i = 0; i + 2 <= c->tomb_len;) {
+        size_t kl = (size_t)(unsigned char)c->tomb[i] << 8 | (unsigned char)c->tomb[i + 1];
+        cr_ckpt_del(&b, c->tomb + i + 2, kl);
+        i += 2 + kl;
+    }
+    c->tomb_len = 0;
+    *len = b.len;
+    return b.p;
+}
+
+int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen, const void *val,
+                          size_t vlen)
+{
+    const char *k = key;
+    const char *nul = memchr(k, 0, klen);
+    struct ckpt_head h;
+    if (!nul || vlen < sizeof h)
+        return 0;
+    memcpy(&h, val, sizeof h);
+    char id[256];
+    size_t idlen = (size_t)(nul - k);
+    if (idlen >= sizeof id || h.version != CKPT_VERSION)
+        return 0;
+    memcpy(id, k, idlen);
+    id[idlen] = 0;
+    /* the consumer must still exist with the same shape: a rule whose
+     * threshold or steps changed starts from scratch */
+    uint32_t owner, cap;
+    int64_t horizon;
+    int r = cr_ruleset_find_rule(c->rs, id), co = cr_ruleset_find_corr(c->rs, id);
+    if (r >= 0 && c->rs->rules[r].incident) {
+        owner = (uint32_t)r;
+        cap = 0;
+        horizon = open_for(c->rs->rules[r].incident, 3600000);
+    } else if (co >= 0) {
+        const struct cr_correlation *cc = &c->rs->corrs[co];
+        owner = (uint32_t)(c->rs->nrules + co);
+        int64_t ofor = open_for(&cc->incident, cc->timespan_ms);
+        horizon = cc->timespan_ms > ofor ? cc->timespan_ms : ofor;
+        cap = cc->type == CR_CORR_EVENT_COUNT ? (cc->gte ? cc->gte : 1)
+                                              : (uint32_t)(cc->nsteps + LINK_STAGES);
+    } else
+        return 0;
+    size_t need = sizeof h + (size_t)cap * entry_size() + (h.has_open ? sizeof(struct cr_incident) : 0);
+    if (h.kind != owner_kind(c, owner) || h.cap != cap || vlen != need)
+        return 0;
+    const char *ck = nul + 1;
+    size_t cklen = klen - idlen - 1;
+    int was = c->checkpointing;
+    c->checkpointing = 0; /* restoring is not a change */
+    struct state *s = lookup(c, owner, ck, cklen, cap, horizon);
+    c->checkpointing = was;
+    const char *v = (const char *)val + sizeof h;
+    memcpy(&s->u, v, (size_t)cap * entry_size());
+    s->n = h.n;
+    s->last_ms = h.last_ms;
+    s->open_until = h.open_until;
+    s->persisted = 1;
+    if (h.has_open) {
+        s->open = malloc(sizeof *s->open);
+        if (!s->open)
+            abort();
+        memcpy(s->open, v + (size_t)cap * entry_size(), sizeof *s->open);
+    }
+    if (s->last_ms > c->watermark)
+        c->watermark = s->last_ms;
+    return 1;
 }

@@ -67,4 +67,16 @@ size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head,
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
 
+/* Checkpoints (checkpoint.h). After enable, every state a match touches is
+ * remembered; cr_correlator_snapshot encodes those and the deletions since
+ * the previous snapshot as a delta (malloc'd, caller frees) and forgets
+ * them. cr_correlator_restore loads one stored entry at startup; it returns
+ * 0 (and drops the entry) when its rule no longer exists or changed shape.
+ * cr_correlator_state_format names the encoding, which the store records. */
+void cr_correlator_enable_checkpoints(struct cr_correlator *c);
+char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len);
+int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen, const void *val,
+                          size_t vlen);
+const char *cr_correlator_state_format(void);
+
 #endif

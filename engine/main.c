@@ -8,6 +8,9 @@
  */
 #include "config.h"
 #include "ingest_file.h"
+#include "ingest_kafka.h"
+#include "kafka_dev.h"
+#include "kafka_produce.h"
 #include "pipeline.h"
 #include "query_cli.h"
 #include "store.h"
@@ -17,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <hs/hs.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -39,7 +43,11 @@ static void usage_main(FILE *f)
             "usage: corral <command> [options]\n"
             "\n"
             "Commands:\n"
-            "  run      read logs, match rules, correlate, store incidents\n"
+            "  run      consume Kafka (or read files), match rules, correlate, store incidents\n"
+            "  demo     the whole path on an embedded Kafka broker: produce a sample, consume\n"
+            "           it, print the incidents\n"
+            "  kafka-dev  run an embedded Kafka-protocol broker on loopback (development)\n"
+            "  produce  write the lines of a file to a Kafka topic\n"
             "  check    validate a config and its rules (exit 78 on any problem)\n"
             "  query    list stored incidents (table, ndjson, csv)\n"
             "  rejects  list records kept raw because they did not parse cleanly\n"
@@ -50,18 +58,28 @@ static void usage_main(FILE *f)
 
 static void usage_run(FILE *f)
 {
-    fprintf(f, "usage: corral run -c CONFIG --input FILE|- [--input FILE ...] [--store DIR]\n"
-               "                  [--workers N] [--shards N] [--stats-json] [--quiet]\n"
+    fprintf(f, "usage: corral run -c CONFIG [--input FILE|- ...] [--store DIR] [--workers N]\n"
+               "                  [--shards N] [--stats-json] [--quiet]\n"
+               "       corral run -c CONFIG [--brokers HOST:PORT] [--group ID] [--topic NAME[:FORMAT]]\n"
+               "                  [-X PROPERTY=VALUE ...] [--until-caught-up] [--store DIR] ...\n"
                "\n"
-               "Reads each input to its end (- is stdin), parses, matches and correlates it,\n"
-               "stores the incidents in the LMDB store and exits 0. Counters are printed on\n"
-               "stderr at the end; --stats-json also prints them as one JSON object on stdout.\n"
-               "  -c, --config FILE   corral.yaml (see configs/corral.yaml)\n"
-               "  -i, --input FILE    a log file, or - for stdin (repeatable)\n"
-               "  -s, --store DIR     the store directory (overrides store.path)\n"
-               "  -w, --workers N     parse+match threads (overrides engine.workers)\n"
-               "  -S, --shards N      correlation threads (overrides engine.shards)\n"
-               "  -q, --quiet         no counters on stderr\n");
+               "With --input, reads each file (- is stdin) to its end, stores the incidents and\n"
+               "exits 0. Without it, consumes the config's Kafka topics as a consumer group,\n"
+               "checkpointing state and offsets together, until SIGINT/SIGTERM (or, with\n"
+               "--until-caught-up, until every partition reached the end it had when assigned).\n"
+               "Counters are printed on stderr at the end; --stats-json also prints them as one\n"
+               "JSON object on stdout.\n"
+               "  -c, --config FILE      corral.yaml (see configs/corral.yaml)\n"
+               "  -i, --input FILE       a log file, or - for stdin (repeatable)\n"
+               "  -s, --store DIR        the store directory (overrides store.path)\n"
+               "  -w, --workers N        parse+match threads (overrides engine.workers)\n"
+               "  -S, --shards N         correlation threads (overrides engine.shards)\n"
+               "  -b, --brokers LIST     Kafka bootstrap servers (overrides kafka.brokers)\n"
+               "  -g, --group ID         consumer group (overrides kafka.group)\n"
+               "  -t, --topic NAME[:FMT] topic to consume, replacing kafka.topics (repeatable)\n"
+               "  -X PROPERTY=VALUE      librdkafka property (repeatable; TLS, SASL, fetch sizes)\n"
+               "  -u, --until-caught-up  stop once caught up with what was there at assignment\n"
+               "  -q, --quiet            no counters or progress on stderr\n");
 }
 
 static void usage_check(FILE *f)
@@ -154,7 +172,35 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
             (unsigned long long)st->store.rejects_not_kept);
 }
 
-static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes)
+static volatile sig_atomic_t *stop_flag;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (stop_flag)
+        *stop_flag = 1;
+}
+
+static void print_kafka_text(const struct cr_kafka_stats *k, uint64_t restored)
+{
+    fprintf(stderr,
+            "corral: kafka: %llu records consumed, %llu checkpoints, %llu rebalances, paused "
+            "%llu times for %.2f s, %llu consumer errors, %llu invalid CloudEvents envelopes, "
+            "%llu correlation states restored\n",
+            (unsigned long long)k->records, (unsigned long long)k->checkpoints,
+            (unsigned long long)k->rebalances, (unsigned long long)k->pauses, k->paused_seconds,
+            (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
+            (unsigned long long)restored);
+    for (int i = 0; i < k->npartitions; i++) {
+        const struct cr_kafka_partition_stats *p = &k->part[i];
+        long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
+        fprintf(stderr, "corral: kafka: %s: %llu records, next offset %lld, lag %lld\n",
+                p->input, (unsigned long long)p->records, (long long)p->next, lag);
+    }
+}
+
+static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
+                             const struct cr_kafka_stats *k)
 {
     const struct cr_worker_stats *e = &st->events;
     printf("{\"records\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"workers\":%d,\"shards\":%d,"
@@ -176,6 +222,25 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes)
            (unsigned long long)st->correlate.states_peak,
            (unsigned long long)st->correlate.evicted, (unsigned long long)st->store.rejects_kept,
            (unsigned long long)st->store.rejects_not_kept);
+    if (!k)
+        return;
+    /* Kafka runs add one more object on its own line */
+    printf("{\"kafka_records\":%llu,\"checkpoints\":%llu,\"durable_checkpoints\":%llu,"
+           "\"rebalances\":%llu,\"pauses\":%llu,\"paused_seconds\":%.3f,"
+           "\"consumer_errors\":%llu,\"bad_envelopes\":%llu,\"restored_states\":%llu,"
+           "\"partitions\":[",
+           (unsigned long long)k->records, (unsigned long long)k->checkpoints,
+           (unsigned long long)st->store.epochs, (unsigned long long)k->rebalances,
+           (unsigned long long)k->pauses, k->paused_seconds,
+           (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
+           (unsigned long long)st->restored_states);
+    for (int i = 0; i < k->npartitions; i++) {
+        const struct cr_kafka_partition_stats *p = &k->part[i];
+        long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
+        printf("%s{\"input\":\"%s\",\"records\":%llu,\"next\":%lld,\"lag\":%lld}",
+               i ? "," : "", p->input, (unsigned long long)p->records, (long long)p->next, lag);
+    }
+    printf("]}\n");
 }
 
 static int cmd_run(int argc, char **argv)
@@ -185,12 +250,15 @@ static int cmd_run(int argc, char **argv)
         {"store", required_argument, 0, 's'},  {"workers", required_argument, 0, 'w'},
         {"shards", required_argument, 0, 'S'}, {"stats-json", no_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {"brokers", required_argument, 0, 'b'}, {"group", required_argument, 0, 'g'},
+        {"topic", required_argument, 0, 't'},  {"until-caught-up", no_argument, 0, 'u'},
         {0, 0, 0, 0}};
-    const char *config = NULL, *store_dir = NULL;
-    const char *inputs[CR_MAX_INPUTS];
+    const char *config = NULL, *store_dir = NULL, *brokers = NULL, *group = NULL;
+    const char *inputs[CR_MAX_INPUTS], *topics[CR_MAX_TOPICS], *props[CR_MAX_KAFKA_PROPS];
     int ninputs = 0, workers = 0, shards = 0, stats_json = 0, quiet = 0, c;
+    int ntopics = 0, nprops = 0, until_caught_up = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:i:s:w:S:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:i:s:w:S:qhb:g:t:X:u", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -217,6 +285,27 @@ static int cmd_run(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 'g':
+            group = optarg;
+            break;
+        case 't':
+            if (ntopics == CR_MAX_TOPICS)
+                return bad_usage("run", "at most %s topics", "32");
+            topics[ntopics++] = optarg;
+            break;
+        case 'X':
+            if (!strchr(optarg, '=') || optarg[0] == '=')
+                return bad_usage("run", "-X: '%s' is not PROPERTY=VALUE", optarg);
+            if (nprops == CR_MAX_KAFKA_PROPS)
+                return bad_usage("run", "at most %s -X properties", "64");
+            props[nprops++] = optarg;
+            break;
+        case 'u':
+            until_caught_up = 1;
+            break;
         case 'h':
             usage_run(stdout);
             return 0;
@@ -229,8 +318,8 @@ static int cmd_run(int argc, char **argv)
         return bad_usage("run", "unexpected argument '%s'", argv[optind]);
     if (!config)
         return bad_usage("run", "%s", "-c CONFIG is required");
-    if (ninputs == 0)
-        return bad_usage("run", "%s", "--input FILE (or - for stdin) is required");
+    if (ninputs && (brokers || group || ntopics || nprops || until_caught_up))
+        return bad_usage("run", "%s", "--input reads files: Kafka options do not apply to it");
 
     struct cr_config cfg;
     struct cr_ruleset *rs = NULL;
@@ -244,6 +333,47 @@ static int cmd_run(int argc, char **argv)
     if (shards)
         cfg.shards = shards;
     cfg.quiet = quiet;
+    if (ninputs == 0) {
+        /* Kafka: the command line refines the config's kafka section */
+        if (brokers) {
+            free(cfg.kafka_brokers);
+            cfg.kafka_brokers = strdup(brokers);
+        }
+        if (group) {
+            free(cfg.kafka_group);
+            cfg.kafka_group = strdup(group);
+        }
+        if (ntopics) {
+            for (int i = 0; i < cfg.nkafka_topics; i++)
+                free(cfg.kafka_topics[i].name);
+            cfg.nkafka_topics = 0;
+            for (int i = 0; i < ntopics; i++) {
+                const char *colon = strrchr(topics[i], ':');
+                int fmt = CR_FMT_AUTO;
+                if (colon && (fmt = cr_format_from_name(colon + 1)) < 0) {
+                    cr_config_free(&cfg);
+                    return bad_usage("run", "--topic: unknown format in '%s'", topics[i]);
+                }
+                size_t n = colon ? (size_t)(colon - topics[i]) : strlen(topics[i]);
+                cfg.kafka_topics[cfg.nkafka_topics].name = strndup(topics[i], n);
+                cfg.kafka_topics[cfg.nkafka_topics].format = (enum cr_format)fmt;
+                cfg.nkafka_topics++;
+            }
+        }
+        for (int i = 0; i < nprops; i++) {
+            char *kv = strdup(props[i]), *eq = strchr(kv, '=');
+            *eq = 0;
+            cr_config_set_kafka_prop(&cfg, kv, eq + 1);
+            free(kv);
+        }
+        if (!cfg.kafka_brokers || cfg.nkafka_topics == 0) {
+            fprintf(stderr, "%s run: no input: give --input FILE|-, or Kafka brokers and topics "
+                            "(kafka.brokers / kafka.topics in %s, or --brokers and --topic)\n",
+                    prog, config);
+            cr_config_free(&cfg);
+            return EXIT_USAGE;
+        }
+    }
     if (store_dir) {
         free(cfg.store_path);
         cfg.store_path = strdup(store_dir);
@@ -287,12 +417,43 @@ static int cmd_run(int argc, char **argv)
         cr_config_free(&cfg);
         return 1;
     }
-    struct cr_pipeline *pl = cr_pipeline_start(&cfg, rs, store, err, sizeof err);
+    /* Kafka runs checkpoint state with offsets and resume from them; file
+     * replays start from empty state (a replay must not count twice) */
+    struct cr_pipeline_opts po = {.checkpoints = ninputs == 0, .restore = ninputs == 0};
+    if (po.restore) {
+        char fmt[128];
+        if (cr_store_get_meta(store, "state_format", fmt, sizeof fmt) == 0 &&
+            strcmp(fmt, cr_correlator_state_format()) != 0) {
+            fprintf(stderr, "%s run: the store's correlation state was written by another build "
+                            "(%s, this one writes %s): starting with empty state\n",
+                    prog, fmt, cr_correlator_state_format());
+            po.restore = 0;
+        }
+    }
+    struct cr_pipeline *pl = cr_pipeline_start(&cfg, rs, store, &po, err, sizeof err);
     if (!pl) {
         fprintf(stderr, "%s run: %s\n", prog, err);
         return 1;
     }
     uint64_t bytes = 0;
+    struct cr_kafka_stats kst;
+    int kafka = ninputs == 0;
+    if (kafka) {
+        static volatile sig_atomic_t stop;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        stop_flag = &stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        struct cr_kafka_ingest_opts ko = {.until_caught_up = until_caught_up, .stop = &stop,
+                                          .quiet = quiet};
+        if (cr_ingest_kafka(pl, &cfg, store, &ko, &kst, err, sizeof err) != 0) {
+            fprintf(stderr, "%s run: %s\n", prog, err);
+            rc = 1;
+        }
+        bytes = kst.bytes;
+    }
     for (int i = 0; i < ninputs && rc == 0; i++) {
         int idx = cr_pipeline_add_input(pl, strcmp(inputs[i], "-") == 0 ? "stdin" : inputs[i]);
         struct cr_ingest_stats ist;
@@ -309,10 +470,13 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s run: %s\n", prog, err);
         rc = 1;
     }
-    if (!quiet)
-        print_stats_text(&st, bytes, ninputs);
+    if (!quiet) {
+        print_stats_text(&st, bytes, kafka ? kst.npartitions : ninputs);
+        if (kafka)
+            print_kafka_text(&kst, st.restored_states);
+    }
     if (stats_json)
-        print_stats_json(&st, bytes);
+        print_stats_json(&st, bytes, kafka ? &kst : NULL);
     cr_store_close(store);
     cr_ruleset_free(rs);
     cr_config_free(&cfg);
@@ -392,6 +556,10 @@ int main(int argc, char **argv)
         return cr_cmd_query(argc - 1, argv + 1);
     if (!strcmp(cmd, "rejects"))
         return cr_cmd_rejects(argc - 1, argv + 1);
+    if (!strcmp(cmd, "kafka-dev"))
+        return cr_cmd_kafka_dev(argc - 1, argv + 1);
+    if (!strcmp(cmd, "produce"))
+        return cr_cmd_produce(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))
         return cmd_version();
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

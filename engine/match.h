@@ -11,7 +11,9 @@
  *
  * The same ring carries control records: CR_MSG_BATCH_END(seq) after the
  * last match of batch `seq` (shards use it to merge workers' outputs back
- * into input order) and CR_MSG_EOF when the input is exhausted.
+ * into input order), CR_MSG_MARK(seq, epoch) in place of a batch at a
+ * checkpoint (the shard snapshots its state there: every shard cuts at the
+ * same point of the input), and CR_MSG_EOF when the input is exhausted.
  *
  * Threading: values; owned by whoever holds the copy.
  */
@@ -28,6 +30,7 @@ enum cr_msg_kind {
     CR_MSG_MATCH = 1,
     CR_MSG_BATCH_END = 2,
     CR_MSG_EOF = 3,
+    CR_MSG_MARK = 4,
 };
 
 struct cr_match {
@@ -39,6 +42,7 @@ struct cr_match {
     uint32_t rule;     /* match rule index */
     uint32_t input;
     uint64_t seq;      /* batch sequence number */
+    uint64_t epoch;    /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
     int64_t time_ms;
     char key[CR_KEY_MAX];

@@ -6,6 +6,7 @@
 #include "match.h"
 #include "shard.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,24 @@ struct cr_pipeline {
     struct cr_writer *writer;
     uint64_t next_seq;
     char *input_names[CR_MAX_INPUTS];
+    uint8_t input_formats[CR_MAX_INPUTS];
     int ninputs;
     int64_t start_ms;
     struct timespec t0;
+    uint64_t epoch;            /* last checkpoint requested */
+    _Atomic uint64_t durable;  /* last checkpoint committed */
+    pthread_mutex_t dmu;
+    pthread_cond_t dcv;
 };
+
+static void on_durable(void *arg, uint64_t epoch)
+{
+    struct cr_pipeline *pl = arg;
+    pthread_mutex_lock(&pl->dmu);
+    atomic_store(&pl->durable, epoch);
+    pthread_cond_broadcast(&pl->dcv);
+    pthread_mutex_unlock(&pl->dmu);
+}
 
 static int64_t wall_ms(void)
 {
@@ -36,8 +51,12 @@ static int64_t wall_ms(void)
 }
 
 struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct cr_ruleset *rs,
-                                      struct cr_store *store, char *err, size_t errlen)
+                                      struct cr_store *store, const struct cr_pipeline_opts *opts,
+                                      char *err, size_t errlen)
 {
+    struct cr_pipeline_opts none = {0};
+    if (!opts)
+        opts = &none;
     struct cr_pipeline *pl = calloc(1, sizeof *pl);
     if (!pl)
         return NULL;
@@ -46,6 +65,8 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
     pl->W = cfg->workers;
     pl->S = cfg->shards;
     pl->start_ms = wall_ms();
+    pthread_mutex_init(&pl->dmu, NULL);
+    pthread_cond_init(&pl->dcv, NULL);
     clock_gettime(CLOCK_MONOTONIC, &pl->t0);
     /* one batch per worker in flight plus one being filled is the minimum
      * for the pipeline to keep every worker busy */
@@ -71,6 +92,8 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         snprintf(err, errlen, "cannot start the writer thread");
         return NULL;
     }
+    if (opts->checkpoints)
+        cr_writer_set_checkpoints(pl->writer, pl->S, on_durable, pl);
     for (int s = 0; s < pl->S; s++) {
         struct cr_shard *sh = &pl->shards[s];
         sh->index = s;
@@ -78,6 +101,9 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         sh->nworkers = pl->W;
         sh->max_keys = cfg->max_keys_per_shard;
         sh->writer = pl->writer;
+        sh->nshards = pl->S;
+        sh->checkpoints = opts->checkpoints;
+        sh->restore = opts->restore ? store : NULL;
         sh->in = calloc((size_t)pl->W, sizeof *sh->in);
         for (int w = 0; w < pl->W; w++)
             sh->in[w] = pl->match_rings[w * pl->S + s];
@@ -102,6 +128,7 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         wk->pool = pl->pool;
         wk->writer = pl->writer;
         wk->input_names = (const char *const *)pl->input_names;
+        wk->input_formats = pl->input_formats;
         wk->quiet = cfg->quiet;
         if (cr_worker_start(wk) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d", w);
@@ -113,8 +140,17 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
 
 int cr_pipeline_add_input(struct cr_pipeline *pl, const char *name)
 {
+    return cr_pipeline_add_input_format(pl, name, pl->cfg->format);
+}
+
+int cr_pipeline_add_input_format(struct cr_pipeline *pl, const char *name, enum cr_format fmt)
+{
+    for (int i = 0; i < pl->ninputs; i++)
+        if (strcmp(pl->input_names[i], name) == 0)
+            return i; /* a partition assigned again keeps its index */
     if (pl->ninputs >= CR_MAX_INPUTS)
         return -1;
+    pl->input_formats[pl->ninputs] = (uint8_t)fmt;
     pl->input_names[pl->ninputs] = strdup(name);
     return pl->ninputs++;
 }
@@ -132,6 +168,14 @@ struct cr_batch *cr_pipeline_get_batch(struct cr_pipeline *pl)
     return b;
 }
 
+struct cr_batch *cr_pipeline_try_get_batch(struct cr_pipeline *pl)
+{
+    struct cr_batch *b = cr_batch_pool_try_get(pl->pool);
+    if (b)
+        b->fallback_ms = pl->start_ms;
+    return b;
+}
+
 void cr_pipeline_put_batch(struct cr_pipeline *pl, struct cr_batch *b)
 {
     cr_batch_pool_put(pl->pool, b);
@@ -139,9 +183,56 @@ void cr_pipeline_put_batch(struct cr_pipeline *pl, struct cr_batch *b)
 
 void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b)
 {
-    struct cr_batch_msg msg = {.batch = b, .seq = pl->next_seq};
+    struct cr_batch_msg msg = {.batch = b, .seq = pl->next_seq, .kind = CR_BM_DATA};
     b->seq = pl->next_seq++;
     cr_ring_push(pl->batch_rings[b->seq % (uint64_t)pl->W], &msg, 1);
+}
+
+uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position *pos, int npos)
+{
+    uint64_t e = ++pl->epoch;
+    /* positions first: the writer holds them until every shard's snapshot
+     * of the same epoch arrives */
+    cr_writer_send(pl->writer, cr_wmsg_epoch(e, pos, npos));
+    struct cr_batch_msg msg = {.batch = NULL, .seq = pl->next_seq, .epoch = e, .kind = CR_BM_MARK};
+    pl->next_seq++;
+    cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
+    return e;
+}
+
+uint64_t cr_pipeline_durable(const struct cr_pipeline *pl)
+{
+    return atomic_load(&((struct cr_pipeline *)pl)->durable);
+}
+
+int cr_pipeline_wait_durable(struct cr_pipeline *pl, uint64_t epoch, int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&pl->dmu);
+    int rc = 0;
+    while (atomic_load(&pl->durable) < epoch && !cr_writer_failed(pl->writer) && rc == 0)
+        rc = pthread_cond_timedwait(&pl->dcv, &pl->dmu, &ts);
+    int ok = atomic_load(&pl->durable) >= epoch;
+    pthread_mutex_unlock(&pl->dmu);
+    return ok ? 0 : -1;
+}
+
+void cr_pipeline_restored(const struct cr_pipeline *pl, uint64_t *kept, uint64_t *dropped)
+{
+    /* shards restore before their first record; callers ask after a record
+     * went through, or after finish */
+    *kept = *dropped = 0;
+    for (int s = 0; s < pl->S; s++) {
+        *kept += pl->shards[s].restored;
+        *dropped += pl->shards[s].restore_dropped;
+    }
 }
 
 int cr_pipeline_failed(struct cr_pipeline *pl)
@@ -170,7 +261,7 @@ static void add_worker_stats(struct cr_worker_stats *a, const struct cr_worker_s
 int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, char *err,
                        size_t errlen)
 {
-    struct cr_batch_msg eof = {.batch = NULL, .seq = pl->next_seq};
+    struct cr_batch_msg eof = {.batch = NULL, .seq = pl->next_seq, .kind = CR_BM_EOF};
     for (int w = 0; w < pl->W; w++)
         cr_ring_push(pl->batch_rings[w], &eof, 1);
     struct cr_pipeline_stats st;
@@ -189,6 +280,7 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
         st.correlate.evicted += c->evicted;
         st.correlate.incidents_opened += c->incidents_opened;
         st.correlate.incident_updates += c->incident_updates;
+        st.restored_states += pl->shards[s].restored;
         free(pl->shards[s].in);
     }
     int rc = cr_writer_join(pl->writer, &st.store, err, errlen);
@@ -206,6 +298,8 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
     for (int i = 0; i < pl->ninputs; i++)
         free(pl->input_names[i]);
     cr_batch_pool_free(pl->pool);
+    pthread_mutex_destroy(&pl->dmu);
+    pthread_cond_destroy(&pl->dcv);
     free(pl->batch_rings);
     free(pl->match_rings);
     free(pl->workers);

@@ -34,20 +34,44 @@ struct cr_pipeline_stats {
     struct cr_correlator_stats correlate; /* summed over shards */
     struct cr_writer_stats store;
     uint64_t batches;
+    uint64_t restored_states;
     int workers, shards;
     double seconds;
 };
 
 struct cr_pipeline;
 
+struct cr_pipeline_opts {
+    int checkpoints; /* shards snapshot state at cr_pipeline_checkpoint marks */
+    int restore;     /* shards load the store's checkpointed state before any record */
+};
+
+/* opts may be NULL (no checkpoints: file replay). */
 struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct cr_ruleset *rs,
-                                      struct cr_store *store, char *err, size_t errlen);
+                                      struct cr_store *store, const struct cr_pipeline_opts *opts,
+                                      char *err, size_t errlen);
+/* Checkpoint: everything submitted so far, and `pos` (where each input
+ * stands after it), become durable together. Returns the epoch (1, 2, ...).
+ * Needs opts.checkpoints. */
+uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position *pos, int npos);
+/* The newest durable epoch (0: none yet). Any thread. */
+uint64_t cr_pipeline_durable(const struct cr_pipeline *pl);
+/* Wait until epoch is durable, the store failed, or timeout_ms passed.
+ * Returns 0 if durable. */
+int cr_pipeline_wait_durable(struct cr_pipeline *pl, uint64_t epoch, int timeout_ms);
+/* States restored at start, and entries dropped (their rule changed). */
+void cr_pipeline_restored(const struct cr_pipeline *pl, uint64_t *kept, uint64_t *dropped);
 /* Register an input by name (file path, "-" for stdin, topic/partition);
  * returns its index for batches, or -1 past CR_MAX_INPUTS. */
 int cr_pipeline_add_input(struct cr_pipeline *pl, const char *name);
+/* The same with a format other than the config's input.format. Adding a
+ * name twice returns the first index. */
+int cr_pipeline_add_input_format(struct cr_pipeline *pl, const char *name, enum cr_format fmt);
 const char *const *cr_pipeline_input_names(const struct cr_pipeline *pl, int *n);
 /* An empty batch (blocks while all are in flight: backpressure). */
 struct cr_batch *cr_pipeline_get_batch(struct cr_pipeline *pl);
+/* An empty batch, or NULL if all are in flight (Kafka ingest pauses then). */
+struct cr_batch *cr_pipeline_try_get_batch(struct cr_pipeline *pl);
 /* Hand a filled batch to the workers (ownership moves). */
 void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b);
 /* Give back a batch that was not submitted. */

@@ -4,11 +4,46 @@
 #include "shard.h"
 
 #include "match.h"
+#include "worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define POP_MAX 64
+
+struct restore_ctx {
+    struct cr_shard *sh;
+    struct cr_correlator *c;
+    uint64_t kept, dropped;
+};
+
+static int restore_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
+{
+    struct restore_ctx *r = arg;
+    const char *nul = memchr(key, 0, klen);
+    if (!nul)
+        return 0;
+    const char *ck = nul + 1;
+    size_t cklen = klen - (size_t)(nul - (const char *)key) - 1;
+    /* the same placement as live matches: a key's state goes to its shard */
+    if ((int)cr_key_shard(ck, cklen, r->sh->nshards) != r->sh->index)
+        return 0;
+    if (cr_correlator_restore(r->c, key, klen, val, vlen))
+        r->kept++;
+    else
+        r->dropped++;
+    return 0;
+}
+
+/* Load this shard's part of the checkpointed state. */
+static uint64_t restore(struct cr_shard *sh, struct cr_correlator *c)
+{
+    struct restore_ctx r = {sh, c, 0, 0};
+    cr_store_each_state(sh->restore, restore_one, &r);
+    sh->restore_dropped = r.dropped;
+    return r.kept;
+}
 
 static void *shard_main(void *arg)
 {
@@ -17,8 +52,12 @@ static void *shard_main(void *arg)
     struct cr_match *buf = malloc(sizeof(struct cr_match) * POP_MAX);
     if (!c || !buf)
         abort();
-    uint64_t seq = 0;
-    int done = 0;
+    uint64_t seq = 0, epoch = 0;
+    int done = 0, mark = 0;
+    if (sh->checkpoints)
+        cr_correlator_enable_checkpoints(c);
+    if (sh->restore)
+        sh->restored = restore(sh, c);
     /* Each ring is read in runs; `have`/`at` keep what was popped but not
      * yet consumed, per worker, because a pop may run past BATCH_END(seq)
      * into the same worker's next batch (seq + W). */
@@ -53,6 +92,11 @@ static void *shard_main(void *arg)
             case CR_MSG_BATCH_END:
                 batch_done = 1;
                 break;
+            case CR_MSG_MARK:
+                batch_done = 1;
+                mark = 1;
+                epoch = m->epoch;
+                break;
             case CR_MSG_EOF:
                 /* worker w has no batch `seq`: the input ended before it */
                 eof[w] = 1;
@@ -64,6 +108,15 @@ static void *shard_main(void *arg)
         struct cr_wmsg *head, *tail;
         size_t n = cr_correlator_flush(c, &head, &tail);
         cr_writer_send_list(sh->writer, head, tail, n);
+        if (mark) {
+            /* after this batch's incidents, so the writer has them before the
+             * state that reflects them */
+            size_t len = 0;
+            char *snap = sh->checkpoints ? cr_correlator_snapshot(c, &len) : NULL;
+            cr_writer_send(sh->writer, cr_wmsg_snapshot(epoch, snap, len));
+            free(snap);
+            mark = 0;
+        }
         if (!done) {
             seq++;
             sh->batches++;

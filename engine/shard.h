@@ -10,7 +10,11 @@
  * number of workers, and the incidents are identical for any thread count.
  *
  * At each batch end the shard hands the incidents that changed to the
- * writer in one list.
+ * writer in one list. At a checkpoint mark it also sends a snapshot of the
+ * state that changed (checkpoint.h); every shard cuts at the same sequence
+ * number, so the snapshots of one epoch describe one point of the input.
+ * With `restore`, the shard first loads the checkpointed states whose keys
+ * it owns.
  *
  * Threading: one thread per shard; counters are read after join.
  */
@@ -31,6 +35,10 @@ struct cr_shard {
     int nworkers;
     uint64_t max_keys;
     struct cr_writer *writer;
+    int nshards;
+    int checkpoints;            /* snapshot state at CR_MSG_MARK */
+    struct cr_store *restore;   /* load checkpointed state at start (NULL: start empty) */
+    uint64_t restored, restore_dropped;
     struct cr_correlator_stats stats; /* final, after join */
     uint64_t batches;
 };

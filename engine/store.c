@@ -53,7 +53,7 @@
 
 struct cr_store {
     MDB_env *env;
-    MDB_dbi incidents, by_time, by_category, by_entity, rejects, meta;
+    MDB_dbi incidents, by_time, by_category, by_entity, rejects, meta, state, offsets;
     MDB_txn *txn; /* the open write batch, or NULL */
     int failed;   /* error code of a batch that failed and was rolled back */
     int read_only;
@@ -148,6 +148,8 @@ static const struct dbdef dbdefs[] = {
     {"by_entity", offsetof(struct cr_store, by_entity)},
     {"rejects", offsetof(struct cr_store, rejects)},
     {"meta", offsetof(struct cr_store, meta)},
+    {"state", offsetof(struct cr_store, state)},
+    {"offsets", offsetof(struct cr_store, offsets)},
 };
 #define NDBS (sizeof dbdefs / sizeof dbdefs[0])
 
@@ -694,4 +696,98 @@ int cr_store_count_incidents(struct cr_store *s, uint64_t *n)
 const char *cr_store_lib_version(void)
 {
     return mdb_version(NULL, NULL, NULL);
+}
+
+/* ---- checkpoints: correlation state and input positions ---- */
+
+int cr_store_put_state(struct cr_store *s, const void *key, size_t klen, const void *val,
+                       size_t vlen)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    if (klen == 0 || klen > 511) {
+        set_err(s, "state key must be 1..511 bytes");
+        return CR_STORE_ERR;
+    }
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    rc = mdb_put(s->txn, s->state, &k, &v, 0);
+    if (rc != 0) return batch_fail(s, rc, "writing correlation state");
+    return CR_STORE_OK;
+}
+
+int cr_store_del_state(struct cr_store *s, const void *key, size_t klen)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    if (klen == 0 || klen > 511) return CR_STORE_OK; /* never stored */
+    MDB_val k = {klen, (void *)key};
+    rc = mdb_del(s->txn, s->state, &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) return batch_fail(s, rc, "deleting correlation state");
+    return CR_STORE_OK;
+}
+
+int cr_store_put_offset(struct cr_store *s, const char *input, int64_t next)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    size_t n = strlen(input);
+    if (n == 0 || n > 511) {
+        set_err(s, "input name must be 1..511 bytes");
+        return CR_STORE_ERR;
+    }
+    unsigned char be[8];
+    for (int i = 0; i < 8; i++) be[i] = (unsigned char)((uint64_t)next >> (56 - 8 * i));
+    MDB_val k = {n, (void *)input}, v = {8, be};
+    rc = mdb_put(s->txn, s->offsets, &k, &v, 0);
+    if (rc != 0) return batch_fail(s, rc, "writing an input position");
+    return CR_STORE_OK;
+}
+
+int cr_store_get_offset(struct cr_store *s, const char *input, int64_t *next)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0) return rc;
+    MDB_val k = {strlen(input), (void *)input}, v;
+    int ret = CR_STORE_OK;
+    rc = k.mv_size ? mdb_get(txn, s->offsets, &k, &v) : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND) {
+        set_err(s, "no position for input '%s'", input);
+        ret = CR_STORE_NOTFOUND;
+    } else if (rc != 0 || v.mv_size != 8) {
+        ret = rc ? lmdb_err(s, rc, "reading an input position") : CR_STORE_ERR;
+    } else {
+        const unsigned char *b = v.mv_data;
+        uint64_t x = 0;
+        for (int i = 0; i < 8; i++) x = x << 8 | b[i];
+        *next = (int64_t)x;
+    }
+    read_end(s, txn);
+    return ret;
+}
+
+int cr_store_each_state(struct cr_store *s,
+                        int (*cb)(const void *key, size_t klen, const void *val, size_t vlen,
+                                  void *arg),
+                        void *arg)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0) return rc;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, s->state, &cur);
+    if (rc != 0) {
+        read_end(s, txn);
+        return lmdb_err(s, rc, "reading correlation state");
+    }
+    MDB_val k, v;
+    int op = MDB_FIRST, stop = 0;
+    while (!stop && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        stop = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+    }
+    mdb_cursor_close(cur);
+    read_end(s, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_err(s, rc, "reading correlation state");
+    return CR_STORE_OK;
 }

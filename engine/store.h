@@ -9,6 +9,8 @@
  *   by_entity   name=value | 0x00 | first_seen BE | id -> ""
  *   rejects     input (BE u32) | position (BE u64)     -> reason | 0x00 | raw bytes
  *   meta        name                                   -> value
+ *   state       consumer id | 0x00 | key bytes         -> encoded correlation state
+ *   offsets     input name                             -> next position (BE u64)
  * Times in keys are BE u64 of the ms value with the sign bit flipped, so
  * that byte order is numeric order even for CR_TIME_NONE (INT64_MIN).
  * first_seen, category and entities never change once an incident exists,
@@ -107,6 +109,25 @@ int cr_store_rejects(struct cr_store *s,
 int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t outlen);
 /* Counts for metrics: number of incidents stored. */
 int cr_store_count_incidents(struct cr_store *s, uint64_t *n);
+/* Checkpoints. Correlation state (key: consumer id | 0 | key bytes; value:
+ * the correlator's encoding) and input positions (key: input name such as
+ * "kafka:logs/0"; value: the next offset to read) are written in the same
+ * write batch as the incidents they go with, so after a crash the store
+ * holds a consistent cut: positions never run ahead of the state and
+ * incidents that reflect them. */
+int cr_store_put_state(struct cr_store *s, const void *key, size_t klen, const void *val,
+                       size_t vlen);
+int cr_store_del_state(struct cr_store *s, const void *key, size_t klen);
+int cr_store_put_offset(struct cr_store *s, const char *input, int64_t next);
+/* CR_STORE_NOTFOUND if the input has no recorded position. */
+int cr_store_get_offset(struct cr_store *s, const char *input, int64_t *next);
+/* Every state entry, in key order; values are borrowed for the call. cb
+ * returns non-zero to stop. */
+int cr_store_each_state(struct cr_store *s,
+                        int (*cb)(const void *key, size_t klen, const void *val, size_t vlen,
+                                  void *arg),
+                        void *arg);
+
 /* The LMDB library version string (for `corral version`). */
 const char *cr_store_lib_version(void);
 

@@ -68,6 +68,8 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
             k++;
         if (k == ev->raw.len)
             why = "empty record";
+        else if (rec->flags & CR_REC_BAD_ENVELOPE)
+            why = "invalid CloudEvents binary-mode headers";
         else if (ev->raw.p[k] == '{' || ev->format == CR_FMT_JSON ||
                  ev->format == CR_FMT_CLOUDEVENTS)
             why = "invalid or truncated JSON";
@@ -103,14 +105,26 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
     int64_t fallback = b->fallback_ms;
     struct cr_worker_stats *st = &w->stats;
     const struct cr_ruleset *rs = w->rs;
+    uint32_t input = UINT32_MAX;
     for (uint32_t i = 0; i < b->nrecs; i++) {
         const struct cr_rec *rec = &b->recs[i];
         const char *p = b->buf + rec->off;
-        enum cr_parse_result pr = cr_parse(parser, p, rec->len, fallback, &ev);
-        ev.input = b->input;
+        if (rec->input != input) {
+            input = rec->input;
+            cr_parser_set_format(parser, (enum cr_format)w->input_formats[input]);
+        }
+        /* a record without a time of its own takes its transport's time
+         * (the Kafka record timestamp), else the previous record's */
+        enum cr_parse_result pr =
+            cr_parse(parser, p, rec->len, rec->ts_ms ? rec->ts_ms : fallback, &ev);
+        ev.input = rec->input;
         ev.position = rec->position;
         if (rec->flags & CR_REC_TRUNCATED)
             ev.flags |= CR_EV_TRUNCATED;
+        if ((rec->flags & CR_REC_BAD_ENVELOPE) && pr != CR_PARSE_ERROR) {
+            ev.flags |= CR_EV_PARSE_ERROR;
+            pr = CR_PARSE_ERROR;
+        }
         st->records++;
         st->bytes += rec->len;
         if (pr == CR_PARSE_OK)
@@ -187,12 +201,20 @@ static void *worker_main(void *arg)
     memset(&ctl, 0, sizeof ctl);
     for (;;) {
         struct cr_batch_msg msg;
-        if (cr_ring_pop(w->in, &msg, 1) == 0 || !msg.batch) {
+        if (cr_ring_pop(w->in, &msg, 1) == 0 || msg.kind == CR_BM_EOF) {
             ctl.kind = CR_MSG_EOF;
             ctl.seq = msg.seq;
             for (int s = 0; s < w->nshards; s++)
                 cr_ring_push(w->out[s], &ctl, 1);
             break;
+        }
+        if (msg.kind == CR_BM_MARK) {
+            ctl.kind = CR_MSG_MARK;
+            ctl.seq = msg.seq;
+            ctl.epoch = msg.epoch;
+            for (int s = 0; s < w->nshards; s++)
+                cr_ring_push(w->out[s], &ctl, 1);
+            continue;
         }
         struct cr_batch *b = msg.batch;
         process_batch(w, parser, m, b, ob, hits);

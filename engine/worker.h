@@ -29,10 +29,16 @@
 #include <pthread.h>
 #include <stdint.h>
 
-/* What flows in a worker's input ring. */
+/* What flows in a worker's input ring: a batch, a checkpoint mark (which
+ * takes a sequence number like a batch, so it lands at one point of the
+ * input order), or the end of input. */
+enum cr_batch_msg_kind { CR_BM_DATA = 0, CR_BM_MARK = 1, CR_BM_EOF = 2 };
+
 struct cr_batch_msg {
-    struct cr_batch *batch; /* NULL = end of input */
-    uint64_t seq;           /* for the end of input: the first unused sequence number */
+    struct cr_batch *batch; /* CR_BM_DATA */
+    uint64_t seq;           /* the batch's or mark's sequence number; EOF: the first unused */
+    uint64_t epoch;         /* CR_BM_MARK */
+    int kind;
 };
 
 /* Rejected records are reported on stderr as `input:line: cause`, the
@@ -66,6 +72,7 @@ struct cr_worker {
     struct cr_batch_pool *pool;
     struct cr_writer *writer;
     const char *const *input_names; /* borrowed from the pipeline */
+    const uint8_t *input_formats;   /* borrowed: format per input index (enum cr_format) */
     int quiet;                      /* no per-record messages on stderr */
     struct cr_worker_stats stats;
     int failed;

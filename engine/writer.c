@@ -3,6 +3,8 @@
  */
 #include "writer.h"
 
+#include "correlate.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +33,19 @@ struct cr_writer {
     _Atomic int failed;
     char err[512];
     struct cr_writer_stats stats;
+
+    /* checkpoints: epochs wait here until their positions and every
+     * shard's snapshot arrived */
+    int shards;
+    void (*durable_cb)(void *arg, uint64_t epoch);
+    void *durable_arg;
+    struct epoch {
+        uint64_t epoch;
+        struct cr_wmsg *positions;
+        struct cr_wmsg *snaps, *snaps_tail;
+        int nsnaps;
+    } *ep;
+    int nep, ep_cap;
 };
 
 struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created)
@@ -61,6 +76,23 @@ struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *re
     return m;
 }
 
+struct cr_wmsg *cr_wmsg_snapshot(uint64_t epoch, const char *delta, size_t len)
+{
+    struct cr_wmsg *m = cr_wmsg_reject(0, 0, "", delta ? delta : "", delta ? len : 0);
+    m->kind = CR_W_SNAPSHOT;
+    m->epoch = epoch;
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int n)
+{
+    struct cr_wmsg *m = cr_wmsg_reject(0, 0, "", (const char *)pos, sizeof *pos * (size_t)n);
+    m->kind = CR_W_EPOCH;
+    m->epoch = epoch;
+    m->npositions = n;
+    return m;
+}
+
 struct cr_wmsg *cr_wmsg_done(void)
 {
     struct cr_wmsg *m = calloc(1, sizeof *m);
@@ -85,8 +117,17 @@ static void fail(struct cr_writer *w, const char *what)
     }
 }
 
-/* Write one list of messages in one transaction; frees them. */
-static void write_batch(struct cr_writer *w, struct cr_wmsg *list)
+static void free_list(struct cr_wmsg *m)
+{
+    for (struct cr_wmsg *next; m; m = next) {
+        next = m->next;
+        free(m);
+    }
+}
+
+/* Write one list of messages in one transaction, with an epoch's state
+ * deltas and positions if ep is given; frees them. Returns 1 if committed. */
+static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *ep)
 {
     int ok = !atomic_load(&w->failed);
     if (ok && cr_store_begin(w->store) != 0) {
@@ -94,8 +135,7 @@ static void write_batch(struct cr_writer *w, struct cr_wmsg *list)
         ok = 0;
     }
     struct cr_writer_stats delta = {0};
-    for (struct cr_wmsg *m = list, *next; m; m = next) {
-        next = m->next;
+    for (struct cr_wmsg *m = list; m; m = m->next) {
         if (ok && m->kind == CR_W_INCIDENT) {
             char *json = cr_incident_to_json(&m->inc, w->input_names, *w->ninputs);
             if (!json || cr_store_put_incident(w->store, &m->inc, json, strlen(json)) != 0) {
@@ -116,22 +156,106 @@ static void write_batch(struct cr_writer *w, struct cr_wmsg *list)
             } else
                 delta.rejects_not_kept++;
         }
-        free(m);
+    }
+    if (ok && ep) {
+        for (struct cr_wmsg *m = ep->snaps; ok && m; m = m->next) {
+            if (cr_ckpt_apply(m->raw, m->rawlen, w->store) != 0) {
+                fail(w, "writing correlation state");
+                ok = 0;
+            }
+            delta.state_bytes += m->rawlen;
+        }
+        const struct cr_position *pos = (const struct cr_position *)ep->positions->raw;
+        for (int i = 0; ok && i < ep->positions->npositions; i++)
+            if (cr_store_put_offset(w->store, pos[i].input, pos[i].next) != 0) {
+                fail(w, "writing input positions");
+                ok = 0;
+            }
+        char num[32];
+        snprintf(num, sizeof num, "%llu", (unsigned long long)ep->epoch);
+        if (ok && (cr_store_put_meta(w->store, "epoch", num) != 0 ||
+                   cr_store_put_meta(w->store, "state_format", cr_correlator_state_format()) != 0)) {
+            fail(w, "writing checkpoint metadata");
+            ok = 0;
+        }
+    }
+    free_list(list);
+    if (ep) {
+        free_list(ep->snaps);
+        free_list(ep->positions);
     }
     if (ok) {
         if (cr_store_commit(w->store) != 0) {
             fail(w, "commit");
-            ok = 0;
-        } else {
-            w->stats.incidents_created += delta.incidents_created;
-            w->stats.incident_versions += delta.incident_versions;
-            w->stats.rejects_kept += delta.rejects_kept;
-            w->stats.rejects_not_kept += delta.rejects_not_kept;
-            w->stats.commits++;
+            return 0;
         }
-    } else if (!atomic_load(&w->failed)) {
-        cr_store_abort(w->store);
+        w->stats.incidents_created += delta.incidents_created;
+        w->stats.incident_versions += delta.incident_versions;
+        w->stats.rejects_kept += delta.rejects_kept;
+        w->stats.rejects_not_kept += delta.rejects_not_kept;
+        w->stats.state_bytes += delta.state_bytes;
+        w->stats.commits++;
+        if (ep) {
+            w->stats.epochs++;
+            if (w->durable_cb)
+                w->durable_cb(w->durable_arg, ep->epoch);
+        }
+        return 1;
     }
+    if (!atomic_load(&w->failed))
+        cr_store_abort(w->store);
+    return 0;
+}
+
+static struct epoch *epoch_slot(struct cr_writer *w, uint64_t e)
+{
+    for (int i = 0; i < w->nep; i++)
+        if (w->ep[i].epoch == e)
+            return &w->ep[i];
+    if (w->nep == w->ep_cap) {
+        w->ep_cap = w->ep_cap ? w->ep_cap * 2 : 8;
+        w->ep = realloc(w->ep, (size_t)w->ep_cap * sizeof *w->ep);
+        if (!w->ep)
+            abort();
+    }
+    struct epoch *ep = &w->ep[w->nep++];
+    memset(ep, 0, sizeof *ep);
+    ep->epoch = e;
+    return ep;
+}
+
+/* Attach a snapshot or positions message to its epoch. */
+static void add_to_epoch(struct cr_writer *w, struct cr_wmsg *m)
+{
+    struct epoch *ep = epoch_slot(w, m->epoch);
+    m->next = NULL;
+    if (m->kind == CR_W_EPOCH) {
+        free_list(ep->positions);
+        ep->positions = m;
+    } else {
+        if (ep->snaps_tail)
+            ep->snaps_tail->next = m;
+        else
+            ep->snaps = m;
+        ep->snaps_tail = m;
+        ep->nsnaps++;
+    }
+}
+
+/* The oldest epoch, if all its parts arrived (epochs complete in order:
+ * shards and ingest both emit them in order). */
+static struct epoch *complete_epoch(struct cr_writer *w)
+{
+    if (w->nep == 0)
+        return NULL;
+    struct epoch *ep = &w->ep[0];
+    return ep->positions && ep->nsnaps >= w->shards ? ep : NULL;
+}
+
+static void pop_epoch(struct cr_writer *w)
+{
+    memmove(&w->ep[0], &w->ep[1], (size_t)(w->nep - 1) * sizeof *w->ep);
+    w->nep--;
 }
 
 static void *writer_main(void *arg)
@@ -174,6 +298,20 @@ static void *writer_main(void *arg)
                 free(m);
                 continue;
             }
+            if (m->kind == CR_W_SNAPSHOT || m->kind == CR_W_EPOCH) {
+                add_to_epoch(w, m);
+                struct epoch *ep;
+                while ((ep = complete_epoch(w))) {
+                    /* the incidents before the mark go in the epoch's transaction */
+                    struct epoch e = *ep;
+                    pop_epoch(w);
+                    write_batch(w, pending, &e);
+                    pending = pending_tail = NULL;
+                    npending = 0;
+                    last_commit = now_ms();
+                }
+                continue;
+            }
             if (pending_tail)
                 pending_tail->next = m;
             else
@@ -181,14 +319,14 @@ static void *writer_main(void *arg)
             pending_tail = m;
             npending++;
             if (npending >= CR_WRITER_MAX_TXN_ITEMS) {
-                write_batch(w, pending);
+                write_batch(w, pending, NULL);
                 pending = pending_tail = NULL;
                 npending = 0;
                 last_commit = now_ms();
             }
         }
         if (npending && (done || now_ms() - last_commit >= w->commit_interval_ms)) {
-            write_batch(w, pending);
+            write_batch(w, pending, NULL);
             pending = pending_tail = NULL;
             npending = 0;
             last_commit = now_ms();
@@ -201,6 +339,14 @@ static void *writer_main(void *arg)
                 break;
         }
     }
+    /* epochs that never completed (the run stopped first) are not durable */
+    for (int i = 0; i < w->nep; i++) {
+        free_list(w->ep[i].snaps);
+        free_list(w->ep[i].positions);
+    }
+    free(w->ep);
+    w->ep = NULL;
+    w->nep = 0;
     return NULL;
 }
 
@@ -254,6 +400,14 @@ void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)
 {
     m->next = NULL;
     cr_writer_send_list(w, m, m, 1);
+}
+
+void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
+                               void (*cb)(void *arg, uint64_t epoch), void *arg)
+{
+    w->shards = shards;
+    w->durable_cb = cb;
+    w->durable_arg = arg;
 }
 
 int cr_writer_failed(struct cr_writer *w)

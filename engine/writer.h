@@ -9,6 +9,12 @@
  * records), so the inbox is a mutex-protected list: senders take the lock
  * once per batch-end or per reject, never per event.
  *
+ * Checkpoints: ingest sends CR_W_EPOCH(e) with the input positions of epoch
+ * e, and each shard sends CR_W_SNAPSHOT(e) with its state delta when it
+ * reaches e's mark. When all have arrived, the writer commits the pending
+ * incidents, the deltas and the positions in one transaction, then calls
+ * the durable callback: only then may ingest tell Kafka the offsets.
+ *
  * A store error (map full, I/O) is fatal for the run: the writer records it,
  * keeps draining its inbox without writing (senders never block forever),
  * and cr_writer_failed() lets ingest stop reading. Nothing is lost silently:
@@ -21,13 +27,20 @@
 #ifndef CR_WRITER_H
 #define CR_WRITER_H
 
+#include "checkpoint.h"
 #include "incident.h"
 #include "store.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum cr_wmsg_kind { CR_W_INCIDENT = 1, CR_W_REJECT = 2, CR_W_DONE = 3 };
+enum cr_wmsg_kind {
+    CR_W_INCIDENT = 1,
+    CR_W_REJECT = 2,
+    CR_W_DONE = 3,
+    CR_W_SNAPSHOT = 4, /* raw = a shard's state delta for `epoch` */
+    CR_W_EPOCH = 5,    /* raw = struct cr_position[npositions] of `epoch` */
+};
 
 struct cr_wmsg {
     struct cr_wmsg *next;
@@ -36,6 +49,8 @@ struct cr_wmsg {
     struct cr_incident inc;
     uint32_t input;
     uint64_t position;
+    uint64_t epoch;
+    int npositions;
     char reason[96];
     size_t rawlen;
     char raw[];
@@ -46,6 +61,8 @@ struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *re
                                const char *raw, size_t rawlen);
 /* The last message of each sender. */
 struct cr_wmsg *cr_wmsg_done(void);
+struct cr_wmsg *cr_wmsg_snapshot(uint64_t epoch, const char *delta, size_t len);
+struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int n);
 
 struct cr_writer_stats {
     uint64_t incidents_created;
@@ -53,6 +70,8 @@ struct cr_writer_stats {
     uint64_t rejects_kept;
     uint64_t rejects_not_kept;  /* beyond store.max_rejects: counted only */
     uint64_t commits;
+    uint64_t epochs;            /* checkpoints made durable */
+    uint64_t state_bytes;       /* state deltas written */
 };
 
 struct cr_writer;
@@ -63,6 +82,11 @@ struct cr_writer;
 struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t commit_interval_ms,
                                   uint64_t max_rejects, const char *const *input_names,
                                   const int *ninputs);
+/* Checkpoints: `shards` snapshots make an epoch complete; cb(arg, epoch)
+ * runs on the writer thread after the epoch's transaction committed. Call
+ * before any checkpoint is sent. */
+void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
+                               void (*cb)(void *arg, uint64_t epoch), void *arg);
 void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m);
 /* Send a list linked through ->next in one lock. */
 void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail,

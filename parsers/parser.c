@@ -67,6 +67,11 @@ void cr_parser_free(struct cr_parser *p)
     free(p);
 }
 
+void cr_parser_set_format(struct cr_parser *p, enum cr_format format)
+{
+    p->opts.format = format;
+}
+
 int64_t cr_parser_infer_year(const struct cr_parser *p, int mon, int day, int h, int mi, int s,
                              int ms, int tz_min)
 {

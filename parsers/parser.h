@@ -62,6 +62,8 @@ struct cr_parser;
 /* Returns NULL only on out-of-memory. opts is copied. */
 struct cr_parser *cr_parser_new(const struct cr_parse_opts *opts);
 void cr_parser_free(struct cr_parser *p);
+/* Change the format of the records that follow (inputs differ per topic). */
+void cr_parser_set_format(struct cr_parser *p, enum cr_format format);
 
 /* Parse one record (no trailing newline). ev is reset and filled; ev->raw
  * = rec. fallback_ms is used when the record has no time. Always fills

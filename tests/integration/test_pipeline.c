@@ -219,8 +219,18 @@ Test(pipeline, exit_codes, .init = setup, .fini = teardown)
     cr_assert_eq(cr_test_run(cmd, NULL), 2);
     snprintf(cmd, sizeof cmd, "'%s' frobnicate 2>/dev/null", CORRAL_BINARY);
     cr_assert_eq(cr_test_run(cmd, NULL), 2);
-    snprintf(cmd, sizeof cmd, "'%s' run -c x.yaml 2>/dev/null", CORRAL_BINARY);
-    cr_assert_eq(cr_test_run(cmd, NULL), 2, "missing --input is a usage error");
+    snprintf(cmd, sizeof cmd, "'%s' run --input x.log 2>/dev/null", CORRAL_BINARY);
+    cr_assert_eq(cr_test_run(cmd, NULL), 2, "missing -c is a usage error");
+    /* no --input and no Kafka brokers/topics configured: nothing to read */
+    snprintf(cmd, sizeof cmd, "'%s' run -c '%s' --store '%s/s' 2>&1", CORRAL_BINARY,
+             cr_test_source_path("configs/corral.yaml"), tmp);
+    char *msg = NULL;
+    cr_assert_eq(cr_test_run(cmd, &msg), 2, "%s", msg);
+    cr_assert(strstr(msg, "no input") != NULL, "%s", msg);
+    free(msg);
+    snprintf(cmd, sizeof cmd, "'%s' run -c '%s' --input x.log --brokers 127.0.0.1:1 2>/dev/null",
+             CORRAL_BINARY, cr_test_source_path("configs/corral.yaml"));
+    cr_assert_eq(cr_test_run(cmd, NULL), 2, "Kafka options with --input are a usage error");
     snprintf(cmd, sizeof cmd, "'%s' run --help", CORRAL_BINARY);
     cr_assert_eq(cr_test_run(cmd, NULL), 0);
     snprintf(cmd, sizeof cmd, "'%s' version", CORRAL_BINARY);
