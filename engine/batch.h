@@ -30,6 +30,8 @@ enum {
     CR_REC_TRUNCATED = 1u << 0, /* longer than max_record_bytes: only the first part is here */
     CR_REC_BAD_ENVELOPE = 1u << 1, /* transport metadata was invalid (e.g. CloudEvents headers);
                                     * the bytes are the record's value as received */
+    CR_REC_REPLAY = 1u << 2,       /* read again to rebuild correlation state after a
+                                    * rebalance: it was already processed by the previous owner */
 };
 
 struct cr_rec {

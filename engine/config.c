@@ -34,6 +34,7 @@ void cr_config_defaults(struct cr_config *c)
     c->max_rejects = 100000;
     c->kafka_group = strdup("corral");
     c->checkpoint_interval_ms = 1000;
+    c->rebuild_records = 100000;
     c->stats_interval_ms = 10000;
 }
 
@@ -257,7 +258,7 @@ static int load_kafka(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
 {
     static const char *const keys[] = {"brokers", "group", "topics", "output_topic",
                                        "checkpoint_interval", "stats_interval", "properties",
-                                       NULL};
+                                       "rebuild_records", NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "kafka", err, errlen);
     yaml_node_t *n;
     int64_t v;
@@ -293,6 +294,12 @@ static int load_kafka(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
             bad++;
         } else
             c->checkpoint_interval_ms = v;
+    }
+    if ((n = cr_yaml_get(y, m, "rebuild_records"))) {
+        if (cr_yaml_int(y, n, "kafka.rebuild_records", 0, INT64_MAX, &v, err, errlen) == 0)
+            c->rebuild_records = v;
+        else
+            bad++;
     }
     if ((n = cr_yaml_get(y, m, "stats_interval"))) {
         if (cr_yaml_duration_ms(y, n, "kafka.stats_interval", &v, err, errlen) == 0)

@@ -67,6 +67,8 @@ struct cr_config {
     int nkafka_topics;
     char *kafka_output_topic;     /* incidents are produced here as JSON keyed by id; NULL = off */
     int64_t checkpoint_interval_ms;
+    int64_t rebuild_records;      /* per partition taken over from another member: records
+                                   * replayed to rebuild correlation state (0 = none) */
     int64_t stats_interval_ms;    /* progress line on stderr while consuming; 0 = off */
     char *kafka_props[CR_MAX_KAFKA_PROPS][2]; /* librdkafka properties passed through */
     int nkafka_props;

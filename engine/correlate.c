@@ -54,6 +54,7 @@ struct state {
     uint8_t changed;          /* checkpointing: touched since the last snapshot */
     uint8_t persisted;        /* checkpointing: a snapshot holds it */
     struct state *changed_next;
+    uint32_t src;             /* input (partition) of the latest match: whose state this is */
     int64_t last_ms;          /* newest event time that touched this state */
     int64_t horizon_ms;       /* how long after last_ms it can still matter */
     struct cr_incident *open;
@@ -83,6 +84,8 @@ struct cr_correlator {
     uint64_t flushes;
     struct cr_wmsg *extra; /* versions of incidents closed before a flush */
     int checkpointing;     /* track changes for cr_correlator_snapshot */
+    int replaying;         /* the current match rebuilds state: emit no incident version */
+    uint32_t cur_src;      /* src of the current match */
     struct state *changed; /* states touched since the last snapshot */
     char *tomb;            /* keys of persisted states freed since the last snapshot */
     size_t tomb_len, tomb_cap;
@@ -238,6 +241,7 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
         if (s->hash == h && s->owner == owner && s->keylen == len &&
             memcmp(state_key(s), key, len) == 0) {
             mark_changed(c, s);
+            s->src = c->cur_src;
             return s;
         }
     size_t entry = sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
@@ -260,11 +264,18 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
     if (c->stats.states > c->nbuckets)
         grow(c);
     mark_changed(c, s);
+    s->src = c->cur_src;
     return s;
 }
 
 static void mark_dirty(struct cr_correlator *c, struct state *s)
 {
+    if (c->replaying) {
+        /* the previous owner of the partition emitted this version already;
+         * the next live match will emit the incident with its full state */
+        s->created = 0;
+        return;
+    }
     if (!s->dirty) {
         s->dirty = 1;
         s->dirty_next = c->dirty;
@@ -550,6 +561,8 @@ static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_
 void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
 {
     c->stats.matches++;
+    c->replaying = m->replay;
+    c->cur_src = m->src;
     if (m->time_ms > c->watermark)
         c->watermark = m->time_ms;
     if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)
@@ -720,6 +733,8 @@ struct ckpt_head {
     uint8_t created;
     uint32_t n, cap;
     int64_t last_ms, horizon_ms, open_until;
+    uint32_t src;
+    uint32_t reserved;
 };
 
 static size_t entry_size(void)
@@ -768,7 +783,8 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
                               .cap = s->cap,
                               .last_ms = s->last_ms,
                               .horizon_ms = s->horizon_ms,
-                              .open_until = s->open_until};
+                              .open_until = s->open_until,
+                              .src = s->src};
         const void *parts[3] = {&h, &s->u, s->open};
         size_t lens[3] = {sizeof h, (size_t)s->cap * entry_size(), sizeof(struct cr_incident)};
         cr_ckpt_put(&b, key, kl, parts, lens, 3);
@@ -826,6 +842,7 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     size_t cklen = klen - idlen - 1;
     int was = c->checkpointing;
     c->checkpointing = 0; /* restoring is not a change */
+    c->cur_src = h.src;
     struct state *s = lookup(c, owner, ck, cklen, cap, horizon);
     c->checkpointing = was;
     const char *v = (const char *)val + sizeof h;
@@ -833,6 +850,7 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     s->n = h.n;
     s->last_ms = h.last_ms;
     s->open_until = h.open_until;
+    s->src = h.src;
     s->persisted = 1;
     if (h.has_open) {
         s->open = malloc(sizeof *s->open);
@@ -843,4 +861,32 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     if (s->last_ms > c->watermark)
         c->watermark = s->last_ms;
     return 1;
+}
+
+uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        struct state **link = &c->buckets[i];
+        while (*link) {
+            struct state *s = *link;
+            /* flushed states only: the shard flushes before it drops */
+            if (s->src == src && !s->dirty && !s->changed) {
+                remove_state(c, link, s);
+                n++;
+            } else if (s->src == src && s->changed) {
+                /* touched since the last snapshot: its snapshot entry must
+                 * become a deletion, so keep it until then, but empty */
+                s->n = 0;
+                free(s->open);
+                s->open = NULL;
+                s->open_until = INT64_MIN;
+                s->last_ms = INT64_MIN;
+                n++;
+                link = &s->next;
+            } else
+                link = &s->next;
+        }
+    }
+    return n;
 }

@@ -78,5 +78,9 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len);
 int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen, const void *val,
                           size_t vlen);
 const char *cr_correlator_state_format(void);
+/* Forget every state whose latest match came from input `src` (a hash of
+ * the input's name): after a rebalance, state another process moved past.
+ * Returns how many. Call after a flush. */
+uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src);
 
 #endif

@@ -33,6 +33,7 @@ struct part {
     int assigned;
     int64_t next;         /* next offset to read; -1 unknown */
     int64_t target;       /* --until-caught-up: end at assignment; -1 unknown */
+    int64_t replay_until; /* records below this offset only rebuild state */
     uint64_t records;
 };
 
@@ -107,6 +108,7 @@ static struct part *add_part(struct kctx *k, const char *topic, int32_t partitio
     p->idx = cr_pipeline_add_input_format(k->pl, p->input, p->format);
     p->next = -1;
     p->target = -1;
+    p->replay_until = -1;
     return p;
 }
 
@@ -130,7 +132,9 @@ static void checkpoint(struct kctx *k)
     c->n = 0;
     for (int i = 0; i < k->nparts; i++) {
         struct part *p = &k->parts[i];
-        if (!p->assigned || p->next < 0)
+        /* a partition still replaying has nothing new to commit: committing
+         * its replay position would move the group backwards */
+        if (!p->assigned || p->next < 0 || p->next < p->replay_until)
             continue;
         snprintf(c->pos[c->n].input, sizeof c->pos[c->n].input, "%s", p->input);
         c->pos[c->n].next = p->next;
@@ -217,6 +221,26 @@ static void on_assign(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
             hi = -1;
         p->next = start >= 0 ? start : lo;
         p->target = hi;
+        p->replay_until = -1;
+        if (committed > local) {
+            /* Another member moved this partition past our own state (or we
+             * never had it): our state for its keys is stale. Forget it, and
+             * rebuild it from the partition's recent records, which update
+             * state but emit nothing (the previous owner stored those
+             * incident versions). Keys must be partitioned by correlation key
+             * for this to be exact (docs/operations.md). */
+            submit(k);
+            cr_pipeline_drop_input(k->pl, p->idx);
+            if (k->cfg->rebuild_records > 0 && committed > lo) {
+                int64_t from = committed - k->cfg->rebuild_records;
+                if (from < lo)
+                    from = lo;
+                tp->offset = from;
+                p->next = from;
+                p->replay_until = committed;
+                k->st->rebuilt_partitions++;
+            }
+        }
         p->assigned = 1;
     }
     k->ever_assigned = 1;
@@ -313,7 +337,7 @@ static int append(struct kctx *k, const rd_kafka_message_t *m)
         }
         char *dst = b->buf + b->len;
         size_t len = m->len, orig = m->len;
-        uint32_t flags = 0;
+        uint32_t flags = m->offset < p->replay_until ? CR_REC_REPLAY : 0;
         int converted = 0;
         if (p->format == CR_FMT_CLOUDEVENTS) {
             rd_kafka_headers_t *hdrs = NULL;

@@ -68,6 +68,7 @@ struct cr_kafka_stats {
     double paused_seconds;
     uint64_t checkpoints;
     uint64_t rebalances;
+    uint64_t rebuilt_partitions; /* taken over from another member and rebuilt by replay */
     int npartitions;
     struct cr_kafka_partition_stats part[CR_KAFKA_MAX_PARTITIONS];
 };

@@ -11,6 +11,7 @@
 #include "ingest_kafka.h"
 #include "kafka_dev.h"
 #include "kafka_produce.h"
+#include "output_kafka.h"
 #include "pipeline.h"
 #include "query_cli.h"
 #include "store.h"
@@ -79,6 +80,7 @@ static void usage_run(FILE *f)
                "  -t, --topic NAME[:FMT] topic to consume, replacing kafka.topics (repeatable)\n"
                "  -X PROPERTY=VALUE      librdkafka property (repeatable; TLS, SASL, fetch sizes)\n"
                "  -u, --until-caught-up  stop once caught up with what was there at assignment\n"
+               "  -o, --output-topic T   also produce incidents to topic T (kafka.output_topic)\n"
                "  -q, --quiet            no counters or progress on stderr\n");
 }
 
@@ -228,12 +230,12 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
     printf("{\"kafka_records\":%llu,\"checkpoints\":%llu,\"durable_checkpoints\":%llu,"
            "\"rebalances\":%llu,\"pauses\":%llu,\"paused_seconds\":%.3f,"
            "\"consumer_errors\":%llu,\"bad_envelopes\":%llu,\"restored_states\":%llu,"
-           "\"partitions\":[",
+           "\"rebuilt_partitions\":%llu,\"partitions\":[",
            (unsigned long long)k->records, (unsigned long long)k->checkpoints,
            (unsigned long long)st->store.epochs, (unsigned long long)k->rebalances,
            (unsigned long long)k->pauses, k->paused_seconds,
            (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
-           (unsigned long long)st->restored_states);
+           (unsigned long long)st->restored_states, (unsigned long long)k->rebuilt_partitions);
     for (int i = 0; i < k->npartitions; i++) {
         const struct cr_kafka_partition_stats *p = &k->part[i];
         long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
@@ -252,13 +254,15 @@ static int cmd_run(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {"brokers", required_argument, 0, 'b'}, {"group", required_argument, 0, 'g'},
         {"topic", required_argument, 0, 't'},  {"until-caught-up", no_argument, 0, 'u'},
+        {"output-topic", required_argument, 0, 'o'},
         {0, 0, 0, 0}};
     const char *config = NULL, *store_dir = NULL, *brokers = NULL, *group = NULL;
+    const char *output_topic = NULL;
     const char *inputs[CR_MAX_INPUTS], *topics[CR_MAX_TOPICS], *props[CR_MAX_KAFKA_PROPS];
     int ninputs = 0, workers = 0, shards = 0, stats_json = 0, quiet = 0, c;
     int ntopics = 0, nprops = 0, until_caught_up = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:i:s:w:S:qhb:g:t:X:u", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:i:s:w:S:qhb:g:t:X:uo:", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -306,6 +310,9 @@ static int cmd_run(int argc, char **argv)
         case 'u':
             until_caught_up = 1;
             break;
+        case 'o':
+            output_topic = optarg;
+            break;
         case 'h':
             usage_run(stdout);
             return 0;
@@ -333,6 +340,10 @@ static int cmd_run(int argc, char **argv)
     if (shards)
         cfg.shards = shards;
     cfg.quiet = quiet;
+    if (output_topic) {
+        free(cfg.kafka_output_topic);
+        cfg.kafka_output_topic = strdup(output_topic);
+    }
     if (ninputs == 0) {
         /* Kafka: the command line refines the config's kafka section */
         if (brokers) {
@@ -435,6 +446,31 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s run: %s\n", prog, err);
         return 1;
     }
+    struct cr_output_kafka *out = NULL;
+    if (cfg.kafka_output_topic) {
+        const char *brk = brokers ? brokers : cfg.kafka_brokers;
+        const char *oprops[CR_MAX_KAFKA_PROPS + 1];
+        char kvs[CR_MAX_KAFKA_PROPS][512];
+        int no = 0;
+        for (int i = 0; i < cfg.nkafka_props; i++) {
+            /* the consumer's security settings apply to the producer too;
+             * consumer-only properties would be rejected */
+            const char *k = cfg.kafka_props[i][0];
+            if (strncmp(k, "security.", 9) && strncmp(k, "ssl.", 4) && strncmp(k, "sasl.", 5))
+                continue;
+            snprintf(kvs[no], sizeof kvs[no], "%s=%s", k, cfg.kafka_props[i][1]);
+            oprops[no] = kvs[no];
+            no++;
+        }
+        oprops[no] = NULL;
+        if (!brk || !(out = cr_output_kafka_new(brk, cfg.kafka_output_topic, oprops, err,
+                                                sizeof err))) {
+            fprintf(stderr, "%s run: kafka.output_topic: %s\n", prog,
+                    brk ? err : "needs kafka.brokers or --brokers");
+            return 1;
+        }
+        cr_pipeline_set_output(pl, out);
+    }
     uint64_t bytes = 0;
     struct cr_kafka_stats kst;
     int kafka = ninputs == 0;
@@ -477,6 +513,16 @@ static int cmd_run(int argc, char **argv)
     }
     if (stats_json)
         print_stats_json(&st, bytes, kafka ? &kst : NULL);
+    if (out) {
+        if (!quiet)
+            fprintf(stderr, "corral: output topic %s: %llu incident versions delivered, %llu "
+                            "failed\n",
+                    cfg.kafka_output_topic, (unsigned long long)st.store.output_sent,
+                    (unsigned long long)st.store.output_failed);
+        if (st.store.output_failed)
+            rc = 1;
+        cr_output_kafka_free(out);
+    }
     cr_store_close(store);
     cr_ruleset_free(rs);
     cr_config_free(&cfg);
@@ -528,6 +574,107 @@ static int cmd_check(int argc, char **argv)
     return rc;
 }
 
+static void usage_demo(FILE *f)
+{
+    fprintf(f, "usage: corral demo --sample FILE [-c CONFIG] [--store DIR] [--brokers LIST]\n"
+               "                   [--partitions N]\n"
+               "\n"
+               "corral's main path end to end: starts an embedded Kafka-protocol broker on\n"
+               "loopback (or uses --brokers), produces the sample's lines to the topic\n"
+               "corral.demo.logs (keyed by host), runs the engine as a consumer of it until\n"
+               "caught up (incidents also go to the topic corral.demo.incidents), and prints\n"
+               "the graded incidents. bench/demo.sh generates the sample.\n"
+               "  --sample FILE       the log lines to produce\n"
+               "  -c, --config FILE   default configs/corral.yaml\n"
+               "  -s, --store DIR     default ./corral-demo (emptied first)\n"
+               "  -b, --brokers LIST  a real Kafka cluster instead of the embedded broker\n"
+               "  -p, --partitions N  partitions of the embedded broker's topics (default 3)\n");
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sample", required_argument, 0, 'f'},  {"config", required_argument, 0, 'c'},
+        {"store", required_argument, 0, 's'},   {"brokers", required_argument, 0, 'b'},
+        {"partitions", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *sample = NULL, *config = "configs/corral.yaml", *store = "corral-demo";
+    const char *brokers = NULL;
+    int partitions = 3, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:c:s:b:p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            sample = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 's':
+            store = optarg;
+            break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 'p':
+            if (parse_count(optarg, &partitions) != 0)
+                return bad_usage("demo", "--partitions: '%s' is not a number from 1 to 64",
+                                 optarg);
+            break;
+        case 'h':
+            usage_demo(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '%s demo --help'.\n", prog);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return bad_usage("demo", "unexpected argument '%s'", argv[optind]);
+    if (!sample)
+        return bad_usage("demo", "%s", "--sample FILE is required (bench/demo.sh makes one)");
+    static const char *const topics[] = {"corral.demo.logs", "corral.demo.incidents"};
+    char err[1024];
+    struct cr_kafka_dev *dev = NULL;
+    if (!brokers) {
+        dev = cr_kafka_dev_start(partitions, NULL, topics, 2, err, sizeof err);
+        if (!dev) {
+            fprintf(stderr, "%s demo: %s\n", prog, err);
+            return 1;
+        }
+        brokers = cr_kafka_dev_bootstrap(dev);
+        fprintf(stderr, "corral demo: embedded Kafka broker on %s\n", brokers);
+    }
+    uint64_t produced = 0;
+    if (cr_kafka_produce_file(brokers, topics[0], sample, CR_KEY_HOST, NULL, &produced, err,
+                              sizeof err) != 0) {
+        fprintf(stderr, "%s demo: producing %s: %s\n", prog, sample, err);
+        cr_kafka_dev_stop(dev);
+        return 1;
+    }
+    fprintf(stderr, "corral demo: produced %llu records of %s to %s (keyed by host)\n",
+            (unsigned long long)produced, sample, topics[0]);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
+    if (strchr(store, '\'') == NULL && system(cmd) != 0)
+        fprintf(stderr, "%s demo: could not empty %s\n", prog, store);
+    char *run_argv[] = {"run", "-c", (char *)config, "--brokers", (char *)brokers,
+                        "--topic", (char *)topics[0], "--group", "corral-demo",
+                        "--store", (char *)store, "--until-caught-up",
+                        "--output-topic", (char *)topics[1],
+                        "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
+                        NULL};
+    int rc = cmd_run((int)(sizeof run_argv / sizeof run_argv[0]) - 1, run_argv);
+    if (rc == 0) {
+        printf("\n== incidents (corral query --store %s --format table)\n", store);
+        fflush(stdout);
+        char *q_argv[] = {"query", "--store", (char *)store, "--format", "table", NULL};
+        rc = cr_cmd_query(5, q_argv);
+    }
+    cr_kafka_dev_stop(dev);
+    return rc;
+}
+
 static int cmd_version(void)
 {
     printf("corral %s\n", CORRAL_VERSION);
@@ -556,6 +703,8 @@ int main(int argc, char **argv)
         return cr_cmd_query(argc - 1, argv + 1);
     if (!strcmp(cmd, "rejects"))
         return cr_cmd_rejects(argc - 1, argv + 1);
+    if (!strcmp(cmd, "demo"))
+        return cmd_demo(argc - 1, argv + 1);
     if (!strcmp(cmd, "kafka-dev"))
         return cr_cmd_kafka_dev(argc - 1, argv + 1);
     if (!strcmp(cmd, "produce"))

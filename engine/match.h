@@ -31,6 +31,7 @@ enum cr_msg_kind {
     CR_MSG_BATCH_END = 2,
     CR_MSG_EOF = 3,
     CR_MSG_MARK = 4,
+    CR_MSG_DROP = 5, /* forget the state of input `src` (a partition another process moved on) */
 };
 
 struct cr_match {
@@ -39,6 +40,8 @@ struct cr_match {
     uint16_t key_len;
     uint16_t raw_len;
     uint16_t flags;    /* CR_EV_* of the event, truncated to 16 bits */
+    uint8_t replay;    /* rebuilding state after a rebalance: update state, emit nothing */
+    uint32_t src;      /* stable id of the input (hash of its name): whose state this is */
     uint32_t rule;     /* match rule index */
     uint32_t input;
     uint64_t seq;      /* batch sequence number */

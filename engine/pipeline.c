@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 struct cr_pipeline {
     const struct cr_config *cfg;
@@ -25,6 +26,7 @@ struct cr_pipeline {
     uint64_t next_seq;
     char *input_names[CR_MAX_INPUTS];
     uint8_t input_formats[CR_MAX_INPUTS];
+    uint32_t input_srcs[CR_MAX_INPUTS];
     int ninputs;
     int64_t start_ms;
     struct timespec t0;
@@ -129,6 +131,7 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         wk->writer = pl->writer;
         wk->input_names = (const char *const *)pl->input_names;
         wk->input_formats = pl->input_formats;
+        wk->input_srcs = pl->input_srcs;
         wk->quiet = cfg->quiet;
         if (cr_worker_start(wk) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d", w);
@@ -151,6 +154,7 @@ int cr_pipeline_add_input_format(struct cr_pipeline *pl, const char *name, enum 
     if (pl->ninputs >= CR_MAX_INPUTS)
         return -1;
     pl->input_formats[pl->ninputs] = (uint8_t)fmt;
+    pl->input_srcs[pl->ninputs] = XXH32(name, strlen(name), 0);
     pl->input_names[pl->ninputs] = strdup(name);
     return pl->ninputs++;
 }
@@ -200,6 +204,16 @@ uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position
     return e;
 }
 
+void cr_pipeline_drop_input(struct cr_pipeline *pl, int input)
+{
+    struct cr_batch_msg msg = {.batch = NULL,
+                               .seq = pl->next_seq,
+                               .src = pl->input_srcs[input],
+                               .kind = CR_BM_DROP};
+    pl->next_seq++;
+    cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
+}
+
 uint64_t cr_pipeline_durable(const struct cr_pipeline *pl)
 {
     return atomic_load(&((struct cr_pipeline *)pl)->durable);
@@ -222,6 +236,11 @@ int cr_pipeline_wait_durable(struct cr_pipeline *pl, uint64_t epoch, int timeout
     int ok = atomic_load(&pl->durable) >= epoch;
     pthread_mutex_unlock(&pl->dmu);
     return ok ? 0 : -1;
+}
+
+void cr_pipeline_set_output(struct cr_pipeline *pl, struct cr_output_kafka *out)
+{
+    cr_writer_set_output(pl->writer, out);
 }
 
 void cr_pipeline_restored(const struct cr_pipeline *pl, uint64_t *kept, uint64_t *dropped)

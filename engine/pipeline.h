@@ -54,11 +54,19 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
  * stands after it), become durable together. Returns the epoch (1, 2, ...).
  * Needs opts.checkpoints. */
 uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position *pos, int npos);
+/* Forget the correlation state that came from `input`, at this point of
+ * the input order (a partition whose group offset moved past this process's
+ * state: another member processed it meanwhile). */
+void cr_pipeline_drop_input(struct cr_pipeline *pl, int input);
 /* The newest durable epoch (0: none yet). Any thread. */
 uint64_t cr_pipeline_durable(const struct cr_pipeline *pl);
 /* Wait until epoch is durable, the store failed, or timeout_ms passed.
  * Returns 0 if durable. */
 int cr_pipeline_wait_durable(struct cr_pipeline *pl, uint64_t epoch, int timeout_ms);
+/* Produce committed incident versions to a Kafka topic too (borrowed;
+ * free it after cr_pipeline_finish). Call right after start. */
+struct cr_output_kafka;
+void cr_pipeline_set_output(struct cr_pipeline *pl, struct cr_output_kafka *out);
 /* States restored at start, and entries dropped (their rule changed). */
 void cr_pipeline_restored(const struct cr_pipeline *pl, uint64_t *kept, uint64_t *dropped);
 /* Register an input by name (file path, "-" for stdin, topic/partition);

@@ -53,7 +53,8 @@ static void *shard_main(void *arg)
     if (!c || !buf)
         abort();
     uint64_t seq = 0, epoch = 0;
-    int done = 0, mark = 0;
+    int done = 0, mark = 0, drop = 0;
+    uint32_t drop_src = 0;
     if (sh->checkpoints)
         cr_correlator_enable_checkpoints(c);
     if (sh->restore)
@@ -97,6 +98,11 @@ static void *shard_main(void *arg)
                 mark = 1;
                 epoch = m->epoch;
                 break;
+            case CR_MSG_DROP:
+                batch_done = 1;
+                drop = 1;
+                drop_src = m->src;
+                break;
             case CR_MSG_EOF:
                 /* worker w has no batch `seq`: the input ended before it */
                 eof[w] = 1;
@@ -108,6 +114,10 @@ static void *shard_main(void *arg)
         struct cr_wmsg *head, *tail;
         size_t n = cr_correlator_flush(c, &head, &tail);
         cr_writer_send_list(sh->writer, head, tail, n);
+        if (drop) {
+            sh->dropped += cr_correlator_drop_src(c, drop_src);
+            drop = 0;
+        }
         if (mark) {
             /* after this batch's incidents, so the writer has them before the
              * state that reflects them */

@@ -39,6 +39,7 @@ struct cr_shard {
     int checkpoints;            /* snapshot state at CR_MSG_MARK */
     struct cr_store *restore;   /* load checkpointed state at start (NULL: start empty) */
     uint64_t restored, restore_dropped;
+    uint64_t dropped; /* states forgotten by CR_MSG_DROP */
     struct cr_correlator_stats stats; /* final, after join */
     uint64_t batches;
 };

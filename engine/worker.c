@@ -138,7 +138,7 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
         else
             fallback = ev.time_ms;
         uint32_t bad = ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
-        if (bad) {
+        if (bad && !(rec->flags & CR_REC_REPLAY)) { /* a replayed reject was kept already */
             st->truncated += !!(bad & CR_EV_TRUNCATED);
             st->bad_utf8 += !!(bad & CR_EV_BAD_UTF8);
             st->nul_bytes += !!(bad & CR_EV_NUL);
@@ -172,6 +172,8 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                 out->position = ev.position;
                 out->seq = b->seq;
                 out->flags = (uint16_t)ev.flags;
+                out->replay = (rec->flags & CR_REC_REPLAY) != 0;
+                out->src = w->input_srcs[rec->input];
                 size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
                 memcpy(out->raw, ev.raw.p, rl);
                 out->raw_len = (uint16_t)rl;
@@ -208,10 +210,11 @@ static void *worker_main(void *arg)
                 cr_ring_push(w->out[s], &ctl, 1);
             break;
         }
-        if (msg.kind == CR_BM_MARK) {
-            ctl.kind = CR_MSG_MARK;
+        if (msg.kind == CR_BM_MARK || msg.kind == CR_BM_DROP) {
+            ctl.kind = msg.kind == CR_BM_MARK ? CR_MSG_MARK : CR_MSG_DROP;
             ctl.seq = msg.seq;
             ctl.epoch = msg.epoch;
+            ctl.src = msg.src;
             for (int s = 0; s < w->nshards; s++)
                 cr_ring_push(w->out[s], &ctl, 1);
             continue;

@@ -32,12 +32,13 @@
 /* What flows in a worker's input ring: a batch, a checkpoint mark (which
  * takes a sequence number like a batch, so it lands at one point of the
  * input order), or the end of input. */
-enum cr_batch_msg_kind { CR_BM_DATA = 0, CR_BM_MARK = 1, CR_BM_EOF = 2 };
+enum cr_batch_msg_kind { CR_BM_DATA = 0, CR_BM_MARK = 1, CR_BM_EOF = 2, CR_BM_DROP = 3 };
 
 struct cr_batch_msg {
     struct cr_batch *batch; /* CR_BM_DATA */
     uint64_t seq;           /* the batch's or mark's sequence number; EOF: the first unused */
     uint64_t epoch;         /* CR_BM_MARK */
+    uint32_t src;           /* CR_BM_DROP: the input whose state to forget */
     int kind;
 };
 
@@ -73,6 +74,7 @@ struct cr_worker {
     struct cr_writer *writer;
     const char *const *input_names; /* borrowed from the pipeline */
     const uint8_t *input_formats;   /* borrowed: format per input index (enum cr_format) */
+    const uint32_t *input_srcs;     /* borrowed: stable id per input index (hash of the name) */
     int quiet;                      /* no per-record messages on stderr */
     struct cr_worker_stats stats;
     int failed;

@@ -4,6 +4,7 @@
 #include "writer.h"
 
 #include "correlate.h"
+#include "output_kafka.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,6 +40,9 @@ struct cr_writer {
     int shards;
     void (*durable_cb)(void *arg, uint64_t epoch);
     void *durable_arg;
+    struct cr_output_kafka *out;
+    char **out_json;   /* this transaction's incident versions, produced after commit */
+    size_t nout, out_cap;
     struct epoch {
         uint64_t epoch;
         struct cr_wmsg *positions;
@@ -117,6 +121,30 @@ static void fail(struct cr_writer *w, const char *what)
     }
 }
 
+static void drop_output(struct cr_writer *w)
+{
+    for (size_t i = 0; i < w->nout; i++)
+        free(w->out_json[i]);
+    w->nout = 0;
+}
+
+/* Committed versions go to the output topic, keyed by id: only what is
+ * durable in the store is announced. */
+static void produce_output(struct cr_writer *w)
+{
+    for (size_t i = 0; i < w->nout; i++) {
+        const char *j = w->out_json[i];
+        /* "id" is the first member: {"id":"<32 hex>",... */
+        char id[33] = "";
+        const char *q = strstr(j, "\"id\":\"");
+        if (q)
+            snprintf(id, sizeof id, "%.32s", q + 6);
+        cr_output_kafka_send(w->out, id, j, strlen(j));
+        free(w->out_json[i]);
+    }
+    w->nout = 0;
+}
+
 static void free_list(struct cr_wmsg *m)
 {
     for (struct cr_wmsg *next; m; m = next) {
@@ -141,6 +169,16 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             if (!json || cr_store_put_incident(w->store, &m->inc, json, strlen(json)) != 0) {
                 fail(w, "writing an incident");
                 ok = 0;
+            }
+            if (json && w->out) {
+                if (w->nout == w->out_cap) {
+                    w->out_cap = w->out_cap ? w->out_cap * 2 : 64;
+                    w->out_json = realloc(w->out_json, w->out_cap * sizeof *w->out_json);
+                    if (!w->out_json)
+                        abort();
+                }
+                w->out_json[w->nout++] = json; /* the id is in the JSON and in m->inc */
+                json = NULL;
             }
             free(json);
             delta.incident_versions++;
@@ -187,8 +225,10 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
     if (ok) {
         if (cr_store_commit(w->store) != 0) {
             fail(w, "commit");
+            drop_output(w);
             return 0;
         }
+        produce_output(w);
         w->stats.incidents_created += delta.incidents_created;
         w->stats.incident_versions += delta.incident_versions;
         w->stats.rejects_kept += delta.rejects_kept;
@@ -202,6 +242,7 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
         }
         return 1;
     }
+    drop_output(w);
     if (!atomic_load(&w->failed))
         cr_store_abort(w->store);
     return 0;
@@ -347,6 +388,11 @@ static void *writer_main(void *arg)
     free(w->ep);
     w->ep = NULL;
     w->nep = 0;
+    if (w->out) {
+        cr_output_kafka_flush(w->out, 30000);
+        cr_output_kafka_stats(w->out, &w->stats.output_sent, &w->stats.output_failed);
+    }
+    free(w->out_json);
     return NULL;
 }
 
@@ -400,6 +446,11 @@ void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)
 {
     m->next = NULL;
     cr_writer_send_list(w, m, m, 1);
+}
+
+void cr_writer_set_output(struct cr_writer *w, struct cr_output_kafka *out)
+{
+    w->out = out;
 }
 
 void cr_writer_set_checkpoints(struct cr_writer *w, int shards,

@@ -71,6 +71,8 @@ struct cr_writer_stats {
     uint64_t rejects_not_kept;  /* beyond store.max_rejects: counted only */
     uint64_t commits;
     uint64_t epochs;            /* checkpoints made durable */
+    uint64_t output_sent;       /* incident versions acknowledged by the output topic */
+    uint64_t output_failed;     /* ... and deliveries that failed */
     uint64_t state_bytes;       /* state deltas written */
 };
 
@@ -82,6 +84,12 @@ struct cr_writer;
 struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t commit_interval_ms,
                                   uint64_t max_rejects, const char *const *input_names,
                                   const int *ninputs);
+/* Also produce every committed incident version to a Kafka topic (after
+ * its transaction committed, keyed by id). The writer borrows the output
+ * and flushes it at the end; the caller frees it after cr_writer_join. */
+struct cr_output_kafka;
+void cr_writer_set_output(struct cr_writer *w, struct cr_output_kafka *out);
+
 /* Checkpoints: `shards` snapshots make an epoch complete; cb(arg, epoch)
  * runs on the writer thread after the epoch's transaction committed. Call
  * before any checkpoint is sent. */
