@@ -69,6 +69,8 @@ struct cr_kafka_stats {
     uint64_t checkpoints;
     uint64_t rebalances;
     uint64_t rebuilt_partitions; /* taken over from another member and rebuilt by replay */
+    double consume_seconds;      /* first record received -> last checkpoint durable: the
+                                  * engine's time, without the group join before it */
     int npartitions;
     struct cr_kafka_partition_stats part[CR_KAFKA_MAX_PARTITIONS];
 };
