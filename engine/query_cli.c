@@ -456,8 +456,8 @@ struct rout {
     int oom;
 };
 
-static int print_reject(uint32_t input, uint64_t position, const char *reason, const char *raw,
-                        size_t rawlen, void *arg)
+static int print_reject(const char *input, uint64_t position, const char *reason,
+                        const char *raw, size_t rawlen, void *arg)
 {
     struct rout *r = arg;
     if (r->fmt == FMT_NDJSON) {
@@ -469,7 +469,12 @@ static int print_reject(uint32_t input, uint64_t position, const char *reason, c
         if (u && rs && o) {
             cr_raw_escape(u, cap, raw, rawlen);
             cr_raw_escape(rs, 4 * strlen(reason) + 1, reason, strlen(reason));
-            json_object_set_new(o, "input", json_integer(input));
+            char *in = malloc(4 * strlen(input) + 1);
+            if (in) {
+                cr_raw_escape(in, 4 * strlen(input) + 1, input, strlen(input));
+                json_object_set_new(o, "input", json_string(in));
+            }
+            free(in);
             json_object_set_new(o, "position", json_integer((json_int_t)position));
             json_object_set_new(o, "reason", json_string(rs));
             json_object_set_new(o, "raw", json_string(u));
@@ -493,7 +498,8 @@ static int print_reject(uint32_t input, uint64_t position, const char *reason, c
         r->oom = 1;
         return 1;
     }
-    fprintf(r->out, "%5u %10llu ", input, (unsigned long long)position);
+    cell(r->out, input, 28, 0);
+    fprintf(r->out, " %10llu ", (unsigned long long)position);
     cell(r->out, rs, 32, 0);
     fprintf(r->out, " %s\n", rd);
     free(rd);
@@ -537,7 +543,7 @@ int cr_cmd_rejects_io(int argc, char **argv, FILE *out, FILE *err)
 
     struct cr_store *s = open_store(dir, err);
     if (!s) return 1;
-    if (fmt == FMT_TABLE) fprintf(out, "%5s %10s %-32s %s\n", "INPUT", "POSITION", "REASON", "RAW");
+    if (fmt == FMT_TABLE) fprintf(out, "%-28s %10s %-32s %s\n", "INPUT", "POSITION", "REASON", "RAW");
     struct rout ro = {out, fmt, 0};
     int rc = cr_store_rejects(s, print_reject, &ro);
     int status = 0;

@@ -116,12 +116,6 @@ static uint64_t get_be64(const unsigned char *p)
     return v;
 }
 
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (24 - 8 * i));
-}
-
 /* Sign bit flipped: INT64_MIN -> 0, 0 -> 2^63, so unsigned order is
  * signed order. */
 static void put_time(unsigned char *p, int64_t ms)
@@ -432,18 +426,22 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
     return CR_STORE_OK;
 }
 
-int cr_store_put_reject(struct cr_store *s, uint32_t input, uint64_t position, const char *reason,
-                        const char *raw, size_t rawlen)
+int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position,
+                        const char *reason, const char *raw, size_t rawlen)
 {
     int rc = batch_ready(s);
     if (rc != 0) return rc;
-    unsigned char key[12];
-    put_be32(key, input);
-    put_be64(key + 4, position);
+    /* input name | 0x00 | position (BE): sorted by input, then in input order */
+    size_t n = input ? strlen(input) : 0;
+    if (n > 400) n = 400;
+    unsigned char key[400 + 9];
+    if (n) memcpy(key, input, n);
+    key[n] = 0;
+    put_be64(key + n + 1, position);
     if (!reason) reason = "";
     if (!raw) rawlen = 0;
     size_t rlen = strlen(reason) + 1;
-    MDB_val k = {sizeof key, key};
+    MDB_val k = {n + 9, key};
     /* MDB_RESERVE: LMDB gives us the space and we fill it, saving a
      * concatenation buffer for records of any size. */
     MDB_val v = {rlen + rawlen, NULL};
@@ -622,7 +620,7 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
 }
 
 int cr_store_rejects(struct cr_store *s,
-                     int (*cb)(uint32_t input, uint64_t position, const char *reason,
+                     int (*cb)(const char *input, uint64_t position, const char *reason,
                                const char *raw, size_t rawlen, void *arg),
                      void *arg)
 {
@@ -642,9 +640,12 @@ int cr_store_rejects(struct cr_store *s,
         const unsigned char *kp = k.mv_data;
         const char *vp = v.mv_data;
         const char *nul = v.mv_size ? memchr(vp, 0, v.mv_size) : NULL;
-        if (k.mv_size != 12 || !nul) continue; /* not written by us */
-        uint32_t input = (uint32_t)(get_be64(kp) >> 32);
-        uint64_t position = get_be64(kp + 4);
+        const unsigned char *knul = k.mv_size >= 9 ? memchr(kp, 0, k.mv_size) : NULL;
+        if (!nul || !knul || (size_t)(knul - kp) + 9 != k.mv_size) continue; /* not ours */
+        char input[401];
+        memcpy(input, kp, (size_t)(knul - kp));
+        input[knul - kp] = 0;
+        uint64_t position = get_be64(knul + 1);
         size_t rlen = (size_t)(nul - vp) + 1;
         if (cb(input, position, vp, vp + rlen, v.mv_size - rlen, arg) != 0) break;
     }

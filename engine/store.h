@@ -7,7 +7,7 @@
  *   by_time     first_seen (BE u64 ms) | id            -> last_seen (BE u64 ms) | priority
  *   by_category category | 0x00 | first_seen BE | id   -> ""
  *   by_entity   name=value | 0x00 | first_seen BE | id -> ""
- *   rejects     input (BE u32) | position (BE u64)     -> reason | 0x00 | raw bytes
+ *   rejects     input name | 0x00 | position (BE u64) -> reason | 0x00 | raw bytes
  *   meta        name                                   -> value
  *   state       consumer id | 0x00 | key bytes         -> encoded correlation state
  *   offsets     input name                             -> next position (BE u64)
@@ -78,8 +78,11 @@ int cr_store_begin(struct cr_store *s);
  * id is new. */
 int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, const char *json,
                           size_t jsonlen);
-int cr_store_put_reject(struct cr_store *s, uint32_t input, uint64_t position, const char *reason,
-                        const char *raw, size_t rawlen);
+/* input: the input's name (file path, "kafka:TOPIC/PARTITION"); rejects
+ * of every run share the table, so they are keyed by name, not by a run's
+ * input index. */
+int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position,
+                        const char *reason, const char *raw, size_t rawlen);
 int cr_store_put_meta(struct cr_store *s, const char *name, const char *value);
 int cr_store_commit(struct cr_store *s);
 void cr_store_abort(struct cr_store *s);
@@ -101,7 +104,7 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
                    int (*cb)(const char *json, size_t len, void *arg), void *arg);
 /* Rejected records, in input order: cb(input, position, reason, raw, rawlen). */
 int cr_store_rejects(struct cr_store *s,
-                     int (*cb)(uint32_t input, uint64_t position, const char *reason,
+                     int (*cb)(const char *input, uint64_t position, const char *reason,
                                const char *raw, size_t rawlen, void *arg),
                      void *arg);
 /* Copies the value, NUL-terminated, into out; CR_STORE_NOTFOUND if unset,

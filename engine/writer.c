@@ -185,8 +185,9 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             delta.incidents_created += m->created;
         } else if (ok && m->kind == CR_W_REJECT) {
             if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
-                if (cr_store_put_reject(w->store, m->input, m->position, m->reason, m->raw,
-                                        m->rawlen) != 0) {
+                const char *name = (int)m->input < *w->ninputs ? w->input_names[m->input] : NULL;
+                if (cr_store_put_reject(w->store, name ? name : "input", m->position, m->reason,
+                                        m->raw, m->rawlen) != 0) {
                     fail(w, "writing a rejected record");
                     ok = 0;
                 }

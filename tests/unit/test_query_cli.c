@@ -79,8 +79,8 @@ static void setup(void)
                      cr_store_errmsg(s));
         free(inc[i]);
     }
-    cr_assert_eq(cr_store_put_reject(s, 0, 12, "unparseable", "GET /\x00\xff\n", 8), 0);
-    cr_assert_eq(cr_store_put_reject(s, 1, 3, "too long", "ok", 2), 0);
+    cr_assert_eq(cr_store_put_reject(s, "auth.log", 12, "unparseable", "GET /\x00\xff\n", 8), 0);
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 3, "too long", "ok", 2), 0);
     cr_assert_eq(cr_store_commit(s), 0);
     cr_store_close(s);
 }
@@ -362,15 +362,17 @@ Test(query_cli, rejects_table_and_ndjson)
     const char *row = strstr(r.out, "unparseable");
     cr_assert_not_null(row);
     cr_assert(strstr(row, "GET /\\x00\\xFF\\n\n"), "raw escaped on one line: %s", row);
-    cr_assert(strstr(r.out, "    0         12 unparseable"), "%s", r.out);
-    cr_assert(strstr(r.out, "\n    1          3 too long"), "input order: %s", r.out);
+    cr_assert(strstr(r.out, "\nauth.log                             12 unparseable"), "%s", r.out);
+    cr_assert(strstr(r.out, "\nkafka:logs/1                          3 too long"), "input order: %s",
+              r.out);
     res_free(&r);
 
     r = rejects("--store", "@DIR", "--format", "ndjson");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_str_eq(r.out,
-                     "{\"input\":0,\"position\":12,\"reason\":\"unparseable\","
+                     "{\"input\":\"auth.log\",\"position\":12,\"reason\":\"unparseable\","
                      "\"raw\":\"GET /\\\\x00\\\\xFF\\n\"}\n"
-                     "{\"input\":1,\"position\":3,\"reason\":\"too long\",\"raw\":\"ok\"}\n");
+                     "{\"input\":\"kafka:logs/1\",\"position\":3,\"reason\":\"too long\","
+                     "\"raw\":\"ok\"}\n");
     res_free(&r);
 }

@@ -346,12 +346,12 @@ struct rej {
 };
 
 /* "input:position:reason:hex bytes|" per record. */
-static int rej_cb(uint32_t input, uint64_t position, const char *reason, const char *raw,
+static int rej_cb(const char *input, uint64_t position, const char *reason, const char *raw,
                   size_t rawlen, void *arg)
 {
     struct rej *r = arg;
     size_t n = strlen(r->text);
-    n += (size_t)snprintf(r->text + n, sizeof r->text - n, "%u:%llu:%s:", input,
+    n += (size_t)snprintf(r->text + n, sizeof r->text - n, "%s:%llu:%s:", input,
                           (unsigned long long)position, reason);
     for (size_t i = 0; i < rawlen; i++)
         n += (size_t)snprintf(r->text + n, sizeof r->text - n, "%s%02x", i ? " " : "",
@@ -364,18 +364,19 @@ Test(store, rejects_in_input_order_with_any_bytes)
 {
     struct cr_store *s = open_rw();
     cr_assert_eq(cr_store_begin(s), 0);
-    cr_assert_eq(cr_store_put_reject(s, 1, 5, "bad json", "{\"a\":", 5), 0);
-    cr_assert_eq(cr_store_put_reject(s, 0, 300, "too long", "x\0y\xff", 4), 0);
-    cr_assert_eq(cr_store_put_reject(s, 0, 7, NULL, NULL, 0), 0);
-    cr_assert_eq(cr_store_put_reject(s, 1, 5, "bad json (replayed)", "{\"a\":", 5), 0);
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json", "{\"a\":", 5), 0);
+    cr_assert_eq(cr_store_put_reject(s, "auth.log", 300, "too long", "x\0y\xff", 4), 0);
+    cr_assert_eq(cr_store_put_reject(s, "auth.log", 7, NULL, NULL, 0), 0);
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json (replayed)", "{\"a\":", 5),
+                 0);
     cr_assert_eq(cr_store_commit(s), 0);
     cr_store_close(s);
 
     s = open_ro();
     struct rej r = {{0}};
     cr_assert_eq(cr_store_rejects(s, rej_cb, &r), 0);
-    cr_assert_str_eq(r.text, "0:7::|0:300:too long:78 00 79 ff|"
-                             "1:5:bad json (replayed):7b 22 61 22 3a|");
+    cr_assert_str_eq(r.text, "auth.log:7::|auth.log:300:too long:78 00 79 ff|"
+                             "kafka:logs/1:5:bad json (replayed):7b 22 61 22 3a|");
     cr_store_close(s);
 }
 
