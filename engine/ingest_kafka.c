@@ -66,6 +66,8 @@ struct kctx {
     int nheld, held_cap;
     int fatal;
     int64_t first_record_ms;
+    int64_t last_rebalance_ms; /* start, or the last assign/revoke */
+    int in_rebalance;          /* partitions were revoked; the next assignment is pending */
     char *err;
     size_t errlen;
 };
@@ -256,6 +258,21 @@ static void on_assign(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
     }
 }
 
+/* A synchronous group commit. A failure loses nothing (corral's own offsets
+ * in the store are durable and win on this member's restart), but another
+ * member taking the partitions over would start from the older group
+ * offset and rebuild from there: say so and count it. */
+static void commit_sync(struct kctx *k, const rd_kafka_topic_partition_list_t *l, const char *when)
+{
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        k->st->commit_failures++;
+        fprintf(stderr, "corral: kafka: group commit %s failed: %s (offsets are durable in the "
+                        "store; the group's may lag)\n",
+                when, rd_kafka_err2str(e));
+    }
+}
+
 static void on_revoke(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
 {
     /* make everything read so far durable, then commit it for the next owner */
@@ -270,7 +287,7 @@ static void on_revoke(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
                 rd_kafka_topic_partition_list_add(c, p->topic, p->partition)->offset = p->next;
         }
         if (c->cnt)
-            rd_kafka_commit(k->rk, c, 0);
+            commit_sync(k, c, "on revoke");
         rd_kafka_topic_partition_list_destroy(c);
     } else {
         /* nothing is lost: the next owner reads from the last committed offset */
@@ -293,10 +310,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct kctx *k = opaque;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+    k->last_rebalance_ms = mono_ms();
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(k, parts);
-    else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+        k->in_rebalance = 0;
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         on_revoke(k, parts);
+        k->in_rebalance = 1;
+    }
     else {
         fprintf(stderr, "corral: kafka: rebalance error: %s\n", rd_kafka_err2str(err));
         if (k->cooperative)
@@ -398,16 +419,29 @@ static int append(struct kctx *k, const rd_kafka_message_t *m)
     return -1;
 }
 
-static int caught_up(struct kctx *k)
+/* Caught up: this member holds an assignment (it joined, and no revoke is
+ * waiting for the next assignment) and every assigned partition reached
+ * the end it had when it was assigned. An empty assignment (more members
+ * than partitions) counts once it stayed empty for IDLE_EXIT_MS: an
+ * incremental rebalance may still be handing partitions out. */
+#define IDLE_EXIT_MS 3000
+
+static int caught_up(struct kctx *k, int64_t now)
 {
-    if (!k->ever_assigned)
+    if (!k->ever_assigned || k->in_rebalance)
         return 0;
+    int assigned = 0;
     for (int i = 0; i < k->nparts; i++) {
         const struct part *p = &k->parts[i];
-        if (p->assigned && (p->target < 0 || p->next < p->target))
+        if (!p->assigned)
+            continue;
+        assigned++;
+        if (p->target < 0 || p->next < p->target)
             return 0;
     }
-    return 1;
+    if (assigned)
+        return 1;
+    return now - k->last_rebalance_ms >= IDLE_EXIT_MS;
 }
 
 static void progress(struct kctx *k, int64_t elapsed_ms)
@@ -539,6 +573,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
     }
 
     int64_t t0 = mono_ms(), last_ckpt = t0, last_progress = t0;
+    k->last_rebalance_ms = t0;
     uint64_t logged_errors = 0, tick = 0;
     for (;;) {
         if (opts->stop && *opts->stop)
@@ -590,7 +625,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
             progress(k, now - t0);
             last_progress = now;
         }
-        if (opts->until_caught_up && !k->nheld && caught_up(k))
+        if (opts->until_caught_up && !k->nheld && caught_up(k, now))
             break;
     }
     rc = 0;
@@ -603,7 +638,7 @@ out:
         checkpoint(k);
         if (cr_pipeline_wait_durable(pl, k->pend[k->npend - 1].epoch, 120000) == 0) {
             store_durable(k);
-            rd_kafka_commit(k->rk, NULL, 0);
+            commit_sync(k, NULL, "at shutdown");
         } else if (rc == 0) {
             snprintf(err, errlen, "kafka: the final checkpoint did not become durable");
             rc = -1;

@@ -69,6 +69,7 @@ struct cr_kafka_stats {
     uint64_t checkpoints;
     uint64_t rebalances;
     uint64_t rebuilt_partitions; /* taken over from another member and rebuilt by replay */
+    uint64_t commit_failures;    /* group commits the broker refused (offsets stay durable) */
     double consume_seconds;      /* first record received -> last checkpoint durable: the
                                   * engine's time, without the group join before it */
     int npartitions;

@@ -230,13 +230,14 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
     printf("{\"kafka_records\":%llu,\"checkpoints\":%llu,\"durable_checkpoints\":%llu,"
            "\"rebalances\":%llu,\"pauses\":%llu,\"paused_seconds\":%.3f,"
            "\"consumer_errors\":%llu,\"bad_envelopes\":%llu,\"restored_states\":%llu,"
-           "\"rebuilt_partitions\":%llu,\"consume_seconds\":%.6f,\"partitions\":[",
+           "\"rebuilt_partitions\":%llu,\"commit_failures\":%llu,\"consume_seconds\":%.6f,"
+           "\"partitions\":[",
            (unsigned long long)k->records, (unsigned long long)k->checkpoints,
            (unsigned long long)st->store.epochs, (unsigned long long)k->rebalances,
            (unsigned long long)k->pauses, k->paused_seconds,
            (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
            (unsigned long long)st->restored_states, (unsigned long long)k->rebuilt_partitions,
-           k->consume_seconds);
+           (unsigned long long)k->commit_failures, k->consume_seconds);
     for (int i = 0; i < k->npartitions; i++) {
         const struct cr_kafka_partition_stats *p = &k->part[i];
         long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
