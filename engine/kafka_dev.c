@@ -15,6 +15,7 @@
  * applies backpressure instead of growing memory. Half-closes are passed on
  * with shutdown(SHUT_WR). A self-pipe wakes the thread for stop.
  */
+#include "cli.h"
 #include "kafka_dev.h"
 
 #include <arpa/inet.h>
@@ -33,7 +34,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 2
 #define FWD_BUF (64 * 1024)
 #define FWD_MAX_CONN 256
 #define MAX_TOPICS 64
@@ -484,14 +484,6 @@ static const char usage_text[] =
     "Prints 'corral kafka-dev: listening on ADDR (topics: ...)' once ready.\n"
     "Exit status: 0 ok, 1 runtime error, 2 usage error.\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("corral kafka-dev: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'corral kafka-dev --help' for more information.\n", stderr);
-    return EXIT_USAGE;
-}
-
 int cr_cmd_kafka_dev(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -510,35 +502,35 @@ int cr_cmd_kafka_dev(int argc, char **argv)
         switch (c) {
         case 'l':
             if (cr_kafka_dev_check_listen(optarg, err, sizeof err) != 0)
-                return usage_error("%s", err);
+                return cr_cli_usage(stderr, "kafka-dev", "%s", err);
             listen = optarg;
             break;
         case 'p': {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (!*optarg || *end || v < 1 || v > 1000)
-                return usage_error("invalid --partitions '%s' (1 to 1000)", optarg);
+                return cr_cli_usage(stderr, "kafka-dev", "invalid --partitions '%s' (1 to 1000)", optarg);
             partitions = (int)v;
             break;
         }
         case 't':
             if (!*optarg)
-                return usage_error("%s", "empty --topic name");
+                return cr_cli_usage(stderr, "kafka-dev", "%s", "empty --topic name");
             if (ntopics == MAX_TOPICS)
-                return usage_error("too many topics (at most %s)", "64");
+                return cr_cli_usage(stderr, "kafka-dev", "too many topics (at most %s)", "64");
             topics[ntopics++] = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
         case ':':
-            return usage_error("option '%s' needs an argument", argv[optind - 1]);
+            return cr_cli_usage(stderr, "kafka-dev", "option '%s' needs an argument", argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return cr_cli_usage(stderr, "kafka-dev", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return cr_cli_usage(stderr, "kafka-dev", "unexpected argument '%s'", argv[optind]);
     if (ntopics == 0)
         topics[ntopics++] = "logs";
 

@@ -14,6 +14,7 @@
  * for the exact rules. They are deliberately lexical, not a syslog parse:
  * placement must be cheap and must not depend on parser configuration.
  */
+#include "cli.h"
 #include "kafka_produce.h"
 
 #include <arpa/inet.h>
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
 #define MAX_PROPS 128
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -384,14 +384,6 @@ static const char usage_text[] =
     "Prints 'corral produce: N records to T' on stderr.\n"
     "Exit status: 0 all delivered, 1 runtime error or failed deliveries, 2 usage error.\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("corral produce: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\nTry 'corral produce --help' for more information.\n", stderr);
-    return EXIT_USAGE;
-}
-
 int cr_cmd_produce(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -416,33 +408,33 @@ int cr_cmd_produce(int argc, char **argv)
             break;
         case 'k':
             if (cr_produce_key_parse(optarg, &key) != 0)
-                return usage_error("invalid --key '%s' (none, host or src_ip)", optarg);
+                return cr_cli_usage(stderr, "produce", "invalid --key '%s' (none, host or src_ip)", optarg);
             break;
         case 'X':
             if (!strchr(optarg, '=') || optarg[0] == '=')
-                return usage_error("invalid -X '%s' (expected key=value)", optarg);
+                return cr_cli_usage(stderr, "produce", "invalid -X '%s' (expected key=value)", optarg);
             if (nprops == MAX_PROPS)
-                return usage_error("too many -X properties (at most %s)", "128");
+                return cr_cli_usage(stderr, "produce", "too many -X properties (at most %s)", "128");
             props[nprops++] = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
         case ':':
-            return usage_error("option '%s' needs an argument", argv[optind - 1]);
+            return cr_cli_usage(stderr, "produce", "option '%s' needs an argument", argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return cr_cli_usage(stderr, "produce", "unknown option '%s'", argv[optind - 1]);
         }
     }
     props[nprops] = NULL;
     if (!brokers || !*brokers)
-        return usage_error("%s", "--brokers is required");
+        return cr_cli_usage(stderr, "produce", "%s", "--brokers is required");
     if (!topic || !*topic)
-        return usage_error("%s", "--topic is required");
+        return cr_cli_usage(stderr, "produce", "%s", "--topic is required");
     if (optind >= argc)
-        return usage_error("%s", "missing FILE (or - for stdin)");
+        return cr_cli_usage(stderr, "produce", "%s", "missing FILE (or - for stdin)");
     if (optind + 1 < argc)
-        return usage_error("unexpected argument '%s'", argv[optind + 1]);
+        return cr_cli_usage(stderr, "produce", "unexpected argument '%s'", argv[optind + 1]);
 
     char err[512];
     uint64_t n = 0;

@@ -6,6 +6,7 @@
  * stderr; exit 0 on success, 1 on a runtime failure, 2 on a usage error, 78
  * (EX_CONFIG) when the config or a rule file is invalid.
  */
+#include "cli.h"
 #include "config.h"
 #include "ingest_file.h"
 #include "ingest_kafka.h"
@@ -33,8 +34,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#define EXIT_USAGE 2
-#define EXIT_CONFIG 78
 
 static const char *prog = "corral";
 
@@ -92,14 +91,6 @@ static void usage_check(FILE *f)
                "each problem as file:line: reason. Exits 0 if all is well, 78 otherwise.\n");
 }
 
-static int bad_usage(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "%s %s: ", prog, cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s %s --help'.\n", prog, cmd);
-    return EXIT_USAGE;
-}
-
 static int parse_count(const char *s, int *out)
 {
     char *end;
@@ -111,19 +102,19 @@ static int parse_count(const char *s, int *out)
     return 0;
 }
 
-/* Load the config; prints problems and returns EXIT_CONFIG on failure. */
+/* Load the config; prints problems and returns CR_EXIT_CONFIG on failure. */
 static int load_config(const char *config, struct cr_config *cfg)
 {
     static char err[65536];
     err[0] = 0;
     if (cr_config_load(config, cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
-        return EXIT_CONFIG;
+        return CR_EXIT_CONFIG;
     }
     return 0;
 }
 
-/* Load and compile the rules; prints problems and returns EXIT_CONFIG. */
+/* Load and compile the rules; prints problems and returns CR_EXIT_CONFIG. */
 static int load_rules(const struct cr_config *cfg, struct cr_ruleset **rs)
 {
     static char err[65536];
@@ -133,7 +124,7 @@ static int load_rules(const struct cr_config *cfg, struct cr_ruleset **rs)
                           sizeof err);
     if (!*rs) {
         fprintf(stderr, "%s\n", err);
-        return EXIT_CONFIG;
+        return CR_EXIT_CONFIG;
     }
     return 0;
 }
@@ -271,7 +262,7 @@ static int cmd_run(int argc, char **argv)
             break;
         case 'i':
             if (ninputs == CR_MAX_INPUTS)
-                return bad_usage("run", "at most %s inputs", "256");
+                return cr_cli_usage(stderr, "run", "at most %s inputs", "256");
             inputs[ninputs++] = optarg;
             break;
         case 's':
@@ -279,11 +270,11 @@ static int cmd_run(int argc, char **argv)
             break;
         case 'w':
             if (parse_count(optarg, &workers) != 0)
-                return bad_usage("run", "--workers: '%s' is not a number from 1 to 64", optarg);
+                return cr_cli_usage(stderr, "run", "--workers: '%s' is not a number from 1 to 64", optarg);
             break;
         case 'S':
             if (parse_count(optarg, &shards) != 0)
-                return bad_usage("run", "--shards: '%s' is not a number from 1 to 64", optarg);
+                return cr_cli_usage(stderr, "run", "--shards: '%s' is not a number from 1 to 64", optarg);
             break;
         case 'j':
             stats_json = 1;
@@ -299,14 +290,14 @@ static int cmd_run(int argc, char **argv)
             break;
         case 't':
             if (ntopics == CR_MAX_TOPICS)
-                return bad_usage("run", "at most %s topics", "32");
+                return cr_cli_usage(stderr, "run", "at most %s topics", "32");
             topics[ntopics++] = optarg;
             break;
         case 'X':
             if (!strchr(optarg, '=') || optarg[0] == '=')
-                return bad_usage("run", "-X: '%s' is not PROPERTY=VALUE", optarg);
+                return cr_cli_usage(stderr, "run", "-X: '%s' is not PROPERTY=VALUE", optarg);
             if (nprops == CR_MAX_KAFKA_PROPS)
-                return bad_usage("run", "at most %s -X properties", "64");
+                return cr_cli_usage(stderr, "run", "at most %s -X properties", "64");
             props[nprops++] = optarg;
             break;
         case 'u':
@@ -320,15 +311,15 @@ static int cmd_run(int argc, char **argv)
             return 0;
         default:
             fprintf(stderr, "Try '%s run --help'.\n", prog);
-            return EXIT_USAGE;
+            return CR_EXIT_USAGE;
         }
     }
     if (optind < argc)
-        return bad_usage("run", "unexpected argument '%s'", argv[optind]);
+        return cr_cli_usage(stderr, "run", "unexpected argument '%s'", argv[optind]);
     if (!config)
-        return bad_usage("run", "%s", "-c CONFIG is required");
+        return cr_cli_usage(stderr, "run", "%s", "-c CONFIG is required");
     if (ninputs && (brokers || group || ntopics || nprops || until_caught_up))
-        return bad_usage("run", "%s", "--input reads files: Kafka options do not apply to it");
+        return cr_cli_usage(stderr, "run", "%s", "--input reads files: Kafka options do not apply to it");
 
     struct cr_config cfg;
     struct cr_ruleset *rs = NULL;
@@ -365,7 +356,7 @@ static int cmd_run(int argc, char **argv)
                 int fmt = CR_FMT_AUTO;
                 if (colon && (fmt = cr_format_from_name(colon + 1)) < 0) {
                     cr_config_free(&cfg);
-                    return bad_usage("run", "--topic: unknown format in '%s'", topics[i]);
+                    return cr_cli_usage(stderr, "run", "--topic: unknown format in '%s'", topics[i]);
                 }
                 size_t n = colon ? (size_t)(colon - topics[i]) : strlen(topics[i]);
                 cfg.kafka_topics[cfg.nkafka_topics].name = strndup(topics[i], n);
@@ -384,7 +375,7 @@ static int cmd_run(int argc, char **argv)
                             "(kafka.brokers / kafka.topics in %s, or --brokers and --topic)\n",
                     prog, config);
             cr_config_free(&cfg);
-            return EXIT_USAGE;
+            return CR_EXIT_USAGE;
         }
     }
     if (store_dir) {
@@ -548,13 +539,13 @@ static int cmd_check(int argc, char **argv)
             return 0;
         default:
             fprintf(stderr, "Try '%s check --help'.\n", prog);
-            return EXIT_USAGE;
+            return CR_EXIT_USAGE;
         }
     }
     if (optind < argc)
-        return bad_usage("check", "unexpected argument '%s'", argv[optind]);
+        return cr_cli_usage(stderr, "check", "unexpected argument '%s'", argv[optind]);
     if (!config)
-        return bad_usage("check", "%s", "-c CONFIG is required");
+        return cr_cli_usage(stderr, "check", "%s", "-c CONFIG is required");
     struct cr_config cfg;
     struct cr_ruleset *rs = NULL;
     int rc = load_config(config, &cfg);
@@ -620,7 +611,7 @@ static int cmd_demo(int argc, char **argv)
             break;
         case 'p':
             if (parse_count(optarg, &partitions) != 0)
-                return bad_usage("demo", "--partitions: '%s' is not a number from 1 to 64",
+                return cr_cli_usage(stderr, "demo", "--partitions: '%s' is not a number from 1 to 64",
                                  optarg);
             break;
         case 'h':
@@ -628,13 +619,13 @@ static int cmd_demo(int argc, char **argv)
             return 0;
         default:
             fprintf(stderr, "Try '%s demo --help'.\n", prog);
-            return EXIT_USAGE;
+            return CR_EXIT_USAGE;
         }
     }
     if (optind < argc)
-        return bad_usage("demo", "unexpected argument '%s'", argv[optind]);
+        return cr_cli_usage(stderr, "demo", "unexpected argument '%s'", argv[optind]);
     if (!sample)
-        return bad_usage("demo", "%s", "--sample FILE is required (bench/demo.sh makes one)");
+        return cr_cli_usage(stderr, "demo", "%s", "--sample FILE is required (bench/demo.sh makes one)");
     static const char *const topics[] = {"corral.demo.logs", "corral.demo.incidents"};
     char err[1024];
     struct cr_kafka_dev *dev = NULL;
@@ -694,7 +685,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage_main(stderr);
-        return EXIT_USAGE;
+        return CR_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run"))
@@ -719,5 +710,5 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage_main(stderr);
-    return EXIT_USAGE;
+    return CR_EXIT_USAGE;
 }

@@ -20,6 +20,7 @@
  * The store is opened read-only: LMDB lets this run while the engine
  * writes, and the query sees the last committed batch.
  */
+#include "cli.h"
 #include "query_cli.h"
 
 #include "incident.h"
@@ -34,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXIT_USAGE 2
 
 static const char query_usage[] =
     "Usage: corral query --store DIR [options]\n"
@@ -67,27 +67,14 @@ static const char rejects_usage[] =
 
 enum fmt { FMT_TABLE, FMT_NDJSON, FMT_CSV };
 
-static int usage_error(FILE *err, const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int usage_error(FILE *err, const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(err, "corral %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(err, fmt, ap);
-    va_end(ap);
-    fprintf(err, "\nTry 'corral %s --help' for more information.\n", cmd);
-    return EXIT_USAGE;
-}
-
 /* getopt_long's own complaint, in our words. opterr is off so getopt prints
  * nothing; with ':' first in optstring, a missing argument returns ':'. */
 static int getopt_error(FILE *err, const char *cmd, int c, char **argv)
 {
     const char *opt = argv[optind - 1];
-    if (c == ':') return usage_error(err, cmd, "option '%s' needs an argument", opt);
-    if (optopt) return usage_error(err, cmd, "unknown option '-%c'", optopt);
-    return usage_error(err, cmd, "unknown option '%s'", opt);
+    if (c == ':') return cr_cli_usage(err, cmd, "option '%s' needs an argument", opt);
+    if (optopt) return cr_cli_usage(err, cmd, "unknown option '-%c'", optopt);
+    return cr_cli_usage(err, cmd, "unknown option '%s'", opt);
 }
 
 static struct cr_store *open_store(const char *dir, FILE *err)
@@ -333,20 +320,20 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         case 'S':
         case 'U':
             if (cr_time_parse(optarg, c == 'S' ? &q.since_ms : &q.until_ms) != 0)
-                return usage_error(err, cmd,
+                return cr_cli_usage(err, cmd,
                                    "invalid time '%s' for --%s (RFC 3339, YYYY-MM-DD or -2h)",
                                    optarg, c == 'S' ? "since" : "until");
             break;
         case 'c':
             if (!*optarg)
-                return usage_error(err, cmd, "--category needs a value, e.g. S-ATK-BRUTE");
+                return cr_cli_usage(err, cmd, "--category needs a value, e.g. S-ATK-BRUTE");
             q.category = optarg;
             break;
         case 'p':
             /* Accept p1 as well as P1: the stored form is upper case. */
             if (!((optarg[0] == 'P' || optarg[0] == 'p') && optarg[1] >= '1' && optarg[1] <= '4' &&
                   optarg[2] == 0))
-                return usage_error(err, cmd, "invalid priority '%s' (P1, P2, P3 or P4)", optarg);
+                return cr_cli_usage(err, cmd, "invalid priority '%s' (P1, P2, P3 or P4)", optarg);
             prio[0] = 'P';
             prio[1] = optarg[1];
             q.priority = prio;
@@ -354,13 +341,13 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         case 'e': {
             const char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg)
-                return usage_error(err, cmd, "invalid entity '%s' (expected name=value)", optarg);
+                return cr_cli_usage(err, cmd, "invalid entity '%s' (expected name=value)", optarg);
             q.entity = optarg;
             break;
         }
         case 'f':
             if (parse_format(optarg, &fmt, 1) != 0)
-                return usage_error(err, cmd, "invalid format '%s' (table, ndjson or csv)", optarg);
+                return cr_cli_usage(err, cmd, "invalid format '%s' (table, ndjson or csv)", optarg);
             break;
         case 'n': {
             char *end;
@@ -368,7 +355,7 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
             unsigned long long n = strtoull(optarg, &end, 10);
             if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || n == 0 ||
                 n > (unsigned long long)SIZE_MAX)
-                return usage_error(err, cmd, "invalid limit '%s' (a positive integer)", optarg);
+                return cr_cli_usage(err, cmd, "invalid limit '%s' (a positive integer)", optarg);
             q.limit = (size_t)n;
             break;
         }
@@ -379,8 +366,8 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
             return getopt_error(err, cmd, c, argv);
         }
     }
-    if (optind < argc) return usage_error(err, cmd, "unexpected argument '%s'", argv[optind]);
-    if (!dir) return usage_error(err, cmd, "--store DIR is required");
+    if (optind < argc) return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (!dir) return cr_cli_usage(err, cmd, "--store DIR is required");
 
     struct cr_store *s = open_store(dir, err);
     if (!s) return 1;
@@ -529,7 +516,7 @@ int cr_cmd_rejects_io(int argc, char **argv, FILE *out, FILE *err)
             break;
         case 'f':
             if (parse_format(optarg, &fmt, 0) != 0)
-                return usage_error(err, cmd, "invalid format '%s' (table or ndjson)", optarg);
+                return cr_cli_usage(err, cmd, "invalid format '%s' (table or ndjson)", optarg);
             break;
         case 'h':
             fputs(rejects_usage, out);
@@ -538,8 +525,8 @@ int cr_cmd_rejects_io(int argc, char **argv, FILE *out, FILE *err)
             return getopt_error(err, cmd, c, argv);
         }
     }
-    if (optind < argc) return usage_error(err, cmd, "unexpected argument '%s'", argv[optind]);
-    if (!dir) return usage_error(err, cmd, "--store DIR is required");
+    if (optind < argc) return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (!dir) return cr_cli_usage(err, cmd, "--store DIR is required");
 
     struct cr_store *s = open_store(dir, err);
     if (!s) return 1;

@@ -1,0 +1,25 @@
+/*
+ * cli.h - conventions every `corral` subcommand shares.
+ *
+ * Exit codes (docs/operations.md): 0 success, 1 runtime failure, 2 usage
+ * error, 78 (EX_CONFIG) invalid configuration or rules. A usage error is
+ * one line naming the command and what is wrong, then a pointer to --help,
+ * on the error stream; nothing on stdout.
+ *
+ * Threading: command-line code, main thread only.
+ */
+#ifndef CR_CLI_H
+#define CR_CLI_H
+
+#include <stdio.h>
+
+#define CR_EXIT_RUNTIME 1
+#define CR_EXIT_USAGE 2
+#define CR_EXIT_CONFIG 78
+
+/* "corral CMD: <message>\nTry 'corral CMD --help' for more information." on
+ * err; returns CR_EXIT_USAGE. */
+int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
