@@ -14,4 +14,5 @@ cmake --build build -j "$jobs"
 # The sanitizer pass runs the same tests against an ASan+UBSan build.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCORRAL_WERROR=ON -DCORRAL_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs")
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
+    ctest --output-on-failure -j "$jobs")
