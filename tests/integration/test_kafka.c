@@ -525,6 +525,78 @@ static struct incs clean_run(const char *cfg, const char *topic, const char *gro
 
 /* The same lines through Kafka (4 partitions, keyed by host) and from the
  * file give the same incidents; every partition is read to its end. */
+/* Every record of an output topic (assigned directly: no group join),
+ * keeping the last version per key, as a compacted topic would. Each value
+ * must be an incident whose id is the record key. */
+static struct incs output_latest(const char *topic)
+{
+    char e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", brokers, e, sizeof e),
+                 RD_KAFKA_CONF_OK);
+    rd_kafka_conf_set(conf, "group.id", "output-check", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    cr_assert_not_null(rk, "%s", e);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    cr_assert_eq(rd_kafka_metadata(rk, 0, rkt, &md, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert_eq(md->topic_cnt, 1);
+    int nparts = md->topics[0].partition_cnt;
+    cr_assert_gt(nparts, 0, "the output topic %s does not exist", topic);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
+    for (int i = 0; i < nparts; i++)
+        rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    cr_assert_eq(rd_kafka_assign(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(l);
+    json_t *latest = json_object(); /* id -> last value seen */
+    int eofs = 0;
+    double t0 = now_s();
+    while (eofs < nparts && now_s() - t0 < 30) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+        } else if (!m->err) {
+            json_error_t je;
+            json_t *o = json_loadb(m->payload, m->len, 0, &je);
+            cr_assert_not_null(o, "output record is not JSON: %.*s", (int)m->len,
+                               (const char *)m->payload);
+            const char *id = json_string_value(json_object_get(o, "id"));
+            cr_assert(id && m->key_len == strlen(id) && memcmp(m->key, id, m->key_len) == 0,
+                      "output record key is not its incident id");
+            json_object_set_new(latest, id, o);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    cr_assert_eq(eofs, nparts, "did not reach the end of %s", topic);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    struct incs s = {0, NULL};
+    s.v = calloc(json_object_size(latest) + 1, sizeof *s.v);
+    const char *id;
+    json_t *o;
+    json_object_foreach(latest, id, o)
+    {
+        struct inc *c = &s.v[s.n++];
+        snprintf(c->id, sizeof c->id, "%s", id);
+        c->count = jint(o, "event_count");
+        char *f = json_dumps(json_object_get(o, "first_seen"), JSON_ENCODE_ANY);
+        char *la = json_dumps(json_object_get(o, "last_seen"), JSON_ENCODE_ANY);
+        snprintf(c->row, sizeof c->row, "%s %lld %s %s", id, c->count, f, la);
+        free(f);
+        free(la);
+    }
+    json_decref(latest);
+    if (s.n)
+        qsort(s.v, s.n, sizeof *s.v, inc_cmp);
+    return s;
+}
+
 Test(kafka, topic_equals_file, .init = setup, .fini = teardown, .timeout = 120)
 {
     const int lines = 60000;
@@ -543,7 +615,7 @@ Test(kafka, topic_equals_file, .init = setup, .fini = teardown, .timeout = 120)
 
     tpath(kstore, "kafka");
     struct stats st;
-    run_kafka(cfg, "logs", "g-equal", kstore, NULL, &st);
+    run_kafka(cfg, "logs", "g-equal", kstore, "--output-topic incidents", &st);
     cr_assert_eq(jint(st.kaf, "kafka_records"), lines);
     cr_assert_eq(jint(st.eng, "records"), lines);
     cr_assert_eq(partitions_caught_up(st.kaf, 4), lines);
@@ -555,6 +627,11 @@ Test(kafka, topic_equals_file, .init = setup, .fini = teardown, .timeout = 120)
     cr_assert_gt(f.n, 10, "the corpus should open incidents");
     assert_unique_ids(&k, "kafka run");
     assert_same_incidents(&k, &f, "kafka run vs file run");
+    /* the output topic carries every committed version, keyed by id: its
+     * latest version per id is what the store holds */
+    struct incs o = output_latest("incidents");
+    assert_same_incidents(&o, &k, "output topic vs store");
+    incs_free(&o);
     incs_free(&f);
     incs_free(&k);
     stats_free(&st);
