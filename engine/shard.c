@@ -48,6 +48,9 @@ static uint64_t restore(struct cr_shard *sh, struct cr_correlator *c)
 static void *shard_main(void *arg)
 {
     struct cr_shard *sh = arg;
+    char name[16];
+    snprintf(name, sizeof name, "cr-shard-%d", sh->index);
+    pthread_setname_np(pthread_self(), name);
     struct cr_correlator *c = cr_correlator_new(sh->rs, sh->max_keys);
     struct cr_match *buf = malloc(sizeof(struct cr_match) * POP_MAX);
     if (!c || !buf)

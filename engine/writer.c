@@ -303,6 +303,7 @@ static void pop_epoch(struct cr_writer *w)
 static void *writer_main(void *arg)
 {
     struct cr_writer *w = arg;
+    pthread_setname_np(pthread_self(), "cr-writer");
     struct cr_wmsg *pending = NULL, *pending_tail = NULL;
     size_t npending = 0;
     int64_t last_commit = now_ms();
