@@ -19,7 +19,14 @@
 #include <string.h>
 #include <xxhash.h>
 
-enum consumer_kind { CONS_RULE_INCIDENT = 1, CONS_COUNT = 2, CONS_SEQ = 3 };
+enum consumer_kind {
+    CONS_RULE_INCIDENT = 1,
+    CONS_COUNT = 2,  /* event_count */
+    CONS_SEQ = 3,    /* temporal_ordered: one step */
+    CONS_VALUE = 4,  /* value_count */
+    CONS_ALL = 5,    /* temporal: one step, any order */
+    CONS_ABSENT = 6, /* absence: step 0 (start) or 1 (expected follow-up) */
+};
 
 struct consumer {
     uint8_t kind;
@@ -55,6 +62,7 @@ struct state {
     uint8_t persisted;        /* checkpointing: a snapshot holds it */
     struct state *changed_next;
     uint32_t src;             /* input (partition) of the latest match: whose state this is */
+    uint32_t in_heap;         /* absence deadlines that point at this state: not freed meanwhile */
     int64_t last_ms;          /* newest event time that touched this state */
     int64_t horizon_ms;       /* how long after last_ms it can still matter */
     struct cr_incident *open;
@@ -85,6 +93,11 @@ struct cr_correlator {
     struct cr_wmsg *extra; /* versions of incidents closed before a flush */
     int checkpointing;     /* track changes for cr_correlator_snapshot */
     int replaying;         /* the current match rebuilds state: emit no incident version */
+    struct deadline {      /* absence: a min-heap of pending deadlines (event time) */
+        int64_t at;
+        struct state *s;
+    } *heap;
+    size_t nheap, heap_cap;
     uint32_t cur_src;      /* src of the current match */
     struct state *changed; /* states touched since the last snapshot */
     char *tomb;            /* keys of persisted states freed since the last snapshot */
@@ -105,6 +118,11 @@ static void add_consumer(struct consumer_list *l, uint8_t kind, uint8_t step, ui
     l->v[l->n++] = (struct consumer){.kind = kind, .step = step, .index = index};
 }
 
+static uint8_t step_kind(enum cr_corr_type t)
+{
+    return t == CR_CORR_TEMPORAL ? CONS_ALL : t == CR_CORR_ABSENCE ? CONS_ABSENT : CONS_SEQ;
+}
+
 static void build_plan(struct cr_correlator *c)
 {
     const struct cr_ruleset *rs = c->rs;
@@ -122,28 +140,35 @@ static void build_plan(struct cr_correlator *c)
                 add_consumer(l, CONS_RULE_INCIDENT, 0, (uint32_t)r);
             for (int k = 0; k < rs->ncorrs; k++) {
                 const struct cr_correlation *co = &rs->corrs[k];
-                if (!same_group(co->group_by, co->ngroup_by, rt->group_by, rt->ngroup_by))
+                if (!same_group(co->group_by, co->ngroup_by, rt->group_by, rt->ngroup_by) ||
+                    co->value_field != rt->value_field)
                     continue;
-                for (int s = 0; s < co->nsteps; s++) {
+                /* absence: the follow-up first, so that one rule serving as both
+                 * (a heartbeat) first answers the previous start, then starts anew */
+                for (int j = 0; j < co->nsteps; j++) {
+                    int s = co->type == CR_CORR_ABSENCE ? co->nsteps - 1 - j : j;
                     if (co->steps[s].is_correlation || co->steps[s].index != (uint32_t)r)
                         continue;
-                    if (co->type == CR_CORR_EVENT_COUNT) {
-                        add_consumer(l, CONS_COUNT, 0, (uint32_t)k);
+                    if (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT) {
+                        add_consumer(l, co->type == CR_CORR_EVENT_COUNT ? CONS_COUNT : CONS_VALUE,
+                                     0, (uint32_t)k);
                         break; /* any of the listed rules counts once */
                     }
-                    add_consumer(l, CONS_SEQ, (uint8_t)s, (uint32_t)k);
+                    add_consumer(l, step_kind(co->type), (uint8_t)s, (uint32_t)k);
                 }
             }
         }
     }
     for (int k = 0; k < rs->ncorrs; k++) {
         const struct cr_correlation *co = &rs->corrs[k];
-        if (co->type != CR_CORR_TEMPORAL_ORDERED)
+        if (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT)
             continue;
-        for (int s = 0; s < co->nsteps; s++)
+        for (int i = 0; i < co->nsteps; i++) {
+            int s = co->type == CR_CORR_ABSENCE ? co->nsteps - 1 - i : i;
             if (co->steps[s].is_correlation)
-                add_consumer(&c->chain_consumers[co->steps[s].index], CONS_SEQ, (uint8_t)s,
-                             (uint32_t)k);
+                add_consumer(&c->chain_consumers[co->steps[s].index], step_kind(co->type),
+                             (uint8_t)s, (uint32_t)k);
+        }
     }
 }
 
@@ -191,6 +216,7 @@ void cr_correlator_free(struct cr_correlator *c)
     free(c->route_consumers);
     free(c->chain_consumers);
     free(c->tomb);
+    free(c->heap);
     free(c->buckets);
     free(c);
 }
@@ -548,14 +574,300 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     chain(c, k, key, keylen, t, inc, depth + 1);
 }
 
+
+/* ---- value_count ---- */
+
+struct vref {
+    uint64_t v;
+    int64_t t;
+};
+
+static uint32_t corr_cap(const struct cr_correlation *co)
+{
+    switch (co->type) {
+    case CR_CORR_EVENT_COUNT:
+    case CR_CORR_VALUE_COUNT:
+        return co->gte ? co->gte : 1;
+    case CR_CORR_TEMPORAL_ORDERED:
+        return (uint32_t)(co->nsteps + LINK_STAGES);
+    case CR_CORR_TEMPORAL:
+        return (uint32_t)co->nsteps;
+    case CR_CORR_ABSENCE:
+        return (uint32_t)(2 + LINK_STAGES);
+    }
+    return 1;
+}
+
+static int64_t corr_horizon(const struct cr_correlation *co)
+{
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    return co->timespan_ms > ofor ? co->timespan_ms : ofor;
+}
+
+/* N distinct values of a field per key within the window. The state keeps,
+ * for up to N distinct values, the latest time each was seen: if N distinct
+ * values fall in a window, the N most recently seen ones do. */
+static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                        struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    uint32_t n = corr_cap(co);
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    int64_t t = m->time_ms;
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, n,
+                             corr_horizon(co));
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        chain(c, k, m->key, m->key_len, t, s->open, 0);
+        return;
+    }
+    struct vref *vr = (struct vref *)&s->u;
+    uint32_t i, oldest = 0;
+    for (i = 0; i < s->n && vr[i].v != m->value; i++)
+        if (vr[i].t < vr[oldest].t)
+            oldest = i;
+    if (i < s->n) {
+        if (t > vr[i].t)
+            vr[i].t = t;
+    } else if (s->n < n) {
+        vr[s->n++] = (struct vref){m->value, t};
+    } else if (t > vr[oldest].t) {
+        vr[oldest] = (struct vref){m->value, t};
+    } else
+        return; /* older than every value kept: it cannot complete a newer window */
+    int64_t newest = INT64_MIN, first = INT64_MAX;
+    for (i = 0; i < s->n; i++)
+        if (vr[i].t > newest)
+            newest = vr[i].t;
+    uint32_t in = 0;
+    for (i = 0; i < s->n; i++)
+        if (vr[i].t >= newest - co->timespan_ms) {
+            in++;
+            if (vr[i].t < first)
+                first = vr[i].t;
+        }
+    if (in < n)
+        return;
+    struct cr_incident *inc =
+        new_incident(c, co->id, co->title, &co->incident, co->group_by, co->ngroup_by, s, first);
+    inc->first_seen_ms = first;
+    inc->last_seen_ms = newest;
+    inc->event_count = n;
+    cr_incident_add_ref(inc, m->input, m->position, t);
+    cr_incident_add_sample(inc, m->raw, m->raw_len);
+    const char *fname =
+        co->value_field >= 0 && co->value_field < c->rs->nfields ? c->rs->field_names[co->value_field]
+                                                                  : "?";
+    cr_incident_add_reason(inc, "%u distinct %s values within %llds (threshold: >= %u in %llds)",
+                           n, fname, (long long)((newest - first) / 1000), n,
+                           (long long)(co->timespan_ms / 1000));
+    s->n = 0;
+    s->open = inc;
+    s->open_until = newest + ofor;
+    s->created = 1;
+    c->stats.incidents_opened++;
+    mark_dirty(c, s);
+    chain(c, k, m->key, m->key_len, t, inc, 0);
+}
+
+/* ---- temporal (every step, any order) ---- */
+
+static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char *key,
+                      size_t keylen, int64_t t, const struct cr_match *m, int depth,
+                      struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    struct state *s =
+        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen, corr_cap(co), corr_horizon(co));
+    struct stage *st = s->u.stages;
+    if (s->n == 0) {
+        for (int i = 0; i < co->nsteps; i++)
+            st[i].start = st[i].reached = INT64_MIN;
+        s->n = 1;
+    }
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        chain(c, k, key, keylen, t, s->open, depth + 1);
+        return;
+    }
+    if (t > st[step].reached)
+        st[step].reached = t; /* the latest occurrence of each step */
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < co->nsteps; i++) {
+        if (st[i].reached == INT64_MIN)
+            return;
+        if (st[i].reached < lo)
+            lo = st[i].reached;
+        if (st[i].reached > hi)
+            hi = st[i].reached;
+    }
+    if (hi - lo > co->timespan_ms)
+        return;
+    struct cr_incident *inc =
+        new_incident(c, co->id, co->title, &co->incident, co->group_by, co->ngroup_by, s, lo);
+    inc->first_seen_ms = lo;
+    inc->last_seen_ms = hi;
+    inc->event_count = (uint64_t)co->nsteps;
+    if (m) {
+        cr_incident_add_ref(inc, m->input, m->position, t);
+        cr_incident_add_sample(inc, m->raw, m->raw_len);
+    }
+    cr_incident_add_reason(inc, "all %d of its steps within %llds (window %llds)", co->nsteps,
+                           (long long)((hi - lo) / 1000), (long long)(co->timespan_ms / 1000));
+    for (int i = 0; i < co->nsteps; i++)
+        st[i].reached = INT64_MIN;
+    s->open = inc;
+    s->open_until = hi + ofor;
+    s->created = 1;
+    c->stats.incidents_opened++;
+    mark_dirty(c, s);
+    chain(c, k, key, keylen, t, inc, depth + 1);
+}
+
+/* ---- absence ---- */
+
+static void heap_push(struct cr_correlator *c, int64_t at, struct state *s)
+{
+    if (c->nheap == c->heap_cap) {
+        c->heap_cap = c->heap_cap ? c->heap_cap * 2 : 64;
+        c->heap = realloc(c->heap, c->heap_cap * sizeof *c->heap);
+        if (!c->heap)
+            abort();
+    }
+    size_t i = c->nheap++;
+    while (i > 0 && c->heap[(i - 1) / 2].at > at) {
+        c->heap[i] = c->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    c->heap[i] = (struct deadline){at, s};
+    s->in_heap++;
+}
+
+static struct deadline heap_pop(struct cr_correlator *c)
+{
+    struct deadline top = c->heap[0], last = c->heap[--c->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < c->nheap && c->heap[l].at < (m == i ? last.at : c->heap[m].at))
+            m = l;
+        if (r < c->nheap && c->heap[r].at < (m == i ? last.at : c->heap[m].at))
+            m = r;
+        if (m == i)
+            break;
+        c->heap[i] = c->heap[m];
+        i = m;
+    }
+    if (c->nheap)
+        c->heap[i] = last;
+    top.s->in_heap--;
+    return top;
+}
+
+/* Absence state: stages[0] = {start of the unanswered step 0, its deadline},
+ * stages[1] = {its position, its input} for evidence, then the link id. */
+static void apply_absent(struct cr_correlator *c, uint32_t k, int step, const char *key,
+                         size_t keylen, int64_t t, const struct cr_match *m,
+                         const struct cr_incident *from, struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    struct state *s =
+        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen, corr_cap(co), corr_horizon(co));
+    struct stage *st = s->u.stages;
+    char *link = (char *)&st[2];
+    if (s->n == 0) {
+        st[0].start = st[0].reached = INT64_MIN;
+        link[0] = 0;
+        s->n = 1;
+    }
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (step == 1) {
+        if (st[0].start != INT64_MIN && t >= st[0].start)
+            st[0].start = INT64_MIN; /* answered in time (due deadlines fired before) */
+        return;
+    }
+    if (st[0].start != INT64_MIN)
+        return; /* already waiting: the first unanswered start sets the deadline */
+    st[0].start = t;
+    st[0].reached = t + co->timespan_ms;
+    st[1].start = m ? (int64_t)m->position : -1;
+    st[1].reached = m ? (int64_t)m->input : -1;
+    snprintf(link, 33, "%s", from ? from->id : "");
+    heap_push(c, st[0].reached, s);
+}
+
+/* Fire every absence whose deadline the event-time watermark has passed. */
+static void fire_due(struct cr_correlator *c)
+{
+    while (c->nheap && c->heap[0].at < c->watermark) {
+        struct deadline d = heap_pop(c);
+        struct state *s = d.s;
+        uint32_t k = s->owner - (uint32_t)c->rs->nrules;
+        struct stage *st = s->u.stages;
+        if (st[0].start == INT64_MIN || st[0].reached != d.at)
+            continue; /* answered, or replaced: a stale entry */
+        const struct cr_correlation *co = &c->rs->corrs[k];
+        int64_t start = st[0].start, ofor = open_for(&co->incident, co->timespan_ms);
+        st[0].start = INT64_MIN;
+        mark_changed(c, s);
+        close_if_expired(c, s, d.at, &c->extra);
+        if (s->open) {
+            update_incident(c, s, NULL, d.at, ofor);
+        } else {
+            struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident,
+                                                   co->group_by, co->ngroup_by, s, start);
+            inc->first_seen_ms = start;
+            inc->last_seen_ms = d.at;
+            inc->event_count = 1;
+            if (st[1].start >= 0)
+                cr_incident_add_ref(inc, (uint32_t)st[1].reached, (uint64_t)st[1].start, start);
+            char a[32];
+            cr_time_format(start, a, sizeof a);
+            const struct cr_input_ref *s0 = &co->steps[0], *s1 = &co->steps[1];
+            cr_incident_add_reason(
+                inc, "%s at %s, no %s within %llds",
+                s0->is_correlation ? c->rs->corrs[s0->index].id : c->rs->rules[s0->index].id, a,
+                s1->is_correlation ? c->rs->corrs[s1->index].id : c->rs->rules[s1->index].id,
+                (long long)(co->timespan_ms / 1000));
+            const char *link = (const char *)&st[2];
+            if (link[0])
+                cr_incident_add_reason(inc, "follows incident %s", link);
+            s->open = inc;
+            s->open_until = d.at + ofor;
+            s->created = 1;
+            c->stats.incidents_opened++;
+            mark_dirty(c, s);
+        }
+        if (s->last_ms < d.at)
+            s->last_ms = d.at;
+        chain(c, k, state_key(s), s->keylen, d.at, s->open, 0);
+    }
+}
+
 static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen,
                   int64_t t, const struct cr_incident *from, int depth)
 {
     const struct consumer_list *l = &c->chain_consumers[corr];
     if (depth > CR_MAX_STEPS * 4) /* cycles are refused at load; this is a second guard */
         return;
-    for (int i = 0; i < l->n; i++)
-        apply_seq(c, l->v[i].index, l->v[i].step, key, keylen, t, NULL, from, depth, &c->extra);
+    for (int i = 0; i < l->n; i++) {
+        const struct consumer *cs = &l->v[i];
+        if (cs->kind == CONS_ALL)
+            apply_all(c, cs->index, cs->step, key, keylen, t, NULL, depth, &c->extra);
+        else if (cs->kind == CONS_ABSENT)
+            apply_absent(c, cs->index, cs->step, key, keylen, t, NULL, from, &c->extra);
+        else
+            apply_seq(c, cs->index, cs->step, key, keylen, t, NULL, from, depth, &c->extra);
+    }
 }
 
 void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
@@ -563,8 +875,12 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
     c->stats.matches++;
     c->replaying = m->replay;
     c->cur_src = m->src;
-    if (m->time_ms > c->watermark)
+    if (m->time_ms > c->watermark) {
         c->watermark = m->time_ms;
+        /* deadlines passed by this event fire before it is applied: a
+         * follow-up that comes after its deadline is late */
+        fire_due(c);
+    }
     if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)
         return;
     const struct consumer_list *l = &c->route_consumers[m->rule * 4 + m->route];
@@ -580,6 +896,16 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
         case CONS_SEQ:
             apply_seq(c, cs->index, cs->step, m->key, m->key_len, m->time_ms, m, NULL, 0,
                       &c->extra);
+            break;
+        case CONS_VALUE:
+            apply_value(c, cs->index, m, &c->extra);
+            break;
+        case CONS_ALL:
+            apply_all(c, cs->index, cs->step, m->key, m->key_len, m->time_ms, m, 0, &c->extra);
+            break;
+        case CONS_ABSENT:
+            apply_absent(c, cs->index, cs->step, m->key, m->key_len, m->time_ms, m, NULL,
+                         &c->extra);
             break;
         }
     }
@@ -640,7 +966,7 @@ static void expire(struct cr_correlator *c)
             int64_t until = s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + s->horizon_ms;
             if (s->open && s->open_until > until)
                 until = s->open_until;
-            if (!s->dirty && !s->changed && until < c->watermark) {
+            if (!s->dirty && !s->changed && !s->in_heap && until < c->watermark) {
                 remove_state(c, link, s);
                 c->stats.expired++;
             } else
@@ -667,7 +993,7 @@ static void expire(struct cr_correlator *c)
             struct state **link = &c->buckets[i];
             while (*link && removed < target) {
                 struct state *s = *link;
-                if (!s->dirty && !s->changed && s->last_ms < cut) {
+                if (!s->dirty && !s->changed && !s->in_heap && s->last_ms < cut) {
                     remove_state(c, link, s);
                     removed++;
                 } else
@@ -681,6 +1007,7 @@ static void expire(struct cr_correlator *c)
 
 size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail)
 {
+    fire_due(c);
     struct cr_wmsg *h = c->extra, *t = NULL;
     size_t n = 0;
     c->extra = NULL;
@@ -720,7 +1047,7 @@ const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator
 
 /* ---- checkpoints ---- */
 
-enum { CKPT_VERSION = 1, KIND_RULE = 1, KIND_COUNT = 2, KIND_SEQ = 3 };
+enum { CKPT_VERSION = 2, KIND_RULE = 1 }; /* correlations: KIND_RULE + their cr_corr_type */
 
 /* Fixed head of an encoded state; the entries (ring or stages, `cap` of
  * them, as in memory) and, if has_open, the open incident follow. The
@@ -760,8 +1087,7 @@ static int owner_kind(const struct cr_correlator *c, uint32_t owner)
 {
     if (owner < (uint32_t)c->rs->nrules)
         return KIND_RULE;
-    return c->rs->corrs[owner - (uint32_t)c->rs->nrules].type == CR_CORR_EVENT_COUNT ? KIND_COUNT
-                                                                                     : KIND_SEQ;
+    return KIND_RULE + (int)c->rs->corrs[owner - (uint32_t)c->rs->nrules].type;
 }
 
 char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
@@ -829,10 +1155,8 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     } else if (co >= 0) {
         const struct cr_correlation *cc = &c->rs->corrs[co];
         owner = (uint32_t)(c->rs->nrules + co);
-        int64_t ofor = open_for(&cc->incident, cc->timespan_ms);
-        horizon = cc->timespan_ms > ofor ? cc->timespan_ms : ofor;
-        cap = cc->type == CR_CORR_EVENT_COUNT ? (cc->gte ? cc->gte : 1)
-                                              : (uint32_t)(cc->nsteps + LINK_STAGES);
+        horizon = corr_horizon(cc);
+        cap = corr_cap(cc);
     } else
         return 0;
     size_t need = sizeof h + (size_t)cap * entry_size() + (h.has_open ? sizeof(struct cr_incident) : 0);
@@ -860,6 +1184,8 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     }
     if (s->last_ms > c->watermark)
         c->watermark = s->last_ms;
+    if (h.kind == KIND_RULE + CR_CORR_ABSENCE && s->n && s->u.stages[0].start != INT64_MIN)
+        heap_push(c, s->u.stages[0].reached, s); /* a pending absence keeps its deadline */
     return 1;
 }
 
@@ -871,13 +1197,13 @@ uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src)
         while (*link) {
             struct state *s = *link;
             /* flushed states only: the shard flushes before it drops */
-            if (s->src == src && !s->dirty && !s->changed) {
+            if (s->src == src && !s->dirty && !s->changed && !s->in_heap) {
                 remove_state(c, link, s);
                 n++;
-            } else if (s->src == src && s->changed) {
+            } else if (s->src == src && (s->changed || s->in_heap)) {
                 /* touched since the last snapshot: its snapshot entry must
                  * become a deletion, so keep it until then, but empty */
-                s->n = 0;
+                s->n = 0; /* a pending absence deadline becomes stale: heap entries check */
                 free(s->open);
                 s->open = NULL;
                 s->open_until = INT64_MIN;

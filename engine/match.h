@@ -48,6 +48,7 @@ struct cr_match {
     uint64_t epoch;    /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
     int64_t time_ms;
+    uint64_t value;    /* value_count routes: hash of the counted field's value */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };

@@ -160,8 +160,19 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                     st->missing_key++;
                     continue;
                 }
+                const struct cr_route *rt = &rule->routes[r];
+                uint64_t value = 0;
+                if (rt->value_field >= 0) {
+                    unsigned vf = (unsigned)rt->value_field;
+                    if (!cr_event_has(&ev, vf)) {
+                        st->missing_key++;
+                        continue;
+                    }
+                    value = XXH3_64bits(ev.f[vf].p, ev.f[vf].len);
+                }
                 int s = (int)cr_key_shard(key, (size_t)klen, w->nshards);
                 struct cr_match *out = &ob[s].m[ob[s].n];
+                out->value = value;
                 out->kind = CR_MSG_MATCH;
                 out->route = (uint8_t)r;
                 out->rule = hits[h];

@@ -445,7 +445,7 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {"id",        "title",     "type",     "rules",
                                        "group_by",  "timespan",  "condition", "incident",
-                                       "description", "tags",    NULL};
+                                       "description", "tags",    "field",    NULL};
     struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
@@ -475,6 +475,7 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     c->id = xstrdup(id);
     c->file = xstrdup(y->file);
     c->line = cr_yaml_line(n);
+    c->value_field = -1;
     yaml_node_t *v = cr_yaml_get(y, n, "title");
     const char *title = v ? want_str(L, y, v, owner, "title") : NULL;
     c->title = xstrdup(title ? title : id);
@@ -487,18 +488,48 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
         c->type = CR_CORR_EVENT_COUNT;
     else if (type && strcmp(type, "temporal_ordered") == 0)
         c->type = CR_CORR_TEMPORAL_ORDERED;
+    else if (type && strcmp(type, "value_count") == 0)
+        c->type = CR_CORR_VALUE_COUNT;
+    else if (type && strcmp(type, "temporal") == 0)
+        c->type = CR_CORR_TEMPORAL;
+    else if (type && strcmp(type, "absence") == 0)
+        c->type = CR_CORR_ABSENCE;
     else
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: unknown type '%s' (supported: event_count, temporal_ordered)", owner,
-                      type ? type : "");
+                      "%s: unknown type '%s' (supported: event_count, value_count, temporal, "
+                      "temporal_ordered, absence)",
+                      owner, type ? type : "");
+
+    /* value_count: the field whose distinct values are counted */
+    v = cr_yaml_get(y, n, "field");
+    if (c->type == CR_CORR_VALUE_COUNT) {
+        const char *f = v ? cr_yaml_str(v) : NULL;
+        if (!f || !*f)
+            cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
+                          "%s: value_count needs 'field' (the field whose distinct values count)",
+                          owner);
+        else
+            c->value_field = cr_load_field(L, f, y->file, cr_yaml_line(v));
+    } else if (v) {
+        cr_load_error(L, y->file, cr_yaml_line(v), "%s: 'field' applies to value_count only",
+                      owner);
+    }
 
     v = cr_yaml_get(y, n, "rules");
     if (!v) {
         cr_load_error(L, y->file, c->line, "%s: missing 'rules'", owner);
     } else {
         int cnt = cr_yaml_is_seq(v) ? cr_yaml_seq_len(v) : 1;
-        int min = c->type == CR_CORR_TEMPORAL_ORDERED ? 2 : 1;
-        if (cnt < min || cnt > CR_MAX_STEPS) {
+        int min = c->type == CR_CORR_TEMPORAL_ORDERED || c->type == CR_CORR_TEMPORAL ||
+                          c->type == CR_CORR_ABSENCE
+                      ? 2
+                      : 1;
+        int max = c->type == CR_CORR_ABSENCE ? 2 : CR_MAX_STEPS;
+        if (c->type == CR_CORR_ABSENCE && cnt != 2) {
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: absence lists exactly 2 ids: [the start, the expected follow-up]",
+                          owner);
+        } else if (cnt < min || cnt > max) {
             cr_load_error(L, y->file, cr_yaml_line(v), "%s: rules lists %d ids (%d to %d allowed)",
                           owner, cnt, min, CR_MAX_STEPS);
         } else {
@@ -534,13 +565,14 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     }
 
     v = cr_yaml_get(y, n, "condition");
-    if (c->type == CR_CORR_EVENT_COUNT) {
+    if (c->type == CR_CORR_EVENT_COUNT || c->type == CR_CORR_VALUE_COUNT) {
         static const char *const ckeys[] = {"gte", "gt", NULL};
         yaml_node_t *gte = cr_yaml_get(y, v, "gte"), *gt = cr_yaml_get(y, v, "gt");
         int64_t num;
         if (!cr_yaml_is_map(v) || (!gte && !gt) || (gte && gt)) {
             cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
-                          "%s: event_count needs condition: {gte: N} (or {gt: N})", owner);
+                          "%s: %s needs condition: {gte: N} (or {gt: N})", owner,
+                          c->type == CR_CORR_VALUE_COUNT ? "value_count" : "event_count");
         } else {
             char what[220];
             snprintf(what, sizeof what, "the condition of %s", owner);
@@ -552,10 +584,15 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
             else
                 c->gte = (uint32_t)(gte ? num : num + 1);
         }
-    } else if (v && c->type == CR_CORR_TEMPORAL_ORDERED) {
+    } else if (v && c->type != 0) {
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: condition applies to event_count only (temporal_ordered matches "
-                      "when every step happened in order)", owner);
+                      "%s: condition applies to event_count and value_count only (%s)", owner,
+                      c->type == CR_CORR_TEMPORAL_ORDERED ? "temporal_ordered matches when every "
+                                                            "step happened in order"
+                      : c->type == CR_CORR_TEMPORAL       ? "temporal matches when every step "
+                                                            "happened, in any order"
+                                                          : "absence fires when the follow-up "
+                                                            "did not come in time");
     }
 
     v = cr_yaml_get(y, n, "incident");

@@ -165,10 +165,12 @@ static void resolve_refs(struct cr_load *L, uint8_t *ok)
                 ok[c] = 0;
                 continue;
             }
-            if (e->is_correlation && co->type == CR_CORR_EVENT_COUNT) {
+            if (e->is_correlation &&
+                (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT)) {
                 cr_load_error(L, co->file, ref->line,
-                              "correlation '%s': '%s' is a correlation; event_count counts match "
-                              "rules only", co->id, ref->name);
+                              "correlation '%s': '%s' is a correlation; %s counts match "
+                              "rules only", co->id, ref->name,
+                              co->type == CR_CORR_VALUE_COUNT ? "value_count" : "event_count");
                 ok[c] = 0;
                 continue;
             }
@@ -246,10 +248,12 @@ static void check_provides(struct cr_load *L, const char *file, int line, const 
     }
 }
 
-static void add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, int n)
+static void add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, int n,
+                      int value_field)
 {
     for (int i = 0; i < r->nroutes; i++)
-        if (same_group_by(r->routes[i].group_by, r->routes[i].ngroup_by, g, n))
+        if (same_group_by(r->routes[i].group_by, r->routes[i].ngroup_by, g, n) &&
+            r->routes[i].value_field == value_field)
             return;
     if (r->nroutes == (int)(sizeof r->routes / sizeof r->routes[0])) {
         cr_load_error(L, r->file, r->line,
@@ -259,6 +263,7 @@ static void add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, i
     }
     memcpy(r->routes[r->nroutes].group_by, g, (size_t)n * sizeof *g);
     r->routes[r->nroutes].ngroup_by = n;
+    r->routes[r->nroutes].value_field = value_field;
     r->nroutes++;
 }
 
@@ -282,7 +287,7 @@ static void link_all(struct cr_load *L)
             snprintf(owner, sizeof owner, "rule '%s'", r->id);
             check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by,
                            r->ngroup_by, r);
-            add_route(L, r, r->group_by, r->ngroup_by);
+            add_route(L, r, r->group_by, r->ngroup_by, -1);
         }
     }
     for (int c = 0; c < rs->ncorrs; c++) {
@@ -308,7 +313,11 @@ static void link_all(struct cr_load *L)
             struct cr_rule *r = &rs->rules[co->steps[s].index];
             check_provides(L, co->file, L->group_by_line[c], owner, co->group_by, co->ngroup_by,
                            r);
-            add_route(L, r, co->group_by, co->ngroup_by);
+            if (co->value_field >= 0) {
+                uint16_t vf = (uint16_t)co->value_field;
+                check_provides(L, co->file, co->line, owner, &vf, 1, r);
+            }
+            add_route(L, r, co->group_by, co->ngroup_by, co->value_field);
         }
     }
     free(ok);
@@ -372,6 +381,7 @@ static uint64_t ruleset_hash(const struct cr_ruleset *rs)
         XXH3_64bits_update(st, c->group_by, sizeof c->group_by[0] * (size_t)c->ngroup_by);
         XXH3_64bits_update(st, &c->timespan_ms, sizeof c->timespan_ms);
         XXH3_64bits_update(st, &c->gte, sizeof c->gte);
+        XXH3_64bits_update(st, &c->value_field, sizeof c->value_field);
         hash_incident(st, &c->incident);
     }
     uint64_t h = XXH3_64bits_digest(st);

@@ -23,7 +23,7 @@
  *       #             priority: P2, reg_level: IV, title: ..., open_for: 1h }
  *   correlations:
  *     - id: ssh.bruteforce
- *       type: event_count               # or temporal_ordered
+ *       type: event_count               # or value_count, temporal, temporal_ordered, absence
  *       rules: [sshd.auth.failed]       # match rule ids (temporal_ordered: steps in order,
  *                                       #  each a match rule or correlation id)
  *       group_by: [src_ip]
@@ -109,13 +109,17 @@ struct cr_rule {
     struct cr_route {
         uint16_t group_by[CR_MAX_GROUP_BY];
         int ngroup_by;
+        int value_field; /* value_count: the field whose distinct values count; -1 none */
     } routes[4];
     uint64_t capture_fields; /* bit i set: a capture of this rule sets field i */
 };
 
 enum cr_corr_type {
-    CR_CORR_EVENT_COUNT = 1,
-    CR_CORR_TEMPORAL_ORDERED = 2,
+    CR_CORR_EVENT_COUNT = 1,      /* N matches of any listed rule in the window */
+    CR_CORR_TEMPORAL_ORDERED = 2, /* the steps in order, within the window */
+    CR_CORR_VALUE_COUNT = 3,      /* N distinct values of `field` in the window */
+    CR_CORR_TEMPORAL = 4,         /* every listed step, in any order, within the window */
+    CR_CORR_ABSENCE = 5,          /* step 0 not followed by step 1 within the window */
 };
 
 /* A step input: a match rule or (for chaining) another correlation. */
@@ -135,7 +139,8 @@ struct cr_correlation {
     uint16_t group_by[CR_MAX_GROUP_BY];
     int ngroup_by;
     int64_t timespan_ms;
-    uint32_t gte; /* event_count threshold */
+    uint32_t gte; /* event_count / value_count threshold */
+    int value_field; /* value_count: the counted field; -1 otherwise */
     struct cr_incident_spec incident;
 };
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 static const char *RULES =
     "rules:\n"
@@ -272,4 +273,164 @@ Test(correlate, eviction_is_bounded_and_counted)
     cr_assert_leq(st->states, 1000, "%lu states", (unsigned long)st->states);
     cr_assert_eq(st->states + st->evicted, 5000, "every state is live or counted as evicted");
     cr_assert_gt(st->evicted, 0);
+}
+
+/* ---- value_count, temporal, absence ---- */
+
+static const char *OPS_RULES =
+    "rules:\n"
+    "  - id: deny\n"
+    "    match: 'DENY (?<src_ip>\\S+) -> port (?<dst_port>\\d+)'\n"
+    "  - id: exec\n"
+    "    match: 'exec into pod by (?<user>\\S+)'\n"
+    "  - id: secret\n"
+    "    match: 'secret read by (?<user>\\S+)'\n"
+    "  - id: bstart\n"
+    "    match: 'backup start (?<host>\\S+)'\n"
+    "  - id: bdone\n"
+    "    match: 'backup done (?<host>\\S+)'\n"
+    "  - id: beat\n"
+    "    match: 'heartbeat (?<host>\\S+)'\n"
+    "correlations:\n"
+    "  - id: scan\n"
+    "    type: value_count\n"
+    "    rules: [deny]\n"
+    "    group_by: [src_ip]\n"
+    "    field: dst_port\n"
+    "    timespan: 60s\n"
+    "    condition: { gte: 4 }\n"
+    "    incident: { category: S-ATK-SCAN }\n"
+    "  - id: exec_secrets\n"
+    "    type: temporal\n"
+    "    rules: [exec, secret]\n"
+    "    group_by: [user]\n"
+    "    timespan: 10m\n"
+    "    incident: { category: S-OPS-CLOUDPRIV }\n"
+    "  - id: backup_unfinished\n"
+    "    type: absence\n"
+    "    rules: [bstart, bdone]\n"
+    "    group_by: [host]\n"
+    "    timespan: 1h\n"
+    "    incident: { category: F-STO-BKP }\n"
+    "  - id: heartbeat_lost\n"
+    "    type: absence\n"
+    "    rules: [beat, beat]\n"
+    "    group_by: [host]\n"
+    "    timespan: 5m\n"
+    "    incident: { category: F-CMP-HOST }\n";
+
+static void ops_setup(void)
+{
+    dir = cr_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ops.yaml", dir);
+    cr_assert_eq(cr_test_write_file(path, OPS_RULES, strlen(OPS_RULES)), 0);
+    const char *paths[] = {path};
+    char err[4096] = "";
+    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    cr_assert(rs != NULL, "%s", err);
+    c = cr_correlator_new(rs, 100000);
+    ngot = 0;
+}
+
+/* A match with a distinct-value hash (value_count routes carry one). */
+static void feed_value(const char *rule, const char *key, int sec, const char *value)
+{
+    struct cr_match m;
+    memset(&m, 0, sizeof m);
+    m.kind = CR_MSG_MATCH;
+    m.rule = (uint32_t)cr_ruleset_find_rule(rs, rule);
+    m.key_len = (uint16_t)strlen(key);
+    memcpy(m.key, key, m.key_len);
+    m.time_ms = 1772438400000LL + (int64_t)sec * 1000;
+    m.value = value ? XXH3_64bits(value, strlen(value)) : 0;
+    m.raw_len = (uint16_t)snprintf(m.raw, sizeof m.raw, "%s %s %d", rule, key, sec);
+    cr_correlator_apply(c, &m);
+}
+
+TestSuite(operators, .init = ops_setup, .fini = teardown);
+
+Test(operators, value_count_distinct_values_in_window)
+{
+    /* 4 distinct ports in 30 s: a scan; repeats of one port do not count twice */
+    const char *ports[] = {"22", "22", "23", "80", "22", "443"};
+    for (int i = 0; i < 6; i++)
+        feed_value("deny", "198.51.100.1", i * 6, ports[i]);
+    /* 6 hits on 3 ports: not a scan */
+    for (int i = 0; i < 6; i++)
+        feed_value("deny", "198.51.100.2", i, ports[i % 3]);
+    /* 4 distinct ports spread over 4 minutes: not within 60 s */
+    for (int i = 0; i < 4; i++)
+        feed_value("deny", "198.51.100.3", i * 80, ports[i + 2]);
+    flush();
+    const struct cr_incident *a = find("scan", "198.51.100.1", 0);
+    cr_assert(a != NULL);
+    cr_assert_str_eq(a->category, "S-ATK-SCAN");
+    cr_assert_str_eq(a->reg_category, "NA/NASCAN");
+    cr_assert_eq(a->event_count, 4);
+    /* each value counts at its latest time (port 22 last at 24 s), so the window of
+     * the 4 distinct ports starts at port 23 (12 s) and ends at port 443 (30 s) */
+    cr_assert_eq(a->first_seen_ms, 1772438400000LL + 12000);
+    cr_assert_eq(a->last_seen_ms, 1772438400000LL + 30000);
+    cr_assert(strstr(a->reasons[0], "4 distinct dst_port values") != NULL, "%s", a->reasons[0]);
+    cr_assert(find("scan", "198.51.100.2", 0) == NULL, "3 distinct < 4");
+    cr_assert(find("scan", "198.51.100.3", 0) == NULL, "outside the window");
+}
+
+Test(operators, temporal_any_order)
+{
+    feed_value("secret", "mallory", 0, NULL); /* the secret read first ... */
+    feed_value("exec", "mallory", 120, NULL); /* ... then the exec: any order counts */
+    feed_value("exec", "bob", 0, NULL);
+    feed_value("secret", "bob", 700, NULL); /* 11 min later: outside 10 m */
+    feed_value("exec", "carol", 0, NULL);   /* only one of the two steps */
+    flush();
+    const struct cr_incident *a = find("exec_secrets", "mallory", 0);
+    cr_assert(a != NULL);
+    cr_assert_eq(a->first_seen_ms, 1772438400000LL);
+    cr_assert_eq(a->last_seen_ms, 1772438400000LL + 120000);
+    cr_assert(find("exec_secrets", "bob", 0) == NULL);
+    cr_assert(find("exec_secrets", "carol", 0) == NULL);
+}
+
+Test(operators, absence_fires_on_event_time)
+{
+    feed_value("bstart", "db-01", 0, NULL);
+    feed_value("bdone", "db-01", 1800, NULL); /* finished in 30 min: fine */
+    feed_value("bstart", "db-02", 0, NULL);   /* never finishes */
+    feed_value("bstart", "db-03", 0, NULL);
+    feed_value("beat", "other", 3599, NULL);
+    flush();
+    cr_assert(find("backup_unfinished", "db-02", 0) == NULL,
+              "event time has not passed the deadline yet (event time, not wall time)");
+    /* the late follow-up (after the hour) is itself the event that moves time past both
+     * deadlines: they fire before it is applied, so it answers nothing */
+    feed_value("bdone", "db-03", 3700, NULL);
+    flush();
+    const struct cr_incident *a = find("backup_unfinished", "db-02", 0);
+    cr_assert(a != NULL);
+    cr_assert_str_eq(a->category, "F-STO-BKP");
+    cr_assert_eq(a->first_seen_ms, 1772438400000LL);
+    cr_assert_eq(a->last_seen_ms, 1772438400000LL + 3600000, "the deadline");
+    cr_assert_eq(a->nrefs, 1, "the unanswered start is the evidence");
+    cr_assert(strstr(a->reasons[0], "bstart at 2026-03-02T08:00:00.000Z, no bdone within 3600s"),
+              "%s", a->reasons[0]);
+    cr_assert(find("backup_unfinished", "db-03", 0) != NULL, "a late follow-up does not count");
+    cr_assert(find("backup_unfinished", "db-01", 0) == NULL);
+}
+
+Test(operators, heartbeat_lost_with_one_rule_as_both_steps)
+{
+    /* host-a beats every minute for 10 minutes then stops; host-b keeps beating */
+    for (int i = 0; i <= 10; i++)
+        feed_value("beat", "host-a", i * 60, NULL);
+    for (int i = 0; i <= 30; i++)
+        feed_value("beat", "host-b", i * 60, NULL);
+    flush();
+    const struct cr_incident *a = find("heartbeat_lost", "host-a", 0);
+    cr_assert(a != NULL, "host-a stopped at 600 s: lost at 900 s");
+    cr_assert_eq(a->first_seen_ms, 1772438400000LL + 600000, "the last heartbeat");
+    cr_assert_eq(a->last_seen_ms, 1772438400000LL + 900000);
+    cr_assert(find("heartbeat_lost", "host-b", 0) == NULL, "host-b never missed 5 min");
+    cr_assert_eq(count("heartbeat_lost"), 1);
 }

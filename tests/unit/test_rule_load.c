@@ -317,7 +317,7 @@ Test(rule_load, unknown_correlation_type)
     expect_corr_error("  - id: c\n    type: sequence\n    rules: [r, s]\n    group_by: [host]\n"
                       "    timespan: 1m\n    incident: { category: F-NET-LINK }\n",
                       "%s:8: correlation 'c': unknown type 'sequence' (supported: event_count, "
-                      "temporal_ordered)");
+                      "value_count, temporal, temporal_ordered, absence)");
 }
 
 Test(rule_load, unknown_rule_reference)
@@ -415,4 +415,26 @@ Test(rule_load, several_errors_all_reported)
                  "%s:17: correlation 'c': timespan: '-3s' is not a duration (examples: 500ms, "
                  "30s, 5m, 2h, 1d)\n"
                  "%s:15: correlation 'c': unknown rule or correlation 'ghost'");
+}
+
+Test(rule_load, new_operator_misuse)
+{
+    expect_corr_error("  - id: c\n    type: value_count\n    rules: [r]\n    group_by: [host]\n"
+                      "    timespan: 1m\n    condition: {gte: 3}\n"
+                      "    incident: { category: S-ATK-SCAN }\n",
+                      "%s:7: correlation 'c': value_count needs 'field' (the field whose distinct "
+                      "values count)");
+    expect_corr_error("  - id: c\n    type: absence\n    rules: [r, s, r]\n    group_by: [host]\n"
+                      "    timespan: 1m\n    incident: { category: F-STO-BKP }\n",
+                      "%s:9: correlation 'c': absence lists exactly 2 ids: [the start, the "
+                      "expected follow-up]");
+    expect_corr_error("  - id: c\n    type: temporal\n    rules: [r, s]\n    group_by: [host]\n"
+                      "    timespan: 1m\n    condition: {gte: 2}\n"
+                      "    incident: { category: F-STO-BKP }\n",
+                      "%s:12: correlation 'c': condition applies to event_count and value_count "
+                      "only (temporal matches when every step happened, in any order)");
+    expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n    group_by: [host]\n"
+                      "    field: user\n    timespan: 1m\n    condition: {gte: 2}\n"
+                      "    incident: { category: F-STO-BKP }\n",
+                      "%s:11: correlation 'c': 'field' applies to value_count only");
 }
