@@ -870,6 +870,14 @@ static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_
     }
 }
 
+void cr_correlator_advance(struct cr_correlator *c, int64_t t)
+{
+    if (t > c->watermark) {
+        c->watermark = t;
+        fire_due(c);
+    }
+}
+
 void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
 {
     c->stats.matches++;

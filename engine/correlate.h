@@ -56,6 +56,10 @@ struct cr_correlator_stats {
 struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys);
 void cr_correlator_free(struct cr_correlator *c);
 
+/* Event time moved to t without a match (a rule test's clock tick):
+ * absence deadlines before t fire. */
+void cr_correlator_advance(struct cr_correlator *c, int64_t t);
+
 /* Apply one CR_MSG_MATCH. */
 void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m);
 

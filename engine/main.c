@@ -15,6 +15,7 @@
 #include "output_kafka.h"
 #include "pipeline.h"
 #include "query_cli.h"
+#include "rule_tests.h"
 #include "store.h"
 
 #include "../rules/ruleset.h"
@@ -49,6 +50,7 @@ static void usage_main(FILE *f)
             "  kafka-dev  run an embedded Kafka-protocol broker on loopback (development)\n"
             "  produce  write the lines of a file to a Kafka topic\n"
             "  check    validate a config and its rules (exit 78 on any problem)\n"
+            "  test-rules  run rule fixtures: records on a timeline and the incidents expected\n"
             "  query    list stored incidents (table, ndjson, csv)\n"
             "  rejects  list records kept raw because they did not parse cleanly\n"
             "  version  print versions of corral and its libraries\n"
@@ -696,6 +698,8 @@ int main(int argc, char **argv)
         return cr_cmd_query(argc - 1, argv + 1);
     if (!strcmp(cmd, "rejects"))
         return cr_cmd_rejects(argc - 1, argv + 1);
+    if (!strcmp(cmd, "test-rules"))
+        return cr_cmd_test_rules(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo"))
         return cmd_demo(argc - 1, argv + 1);
     if (!strcmp(cmd, "kafka-dev"))

@@ -34,11 +34,16 @@ static void flush_out(struct cr_worker *w, struct outbuf *ob, int s)
     }
 }
 
-/* Key of a route: the field values joined by CR_KEY_SEP. Returns length, or
- * -1 if a field is missing. Values longer than the key space are cut (the
- * key stays deterministic). */
-static int build_key(const struct cr_event *ev, const struct cr_route *rt, char *key)
+int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key,
+                 uint64_t *value)
 {
+    if (rt->value_field >= 0) {
+        unsigned vf = (unsigned)rt->value_field;
+        if (!cr_event_has(ev, vf))
+            return -1;
+        *value = XXH3_64bits(ev->f[vf].p, ev->f[vf].len);
+    } else
+        *value = 0;
     size_t off = 0;
     for (int i = 0; i < rt->ngroup_by; i++) {
         unsigned f = rt->group_by[i];
@@ -155,20 +160,11 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             const struct cr_rule *rule = &rs->rules[hits[h]];
             for (int r = 0; r < rule->nroutes; r++) {
                 char key[CR_KEY_MAX];
-                int klen = build_key(&ev, &rule->routes[r], key);
+                uint64_t value;
+                int klen = cr_route_key(&ev, &rule->routes[r], key, &value);
                 if (klen < 0) {
                     st->missing_key++;
                     continue;
-                }
-                const struct cr_route *rt = &rule->routes[r];
-                uint64_t value = 0;
-                if (rt->value_field >= 0) {
-                    unsigned vf = (unsigned)rt->value_field;
-                    if (!cr_event_has(&ev, vf)) {
-                        st->missing_key++;
-                        continue;
-                    }
-                    value = XXH3_64bits(ev.f[vf].p, ev.f[vf].len);
                 }
                 int s = (int)cr_key_shard(key, (size_t)klen, w->nshards);
                 struct cr_match *out = &ob[s].m[ob[s].n];
