@@ -530,18 +530,32 @@ static int linux_host(struct gen *g)
     return (int)rng_below(&g->plan_rng, (uint32_t)g->n_linux);
 }
 
-static void plan_failures(struct gen *g, struct truth *t, int host, uint32_t ip, int64_t start,
-                          const int64_t *off, int k)
+/* SSH failures from one source. A brute force hammers one or two accounts
+ * (spread = 0); a password spray tries a different account each time
+ * (spread = 1), so the number of distinct accounts is the number of tries. */
+static void plan_failures_users(struct gen *g, struct truth *t, int host, uint32_t ip,
+                                int64_t start, const int64_t *off, int k, int spread)
 {
+    uint32_t first = rng_below(&g->plan_rng, NELEM(BF_USERS));
+    uint32_t second = (first + 1 + rng_below(&g->plan_rng, NELEM(BF_USERS) - 1)) % NELEM(BF_USERS);
+    int two = rng_below(&g->plan_rng, 3) == 0;
     for (int i = 0; i < k; i++) {
         struct pev *e = add_ev(g, start + off[i], PE_SSH_FAIL, host);
         e->a = ip;
         e->b = (uint32_t)rng_range(&g->plan_rng, 32768, 60999);
+        uint32_t user = spread ? (first + (uint32_t)i) % NELEM(BF_USERS)
+                               : (two && (i & 1)) ? second : first;
         /* variant bit 1: "invalid user"; bits 2..: user name index */
         int invalid = rng_below(&g->plan_rng, 2);
-        e->variant |= (uint8_t)(invalid << 1 | rng_below(&g->plan_rng, NELEM(BF_USERS)) << 2);
+        e->variant |= (uint8_t)(invalid << 1 | user << 2);
         truth_time(t, start + off[i]);
     }
+}
+
+static void plan_failures(struct gen *g, struct truth *t, int host, uint32_t ip, int64_t start,
+                          const int64_t *off, int k)
+{
+    plan_failures_users(g, t, host, ip, start, off, k, 0);
 }
 
 static void plan_accept(struct gen *g, struct truth *t, int host, uint32_t ip, int64_t when)
@@ -707,6 +721,21 @@ static void plan(struct gen *g)
         series(&g->plan_rng, 5, 20, 70, fit(T, 280), off);
         start = pick_start(g, T, off[4]);
         plan_failures(g, t, linux_host(g), t->ip, start, off, 5);
+
+        /* Password spray: 5-8 accounts, one try each, 20-70 s apart (no 60 s window
+         * holds 5 tries, so it is no brute force), within the 10 min window. */
+        t = add_truth(g, "password_spray", "S-ATK-BRUTE", 0, ENT_IP);
+        t->ip = alloc_ip(g);
+        k = rng_range(&g->plan_rng, 5, 8);
+        series(&g->plan_rng, k, 20, 70, fit(T, 540), off);
+        start = pick_start(g, T, off[k - 1]);
+        plan_failures_users(g, t, linux_host(g), t->ip, start, off, k, 1);
+
+        t = add_truth(g, "near_miss_spray_4_accounts", "S-ATK-BRUTE", 1, ENT_IP);
+        t->ip = alloc_ip(g);
+        series(&g->plan_rng, 4, 20, 70, fit(T, 280), off);
+        start = pick_start(g, T, off[3]);
+        plan_failures_users(g, t, linux_host(g), t->ip, start, off, 4, 1);
 
         t = add_truth(g, "near_miss_success_no_brute", "S-ATK-COMP", 1, ENT_IP);
         t->ip = alloc_ip(g);

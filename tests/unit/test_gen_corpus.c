@@ -297,7 +297,18 @@ static void check_instance(struct corpus *c, json_t *o)
     char a[128], b[128];
     size_t n, m;
 
-    if (strstr(sc, "failures") || strcmp(sc, "brute_force") == 0) {
+    if (strcmp(sc, "password_spray") == 0 || strcmp(sc, "near_miss_spray_4_accounts") == 0) {
+        /* one try per account, never 5 within 60 s (no brute force), within 10 min */
+        snprintf(a, sizeof a, " from %s port ", ent(o, "src_ip"));
+        n = find(c, NULL, (const char *[]){"Failed password for ", a, "sshd", NULL}, ts, MAXT);
+        expect_times(o, ts, n);
+        if (strcmp(sc, "password_spray") == 0)
+            cr_assert(n >= 5 && n <= 8, "%s: %zu tries", sc, n);
+        else
+            cr_assert_eq(n, 4, "%s: %zu tries", sc, n);
+        cr_assert_lt(densest(ts, n, 60000), 5, "%s: a spray must not look like a brute force", sc);
+        cr_assert_leq(ts[n - 1] - ts[0], 600000, "%s: wider than 10 min", sc);
+    } else if (strstr(sc, "failures") || strcmp(sc, "brute_force") == 0) {
         snprintf(a, sizeof a, " from %s port ", ent(o, "src_ip"));
         n = find(c, NULL, (const char *[]){"Failed password for ", a, "sshd", NULL}, ts, MAXT);
         expect_times(o, ts, n);
@@ -609,7 +620,9 @@ static const char *const SCENARIOS[] = {"brute_force",
                                         "near_miss_3_link_downs",
                                         "near_miss_admin_down",
                                         "near_miss_2_killed",
-                                        "near_miss_exit_failure"};
+                                        "near_miss_exit_failure",
+                                        "password_spray",
+                                        "near_miss_spray_4_accounts"};
 
 /* Everything that must hold for any corpus. */
 static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
