@@ -63,6 +63,7 @@ struct state {
     struct state *changed_next;
     uint32_t src;             /* input (partition) of the latest match: whose state this is */
     uint32_t in_heap;         /* absence deadlines that point at this state: not freed meanwhile */
+    uint64_t emitted;         /* flush count when its incident's last version went out */
     int64_t last_ms;          /* newest event time that touched this state */
     int64_t horizon_ms;       /* how long after last_ms it can still matter */
     struct cr_incident *open;
@@ -122,6 +123,8 @@ static uint8_t step_kind(enum cr_corr_type t)
 {
     return t == CR_CORR_TEMPORAL ? CONS_ALL : t == CR_CORR_ABSENCE ? CONS_ABSENT : CONS_SEQ;
 }
+
+static size_t entry_size(void);
 
 static void build_plan(struct cr_correlator *c)
 {
@@ -1013,7 +1016,13 @@ static void expire(struct cr_correlator *c)
     c->stats.evicted += removed;
 }
 
-size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail)
+/* An updated incident goes out at most every EMIT_EVERY batch ends (an
+ * opening always at once): in an alert storm every hot incident changes in
+ * every batch, and writing each version cost more than correlating. */
+#define EMIT_EVERY 16
+
+static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail,
+                         int force)
 {
     fire_due(c);
     struct cr_wmsg *h = c->extra, *t = NULL;
@@ -1023,14 +1032,21 @@ size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struc
         t = m;
         n++;
     }
+    struct state *later = NULL; /* dirty states whose version waits for a later flush */
     for (struct state *s = c->dirty, *next; s; s = next) {
         next = s->dirty_next;
+        if (s->open && !force && !s->created && c->flushes - s->emitted < EMIT_EVERY) {
+            s->dirty_next = later;
+            later = s;
+            continue;
+        }
         s->dirty = 0;
         s->dirty_next = NULL;
         if (!s->open)
             continue;
         struct cr_wmsg *m = cr_wmsg_incident(s->open, s->created);
         s->created = 0;
+        s->emitted = c->flushes;
         m->next = NULL;
         if (t)
             t->next = m;
@@ -1039,13 +1055,41 @@ size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struc
         t = m;
         n++;
     }
-    c->dirty = NULL;
+    c->dirty = later;
     /* expiry walks the whole table: do it every 64 flushes, or when over budget */
     if (++c->flushes % 64 == 0 || c->stats.states > c->max_keys)
         expire(c);
     *head = h;
     *tail = t;
     return n;
+}
+
+size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail)
+{
+    return flush_impl(c, head, tail, 1);
+}
+
+size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
+                                 struct cr_wmsg **tail)
+{
+    return flush_impl(c, head, tail, 0);
+}
+
+uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_bytes)
+{
+    /* what malloc hands out for each block, with its 16-byte header rounded
+     * to 16 (glibc on 64-bit), plus the bucket array and the deadline heap */
+    uint64_t total = c->nbuckets * sizeof *c->buckets + c->heap_cap * sizeof *c->heap, inc = 0;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (const struct state *s = c->buckets[i]; s; s = s->next) {
+            size_t sz = offsetof(struct state, u) + (size_t)s->cap * entry_size() + s->keylen;
+            total += (sz + 8 + 15) / 16 * 16;
+            if (s->open)
+                inc += (sizeof *s->open + 8 + 15) / 16 * 16;
+        }
+    if (incident_bytes)
+        *incident_bytes = inc;
+    return total + inc;
 }
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c)

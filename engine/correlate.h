@@ -65,11 +65,20 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m);
 
 /* Hand out a copy of every incident changed since the last flush (a list
  * linked through ->next; returns its length), then expire old state. Call at
- * batch boundaries and at the end of the input. */
+ * checkpoints and at the end of the input. */
 size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head,
                            struct cr_wmsg **tail);
+/* The same at a batch end: new incidents go out at once, an incident that
+ * only changed goes out at most every 16 batch ends (alert storms), and
+ * always at the next cr_correlator_flush. */
+size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
+                                 struct cr_wmsg **tail);
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
+/* Bytes the correlator holds (states, their open incidents, the hash table,
+ * the deadline heap); the open incidents' share in *incident_bytes. Walks
+ * the table: for benchmarks and occasional metrics, not per match. */
+uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_bytes);
 
 /* Checkpoints (checkpoint.h). After enable, every state a match touches is
  * remembered; cr_correlator_snapshot encodes those and the deletions since

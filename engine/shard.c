@@ -115,7 +115,9 @@ static void *shard_main(void *arg)
             }
         }
         struct cr_wmsg *head, *tail;
-        size_t n = cr_correlator_flush(c, &head, &tail);
+        /* a checkpoint or the end of the input takes every pending version */
+        size_t n = mark || done ? cr_correlator_flush(c, &head, &tail)
+                                : cr_correlator_flush_batch(c, &head, &tail);
         cr_writer_send_list(sh->writer, head, tail, n);
         if (drop) {
             sh->dropped += cr_correlator_drop_src(c, drop_src);

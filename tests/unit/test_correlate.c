@@ -434,3 +434,46 @@ Test(operators, heartbeat_lost_with_one_rule_as_both_steps)
     cr_assert(find("heartbeat_lost", "host-b", 0) == NULL, "host-b never missed 5 min");
     cr_assert_eq(count("heartbeat_lost"), 1);
 }
+
+/* An incident updated in every batch is written at most every 16 batch
+ * ends, the opening version at once, and the final version at the forced
+ * flush (checkpoint or end of input). */
+Test(correlate, storm_updates_are_coalesced, .init = setup, .fini = teardown)
+{
+    int versions = 0, opened = 0;
+    uint64_t last_count = 0;
+    for (int s = 0; s < 5 + 64; s++) {
+        feed("fail", "10.0.9.1", s);
+        struct cr_wmsg *h, *t;
+        cr_correlator_flush_batch(c, &h, &t);
+        for (struct cr_wmsg *m = h, *n; m; m = n) {
+            n = m->next;
+            versions++;
+            opened += m->created;
+            last_count = m->inc.event_count;
+            free(m);
+        }
+    }
+    cr_assert_eq(opened, 1, "the opening version goes out at once");
+    cr_assert_leq(versions, 1 + 64 / 16 + 1, "%d versions for 65 changes", versions);
+    cr_assert_geq(versions, 64 / 16, "updates are delayed, not dropped");
+    /* one more change right after a batch version went out: only the forced
+     * flush writes it */
+    feed("fail", "10.0.9.1", 70);
+    struct cr_wmsg *h, *t;
+    cr_correlator_flush_batch(c, &h, &t);
+    for (struct cr_wmsg *m = h, *n; m; m = n) {
+        n = m->next;
+        last_count = m->inc.event_count;
+        free(m);
+    }
+    cr_correlator_flush(c, &h, &t);
+    if (!h) { /* the batch flush above happened to be the 16th: it carried the change */
+        cr_assert_eq(last_count, 70);
+        return;
+    }
+    cr_assert_eq(h->inc.event_count, 70, "final version: all 70 failures (last batched: %llu)",
+                 (unsigned long long)last_count);
+    cr_assert_null(h->next);
+    free(h);
+}
