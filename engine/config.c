@@ -27,6 +27,7 @@ void cr_config_defaults(struct cr_config *c)
     c->tz_offset_min = 0;
     c->year = 0;
     c->max_record_bytes = 64 * 1024;
+    c->checkpoint_records = 100000;
     c->max_keys_per_shard = 1000000;
     c->store_path = strdup("corral-data");
     c->map_size = 1ull << 30;
@@ -153,7 +154,8 @@ static int load_engine(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, c
 static int load_input(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, char *err,
                       size_t errlen)
 {
-    static const char *const keys[] = {"format", "timezone", "year", "max_record_size", NULL};
+    static const char *const keys[] = {"format", "timezone", "year", "max_record_size",
+                                       "checkpoint_records", NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "input", err, errlen);
     yaml_node_t *n;
     int64_t v;
@@ -181,6 +183,12 @@ static int load_input(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
     if ((n = cr_yaml_get(y, m, "year")) && !cr_yaml_is_null(n)) {
         if (cr_yaml_int(y, n, "input.year", 1970, 9999, &v, err, errlen) == 0)
             c->year = (int)v;
+        else
+            bad++;
+    }
+    if ((n = cr_yaml_get(y, m, "checkpoint_records"))) {
+        if (cr_yaml_int(y, n, "input.checkpoint_records", 1, INT64_MAX, &v, err, errlen) == 0)
+            c->checkpoint_records = (uint64_t)v;
         else
             bad++;
     }

@@ -45,6 +45,7 @@ struct cr_config {
     int tz_offset_min;
     int year;
     uint32_t max_record_bytes;
+    uint64_t checkpoint_records; /* --resume: records between checkpoints of a file or stdin */
 
     /* rules */
     char *rule_paths[CR_MAX_RULE_PATHS];

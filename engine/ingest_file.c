@@ -16,12 +16,20 @@ struct reader {
     uint32_t max;
     uint64_t line;     /* 1-based number of the next line */
     int skipping;      /* inside the tail of an oversized line */
+    uint64_t skip_before; /* lines numbered below this are not records (resuming) */
+    uint64_t since_ckpt;
     struct cr_ingest_stats *st;
 };
 
 static void add(struct reader *r, struct cr_batch *b, size_t start, size_t len, uint32_t flags,
                 size_t orig)
 {
+    if (r->line < r->skip_before) {
+        /* before the resume position: processed by an earlier run */
+        r->line++;
+        r->st->skipped++;
+        return;
+    }
     if (len && b->buf[start + len - 1] == '\r')
         len--;
     if (len > r->max) {
@@ -38,6 +46,7 @@ static void add(struct reader *r, struct cr_batch *b, size_t start, size_t len, 
         abort();
     }
     r->st->lines++;
+    r->since_ckpt++;
 }
 
 /* Index the complete lines of b->buf from `start` (the unfinished line's
@@ -60,8 +69,19 @@ static size_t split(struct reader *r, struct cr_batch *b, size_t start, size_t s
     return start;
 }
 
-int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, struct cr_ingest_stats *st, char *err,
-                 size_t errlen)
+/* A checkpoint after everything submitted so far: the next line to read. */
+static void checkpoint(struct reader *r, const struct cr_ingest_resume *res)
+{
+    struct cr_position pos;
+    snprintf(pos.input, sizeof pos.input, "%s", res->name);
+    pos.next = (int64_t)r->line;
+    cr_pipeline_checkpoint(r->pl, &pos, 1);
+    r->since_ckpt = 0;
+    r->st->checkpoints++;
+}
+
+int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_ingest_resume *resume,
+                 struct cr_ingest_stats *st, char *err, size_t errlen)
 {
     const struct cr_config *cfg = cr_pipeline_config(pl);
     struct cr_ingest_stats local;
@@ -70,6 +90,11 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, struct cr_ingest_sta
     memset(st, 0, sizeof *st);
     struct reader r = {.pl = pl, .input = input, .max = cfg->max_record_bytes, .line = 1,
                        .st = st};
+    if (resume) {
+        r.line = resume->first_line ? resume->first_line : 1;
+        r.skip_before = resume->skip_before;
+    }
+    int ckpt = resume && resume->checkpoint_every > 0;
     struct stat sb;
     int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 
@@ -128,15 +153,23 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, struct cr_ingest_sta
             cr_pipeline_submit(pl, b);
             b = next;
             line_start = 0;
+            /* checkpoints fall on batch boundaries: the position is then the
+             * first line of the next batch, with nothing of it processed */
+            if (ckpt && r.since_ckpt >= resume->checkpoint_every)
+                checkpoint(&r, resume);
         } else if (full) {
-            /* no complete record and no room: cannot happen while
-             * max_record_size <= batch_size / 2 (the config enforces it) */
-            b->len = line_start;
+            /* no record in a full buffer: every complete line was skipped
+             * (resuming). Keep only the unfinished line, at the start. */
+            memmove(b->buf, b->buf + line_start, partial);
+            b->len = partial;
+            line_start = 0;
         }
     }
     if (b->nrecs > 0)
         cr_pipeline_submit(pl, b);
     else
         cr_pipeline_put_batch(pl, b);
+    if (ckpt && rc == 0)
+        checkpoint(&r, resume); /* the end: everything read is in it */
     return rc;
 }

@@ -10,6 +10,11 @@
  * as a read comes back short, so a live `tail -f | corral run --input -`
  * does not wait for a batch to fill.
  *
+ * With a resume position (corral run --resume) the reader checkpoints every
+ * `checkpoint_every` records and at the end: the pipeline makes the state
+ * of everything before the position durable together with the position
+ * (pipeline.h, checkpoints), so a later --resume run continues exactly.
+ *
  * Threading: runs in the caller's thread (the ingest thread).
  */
 #ifndef CR_INGEST_FILE_H
@@ -24,11 +29,22 @@ struct cr_ingest_stats {
     uint64_t lines;
     uint64_t bytes;
     uint64_t oversized;
+    uint64_t skipped;     /* lines before the resume position, read and not processed */
+    uint64_t checkpoints;
 };
 
-/* Read fd to its end. Returns 0, or -1 with the reason in err (a read
- * error, or the pipeline's store failed). */
-int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, struct cr_ingest_stats *st, char *err,
-                 size_t errlen);
+/* Resuming (corral run --resume): where this input continues. */
+struct cr_ingest_resume {
+    const char *name;       /* the input's name in checkpoints (path, or "stdin") */
+    uint64_t first_line;    /* number of the first line read (1, or a stdin continuation) */
+    uint64_t skip_before;   /* lines numbered below this are skipped (a named file resumed) */
+    uint64_t checkpoint_every; /* records between checkpoints; 0 = none (not resuming) */
+};
+
+/* Read fd to its end. resume may be NULL (a plain replay: no checkpoints).
+ * Returns 0, or -1 with the reason in err (a read error, or the pipeline's
+ * store failed). */
+int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_ingest_resume *resume,
+                 struct cr_ingest_stats *st, char *err, size_t errlen);
 
 #endif

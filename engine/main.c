@@ -82,6 +82,10 @@ static void usage_run(FILE *f)
                "  -X PROPERTY=VALUE      librdkafka property (repeatable; TLS, SASL, fetch sizes)\n"
                "  -u, --until-caught-up  stop once caught up with what was there at assignment\n"
                "  -o, --output-topic T   also produce incidents to topic T (kafka.output_topic)\n"
+               "  -r, --resume           with --input: continue from the store's checkpoint (state\n"
+               "                         and position: a named file skips the lines already done,\n"
+               "                         stdin continues its numbering); checkpoints every\n"
+               "                         input.checkpoint_records records and at the end\n"
                "  -q, --quiet            no counters or progress on stderr\n");
 }
 
@@ -249,13 +253,13 @@ static int cmd_run(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {"brokers", required_argument, 0, 'b'}, {"group", required_argument, 0, 'g'},
         {"topic", required_argument, 0, 't'},  {"until-caught-up", no_argument, 0, 'u'},
-        {"output-topic", required_argument, 0, 'o'},
+        {"output-topic", required_argument, 0, 'o'}, {"resume", no_argument, 0, 'r'},
         {0, 0, 0, 0}};
     const char *config = NULL, *store_dir = NULL, *brokers = NULL, *group = NULL;
     const char *output_topic = NULL;
     const char *inputs[CR_MAX_INPUTS], *topics[CR_MAX_TOPICS], *props[CR_MAX_KAFKA_PROPS];
     int ninputs = 0, workers = 0, shards = 0, stats_json = 0, quiet = 0, c;
-    int ntopics = 0, nprops = 0, until_caught_up = 0;
+    int ntopics = 0, nprops = 0, until_caught_up = 0, resume = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:i:s:w:S:qhb:g:t:X:uo:", opts, NULL)) != -1) {
         switch (c) {
@@ -308,6 +312,9 @@ static int cmd_run(int argc, char **argv)
         case 'o':
             output_topic = optarg;
             break;
+        case 'r':
+            resume = 1;
+            break;
         case 'h':
             usage_run(stdout);
             return 0;
@@ -320,6 +327,9 @@ static int cmd_run(int argc, char **argv)
         return cr_cli_usage(stderr, "run", "unexpected argument '%s'", argv[optind]);
     if (!config)
         return cr_cli_usage(stderr, "run", "%s", "-c CONFIG is required");
+    if (resume && !ninputs)
+        return cr_cli_usage(stderr, "run", "%s",
+                            "--resume applies to --input (Kafka runs always resume)");
     if (ninputs && (brokers || group || ntopics || nprops || until_caught_up))
         return cr_cli_usage(stderr, "run", "%s", "--input reads files: Kafka options do not apply to it");
 
@@ -425,7 +435,8 @@ static int cmd_run(int argc, char **argv)
     }
     /* Kafka runs checkpoint state with offsets and resume from them; file
      * replays start from empty state (a replay must not count twice) */
-    struct cr_pipeline_opts po = {.checkpoints = ninputs == 0, .restore = ninputs == 0};
+    struct cr_pipeline_opts po = {.checkpoints = ninputs == 0 || resume,
+                                  .restore = ninputs == 0 || resume};
     if (po.restore) {
         char fmt[128];
         if (cr_store_get_meta(store, "state_format", fmt, sizeof fmt) == 0 &&
@@ -486,9 +497,23 @@ static int cmd_run(int argc, char **argv)
         bytes = kst.bytes;
     }
     for (int i = 0; i < ninputs && rc == 0; i++) {
-        int idx = cr_pipeline_add_input(pl, strcmp(inputs[i], "-") == 0 ? "stdin" : inputs[i]);
+        const char *name = strcmp(inputs[i], "-") == 0 ? "stdin" : inputs[i];
+        int idx = cr_pipeline_add_input(pl, name);
         struct cr_ingest_stats ist;
-        if (cr_ingest_fd(pl, fds[i], idx, &ist, err, sizeof err) != 0) {
+        struct cr_ingest_resume res = {.name = name, .first_line = 1,
+                                       .checkpoint_every = cfg.checkpoint_records};
+        int64_t stored;
+        if (resume && cr_store_get_offset(store, name, &stored) == 0 && stored > 1) {
+            /* a named file is read again from its start and skips what was
+             * done; stdin is the rest of a stream: its numbering continues */
+            if (fds[i] == 0)
+                res.first_line = (uint64_t)stored;
+            else
+                res.skip_before = (uint64_t)stored;
+            if (!quiet)
+                fprintf(stderr, "corral: %s: resuming at line %lld\n", name, (long long)stored);
+        }
+        if (cr_ingest_fd(pl, fds[i], idx, resume ? &res : NULL, &ist, err, sizeof err) != 0) {
             fprintf(stderr, "%s run: %s: %s\n", prog, inputs[i], err);
             rc = 1;
         }
