@@ -438,7 +438,7 @@ Test(operators, heartbeat_lost_with_one_rule_as_both_steps)
 /* An incident updated in every batch is written at most every 16 batch
  * ends, the opening version at once, and the final version at the forced
  * flush (checkpoint or end of input). */
-Test(correlate, storm_updates_are_coalesced, .init = setup, .fini = teardown)
+Test(correlate, storm_updates_are_coalesced)
 {
     int versions = 0, opened = 0;
     uint64_t last_count = 0;
