@@ -433,24 +433,59 @@ static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struc
     mark_dirty(c, s);
 }
 
+static uint32_t corr_cap(const struct cr_correlation *co)
+{
+    switch (co->type) {
+    case CR_CORR_EVENT_COUNT:
+    case CR_CORR_VALUE_COUNT:
+        return co->gte ? co->gte : 1;
+    case CR_CORR_TEMPORAL_ORDERED:
+        return (uint32_t)(co->nsteps + LINK_STAGES);
+    case CR_CORR_TEMPORAL:
+        return (uint32_t)co->nsteps;
+    case CR_CORR_ABSENCE:
+        return (uint32_t)(2 + LINK_STAGES);
+    }
+    return 1;
+}
+
+static int64_t corr_horizon(const struct cr_correlation *co)
+{
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    return co->timespan_ms > ofor ? co->timespan_ms : ofor;
+}
+
+/* The start every counting operator shares: find the key's state, note the
+ * event time, forget an incident that has closed. If one is still open, the
+ * match updates it (and the correlations chained to it) and there is nothing
+ * left to count: returns NULL. */
+static struct state *count_begin(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                                 struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    int64_t t = m->time_ms;
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, corr_cap(co),
+                             corr_horizon(co));
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (!s->open)
+        return s;
+    update_incident(c, s, m, t, open_for(&co->incident, co->timespan_ms));
+    chain(c, k, m->key, m->key_len, t, s->open, 0);
+    return NULL;
+}
+
 static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
                         struct cr_wmsg **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
-    uint32_t n = co->gte ? co->gte : 1;
+    uint32_t n = corr_cap(co);
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    int64_t horizon = co->timespan_ms > ofor ? co->timespan_ms : ofor;
     int64_t t = m->time_ms;
-    uint32_t owner = (uint32_t)c->rs->nrules + k;
-    struct state *s = lookup(c, owner, m->key, m->key_len, n, horizon);
-    if (t > s->last_ms)
-        s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, m->key, m->key_len, t, s->open, 0);
+    struct state *s = count_begin(c, k, m, extra);
+    if (!s)
         return;
-    }
     /* insert (t, ref) keeping the ring sorted by time; a full ring drops
      * its oldest entry, which can no longer be part of a newer window of N */
     struct evref e = {.t = t, .position = m->position, .input = m->input};
@@ -585,28 +620,6 @@ struct vref {
     int64_t t;
 };
 
-static uint32_t corr_cap(const struct cr_correlation *co)
-{
-    switch (co->type) {
-    case CR_CORR_EVENT_COUNT:
-    case CR_CORR_VALUE_COUNT:
-        return co->gte ? co->gte : 1;
-    case CR_CORR_TEMPORAL_ORDERED:
-        return (uint32_t)(co->nsteps + LINK_STAGES);
-    case CR_CORR_TEMPORAL:
-        return (uint32_t)co->nsteps;
-    case CR_CORR_ABSENCE:
-        return (uint32_t)(2 + LINK_STAGES);
-    }
-    return 1;
-}
-
-static int64_t corr_horizon(const struct cr_correlation *co)
-{
-    int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    return co->timespan_ms > ofor ? co->timespan_ms : ofor;
-}
-
 /* N distinct values of a field per key within the window. The state keeps,
  * for up to N distinct values, the latest time each was seen: if N distinct
  * values fall in a window, the N most recently seen ones do. */
@@ -617,16 +630,9 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
     uint32_t n = corr_cap(co);
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     int64_t t = m->time_ms;
-    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, n,
-                             corr_horizon(co));
-    if (t > s->last_ms)
-        s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, m->key, m->key_len, t, s->open, 0);
+    struct state *s = count_begin(c, k, m, extra);
+    if (!s)
         return;
-    }
     struct vref *vr = (struct vref *)&s->u;
     uint32_t i, oldest = 0;
     for (i = 0; i < s->n && vr[i].v != m->value; i++)
