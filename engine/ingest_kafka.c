@@ -484,7 +484,8 @@ static int drain_held(struct kctx *k)
     int i = 0;
     while (i < k->nheld && append(k, k->held[i]) == 0)
         rd_kafka_message_destroy(k->held[i++]);
-    memmove(k->held, k->held + i, (size_t)(k->nheld - i) * sizeof *k->held);
+    if (i && i < k->nheld) /* (held may still be NULL when nothing was ever held) */
+        memmove(k->held, k->held + i, (size_t)(k->nheld - i) * sizeof *k->held);
     k->nheld -= i;
     return k->nheld == 0;
 }
