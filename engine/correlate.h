@@ -4,8 +4,8 @@
  * A correlator belongs to one shard and holds the state of every
  * (consumer, key) pair whose key hashes to that shard. A consumer is what
  * turns matches into incidents: a match rule with its own `incident:`
- * block, an `event_count` correlation, or one step of a `temporal_ordered`
- * correlation. Matches are applied strictly in input order (the shard
+ * block, or a correlation (`event_count`, `value_count`, and one step of a
+ * `temporal`, `temporal_ordered` or `absence` correlation). Matches are applied strictly in input order (the shard
  * guarantees it), and every window runs on event time, so the incidents
  * depend only on the input, never on thread counts or arrival speed.
  *
@@ -21,6 +21,18 @@
  *    reached step k-1, if it is within `timespan` of its start. The last step
  *    opens (or updates) an incident. A step may be another correlation: its
  *    incidents (openings and updates) feed the step for the same key.
+ *  - value_count: per key, up to N distinct value hashes with the last time
+ *    each was seen; N of them within `timespan` open an incident.
+ *  - temporal: per key, the latest time of each step; all within `timespan`
+ *    (any order) open an incident.
+ *  - absence: per key, the first unanswered step 0 and its deadline, kept in
+ *    a min-heap; when the watermark passes a deadline the step-1 match did
+ *    not clear, an incident opens (before the match that moved time is
+ *    applied, so a late follow-up answers nothing).
+ *
+ * Incident versions leave at batch ends: an opening at once, an update at
+ * most every 16 batch ends (alert storms), everything at a forced flush
+ * (checkpoint, end of input).
  *
  * Memory is bounded: states expire once the event-time watermark (the
  * newest event time the shard has seen) passes last_seen plus the longest

@@ -24,8 +24,10 @@
  *   correlations:
  *     - id: ssh.bruteforce
  *       type: event_count               # or value_count, temporal, temporal_ordered, absence
- *       rules: [sshd.auth.failed]       # match rule ids (temporal_ordered: steps in order,
- *                                       #  each a match rule or correlation id)
+ *       rules: [sshd.auth.failed]       # match rule ids (temporal_ordered: steps in order;
+ *                                       #  temporal: any order; absence: [start, follow-up];
+ *                                       #  a step may be a correlation id: chaining)
+ *       # value_count only: field: dst_port   (its distinct values are counted)
  *       group_by: [src_ip]
  *       timespan: 60s
  *       condition: { gte: 5 }           # event_count only
