@@ -401,6 +401,18 @@ static void update_incident(struct cr_correlator *c, struct state *s, const stru
     mark_dirty(c, s);
 }
 
+/* State s now has incident inc open until `until` (event time): it is new,
+ * counted, and goes to the writer at the next flush. */
+static void open_incident(struct cr_correlator *c, struct state *s, struct cr_incident *inc,
+                          int64_t until)
+{
+    s->open = inc;
+    s->open_until = until;
+    s->created = 1;
+    c->stats.incidents_opened++;
+    mark_dirty(c, s);
+}
+
 static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen,
                   int64_t t, const struct cr_incident *from, int depth);
 
@@ -426,11 +438,7 @@ static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struc
     cr_incident_add_ref(inc, m->input, m->position, t);
     cr_incident_add_sample(inc, m->raw, m->raw_len);
     cr_incident_add_reason(inc, "matched rule %s", rule->id);
-    s->open = inc;
-    s->open_until = t + ofor;
-    s->created = 1;
-    c->stats.incidents_opened++;
-    mark_dirty(c, s);
+    open_incident(c, s, inc, t + ofor);
 }
 
 static uint32_t corr_cap(const struct cr_correlation *co)
@@ -521,11 +529,7 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
                            co->nsteps == 1 ? c->rs->rules[co->steps[0].index].id : "its rules",
                            span, n, (long long)(co->timespan_ms / 1000));
     s->n = 0; /* the threshold restarts once it fired */
-    s->open = inc;
-    s->open_until = inc->last_seen_ms + ofor;
-    s->created = 1;
-    c->stats.incidents_opened++;
-    mark_dirty(c, s);
+    open_incident(c, s, inc, inc->last_seen_ms + ofor);
     chain(c, k, m->key, m->key_len, t, inc, 0);
 }
 
@@ -604,11 +608,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
         cr_incident_add_reason(inc, "follows incident %s (%s)", link,
                                first_co->incident.category);
     }
-    s->open = inc;
-    s->open_until = t + ofor;
-    s->created = 1;
-    c->stats.incidents_opened++;
-    mark_dirty(c, s);
+    open_incident(c, s, inc, t + ofor);
     chain(c, k, key, keylen, t, inc, depth + 1);
 }
 
@@ -674,11 +674,7 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
                            n, fname, (long long)((newest - first) / 1000), n,
                            (long long)(co->timespan_ms / 1000));
     s->n = 0;
-    s->open = inc;
-    s->open_until = newest + ofor;
-    s->created = 1;
-    c->stats.incidents_opened++;
-    mark_dirty(c, s);
+    open_incident(c, s, inc, newest + ofor);
     chain(c, k, m->key, m->key_len, t, inc, 0);
 }
 
@@ -732,11 +728,7 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
                            (long long)((hi - lo) / 1000), (long long)(co->timespan_ms / 1000));
     for (int i = 0; i < co->nsteps; i++)
         st[i].reached = INT64_MIN;
-    s->open = inc;
-    s->open_until = hi + ofor;
-    s->created = 1;
-    c->stats.incidents_opened++;
-    mark_dirty(c, s);
+    open_incident(c, s, inc, hi + ofor);
     chain(c, k, key, keylen, t, inc, depth + 1);
 }
 
@@ -850,11 +842,7 @@ static void fire_due(struct cr_correlator *c)
             const char *link = (const char *)&st[2];
             if (link[0])
                 cr_incident_add_reason(inc, "follows incident %s", link);
-            s->open = inc;
-            s->open_until = d.at + ofor;
-            s->created = 1;
-            c->stats.incidents_opened++;
-            mark_dirty(c, s);
+            open_incident(c, s, inc, d.at + ofor);
         }
         if (s->last_ms < d.at)
             s->last_ms = d.at;
