@@ -64,6 +64,7 @@ struct state {
     uint32_t src;             /* input (partition) of the latest match: whose state this is */
     uint32_t in_heap;         /* absence deadlines that point at this state: not freed meanwhile */
     uint64_t emitted;         /* flush count when its incident's last version went out */
+    struct state *lru_prev, *lru_next; /* its consumer's states, most recently touched first */
     int64_t last_ms;          /* newest event time that touched this state */
     int64_t horizon_ms;       /* how long after last_ms it can still matter */
     struct cr_incident *open;
@@ -94,6 +95,10 @@ struct cr_correlator {
     struct cr_wmsg *extra; /* versions of incidents closed before a flush */
     int checkpointing;     /* track changes for cr_correlator_snapshot */
     int replaying;         /* the current match rebuilds state: emit no incident version */
+    struct owner_lru {     /* per consumer (rule, then correlation): its budget (max_keys) */
+        struct state *head, *tail;
+        uint64_t n, max, evicted;
+    } *lru;
     struct deadline {      /* absence: a min-heap of pending deadlines (event time) */
         int64_t at;
         struct state *s;
@@ -190,6 +195,14 @@ struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t ma
         return NULL;
     }
     build_plan(c);
+    int nowners = rs->nrules + rs->ncorrs;
+    c->lru = calloc((size_t)nowners + 1, sizeof *c->lru);
+    if (!c->lru)
+        abort();
+    for (int r = 0; r < rs->nrules; r++)
+        c->lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
+    for (int k = 0; k < rs->ncorrs; k++)
+        c->lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
     return c;
 }
 
@@ -220,6 +233,7 @@ void cr_correlator_free(struct cr_correlator *c)
     free(c->chain_consumers);
     free(c->tomb);
     free(c->heap);
+    free(c->lru);
     free(c->buckets);
     free(c);
 }
@@ -253,6 +267,54 @@ static void grow(struct cr_correlator *c)
     c->nbuckets = nb;
 }
 
+static void lru_unlink(struct owner_lru *l, struct state *s)
+{
+    if (s->lru_prev)
+        s->lru_prev->lru_next = s->lru_next;
+    else
+        l->head = s->lru_next;
+    if (s->lru_next)
+        s->lru_next->lru_prev = s->lru_prev;
+    else
+        l->tail = s->lru_prev;
+    s->lru_prev = s->lru_next = NULL;
+}
+
+static void lru_push(struct owner_lru *l, struct state *s)
+{
+    s->lru_prev = NULL;
+    s->lru_next = l->head;
+    if (l->head)
+        l->head->lru_prev = s;
+    l->head = s;
+    if (!l->tail)
+        l->tail = s;
+}
+
+static void remove_state(struct cr_correlator *c, struct state **link, struct state *s);
+
+/* A consumer over its max_keys: evict its least recently touched state that
+ * can go now (not waiting to be written, snapshotted, or for a deadline; not
+ * the one being added). Input order decides, not timing: the same input
+ * evicts the same keys. */
+static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct state *keep)
+{
+    int tries = 0;
+    for (struct state *v = l->tail; v && l->n > l->max && tries < 64; tries++) {
+        struct state *prev = v->lru_prev;
+        if (v != keep && !v->dirty && !v->changed && !v->in_heap) {
+            struct state **link = &c->buckets[v->hash & (c->nbuckets - 1)];
+            while (*link != v)
+                link = &(*link)->next;
+            remove_state(c, link, v);
+            l->evicted++;
+            c->stats.evicted++;
+            c->stats.budget_evicted++;
+        }
+        v = prev;
+    }
+}
+
 static void mark_changed(struct cr_correlator *c, struct state *s)
 {
     if (c->checkpointing && !s->changed) {
@@ -271,6 +333,11 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
             memcmp(state_key(s), key, len) == 0) {
             mark_changed(c, s);
             s->src = c->cur_src;
+            struct owner_lru *l = &c->lru[owner];
+            if (l->head != s) {
+                lru_unlink(l, s);
+                lru_push(l, s);
+            }
             return s;
         }
     size_t entry = sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
@@ -294,6 +361,11 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
         grow(c);
     mark_changed(c, s);
     s->src = c->cur_src;
+    struct owner_lru *l = &c->lru[owner];
+    lru_push(l, s);
+    l->n++;
+    if (l->max && l->n > l->max)
+        enforce_budget(c, l, s);
     return s;
 }
 
@@ -956,6 +1028,9 @@ static void remove_state(struct cr_correlator *c, struct state **link, struct st
         }
     }
     *link = s->next;
+    struct owner_lru *l = &c->lru[s->owner];
+    lru_unlink(l, s);
+    l->n--;
     free_state(s);
     c->stats.states--;
 }
@@ -1084,6 +1159,11 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
     if (incident_bytes)
         *incident_bytes = inc;
     return total + inc;
+}
+
+uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner)
+{
+    return c->lru[owner].evicted;
 }
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c)

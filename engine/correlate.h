@@ -60,7 +60,8 @@ struct cr_correlator_stats {
     uint64_t states;       /* live now */
     uint64_t states_peak;
     uint64_t expired;
-    uint64_t evicted;      /* removed because max_keys was reached */
+    uint64_t evicted;      /* removed because a budget was reached (shard or rule) */
+    uint64_t budget_evicted; /* ... of those, by a rule's or correlation's own max_keys */
     uint64_t incidents_opened;
     uint64_t incident_updates;
 };
@@ -87,6 +88,9 @@ size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
                                  struct cr_wmsg **tail);
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
+/* States evicted by the max_keys of owner (a rule index, or nrules + a
+ * correlation index). */
+uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner);
 /* Bytes the correlator holds (states, their open incidents, the hash table,
  * the deadline heap); the open incidents' share in *incident_bytes. Walks
  * the table: for benchmarks and occasional metrics, not per match. */

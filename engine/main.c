@@ -207,7 +207,8 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"invalid_utf8\":%llu,\"nul_bytes\":%llu,\"no_time\":%llu,\"rule_matches\":%llu,"
            "\"routed\":%llu,\"missing_key\":%llu,\"incidents_opened\":%llu,"
            "\"incident_updates\":%llu,\"incident_versions_written\":%llu,\"commits\":%llu,"
-           "\"states_peak\":%llu,\"states_evicted\":%llu,\"rejects_kept\":%llu,"
+           "\"states_peak\":%llu,\"states_evicted\":%llu,\"states_evicted_by_max_keys\":%llu,"
+           "\"rejects_kept\":%llu,"
            "\"rejects_not_kept\":%llu}\n",
            (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
            st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
@@ -219,7 +220,9 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->correlate.incident_updates,
            (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
            (unsigned long long)st->correlate.states_peak,
-           (unsigned long long)st->correlate.evicted, (unsigned long long)st->store.rejects_kept,
+           (unsigned long long)st->correlate.evicted,
+           (unsigned long long)st->correlate.budget_evicted,
+           (unsigned long long)st->store.rejects_kept,
            (unsigned long long)st->store.rejects_not_kept);
     if (!k)
         return;
@@ -526,6 +529,18 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s run: %s\n", prog, err);
         rc = 1;
     }
+    for (int o = 0; st.budget_evicted && o < rs->nrules + rs->ncorrs; o++) {
+        if (!st.budget_evicted[o])
+            continue;
+        /* never a silent loss of windows: always said, even with --quiet */
+        int is_rule = o < rs->nrules;
+        fprintf(stderr, "corral: %s '%s': %llu correlation states evicted at max_keys %llu\n",
+                is_rule ? "rule" : "correlation",
+                is_rule ? rs->rules[o].id : rs->corrs[o - rs->nrules].id,
+                (unsigned long long)st.budget_evicted[o],
+                (unsigned long long)(is_rule ? rs->rules[o].incident->max_keys
+                                             : rs->corrs[o - rs->nrules].incident.max_keys));
+    }
     if (!quiet) {
         print_stats_text(&st, bytes, kafka ? kst.npartitions : ninputs);
         if (kafka)
@@ -533,6 +548,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (stats_json)
         print_stats_json(&st, bytes, kafka ? &kst : NULL);
+    free(st.budget_evicted);
     if (out) {
         if (!quiet)
             fprintf(stderr, "corral: output topic %s: %llu incident versions delivered, %llu "

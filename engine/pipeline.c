@@ -300,6 +300,13 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
         st.correlate.incidents_opened += c->incidents_opened;
         st.correlate.incident_updates += c->incident_updates;
         st.restored_states += pl->shards[s].restored;
+        st.correlate.budget_evicted += c->budget_evicted;
+        int nowners = pl->rs->nrules + pl->rs->ncorrs;
+        if (!st.budget_evicted)
+            st.budget_evicted = calloc((size_t)nowners + 1, sizeof *st.budget_evicted);
+        for (int o = 0; st.budget_evicted && pl->shards[s].budget_evicted && o < nowners; o++)
+            st.budget_evicted[o] += pl->shards[s].budget_evicted[o];
+        free(pl->shards[s].budget_evicted);
         free(pl->shards[s].in);
     }
     int rc = cr_writer_join(pl->writer, &st.store, err, errlen);

@@ -35,6 +35,8 @@ struct cr_pipeline_stats {
     struct cr_writer_stats store;
     uint64_t batches;
     uint64_t restored_states;
+    uint64_t *budget_evicted; /* per owner (rule index, then nrules + correlation index):
+                               * states evicted by its max_keys; caller frees */
     int workers, shards;
     double seconds;
 };

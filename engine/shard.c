@@ -150,6 +150,10 @@ static void *shard_main(void *arg)
         }
     }
     sh->stats = *cr_correlator_stats(c);
+    int nowners = sh->rs->nrules + sh->rs->ncorrs;
+    sh->budget_evicted = calloc((size_t)nowners + 1, sizeof *sh->budget_evicted);
+    for (int o = 0; sh->budget_evicted && o < nowners; o++)
+        sh->budget_evicted[o] = cr_correlator_budget_evictions(c, o);
     cr_writer_send(sh->writer, cr_wmsg_done());
     for (int w = 0; w < W; w++)
         free(pend[w]);

@@ -40,6 +40,7 @@ struct cr_shard {
     struct cr_store *restore;   /* load checkpointed state at start (NULL: start empty) */
     uint64_t restored, restore_dropped;
     uint64_t dropped; /* states forgotten by CR_MSG_DROP */
+    uint64_t *budget_evicted; /* per owner (rule, then correlation), after join; caller frees */
     struct cr_correlator_stats stats; /* final, after join */
     uint64_t batches;
 };

@@ -125,6 +125,22 @@ static void parse_group_by(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
     }
 }
 
+/* `max_keys: N`: the most keys whose state the rule or correlation keeps. */
+static void parse_max_keys(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                           struct cr_incident_spec *inc)
+{
+    yaml_node_t *v = cr_yaml_get(y, n, "max_keys");
+    int64_t num;
+    if (!v)
+        return;
+    char what[220];
+    snprintf(what, sizeof what, "%s: max_keys", owner);
+    if (cr_yaml_int(y, v, what, 1, INT64_MAX, &num, L->err, L->errlen) != 0)
+        L->nerr++;
+    else
+        inc->max_keys = (uint64_t)num;
+}
+
 static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
                            const char *owner, struct cr_incident_spec *inc,
                            const char *default_title, int64_t default_open_for)
@@ -364,7 +380,7 @@ static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {"id",       "title",   "where", "not",         "match",
                                        "not_match", "caseless", "group_by", "incident",
-                                       "description", "tags", NULL};
+                                       "description", "tags", "max_keys", NULL};
     struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a rule must be a mapping");
@@ -436,6 +452,12 @@ static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
         if (r->ngroup_by == 0 && !cr_yaml_get(y, n, "group_by"))
             cr_load_error(L, y->file, cr_yaml_line(v),
                           "%s: an incident rule needs group_by (the entity fields)", owner);
+        parse_max_keys(L, y, n, owner, r->incident);
+    } else if ((v = cr_yaml_get(y, n, "max_keys"))) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: max_keys applies to rules that keep state (an incident rule or a "
+                      "correlation)",
+                      owner);
     }
 }
 
@@ -445,7 +467,8 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {"id",        "title",     "type",     "rules",
                                        "group_by",  "timespan",  "condition", "incident",
-                                       "description", "tags",    "field",    NULL};
+                                       "description", "tags",    "field",    "max_keys",
+                                       NULL};
     struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
@@ -603,6 +626,7 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     } else {
         parse_incident(L, y, v, owner, &c->incident, c->title, open_for);
     }
+    parse_max_keys(L, y, n, owner, &c->incident);
 }
 
 void cr_load_file(struct cr_load *L, const char *path)

@@ -58,6 +58,8 @@ struct cr_incident_spec {
     int reg_level;         /* 1..4 for I..IV, 0 = null */
     char *title;           /* defaults to the rule's title */
     int64_t open_for_ms;   /* how long after last_seen the incident takes new evidence */
+    uint64_t max_keys;     /* state budget of the rule or correlation that opens it (its
+                            * YAML `max_keys`; 0 = only the shard's budget) */
 };
 
 /* One equality predicate: field == one of vals (exact bytes). */

@@ -477,3 +477,78 @@ Test(correlate, storm_updates_are_coalesced)
     cr_assert_null(h->next);
     free(h);
 }
+
+/* ---- budgets ---- */
+
+static const char *BUDGET_RULES =
+    "rules:\n"
+    "  - id: fail\n"
+    "    match: 'Failed from (?<src_ip>\\S+)'\n"
+    "  - id: ok\n"
+    "    match: 'Accepted from (?<src_ip>\\S+)'\n"
+    "correlations:\n"
+    "  - id: brute\n"
+    "    type: event_count\n"
+    "    rules: [fail]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 1h\n"
+    "    condition: { gte: 3 }\n"
+    "    max_keys: 100\n"
+    "    incident: { category: S-ATK-BRUTE }\n"
+    "  - id: many_ok\n"
+    "    type: event_count\n"
+    "    rules: [ok]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 1h\n"
+    "    condition: { gte: 3 }\n"
+    "    incident: { category: S-ABN-ACCESS }\n";
+
+static void budget_setup(void)
+{
+    dir = cr_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/b.yaml", dir);
+    cr_assert_eq(cr_test_write_file(path, BUDGET_RULES, strlen(BUDGET_RULES)), 0);
+    const char *paths[] = {path};
+    char err[4096] = "";
+    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    cr_assert(rs != NULL, "%s", err);
+    c = cr_correlator_new(rs, 1000000);
+    ngot = 0;
+}
+
+TestSuite(budget, .init = budget_setup, .fini = teardown);
+
+Test(budget, a_rule_evicts_its_own_oldest_keys)
+{
+    char ip[32];
+    /* 50 keys of the unbudgeted correlation first: they must survive */
+    for (int k = 0; k < 50; k++) {
+        snprintf(ip, sizeof ip, "10.9.0.%d", k);
+        feed("ok", ip, k);
+    }
+    /* 1000 keys with one failure each: brute keeps its 100 most recent */
+    for (int k = 0; k < 1000; k++) {
+        snprintf(ip, sizeof ip, "10.8.%d.%d", k / 256, k % 256);
+        feed("fail", ip, 100 + k);
+    }
+    const struct cr_correlator_stats *st = cr_correlator_stats(c);
+    cr_assert_eq(st->budget_evicted, 900);
+    cr_assert_eq(st->states, 50 + 100);
+    int brute = cr_ruleset_find_corr(rs, "brute"), ok = cr_ruleset_find_corr(rs, "many_ok");
+    cr_assert_eq(cr_correlator_budget_evictions(c, rs->nrules + brute), 900);
+    cr_assert_eq(cr_correlator_budget_evictions(c, rs->nrules + ok), 0);
+    /* the kept keys are the last 100: two more failures complete a window for
+     * key 999 (it has one already), not for key 0 (evicted: it starts over) */
+    feed("fail", "10.8.3.231", 2000); /* key 999 */
+    feed("fail", "10.8.3.231", 2001);
+    feed("fail", "10.8.0.0", 2002); /* key 0 */
+    feed("fail", "10.8.0.0", 2003);
+    /* and the unbudgeted keys kept their state: two more reach 3 */
+    feed("ok", "10.9.0.7", 2004);
+    feed("ok", "10.9.0.7", 2005);
+    flush();
+    cr_assert(find("brute", "10.8.3.231", 0) != NULL, "a kept key continues its window");
+    cr_assert(find("brute", "10.8.0.0", 0) == NULL, "an evicted key starts over");
+    cr_assert(find("many_ok", "10.9.0.7", 0) != NULL, "another rule's state is untouched");
+}

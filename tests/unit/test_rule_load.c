@@ -438,3 +438,15 @@ Test(rule_load, new_operator_misuse)
                       "    incident: { category: F-STO-BKP }\n",
                       "%s:11: correlation 'c': 'field' applies to value_count only");
 }
+
+Test(rule_load, max_keys_only_where_there_is_state)
+{
+    expect_error("rules:\n  - id: r\n    match: x\n    max_keys: 10\n",
+                 "%s:4: rule 'r': max_keys applies to rules that keep state (an incident rule or "
+                 "a correlation)");
+    expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n    group_by: [host]\n"
+                      "    timespan: 1m\n    condition: {gte: 2}\n    max_keys: 0\n"
+                      "    incident: { category: F-STO-BKP }\n",
+                      "%s:13: correlation 'c': max_keys: 0 is out of range [1, "
+                      "9223372036854775807]");
+}
