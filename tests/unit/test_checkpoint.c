@@ -8,6 +8,7 @@
 #include "engine/correlate.h"
 #include "engine/store.h"
 #include "rules/ruleset.h"
+#include "rules_fixture.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -40,15 +41,10 @@ static char *dir;
 
 static struct cr_ruleset *load(int gte)
 {
-    char path[4200], text[2048];
-    snprintf(path, sizeof path, "%s/r%d.yaml", dir, gte);
+    char name[32], text[2048];
+    snprintf(name, sizeof name, "r%d.yaml", gte);
     snprintf(text, sizeof text, RULES, gte);
-    cr_assert_eq(cr_test_write_file(path, text, strlen(text)), 0);
-    const char *paths[] = {path};
-    char err[2048] = "";
-    struct cr_ruleset *rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
-    cr_assert(rs != NULL, "%s", err);
-    return rs;
+    return cr_test_rules(dir, name, text);
 }
 
 static void feed(struct cr_correlator *c, const struct cr_ruleset *rs, const char *rule,
@@ -291,12 +287,7 @@ Test(checkpoint, pending_absence_survives)
                              "    group_by: [host]\n"
                              "    timespan: 1h\n"
                              "    incident: { category: F-STO-BKP }\n";
-    char path[4200], err[2048] = "";
-    snprintf(path, sizeof path, "%s/abs.yaml", dir);
-    cr_assert_eq(cr_test_write_file(path, ABS, strlen(ABS)), 0);
-    const char *paths[] = {path};
-    struct cr_ruleset *rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
-    cr_assert(rs != NULL, "%s", err);
+    struct cr_ruleset *rs = cr_test_rules(dir, "abs.yaml", ABS);
     struct cr_store *s = open_store();
     struct cr_correlator *a = cr_correlator_new(rs, 1000);
     cr_correlator_enable_checkpoints(a);

@@ -6,6 +6,7 @@
 #include "engine/correlate.h"
 #include "parsers/timeparse.h"
 #include "rules/ruleset.h"
+#include "rules_fixture.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -46,13 +47,7 @@ static char *dir;
 static void setup_keys(uint64_t max_keys)
 {
     dir = cr_test_tmpdir();
-    char path[4200];
-    snprintf(path, sizeof path, "%s/r.yaml", dir);
-    cr_assert_eq(cr_test_write_file(path, RULES, strlen(RULES)), 0);
-    const char *paths[] = {path};
-    char err[4096] = "";
-    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
-    cr_assert(rs != NULL, "%s", err);
+    rs = cr_test_rules(dir, "r.yaml", RULES);
     c = cr_correlator_new(rs, max_keys);
 }
 
@@ -322,13 +317,7 @@ static const char *OPS_RULES =
 static void ops_setup(void)
 {
     dir = cr_test_tmpdir();
-    char path[4200];
-    snprintf(path, sizeof path, "%s/ops.yaml", dir);
-    cr_assert_eq(cr_test_write_file(path, OPS_RULES, strlen(OPS_RULES)), 0);
-    const char *paths[] = {path};
-    char err[4096] = "";
-    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
-    cr_assert(rs != NULL, "%s", err);
+    rs = cr_test_rules(dir, "ops.yaml", OPS_RULES);
     c = cr_correlator_new(rs, 100000);
     ngot = 0;
 }
@@ -506,13 +495,7 @@ static const char *BUDGET_RULES =
 static void budget_setup(void)
 {
     dir = cr_test_tmpdir();
-    char path[4200];
-    snprintf(path, sizeof path, "%s/b.yaml", dir);
-    cr_assert_eq(cr_test_write_file(path, BUDGET_RULES, strlen(BUDGET_RULES)), 0);
-    const char *paths[] = {path};
-    char err[4096] = "";
-    rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
-    cr_assert(rs != NULL, "%s", err);
+    rs = cr_test_rules(dir, "b.yaml", BUDGET_RULES);
     c = cr_correlator_new(rs, 1000000);
     ngot = 0;
 }
