@@ -159,12 +159,6 @@ int cr_pipeline_add_input_format(struct cr_pipeline *pl, const char *name, enum 
     return pl->ninputs++;
 }
 
-const char *const *cr_pipeline_input_names(const struct cr_pipeline *pl, int *n)
-{
-    *n = pl->ninputs;
-    return (const char *const *)pl->input_names;
-}
-
 struct cr_batch *cr_pipeline_get_batch(struct cr_pipeline *pl)
 {
     struct cr_batch *b = cr_batch_pool_get(pl->pool);
@@ -243,17 +237,6 @@ void cr_pipeline_set_output(struct cr_pipeline *pl, struct cr_output_kafka *out)
     cr_writer_set_output(pl->writer, out);
 }
 
-void cr_pipeline_restored(const struct cr_pipeline *pl, uint64_t *kept, uint64_t *dropped)
-{
-    /* shards restore before their first record; callers ask after a record
-     * went through, or after finish */
-    *kept = *dropped = 0;
-    for (int s = 0; s < pl->S; s++) {
-        *kept += pl->shards[s].restored;
-        *dropped += pl->shards[s].restore_dropped;
-    }
-}
-
 int cr_pipeline_failed(struct cr_pipeline *pl)
 {
     return cr_writer_failed(pl->writer);
@@ -262,11 +245,6 @@ int cr_pipeline_failed(struct cr_pipeline *pl)
 const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl)
 {
     return pl->cfg;
-}
-
-int64_t cr_pipeline_start_ms(const struct cr_pipeline *pl)
-{
-    return pl->start_ms;
 }
 
 static void add_worker_stats(struct cr_worker_stats *a, const struct cr_worker_stats *b)

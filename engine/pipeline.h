@@ -69,15 +69,13 @@ int cr_pipeline_wait_durable(struct cr_pipeline *pl, uint64_t epoch, int timeout
  * free it after cr_pipeline_finish). Call right after start. */
 struct cr_output_kafka;
 void cr_pipeline_set_output(struct cr_pipeline *pl, struct cr_output_kafka *out);
-/* States restored at start, and entries dropped (their rule changed). */
-void cr_pipeline_restored(const struct cr_pipeline *pl, uint64_t *kept, uint64_t *dropped);
+
 /* Register an input by name (file path, "-" for stdin, topic/partition);
  * returns its index for batches, or -1 past CR_MAX_INPUTS. */
 int cr_pipeline_add_input(struct cr_pipeline *pl, const char *name);
 /* The same with a format other than the config's input.format. Adding a
  * name twice returns the first index. */
 int cr_pipeline_add_input_format(struct cr_pipeline *pl, const char *name, enum cr_format fmt);
-const char *const *cr_pipeline_input_names(const struct cr_pipeline *pl, int *n);
 /* An empty batch (blocks while all are in flight: backpressure). */
 struct cr_batch *cr_pipeline_get_batch(struct cr_pipeline *pl);
 /* An empty batch, or NULL if all are in flight (Kafka ingest pauses then). */
@@ -89,7 +87,6 @@ void cr_pipeline_put_batch(struct cr_pipeline *pl, struct cr_batch *b);
 /* 1 if the store failed: ingest should stop reading. */
 int cr_pipeline_failed(struct cr_pipeline *pl);
 const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl);
-int64_t cr_pipeline_start_ms(const struct cr_pipeline *pl);
 /* End of input: flush, join, fill stats, free. Returns 0, or -1 with the
  * reason in err (a store failure). */
 int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, char *err,
