@@ -29,6 +29,9 @@ void cr_config_defaults(struct cr_config *c)
     c->max_record_bytes = 64 * 1024;
     c->checkpoint_records = 100000;
     c->max_keys_per_shard = 1000000;
+    c->allowed_lateness_ms = 10000;
+    c->source_idle_ms = 300000;
+    c->reorder_max_bytes = 64ull << 20;
     c->store_path = strdup("corral-data");
     c->map_size = 1ull << 30;
     c->commit_interval_ms = 200;
@@ -467,7 +470,8 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
             set_str(&c->rule_cache, cr_config_path(c, s));
     }
     if ((n = cr_yaml_get(y, root, "correlation"))) {
-        static const char *const keys[] = {"max_keys_per_shard", NULL};
+        static const char *const keys[] = {"max_keys_per_shard", "allowed_lateness",
+                                           "source_idle", "reorder_max_bytes", NULL};
         bad += cr_yaml_check_keys(y, n, keys, "correlation", err, errlen);
         yaml_node_t *k = cr_yaml_get(y, n, "max_keys_per_shard");
         int64_t v;
@@ -475,6 +479,25 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
             if (cr_yaml_int(y, k, "correlation.max_keys_per_shard", 1000, INT64_MAX, &v, err,
                             errlen) == 0)
                 c->max_keys_per_shard = (uint64_t)v;
+            else
+                bad++;
+        }
+        if ((k = cr_yaml_get(y, n, "allowed_lateness"))) {
+            if (cr_yaml_duration_ms(y, k, "correlation.allowed_lateness", &v, err, errlen) == 0)
+                c->allowed_lateness_ms = v;
+            else
+                bad++;
+        }
+        if ((k = cr_yaml_get(y, n, "source_idle"))) {
+            if (cr_yaml_duration_ms(y, k, "correlation.source_idle", &v, err, errlen) == 0)
+                c->source_idle_ms = v;
+            else
+                bad++;
+        }
+        if ((k = cr_yaml_get(y, n, "reorder_max_bytes"))) {
+            uint64_t sz;
+            if (cr_yaml_size(y, k, "correlation.reorder_max_bytes", &sz, err, errlen) == 0)
+                c->reorder_max_bytes = sz < (1u << 20) ? (1u << 20) : sz;
             else
                 bad++;
         }

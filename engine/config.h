@@ -54,6 +54,12 @@ struct cr_config {
 
     /* correlation */
     uint64_t max_keys_per_shard;
+    int64_t allowed_lateness_ms; /* matches are held back this long (event time) behind each
+                                  * input's newest record, then applied in time order */
+    int64_t source_idle_ms;      /* an input this far behind the newest one stops holding
+                                  * the watermark back (0 = never) */
+    uint64_t reorder_max_bytes;  /* per shard: past it, the oldest held matches are applied
+                                  * early (counted) */
 
     /* store */
     char *store_path;

@@ -1342,3 +1342,39 @@ uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src)
     }
     return n;
 }
+
+/* ---- late matches ---- */
+
+static struct state *find_state(struct cr_correlator *c, uint32_t owner, const char *key,
+                                size_t len)
+{
+    uint64_t h = key_hash(owner, key, len);
+    for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
+        if (s->hash == h && s->owner == owner && s->keylen == len &&
+            memcmp(state_key(s), key, len) == 0)
+            return s;
+    return NULL;
+}
+
+int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, int64_t at)
+{
+    if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)
+        return 0;
+    const struct consumer_list *l = &c->route_consumers[m->rule * 4 + m->route];
+    int n = 0;
+    c->replaying = m->replay;
+    for (int i = 0; i < l->n; i++) {
+        const struct consumer *cs = &l->v[i];
+        uint32_t owner =
+            cs->kind == CONS_RULE_INCIDENT ? cs->index : (uint32_t)c->rs->nrules + cs->index;
+        struct state *s = find_state(c, owner, m->key, m->key_len);
+        if (!s || !s->open || at > s->open_until)
+            continue;
+        cr_incident_add_ref(s->open, m->input, m->position, m->time_ms);
+        cr_incident_add_sample(s->open, m->raw, m->raw_len);
+        mark_changed(c, s);
+        mark_dirty(c, s);
+        n++;
+    }
+    return n;
+}

@@ -96,6 +96,11 @@ uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner
  * the table: for benchmarks and occasional metrics, not per match. */
 uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_bytes);
 
+/* A match that arrived late (reorder.h), leaving at event time `at`: it
+ * joins no window, but every incident of its key (of a consumer of its
+ * route) still open at `at` takes it as evidence. Returns how many did. */
+int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, int64_t at);
+
 /* Checkpoints (checkpoint.h). After enable, every state a match touches is
  * remembered; cr_correlator_snapshot encodes those and the deletions since
  * the previous snapshot as a delta (malloc'd, caller frees) and forgets

@@ -35,6 +35,7 @@ struct part {
     int64_t target;       /* --until-caught-up: end at assignment; -1 unknown */
     int64_t replay_until; /* records below this offset only rebuild state */
     uint64_t records;
+    int idle;             /* reached its end at assignment: told the pipeline (reorder.h) */
 };
 
 struct ckpt {
@@ -245,6 +246,11 @@ static void on_assign(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
             }
         }
         p->assigned = 1;
+        /* a partition with records to read holds the event-time watermark
+         * back until they come; an empty one does not (reorder.h) */
+        p->idle = !(hi >= 0 && p->next < hi);
+        submit(k);
+        cr_pipeline_input_state(k->pl, p->idx, p->idle ? CR_SOURCE_IDLE : CR_SOURCE_PENDING);
     }
     k->ever_assigned = 1;
     k->st->rebalances++;
@@ -414,6 +420,13 @@ static int append(struct kctx *k, const rd_kafka_message_t *m)
         k->st->records++;
         k->st->bytes += m->len;
         k->since_ckpt++;
+        if (!p->idle && p->target >= 0 && p->next >= p->target) {
+            /* caught up: this partition stops holding the event-time
+             * watermark back (after the batch with its last record) */
+            submit(k);
+            cr_pipeline_input_state(k->pl, p->idx, CR_SOURCE_IDLE);
+            p->idle = 1;
+        }
         return 0;
     }
     return -1;

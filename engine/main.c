@@ -165,6 +165,11 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
             (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
             (unsigned long long)st->correlate.states_peak,
             (unsigned long long)st->correlate.evicted);
+    fprintf(stderr,
+            "corral: event time: %llu late matches (%llu taken as evidence by an open "
+            "incident), %llu applied early at reorder_max_bytes, %llu held at most\n",
+            (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
+            (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak);
     fprintf(stderr, "corral: rejected records kept raw in the store: %llu (%llu over the limit, "
                     "counted only)\n",
             (unsigned long long)st->store.rejects_kept,
@@ -208,7 +213,8 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"routed\":%llu,\"missing_key\":%llu,\"incidents_opened\":%llu,"
            "\"incident_updates\":%llu,\"incident_versions_written\":%llu,\"commits\":%llu,"
            "\"states_peak\":%llu,\"states_evicted\":%llu,\"states_evicted_by_max_keys\":%llu,"
-           "\"rejects_kept\":%llu,"
+           "\"late_matches\":%llu,\"late_evidence\":%llu,\"reorder_forced\":%llu,"
+           "\"reorder_held_peak\":%llu,\"rejects_kept\":%llu,"
            "\"rejects_not_kept\":%llu}\n",
            (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
            st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
@@ -222,6 +228,8 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->correlate.states_peak,
            (unsigned long long)st->correlate.evicted,
            (unsigned long long)st->correlate.budget_evicted,
+           (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
+           (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak,
            (unsigned long long)st->store.rejects_kept,
            (unsigned long long)st->store.rejects_not_kept);
     if (!k)
@@ -499,9 +507,16 @@ static int cmd_run(int argc, char **argv)
         }
         bytes = kst.bytes;
     }
+    /* every input is a source of event time from the start: matches wait
+     * until each has shown how far it is (reorder.h) */
+    int idxs[CR_MAX_INPUTS];
+    for (int i = 0; i < ninputs && i < CR_MAX_INPUTS; i++) {
+        idxs[i] = cr_pipeline_add_input(pl, strcmp(inputs[i], "-") == 0 ? "stdin" : inputs[i]);
+        cr_pipeline_input_state(pl, idxs[i], CR_SOURCE_PENDING);
+    }
     for (int i = 0; i < ninputs && rc == 0; i++) {
         const char *name = strcmp(inputs[i], "-") == 0 ? "stdin" : inputs[i];
-        int idx = cr_pipeline_add_input(pl, name);
+        int idx = idxs[i];
         struct cr_ingest_stats ist;
         struct cr_ingest_resume res = {.name = name, .first_line = 1,
                                        .checkpoint_every = cfg.checkpoint_records};
@@ -520,6 +535,7 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "%s run: %s: %s\n", prog, inputs[i], err);
             rc = 1;
         }
+        cr_pipeline_input_state(pl, idx, CR_SOURCE_IDLE); /* its end: nothing more to wait for */
         bytes += ist.bytes;
         if (fds[i] > 0)
             close(fds[i]);

@@ -13,7 +13,9 @@
  * last match of batch `seq` (shards use it to merge workers' outputs back
  * into input order), CR_MSG_MARK(seq, epoch) in place of a batch at a
  * checkpoint (the shard snapshots its state there: every shard cuts at the
- * same point of the input), and CR_MSG_EOF when the input is exhausted.
+ * same point of the input), CR_MSG_WATERMARK(src, time) before a batch end
+ * for each input the batch held (reorder.h), and CR_MSG_EOF when the input
+ * is exhausted.
  *
  * Threading: values; owned by whoever holds the copy.
  */
@@ -32,7 +34,12 @@ enum cr_msg_kind {
     CR_MSG_EOF = 3,
     CR_MSG_MARK = 4,
     CR_MSG_DROP = 5, /* forget the state of input `src` (a partition another process moved on) */
+    CR_MSG_SOURCE = 7, /* input `src` is pending or idle (flags: CR_SOURCE_*): takes a seq */
+    CR_MSG_WATERMARK = 6, /* input `src` has reached event time `time_ms` (its records of
+                           * this batch, matched or not; before BATCH_END) */
 };
+
+enum cr_source_state { CR_SOURCE_PENDING = 1, CR_SOURCE_IDLE = 2 };
 
 struct cr_match {
     uint8_t kind;      /* enum cr_msg_kind */
@@ -49,6 +56,9 @@ struct cr_match {
     uint64_t position;
     int64_t time_ms;
     uint64_t value;    /* value_count routes: hash of the counted field's value */
+    int64_t seen_ms;   /* the newest time of its input in its batch up to this record
+                        * (INT64_MIN: none): a match older than that minus the allowed
+                        * lateness is late, wherever the batch boundaries fall */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };

@@ -102,6 +102,10 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         sh->rs = rs;
         sh->nworkers = pl->W;
         sh->max_keys = cfg->max_keys_per_shard;
+        sh->lateness_ms = cfg->allowed_lateness_ms;
+        sh->idle_ms = cfg->source_idle_ms;
+        sh->reorder_max_bytes = cfg->reorder_max_bytes;
+        sh->input_names = (const char *const *)pl->input_names;
         sh->writer = pl->writer;
         sh->nshards = pl->S;
         sh->checkpoints = opts->checkpoints;
@@ -208,6 +212,17 @@ void cr_pipeline_drop_input(struct cr_pipeline *pl, int input)
     cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
 }
 
+void cr_pipeline_input_state(struct cr_pipeline *pl, int input, enum cr_source_state state)
+{
+    struct cr_batch_msg msg = {.batch = NULL,
+                               .seq = pl->next_seq,
+                               .src = pl->input_srcs[input],
+                               .epoch = (uint64_t)state,
+                               .kind = CR_BM_SOURCE};
+    pl->next_seq++;
+    cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
+}
+
 uint64_t cr_pipeline_durable(const struct cr_pipeline *pl)
 {
     return atomic_load(&((struct cr_pipeline *)pl)->durable);
@@ -278,6 +293,14 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
         st.correlate.incidents_opened += c->incidents_opened;
         st.correlate.incident_updates += c->incident_updates;
         st.restored_states += pl->shards[s].restored;
+        const struct cr_reorder_stats *ro = &pl->shards[s].reorder;
+        st.reorder.held_peak += ro->held_peak;
+        st.reorder.bytes_peak += ro->bytes_peak;
+        st.reorder.late += ro->late;
+        st.reorder.forced += ro->forced;
+        st.reorder.restored += ro->restored;
+        st.reorder.restore_dropped += ro->restore_dropped;
+        st.late_evidence += pl->shards[s].late_evidence;
         st.correlate.budget_evicted += c->budget_evicted;
         int nowners = pl->rs->nrules + pl->rs->ncorrs;
         if (!st.budget_evicted)

@@ -21,6 +21,8 @@
 #include "batch.h"
 #include "config.h"
 #include "correlate.h"
+#include "match.h"
+#include "reorder.h"
 #include "store.h"
 #include "worker.h"
 #include "writer.h"
@@ -32,6 +34,8 @@
 struct cr_pipeline_stats {
     struct cr_worker_stats events;        /* summed over workers */
     struct cr_correlator_stats correlate; /* summed over shards */
+    struct cr_reorder_stats reorder;      /* summed over shards (peaks too: an upper bound) */
+    uint64_t late_evidence;               /* late matches an open incident took as evidence */
     struct cr_writer_stats store;
     uint64_t batches;
     uint64_t restored_states;
@@ -60,6 +64,12 @@ uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position
  * the input order (a partition whose group offset moved past this process's
  * state: another member processed it meanwhile). */
 void cr_pipeline_drop_input(struct cr_pipeline *pl, int input);
+/* Input `input` will send records and holds the event-time watermark back
+ * until it does (CR_SOURCE_PENDING: registered before reading), or has
+ * nothing more for now and stops holding it (CR_SOURCE_IDLE: its end, a
+ * caught-up partition). Sources' times decide when held matches are
+ * correlated (reorder.h). */
+void cr_pipeline_input_state(struct cr_pipeline *pl, int input, enum cr_source_state state);
 /* The newest durable epoch (0: none yet). Any thread. */
 uint64_t cr_pipeline_durable(const struct cr_pipeline *pl);
 /* Wait until epoch is durable, the store failed, or timeout_ms passed.

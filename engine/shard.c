@@ -15,12 +15,21 @@
 struct restore_ctx {
     struct cr_shard *sh;
     struct cr_correlator *c;
+    struct cr_reorder *ro;
     uint64_t kept, dropped;
 };
 
 static int restore_one(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
 {
     struct restore_ctx *r = arg;
+    if (cr_reorder_is_key(key, klen)) {
+        /* held matches go with their key; input times to every shard */
+        size_t mlen;
+        const char *mkey = cr_reorder_entry_key(key, klen, &mlen);
+        if (!mkey || (int)cr_key_shard(mkey, mlen, r->sh->nshards) == r->sh->index)
+            cr_reorder_restore(r->ro, key, klen, val, vlen);
+        return 0;
+    }
     const char *nul = memchr(key, 0, klen);
     if (!nul)
         return 0;
@@ -37,12 +46,41 @@ static int restore_one(const void *key, size_t klen, const void *val, size_t vle
 }
 
 /* Load this shard's part of the checkpointed state. */
-static uint64_t restore(struct cr_shard *sh, struct cr_correlator *c)
+static uint64_t restore(struct cr_shard *sh, struct cr_correlator *c, struct cr_reorder *ro)
 {
-    struct restore_ctx r = {sh, c, 0, 0};
+    struct restore_ctx r = {sh, c, ro, 0, 0};
     cr_store_each_state(sh->restore, restore_one, &r);
     sh->restore_dropped = r.dropped;
     return r.kept;
+}
+
+struct release_ctx {
+    struct cr_shard *sh;
+    struct cr_correlator *c;
+};
+
+static void apply_released(void *arg, const struct cr_match *m, int64_t late_at)
+{
+    struct release_ctx *rc = arg;
+    if (late_at == INT64_MIN)
+        cr_correlator_apply(rc->c, m);
+    else if (cr_correlator_apply_late(rc->c, m, late_at))
+        rc->sh->late_evidence++;
+}
+
+/* A late match: it will join no window. Keep the record with the reason
+ * (the open incident of its key takes it as evidence when it leaves the
+ * reorder buffer). */
+static void keep_late(struct cr_shard *sh, const struct cr_match *m, int64_t behind_ms)
+{
+    if (m->replay)
+        return; /* rebuilding state: kept by the run that read it first */
+    char reason[160];
+    const char *rule = m->rule < (uint32_t)sh->rs->nrules ? sh->rs->rules[m->rule].id : "?";
+    snprintf(reason, sizeof reason,
+             "late: %llds behind a newer record of its input (allowed lateness %llds), rule %s",
+             (long long)((behind_ms + 999) / 1000), (long long)(sh->lateness_ms / 1000), rule);
+    cr_writer_send(sh->writer, cr_wmsg_reject(m->input, m->position, reason, m->raw, m->raw_len));
 }
 
 static void *shard_main(void *arg)
@@ -52,8 +90,10 @@ static void *shard_main(void *arg)
     snprintf(name, sizeof name, "cr-shard-%d", sh->index);
     pthread_setname_np(pthread_self(), name);
     struct cr_correlator *c = cr_correlator_new(sh->rs, sh->max_keys);
+    struct cr_reorder *ro =
+        cr_reorder_new(sh->rs, sh->lateness_ms, sh->idle_ms, sh->reorder_max_bytes);
     struct cr_match *buf = malloc(sizeof(struct cr_match) * POP_MAX);
-    if (!c || !buf)
+    if (!c || !ro || !buf)
         abort();
     uint64_t seq = 0, epoch = 0;
     int done = 0, mark = 0, drop = 0;
@@ -61,7 +101,10 @@ static void *shard_main(void *arg)
     if (sh->checkpoints)
         cr_correlator_enable_checkpoints(c);
     if (sh->restore)
-        sh->restored = restore(sh, c);
+        sh->restored = restore(sh, c, ro);
+    cr_reorder_resume(ro);
+    struct release_ctx rctx = {sh, c};
+    int64_t behind = 0;
     /* Each ring is read in runs; `have`/`at` keep what was popped but not
      * yet consumed, per worker, because a pop may run past BATCH_END(seq)
      * into the same worker's next batch (seq + W). */
@@ -91,7 +134,11 @@ static void *shard_main(void *arg)
             const struct cr_match *m = &pend[w][at[w]++];
             switch (m->kind) {
             case CR_MSG_MATCH:
-                cr_correlator_apply(c, m);
+                if (cr_reorder_push(ro, m, &behind))
+                    keep_late(sh, m, behind);
+                break;
+            case CR_MSG_WATERMARK:
+                cr_reorder_source(ro, m->src, m->time_ms);
                 break;
             case CR_MSG_BATCH_END:
                 batch_done = 1;
@@ -100,6 +147,10 @@ static void *shard_main(void *arg)
                 batch_done = 1;
                 mark = 1;
                 epoch = m->epoch;
+                break;
+            case CR_MSG_SOURCE:
+                batch_done = 1;
+                cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->flags);
                 break;
             case CR_MSG_DROP:
                 batch_done = 1;
@@ -114,22 +165,35 @@ static void *shard_main(void *arg)
                 break;
             }
         }
+        /* matches the watermark passed, in event-time order; at the end of
+         * the input, all of them */
+        if (!mark && !drop) {
+            cr_reorder_release(ro, done, apply_released, &rctx);
+            int64_t wm = cr_reorder_watermark(ro, done);
+            if (wm != INT64_MIN)
+                cr_correlator_advance(c, wm);
+        }
         struct cr_wmsg *head, *tail;
         /* a checkpoint or the end of the input takes every pending version */
         size_t n = mark || done ? cr_correlator_flush(c, &head, &tail)
                                 : cr_correlator_flush_batch(c, &head, &tail);
         cr_writer_send_list(sh->writer, head, tail, n);
         if (drop) {
+            cr_reorder_drop_src(ro, drop_src);
             sh->dropped += cr_correlator_drop_src(c, drop_src);
             drop = 0;
         }
         if (mark) {
             /* after this batch's incidents, so the writer has them before the
              * state that reflects them */
-            size_t len = 0;
-            char *snap = sh->checkpoints ? cr_correlator_snapshot(c, &len) : NULL;
-            cr_writer_send(sh->writer, cr_wmsg_snapshot(epoch, snap, len));
-            free(snap);
+            struct cr_ckpt_buf b = {0};
+            if (sh->checkpoints) {
+                b.p = cr_correlator_snapshot(c, &b.len);
+                b.cap = b.len;
+                cr_reorder_snapshot(ro, &b); /* the matches still held, and input times */
+            }
+            cr_writer_send(sh->writer, cr_wmsg_snapshot(epoch, b.p, b.len));
+            free(b.p);
             mark = 0;
         }
         if (!done) {
@@ -150,6 +214,8 @@ static void *shard_main(void *arg)
         }
     }
     sh->stats = *cr_correlator_stats(c);
+    sh->reorder = *cr_reorder_stats(ro);
+    cr_reorder_free(ro);
     int nowners = sh->rs->nrules + sh->rs->ncorrs;
     sh->budget_evicted = calloc((size_t)nowners + 1, sizeof *sh->budget_evicted);
     for (int o = 0; sh->budget_evicted && o < nowners; o++)

@@ -5,9 +5,14 @@
  * cr_key_shard(key) == s; no other thread touches it, so there are no
  * locks. It reads one ring per worker and merges them back into input
  * order: batch k was parsed by worker k % W, so the shard reads worker
- * (k % W)'s ring up to BATCH_END(k), then moves to k + 1. Matches therefore
- * reach the correlator in exactly the order of the input, whatever the
- * number of workers, and the incidents are identical for any thread count.
+ * (k % W)'s ring up to BATCH_END(k), then moves to k + 1. Matches go into
+ * the shard's reorder buffer (reorder.h); at each batch end those the
+ * event-time watermark has passed reach the correlator in event-time
+ * order, and the correlator's clock advances to the watermark (absence
+ * deadlines). Both depend only on the records, so the incidents are
+ * identical for any thread count and any arrival order within the allowed
+ * lateness. A late match is counted, kept in the store's rejects with its
+ * reason, and given to its key's open incident as evidence.
  *
  * At each batch end the shard hands the incidents that changed to the
  * writer in one list. At a checkpoint mark it also sends a snapshot of the
@@ -22,6 +27,7 @@
 #define CR_SHARD_H
 
 #include "correlate.h"
+#include "reorder.h"
 #include "ring.h"
 #include "writer.h"
 
@@ -34,6 +40,9 @@ struct cr_shard {
     struct cr_ring **in; /* [workers], of struct cr_match */
     int nworkers;
     uint64_t max_keys;
+    int64_t lateness_ms, idle_ms; /* reorder.h */
+    uint64_t reorder_max_bytes;
+    const char *const *input_names; /* for the reason kept with a late record */
     struct cr_writer *writer;
     int nshards;
     int checkpoints;            /* snapshot state at CR_MSG_MARK */
@@ -42,6 +51,8 @@ struct cr_shard {
     uint64_t dropped; /* states forgotten by CR_MSG_DROP */
     uint64_t *budget_evicted; /* per owner (rule, then correlation), after join; caller frees */
     struct cr_correlator_stats stats; /* final, after join */
+    struct cr_reorder_stats reorder;  /* final, after join */
+    uint64_t late_evidence; /* late matches added to an open incident as evidence */
     uint64_t batches;
 };
 

@@ -445,7 +445,14 @@ int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position
     /* MDB_RESERVE: LMDB gives us the space and we fill it, saving a
      * concatenation buffer for records of any size. */
     MDB_val v = {rlen + rawlen, NULL};
-    rc = mdb_put(s->txn, s->rejects, &k, &v, MDB_RESERVE);
+    rc = mdb_put(s->txn, s->rejects, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        /* v is the stored record: the same reason means the same rejection */
+        if (v.mv_size >= rlen && memcmp(v.mv_data, reason, rlen) == 0)
+            return CR_STORE_EXISTS;
+        v = (MDB_val){rlen + rawlen, NULL};
+        rc = mdb_put(s->txn, s->rejects, &k, &v, MDB_RESERVE);
+    }
     if (rc != 0) return batch_fail(s, rc, "writing a rejected record");
     memcpy(v.mv_data, reason, rlen);
     if (rawlen) memcpy((char *)v.mv_data + rlen, raw, rawlen);

@@ -55,6 +55,7 @@ struct cr_store;
 #define CR_STORE_ERR (-1)
 #define CR_STORE_EFULL (-2)    /* map size reached; batch rolled back */
 #define CR_STORE_NOTFOUND (-3) /* cr_store_get_meta: no such name */
+#define CR_STORE_EXISTS (-4)   /* cr_store_put_reject: kept already, for the same reason */
 
 struct cr_store_opts {
     uint64_t map_size;  /* bytes; default 1 GiB */
@@ -80,7 +81,9 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
                           size_t jsonlen);
 /* input: the input's name (file path, "kafka:TOPIC/PARTITION"); rejects
  * of every run share the table, so they are keyed by name, not by a run's
- * input index. */
+ * input index. A record kept already for the same reason (one late record
+ * matched by several rules, a replay) is not written again:
+ * CR_STORE_EXISTS. */
 int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position,
                         const char *reason, const char *raw, size_t rawlen);
 int cr_store_put_meta(struct cr_store *s, const char *name, const char *value);

@@ -10,9 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 #define OUTBUF 64 /* matches buffered per shard before one ring push */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 uint32_t cr_key_shard(const char *key, size_t len, int nshards)
 {
@@ -103,8 +111,57 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
                    cr_wmsg_reject(ev->input, ev->position, reason, ev->raw.p, ev->raw.len));
 }
 
+/* The newest event time of each input in a batch: the shards' watermarks. */
+#define WM_SRCS 8
+struct batch_times {
+    int n;
+    int64_t future; /* times past this are a wrong clock: they do not move a watermark */
+    struct {
+        uint32_t src;
+        int64_t t;
+    } v[WM_SRCS];
+};
+
+static void send_times(struct cr_worker *w, struct batch_times *bt, uint64_t seq)
+{
+    struct cr_match ctl[WM_SRCS];
+    for (int i = 0; i < bt->n; i++) {
+        ctl[i].kind = CR_MSG_WATERMARK;
+        ctl[i].seq = seq;
+        ctl[i].src = bt->v[i].src;
+        ctl[i].time_ms = bt->v[i].t;
+    }
+    for (int s = 0; s < w->nshards && bt->n; s++)
+        cr_ring_push(w->out[s], ctl, (size_t)bt->n);
+    bt->n = 0;
+}
+
+/* Returns the newest time of src in this batch so far. */
+static int64_t note_time(struct cr_worker *w, struct batch_times *bt, struct outbuf *ob,
+                         uint64_t seq, uint32_t src, int64_t t)
+{
+    if (t > bt->future)
+        return INT64_MIN;
+    for (int i = 0; i < bt->n; i++)
+        if (bt->v[i].src == src) {
+            if (t > bt->v[i].t)
+                bt->v[i].t = t;
+            return bt->v[i].t;
+        }
+    if (bt->n == WM_SRCS) { /* many inputs in one batch: report these now */
+        for (int s = 0; s < w->nshards; s++)
+            flush_out(w, ob, s);
+        send_times(w, bt, seq);
+    }
+    bt->v[bt->n].src = src;
+    bt->v[bt->n].t = t;
+    bt->n++;
+    return t;
+}
+
 static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct cr_matcher *m,
-                          struct cr_batch *b, struct outbuf *ob, uint32_t *hits)
+                          struct cr_batch *b, struct outbuf *ob, uint32_t *hits,
+                          struct batch_times *bt)
 {
     struct cr_event ev;
     int64_t fallback = b->fallback_ms;
@@ -138,10 +195,13 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             st->headerless++;
         else
             st->parse_errors++;
+        int64_t seen = INT64_MIN;
         if (ev.flags & CR_EV_NO_TIME)
             st->no_time++;
-        else
+        else {
             fallback = ev.time_ms;
+            seen = note_time(w, bt, ob, b->seq, w->input_srcs[rec->input], ev.time_ms);
+        }
         uint32_t bad = ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
         if (bad && !(rec->flags & CR_REC_REPLAY)) { /* a replayed reject was kept already */
             st->truncated += !!(bad & CR_EV_TRUNCATED);
@@ -175,6 +235,7 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                 out->key_len = (uint16_t)klen;
                 memcpy(out->key, key, (size_t)klen);
                 out->time_ms = ev.time_ms;
+                out->seen_ms = seen;
                 out->input = ev.input;
                 out->position = ev.position;
                 out->seq = b->seq;
@@ -220,23 +281,28 @@ static void *worker_main(void *arg)
                 cr_ring_push(w->out[s], &ctl, 1);
             break;
         }
-        if (msg.kind == CR_BM_MARK || msg.kind == CR_BM_DROP) {
-            ctl.kind = msg.kind == CR_BM_MARK ? CR_MSG_MARK : CR_MSG_DROP;
+        if (msg.kind == CR_BM_MARK || msg.kind == CR_BM_DROP || msg.kind == CR_BM_SOURCE) {
+            ctl.kind = msg.kind == CR_BM_MARK   ? CR_MSG_MARK
+                       : msg.kind == CR_BM_DROP ? CR_MSG_DROP
+                                                : CR_MSG_SOURCE;
             ctl.seq = msg.seq;
             ctl.epoch = msg.epoch;
             ctl.src = msg.src;
+            ctl.flags = (uint16_t)msg.epoch;
             for (int s = 0; s < w->nshards; s++)
                 cr_ring_push(w->out[s], &ctl, 1);
             continue;
         }
         struct cr_batch *b = msg.batch;
-        process_batch(w, parser, m, b, ob, hits);
+        struct batch_times bt = {.n = 0, .future = wall_ms() + 3600000};
+        process_batch(w, parser, m, b, ob, hits, &bt);
         ctl.kind = CR_MSG_BATCH_END;
         ctl.seq = b->seq;
-        for (int s = 0; s < w->nshards; s++) {
+        for (int s = 0; s < w->nshards; s++)
             flush_out(w, ob, s);
+        send_times(w, &bt, b->seq);
+        for (int s = 0; s < w->nshards; s++)
             cr_ring_push(w->out[s], &ctl, 1);
-        }
         cr_batch_pool_put(w->pool, b);
     }
     cr_writer_send(w->writer, cr_wmsg_done());

@@ -32,13 +32,20 @@
 /* What flows in a worker's input ring: a batch, a checkpoint mark (which
  * takes a sequence number like a batch, so it lands at one point of the
  * input order), or the end of input. */
-enum cr_batch_msg_kind { CR_BM_DATA = 0, CR_BM_MARK = 1, CR_BM_EOF = 2, CR_BM_DROP = 3 };
+enum cr_batch_msg_kind {
+    CR_BM_DATA = 0,
+    CR_BM_MARK = 1,
+    CR_BM_EOF = 2,
+    CR_BM_DROP = 3,
+    CR_BM_SOURCE = 4, /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
+                       * none for now (CR_SOURCE_IDLE): reorder.h */
+};
 
 struct cr_batch_msg {
     struct cr_batch *batch; /* CR_BM_DATA */
     uint64_t seq;           /* the batch's or mark's sequence number; EOF: the first unused */
     uint64_t epoch;         /* CR_BM_MARK */
-    uint32_t src;           /* CR_BM_DROP: the input whose state to forget */
+    uint32_t src;           /* CR_BM_DROP, CR_BM_SOURCE: the input */
     int kind;
 };
 

@@ -186,12 +186,14 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
         } else if (ok && m->kind == CR_W_REJECT) {
             if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
                 const char *name = (int)m->input < *w->ninputs ? w->input_names[m->input] : NULL;
-                if (cr_store_put_reject(w->store, name ? name : "input", m->position, m->reason,
-                                        m->raw, m->rawlen) != 0) {
+                int rc = cr_store_put_reject(w->store, name ? name : "input", m->position,
+                                             m->reason, m->raw, m->rawlen);
+                if (rc == CR_STORE_OK)
+                    delta.rejects_kept++;
+                else if (rc != CR_STORE_EXISTS) {
                     fail(w, "writing a rejected record");
                     ok = 0;
                 }
-                delta.rejects_kept++;
             } else
                 delta.rejects_not_kept++;
         }
