@@ -64,6 +64,8 @@ struct cr_correlator_stats {
     uint64_t budget_evicted; /* ... of those, by a rule's or correlation's own max_keys */
     uint64_t incidents_opened;
     uint64_t incident_updates;
+    uint64_t values_evicted; /* new_value: known values dropped at max_values (they would
+                              * look new if they came back) */
 };
 
 struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys);

@@ -317,7 +317,7 @@ Test(rule_load, unknown_correlation_type)
     expect_corr_error("  - id: c\n    type: sequence\n    rules: [r, s]\n    group_by: [host]\n"
                       "    timespan: 1m\n    incident: { category: F-NET-LINK }\n",
                       "%s:8: correlation 'c': unknown type 'sequence' (supported: event_count, "
-                      "value_count, temporal, temporal_ordered, absence)");
+                      "value_count, temporal, temporal_ordered, absence, new_value)");
 }
 
 Test(rule_load, unknown_rule_reference)
@@ -436,7 +436,7 @@ Test(rule_load, new_operator_misuse)
     expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n    group_by: [host]\n"
                       "    field: user\n    timespan: 1m\n    condition: {gte: 2}\n"
                       "    incident: { category: F-STO-BKP }\n",
-                      "%s:11: correlation 'c': 'field' applies to value_count only");
+                      "%s:11: correlation 'c': 'field' applies to value_count and new_value only");
 }
 
 Test(rule_load, max_keys_only_where_there_is_state)
