@@ -4,6 +4,7 @@
  * chaining, expiry and eviction.
  */
 #include "engine/correlate.h"
+#include "engine/worker.h"
 #include "parsers/timeparse.h"
 #include "rules/ruleset.h"
 #include "rules_fixture.h"
@@ -961,4 +962,39 @@ Test(lang, snapshot_restore_keeps_partials_windows_and_known_values)
     cr_assert(h != NULL);
     cr_assert_eq(h->event_count, 1, "192.0.2.2 was known from before the restart");
     cr_assert_eq(h->first_seen_ms, T(901));
+}
+
+/* The worker places a match and a restarting shard places a checkpointed
+ * state with two functions: they must agree, and agree with cr_key_shard
+ * for everything that is not pinned. */
+Test(lang, placement_of_matches_and_restored_states_agrees)
+{
+    const int nsh = 7;
+    const struct cr_rule *req = &rs->rules[cr_ruleset_find_rule(rs, "req")];
+    uint32_t pinned = cr_ruleset_state_shard(rs, "privesc", "x", 1, nsh);
+    int spread[7] = {0};
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        size_t n = (size_t)snprintf(key, sizeof key, "10.3.%d.%d", i / 256, i % 256);
+        uint32_t ks = cr_key_shard(key, n, nsh);
+        spread[ks]++;
+        cr_assert_eq(cr_ruleset_route_shard(rs, &req->routes[0], key, n, nsh), ks);
+        cr_assert_eq(cr_ruleset_state_shard(rs, "few", key, n, nsh), ks);
+        /* brute is chained into the cross-key privesc: its states move with it */
+        cr_assert_eq(cr_ruleset_state_shard(rs, "brute", key, n, nsh), pinned);
+        cr_assert_eq(cr_ruleset_state_shard(rs, "privesc", key, n, nsh), pinned);
+        const char *feeders[] = {"fail", "accepted", "sudo"};
+        for (int f = 0; f < 3; f++) {
+            const struct cr_rule *ru = &rs->rules[cr_ruleset_find_rule(rs, feeders[f])];
+            cr_assert_gt(ru->nroutes, 0);
+            for (int r = 0; r < ru->nroutes; r++)
+                cr_assert_eq(cr_ruleset_route_shard(rs, &ru->routes[r], key, n, nsh), pinned);
+        }
+    }
+    for (int s = 0; s < nsh; s++)
+        cr_assert_gt(spread[s], 0, "unpinned keys spread over every shard");
+    cr_assert_neq(rs->corrs[cr_ruleset_find_corr(rs, "lateral")].pin,
+                  rs->corrs[cr_ruleset_find_corr(rs, "privesc")].pin,
+                  "unrelated sequences have pins of their own");
+    cr_assert_eq(rs->corrs[cr_ruleset_find_corr(rs, "newip")].pin, 0);
 }
