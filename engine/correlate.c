@@ -6,7 +6,9 @@
  * a chained hash table of states keyed by (consumer, key bytes), and one
  * function per operator. States are allocated when a key is first seen for
  * a consumer and freed when they expire: allocation follows new keys, not
- * events.
+ * events. A joined sequence's partials are states too (one per step reached
+ * and join value), so they follow the same expiry, budgets and checkpoints;
+ * count windows with an upper bound share the absence deadline heap.
  */
 #include "correlate.h"
 

@@ -5,8 +5,9 @@
  * and nothing about Hyperscan: it checks every key and value, compiles each
  * regex with PCRE2 (which validates it, with an offset for the message, and
  * names its captures), registers the fields rules mention, and appends
- * rules, correlations and patterns to the ruleset. Correlation references
- * stay names until every file is read, because a correlation may name a
+ * rules, correlations and patterns to the ruleset (conditions with their
+ * bounds, new_value's history, the `steps:`/`join:` form of a sequence).
+ * Correlation references stay names until every file is read, because a correlation may name a
  * rule from a later file; ruleset.c resolves them.
  *
  * Errors never stop the walk: each is appended as "file:line: reason" and
