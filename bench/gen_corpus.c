@@ -143,8 +143,11 @@ static const char *const BF_USERS[] = {"root",     "admin",   "test",   "oracle"
                                        "postgres", "git",     "user",   "guest",   "ftpuser",
                                        "pi",       "support", "deploy", "jenkins", "hadoop"};
 static const char *const COMP_USERS[] = {"root", "admin", "ubuntu", "deploy", "git"};
-static const char *const STAFF[] = {"alice", "bob",   "carol", "dave", "erin",   "frank",
-                                    "grace", "heidi", "ivan",  "judy", "deploy", "ansible"};
+/* Staff run the background sudo. None of them is a COMP_USER: a planted
+ * login after a brute force followed by background sudo of the same account
+ * would really be ssh.bruteforce_then_privesc, which the truth does not plant. */
+static const char *const STAFF[] = {"alice", "bob",   "carol", "dave", "erin",    "frank",
+                                    "grace", "heidi", "ivan",  "judy", "deployer", "ansible"};
 static const char *const DENIED_USERS[] = {"mallory",  "eve",  "trudy",      "oscar", "intern",
                                            "tempuser", "jdoe", "contractor", "peggy", "victor"};
 static const char *const SUDO_CMDS[] = {"/usr/bin/systemctl status nginx",

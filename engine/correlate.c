@@ -6,7 +6,9 @@
  * a chained hash table of states keyed by (consumer, key bytes), and one
  * function per operator. States are allocated when a key is first seen for
  * a consumer and freed when they expire: allocation follows new keys, not
- * events.
+ * events. A joined sequence's partials are states too (one per step reached
+ * and join value), so they follow the same expiry, budgets and checkpoints;
+ * count windows with an upper bound share the absence deadline heap.
  */
 #include "correlate.h"
 
@@ -26,6 +28,8 @@ enum consumer_kind {
     CONS_VALUE = 4,  /* value_count */
     CONS_ALL = 5,    /* temporal: one step, any order */
     CONS_ABSENT = 6, /* absence: step 0 (start) or 1 (expected follow-up) */
+    CONS_JSEQ = 7,   /* temporal_ordered whose steps join on fields: one step */
+    CONS_NEWVAL = 8, /* new_value */
 };
 
 struct consumer {
@@ -82,6 +86,32 @@ struct state {
 /* Stage-sized slots that hold an incident id (33 bytes) after the stages. */
 #define LINK_STAGES ((33 + sizeof(struct stage) - 1) / sizeof(struct stage))
 
+/* Size of one state entry (ring slot or stage). */
+#define ENTRY_SIZE (sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref) \
+                                                                : sizeof(struct stage))
+
+/* event_count with an upper bound: the head of the state (WINDOW_HEAD
+ * entries), then up to CR_INC_MAX_REFS evidence refs. s->n is 0 when no
+ * window is open, else WINDOW_HEAD + the refs kept. */
+struct cwindow {
+    int64_t start, end; /* the window: [its first match, + timespan] */
+    int64_t last;       /* newest match in it */
+    uint64_t count;
+};
+#define WINDOW_HEAD ((sizeof(struct cwindow) + ENTRY_SIZE - 1) / ENTRY_SIZE)
+
+/* A pending partial match of a joined temporal_ordered: the state keyed by
+ * (step it reached, the value the next step must show in its join field). */
+struct jpartial {
+    int64_t start, reached;
+    struct evref refs[CR_MAX_STEPS]; /* one record per step reached (t = INT64_MIN: none) */
+    char link[33];                   /* id of the incident behind step 0, or "" */
+    uint16_t vlen, olen;
+    char vals[CR_KEY_MAX];   /* the join values so far, joined by CR_KEY_SEP */
+    char origin[CR_KEY_MAX]; /* the key of step 0's own input */
+};
+#define JSEQ_CAP ((sizeof(struct jpartial) + ENTRY_SIZE - 1) / ENTRY_SIZE)
+
 struct cr_correlator {
     const struct cr_ruleset *rs;
     uint64_t max_keys;
@@ -124,9 +154,18 @@ static void add_consumer(struct consumer_list *l, uint8_t kind, uint8_t step, ui
     l->v[l->n++] = (struct consumer){.kind = kind, .step = step, .index = index};
 }
 
-static uint8_t step_kind(enum cr_corr_type t)
+static uint8_t step_kind(const struct cr_correlation *co)
 {
-    return t == CR_CORR_TEMPORAL ? CONS_ALL : t == CR_CORR_ABSENCE ? CONS_ABSENT : CONS_SEQ;
+    return co->type == CR_CORR_TEMPORAL  ? CONS_ALL
+           : co->type == CR_CORR_ABSENCE ? CONS_ABSENT
+           : co->joined                  ? CONS_JSEQ
+                                         : CONS_SEQ;
+}
+
+static int counts_rules(const struct cr_correlation *co)
+{
+    return co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT ||
+           co->type == CR_CORR_NEW_VALUE;
 }
 
 static size_t entry_size(void);
@@ -143,11 +182,24 @@ static void build_plan(struct cr_correlator *c)
         for (int i = 0; i < rule->nroutes && i < 4; i++) {
             const struct cr_route *rt = &rule->routes[i];
             struct consumer_list *l = &c->route_consumers[r * 4 + i];
-            if (rule->incident &&
+            if (rule->incident && rt->pin == 0 &&
                 same_group(rule->group_by, rule->ngroup_by, rt->group_by, rt->ngroup_by))
                 add_consumer(l, CONS_RULE_INCIDENT, 0, (uint32_t)r);
             for (int k = 0; k < rs->ncorrs; k++) {
                 const struct cr_correlation *co = &rs->corrs[k];
+                if (co->pin != rt->pin)
+                    continue;
+                if (co->joined) {
+                    /* later steps first: a match that is two steps at once first
+                     * advances what came before it, then starts anew */
+                    for (int s = co->nsteps - 1; s >= 0; s--)
+                        if (!co->steps[s].is_correlation && co->steps[s].index == (uint32_t)r &&
+                            rt->value_field < 0 &&
+                            same_group(co->join[s].fields, co->join[s].nfields, rt->group_by,
+                                       rt->ngroup_by))
+                            add_consumer(l, CONS_JSEQ, (uint8_t)s, (uint32_t)k);
+                    continue;
+                }
                 if (!same_group(co->group_by, co->ngroup_by, rt->group_by, rt->ngroup_by) ||
                     co->value_field != rt->value_field)
                     continue;
@@ -157,24 +209,27 @@ static void build_plan(struct cr_correlator *c)
                     int s = co->type == CR_CORR_ABSENCE ? co->nsteps - 1 - j : j;
                     if (co->steps[s].is_correlation || co->steps[s].index != (uint32_t)r)
                         continue;
-                    if (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT) {
-                        add_consumer(l, co->type == CR_CORR_EVENT_COUNT ? CONS_COUNT : CONS_VALUE,
+                    if (counts_rules(co)) {
+                        add_consumer(l,
+                                     co->type == CR_CORR_EVENT_COUNT   ? CONS_COUNT
+                                     : co->type == CR_CORR_VALUE_COUNT ? CONS_VALUE
+                                                                       : CONS_NEWVAL,
                                      0, (uint32_t)k);
                         break; /* any of the listed rules counts once */
                     }
-                    add_consumer(l, step_kind(co->type), (uint8_t)s, (uint32_t)k);
+                    add_consumer(l, step_kind(co), (uint8_t)s, (uint32_t)k);
                 }
             }
         }
     }
     for (int k = 0; k < rs->ncorrs; k++) {
         const struct cr_correlation *co = &rs->corrs[k];
-        if (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT)
+        if (counts_rules(co))
             continue;
         for (int i = 0; i < co->nsteps; i++) {
-            int s = co->type == CR_CORR_ABSENCE ? co->nsteps - 1 - i : i;
+            int s = co->type == CR_CORR_ABSENCE || co->joined ? co->nsteps - 1 - i : i;
             if (co->steps[s].is_correlation)
-                add_consumer(&c->chain_consumers[co->steps[s].index], step_kind(co->type),
+                add_consumer(&c->chain_consumers[co->steps[s].index], step_kind(co),
                              (uint8_t)s, (uint32_t)k);
         }
     }
@@ -390,18 +445,17 @@ static void copy_str(char *dst, size_t cap, const char *src)
 }
 
 /* A fresh incident for a consumer owning state s. */
-static struct cr_incident *new_incident(struct cr_correlator *c, const char *rule_id,
-                                        const char *rule_title,
-                                        const struct cr_incident_spec *spec,
-                                        const uint16_t *group_by, int ngroup, struct state *s,
-                                        int64_t window_start)
+static struct cr_incident *new_incident_key(struct cr_correlator *c, const char *rule_id,
+                                            const char *rule_title,
+                                            const struct cr_incident_spec *spec,
+                                            const uint16_t *group_by, int ngroup,
+                                            const char *key, size_t keylen, int64_t window_start)
 {
     const struct cr_ruleset *rs = c->rs;
     struct cr_incident *inc = calloc(1, sizeof *inc);
     if (!inc)
         abort();
-    const char *key = state_key(s);
-    cr_incident_make_id(inc->id, rule_id, key, s->keylen, window_start);
+    cr_incident_make_id(inc->id, rule_id, key, keylen, window_start);
     copy_str(inc->rule, sizeof inc->rule, rule_id);
     copy_str(inc->title, sizeof inc->title, spec->title ? spec->title : rule_title);
     copy_str(inc->category, sizeof inc->category, spec->category);
@@ -414,8 +468,8 @@ static struct cr_incident *new_incident(struct cr_correlator *c, const char *rul
     size_t off = 0;
     for (int i = 0; i < ngroup && i < CR_INC_MAX_ENTITIES; i++) {
         const char *v = key + off;
-        const char *end = memchr(v, CR_KEY_SEP, s->keylen - off);
-        size_t vlen = end ? (size_t)(end - v) : s->keylen - off;
+        const char *end = memchr(v, CR_KEY_SEP, keylen - off);
+        size_t vlen = end ? (size_t)(end - v) : keylen - off;
         const char *name = group_by[i] < rs->nfields ? rs->field_names[group_by[i]] : "?";
         copy_str(inc->entities[i].name, sizeof inc->entities[i].name, name);
         size_t cap = sizeof inc->entities[i].value - 1;
@@ -424,10 +478,21 @@ static struct cr_incident *new_incident(struct cr_correlator *c, const char *rul
         inc->entities[i].value[n] = 0;
         inc->nentities++;
         off += vlen + 1;
-        if (off > s->keylen)
+        if (off > keylen)
             break;
     }
     return inc;
+}
+
+/* A fresh incident whose key is the key of state s. */
+static struct cr_incident *new_incident(struct cr_correlator *c, const char *rule_id,
+                                        const char *rule_title,
+                                        const struct cr_incident_spec *spec,
+                                        const uint16_t *group_by, int ngroup, struct state *s,
+                                        int64_t window_start)
+{
+    return new_incident_key(c, rule_id, rule_title, spec, group_by, ngroup, state_key(s),
+                            s->keylen, window_start);
 }
 
 static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
@@ -517,9 +582,17 @@ static uint32_t corr_cap(const struct cr_correlation *co)
 {
     switch (co->type) {
     case CR_CORR_EVENT_COUNT:
+        if (co->windowed)
+            return (uint32_t)(WINDOW_HEAD +
+                              (co->lte < CR_INC_MAX_REFS ? co->lte : CR_INC_MAX_REFS));
+        return co->gte ? co->gte : 1;
     case CR_CORR_VALUE_COUNT:
         return co->gte ? co->gte : 1;
+    case CR_CORR_NEW_VALUE:
+        return 1 + co->max_values; /* the head, then one (hash, last seen) per value */
     case CR_CORR_TEMPORAL_ORDERED:
+        if (co->joined)
+            return (uint32_t)JSEQ_CAP;
         return (uint32_t)(co->nsteps + LINK_STAGES);
     case CR_CORR_TEMPORAL:
         return (uint32_t)co->nsteps;
@@ -532,7 +605,8 @@ static uint32_t corr_cap(const struct cr_correlation *co)
 static int64_t corr_horizon(const struct cr_correlation *co)
 {
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    return co->timespan_ms > ofor ? co->timespan_ms : ofor;
+    int64_t h = co->timespan_ms > ofor ? co->timespan_ms : ofor;
+    return co->learn_ms > h ? co->learn_ms : h; /* new_value: learn; 0 elsewhere */
 }
 
 /* The start every counting operator shares: find the key's state, note the
@@ -556,10 +630,16 @@ static struct state *count_begin(struct cr_correlator *c, uint32_t k, const stru
     return NULL;
 }
 
+static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_match *m);
+
 static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
                         struct cr_wmsg **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
+    if (co->windowed) {
+        apply_window(c, k, m);
+        return;
+    }
     uint32_t n = corr_cap(co);
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     int64_t t = m->time_ms;
@@ -750,6 +830,74 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
     chain(c, k, m->key, m->key_len, t, inc, 0);
 }
 
+/* ---- new_value ---- */
+
+/* A value of `field` the key has not shown within `history`. State: entry 0
+ * holds the key's first match time (learning runs from it), then up to
+ * max_values (value hash, last seen) pairs; s->n = 1 + values kept. When
+ * full, the least recently seen value makes room (counted: it will look new
+ * if it comes back). */
+static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                         struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    int64_t t = m->time_ms;
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, corr_cap(co),
+                             corr_horizon(co));
+    struct evref *head = &s->u.ring[0];
+    struct vref *vr = (struct vref *)(void *)(s->u.ring + 1);
+    if (t > s->last_ms)
+        s->last_ms = t;
+    if (s->n == 0) {
+        head->t = t;
+        s->n = 1;
+    } else if (t < head->t) {
+        head->t = t;
+    }
+    uint32_t nv = s->n - 1, i, lru = 0;
+    for (i = 0; i < nv && vr[i].v != m->value; i++)
+        if (vr[i].t < vr[lru].t)
+            lru = i;
+    if (i < nv) {
+        int known = t - vr[i].t <= co->timespan_ms;
+        if (t > vr[i].t)
+            vr[i].t = t;
+        if (known)
+            return;
+    } else if (nv < co->max_values) {
+        vr[nv] = (struct vref){m->value, t};
+        s->n++;
+    } else {
+        vr[lru] = (struct vref){m->value, t};
+        c->stats.values_evicted++;
+    }
+    if (t < head->t + co->learn_ms)
+        return; /* still learning the key's usual values */
+    int64_t ofor = open_for(&co->incident, 3600000);
+    close_if_expired(c, s, t, extra);
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        chain(c, k, m->key, m->key_len, t, s->open, 0);
+        return;
+    }
+    struct cr_incident *inc =
+        new_incident(c, co->id, co->title, &co->incident, co->group_by, co->ngroup_by, s, t);
+    inc->first_seen_ms = inc->last_seen_ms = t;
+    inc->event_count = 1;
+    cr_incident_add_ref(inc, m->input, m->position, t);
+    cr_incident_add_sample(inc, m->raw, m->raw_len);
+    const char *fname = co->value_field >= 0 && co->value_field < c->rs->nfields
+                            ? c->rs->field_names[co->value_field]
+                            : "?";
+    char a[32];
+    cr_time_format(head->t + co->learn_ms, a, sizeof a);
+    cr_incident_add_reason(inc, "a %s value not seen for this key within %llds (%u known; "
+                           "learning ended %s)",
+                           fname, (long long)(co->timespan_ms / 1000), s->n - 2, a);
+    open_incident(c, s, inc, t + ofor);
+    chain(c, k, m->key, m->key_len, t, inc, 0);
+}
+
 /* ---- temporal (every step, any order) ---- */
 
 static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char *key,
@@ -878,13 +1026,270 @@ static void apply_absent(struct cr_correlator *c, uint32_t k, int step, const ch
     heap_push(c, st[0].reached, s);
 }
 
-/* Fire every absence whose deadline the event-time watermark has passed. */
+/* ---- event_count with an upper bound: anchored windows ---- */
+
+/* The condition as text, for reasons: ">= 5", "<= 2", "== 3", ">= 3 and <= 10". */
+static void condition_text(const struct cr_correlation *co, char *buf, size_t len)
+{
+    if (co->lte == UINT32_MAX)
+        snprintf(buf, len, ">= %u", co->gte);
+    else if (co->gte == co->lte)
+        snprintf(buf, len, "== %u", co->gte);
+    else if (co->gte <= 1)
+        snprintf(buf, len, "<= %u", co->lte);
+    else
+        snprintf(buf, len, ">= %u and <= %u", co->gte, co->lte);
+}
+
+/* A count with an upper bound is only known once its window has ended, so
+ * the window cannot slide: it opens at the key's first match (after the
+ * previous window), ends timespan later, and is decided when the event-time
+ * watermark passes its end (the deadline heap, as for absence). A match
+ * older than the open window's start, or one for a window already decided,
+ * is not counted. */
+static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_match *m)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    int64_t t = m->time_ms;
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, corr_cap(co),
+                             corr_horizon(co));
+    struct cwindow *w = (struct cwindow *)(void *)&s->u;
+    struct evref *refs = s->u.ring + WINDOW_HEAD;
+    if (t > s->last_ms)
+        s->last_ms = t;
+    if (s->n == 0) {
+        if (w->end && t <= w->end)
+            return; /* late: its window was decided already */
+        w->start = w->last = t;
+        w->end = t + co->timespan_ms;
+        w->count = 0;
+        s->n = (uint32_t)WINDOW_HEAD;
+        heap_push(c, w->end, s);
+    }
+    if (t < w->start || t > w->end)
+        return;
+    w->count++;
+    if (t > w->last)
+        w->last = t;
+    if (s->n < s->cap) {
+        refs[s->n - WINDOW_HEAD] = (struct evref){.t = t, .position = m->position, .input = m->input};
+        s->n++;
+    }
+}
+
+/* The watermark passed the end of state s's window (deadline `at`). */
+static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
+{
+    uint32_t k = s->owner - (uint32_t)c->rs->nrules;
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    struct cwindow *w = (struct cwindow *)(void *)&s->u;
+    const struct evref *refs = s->u.ring + WINDOW_HEAD;
+    if (s->n == 0 || w->end != at)
+        return; /* stale entry: the window was dropped */
+    uint32_t nref = s->n - (uint32_t)WINDOW_HEAD;
+    s->n = 0;
+    mark_changed(c, s);
+    if (s->last_ms < at)
+        s->last_ms = at;
+    if (w->count < co->gte || w->count > co->lte)
+        return;
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
+    close_if_expired(c, s, at, &c->extra);
+    if (s->open) {
+        struct cr_incident *inc = s->open;
+        for (uint32_t i = 0; i < nref; i++)
+            cr_incident_add_ref(inc, refs[i].input, refs[i].position, refs[i].t);
+        inc->event_count += w->count;
+        if (w->last > inc->last_seen_ms)
+            inc->last_seen_ms = w->last;
+        if (at + ofor > s->open_until)
+            s->open_until = at + ofor;
+        c->stats.incident_updates++;
+        mark_dirty(c, s);
+    } else {
+        struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident,
+                                               co->group_by, co->ngroup_by, s, w->start);
+        inc->first_seen_ms = w->start;
+        inc->last_seen_ms = w->last;
+        inc->event_count = w->count;
+        for (uint32_t i = 0; i < nref; i++)
+            cr_incident_add_ref(inc, refs[i].input, refs[i].position, refs[i].t);
+        char cond[48], a[32];
+        condition_text(co, cond, sizeof cond);
+        cr_time_format(w->start, a, sizeof a);
+        cr_incident_add_reason(inc, "%llu matches of %s in the %llds window from %s (condition: %s)",
+                               (unsigned long long)w->count,
+                               co->nsteps == 1 ? c->rs->rules[co->steps[0].index].id : "its rules",
+                               (long long)(co->timespan_ms / 1000), a, cond);
+        open_incident(c, s, inc, at + ofor);
+    }
+    chain(c, k, state_key(s), s->keylen, at, s->open, 0);
+}
+
+/* ---- temporal_ordered across keys (steps joined on fields) ---- */
+
+/* Part `pos` of a key (values joined by CR_KEY_SEP); 0 if absent or empty. */
+static int key_part(const char *key, size_t len, int pos, const char **p, size_t *n)
+{
+    size_t off = 0;
+    for (int i = 0; pos >= 0; i++) {
+        const char *e = memchr(key + off, CR_KEY_SEP, len - off);
+        size_t l = e ? (size_t)(e - (key + off)) : len - off;
+        if (i == pos) {
+            *p = key + off;
+            *n = l;
+            return l > 0;
+        }
+        if (!e)
+            return 0;
+        off += l + 1;
+    }
+    return 0;
+}
+
+/* State key of a partial that reached `step` (or, for the last step, of the
+ * completed sequence): the step as one character, 0x1e, then the value. */
+static size_t jkey(char *out, int step, const char *v, size_t n)
+{
+    if (n > CR_KEY_MAX)
+        n = CR_KEY_MAX;
+    out[0] = (char)('0' + step);
+    out[1] = 0x1e;
+    memcpy(out + 2, v, n);
+    return n + 2;
+}
+
+static struct state *find_state(struct cr_correlator *c, uint32_t owner, const char *key,
+                                size_t len)
+{
+    uint64_t h = key_hash(owner, key, len);
+    for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
+        if (s->hash == h && s->owner == owner && s->keylen == len &&
+            memcmp(state_key(s), key, len) == 0)
+            return s;
+    return NULL;
+}
+
+static const char *input_id(const struct cr_correlator *c, const struct cr_input_ref *r)
+{
+    return r->is_correlation ? c->rs->corrs[r->index].id : c->rs->rules[r->index].id;
+}
+
+/* Step `step` of joined sequence k happened at t; key is the step input's
+ * key (join[step].fields). Every pending partial is a state of its own,
+ * keyed by (step reached, value the next step must show): a step looks up
+ * the partial its join value continues, and stores the continued partial
+ * under the value its successor must show. When two partials meet on the
+ * same (step, value), the one with the latest start stays: among partials
+ * already reached when a later step comes (input order), it is the one
+ * that can still complete for the longest. The last step completes the
+ * sequence; its incident's key is the chain of join values. */
+static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char *key,
+                       size_t keylen, int64_t t, const struct cr_match *m,
+                       const struct cr_incident *from, int depth, struct cr_wmsg **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    const struct cr_join_step *js = &co->join[step];
+    uint32_t owner = (uint32_t)c->rs->nrules + k, cap = corr_cap(co);
+    int64_t horizon = corr_horizon(co), ofor = open_for(&co->incident, co->timespan_ms);
+    int last = co->nsteps - 1;
+    const char *x = NULL, *y = NULL;
+    size_t xn = 0, yn = 0;
+    if (step > 0 && !key_part(key, keylen, js->in_pos, &x, &xn))
+        return;
+    if (step < last && !key_part(key, keylen, js->out_pos, &y, &yn))
+        return;
+    struct jpartial p;
+    char k2[2 + CR_KEY_MAX];
+    if (step == 0) {
+        memset(&p, 0, sizeof p);
+        p.start = p.reached = t;
+        for (int i = 0; i < CR_MAX_STEPS; i++)
+            p.refs[i].t = INT64_MIN;
+        snprintf(p.link, sizeof p.link, "%s", from ? from->id : "");
+        p.olen = (uint16_t)(keylen < CR_KEY_MAX ? keylen : CR_KEY_MAX);
+        memcpy(p.origin, key, p.olen);
+    } else {
+        const struct state *ps = find_state(c, owner, k2, jkey(k2, step - 1, x, xn));
+        if (!ps || ps->n == 0)
+            return;
+        const struct jpartial *pp = (const struct jpartial *)(const void *)&ps->u;
+        if (t < pp->reached || t - pp->start > co->timespan_ms)
+            return; /* before the previous step, or too late */
+        p = *pp;
+        p.reached = t;
+        if (p.vlen && p.vlen < CR_KEY_MAX)
+            p.vals[p.vlen++] = CR_KEY_SEP;
+        size_t n = xn < (size_t)(CR_KEY_MAX - p.vlen) ? xn : (size_t)(CR_KEY_MAX - p.vlen);
+        memcpy(p.vals + p.vlen, x, n);
+        p.vlen = (uint16_t)(p.vlen + n);
+    }
+    if (m)
+        p.refs[step] = (struct evref){.t = t, .position = m->position, .input = m->input};
+    else if (from && from->nrefs > 0) /* a chained step: where its incident started */
+        p.refs[step] = (struct evref){.t = from->refs[0].time_ms,
+                                      .position = from->refs[0].position,
+                                      .input = from->refs[0].input};
+    if (step < last) {
+        struct state *ns = lookup(c, owner, k2, jkey(k2, step, y, yn), cap, horizon);
+        struct jpartial *np = (struct jpartial *)(void *)&ns->u;
+        if (t > ns->last_ms)
+            ns->last_ms = t;
+        if (ns->n && (np->start > p.start || (np->start == p.start && np->reached <= p.reached)))
+            return; /* the partial already there dominates */
+        *np = p;
+        ns->n = 1;
+        return;
+    }
+    /* the last step completed a sequence */
+    struct state *s = lookup(c, owner, k2, jkey(k2, last, p.vals, p.vlen), cap, horizon);
+    if (t > s->last_ms)
+        s->last_ms = t;
+    close_if_expired(c, s, t, extra);
+    if (s->open) {
+        update_incident(c, s, m, t, ofor);
+        chain(c, k, p.vals, p.vlen, t, s->open, depth + 1);
+        return;
+    }
+    struct cr_incident *inc = new_incident_key(c, co->id, co->title, &co->incident, co->group_by,
+                                               co->ngroup_by, p.vals, p.vlen, p.start);
+    inc->first_seen_ms = p.start;
+    inc->last_seen_ms = t;
+    inc->event_count = 1;
+    for (int i = 0; i <= last; i++)
+        if (p.refs[i].t != INT64_MIN)
+            cr_incident_add_ref(inc, p.refs[i].input, p.refs[i].position, p.refs[i].t);
+    if (m)
+        cr_incident_add_sample(inc, m->raw, m->raw_len);
+    char a[32], b[32], origin[CR_KEY_MAX + 1];
+    cr_time_format(p.start, a, sizeof a);
+    cr_time_format(t, b, sizeof b);
+    cr_incident_add_reason(inc, "%s at %s, then %s at %s (within %llds)",
+                           input_id(c, &co->steps[0]), a, input_id(c, &co->steps[last]), b,
+                           (long long)(co->timespan_ms / 1000));
+    for (size_t i = 0; i < p.olen; i++)
+        origin[i] = p.origin[i] == CR_KEY_SEP ? ',' : p.origin[i];
+    origin[p.olen] = 0;
+    cr_incident_add_reason(inc, "started by %s for %s", input_id(c, &co->steps[0]), origin);
+    if (p.link[0])
+        cr_incident_add_reason(inc, "follows incident %s (%s)", p.link,
+                               c->rs->corrs[co->steps[0].index].incident.category);
+    open_incident(c, s, inc, t + ofor);
+    chain(c, k, p.vals, p.vlen, t, inc, depth + 1);
+}
+
+/* Fire every absence and count window whose deadline the event-time
+ * watermark has passed. */
 static void fire_due(struct cr_correlator *c)
 {
     while (c->nheap && c->heap[0].at < c->watermark) {
         struct deadline d = heap_pop(c);
         struct state *s = d.s;
         uint32_t k = s->owner - (uint32_t)c->rs->nrules;
+        if (c->rs->corrs[k].type == CR_CORR_EVENT_COUNT) {
+            fire_window(c, s, d.at);
+            continue;
+        }
         struct stage *st = s->u.stages;
         if (st[0].start == INT64_MIN || st[0].reached != d.at)
             continue; /* answered, or replaced: a stale entry */
@@ -934,6 +1339,8 @@ static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_
             apply_all(c, cs->index, cs->step, key, keylen, t, NULL, depth, &c->extra);
         else if (cs->kind == CONS_ABSENT)
             apply_absent(c, cs->index, cs->step, key, keylen, t, NULL, from, &c->extra);
+        else if (cs->kind == CONS_JSEQ)
+            apply_jseq(c, cs->index, cs->step, key, keylen, t, NULL, from, depth, &c->extra);
         else
             apply_seq(c, cs->index, cs->step, key, keylen, t, NULL, from, depth, &c->extra);
     }
@@ -983,6 +1390,13 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
         case CONS_ABSENT:
             apply_absent(c, cs->index, cs->step, m->key, m->key_len, m->time_ms, m, NULL,
                          &c->extra);
+            break;
+        case CONS_JSEQ:
+            apply_jseq(c, cs->index, cs->step, m->key, m->key_len, m->time_ms, m, NULL, 0,
+                       &c->extra);
+            break;
+        case CONS_NEWVAL:
+            apply_newval(c, cs->index, m, &c->extra);
             break;
         }
     }
@@ -1173,7 +1587,10 @@ const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator
 
 /* ---- checkpoints ---- */
 
-enum { CKPT_VERSION = 2, KIND_RULE = 1 }; /* correlations: KIND_RULE + their cr_corr_type */
+/* correlations: KIND_RULE + their cr_corr_type, + KIND_WINDOWED for an
+ * event_count with an upper bound, + KIND_JOINED for a joined sequence (the
+ * state layouts differ). Version 3: those two and new_value. */
+enum { CKPT_VERSION = 3, KIND_RULE = 1, KIND_WINDOWED = 16, KIND_JOINED = 32 };
 
 /* Fixed head of an encoded state; the entries (ring or stages, `cap` of
  * them, as in memory) and, if has_open, the open incident follow. The
@@ -1213,7 +1630,9 @@ static int owner_kind(const struct cr_correlator *c, uint32_t owner)
 {
     if (owner < (uint32_t)c->rs->nrules)
         return KIND_RULE;
-    return KIND_RULE + (int)c->rs->corrs[owner - (uint32_t)c->rs->nrules].type;
+    const struct cr_correlation *co = &c->rs->corrs[owner - (uint32_t)c->rs->nrules];
+    return KIND_RULE + (int)co->type + (co->windowed ? KIND_WINDOWED : 0) +
+           (co->joined ? KIND_JOINED : 0);
 }
 
 char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
@@ -1312,6 +1731,11 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
         c->watermark = s->last_ms;
     if (h.kind == KIND_RULE + CR_CORR_ABSENCE && s->n && s->u.stages[0].start != INT64_MIN)
         heap_push(c, s->u.stages[0].reached, s); /* a pending absence keeps its deadline */
+    if (h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED && s->n) {
+        struct cwindow w;
+        memcpy(&w, &s->u, sizeof w);
+        heap_push(c, w.end, s); /* an open window keeps its deadline */
+    }
     return 1;
 }
 

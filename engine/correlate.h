@@ -2,10 +2,13 @@
  * correlate.h - correlation operators as state machines over per-key state.
  *
  * A correlator belongs to one shard and holds the state of every
- * (consumer, key) pair whose key hashes to that shard. A consumer is what
- * turns matches into incidents: a match rule with its own `incident:`
- * block, or a correlation (`event_count`, `value_count`, and one step of a
- * `temporal`, `temporal_ordered` or `absence` correlation). Matches are applied strictly in input order (the shard
+ * (consumer, key) pair placed on that shard: by the key's hash, or, for a
+ * cross-key sequence and everything chained to it, all on the shard its
+ * pin names (rules/ruleset.h, placement). A consumer is what turns matches
+ * into incidents: a match rule with its own `incident:` block, or a
+ * correlation (`event_count`, `value_count`, `new_value`, and one step of a
+ * `temporal`, `temporal_ordered` or `absence` correlation). Matches are
+ * applied strictly in input order (the shard
  * guarantees it), and every window runs on event time, so the incidents
  * depend only on the input, never on thread counts or arrival speed.
  *
@@ -16,6 +19,17 @@
  *    time; when N of them fit in `timespan`, an incident opens (window start
  *    = the oldest of the N) and the counter restarts; matches while the
  *    incident is open update it instead of counting towards a new one.
+ *  - event_count with an upper bound (lt, lte, eq, a range): one window per
+ *    key anchored at its first match, counted until event time passes its
+ *    end (the deadline heap below), then fired if the count is in range.
+ *  - temporal_ordered across keys (steps joined on fields): one state per
+ *    pending partial, keyed by (step reached, value the next step must
+ *    show); the latest start wins where two meet (docs/rules.md). All of
+ *    such a correlation's state, and of everything chained to it, lives on
+ *    one shard (cr_ruleset_route_shard / cr_ruleset_state_shard).
+ *  - new_value: per key, the most recently seen values of a field (hash,
+ *    last seen), learning silently for `learn` after the key's first match;
+ *    a value not seen within `history` opens an incident.
  *  - temporal_ordered: per key, for each step, the start and reach time of
  *    the most recent partial sequence; step k advances a partial that has
  *    reached step k-1, if it is within `timespan` of its start. The last step
@@ -64,6 +78,8 @@ struct cr_correlator_stats {
     uint64_t budget_evicted; /* ... of those, by a rule's or correlation's own max_keys */
     uint64_t incidents_opened;
     uint64_t incident_updates;
+    uint64_t values_evicted; /* new_value: known values dropped at max_values (they would
+                              * look new if they came back) */
 };
 
 struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys);

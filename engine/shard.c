@@ -35,8 +35,8 @@ static int restore_one(const void *key, size_t klen, const void *val, size_t vle
         return 0;
     const char *ck = nul + 1;
     size_t cklen = klen - (size_t)(nul - (const char *)key) - 1;
-    /* the same placement as live matches: a key's state goes to its shard */
-    if ((int)cr_key_shard(ck, cklen, r->sh->nshards) != r->sh->index)
+    /* the same placement as live matches (a pinned consumer's states all on one shard) */
+    if ((int)cr_ruleset_state_shard(r->sh->rs, key, ck, cklen, r->sh->nshards) != r->sh->index)
         return 0;
     if (cr_correlator_restore(r->c, key, klen, val, vlen))
         r->kept++;

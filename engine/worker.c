@@ -226,7 +226,8 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                     st->missing_key++;
                     continue;
                 }
-                int s = (int)cr_key_shard(key, (size_t)klen, w->nshards);
+                int s = (int)cr_ruleset_route_shard(rs, &rule->routes[r], key, (size_t)klen,
+                                                    w->nshards);
                 struct cr_match *out = &ob[s].m[ob[s].n];
                 out->value = value;
                 out->kind = CR_MSG_MATCH;

@@ -5,8 +5,9 @@
  * and nothing about Hyperscan: it checks every key and value, compiles each
  * regex with PCRE2 (which validates it, with an offset for the message, and
  * names its captures), registers the fields rules mention, and appends
- * rules, correlations and patterns to the ruleset. Correlation references
- * stay names until every file is read, because a correlation may name a
+ * rules, correlations and patterns to the ruleset (conditions with their
+ * bounds, new_value's history, the `steps:`/`join:` form of a sequence).
+ * Correlation references stay names until every file is read, because a correlation may name a
  * rule from a later file; ruleset.c resolves them.
  *
  * Errors never stop the walk: each is appended as "file:line: reason" and
@@ -463,11 +464,239 @@ static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 
 /* ---- correlations ---- */
 
+/* event_count / value_count `condition:`, in Sigma's correlation vocabulary:
+ * gt, gte, lt, lte, eq, or a range of one lower and one upper bound. A
+ * lower bound alone keeps the sliding window; an upper bound needs a whole
+ * window to be seen, so it makes the correlation `windowed`. */
+static void parse_condition(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, yaml_node_t *v,
+                            const char *owner, struct cr_correlation *c)
+{
+    static const char *const ckeys[] = {"gte", "gt", "lte", "lt", "eq", NULL};
+    const char *opname = c->type == CR_CORR_VALUE_COUNT ? "value_count" : "event_count";
+    c->gte = 1;
+    c->lte = UINT32_MAX;
+    if (!cr_yaml_is_map(v) || cr_yaml_map_len(v) == 0) {
+        cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
+                      "%s: %s needs condition: {gte: N} (or gt, lt, lte, eq, or a range such "
+                      "as {gte: 3, lte: 10})",
+                      owner, opname);
+        return;
+    }
+    char what[220];
+    snprintf(what, sizeof what, "the condition of %s", owner);
+    int bad = cr_yaml_check_keys(y, v, ckeys, what, L->err, L->errlen);
+    L->nerr += bad;
+    if (bad)
+        return;
+    yaml_node_t *gte = cr_yaml_get(y, v, "gte"), *gt = cr_yaml_get(y, v, "gt");
+    yaml_node_t *lte = cr_yaml_get(y, v, "lte"), *lt = cr_yaml_get(y, v, "lt");
+    yaml_node_t *eq = cr_yaml_get(y, v, "eq");
+    int line = cr_yaml_line(v);
+    if (eq && (gte || gt || lte || lt)) {
+        cr_load_error(L, y->file, line, "%s: condition: eq cannot be combined with other bounds",
+                      owner);
+        return;
+    }
+    if ((gte && gt) || (lte && lt)) {
+        cr_load_error(L, y->file, line,
+                      "%s: condition: give one lower bound (gte or gt) and at most one upper "
+                      "bound (lte or lt)",
+                      owner);
+        return;
+    }
+    if (c->type == CR_CORR_VALUE_COUNT && (eq || lte || lt)) {
+        cr_load_error(L, y->file, line,
+                      "%s: value_count takes a lower bound only (gte or gt)", owner);
+        return;
+    }
+    int64_t num;
+    uint32_t lo = 1, hi = UINT32_MAX;
+    int ok = 1;
+    struct {
+        yaml_node_t *node;
+        const char *name;
+        int64_t min;
+    } b[] = {{gte, "gte", 1}, {gt, "gt", 0}, {lte, "lte", 1}, {lt, "lt", 2}, {eq, "eq", 1}};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        if (!b[i].node)
+            continue;
+        snprintf(what, sizeof what, "%s: condition %s", owner, b[i].name);
+        if (cr_yaml_int(y, b[i].node, what, b[i].min, UINT32_MAX - 1, &num, L->err, L->errlen) !=
+            0) {
+            L->nerr++;
+            ok = 0;
+            continue;
+        }
+        if (b[i].node == gte)
+            lo = (uint32_t)num;
+        else if (b[i].node == gt)
+            lo = (uint32_t)num + 1;
+        else if (b[i].node == lte)
+            hi = (uint32_t)num;
+        else if (b[i].node == lt)
+            hi = (uint32_t)num - 1;
+        else
+            lo = hi = (uint32_t)num;
+    }
+    if (!ok)
+        return;
+    if (lo > hi) {
+        cr_load_error(L, y->file, line,
+                      "%s: condition: no count satisfies it (at least %u and at most %u)", owner,
+                      lo, hi);
+        return;
+    }
+    if (hi != UINT32_MAX && hi > 100000) {
+        cr_load_error(L, y->file, line,
+                      "%s: condition: an upper bound above 100000 is not supported (%u)", owner,
+                      hi);
+        return;
+    }
+    c->gte = lo;
+    c->lte = hi;
+    c->windowed = hi != UINT32_MAX;
+}
+
+/* new_value: `history` (required), `learn` (default 1d), `max_values`
+ * (default 32); none of them on another type. */
+static void parse_new_value(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
+                            const char *owner, struct cr_correlation *c)
+{
+    static const char *const names[] = {"history", "learn", "max_values"};
+    char what[220];
+    if (c->type != CR_CORR_NEW_VALUE) {
+        for (int i = 0; i < 3; i++) {
+            yaml_node_t *v = cr_yaml_get(y, n, names[i]);
+            if (v)
+                cr_load_error(L, y->file, cr_yaml_line(v), "%s: '%s' applies to new_value only",
+                              owner, names[i]);
+        }
+        return;
+    }
+    c->learn_ms = 86400000LL;
+    c->max_values = 32;
+    yaml_node_t *v = cr_yaml_get(y, n, "history");
+    if (!v) {
+        cr_load_error(L, y->file, c->line,
+                      "%s: new_value needs 'history' (how long a seen value stays known)", owner);
+    } else {
+        snprintf(what, sizeof what, "%s: history", owner);
+        if (cr_yaml_duration_ms(y, v, what, &c->timespan_ms, L->err, L->errlen) != 0)
+            L->nerr++;
+        else if (c->timespan_ms <= 0)
+            cr_load_error(L, y->file, cr_yaml_line(v), "%s: must be > 0", what);
+    }
+    if ((v = cr_yaml_get(y, n, "learn"))) {
+        snprintf(what, sizeof what, "%s: learn", owner);
+        if (cr_yaml_duration_ms(y, v, what, &c->learn_ms, L->err, L->errlen) != 0)
+            L->nerr++;
+        else if (c->learn_ms < 0)
+            cr_load_error(L, y->file, cr_yaml_line(v), "%s: must be >= 0", what);
+    }
+    if ((v = cr_yaml_get(y, n, "max_values"))) {
+        int64_t num;
+        snprintf(what, sizeof what, "%s: max_values", owner);
+        if (cr_yaml_int(y, v, what, 1, 1024, &num, L->err, L->errlen) != 0)
+            L->nerr++;
+        else
+            c->max_values = (uint32_t)num;
+    }
+}
+
+/* `steps:` of a temporal_ordered: a list of {rule: id, join: {this: prev}}.
+ * Every step after the first joins on one field of the previous step. */
+static void parse_steps(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, const char *owner,
+                        int ci)
+{
+    static const char *const skeys[] = {"rule", "join", NULL};
+    struct cr_correlation *c = &L->rs->corrs[ci];
+    if (c->type != CR_CORR_TEMPORAL_ORDERED) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: 'steps' applies to temporal_ordered only (other types list 'rules')",
+                      owner);
+        return;
+    }
+    int cnt = cr_yaml_is_seq(v) ? cr_yaml_seq_len(v) : 0;
+    if (cnt < 2 || cnt > CR_MAX_GROUP_BY + 1) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: steps must be a list of 2 to %d steps ({rule: id, join: {field: "
+                      "previous step's field}})",
+                      owner, CR_MAX_GROUP_BY + 1);
+        return;
+    }
+    int ok = 1;
+    for (int i = 0; i < cnt; i++) {
+        yaml_node_t *st = cr_yaml_seq_at(y, v, i);
+        int line = cr_yaml_line(st);
+        L->refs[ci][i].line = line;
+        if (!cr_yaml_is_map(st)) {
+            cr_load_error(L, y->file, line, "%s: step %d must be a mapping {rule: id, join: ...}",
+                          owner, i + 1);
+            ok = 0;
+            continue;
+        }
+        char what[220];
+        snprintf(what, sizeof what, "step %d of %s", i + 1, owner);
+        int bad = cr_yaml_check_keys(y, st, skeys, what, L->err, L->errlen);
+        L->nerr += bad;
+        ok &= !bad;
+        yaml_node_t *r = cr_yaml_get(y, st, "rule");
+        const char *name = r ? want_str(L, y, r, owner, "a step's rule") : NULL;
+        if (!r)
+            cr_load_error(L, y->file, line, "%s: step %d: missing 'rule'", owner, i + 1);
+        L->refs[ci][i].name = name;
+        ok &= name != NULL;
+        yaml_node_t *j = cr_yaml_get(y, st, "join");
+        if (i == 0) {
+            if (j) {
+                cr_load_error(L, y->file, cr_yaml_line(j),
+                              "%s: the first step has no previous step to join", owner);
+                ok = 0;
+            }
+            continue;
+        }
+        if (!j) {
+            cr_load_error(L, y->file, line,
+                          "%s: step %d: missing 'join' (every step after the first joins on a "
+                          "field of the previous step: join: {this step's field: previous "
+                          "step's field})",
+                          owner, i + 1);
+            ok = 0;
+            continue;
+        }
+        yaml_node_t *kn;
+        const char *mine = cr_yaml_is_map(j) && cr_yaml_map_len(j) == 1
+                               ? cr_yaml_map_key(y, j, 0, &kn)
+                               : NULL;
+        const char *prev = mine ? cr_yaml_str(cr_yaml_map_value(y, j, 0)) : NULL;
+        if (!mine || !*mine || !prev || !*prev) {
+            cr_load_error(L, y->file, cr_yaml_line(j),
+                          "%s: step %d: join must be one pair {this step's field: previous "
+                          "step's field}",
+                          owner, i + 1);
+            ok = 0;
+            continue;
+        }
+        int fi = cr_load_field(L, mine, y->file, cr_yaml_line(j));
+        int fp = cr_load_field(L, prev, y->file, cr_yaml_line(j));
+        if (fi < 0 || fp < 0) {
+            ok = 0;
+            continue;
+        }
+        c->join[i].in_field = (uint16_t)fi;
+        c->join[i].prev_field = (uint16_t)fp;
+    }
+    c->joined = 1;
+    if (ok)
+        c->nsteps = cnt;
+}
+
 static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {"id",        "title",     "type",     "rules",
                                        "group_by",  "timespan",  "condition", "incident",
                                        "description", "tags",    "field",    "max_keys",
+                                       "steps",     "history",   "learn",    "max_values",
                                        NULL};
     struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
@@ -517,29 +746,41 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
         c->type = CR_CORR_TEMPORAL;
     else if (type && strcmp(type, "absence") == 0)
         c->type = CR_CORR_ABSENCE;
+    else if (type && strcmp(type, "new_value") == 0)
+        c->type = CR_CORR_NEW_VALUE;
     else
         cr_load_error(L, y->file, cr_yaml_line(v),
                       "%s: unknown type '%s' (supported: event_count, value_count, temporal, "
-                      "temporal_ordered, absence)",
+                      "temporal_ordered, absence, new_value)",
                       owner, type ? type : "");
 
-    /* value_count: the field whose distinct values are counted */
+    /* value_count / new_value: the field whose values are counted or remembered */
     v = cr_yaml_get(y, n, "field");
-    if (c->type == CR_CORR_VALUE_COUNT) {
+    if (c->type == CR_CORR_VALUE_COUNT || c->type == CR_CORR_NEW_VALUE) {
         const char *f = v ? cr_yaml_str(v) : NULL;
         if (!f || !*f)
             cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
-                          "%s: value_count needs 'field' (the field whose distinct values count)",
+                          c->type == CR_CORR_VALUE_COUNT
+                              ? "%s: value_count needs 'field' (the field whose distinct values "
+                                "count)"
+                              : "%s: new_value needs 'field' (the field whose new values matter)",
                           owner);
         else
             c->value_field = cr_load_field(L, f, y->file, cr_yaml_line(v));
     } else if (v) {
-        cr_load_error(L, y->file, cr_yaml_line(v), "%s: 'field' applies to value_count only",
-                      owner);
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: 'field' applies to value_count and new_value only", owner);
     }
+    parse_new_value(L, y, n, owner, c);
 
     v = cr_yaml_get(y, n, "rules");
-    if (!v) {
+    yaml_node_t *steps = cr_yaml_get(y, n, "steps");
+    if (steps) {
+        if (v)
+            cr_load_error(L, y->file, cr_yaml_line(steps),
+                          "%s: give either 'rules' or 'steps', not both", owner);
+        parse_steps(L, y, steps, owner, ci);
+    } else if (!v) {
         cr_load_error(L, y->file, c->line, "%s: missing 'rules'", owner);
     } else {
         int cnt = cr_yaml_is_seq(v) ? cr_yaml_seq_len(v) : 1;
@@ -568,7 +809,16 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 
     L->group_by_line[ci] = c->line;
     v = cr_yaml_get(y, n, "group_by");
-    if (!v) {
+    if (c->joined) {
+        /* the key of a joined sequence is its join values */
+        if (v)
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: a sequence whose steps join on fields has no group_by (its key "
+                          "is the join values)",
+                          owner);
+        for (int i = 1; i < c->nsteps && c->ngroup_by < CR_MAX_GROUP_BY; i++)
+            c->group_by[c->ngroup_by++] = c->join[i].in_field;
+    } else if (!v) {
         cr_load_error(L, y->file, c->line, "%s: missing 'group_by' (the entity fields)", owner);
     } else {
         L->group_by_line[ci] = cr_yaml_line(v);
@@ -576,7 +826,13 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     }
 
     v = cr_yaml_get(y, n, "timespan");
-    if (!v) {
+    if (c->type == CR_CORR_NEW_VALUE) {
+        if (v)
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: new_value has 'history' (how long a value is remembered), not "
+                          "'timespan'",
+                          owner);
+    } else if (!v) {
         cr_load_error(L, y->file, c->line, "%s: missing 'timespan'", owner);
     } else {
         char what[220];
@@ -589,24 +845,7 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 
     v = cr_yaml_get(y, n, "condition");
     if (c->type == CR_CORR_EVENT_COUNT || c->type == CR_CORR_VALUE_COUNT) {
-        static const char *const ckeys[] = {"gte", "gt", NULL};
-        yaml_node_t *gte = cr_yaml_get(y, v, "gte"), *gt = cr_yaml_get(y, v, "gt");
-        int64_t num;
-        if (!cr_yaml_is_map(v) || (!gte && !gt) || (gte && gt)) {
-            cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
-                          "%s: %s needs condition: {gte: N} (or {gt: N})", owner,
-                          c->type == CR_CORR_VALUE_COUNT ? "value_count" : "event_count");
-        } else {
-            char what[220];
-            snprintf(what, sizeof what, "the condition of %s", owner);
-            L->nerr += cr_yaml_check_keys(y, v, ckeys, what, L->err, L->errlen);
-            snprintf(what, sizeof what, "%s: condition %s", owner, gte ? "gte" : "gt");
-            if (cr_yaml_int(y, gte ? gte : gt, what, gte ? 1 : 0, UINT32_MAX - 1, &num, L->err,
-                            L->errlen) != 0)
-                L->nerr++;
-            else
-                c->gte = (uint32_t)(gte ? num : num + 1);
-        }
+        parse_condition(L, y, n, v, owner, c);
     } else if (v && c->type != 0) {
         cr_load_error(L, y->file, cr_yaml_line(v),
                       "%s: condition applies to event_count and value_count only (%s)", owner,
@@ -614,12 +853,16 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
                                                             "step happened in order"
                       : c->type == CR_CORR_TEMPORAL       ? "temporal matches when every step "
                                                             "happened, in any order"
+                      : c->type == CR_CORR_NEW_VALUE      ? "new_value fires on a value the key "
+                                                            "has not shown within its history"
                                                           : "absence fires when the follow-up "
                                                             "did not come in time");
     }
 
     v = cr_yaml_get(y, n, "incident");
-    int64_t open_for = c->timespan_ms > 0 ? c->timespan_ms : 3600 * 1000LL;
+    /* a new_value incident takes further new values for an hour, not for its history */
+    int64_t open_for = c->timespan_ms > 0 && c->type != CR_CORR_NEW_VALUE ? c->timespan_ms
+                                                                          : 3600 * 1000LL;
     if (!v) {
         cr_load_error(L, y->file, c->line, "%s: missing 'incident'", owner);
         c->incident.title = xstrdup(c->title);

@@ -4,7 +4,9 @@
  * Loading is three phases so that every problem is found in one run:
  *  1. read every file (rule_load.c): syntax, keys, values, regex syntax;
  *  2. link: duplicate ids, correlation references, chaining cycles,
- *     group_by fields each input can provide, and the routes of each rule;
+ *     group_by and join fields each input can provide, the shard pins of
+ *     cross-key sequences (and everything chained to them), and the routes
+ *     of each rule;
  *  3. compile the Hyperscan databases (hs_db.c), through the cache.
  * Problems from all phases accumulate in the caller's error buffer; any
  * problem at all means no ruleset. A half-valid rule set is never returned
@@ -166,11 +168,14 @@ static void resolve_refs(struct cr_load *L, uint8_t *ok)
                 continue;
             }
             if (e->is_correlation &&
-                (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT)) {
+                (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT ||
+                 co->type == CR_CORR_NEW_VALUE)) {
                 cr_load_error(L, co->file, ref->line,
                               "correlation '%s': '%s' is a correlation; %s counts match "
                               "rules only", co->id, ref->name,
-                              co->type == CR_CORR_VALUE_COUNT ? "value_count" : "event_count");
+                              co->type == CR_CORR_VALUE_COUNT ? "value_count"
+                              : co->type == CR_CORR_NEW_VALUE ? "new_value"
+                                                              : "event_count");
                 ok[c] = 0;
                 continue;
             }
@@ -234,26 +239,32 @@ static void group_by_text(const struct cr_ruleset *rs, const uint16_t *g, int n,
  * parser fills it), captured by that rule, or a JSON path (an extra name no
  * rule captures). An extra name that some other rule captures is a
  * capture, and this rule never sets it: the key would always be missing. */
-static void check_provides(struct cr_load *L, const char *file, int line, const char *owner,
-                           const uint16_t *g, int n, const struct cr_rule *r)
+static void check_provides_as(struct cr_load *L, const char *file, int line, const char *owner,
+                              const char *what, const uint16_t *g, int n, const struct cr_rule *r)
 {
     for (int i = 0; i < n; i++) {
         uint16_t f = g[i];
         if (f < CR_F__BUILTIN || !(L->capture_names >> f & 1) || (r->capture_fields >> f & 1))
             continue;
         cr_load_error(L, file, line,
-                      "%s: group_by field '%s' cannot be provided by rule '%s' (not builtin, "
+                      "%s: %s '%s' cannot be provided by rule '%s' (not builtin, "
                       "not a JSON path, not captured by that rule)",
-                      owner, L->rs->field_names[f], r->id);
+                      owner, what, L->rs->field_names[f], r->id);
     }
 }
 
+static void check_provides(struct cr_load *L, const char *file, int line, const char *owner,
+                           const uint16_t *g, int n, const struct cr_rule *r)
+{
+    check_provides_as(L, file, line, owner, "group_by field", g, n, r);
+}
+
 static void add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, int n,
-                      int value_field)
+                      int value_field, uint16_t pin)
 {
     for (int i = 0; i < r->nroutes; i++)
         if (same_group_by(r->routes[i].group_by, r->routes[i].ngroup_by, g, n) &&
-            r->routes[i].value_field == value_field)
+            r->routes[i].value_field == value_field && r->routes[i].pin == pin)
             return;
     if (r->nroutes == (int)(sizeof r->routes / sizeof r->routes[0])) {
         cr_load_error(L, r->file, r->line,
@@ -264,7 +275,113 @@ static void add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, i
     memcpy(r->routes[r->nroutes].group_by, g, (size_t)n * sizeof *g);
     r->routes[r->nroutes].ngroup_by = n;
     r->routes[r->nroutes].value_field = value_field;
+    r->routes[r->nroutes].pin = pin;
     r->nroutes++;
+}
+
+/* ---- cross-key sequences ---- */
+
+static int uf_find(int *parent, int x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+/* A joined sequence keeps state across keys, so all of it must live on one
+ * shard. Chaining runs inside one shard, so every correlation connected to
+ * it by chaining (either direction, transitively) must live there too: the
+ * pin of a connected group that holds a joined sequence is 1 + the index of
+ * its first joined sequence. */
+static void assign_pins(struct cr_load *L, const uint8_t *ok)
+{
+    struct cr_ruleset *rs = L->rs;
+    int *parent = calloc((size_t)rs->ncorrs + 1, sizeof *parent);
+    int *pin = calloc((size_t)rs->ncorrs + 1, sizeof *pin);
+    if (!parent || !pin)
+        abort();
+    for (int c = 0; c < rs->ncorrs; c++)
+        parent[c] = c;
+    for (int c = 0; c < rs->ncorrs; c++)
+        for (int s = 0; ok[c] && s < rs->corrs[c].nsteps; s++)
+            if (rs->corrs[c].steps[s].is_correlation) {
+                int a = uf_find(parent, c), b = uf_find(parent, (int)rs->corrs[c].steps[s].index);
+                parent[a] = b;
+            }
+    for (int c = 0; c < rs->ncorrs; c++) {
+        int root = uf_find(parent, c);
+        if (rs->corrs[c].joined && ok[c] && !pin[root])
+            pin[root] = c + 1;
+    }
+    for (int c = 0; c < rs->ncorrs; c++)
+        rs->corrs[c].pin = (uint16_t)pin[uf_find(parent, c)];
+    free(parent);
+    free(pin);
+}
+
+static int field_pos(const uint16_t *g, int n, uint16_t f)
+{
+    for (int i = 0; i < n; i++)
+        if (g[i] == f)
+            return i;
+    return -1;
+}
+
+/* The key each step of a joined sequence carries, checked against what the
+ * step's input can provide, and the routes of its match rules. */
+static void link_joined(struct cr_load *L, int c)
+{
+    struct cr_ruleset *rs = L->rs;
+    struct cr_correlation *co = &rs->corrs[c];
+    char owner[200];
+    snprintf(owner, sizeof owner, "correlation '%s'", co->id);
+    int last = co->nsteps - 1;
+    for (int s = 0; s <= last; s++) {
+        struct cr_join_step *js = &co->join[s];
+        int line = L->refs[c][s].line;
+        int has_in = s > 0, has_out = s < last;
+        uint16_t in = js->in_field, out = has_out ? co->join[s + 1].prev_field : 0;
+        js->in_pos = js->out_pos = -1;
+        if (co->steps[s].is_correlation) {
+            const struct cr_correlation *d = &rs->corrs[co->steps[s].index];
+            memcpy(js->fields, d->group_by, sizeof js->fields);
+            js->nfields = d->ngroup_by;
+            char g[256];
+            group_by_text(rs, d->group_by, d->ngroup_by, g, sizeof g);
+            for (int k = 0; k < 2; k++) {
+                if (!(k == 0 ? has_in : has_out))
+                    continue;
+                uint16_t f = k == 0 ? in : out;
+                int pos = field_pos(js->fields, js->nfields, f);
+                if (pos < 0)
+                    cr_load_error(L, co->file, line,
+                                  "%s: join field '%s' is not in the group_by of correlation "
+                                  "'%s' %s (a chained step provides its key fields only)",
+                                  owner, rs->field_names[f], d->id, g);
+                else if (k == 0)
+                    js->in_pos = (int8_t)pos;
+                else
+                    js->out_pos = (int8_t)pos;
+            }
+            continue;
+        }
+        js->nfields = 0;
+        if (has_in) {
+            js->in_pos = (int8_t)js->nfields;
+            js->fields[js->nfields++] = in;
+        }
+        if (has_out) {
+            int pos = field_pos(js->fields, js->nfields, out);
+            if (pos < 0) {
+                pos = js->nfields;
+                js->fields[js->nfields++] = out;
+            }
+            js->out_pos = (int8_t)pos;
+        }
+        struct cr_rule *r = &rs->rules[co->steps[s].index];
+        check_provides_as(L, co->file, line, owner, "join field", js->fields, js->nfields, r);
+        add_route(L, r, js->fields, js->nfields, -1, co->pin);
+    }
 }
 
 static void link_all(struct cr_load *L)
@@ -279,6 +396,7 @@ static void link_all(struct cr_load *L)
     for (int c = 0; c < rs->ncorrs; c++)
         if (color[c] == 0)
             find_cycles(L, c, color, path, 0, ok);
+    assign_pins(L, ok);
 
     for (int i = 0; i < rs->nrules; i++) {
         struct cr_rule *r = &rs->rules[i];
@@ -287,11 +405,15 @@ static void link_all(struct cr_load *L)
             snprintf(owner, sizeof owner, "rule '%s'", r->id);
             check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by,
                            r->ngroup_by, r);
-            add_route(L, r, r->group_by, r->ngroup_by, -1);
+            add_route(L, r, r->group_by, r->ngroup_by, -1, 0);
         }
     }
     for (int c = 0; c < rs->ncorrs; c++) {
         struct cr_correlation *co = &rs->corrs[c];
+        if (ok[c] && co->joined) {
+            link_joined(L, c);
+            continue;
+        }
         if (!ok[c] || co->ngroup_by == 0)
             continue;
         char owner[200];
@@ -317,7 +439,7 @@ static void link_all(struct cr_load *L)
                 uint16_t vf = (uint16_t)co->value_field;
                 check_provides(L, co->file, co->line, owner, &vf, 1, r);
             }
-            add_route(L, r, co->group_by, co->ngroup_by, co->value_field);
+            add_route(L, r, co->group_by, co->ngroup_by, co->value_field, co->pin);
         }
     }
     free(ok);
@@ -381,7 +503,16 @@ static uint64_t ruleset_hash(const struct cr_ruleset *rs)
         XXH3_64bits_update(st, c->group_by, sizeof c->group_by[0] * (size_t)c->ngroup_by);
         XXH3_64bits_update(st, &c->timespan_ms, sizeof c->timespan_ms);
         XXH3_64bits_update(st, &c->gte, sizeof c->gte);
+        XXH3_64bits_update(st, &c->lte, sizeof c->lte);
         XXH3_64bits_update(st, &c->value_field, sizeof c->value_field);
+        XXH3_64bits_update(st, &c->learn_ms, sizeof c->learn_ms);
+        XXH3_64bits_update(st, &c->max_values, sizeof c->max_values);
+        XXH3_64bits_update(st, &c->joined, sizeof c->joined);
+        for (int j = 0; c->joined && j < c->nsteps; j++) {
+            XXH3_64bits_update(st, &c->join[j].in_field, sizeof c->join[j].in_field);
+            XXH3_64bits_update(st, &c->join[j].prev_field, sizeof c->join[j].prev_field);
+        }
+        XXH3_64bits_update(st, &c->pin, sizeof c->pin);
         hash_incident(st, &c->incident);
     }
     uint64_t h = XXH3_64bits_digest(st);
@@ -490,6 +621,37 @@ int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id)
 {
     const struct cr_id_entry *e = find_id(rs, id);
     return e && e->is_correlation ? (int)e->index : -1;
+}
+
+/* The placement contract of cr_key_shard (engine/worker.c): XXH3 with seed 0
+ * over the key bytes, modulo the shard count. A pinned state hashes the
+ * pinning correlation's id instead of its key. */
+static uint32_t place(const struct cr_ruleset *rs, uint16_t pin, const char *key, size_t len,
+                      int nshards)
+{
+    if (pin && pin <= rs->ncorrs) {
+        key = rs->corrs[pin - 1].id;
+        len = strlen(key);
+    }
+    return (uint32_t)(XXH3_64bits(key, len) % (uint64_t)nshards);
+}
+
+uint32_t cr_ruleset_route_shard(const struct cr_ruleset *rs, const struct cr_route *rt,
+                                const char *key, size_t len, int nshards)
+{
+    return place(rs, rt->pin, key, len, nshards);
+}
+
+uint32_t cr_ruleset_state_shard(const struct cr_ruleset *rs, const char *id, const char *key,
+                                size_t len, int nshards)
+{
+    return place(rs, cr_ruleset_pin(rs, id), key, len, nshards);
+}
+
+uint16_t cr_ruleset_pin(const struct cr_ruleset *rs, const char *id)
+{
+    const struct cr_id_entry *e = find_id(rs, id);
+    return e && e->is_correlation ? rs->corrs[e->index].pin : 0;
 }
 
 int cr_ruleset_field(const struct cr_ruleset *rs, const char *name)

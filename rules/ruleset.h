@@ -30,8 +30,25 @@
  *       # value_count only: field: dst_port   (its distinct values are counted)
  *       group_by: [src_ip]
  *       timespan: 60s
- *       condition: { gte: 5 }           # event_count only
+ *       condition: { gte: 5 }           # event_count: gt, gte, lt, lte, eq, or a range
  *       incident: { category: S-ATK-BRUTE, reg_category: NA/NACRED, priority: P3 }
+ *     - id: ssh.bruteforce_then_privesc   # a cross-key sequence: each step joins on a
+ *       type: temporal_ordered            # field of the previous one
+ *       steps:
+ *         - { rule: ssh.bruteforce }
+ *         - { rule: sshd.auth.accepted, join: { src_ip: src_ip } }
+ *         - { rule: sudo.command, join: { user: user } }
+ *       timespan: 30m
+ *       incident: { category: S-ATK-COMP, priority: P1 }
+ *     - id: cloud.login_new_ip          # new_value: a value of `field` the key has not
+ *       type: new_value                 # shown within `history`, after `learn`
+ *       rules: [aws.console_login.success]
+ *       group_by: [user]
+ *       field: src_ip
+ *       history: 30d
+ *       learn: 1d
+ *       max_values: 32
+ *       incident: { category: S-ABN-ACCESS }
  *
  * Named captures `(?<name>...)` set event fields; a capture named like a
  * builtin field (src_ip, user, host) overwrites it, any other name becomes a
@@ -113,7 +130,10 @@ struct cr_rule {
     struct cr_route {
         uint16_t group_by[CR_MAX_GROUP_BY];
         int ngroup_by;
-        int value_field; /* value_count: the field whose distinct values count; -1 none */
+        int value_field; /* value_count, new_value: the field whose values count; -1 none */
+        uint16_t pin;    /* 0: the shard is chosen by the key; else 1 + the index of the
+                          * correlation whose id places every state of its chaining group on
+                          * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
     } routes[4];
     uint64_t capture_fields; /* bit i set: a capture of this rule sets field i */
 };
@@ -124,6 +144,7 @@ enum cr_corr_type {
     CR_CORR_VALUE_COUNT = 3,      /* N distinct values of `field` in the window */
     CR_CORR_TEMPORAL = 4,         /* every listed step, in any order, within the window */
     CR_CORR_ABSENCE = 5,          /* step 0 not followed by step 1 within the window */
+    CR_CORR_NEW_VALUE = 6,        /* a value of `field` the key has not shown within `history` */
 };
 
 /* A step input: a match rule or (for chaining) another correlation. */
@@ -142,9 +163,31 @@ struct cr_correlation {
     int nsteps;
     uint16_t group_by[CR_MAX_GROUP_BY];
     int ngroup_by;
-    int64_t timespan_ms;
-    uint32_t gte; /* event_count / value_count threshold */
-    int value_field; /* value_count: the counted field; -1 otherwise */
+    int64_t timespan_ms;    /* new_value: its history */
+    uint32_t gte;           /* event_count / value_count threshold (the lower bound) */
+    uint32_t lte;           /* event_count: upper bound; UINT32_MAX = none */
+    uint8_t windowed;       /* event_count with an upper bound: one window per key, anchored
+                             * at its first match, decided when event time passes its end */
+    int value_field;        /* value_count, new_value: the field; -1 otherwise */
+    int64_t learn_ms;       /* new_value: values are learned silently this long after the
+                             * key's first match */
+    uint32_t max_values;    /* new_value: most recently seen values kept per key */
+    /* temporal_ordered written with `steps:` and `join:` (a cross-key sequence):
+     * step s > 0 joins when its field in_field equals the previous step's
+     * prev_field. group_by is then the join fields (in_field of steps
+     * 1..n-1): the key of the sequence's incidents. */
+    uint8_t joined;
+    struct cr_join_step {
+        uint16_t in_field, prev_field; /* step s > 0: this step's field = previous step's */
+        /* The key a step's input carries: for a match rule the route fields
+         * [in_field, next step's prev_field] (one of them at the ends, or one if
+         * equal); for a chained correlation its group_by. */
+        uint16_t fields[CR_MAX_GROUP_BY];
+        int nfields;
+        int8_t in_pos, out_pos; /* where in_field / the next step's prev_field are in
+                                 * fields; -1 at step 0 / the last step */
+    } join[CR_MAX_STEPS];
+    uint16_t pin; /* 0, or as cr_route.pin: every state of this correlation is on one shard */
     struct cr_incident_spec incident;
 };
 
@@ -202,6 +245,22 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 
 int cr_ruleset_find_rule(const struct cr_ruleset *rs, const char *id);
 int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id);
+/* Placement: the shard that owns correlation state. A state lives on
+ * cr_key_shard(key) (engine/worker.h: XXH3 seed 0 of the key bytes, modulo
+ * nshards), except the states of a pinned group (a cross-key sequence and
+ * everything chained to it), which all live on the shard of the pinning
+ * correlation's id. The worker places matches with the route form and a
+ * restarting shard places checkpointed states with the state form; both
+ * must agree, so both are here.
+ *   route: the route a match travels (its pin), key: the route key.
+ *   state: the consumer id (rule or correlation) and the key of the state. */
+uint32_t cr_ruleset_route_shard(const struct cr_ruleset *rs, const struct cr_route *rt,
+                                const char *key, size_t len, int nshards);
+uint32_t cr_ruleset_state_shard(const struct cr_ruleset *rs, const char *id, const char *key,
+                                size_t len, int nshards);
+/* The pin of the state owner named id (a rule or correlation id): 0 when its
+ * states are placed by their key, else as cr_route.pin. */
+uint16_t cr_ruleset_pin(const struct cr_ruleset *rs, const char *id);
 /* Field id by name (builtin or extra), -1 if the rules never use it. */
 int cr_ruleset_field(const struct cr_ruleset *rs, const char *name);
 

@@ -4,6 +4,7 @@
  * chaining, expiry and eviction.
  */
 #include "engine/correlate.h"
+#include "engine/worker.h"
 #include "parsers/timeparse.h"
 #include "rules/ruleset.h"
 #include "rules_fixture.h"
@@ -534,4 +535,466 @@ Test(budget, a_rule_evicts_its_own_oldest_keys)
     cr_assert(find("brute", "10.8.3.231", 0) != NULL, "a kept key continues its window");
     cr_assert(find("brute", "10.8.0.0", 0) == NULL, "an evicted key starts over");
     cr_assert(find("many_ok", "10.9.0.7", 0) != NULL, "another rule's state is untouched");
+}
+
+/* ---- cross-key sequences, count windows, new values ---- */
+
+static const char *LANG_RULES =
+    "rules:\n"
+    "  - id: fail\n"
+    "    match: 'Failed password for (?<user>\\S+) from (?<src_ip>\\S+)'\n"
+    "  - id: accepted\n"
+    "    match: 'Accepted password for (?<user>\\S+) from (?<src_ip>\\S+)'\n"
+    "  - id: sudo\n"
+    "    match: 'sudo by (?<user>\\S+)'\n"
+    "  - id: alert\n"
+    "    match: 'alert on (?<dst_ip>\\S+)'\n"
+    "  - id: login\n"
+    "    match: 'login (?<src_ip>\\S+) -> (?<dst_ip>\\S+)'\n"
+    "  - id: req\n"
+    "    match: 'req (?<host>\\S+)'\n"
+    "  - id: console\n"
+    "    match: 'console (?<user>\\S+) from (?<src_ip>\\S+)'\n"
+    "  - id: policy\n"
+    "    match: 'policy by (?<user>\\S+)'\n"
+    "correlations:\n"
+    "  - id: brute\n"
+    "    type: event_count\n"
+    "    rules: [fail]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 60s\n"
+    "    condition: { gte: 3 }\n"
+    "    incident: { category: S-ATK-BRUTE }\n"
+    "  - id: privesc\n"
+    "    type: temporal_ordered\n"
+    "    steps:\n"
+    "      - { rule: brute }\n"
+    "      - { rule: accepted, join: { src_ip: src_ip } }\n"
+    "      - { rule: sudo, join: { user: user } }\n"
+    "    timespan: 10m\n"
+    "    incident: { category: S-ATK-COMP, priority: P1 }\n"
+    "  - id: lateral\n"
+    "    type: temporal_ordered\n"
+    "    steps:\n"
+    "      - { rule: alert }\n"
+    "      - { rule: login, join: { src_ip: dst_ip } }\n"
+    "    timespan: 5m\n"
+    "    incident: { category: S-ATK-COMP }\n"
+    "  - id: few\n"
+    "    type: event_count\n"
+    "    rules: [req]\n"
+    "    group_by: [host]\n"
+    "    timespan: 60s\n"
+    "    condition: { gte: 2, lte: 3 }\n"
+    "    incident: { category: F-APP-DEG }\n"
+    "  - id: newip\n"
+    "    type: new_value\n"
+    "    rules: [console]\n"
+    "    group_by: [user]\n"
+    "    field: src_ip\n"
+    "    history: 1h\n"
+    "    learn: 10m\n"
+    "    max_values: 3\n"
+    "    incident: { category: S-ABN-ACCESS }\n"
+    "  - id: newip_policy\n"
+    "    type: temporal_ordered\n"
+    "    rules: [newip, policy]\n"
+    "    group_by: [user]\n"
+    "    timespan: 30m\n"
+    "    incident: { category: S-OPS-CLOUDPRIV, priority: P2 }\n";
+
+static uint64_t lang_pos;
+
+static void lang_setup(void)
+{
+    dir = cr_test_tmpdir();
+    rs = cr_test_rules(dir, "lang.yaml", LANG_RULES);
+    c = cr_correlator_new(rs, 100000);
+    ngot = 0;
+    lang_pos = 0;
+}
+
+/* What a worker does with one event that matched `rule`: for each of the
+ * rule's routes, the key from the route's fields (fields given as name,
+ * value pairs; a route whose field is missing is skipped), then apply. */
+static void ev(const char *rule, int64_t sec, const char *f1, const char *v1, const char *f2,
+               const char *v2)
+{
+    const char *names[2] = {f1, f2}, *vals[2] = {v1, v2};
+    int r = cr_ruleset_find_rule(rs, rule);
+    cr_assert_geq(r, 0, "no rule %s", rule);
+    const struct cr_rule *ru = &rs->rules[r];
+    lang_pos++;
+    for (int i = 0; i < ru->nroutes; i++) {
+        const struct cr_route *rt = &ru->routes[i];
+        struct cr_match m;
+        memset(&m, 0, sizeof m);
+        m.kind = CR_MSG_MATCH;
+        m.rule = (uint32_t)r;
+        m.route = (uint8_t)i;
+        int ok = 1;
+        for (int g = 0; g < rt->ngroup_by && ok; g++) {
+            const char *want = rs->field_names[rt->group_by[g]];
+            int j = 0;
+            while (j < 2 && !(names[j] && strcmp(names[j], want) == 0))
+                j++;
+            if (j == 2) {
+                ok = 0;
+                break;
+            }
+            if (g)
+                m.key[m.key_len++] = CR_KEY_SEP;
+            memcpy(m.key + m.key_len, vals[j], strlen(vals[j]));
+            m.key_len = (uint16_t)(m.key_len + strlen(vals[j]));
+        }
+        if (rt->value_field >= 0) {
+            const char *want = rs->field_names[rt->value_field];
+            int j = 0;
+            while (j < 2 && !(names[j] && strcmp(names[j], want) == 0))
+                j++;
+            if (j == 2)
+                ok = 0;
+            else
+                m.value = XXH3_64bits(vals[j], strlen(vals[j]));
+        }
+        if (!ok)
+            continue;
+        m.time_ms = 1772438400000LL + sec * 1000;
+        m.position = lang_pos;
+        m.raw_len = (uint16_t)snprintf(m.raw, sizeof m.raw, "%s %s=%s at %lld", rule, f1, v1,
+                                       (long long)sec);
+        cr_correlator_apply(c, &m);
+    }
+}
+
+static const struct cr_incident *find2(const char *rule, const char *v0, const char *v1)
+{
+    for (int k = 0; k < ngot; k++)
+        if (strcmp(got[k].rule, rule) == 0 && strcmp(got[k].entities[0].value, v0) == 0 &&
+            (!v1 || (got[k].nentities > 1 && strcmp(got[k].entities[1].value, v1) == 0)))
+            return &got[k];
+    return NULL;
+}
+
+static int has_ref(const struct cr_incident *inc, uint64_t position)
+{
+    for (int i = 0; i < inc->nrefs; i++)
+        if (inc->refs[i].position == position)
+            return 1;
+    return 0;
+}
+
+#define T(sec) (1772438400000LL + (int64_t)(sec) * 1000)
+
+TestSuite(lang, .init = lang_setup, .fini = teardown);
+
+Test(lang, brute_force_then_login_then_sudo_joins_on_two_fields)
+{
+    for (int s = 0; s < 3; s++) /* positions 1-3: brute force from X fires at 2 s */
+        ev("fail", s, "src_ip", "198.51.100.7", "user", "root");
+    ev("accepted", 60, "src_ip", "198.51.100.7", "user", "alice"); /* 4 */
+    ev("sudo", 120, "user", "alice", NULL, NULL);                  /* 5 */
+    /* near misses: sudo by a user who logged in from a clean source; sudo by a
+     * user who never logged in; a login from X by bob with no sudo after it */
+    ev("accepted", 60, "src_ip", "192.0.2.10", "user", "carol");
+    ev("sudo", 130, "user", "carol", NULL, NULL);
+    ev("sudo", 140, "user", "dave", NULL, NULL);
+    ev("accepted", 150, "src_ip", "198.51.100.7", "user", "bob");
+    flush();
+    cr_assert_eq(count("privesc"), 1);
+    const struct cr_incident *a = find2("privesc", "198.51.100.7", "alice");
+    cr_assert(a != NULL);
+    cr_assert_str_eq(a->entities[0].name, "src_ip");
+    cr_assert_str_eq(a->entities[1].name, "user");
+    cr_assert_str_eq(a->category, "S-ATK-COMP");
+    cr_assert_eq(a->first_seen_ms, T(2), "the sequence starts when the brute force fired");
+    cr_assert_eq(a->window_start_ms, T(2));
+    cr_assert_eq(a->last_seen_ms, T(120));
+    /* evidence of every step: the brute force's first failure, the login, the sudo */
+    cr_assert_eq(a->nrefs, 3);
+    cr_assert(has_ref(a, 1) && has_ref(a, 4) && has_ref(a, 5));
+    const struct cr_incident *b = find("brute", "198.51.100.7", 0);
+    cr_assert(b != NULL);
+    int follows = 0;
+    for (int i = 0; i < a->nreasons; i++)
+        follows |= strstr(a->reasons[i], b->id) != NULL;
+    cr_assert(follows, "the incident names the brute force it follows");
+    cr_assert(strstr(a->reasons[1], "started by brute for 198.51.100.7"), "%s", a->reasons[1]);
+}
+
+Test(lang, pending_partials_for_different_join_values_all_complete)
+{
+    for (int s = 0; s < 3; s++) {
+        ev("fail", s, "src_ip", "198.51.100.1", "user", "root");
+        ev("fail", s, "src_ip", "198.51.100.2", "user", "root");
+    }
+    /* three users log in from the two sources: three partials at step 2 */
+    ev("accepted", 30, "src_ip", "198.51.100.1", "user", "alice");
+    ev("accepted", 31, "src_ip", "198.51.100.2", "user", "bob");
+    ev("accepted", 32, "src_ip", "198.51.100.1", "user", "erin");
+    ev("sudo", 200, "user", "bob", NULL, NULL);
+    ev("sudo", 210, "user", "alice", NULL, NULL);
+    ev("sudo", 220, "user", "erin", NULL, NULL);
+    ev("sudo", 230, "user", "alice", NULL, NULL); /* again while open: an update */
+    flush();
+    cr_assert_eq(count("privesc"), 3);
+    cr_assert(find2("privesc", "198.51.100.1", "alice") != NULL);
+    cr_assert(find2("privesc", "198.51.100.2", "bob") != NULL);
+    cr_assert(find2("privesc", "198.51.100.1", "erin") != NULL);
+    cr_assert_eq(find2("privesc", "198.51.100.1", "alice")->event_count, 2);
+}
+
+Test(lang, order_timespan_and_the_latest_start)
+{
+    /* the login is stamped before the brute force fired (it arrives later, out
+     * of order): it does not follow it */
+    for (int s = 10; s < 13; s++)
+        ev("fail", s, "src_ip", "198.51.100.3", "user", "root");
+    ev("accepted", 5, "src_ip", "198.51.100.3", "user", "alice");
+    ev("sudo", 40, "user", "alice", NULL, NULL);
+    /* too late: the sudo comes 10 min + 1 s after the sequence started */
+    for (int s = 0; s < 3; s++)
+        ev("fail", s, "src_ip", "198.51.100.4", "user", "root");
+    ev("accepted", 100, "src_ip", "198.51.100.4", "user", "frank");
+    ev("sudo", 2 + 601, "user", "frank", NULL, NULL);
+    flush();
+    cr_assert_eq(count("privesc"), 0);
+    /* a second brute force from the same source (after the first incident
+     * closed) restarts the partial: with it, the sequence fits in 10 min */
+    for (int s = 700; s < 703; s++)
+        ev("fail", s, "src_ip", "198.51.100.4", "user", "root");
+    ev("accepted", 900, "src_ip", "198.51.100.4", "user", "frank");
+    ev("sudo", 1200, "user", "frank", NULL, NULL);
+    flush();
+    const struct cr_incident *a = find2("privesc", "198.51.100.4", "frank");
+    cr_assert(a != NULL);
+    cr_assert_eq(a->first_seen_ms, T(702));
+}
+
+Test(lang, match_rule_first_step_and_out_of_order_within_a_step)
+{
+    ev("alert", 100, "dst_ip", "10.1.0.5", NULL, NULL);
+    ev("alert", 50, "dst_ip", "10.1.0.5", NULL, NULL); /* older, arrives later: ignored */
+    ev("login", 360, "src_ip", "10.1.0.5", "dst_ip", "10.1.0.9"); /* 260 s after the newest */
+    /* near misses: a login from a host with no alert; a login from the alerted
+     * host that happened before its alert */
+    ev("login", 361, "src_ip", "10.1.0.7", "dst_ip", "10.1.0.9");
+    ev("alert", 400, "dst_ip", "10.1.0.6", NULL, NULL);
+    ev("login", 399, "src_ip", "10.1.0.6", "dst_ip", "10.1.0.9");
+    flush();
+    cr_assert_eq(count("lateral"), 1);
+    const struct cr_incident *a = find("lateral", "10.1.0.5", 0);
+    cr_assert(a != NULL);
+    cr_assert_eq(a->first_seen_ms, T(100), "the newest start of the partial is kept");
+    cr_assert_eq(a->nrefs, 2);
+    /* the login to 10.1.0.9 from an alerted host: a further hop from 10.1.0.9 would
+     * need an alert on 10.1.0.9 itself; a login is not an alert */
+    ev("login", 370, "src_ip", "10.1.0.9", "dst_ip", "10.1.0.10");
+    flush();
+    cr_assert_eq(count("lateral"), 1);
+}
+
+Test(lang, partials_expire_by_event_time)
+{
+    for (int s = 0; s < 3; s++)
+        ev("fail", s, "src_ip", "198.51.100.9", "user", "root");
+    ev("accepted", 10, "src_ip", "198.51.100.9", "user", "alice");
+    uint64_t with = cr_correlator_stats(c)->states;
+    ev("req", 7200, "host", "far-away", NULL, NULL); /* two hours later */
+    for (int k = 0; k < 64; k++)
+        flush();
+    cr_assert_lt(cr_correlator_stats(c)->states, with);
+    cr_assert_eq(cr_correlator_stats(c)->states, 1, "only the new window is left");
+    ev("sudo", 7201, "user", "alice", NULL, NULL);
+    flush();
+    cr_assert_eq(count("privesc"), 0);
+}
+
+Test(lang, range_condition_is_decided_when_the_window_ends)
+{
+    ev("req", 0, "host", "a", NULL, NULL); /* 2 in [0, 60]: in range */
+    ev("req", 30, "host", "a", NULL, NULL);
+    for (int s = 0; s < 4; s++) /* 4: above the range */
+        ev("req", s * 10, "host", "b", NULL, NULL);
+    ev("req", 5, "host", "c", NULL, NULL); /* 1: below */
+    ev("req", 59, "host", "d", NULL, NULL);
+    flush();
+    cr_assert_eq(count("few"), 0, "no window has ended yet");
+    ev("req", 61, "host", "d", NULL, NULL); /* time passes 60 s: a, b, c are decided */
+    flush();
+    cr_assert_eq(count("few"), 1);
+    const struct cr_incident *a = find("few", "a", 0);
+    cr_assert(a != NULL);
+    cr_assert_eq(a->event_count, 2);
+    cr_assert_eq(a->first_seen_ms, T(0));
+    cr_assert_eq(a->last_seen_ms, T(30));
+    cr_assert_eq(a->nrefs, 2);
+    cr_assert(strstr(a->reasons[0], "condition: >= 2 and <= 3"), "%s", a->reasons[0]);
+    /* d's window is anchored at its first match (59 s): 61 s is in it */
+    ev("req", 200, "host", "e", NULL, NULL);
+    flush();
+    cr_assert(find("few", "d", 0) != NULL, "59 s and 61 s in d's window [59, 119]");
+    cr_assert_eq(count("few"), 2);
+    /* a new window for a opens at its next match after the first one ended:
+     * 2 more matches, but the deadline has not passed at the end of input */
+    ev("req", 300, "host", "a", NULL, NULL);
+    ev("req", 301, "host", "a", NULL, NULL);
+    flush();
+    cr_assert_eq(count("few"), 2);
+    cr_correlator_advance(c, T(400));
+    flush();
+    cr_assert_eq(count("few"), 3, "a's second window fired once time passed it");
+}
+
+Test(lang, new_value_learns_then_fires_and_evicts)
+{
+    ev("console", 0, "user", "alice", "src_ip", "192.0.2.1");
+    ev("console", 300, "user", "alice", "src_ip", "192.0.2.2"); /* learning: silent */
+    ev("console", 1200, "user", "alice", "src_ip", "192.0.2.1"); /* known */
+    ev("console", 1800, "user", "alice", "src_ip", "192.0.2.2"); /* known (seen at 300 s) */
+    flush();
+    cr_assert_eq(count("newip"), 0);
+    ev("console", 1900, "user", "alice", "src_ip", "203.0.113.50"); /* new: fires */
+    flush();
+    const struct cr_incident *a = find("newip", "alice", 0);
+    cr_assert(a != NULL);
+    cr_assert_eq(a->first_seen_ms, T(1900));
+    cr_assert_str_eq(a->category, "S-ABN-ACCESS");
+    cr_assert(strstr(a->reasons[0], "a src_ip value not seen for this key within 3600s"), "%s",
+              a->reasons[0]);
+    /* 3 values kept: a fourth evicts the least recently seen (192.0.2.1, 1200 s) */
+    ev("console", 2000, "user", "alice", "src_ip", "203.0.113.51");
+    cr_assert_eq(cr_correlator_stats(c)->values_evicted, 1);
+    ev("console", 2100, "user", "alice", "src_ip", "192.0.2.2"); /* kept: known */
+    ev("console", 2200, "user", "alice", "src_ip", "192.0.2.1"); /* evicted: new again */
+    flush();
+    cr_assert_eq(count("newip"), 1, "later new values update the open incident");
+    cr_assert_eq(find("newip", "alice", 0)->event_count, 3);
+    /* history: a value last seen more than an hour ago is new again */
+    ev("console", 0, "user", "bob", "src_ip", "192.0.2.9");
+    ev("console", 700, "user", "bob", "src_ip", "192.0.2.9");
+    ev("console", 700 + 3601, "user", "bob", "src_ip", "192.0.2.9");
+    flush();
+    const struct cr_incident *b = find("newip", "bob", 0);
+    cr_assert(b != NULL);
+    cr_assert_eq(b->first_seen_ms, T(4301));
+}
+
+Test(lang, new_value_chains_into_a_sequence)
+{
+    ev("console", 0, "user", "carol", "src_ip", "192.0.2.1");
+    ev("console", 900, "user", "carol", "src_ip", "192.0.2.1");
+    ev("policy", 950, "user", "carol", NULL, NULL); /* known place: no sequence */
+    ev("console", 1000, "user", "carol", "src_ip", "198.51.100.99");
+    ev("policy", 1500, "user", "carol", NULL, NULL);
+    flush();
+    cr_assert_eq(count("newip_policy"), 1);
+    const struct cr_incident *a = find("newip_policy", "carol", 0);
+    cr_assert(a != NULL);
+    cr_assert_eq(a->first_seen_ms, T(1000));
+}
+
+/* ---- snapshot -> restore of the new state kinds ---- */
+
+/* Apply every PUT of a snapshot delta (checkpoint.h) to correlator to. */
+static int restore_delta(struct cr_correlator *to, const char *p, size_t len)
+{
+    int n = 0;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t op = (uint8_t)p[i++];
+        size_t kl = (size_t)(uint8_t)p[i] << 8 | (uint8_t)p[i + 1];
+        i += 2;
+        const char *k = p + i;
+        i += kl;
+        if (op == 2)
+            continue;
+        cr_assert_eq(op, 1);
+        size_t vl = (size_t)(uint8_t)p[i] << 24 | (size_t)(uint8_t)p[i + 1] << 16 |
+                    (size_t)(uint8_t)p[i + 2] << 8 | (uint8_t)p[i + 3];
+        i += 4;
+        n += cr_correlator_restore(to, k, kl, p + i, vl);
+        i += vl;
+    }
+    cr_assert_eq(i, len);
+    return n;
+}
+
+/* Snapshot c, throw it away, and continue from a correlator restored from
+ * the snapshot alone. */
+static int restart(void)
+{
+    flush();
+    size_t len = 0;
+    char *snap = cr_correlator_snapshot(c, &len);
+    cr_correlator_free(c);
+    c = cr_correlator_new(rs, 100000);
+    cr_correlator_enable_checkpoints(c);
+    int n = restore_delta(c, snap, len);
+    free(snap);
+    return n;
+}
+
+Test(lang, snapshot_restore_keeps_partials_windows_and_known_values)
+{
+    cr_correlator_enable_checkpoints(c);
+    for (int s = 0; s < 3; s++)
+        ev("fail", s, "src_ip", "198.51.100.20", "user", "root");
+    ev("accepted", 60, "src_ip", "198.51.100.20", "user", "gina"); /* partial at step 2 */
+    ev("alert", 60, "dst_ip", "10.2.0.1", NULL, NULL);               /* partial at step 1 */
+    ev("req", 50, "host", "w", NULL, NULL);                          /* open window, 1 so far */
+    ev("console", 0, "user", "hank", "src_ip", "192.0.2.1");         /* learned value */
+    ev("console", 30, "user", "hank", "src_ip", "192.0.2.2");
+    int restored = restart();
+    cr_assert_geq(restored, 6, "%d states restored", restored);
+    ev("req", 90, "host", "w", NULL, NULL); /* second of the restored window [50, 110] */
+    ev("login", 100, "src_ip", "10.2.0.1", "dst_ip", "10.2.0.2");
+    ev("sudo", 200, "user", "gina", NULL, NULL); /* also moves time past the window */
+    ev("console", 900, "user", "hank", "src_ip", "192.0.2.2"); /* known from before */
+    ev("console", 901, "user", "hank", "src_ip", "192.0.2.3"); /* new */
+    flush();
+    cr_assert(find2("privesc", "198.51.100.20", "gina") != NULL, "the restored partial completes");
+    cr_assert(find("lateral", "10.2.0.1", 0) != NULL);
+    const struct cr_incident *w = find("few", "w", 0);
+    cr_assert(w != NULL, "the restored window's deadline fired");
+    cr_assert_eq(w->event_count, 2);
+    const struct cr_incident *h = find("newip", "hank", 0);
+    cr_assert(h != NULL);
+    cr_assert_eq(h->event_count, 1, "192.0.2.2 was known from before the restart");
+    cr_assert_eq(h->first_seen_ms, T(901));
+}
+
+/* The worker places a match and a restarting shard places a checkpointed
+ * state with two functions: they must agree, and agree with cr_key_shard
+ * for everything that is not pinned. */
+Test(lang, placement_of_matches_and_restored_states_agrees)
+{
+    const int nsh = 7;
+    const struct cr_rule *req = &rs->rules[cr_ruleset_find_rule(rs, "req")];
+    uint32_t pinned = cr_ruleset_state_shard(rs, "privesc", "x", 1, nsh);
+    int spread[7] = {0};
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        size_t n = (size_t)snprintf(key, sizeof key, "10.3.%d.%d", i / 256, i % 256);
+        uint32_t ks = cr_key_shard(key, n, nsh);
+        spread[ks]++;
+        cr_assert_eq(cr_ruleset_route_shard(rs, &req->routes[0], key, n, nsh), ks);
+        cr_assert_eq(cr_ruleset_state_shard(rs, "few", key, n, nsh), ks);
+        /* brute is chained into the cross-key privesc: its states move with it */
+        cr_assert_eq(cr_ruleset_state_shard(rs, "brute", key, n, nsh), pinned);
+        cr_assert_eq(cr_ruleset_state_shard(rs, "privesc", key, n, nsh), pinned);
+        const char *feeders[] = {"fail", "accepted", "sudo"};
+        for (int f = 0; f < 3; f++) {
+            const struct cr_rule *ru = &rs->rules[cr_ruleset_find_rule(rs, feeders[f])];
+            cr_assert_gt(ru->nroutes, 0);
+            for (int r = 0; r < ru->nroutes; r++)
+                cr_assert_eq(cr_ruleset_route_shard(rs, &ru->routes[r], key, n, nsh), pinned);
+        }
+    }
+    for (int s = 0; s < nsh; s++)
+        cr_assert_gt(spread[s], 0, "unpinned keys spread over every shard");
+    cr_assert_neq(rs->corrs[cr_ruleset_find_corr(rs, "lateral")].pin,
+                  rs->corrs[cr_ruleset_find_corr(rs, "privesc")].pin,
+                  "unrelated sequences have pins of their own");
+    cr_assert_eq(rs->corrs[cr_ruleset_find_corr(rs, "newip")].pin, 0);
 }

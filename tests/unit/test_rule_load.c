@@ -317,7 +317,7 @@ Test(rule_load, unknown_correlation_type)
     expect_corr_error("  - id: c\n    type: sequence\n    rules: [r, s]\n    group_by: [host]\n"
                       "    timespan: 1m\n    incident: { category: F-NET-LINK }\n",
                       "%s:8: correlation 'c': unknown type 'sequence' (supported: event_count, "
-                      "value_count, temporal, temporal_ordered, absence)");
+                      "value_count, temporal, temporal_ordered, absence, new_value)");
 }
 
 Test(rule_load, unknown_rule_reference)
@@ -436,7 +436,7 @@ Test(rule_load, new_operator_misuse)
     expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n    group_by: [host]\n"
                       "    field: user\n    timespan: 1m\n    condition: {gte: 2}\n"
                       "    incident: { category: F-STO-BKP }\n",
-                      "%s:11: correlation 'c': 'field' applies to value_count only");
+                      "%s:11: correlation 'c': 'field' applies to value_count and new_value only");
 }
 
 Test(rule_load, max_keys_only_where_there_is_state)
@@ -449,4 +449,186 @@ Test(rule_load, max_keys_only_where_there_is_state)
                       "    incident: { category: F-STO-BKP }\n",
                       "%s:13: correlation 'c': max_keys: 0 is out of range [1, "
                       "9223372036854775807]");
+}
+
+/* ---- cross-key sequences, conditions, new_value ---- */
+
+static const char *LANG_HEAD = "rules:\n"
+                               "  - id: fail\n"
+                               "    match: 'Failed for (?<user>\\S+) from (?<src_ip>\\S+)'\n"
+                               "  - id: sudo\n"
+                               "    match: 'sudo (?<cmd>\\S+)'\n"
+                               "  - id: d\n"
+                               "    match: 'I/O error (?<disk>sd[a-z])'\n"
+                               "correlations:\n"
+                               "  - id: b\n"
+                               "    type: event_count\n"
+                               "    rules: [fail]\n"
+                               "    group_by: [src_ip]\n"
+                               "    timespan: 1m\n"
+                               "    condition: { gte: 3 }\n"
+                               "    incident: { category: S-ATK-BRUTE }\n";
+
+static void expect_lang_error(const char *corrs, const char *fmt)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", LANG_HEAD, corrs);
+    expect_error(text, fmt);
+}
+
+Test(rule_load, joined_steps_load)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", LANG_HEAD,
+             "  - id: c\n"
+             "    type: temporal_ordered\n"
+             "    steps:\n"
+             "      - { rule: b }\n"
+             "      - { rule: fail, join: { src_ip: src_ip } }\n"
+             "      - { rule: sudo, join: { user: user } }\n"
+             "    timespan: 30m\n"
+             "    incident: { category: S-ATK-COMP }\n");
+    struct cr_ruleset *rs = load1("ok.yaml", text);
+    cr_assert_not_null(rs, "%s", err);
+    const struct cr_correlation *c = &rs->corrs[cr_ruleset_find_corr(rs, "c")];
+    cr_assert(c->joined);
+    cr_assert_eq(c->nsteps, 3);
+    cr_assert_eq(c->ngroup_by, 2, "the key is the join values");
+    cr_assert_eq(c->group_by[0], CR_F_SRC_IP);
+    cr_assert_eq(c->group_by[1], CR_F_USER);
+    /* step 1 (fail) carries [src_ip, user]: it joins on one and passes the other */
+    cr_assert_eq(c->join[1].nfields, 2);
+    cr_assert_eq(c->join[1].in_pos, 0);
+    cr_assert_eq(c->join[1].out_pos, 1);
+    cr_assert_eq(c->join[2].nfields, 1);
+    cr_assert_eq(c->join[2].out_pos, -1);
+    /* the sequence and the brute force it chains from share one pin */
+    const struct cr_correlation *b = &rs->corrs[cr_ruleset_find_corr(rs, "b")];
+    cr_assert_neq(c->pin, 0);
+    cr_assert_eq(b->pin, c->pin);
+    cr_assert_eq(cr_ruleset_pin(rs, "fail"), 0, "a rule's own state is never pinned");
+    cr_ruleset_free(rs);
+}
+
+Test(rule_load, join_field_a_step_cannot_provide)
+{
+    expect_lang_error("  - id: c\n"
+                      "    type: temporal_ordered\n"
+                      "    steps:\n"
+                      "      - { rule: fail }\n"
+                      "      - { rule: sudo, join: { disk: src_ip } }\n"
+                      "    timespan: 5m\n"
+                      "    incident: { category: S-OPS-PRIV }\n",
+                      "%s:20: correlation 'c': join field 'disk' cannot be provided by rule "
+                      "'sudo' (not builtin, not a JSON path, not captured by that rule)");
+    expect_lang_error("  - id: c\n"
+                      "    type: temporal_ordered\n"
+                      "    steps:\n"
+                      "      - { rule: b }\n"
+                      "      - { rule: sudo, join: { user: user } }\n"
+                      "    timespan: 5m\n"
+                      "    incident: { category: S-OPS-PRIV }\n",
+                      "%s:19: correlation 'c': join field 'user' is not in the group_by of "
+                      "correlation 'b' [src_ip] (a chained step provides its key fields only)");
+}
+
+Test(rule_load, join_misuse)
+{
+    expect_lang_error("  - id: c\n"
+                      "    type: temporal_ordered\n"
+                      "    group_by: [user]\n"
+                      "    steps:\n"
+                      "      - { rule: fail, join: { user: user } }\n"
+                      "      - { rule: sudo, jion: { user: user } }\n"
+                      "      - { rule: sudo, join: { user: user, src_ip: src_ip } }\n"
+                      "    timespan: 5m\n"
+                      "    incident: { category: S-OPS-PRIV }\n",
+                      "%s:20: correlation 'c': the first step has no previous step to join\n"
+                      "%s:21: unknown key 'jion' in step 2 of correlation 'c'\n"
+                      "%s:21: correlation 'c': step 2: missing 'join' (every step after the "
+                      "first joins on a field of the previous step: join: {this step's field: "
+                      "previous step's field})\n"
+                      "%s:22: correlation 'c': step 3: join must be one pair {this step's field: "
+                      "previous step's field}\n"
+                      "%s:18: correlation 'c': a sequence whose steps join on fields has no "
+                      "group_by (its key is the join values)");
+    expect_lang_error("  - id: c\n"
+                      "    type: temporal\n"
+                      "    steps:\n"
+                      "      - { rule: fail }\n"
+                      "      - { rule: sudo, join: { user: user } }\n"
+                      "    group_by: [user]\n"
+                      "    timespan: 5m\n"
+                      "    incident: { category: S-OPS-PRIV }\n",
+                      "%s:19: correlation 'c': 'steps' applies to temporal_ordered only (other "
+                      "types list 'rules')");
+}
+
+Test(rule_load, condition_bounds)
+{
+    static const char *const cases[][2] = {
+        {"{ lt: 3, gt: 5 }",
+         "%s:21: correlation 'c': condition: no count satisfies it (at least 6 and at most 2)"},
+        {"{ eq: 3, gte: 2 }", "%s:21: correlation 'c': condition: eq cannot be combined with "
+                              "other bounds"},
+        {"{ gte: 2, gt: 1 }", "%s:21: correlation 'c': condition: give one lower bound (gte or "
+                              "gt) and at most one upper bound (lte or lt)"},
+        {"{ lt: 1 }", "%s:21: correlation 'c': condition lt: 1 is out of range [2, 4294967294]"},
+        {"{ gte: 2, max: 5 }", "%s:21: unknown key 'max' in the condition of correlation 'c'"},
+        {"[3, 10]", "%s:21: correlation 'c': event_count needs condition: {gte: N} (or gt, lt, "
+                    "lte, eq, or a range such as {gte: 3, lte: 10})"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char corr[512];
+        snprintf(corr, sizeof corr,
+                 "  - id: c\n    type: event_count\n    rules: [fail]\n    group_by: [user]\n"
+                 "    timespan: 1m\n    condition: %s\n    incident: { category: S-ATK-BRUTE }\n",
+                 cases[i][0]);
+        expect_lang_error(corr, cases[i][1]);
+    }
+    expect_lang_error("  - id: c\n    type: value_count\n    rules: [fail]\n    group_by: [user]\n"
+                      "    field: src_ip\n    timespan: 1m\n    condition: { gte: 2, lte: 4 }\n"
+                      "    incident: { category: S-ATK-BRUTE }\n",
+                      "%s:22: correlation 'c': value_count takes a lower bound only (gte or gt)");
+    /* the accepted forms and what they mean */
+    static const char *const ok[] = {"{ gte: 3, lte: 10 }", "{ lt: 3 }", "{ eq: 4 }",
+                                     "{ gt: 2 }"};
+    static const uint32_t lo[] = {3, 1, 4, 3}, hi[] = {10, 2, 4, UINT32_MAX};
+    for (int i = 0; i < 4; i++) {
+        char text[2048];
+        snprintf(text, sizeof text,
+                 "%s  - id: c\n    type: event_count\n    rules: [fail]\n    group_by: [user]\n"
+                 "    timespan: 1m\n    condition: %s\n    incident: { category: S-ATK-BRUTE }\n",
+                 LANG_HEAD, ok[i]);
+        struct cr_ruleset *rs = load1("ok.yaml", text);
+        cr_assert_not_null(rs, "%s: %s", ok[i], err);
+        const struct cr_correlation *c = &rs->corrs[cr_ruleset_find_corr(rs, "c")];
+        cr_assert_eq(c->gte, lo[i], "%s", ok[i]);
+        cr_assert_eq(c->lte, hi[i], "%s", ok[i]);
+        cr_assert_eq(c->windowed, hi[i] != UINT32_MAX, "%s", ok[i]);
+        cr_ruleset_free(rs);
+    }
+}
+
+Test(rule_load, new_value_misuse)
+{
+    expect_lang_error("  - id: c\n    type: new_value\n    rules: [fail]\n    group_by: [user]\n"
+                      "    timespan: 1h\n    max_values: 0\n"
+                      "    incident: { category: S-ABN-ACCESS }\n",
+                      "%s:16: correlation 'c': new_value needs 'field' (the field whose new "
+                      "values matter)\n"
+                      "%s:16: correlation 'c': new_value needs 'history' (how long a seen value "
+                      "stays known)\n"
+                      "%s:21: correlation 'c': max_values: 0 is out of range [1, 1024]\n"
+                      "%s:20: correlation 'c': new_value has 'history' (how long a value is "
+                      "remembered), not 'timespan'");
+    expect_lang_error("  - id: c\n    type: event_count\n    rules: [fail]\n    group_by: [user]\n"
+                      "    timespan: 1h\n    learn: 1d\n    condition: { gte: 2 }\n"
+                      "    incident: { category: S-ABN-ACCESS }\n",
+                      "%s:21: correlation 'c': 'learn' applies to new_value only");
+    expect_lang_error("  - id: c\n    type: new_value\n    rules: [b]\n    group_by: [src_ip]\n"
+                      "    field: user\n    history: 30d\n"
+                      "    incident: { category: S-ABN-ACCESS }\n",
+                      "%s:18: correlation 'c': 'b' is a correlation; new_value counts match "
+                      "rules only");
 }
