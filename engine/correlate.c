@@ -1769,17 +1769,6 @@ uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src)
 
 /* ---- late matches ---- */
 
-static struct state *find_state(struct cr_correlator *c, uint32_t owner, const char *key,
-                                size_t len)
-{
-    uint64_t h = key_hash(owner, key, len);
-    for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
-        if (s->hash == h && s->owner == owner && s->keylen == len &&
-            memcmp(state_key(s), key, len) == 0)
-            return s;
-    return NULL;
-}
-
 int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, int64_t at)
 {
     if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)

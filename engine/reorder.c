@@ -605,6 +605,30 @@ const char *cr_reorder_entry_key(const void *key, size_t klen, size_t *keylen)
     return (const char *)key + HELD_FIXED;
 }
 
+int cr_reorder_entry_shard(const struct cr_ruleset *rs, const void *key, size_t klen,
+                           const void *val, size_t vlen, int nshards)
+{
+    size_t keylen;
+    const char *mkey = cr_reorder_entry_key(key, klen, &keylen);
+    if (!mkey)
+        return -1;
+    struct held_val hv;
+    char id[256];
+    int rule = -1;
+    if (vlen >= sizeof hv) {
+        memcpy(&hv, val, sizeof hv);
+        if (hv.rule_len < sizeof id && vlen >= sizeof hv + hv.rule_len) {
+            memcpy(id, (const char *)val + sizeof hv, hv.rule_len);
+            id[hv.rule_len] = 0;
+            rule = cr_ruleset_find_rule(rs, id);
+        }
+    }
+    if (rule < 0 || hv.route >= rs->rules[rule].nroutes)
+        return 0; /* restore drops it: any one shard */
+    return (int)cr_ruleset_route_shard(rs, &rs->rules[rule].routes[hv.route], mkey, keylen,
+                                       nshards);
+}
+
 int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const void *val,
                        size_t vlen)
 {

@@ -104,9 +104,12 @@ uint64_t cr_reorder_drop_src(struct cr_reorder *r, uint32_t src);
 void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b);
 /* Is this stored state key one of ours? */
 int cr_reorder_is_key(const void *key, size_t klen);
-/* For restore placement: the correlation key of a held match's entry
- * (NULL for an input entry, which every shard loads). */
+/* The correlation key of a held match's entry (NULL for an input entry). */
 const char *cr_reorder_entry_key(const void *key, size_t klen, size_t *keylen);
+/* Which of nshards shards a stored entry goes to at restore: the shard its
+ * match would be routed to now; -1 for an input entry (every shard). */
+int cr_reorder_entry_shard(const struct cr_ruleset *rs, const void *key, size_t klen,
+                           const void *val, size_t vlen, int nshards);
 /* Load one entry. Returns 1 if kept, 0 if dropped (its rule changed). */
 int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const void *val,
                        size_t vlen);

@@ -24,9 +24,8 @@ static int restore_one(const void *key, size_t klen, const void *val, size_t vle
     struct restore_ctx *r = arg;
     if (cr_reorder_is_key(key, klen)) {
         /* held matches go with their key; input times to every shard */
-        size_t mlen;
-        const char *mkey = cr_reorder_entry_key(key, klen, &mlen);
-        if (!mkey || (int)cr_key_shard(mkey, mlen, r->sh->nshards) == r->sh->index)
+        int s = cr_reorder_entry_shard(r->sh->rs, key, klen, val, vlen, r->sh->nshards);
+        if (s < 0 || s == r->sh->index)
             cr_reorder_restore(r->ro, key, klen, val, vlen);
         return 0;
     }
