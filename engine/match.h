@@ -13,7 +13,9 @@
  * last match of batch `seq` (shards use it to merge workers' outputs back
  * into input order), CR_MSG_MARK(seq, epoch) in place of a batch at a
  * checkpoint (the shard snapshots its state there: every shard cuts at the
- * same point of the input), and CR_MSG_EOF when the input is exhausted.
+ * same point of the input), CR_MSG_RELOAD(seq) in place of a batch at a rules
+ * swap (the shard migrates its state to the new rules there: swap.h), and
+ * CR_MSG_EOF when the input is exhausted.
  *
  * Threading: values; owned by whoever holds the copy.
  */
@@ -32,6 +34,7 @@ enum cr_msg_kind {
     CR_MSG_EOF = 3,
     CR_MSG_MARK = 4,
     CR_MSG_DROP = 5, /* forget the state of input `src` (a partition another process moved on) */
+    CR_MSG_RELOAD = 6, /* switch to new rules here: `value` holds the struct cr_swap * */
 };
 
 struct cr_match {
@@ -48,7 +51,8 @@ struct cr_match {
     uint64_t epoch;    /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
     int64_t time_ms;
-    uint64_t value;    /* value_count routes: hash of the counted field's value */
+    uint64_t value;    /* value_count routes: hash of the counted field's value;
+                        * CR_MSG_RELOAD: the struct cr_swap *, as uintptr_t */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };
