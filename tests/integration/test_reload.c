@@ -12,8 +12,9 @@
  * threshold changed starts again from nothing and uses the new threshold;
  * rules that do not validate are never sent (exit 78), and rules that only
  * the running process finds broken are refused by it, with `file:line:
- * reason`, leaving its rules and state as they were. The counters of
- * --stats-json say the same.
+ * reason`, leaving its rules and state as they were; the checkpoint written
+ * after a reload restores the migrated state in a `--resume` run. The
+ * counters of --stats-json say the same.
  *
  * The run waits for part 1's last incident in the store before reloading,
  * so the barrier falls exactly after part 1 (the status file says where).
@@ -184,9 +185,9 @@ struct run {
     int in; /* the write end of its stdin */
 };
 
-/* corral run -c c.yaml --input - --store tmp/st, stdout (stats) to
- * tmp/run.out, stderr to tmp/run.err. */
-static struct run start_run(void)
+/* corral run -c c.yaml --input - --store tmp/st [--resume], stdout (stats)
+ * to tmp/run.out, stderr to tmp/run.err. */
+static struct run start_run_with(int resume)
 {
     int p[2];
     cr_assert_eq(pipe(p), 0);
@@ -203,12 +204,17 @@ static struct run start_run(void)
         dup2(o, 1);
         dup2(e, 2);
         execl(CORRAL_BINARY, "corral", "run", "-c", "c.yaml", "--input", "-", "--store", "st",
-              "--stats-json", (char *)NULL);
+              "--stats-json", resume ? "--resume" : (char *)NULL, (char *)NULL);
         _exit(127);
     }
     close(p[0]);
     signal(SIGPIPE, SIG_IGN);
     return (struct run){pid, p[1]};
+}
+
+static struct run start_run(void)
+{
+    return start_run_with(0);
 }
 
 static void feed(struct run *r, const char *text)
@@ -534,4 +540,51 @@ Test(reload, sighup_reloads_and_unchanged_rules_swap_nothing)
     cr_assert_eq(stat_of(st, "reloads"), 1);
     cr_assert_eq(stat_of(st, "reloads_unchanged"), 1);
     json_decref(st);
+}
+
+Test(reload, checkpoints_after_a_reload_restore)
+{
+    /* run 1 (--resume: checkpoints): part 1 with v1, reload to v2, then A1's
+     * 4th failure and B's first two under v2; the final checkpoint holds
+     * the state as migrated and grown after the swap */
+    struct run r = start_run_with(1);
+    feed(&r, part1);
+    wait_part1();
+    write_v2("rules");
+    char *out = NULL, *err = NULL;
+    int rc = reload_cmd("-c c.yaml --store st", &out, &err);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    free(out);
+    free(err);
+    char more[sizeof part1] = "";
+    fail_line(more, NULL, 1, 1, A1);
+    fail_line(more, NULL, 1, 3, B);
+    fail_line(more, NULL, 1, 4, B);
+    feed(&r, more);
+    cr_assert_eq(finish(&r), 0);
+    json_t *all = incidents();
+    cr_assert_eq(find(all, "ssh.bruteforce", A1, NULL), 0, "4 of 5 so far");
+    cr_assert_eq(find(all, "ssh.fail_burst", B, NULL), 0, "2 of 3 since the swap");
+    json_decref(all);
+
+    /* run 2 resumes (the files are v2 now) and adds one failure each */
+    r = start_run_with(1);
+    more[0] = 0;
+    fail_line(more, NULL, 1, 20, A1);
+    fail_line(more, NULL, 1, 21, B);
+    feed(&r, more);
+    cr_assert_eq(finish(&r), 0);
+    all = incidents();
+    json_t *inc = NULL;
+    cr_assert_eq(find(all, "ssh.bruteforce", A1, &inc), 1,
+                 "the window kept by the reload was checkpointed and restored");
+    cr_assert_eq(count_of(inc), 5);
+    cr_assert_str_eq(json_string_value(json_object_get(inc, "first_seen")),
+                     "2026-03-02T08:00:02.000Z");
+    cr_assert_eq(find(all, "ssh.fail_burst", B, &inc), 1,
+                 "the window restarted by the reload was checkpointed and restored");
+    cr_assert_eq(count_of(inc), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(inc, "first_seen")),
+                     "2026-03-02T08:01:03.000Z", "only the failures after the swap count");
+    json_decref(all);
 }
