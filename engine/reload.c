@@ -278,10 +278,11 @@ struct cr_reload *cr_reload_start(struct cr_pipeline *pl, const struct cr_rulese
     r->config_path = abs ? abs : strdup(opts->config_path);
     r->rule_cache = opts->rule_cache ? strdup(opts->rule_cache) : NULL;
     r->pid_path = strdup(opts->pid_path);
-    r->status_path = malloc(strlen(opts->pid_path) + sizeof ".status");
+    size_t slen = strlen(opts->pid_path) + sizeof ".status";
+    r->status_path = malloc(slen);
     if (!r->config_path || !r->pid_path || !r->status_path)
         abort();
-    cr_reload_status_path(opts->pid_path, r->status_path, strlen(opts->pid_path) + sizeof ".status");
+    cr_reload_status_path(opts->pid_path, r->status_path, slen);
     pthread_mutex_init(&r->mu, NULL);
     unlink(r->status_path); /* a status describes this process's reloads */
     if (pthread_create(&r->thread, NULL, reload_main, r) != 0) {

@@ -232,8 +232,9 @@ int cr_cmd_reload(int argc, char **argv)
     if (rc == 0)
         print_outcome(st);
     else
-        fprintf(stderr, "corral reload: pid %ld refused the reload and keeps its current rules:\n%s",
-                pid, st->reason);
+        fprintf(stderr,
+                "corral reload: pid %ld refused the reload and keeps its current rules:\n%s", pid,
+                st->reason);
     free(st);
     return rc;
 }

@@ -113,7 +113,8 @@ static void make_log(void)
     part1[0] = part2[0] = 0;
     int *n1 = &part1_lines;
     *n1 = 0;
-    add(part1, sizeof part1, n1, "Mar  2 08:00:00 web1 CRON[310]: (root) CMD (run-parts /etc/cron.hourly)");
+    add(part1, sizeof part1, n1,
+        "Mar  2 08:00:00 web1 CRON[310]: (root) CMD (run-parts /etc/cron.hourly)");
     add(part1, sizeof part1, n1,
         "Mar  2 08:00:01 web1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; "
         "COMMAND=/bin/bash");
@@ -156,7 +157,8 @@ static void setup(void)
     snprintf(path, sizeof path, "%s/rules", tmp);
     cr_assert_eq(mkdir(path, 0755), 0);
     write_tmp("rules/ssh.yaml", SSH_V1);
-    write_tmp("c.yaml", "rules: [rules]\ninput: { year: 2026 }\nstore: { commit_interval: 20ms }\n");
+    write_tmp("c.yaml",
+              "rules: [rules]\ninput: { year: 2026 }\nstore: { commit_interval: 20ms }\n");
     make_log();
 }
 
