@@ -50,6 +50,7 @@ void cr_config_free(struct cr_config *c)
         free(c->rule_paths[i]);
     free(c->rule_cache);
     free(c->store_path);
+    free(c->pid_file);
     free(c->kafka_brokers);
     free(c->kafka_group);
     for (int i = 0; i < c->nkafka_topics; i++)
@@ -113,7 +114,7 @@ static int load_engine(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, c
                        size_t errlen)
 {
     static const char *const keys[] = {"workers", "shards", "batch_size", "batches",
-                                       "queue_depth", NULL};
+                                       "queue_depth", "pid_file", NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "engine", err, errlen);
     int64_t v;
     uint64_t u;
@@ -150,6 +151,14 @@ static int load_engine(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, c
             c->queue_depth = (int)v;
         else
             bad++;
+    }
+    if ((n = cr_yaml_get(y, m, "pid_file")) && !cr_yaml_is_null(n)) {
+        const char *s = cr_yaml_str(n);
+        if (!s || !*s) {
+            cr_yaml_error(y, n, err, errlen, "engine.pid_file: expected a file path or null");
+            bad++;
+        } else
+            set_str(&c->pid_file, cr_config_path(c, s));
     }
     return bad;
 }

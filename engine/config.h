@@ -39,6 +39,8 @@ struct cr_config {
     size_t batch_bytes;      /* bytes of input per batch */
     int batches;             /* batches in the pool: bounds memory and is the backpressure signal */
     int queue_depth;         /* match records per worker->shard ring */
+    char *pid_file;          /* `corral run` writes its pid here for `corral reload`;
+                              * NULL = <store>/corral.pid */
 
     /* input defaults (files, stdin) */
     enum cr_format format;

@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 
 #include "../parsers/timeparse.h"
+#include "../rules/ruleset_diff.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1790,4 +1791,137 @@ int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, 
         n++;
     }
     return n;
+}
+
+/* ---- rules swap (hot reload) ---- */
+
+/* Where the states of old owner o go in rs: the index of the same id with
+ * the same definition (ruleset_diff.h) and the same state layout, or
+ * UINT32_MAX (dropped). */
+static uint32_t migrate_target(const struct cr_ruleset *old, const struct cr_ruleset *rs, int o)
+{
+    if (o < old->nrules) {
+        int r = cr_ruleset_find_rule(rs, old->rules[o].id);
+        if (r < 0 || !rs->rules[r].incident || !old->rules[o].incident ||
+            cr_rule_def_hash(old, o) != cr_rule_def_hash(rs, r))
+            return UINT32_MAX;
+        return (uint32_t)r;
+    }
+    int k = o - old->nrules;
+    int nk = cr_ruleset_find_corr(rs, old->corrs[k].id);
+    if (nk < 0 || cr_corr_def_hash(old, k) != cr_corr_def_hash(rs, nk) ||
+        corr_cap(&old->corrs[k]) != corr_cap(&rs->corrs[nk]))
+        return UINT32_MAX;
+    return (uint32_t)(rs->nrules + nk);
+}
+
+int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, uint64_t *kept,
+                          uint64_t *dropped)
+{
+    const struct cr_ruleset *old = c->rs;
+    int oldn = old->nrules + old->ncorrs, newn = rs->nrules + rs->ncorrs;
+    uint32_t *to = malloc(((size_t)oldn + 1) * sizeof *to);
+    struct owner_lru *lru = calloc((size_t)newn + 1, sizeof *lru);
+    if (!to || !lru)
+        abort();
+    for (int o = 0; o < oldn; o++)
+        to[o] = migrate_target(old, rs, o);
+
+    /* 1. unhook the states that go from the deadline heap and the changed
+     * and dirty lists (the caller flushed: the dirty list should be empty) */
+    size_t nh = 0;
+    for (size_t i = 0; i < c->nheap; i++) {
+        c->heap[i].s->in_heap--;
+        if (to[c->heap[i].s->owner] != UINT32_MAX)
+            c->heap[nh++] = c->heap[i];
+    }
+    size_t keep_heap = nh;
+    c->nheap = 0;
+    for (size_t i = 0; i < keep_heap; i++)
+        heap_push(c, c->heap[i].at, c->heap[i].s); /* re-heapify; pushes only move down */
+    struct state **pl = &c->changed;
+    while (*pl) {
+        if (to[(*pl)->owner] == UINT32_MAX) {
+            (*pl)->changed = 0;
+            *pl = (*pl)->changed_next;
+        } else
+            pl = &(*pl)->changed_next;
+    }
+    pl = &c->dirty;
+    while (*pl) {
+        if (to[(*pl)->owner] == UINT32_MAX) {
+            (*pl)->dirty = 0;
+            *pl = (*pl)->dirty_next;
+        } else
+            pl = &(*pl)->dirty_next;
+    }
+
+    /* 2. drop them, with the old ids: a persisted one becomes a deletion in
+     * the next snapshot, so a restart cannot bring it back */
+    uint64_t nd = 0;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        struct state **link = &c->buckets[i];
+        while (*link) {
+            struct state *s = *link;
+            if (to[s->owner] == UINT32_MAX) {
+                remove_state(c, link, s);
+                nd++;
+            } else
+                link = &s->next;
+        }
+    }
+
+    /* 3. the new plan, budgets and owner numbers; each owner's LRU order is
+     * kept (tail first, pushed at the head), so evictions stay input-driven */
+    for (int i = 0; i < old->nrules * 4; i++)
+        free(c->route_consumers[i].v);
+    for (int i = 0; i < old->ncorrs; i++)
+        free(c->chain_consumers[i].v);
+    free(c->route_consumers);
+    free(c->chain_consumers);
+    c->rs = rs;
+    build_plan(c);
+    for (int r = 0; r < rs->nrules; r++)
+        lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
+    for (int k = 0; k < rs->ncorrs; k++)
+        lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
+    uint64_t nk = 0;
+    for (int o = 0; o < oldn; o++) {
+        if (to[o] == UINT32_MAX)
+            continue;
+        struct owner_lru *nl = &lru[to[o]];
+        nl->evicted = c->lru[o].evicted;
+        for (struct state *s = c->lru[o].tail, *prev; s; s = prev) {
+            prev = s->lru_prev;
+            s->owner = to[o];
+            lru_push(nl, s);
+            nl->n++;
+            nk++;
+        }
+    }
+    free(c->lru);
+    c->lru = lru;
+
+    /* 4. the owner seeds the hash: rehash every state */
+    struct state *all = NULL;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        for (struct state *s = c->buckets[i], *n; s; s = n) {
+            n = s->next;
+            s->next = all;
+            all = s;
+        }
+        c->buckets[i] = NULL;
+    }
+    for (struct state *s = all, *n; s; s = n) {
+        n = s->next;
+        s->hash = key_hash(s->owner, state_key(s), s->keylen);
+        s->next = c->buckets[s->hash & (c->nbuckets - 1)];
+        c->buckets[s->hash & (c->nbuckets - 1)] = s;
+    }
+    free(to);
+    if (kept)
+        *kept = nk;
+    if (dropped)
+        *dropped = nd;
+    return 0;
 }

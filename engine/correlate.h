@@ -133,4 +133,16 @@ const char *cr_correlator_state_format(void);
  * Returns how many. Call after a flush. */
 uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src);
 
+/* Hot reload: move the correlator to ruleset rs (borrowed; it must outlive
+ * the correlator or the next migration). The state of every rule and
+ * correlation whose id and definition (rules/ruleset_diff.h) are the same
+ * in rs is kept as it is: windows, partial sequences, absence deadlines,
+ * open incidents, budgets and LRU order. Every other state is dropped, and
+ * a dropped state that a snapshot holds becomes a deletion in the next
+ * snapshot. Call right after cr_correlator_flush (nothing pending), between
+ * two matches. Counts go to *kept and *dropped (either may be NULL).
+ * Returns 0. */
+int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, uint64_t *kept,
+                          uint64_t *dropped);
+
 #endif

@@ -4,6 +4,7 @@
 #include "ingest_file.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,49 @@ static void checkpoint(struct reader *r, const struct cr_ingest_resume *res)
     r->st->checkpoints++;
 }
 
+/* Hand b's complete records to the pipeline and return a fresh batch that
+ * starts with the unfinished line (`partial` bytes from line_start). */
+static struct cr_batch *submit_keep_partial(struct reader *r, struct cr_batch *b,
+                                            size_t line_start, size_t partial)
+{
+    struct cr_batch *next = cr_pipeline_get_batch(r->pl);
+    next->input = (uint32_t)r->input;
+    memcpy(next->buf, b->buf + line_start, partial);
+    next->len = partial;
+    b->len = line_start;
+    cr_pipeline_submit(r->pl, b);
+    return next;
+}
+
+/* A rules swap was offered (hot reload): the records read so far go before
+ * the barrier, with the old rules; the unfinished line comes after it. */
+static struct cr_batch *swap_rules(struct reader *r, struct cr_batch *b, size_t *line_start)
+{
+    if (b->nrecs > 0) {
+        b = submit_keep_partial(r, b, *line_start, b->len - *line_start);
+        *line_start = 0;
+    }
+    cr_pipeline_swap_rules(r->pl, r->input, (int64_t)r->line - 1);
+    return b;
+}
+
+/* Pipes and terminals: wait for input or for a rules swap offer. Returns 1
+ * when the input is readable (or closed), 0 when a swap was offered. */
+static int wait_input(struct cr_pipeline *pl, int fd)
+{
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                          {.fd = cr_pipeline_wake_fd(pl), .events = POLLIN}};
+    for (;;) {
+        int n = poll(p, 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || p[0].revents)
+            return 1; /* a poll failure falls back to the blocking read */
+        if (p[1].revents)
+            return 0;
+    }
+}
+
 int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_ingest_resume *resume,
                  struct cr_ingest_stats *st, char *err, size_t errlen)
 {
@@ -107,6 +151,12 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_inge
             snprintf(err, errlen, "stopped reading: the store failed");
             rc = -1;
             break;
+        }
+        if (cr_pipeline_rules_offered(pl))
+            b = swap_rules(&r, b, &line_start);
+        if (!regular && !wait_input(pl, fd)) {
+            b = swap_rules(&r, b, &line_start); /* (also empties the wake pipe) */
+            continue;
         }
         size_t want = b->cap - b->len;
         ssize_t n = read(fd, b->buf + b->len, want);
@@ -145,13 +195,7 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_inge
         int full = b->cap - b->len < r.max + 1;
         int short_read = !regular && (size_t)n < want;
         if ((full || short_read) && b->nrecs > 0) {
-            struct cr_batch *next = cr_pipeline_get_batch(pl);
-            next->input = (uint32_t)input;
-            memcpy(next->buf, b->buf + line_start, partial);
-            next->len = partial;
-            b->len = line_start;
-            cr_pipeline_submit(pl, b);
-            b = next;
+            b = submit_keep_partial(&r, b, line_start, partial);
             line_start = 0;
             /* checkpoints fall on batch boundaries: the position is then the
              * first line of the next batch, with nothing of it processed */

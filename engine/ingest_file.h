@@ -15,6 +15,12 @@
  * of everything before the position durable together with the position
  * (pipeline.h, checkpoints), so a later --resume run continues exactly.
  *
+ * Rules swaps (hot reload): between reads the reader checks whether new
+ * rules were offered and, if so, submits the records read so far and places
+ * the barrier after them (pipeline.h). A pipe or terminal is polled
+ * together with the pipeline's wake descriptor, so an idle stdin still
+ * swaps at once.
+ *
  * Threading: runs in the caller's thread (the ingest thread).
  */
 #ifndef CR_INGEST_FILE_H

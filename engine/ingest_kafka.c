@@ -630,6 +630,12 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
         int64_t now = mono_ms();
         if (k->b && k->b->nrecs && (!m || now - k->batch_started >= LINGER_MS))
             submit(k);
+        if (cr_pipeline_rules_offered(pl)) {
+            /* hot reload: what was consumed so far is matched with the old
+             * rules, everything after the barrier with the new ones */
+            submit(k);
+            cr_pipeline_swap_rules(pl, -1, 0);
+        }
         if (k->since_ckpt && now - last_ckpt >= cfg->checkpoint_interval_ms) {
             checkpoint(k);
             last_ckpt = now;

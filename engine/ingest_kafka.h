@@ -31,6 +31,10 @@
  * self-describing). Invalid binary headers keep the value, flagged, counted
  * and stored as a reject.
  *
+ * Rules swaps (hot reload): checked with the clock (every 256 records or
+ * after an empty poll, so within 100 ms); the batch being filled is
+ * submitted and the barrier placed after it (pipeline.h).
+ *
  * Threading: everything here runs on the ingest thread, including the
  * rebalance callback (it is served from rd_kafka_consumer_poll).
  */

@@ -1,5 +1,5 @@
 /*
- * main.c - the `corral` command line: run, check, query, rejects, version.
+ * main.c - the `corral` command line: run, reload, check, query, rejects, version.
  *
  * Subcommands are dispatched on argv[1] and parse their own options with
  * getopt_long. Conventions (docs/operations.md): data on stdout, messages on
@@ -15,6 +15,8 @@
 #include "output_kafka.h"
 #include "pipeline.h"
 #include "query_cli.h"
+#include "reload.h"
+#include "reload_cli.h"
 #include "rule_tests.h"
 #include "store.h"
 
@@ -49,6 +51,7 @@ static void usage_main(FILE *f)
             "           it, print the incidents\n"
             "  kafka-dev  run an embedded Kafka-protocol broker on loopback (development)\n"
             "  produce  write the lines of a file to a Kafka topic\n"
+            "  reload   check the rules, then make the running `corral run` swap them in\n"
             "  check    validate a config and its rules (exit 78 on any problem)\n"
             "  test-rules  run rule fixtures: records on a timeline and the incidents expected\n"
             "  query    list stored incidents (table, ndjson, csv)\n"
@@ -70,7 +73,8 @@ static void usage_run(FILE *f)
                "checkpointing state and offsets together, until SIGINT/SIGTERM (or, with\n"
                "--until-caught-up, until every partition reached the end it had when assigned).\n"
                "Counters are printed on stderr at the end; --stats-json also prints them as one\n"
-               "JSON object on stdout.\n"
+               "JSON object on stdout. SIGHUP (or `corral reload`) recompiles the config's rules\n"
+               "in the background and swaps them in, keeping the state of unchanged rules.\n"
                "  -c, --config FILE      corral.yaml (see configs/corral.yaml)\n"
                "  -i, --input FILE       a log file, or - for stdin (repeatable)\n"
                "  -s, --store DIR        the store directory (overrides store.path)\n"
@@ -204,7 +208,7 @@ static void print_kafka_text(const struct cr_kafka_stats *k, uint64_t restored)
 }
 
 static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
-                             const struct cr_kafka_stats *k)
+                             const struct cr_kafka_stats *k, const struct cr_reload_stats *rl)
 {
     const struct cr_worker_stats *e = &st->events;
     printf("{\"records\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"workers\":%d,\"shards\":%d,"
@@ -215,7 +219,9 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"states_peak\":%llu,\"states_evicted\":%llu,\"states_evicted_by_max_keys\":%llu,"
            "\"late_matches\":%llu,\"late_evidence\":%llu,\"reorder_forced\":%llu,"
            "\"reorder_held_peak\":%llu,\"rejects_kept\":%llu,"
-           "\"rejects_not_kept\":%llu}\n",
+           "\"rejects_not_kept\":%llu,\"reloads\":%llu,\"reloads_failed\":%llu,"
+           "\"reloads_unchanged\":%llu,\"reload_states_kept\":%llu,"
+           "\"reload_states_dropped\":%llu}\n",
            (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
            st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
            (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
@@ -231,7 +237,9 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
            (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak,
            (unsigned long long)st->store.rejects_kept,
-           (unsigned long long)st->store.rejects_not_kept);
+           (unsigned long long)st->store.rejects_not_kept, (unsigned long long)rl->reloads,
+           (unsigned long long)rl->failed, (unsigned long long)rl->unchanged,
+           (unsigned long long)rl->states_kept, (unsigned long long)rl->states_dropped);
     if (!k)
         return;
     /* Kafka runs add one more object on its own line */
@@ -458,6 +466,8 @@ static int cmd_run(int argc, char **argv)
             po.restore = 0;
         }
     }
+    /* before any thread exists: SIGHUP goes to the reload thread only */
+    cr_reload_block_signal();
     struct cr_pipeline *pl = cr_pipeline_start(&cfg, rs, store, &po, err, sizeof err);
     if (!pl) {
         fprintf(stderr, "%s run: %s\n", prog, err);
@@ -488,6 +498,17 @@ static int cmd_run(int argc, char **argv)
         }
         cr_pipeline_set_output(pl, out);
     }
+    char pid_path[4200];
+    if (cfg.pid_file)
+        snprintf(pid_path, sizeof pid_path, "%s", cfg.pid_file);
+    else
+        snprintf(pid_path, sizeof pid_path, "%s/corral.pid", cfg.store_path);
+    struct cr_reload_opts rlo = {.config_path = config, .rule_cache = cfg.rule_cache,
+                                 .pid_path = pid_path, .quiet = quiet};
+    err[0] = 0;
+    struct cr_reload *rl = cr_reload_start(pl, rs, &rlo, err, sizeof err);
+    if (err[0]) /* a missing pid file only disables `corral reload`, not SIGHUP */
+        fprintf(stderr, "%s run: hot reload: %s\n", prog, err);
     uint64_t bytes = 0;
     struct cr_kafka_stats kst;
     int kafka = ninputs == 0;
@@ -540,11 +561,20 @@ static int cmd_run(int argc, char **argv)
         if (fds[i] > 0)
             close(fds[i]);
     }
+    /* the input ended: a reload still compiling finishes (or is refused)
+     * before the pipeline drains */
+    cr_reload_stop(rl);
+    struct cr_reload_stats rls;
+    cr_reload_get_stats(rl, &rls);
     struct cr_pipeline_stats st;
     if (cr_pipeline_finish(pl, &st, err, sizeof err) != 0) {
         fprintf(stderr, "%s run: %s\n", prog, err);
         rc = 1;
     }
+    /* the counters below are per rule of the rules in use at the end */
+    const struct cr_ruleset *initial_rs = rs;
+    if (cr_reload_rules(rl))
+        rs = (struct cr_ruleset *)cr_reload_rules(rl);
     for (int o = 0; st.budget_evicted && o < rs->nrules + rs->ncorrs; o++) {
         if (!st.budget_evicted[o])
             continue;
@@ -561,9 +591,16 @@ static int cmd_run(int argc, char **argv)
         print_stats_text(&st, bytes, kafka ? kst.npartitions : ninputs);
         if (kafka)
             print_kafka_text(&kst, st.restored_states);
+        if (rls.reloads || rls.failed || rls.unchanged)
+            fprintf(stderr,
+                    "corral: reloads: %llu applied, %llu refused, %llu unchanged; correlation "
+                    "states at reloads: %llu kept, %llu dropped\n",
+                    (unsigned long long)rls.reloads, (unsigned long long)rls.failed,
+                    (unsigned long long)rls.unchanged, (unsigned long long)rls.states_kept,
+                    (unsigned long long)rls.states_dropped);
     }
     if (stats_json)
-        print_stats_json(&st, bytes, kafka ? &kst : NULL);
+        print_stats_json(&st, bytes, kafka ? &kst : NULL, &rls);
     free(st.budget_evicted);
     if (out) {
         if (!quiet)
@@ -576,7 +613,8 @@ static int cmd_run(int argc, char **argv)
         cr_output_kafka_free(out);
     }
     cr_store_close(store);
-    cr_ruleset_free(rs);
+    cr_reload_free(rl); /* the rules it compiled, after every thread that used them */
+    cr_ruleset_free((struct cr_ruleset *)initial_rs);
     cr_config_free(&cfg);
     return rc;
 }
@@ -751,6 +789,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "reload"))
+        return cr_cmd_reload(argc - 1, argv + 1);
     if (!strcmp(cmd, "query"))
         return cr_cmd_query(argc - 1, argv + 1);
     if (!strcmp(cmd, "rejects"))

@@ -14,8 +14,9 @@
  * into input order), CR_MSG_MARK(seq, epoch) in place of a batch at a
  * checkpoint (the shard snapshots its state there: every shard cuts at the
  * same point of the input), CR_MSG_WATERMARK(src, time) before a batch end
- * for each input the batch held (reorder.h), and CR_MSG_EOF when the input
- * is exhausted.
+ * for each input the batch held (reorder.h), CR_MSG_RELOAD(seq) in place of
+ * a batch at a rules swap (the shard migrates its state to the new rules
+ * there: swap.h), and CR_MSG_EOF when the input is exhausted.
  *
  * Threading: values; owned by whoever holds the copy.
  */
@@ -37,6 +38,7 @@ enum cr_msg_kind {
     CR_MSG_SOURCE = 7, /* input `src` is pending or idle (flags: CR_SOURCE_*): takes a seq */
     CR_MSG_WATERMARK = 6, /* input `src` has reached event time `time_ms` (its records of
                            * this batch, matched or not; before BATCH_END) */
+    CR_MSG_RELOAD = 8, /* switch to new rules here: `value` holds the struct cr_swap * */
 };
 
 enum cr_source_state { CR_SOURCE_PENDING = 1, CR_SOURCE_IDLE = 2 };
@@ -55,7 +57,8 @@ struct cr_match {
     uint64_t epoch;    /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
     int64_t time_ms;
-    uint64_t value;    /* value_count routes: hash of the counted field's value */
+    uint64_t value;    /* value_count routes: hash of the counted field's value;
+                        * CR_MSG_RELOAD: the struct cr_swap *, as uintptr_t */
     int64_t seen_ms;   /* the newest time of its input in its batch up to this record
                         * (INT64_MIN: none): a match older than that minus the allowed
                         * lateness is late, wherever the batch boundaries fall */

@@ -5,12 +5,15 @@
 
 #include "match.h"
 #include "shard.h"
+#include "swap.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 struct cr_pipeline {
@@ -34,6 +37,8 @@ struct cr_pipeline {
     _Atomic uint64_t durable;  /* last checkpoint committed */
     pthread_mutex_t dmu;
     pthread_cond_t dcv;
+    _Atomic(struct cr_swap *) offer; /* a rules swap waiting for the ingest thread */
+    int wake[2];                     /* pipe: a byte per offer (cr_pipeline_wake_fd) */
 };
 
 static void on_durable(void *arg, uint64_t epoch)
@@ -69,6 +74,11 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
     pl->start_ms = wall_ms();
     pthread_mutex_init(&pl->dmu, NULL);
     pthread_cond_init(&pl->dcv, NULL);
+    if (pipe2(pl->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot create the pipeline's wake pipe");
+        free(pl);
+        return NULL;
+    }
     clock_gettime(CLOCK_MONOTONIC, &pl->t0);
     /* one batch per worker in flight plus one being filled is the minimum
      * for the pipeline to keep every worker busy */
@@ -262,6 +272,60 @@ const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl)
     return pl->cfg;
 }
 
+void cr_pipeline_offer_rules(struct cr_pipeline *pl, struct cr_swap *sw)
+{
+    atomic_store(&pl->offer, sw);
+    ssize_t n = write(pl->wake[1], "r", 1); /* full pipe: a byte is already there */
+    (void)n;
+}
+
+int cr_pipeline_rules_offered(struct cr_pipeline *pl)
+{
+    return atomic_load_explicit(&pl->offer, memory_order_relaxed) != NULL;
+}
+
+int cr_pipeline_wake_fd(const struct cr_pipeline *pl)
+{
+    return pl->wake[0];
+}
+
+static void drain_wake(struct cr_pipeline *pl)
+{
+    char buf[64];
+    while (read(pl->wake[0], buf, sizeof buf) > 0)
+        ;
+}
+
+int cr_pipeline_swap_rules(struct cr_pipeline *pl, int input, int64_t last)
+{
+    drain_wake(pl);
+    struct cr_swap *sw = atomic_exchange(&pl->offer, NULL);
+    if (!sw)
+        return 0;
+    char where[160] = "";
+    if (input >= 0 && input < pl->ninputs)
+        snprintf(where, sizeof where, "%s:%lld", pl->input_names[input], (long long)last);
+    /* the barrier takes a sequence number like a batch; every worker
+     * switches at it, and the one whose turn it is tells the shards */
+    uint64_t seq = pl->next_seq++;
+    cr_swap_applied(sw, seq, pl->W + pl->S, where);
+    pl->rs = cr_swap_rules(sw);
+    for (int w = 0; w < pl->W; w++) {
+        struct cr_batch_msg msg = {.batch = NULL, .seq = seq, .swap = sw,
+                                   .kind = (uint64_t)w == seq % (uint64_t)pl->W ? CR_BM_RELOAD
+                                                                               : CR_BM_SWITCH};
+        cr_ring_push(pl->batch_rings[w], &msg, 1);
+    }
+    return 1;
+}
+
+void cr_pipeline_cancel_rules(struct cr_pipeline *pl)
+{
+    struct cr_swap *sw = atomic_exchange(&pl->offer, NULL);
+    if (sw)
+        cr_swap_cancel(sw);
+}
+
 static void add_worker_stats(struct cr_worker_stats *a, const struct cr_worker_stats *b)
 {
     const uint64_t *src = (const uint64_t *)b;
@@ -273,6 +337,7 @@ static void add_worker_stats(struct cr_worker_stats *a, const struct cr_worker_s
 int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, char *err,
                        size_t errlen)
 {
+    cr_pipeline_cancel_rules(pl);
     struct cr_batch_msg eof = {.batch = NULL, .seq = pl->next_seq, .kind = CR_BM_EOF};
     for (int w = 0; w < pl->W; w++)
         cr_ring_push(pl->batch_rings[w], &eof, 1);
@@ -327,6 +392,8 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
     cr_batch_pool_free(pl->pool);
     pthread_mutex_destroy(&pl->dmu);
     pthread_cond_destroy(&pl->dcv);
+    close(pl->wake[0]);
+    close(pl->wake[1]);
     free(pl->batch_rings);
     free(pl->match_rings);
     free(pl->workers);

@@ -11,9 +11,16 @@
  * workers round-robin. cr_pipeline_finish() sends the end of input, waits
  * for every thread and returns the run's counters.
  *
- * Ownership: the pipeline borrows the config, the ruleset and the store;
- * all must outlive it. Threading: every function here is called from the
- * ingest thread only.
+ * Rules swap (hot reload, swap.h): another thread offers a new ruleset with
+ * cr_pipeline_offer_rules; the ingest thread, between batches, calls
+ * cr_pipeline_swap_rules, which places a RELOAD barrier in the input order
+ * like a checkpoint mark. Batches before it are matched and correlated with
+ * the old rules, batches after it with the new ones.
+ *
+ * Ownership: the pipeline borrows the config, the rulesets and the store;
+ * all must outlive it (a ruleset replaced by a swap only until the swap is
+ * acknowledged). Threading: every function here is called from the ingest
+ * thread only, except where it says "any thread".
  */
 #ifndef CR_PIPELINE_H
 #define CR_PIPELINE_H
@@ -97,6 +104,27 @@ void cr_pipeline_put_batch(struct cr_pipeline *pl, struct cr_batch *b);
 /* 1 if the store failed: ingest should stop reading. */
 int cr_pipeline_failed(struct cr_pipeline *pl);
 const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl);
+
+/* Any thread: offer a rules swap (not owned; the offerer waits on it with
+ * cr_swap_wait). At most one offer is outstanding: the offerer waits for
+ * one before making the next. The ingest thread is woken through
+ * cr_pipeline_wake_fd. */
+struct cr_swap;
+void cr_pipeline_offer_rules(struct cr_pipeline *pl, struct cr_swap *sw);
+/* 1 if a swap is offered and not yet placed (one atomic load: ingest loops
+ * check it between batches). */
+int cr_pipeline_rules_offered(struct cr_pipeline *pl);
+/* Place the offered swap (if any) after everything submitted so far: the
+ * caller submits the records it has read first. `input`/`last` name the
+ * position before the barrier for the reload report (input -1: unknown).
+ * Also empties the wake fd. Returns 1 if a swap was placed. */
+int cr_pipeline_swap_rules(struct cr_pipeline *pl, int input, int64_t last);
+/* A descriptor that becomes readable when a swap is offered: an ingest
+ * blocked on a pipe polls it with its input. */
+int cr_pipeline_wake_fd(const struct cr_pipeline *pl);
+/* Cancel an offered swap that was not placed yet (the input ended).
+ * cr_pipeline_finish does it too. */
+void cr_pipeline_cancel_rules(struct cr_pipeline *pl);
 /* End of input: flush, join, fill stats, free. Returns 0, or -1 with the
  * reason in err (a store failure). */
 int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, char *err,

@@ -531,6 +531,43 @@ uint64_t cr_reorder_drop_src(struct cr_reorder *r, uint32_t src)
     return dropped;
 }
 
+uint64_t cr_reorder_switch_rules(struct cr_reorder *r, const struct cr_ruleset *rs)
+{
+    const struct cr_ruleset *old = r->rs;
+    uint64_t dropped = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        struct held *h = r->heap[i];
+        int nr = cr_ruleset_find_rule(rs, old->rules[h->rule].id), route = -1;
+        if (nr >= 0) {
+            uint32_t sig = route_sig(old, h->rule, h->route);
+            for (int j = 0; j < rs->rules[nr].nroutes && route < 0; j++)
+                if (route_sig(rs, (uint32_t)nr, (unsigned)j) == sig)
+                    route = j;
+        }
+        if (route < 0) {
+            retire(r, h); /* with the old rules: its stored key names them */
+            dropped++;
+            continue;
+        }
+        if (h->persisted && (uint8_t)route != h->route) {
+            char key[HELD_FIXED + CR_KEY_MAX]; /* stored under the old route: store anew */
+            tomb_add(r, key, held_key(r, h, key));
+            h->persisted = 0;
+        }
+        h->rule = (uint32_t)nr;
+        h->route = (uint8_t)route;
+        r->heap[k++] = h;
+    }
+    r->n = k;
+    r->rs = rs;
+    for (size_t i = r->n / 2; i-- > 0;)
+        sift_down(r, i);
+    r->st.held = r->n;
+    r->st.reload_dropped += dropped;
+    return dropped;
+}
+
 /* ---- checkpoints ---- */
 
 /* Value of a held entry: input, flags, replay, route signature, value,

@@ -61,6 +61,7 @@ struct cr_reorder_stats {
     uint64_t forced;    /* left before the watermark passed them (max_bytes) */
     uint64_t restored;  /* held matches loaded from a checkpoint */
     uint64_t restore_dropped; /* ... whose rule no longer exists in the same shape */
+    uint64_t reload_dropped;  /* held matches whose rule or route a reload removed */
 };
 
 struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms,
@@ -98,6 +99,11 @@ void cr_reorder_resume(struct cr_reorder *r);
 /* Forget input src: its held matches and its time (a rebalance moved it
  * to another process). Returns how many matches were dropped. */
 uint64_t cr_reorder_drop_src(struct cr_reorder *r, uint32_t src);
+
+/* New rules (hot reload): held matches move to the same rule id and an
+ * equivalent route (same group_by and counted field) of rs; those whose
+ * rule or route is gone are dropped and counted. Returns how many. */
+uint64_t cr_reorder_switch_rules(struct cr_reorder *r, const struct cr_ruleset *rs);
 
 /* Checkpoint delta: held matches not yet persisted, deletions of persisted
  * ones that have left, inputs whose time moved. */

@@ -4,6 +4,7 @@
 #include "shard.h"
 
 #include "match.h"
+#include "swap.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -82,6 +83,19 @@ static void keep_late(struct cr_shard *sh, const struct cr_match *m, int64_t beh
     cr_writer_send(sh->writer, cr_wmsg_reject(m->input, m->position, reason, m->raw, m->raw_len));
 }
 
+/* A rules swap at this point of the input order (after a forced flush, so
+ * every incident of the old rules is out): the correlator keeps the state
+ * of unchanged rules and correlations and drops the rest. */
+static void switch_rules(struct cr_shard *sh, struct cr_correlator *c, struct cr_reorder *ro,
+                         struct cr_swap *sw)
+{
+    uint64_t kept = 0, dropped = 0;
+    cr_reorder_switch_rules(ro, cr_swap_rules(sw)); /* matches held back move too */
+    cr_correlator_migrate(c, cr_swap_rules(sw), &kept, &dropped);
+    sh->rs = cr_swap_rules(sw);
+    cr_swap_ack(sw, kept, dropped); /* the old rules are no longer used here */
+}
+
 static void *shard_main(void *arg)
 {
     struct cr_shard *sh = arg;
@@ -97,6 +111,7 @@ static void *shard_main(void *arg)
     uint64_t seq = 0, epoch = 0;
     int done = 0, mark = 0, drop = 0;
     uint32_t drop_src = 0;
+    struct cr_swap *swap = NULL;
     if (sh->checkpoints)
         cr_correlator_enable_checkpoints(c);
     if (sh->restore)
@@ -156,6 +171,10 @@ static void *shard_main(void *arg)
                 drop = 1;
                 drop_src = m->src;
                 break;
+            case CR_MSG_RELOAD:
+                batch_done = 1;
+                swap = (struct cr_swap *)(uintptr_t)m->value;
+                break;
             case CR_MSG_EOF:
                 /* worker w has no batch `seq`: the input ended before it */
                 eof[w] = 1;
@@ -174,9 +193,13 @@ static void *shard_main(void *arg)
         }
         struct cr_wmsg *head, *tail;
         /* a checkpoint or the end of the input takes every pending version */
-        size_t n = mark || done ? cr_correlator_flush(c, &head, &tail)
-                                : cr_correlator_flush_batch(c, &head, &tail);
+        size_t n = mark || done || swap ? cr_correlator_flush(c, &head, &tail)
+                                        : cr_correlator_flush_batch(c, &head, &tail);
         cr_writer_send_list(sh->writer, head, tail, n);
+        if (swap) {
+            switch_rules(sh, c, ro, swap);
+            swap = NULL;
+        }
         if (drop) {
             cr_reorder_drop_src(ro, drop_src);
             sh->dropped += cr_correlator_drop_src(c, drop_src);

@@ -19,7 +19,8 @@
  * state that changed (checkpoint.h); every shard cuts at the same sequence
  * number, so the snapshots of one epoch describe one point of the input.
  * With `restore`, the shard first loads the checkpointed states whose keys
- * it owns.
+ * it owns. At a rules swap (CR_MSG_RELOAD, swap.h) it flushes, migrates
+ * its state to the new rules and from then on reads them through `rs`.
  *
  * Threading: one thread per shard; counters are read after join.
  */

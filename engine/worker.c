@@ -4,6 +4,7 @@
 #include "worker.h"
 
 #include "match.h"
+#include "swap.h"
 
 #include "../rules/matcher.h"
 
@@ -254,6 +255,40 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
     }
 }
 
+/* A rules swap: batches after msg->seq are parsed and matched with the new
+ * rules (their extra field names too). The worker whose turn the swap's
+ * sequence number is carries the barrier to every shard. Once acknowledged,
+ * nothing here refers to the previous ruleset. */
+static void switch_rules(struct cr_worker *w, const struct cr_batch_msg *msg,
+                         struct cr_parser **parser, struct cr_matcher **m, uint32_t **hits)
+{
+    const struct cr_ruleset *rs = cr_swap_rules(msg->swap);
+    w->popts.extra_names = rs->field_names;
+    w->popts.n_extra_names = (unsigned)rs->nfields;
+    struct cr_parser *np = cr_parser_new(&w->popts);
+    struct cr_matcher *nm = cr_matcher_new(rs);
+    uint32_t *nh = malloc(sizeof(uint32_t) * (size_t)(rs->nrules + 1));
+    if (!np || !nm || !nh)
+        abort();
+    cr_parser_free(*parser);
+    cr_matcher_free(*m);
+    free(*hits);
+    *parser = np;
+    *m = nm;
+    *hits = nh;
+    w->rs = rs;
+    if (msg->kind == CR_BM_RELOAD) {
+        struct cr_match ctl;
+        memset(&ctl, 0, sizeof ctl);
+        ctl.kind = CR_MSG_RELOAD;
+        ctl.seq = msg->seq;
+        ctl.value = (uint64_t)(uintptr_t)msg->swap;
+        for (int s = 0; s < w->nshards; s++)
+            cr_ring_push(w->out[s], &ctl, 1);
+    }
+    cr_swap_ack(msg->swap, 0, 0);
+}
+
 static void *worker_main(void *arg)
 {
     struct cr_worker *w = arg;
@@ -292,6 +327,10 @@ static void *worker_main(void *arg)
             ctl.flags = (uint16_t)msg.epoch;
             for (int s = 0; s < w->nshards; s++)
                 cr_ring_push(w->out[s], &ctl, 1);
+            continue;
+        }
+        if (msg.kind == CR_BM_RELOAD || msg.kind == CR_BM_SWITCH) {
+            switch_rules(w, &msg, &parser, &m, &hits);
             continue;
         }
         struct cr_batch *b = msg.batch;

@@ -13,6 +13,9 @@
  * sent to the writer's rejects table: nothing is dropped silently.
  *
  * Ownership and threading: a worker owns its parser, matcher and counters.
+ * At a rules swap (swap.h) it replaces its parser and matcher and from then
+ * on reads the new ruleset through `rs`; only the worker thread touches `rs`
+ * and `popts` after start.
  * Counters are plain integers written only by the worker; read them after
  * the worker has been joined.
  */
@@ -31,21 +34,29 @@
 
 /* What flows in a worker's input ring: a batch, a checkpoint mark (which
  * takes a sequence number like a batch, so it lands at one point of the
- * input order), or the end of input. */
+ * input order), or the end of input. A rules swap (swap.h) goes to every
+ * worker, which switches rules before its next batch: as CR_BM_RELOAD to
+ * the worker whose turn the swap's sequence number is (it also carries the
+ * barrier to the shards, like a mark), as CR_BM_SWITCH to the others. */
 enum cr_batch_msg_kind {
     CR_BM_DATA = 0,
     CR_BM_MARK = 1,
     CR_BM_EOF = 2,
     CR_BM_DROP = 3,
-    CR_BM_SOURCE = 4, /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
+    CR_BM_RELOAD = 4,
+    CR_BM_SWITCH = 5,
+    CR_BM_SOURCE = 6, /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
                        * none for now (CR_SOURCE_IDLE): reorder.h */
 };
+
+struct cr_swap;
 
 struct cr_batch_msg {
     struct cr_batch *batch; /* CR_BM_DATA */
     uint64_t seq;           /* the batch's or mark's sequence number; EOF: the first unused */
     uint64_t epoch;         /* CR_BM_MARK */
     uint32_t src;           /* CR_BM_DROP, CR_BM_SOURCE: the input */
+    struct cr_swap *swap;   /* CR_BM_RELOAD, CR_BM_SWITCH: the new rules */
     int kind;
 };
 

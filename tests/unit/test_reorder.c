@@ -316,3 +316,50 @@ Test(reorder, held_matches_survive_a_checkpoint, .init = setup, .fini = teardown
     cr_reorder_free(a);
     cr_reorder_free(b);
 }
+
+static void check_rule(void *arg, const struct cr_match *m, int64_t late_at)
+{
+    const struct cr_ruleset *want = arg;
+    (void)late_at;
+    cr_assert_str_eq(want->rules[m->rule].id, "fail", "held matches follow their rule's id");
+}
+
+Test(reorder, held_matches_follow_a_rules_swap, .init = setup, .fini = teardown)
+{
+    /* v2 puts another rule first (indices shift); v3 has no `fail` any more */
+    struct cr_ruleset *v2 = cr_test_rules(dir, "v2.yaml",
+                                          "rules:\n"
+                                          "  - id: other\n"
+                                          "    match: 'Other from (?<src_ip>\\S+)'\n"
+                                          "    group_by: [src_ip]\n"
+                                          "    incident: { category: S-ATK-BRUTE }\n"
+                                          "  - id: fail\n"
+                                          "    match: 'Failed from (?<src_ip>\\S+)'\n"
+                                          "correlations:\n"
+                                          "  - id: brute\n"
+                                          "    type: event_count\n"
+                                          "    rules: [fail]\n"
+                                          "    group_by: [src_ip]\n"
+                                          "    timespan: 60s\n"
+                                          "    condition: { gte: 3 }\n"
+                                          "    incident: { category: S-ATK-BRUTE }\n");
+    struct cr_ruleset *v3 = cr_test_rules(dir, "v3.yaml",
+                                          "rules:\n"
+                                          "  - id: other\n"
+                                          "    match: 'Other from (?<src_ip>\\S+)'\n"
+                                          "    group_by: [src_ip]\n"
+                                          "    incident: { category: S-ATK-BRUTE }\n");
+    struct cr_reorder *r = cr_reorder_new(rs, 10 * SEC, 0, 0);
+    cr_reorder_source_state(r, 1, CR_SOURCE_PENDING);
+    push(r, 1, 1, 1, "a");
+    push(r, 1, 2, 2, "b");
+    cr_assert_eq(cr_reorder_switch_rules(r, v2), 0);
+    cr_reorder_source(r, 1, T0 + 12 * SEC);
+    cr_assert_eq(cr_reorder_release(r, 0, check_rule, v2), 1);
+    cr_assert_eq(cr_reorder_switch_rules(r, v3), 1, "its rule is gone: dropped");
+    cr_assert_eq(cr_reorder_stats(r)->reload_dropped, 1);
+    cr_assert_eq(cr_reorder_stats(r)->held, 0);
+    cr_reorder_free(r);
+    cr_ruleset_free(v2);
+    cr_ruleset_free(v3);
+}
