@@ -26,8 +26,11 @@ static int restore_one(const void *key, size_t klen, const void *val, size_t vle
     if (cr_reorder_is_key(key, klen)) {
         /* held matches go with their key; input times to every shard */
         int s = cr_reorder_entry_shard(r->sh->rs, key, klen, val, vlen, r->sh->nshards);
-        if (s < 0 || s == r->sh->index)
-            cr_reorder_restore(r->ro, key, klen, val, vlen);
+        if (s >= 0 && s != r->sh->index)
+            return 0;
+        /* held matches count as restored state; input times are bookkeeping */
+        if (cr_reorder_restore(r->ro, key, klen, val, vlen) && s >= 0)
+            r->kept++;
         return 0;
     }
     const char *nul = memchr(key, 0, klen);

@@ -48,7 +48,7 @@ struct cr_shard {
     int nshards;
     int checkpoints;            /* snapshot state at CR_MSG_MARK */
     struct cr_store *restore;   /* load checkpointed state at start (NULL: start empty) */
-    uint64_t restored, restore_dropped;
+    uint64_t restored, restore_dropped; /* states and held matches (reorder.h) */
     uint64_t dropped; /* states forgotten by CR_MSG_DROP */
     uint64_t *budget_evicted; /* per owner (rule, then correlation), after join; caller frees */
     struct cr_correlator_stats stats; /* final, after join */
