@@ -13,6 +13,7 @@
 #include "correlate.h"
 
 #include "checkpoint.h"
+#include "tenant.h"
 
 #include "../parsers/timeparse.h"
 
@@ -203,6 +204,9 @@ struct cr_correlator {
     struct svec changed;   /* states touched since the last snapshot */
     char *tomb;            /* keys of persisted states freed since the last snapshot */
     size_t tomb_len, tomb_cap;
+    uint64_t max_per_tenant;  /* correlation.max_keys_per_tenant; 0 = off */
+    struct cr_tenants tenants; /* states and evictions per tenant (when max_per_tenant) */
+    int tenants_over;          /* a tenant stayed over its budget: flush evicts (tenant.h) */
     struct cr_correlator_stats stats;
 };
 
@@ -373,6 +377,7 @@ void cr_correlator_free(struct cr_correlator *c)
     free(c->dirty.v);
     free(c->later.v);
     free(c->changed.v);
+    cr_tenants_free(&c->tenants);
     free(c->buckets);
     free(c);
 }
@@ -441,6 +446,14 @@ static void lru_push(struct owner_lru *l, struct state *s)
 
 static void remove_state(struct cr_correlator *c, struct state **link, struct state *s);
 
+/* Can state v be freed now (not waiting to be written, snapshotted, or for
+ * a deadline)? */
+static inline int evictable(const struct state *v)
+{
+    return !v->dirty && !v->changed && !v->heaped;
+}
+
+
 /* A consumer over its max_keys: evict its least recently touched state that
  * can go now (not waiting to be written, snapshotted, or for a deadline; not
  * the one being added). Input order decides, not timing: the same input
@@ -450,7 +463,7 @@ static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct 
     int tries = 0;
     for (struct state *v = l->tail; v && l->n > l->max && tries < 64; tries++) {
         struct state *prev = v->lru_prev;
-        if (v != keep && !v->dirty && !v->changed && !v->heaped) {
+        if (v != keep && evictable(v)) {
             struct state **link = &c->buckets[state_hash(c, v) & (c->nbuckets - 1)];
             while (*link != v)
                 link = &(*link)->next;
@@ -461,6 +474,100 @@ static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct 
         }
         v = prev;
     }
+}
+
+static void evict_for_tenant(struct cr_correlator *c, struct state *v)
+{
+    struct state **link = &c->buckets[state_hash(c, v) & (c->nbuckets - 1)];
+    while (*link != v)
+        link = &(*link)->next;
+    cr_tenants_find(&c->tenants, v->tenant)->evicted++;
+    remove_state(c, link, v);
+    c->stats.evicted++;
+    c->stats.tenant_evicted++;
+}
+
+/* Tenant budget (correlation.max_keys_per_tenant): the tenant of the new
+ * state `keep` is over it. Evict that tenant's least recently touched
+ * evictable state: looking from the tail of the new state's own consumer
+ * (its LRU list), then of every other consumer in index order, at most
+ * TENANT_SCAN states of each. Input order decides, as for max_keys. When
+ * the tails hold only other tenants' states, the tenant stays over until
+ * the next flush, which evicts its oldest states by a full pass
+ * (evict_tenants_over). */
+#define TENANT_SCAN 64
+
+static void enforce_tenant(struct cr_correlator *c, struct cr_tenant *e, struct state *keep)
+{
+    uint32_t nowners = (uint32_t)(c->rs->nrules + c->rs->ncorrs), own = keep->owner;
+    for (uint32_t i = 0; i < nowners && e->states > c->max_per_tenant; i++) {
+        uint32_t o = i == 0 ? own : (i - 1 < own ? i - 1 : i);
+        int tries = 0;
+        for (struct state *v = c->lru[o].tail; v && tries < TENANT_SCAN;
+             tries++, v = v->lru_prev) {
+            if (v == keep || v->tenant != keep->tenant || !evictable(v))
+                continue;
+            evict_for_tenant(c, v);
+            break;
+        }
+    }
+    if (e->states > c->max_per_tenant)
+        c->tenants_over = 1;
+}
+
+struct tenant_ent {
+    struct state *s;
+    size_t i;
+};
+
+static int by_tenant_age_stable(const void *a, const void *b)
+{
+    const struct tenant_ent *x = a, *y = b;
+    if (x->s->tenant != y->s->tenant)
+        return x->s->tenant < y->s->tenant ? -1 : 1;
+    if (x->s->last_ms != y->s->last_ms)
+        return x->s->last_ms < y->s->last_ms ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* At a flush, for tenants still over budget: evict their states the least
+ * recently touched first (ties: table order, which the input decides),
+ * down to the budget. Walks the table: only when enforce_tenant could not
+ * keep up. */
+static void evict_tenants_over(struct cr_correlator *c)
+{
+    c->tenants_over = 0;
+    size_t n = 0, cap = 0;
+    struct state **v = NULL;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (struct state *s = c->buckets[i]; s; s = s->next) {
+            struct cr_tenant *e = s->tenant ? cr_tenants_find(&c->tenants, s->tenant) : NULL;
+            if (!e || e->states <= c->max_per_tenant || !evictable(s))
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                v = realloc(v, cap * sizeof *v);
+                if (!v)
+                    abort();
+            }
+            v[n++] = s;
+        }
+    /* qsort is not stable: make it so with the collection index as the last key */
+    struct tenant_ent *es = malloc((n ? n : 1) * sizeof *es);
+    if (!es)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        es[i] = (struct tenant_ent){v[i], i};
+    qsort(es, n, sizeof *es, by_tenant_age_stable);
+    for (size_t i = 0; i < n; i++) {
+        struct cr_tenant *e = cr_tenants_find(&c->tenants, es[i].s->tenant);
+        if (e->states > c->max_per_tenant)
+            evict_for_tenant(c, es[i].s);
+        if (e->states > c->max_per_tenant)
+            c->tenants_over = 1; /* not enough evictable now: try again next flush */
+    }
+    free(es);
+    free(v);
 }
 
 static void mark_changed(struct cr_correlator *c, struct state *s)
@@ -507,6 +614,11 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
     l->n++;
     if (l->max && l->n > l->max)
         enforce_budget(c, l, s);
+    if (c->max_per_tenant && s->tenant) {
+        struct cr_tenant *e = cr_tenants_get(&c->tenants, s->tenant);
+        if (++e->states > c->max_per_tenant)
+            enforce_tenant(c, e, s);
+    }
     return s;
 }
 
@@ -1215,6 +1327,7 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
                                (long long)(co->timespan_ms / 1000), a, cond);
         open_incident(c, s, inc, at + ofor);
     }
+    c->cur_tenant = s->tenant; /* what it chains to belongs to the same tenant */
     chain(c, k, state_key(c, s), s->keylen, at, s->open, 0);
 }
 
@@ -1413,6 +1526,7 @@ static void fire_due(struct cr_correlator *c)
         }
         if (s->last_ms < d.at)
             s->last_ms = d.at;
+        c->cur_tenant = s->tenant;
         chain(c, k, state_key(c, s), s->keylen, d.at, s->open, 0);
     }
 }
@@ -1455,6 +1569,7 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
          * follow-up that comes after its deadline is late */
         fire_due(c);
     }
+    c->cur_tenant = m->tenant;
     if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)
         return;
     const struct consumer_list *l = &c->route_consumers[m->rule * 4 + m->route];
@@ -1532,6 +1647,8 @@ static void remove_state(struct cr_correlator *c, struct state **link, struct st
         }
     }
     *link = s->next;
+    if (c->max_per_tenant && s->tenant)
+        cr_tenants_find(&c->tenants, s->tenant)->states--;
     struct owner_lru *l = &c->lru[s->owner];
     lru_unlink(l, s);
     l->n--;
@@ -1638,6 +1755,8 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
     /* expiry walks the whole table: do it every 64 flushes, or when over budget */
     if (++c->flushes % 64 == 0 || c->stats.states > c->max_keys)
         expire(c);
+    if (c->tenants_over)
+        evict_tenants_over(c);
     *head = h;
     *tail = t;
     return n;
@@ -1660,6 +1779,7 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
      * to 16 (glibc on 64-bit), plus the bucket array and the deadline heap */
     uint64_t total = c->nbuckets * sizeof *c->buckets + c->heap_cap * sizeof *c->heap, inc = 0;
     total += (c->dirty.cap + c->later.cap + c->changed.cap) * sizeof(struct state *);
+    total += cr_tenants_memory(&c->tenants);
     for (size_t i = 0; i < c->nbuckets; i++)
         for (const struct state *s = c->buckets[i]; s; s = s->next) {
             size_t sz = state_size(c, s->owner, s->keylen);
@@ -1670,6 +1790,55 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
     if (incident_bytes)
         *incident_bytes = inc;
     return total + inc;
+}
+
+void cr_correlator_set_tenant_budget(struct cr_correlator *c, uint64_t max_keys_per_tenant)
+{
+    c->max_per_tenant = max_keys_per_tenant;
+}
+
+size_t cr_correlator_tenant_evictions(const struct cr_correlator *c,
+                                      struct cr_tenant_evictions *out, size_t n)
+{
+    struct cr_tenant *top = malloc((n ? n : 1) * sizeof *top);
+    if (!top)
+        abort();
+    size_t k = cr_tenants_top(&c->tenants, top, n);
+    for (size_t i = 0; i < k; i++)
+        out[i] = (struct cr_tenant_evictions){.tenant = top[i].tenant, .evicted = top[i].evicted};
+    free(top);
+    return k;
+}
+
+static int by_evicted(const void *a, const void *b)
+{
+    const struct cr_tenant_evictions *x = a, *y = b;
+    if (x->evicted != y->evicted)
+        return x->evicted > y->evicted ? -1 : 1;
+    return x->tenant < y->tenant ? -1 : x->tenant > y->tenant;
+}
+
+void cr_tenant_evictions_merge(struct cr_tenant_evictions **all, size_t *nall,
+                               const struct cr_tenant_evictions *add, size_t n)
+{
+    if (!n)
+        return;
+    struct cr_tenant_evictions *v = realloc(*all, (*nall + n) * sizeof *v);
+    if (!v)
+        abort();
+    size_t k = *nall;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < k && v[j].tenant != add[i].tenant)
+            j++;
+        if (j < k)
+            v[j].evicted += add[i].evicted;
+        else
+            v[k++] = add[i];
+    }
+    qsort(v, k, sizeof *v, by_evicted);
+    *all = v;
+    *nall = k;
 }
 
 uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner)
