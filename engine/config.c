@@ -32,6 +32,8 @@ void cr_config_defaults(struct cr_config *c)
     c->allowed_lateness_ms = 10000;
     c->source_idle_ms = 300000;
     c->reorder_max_bytes = 64ull << 20;
+    c->tenant_field = strdup("tenant_id");
+    c->max_keys_per_tenant = 0;
     c->store_path = strdup("corral-data");
     c->map_size = 1ull << 30;
     c->commit_interval_ms = 200;
@@ -56,6 +58,7 @@ void cr_config_free(struct cr_config *c)
     for (int i = 0; i < c->nkafka_topics; i++)
         free(c->kafka_topics[i].name);
     free(c->kafka_output_topic);
+    free(c->tenant_field);
     for (int i = 0; i < c->nkafka_props; i++) {
         free(c->kafka_props[i][0]);
         free(c->kafka_props[i][1]);
@@ -480,7 +483,9 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
     }
     if ((n = cr_yaml_get(y, root, "correlation"))) {
         static const char *const keys[] = {"max_keys_per_shard", "allowed_lateness",
-                                           "source_idle", "reorder_max_bytes", NULL};
+                                           "source_idle",        "reorder_max_bytes",
+                                           "tenant_field",       "max_keys_per_tenant",
+                                           NULL};
         bad += cr_yaml_check_keys(y, n, keys, "correlation", err, errlen);
         yaml_node_t *k = cr_yaml_get(y, n, "max_keys_per_shard");
         int64_t v;
@@ -502,6 +507,29 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
                 c->source_idle_ms = v;
             else
                 bad++;
+        }
+        if ((k = cr_yaml_get(y, n, "max_keys_per_tenant"))) {
+            if (cr_yaml_int(y, k, "correlation.max_keys_per_tenant", 0, INT64_MAX, &v, err,
+                            errlen) == 0)
+                c->max_keys_per_tenant = (uint64_t)v;
+            else
+                bad++;
+        }
+        if ((k = cr_yaml_get(y, n, "tenant_field"))) {
+            /* a field name as rules write it: a builtin, a capture, a JSON path */
+            const char *f = cr_yaml_is_null(k) ? NULL : cr_yaml_str(k);
+            size_t i = 0;
+            while (f && f[i] && (f[i] == '_' || f[i] == '.' || f[i] == '-' ||
+                                 (f[i] >= 'a' && f[i] <= 'z') || (f[i] >= 'A' && f[i] <= 'Z') ||
+                                 (f[i] >= '0' && f[i] <= '9')))
+                i++;
+            if (!f || !*f || f[i]) {
+                cr_yaml_error(y, k, err, errlen,
+                              "correlation.tenant_field: expected a field name (letters, "
+                              "digits, '_', '.', '-')");
+                bad++;
+            } else
+                set_str(&c->tenant_field, strdup(f));
         }
         if ((k = cr_yaml_get(y, n, "reorder_max_bytes"))) {
             uint64_t sz;

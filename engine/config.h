@@ -62,6 +62,9 @@ struct cr_config {
                                   * the watermark back (0 = never) */
     uint64_t reorder_max_bytes;  /* per shard: past it, the oldest held matches are applied
                                   * early (counted) */
+    char *tenant_field;           /* the field naming a match's tenant (default tenant_id) */
+    uint64_t max_keys_per_tenant; /* per shard and tenant: past it, the tenant's least recently
+                                   * touched state is evicted (counted); 0 = off */
 
     /* store */
     char *store_path;

@@ -13,6 +13,7 @@
 #include "correlate.h"
 
 #include "checkpoint.h"
+#include "tenant.h"
 
 #include "../parsers/timeparse.h"
 #include "../rules/ruleset_diff.h"
@@ -44,45 +45,89 @@ struct consumer_list {
     int n;
 };
 
+/* An evidence reference: event time, and the input index (< CR_MAX_INPUTS,
+ * 8 bits) with the position (line or offset, < 2^56) packed in one word. */
 struct evref {
     int64_t t;
-    uint64_t position;
-    uint32_t input;
+    uint64_t pi; /* position << 8 | input */
 };
+
+#define EVREF_INPUT_BITS 8
+#define EVREF_POS_MAX ((UINT64_C(1) << (64 - EVREF_INPUT_BITS)) - 1)
+
+static inline struct evref evref_make(int64_t t, uint64_t position, uint32_t input)
+{
+    /* an input index is < CR_MAX_INPUTS (256); a position past 2^56 (no
+     * file or partition gets there) saturates rather than wrapping */
+    if (position > EVREF_POS_MAX)
+        position = EVREF_POS_MAX;
+    return (struct evref){.t = t, .pi = position << EVREF_INPUT_BITS | (input & 0xff)};
+}
+static inline uint64_t evref_pos(const struct evref *e) { return e->pi >> EVREF_INPUT_BITS; }
+static inline uint32_t evref_input(const struct evref *e) { return (uint32_t)(e->pi & 0xff); }
 
 struct stage {
     int64_t start;   /* start time of the partial sequence that reached this step */
     int64_t reached; /* when it reached it */
 };
 
+/* One tracked (consumer, key). 56 bytes of header, then the operator's
+ * entries (ring, stages, window; c->cap[owner] of them), then the key bytes.
+ * What every state would otherwise repeat lives with its owner (capacity,
+ * horizon: c->cap, c->horizon) or with its open incident (open_meta); the
+ * dirty and changed sets are vectors in the correlator; the hash is
+ * recomputed from the key when the table grows. Anything that points at a
+ * state (hash chain, LRU neighbours, dirty/changed vectors, deadline heap)
+ * relies on it never moving: states are not reallocated. */
 struct state {
-    struct state *next;       /* hash chain */
-    struct state *dirty_next; /* in the dirty list while its incident has unflushed changes */
-    uint64_t hash;
-    uint32_t owner;           /* state owner id: rule index, or nrules + correlation index */
-    uint16_t keylen;
-    uint8_t dirty;
-    uint8_t created;          /* the unflushed version is the opening one */
-    uint8_t changed;          /* checkpointing: touched since the last snapshot */
-    uint8_t persisted;        /* checkpointing: a snapshot holds it */
-    struct state *changed_next;
-    uint32_t src;             /* input (partition) of the latest match: whose state this is */
-    uint32_t in_heap;         /* absence deadlines that point at this state: not freed meanwhile */
-    uint64_t emitted;         /* flush count when its incident's last version went out */
+    struct state *next;                /* hash chain */
     struct state *lru_prev, *lru_next; /* its consumer's states, most recently touched first */
-    int64_t last_ms;          /* newest event time that touched this state */
-    int64_t horizon_ms;       /* how long after last_ms it can still matter */
-    struct cr_incident *open;
-    int64_t open_until;
-    uint32_t n;               /* event_count: entries used in ring */
-    uint32_t cap;             /* ring capacity or number of stages */
+    struct cr_incident *open;          /* open incident (open_meta precedes it), or NULL */
+    int64_t last_ms;                   /* newest event time that touched this state */
+    uint32_t src;                      /* input (partition) of the latest match: whose state */
+    uint32_t n;                        /* entries in use (operator-specific) */
+    uint32_t tenant;                   /* hash of the tenant field's value (0: none) */
+    uint16_t owner;                    /* rule index, or nrules + correlation index */
+    uint16_t keylen : 9;               /* <= CR_KEY_MAX + 2 */
+    uint16_t dirty : 1;                /* in c->dirty: its incident has unflushed changes */
+    uint16_t created : 1;              /* the unflushed version is the opening one */
+    uint16_t changed : 1;              /* in c->changed: touched since the last snapshot */
+    uint16_t persisted : 1;            /* checkpointing: a snapshot holds it */
+    uint16_t heaped : 1;               /* deadlines point at it (count in heap_count()) */
     union {
         struct evref ring[1];
         struct stage stages[1];
-    } u; /* followed by cap entries, then the key bytes. temporal_ordered: the
-          * entries are the steps' stages, then LINK_STAGES more that hold the
-          * id of the incident that satisfied the partial sequence's first step */
+    } u; /* cap entries, then the key bytes. temporal_ordered: the entries are
+          * the steps' stages, then LINK_STAGES more that hold the id of the
+          * incident that satisfied the partial sequence's first step */
 };
+
+_Static_assert(offsetof(struct state, u) == 56, "the state header is 56 bytes");
+
+/* What only an open incident needs, allocated in front of it. */
+struct open_meta {
+    int64_t until;    /* event time until which matches update it */
+    uint64_t emitted; /* flush count when its last version went out */
+};
+
+static struct cr_incident *incident_alloc(void)
+{
+    struct open_meta *m = calloc(1, sizeof *m + sizeof(struct cr_incident));
+    if (!m)
+        abort();
+    return (struct cr_incident *)(void *)(m + 1);
+}
+
+static inline struct open_meta *meta(const struct cr_incident *inc)
+{
+    return (struct open_meta *)(void *)inc - 1;
+}
+
+static void incident_free(struct cr_incident *inc)
+{
+    if (inc)
+        free(meta(inc));
+}
 
 /* Stage-sized slots that hold an incident id (33 bytes) after the stages. */
 #define LINK_STAGES ((33 + sizeof(struct stage) - 1) / sizeof(struct stage))
@@ -113,14 +158,34 @@ struct jpartial {
 };
 #define JSEQ_CAP ((sizeof(struct jpartial) + ENTRY_SIZE - 1) / ENTRY_SIZE)
 
+/* A growable array of state pointers (the dirty and changed sets). */
+struct svec {
+    struct state **v;
+    size_t n, cap;
+};
+
+static void svec_push(struct svec *a, struct state *s)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->v = realloc(a->v, a->cap * sizeof *a->v);
+        if (!a->v)
+            abort();
+    }
+    a->v[a->n++] = s;
+}
+
 struct cr_correlator {
     const struct cr_ruleset *rs;
     uint64_t max_keys;
+    uint32_t *cap;      /* [owner]: entries in each of its states */
+    int64_t *horizon;   /* [owner]: how long after last_ms a state can still matter */
     struct consumer_list *route_consumers; /* [rule * 4 + route] */
     struct consumer_list *chain_consumers; /* [correlation]: seq steps fed by its incidents */
     struct state **buckets;
     size_t nbuckets;
-    struct state *dirty;
+    struct svec dirty;     /* states whose incident has unflushed changes, oldest first */
+    struct svec later;     /* flush: the dirty states that wait for a later batch end */
     int64_t watermark;
     uint64_t flushes;
     struct cr_wmsg *extra; /* versions of incidents closed before a flush */
@@ -136,9 +201,13 @@ struct cr_correlator {
     } *heap;
     size_t nheap, heap_cap;
     uint32_t cur_src;      /* src of the current match */
-    struct state *changed; /* states touched since the last snapshot */
+    uint32_t cur_tenant;   /* tenant of the current match (a new state takes it) */
+    struct svec changed;   /* states touched since the last snapshot */
     char *tomb;            /* keys of persisted states freed since the last snapshot */
     size_t tomb_len, tomb_cap;
+    uint64_t max_per_tenant;  /* correlation.max_keys_per_tenant; 0 = off */
+    struct cr_tenants tenants; /* states and evictions per tenant (when max_per_tenant) */
+    int tenants_over;          /* a tenant stayed over its budget: flush evicts (tenant.h) */
     struct cr_correlator_stats stats;
 };
 
@@ -170,6 +239,9 @@ static int counts_rules(const struct cr_correlation *co)
 }
 
 static size_t entry_size(void);
+static uint32_t corr_cap(const struct cr_correlation *co);
+static int64_t corr_horizon(const struct cr_correlation *co);
+static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback);
 
 static void build_plan(struct cr_correlator *c)
 {
@@ -238,6 +310,8 @@ static void build_plan(struct cr_correlator *c)
 
 struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys)
 {
+    if (rs->nrules + rs->ncorrs > UINT16_MAX)
+        return NULL; /* a state names its owner in 16 bits */
     struct cr_correlator *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -255,16 +329,25 @@ struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t ma
     c->lru = calloc((size_t)nowners + 1, sizeof *c->lru);
     if (!c->lru)
         abort();
-    for (int r = 0; r < rs->nrules; r++)
+    c->cap = calloc((size_t)nowners + 1, sizeof *c->cap);
+    c->horizon = calloc((size_t)nowners + 1, sizeof *c->horizon);
+    if (!c->cap || !c->horizon)
+        abort();
+    for (int r = 0; r < rs->nrules; r++) {
         c->lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
-    for (int k = 0; k < rs->ncorrs; k++)
+        c->horizon[r] = rs->rules[r].incident ? open_for(rs->rules[r].incident, 3600000) : 0;
+    }
+    for (int k = 0; k < rs->ncorrs; k++) {
         c->lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
+        c->cap[rs->nrules + k] = corr_cap(&rs->corrs[k]);
+        c->horizon[rs->nrules + k] = corr_horizon(&rs->corrs[k]);
+    }
     return c;
 }
 
 static void free_state(struct state *s)
 {
-    free(s->open);
+    incident_free(s->open);
     free(s);
 }
 
@@ -290,20 +373,34 @@ void cr_correlator_free(struct cr_correlator *c)
     free(c->tomb);
     free(c->heap);
     free(c->lru);
+    free(c->cap);
+    free(c->horizon);
+    free(c->dirty.v);
+    free(c->later.v);
+    free(c->changed.v);
+    cr_tenants_free(&c->tenants);
     free(c->buckets);
     free(c);
 }
 
-static inline char *state_key(struct state *s)
+static inline size_t state_size(const struct cr_correlator *c, uint32_t owner, size_t keylen)
 {
-    return (char *)s + offsetof(struct state, u) +
-           (size_t)s->cap * (sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
-                                                                         : sizeof(struct stage));
+    return offsetof(struct state, u) + (size_t)c->cap[owner] * ENTRY_SIZE + keylen;
+}
+
+static inline char *state_key(const struct cr_correlator *c, const struct state *s)
+{
+    return (char *)s + offsetof(struct state, u) + (size_t)c->cap[s->owner] * ENTRY_SIZE;
 }
 
 static uint64_t key_hash(uint32_t owner, const char *key, size_t len)
 {
     return XXH3_64bits_withSeed(key, len, owner);
+}
+
+static inline uint64_t state_hash(const struct cr_correlator *c, const struct state *s)
+{
+    return key_hash(s->owner, state_key(c, s), s->keylen);
 }
 
 static void grow(struct cr_correlator *c)
@@ -315,8 +412,9 @@ static void grow(struct cr_correlator *c)
     for (size_t i = 0; i < c->nbuckets; i++)
         for (struct state *s = c->buckets[i], *n; s; s = n) {
             n = s->next;
-            s->next = b[s->hash & (nb - 1)];
-            b[s->hash & (nb - 1)] = s;
+            size_t h = state_hash(c, s) & (nb - 1);
+            s->next = b[h];
+            b[h] = s;
         }
     free(c->buckets);
     c->buckets = b;
@@ -349,6 +447,14 @@ static void lru_push(struct owner_lru *l, struct state *s)
 
 static void remove_state(struct cr_correlator *c, struct state **link, struct state *s);
 
+/* Can state v be freed now (not waiting to be written, snapshotted, or for
+ * a deadline)? */
+static inline int evictable(const struct state *v)
+{
+    return !v->dirty && !v->changed && !v->heaped;
+}
+
+
 /* A consumer over its max_keys: evict its least recently touched state that
  * can go now (not waiting to be written, snapshotted, or for a deadline; not
  * the one being added). Input order decides, not timing: the same input
@@ -358,8 +464,8 @@ static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct 
     int tries = 0;
     for (struct state *v = l->tail; v && l->n > l->max && tries < 64; tries++) {
         struct state *prev = v->lru_prev;
-        if (v != keep && !v->dirty && !v->changed && !v->in_heap) {
-            struct state **link = &c->buckets[v->hash & (c->nbuckets - 1)];
+        if (v != keep && evictable(v)) {
+            struct state **link = &c->buckets[state_hash(c, v) & (c->nbuckets - 1)];
             while (*link != v)
                 link = &(*link)->next;
             remove_state(c, link, v);
@@ -371,22 +477,113 @@ static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct 
     }
 }
 
+static void evict_for_tenant(struct cr_correlator *c, struct state *v)
+{
+    struct state **link = &c->buckets[state_hash(c, v) & (c->nbuckets - 1)];
+    while (*link != v)
+        link = &(*link)->next;
+    cr_tenants_find(&c->tenants, v->tenant)->evicted++;
+    remove_state(c, link, v);
+    c->stats.evicted++;
+    c->stats.tenant_evicted++;
+}
+
+/* Tenant budget (correlation.max_keys_per_tenant): the tenant of the new
+ * state `keep` is over it. Evict that tenant's least recently touched
+ * evictable state: looking from the tail of the new state's own consumer
+ * (its LRU list), then of every other consumer in index order, at most
+ * TENANT_SCAN states of each. Input order decides, as for max_keys. When
+ * the tails hold only other tenants' states, the tenant stays over until
+ * the next flush, which evicts its oldest states by a full pass
+ * (evict_tenants_over). */
+#define TENANT_SCAN 64
+
+static void enforce_tenant(struct cr_correlator *c, struct cr_tenant *e, struct state *keep)
+{
+    uint32_t nowners = (uint32_t)(c->rs->nrules + c->rs->ncorrs), own = keep->owner;
+    for (uint32_t i = 0; i < nowners && e->states > c->max_per_tenant; i++) {
+        uint32_t o = i == 0 ? own : (i - 1 < own ? i - 1 : i);
+        int tries = 0;
+        for (struct state *v = c->lru[o].tail; v && tries < TENANT_SCAN;
+             tries++, v = v->lru_prev) {
+            if (v == keep || v->tenant != keep->tenant || !evictable(v))
+                continue;
+            evict_for_tenant(c, v);
+            break;
+        }
+    }
+    if (e->states > c->max_per_tenant)
+        c->tenants_over = 1;
+}
+
+struct tenant_ent {
+    struct state *s;
+    size_t i;
+};
+
+static int by_tenant_age_stable(const void *a, const void *b)
+{
+    const struct tenant_ent *x = a, *y = b;
+    if (x->s->tenant != y->s->tenant)
+        return x->s->tenant < y->s->tenant ? -1 : 1;
+    if (x->s->last_ms != y->s->last_ms)
+        return x->s->last_ms < y->s->last_ms ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* At a flush, for tenants still over budget: evict their states the least
+ * recently touched first (ties: table order, which the input decides),
+ * down to the budget. Walks the table: only when enforce_tenant could not
+ * keep up. */
+static void evict_tenants_over(struct cr_correlator *c)
+{
+    c->tenants_over = 0;
+    size_t n = 0, cap = 0;
+    struct state **v = NULL;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (struct state *s = c->buckets[i]; s; s = s->next) {
+            struct cr_tenant *e = s->tenant ? cr_tenants_find(&c->tenants, s->tenant) : NULL;
+            if (!e || e->states <= c->max_per_tenant || !evictable(s))
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                v = realloc(v, cap * sizeof *v);
+                if (!v)
+                    abort();
+            }
+            v[n++] = s;
+        }
+    /* qsort is not stable: make it so with the collection index as the last key */
+    struct tenant_ent *es = malloc((n ? n : 1) * sizeof *es);
+    if (!es)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        es[i] = (struct tenant_ent){v[i], i};
+    qsort(es, n, sizeof *es, by_tenant_age_stable);
+    for (size_t i = 0; i < n; i++) {
+        struct cr_tenant *e = cr_tenants_find(&c->tenants, es[i].s->tenant);
+        if (e->states > c->max_per_tenant)
+            evict_for_tenant(c, es[i].s);
+        if (e->states > c->max_per_tenant)
+            c->tenants_over = 1; /* not enough evictable now: try again next flush */
+    }
+    free(es);
+    free(v);
+}
+
 static void mark_changed(struct cr_correlator *c, struct state *s)
 {
     if (c->checkpointing && !s->changed) {
         s->changed = 1;
-        s->changed_next = c->changed;
-        c->changed = s;
+        svec_push(&c->changed, s);
     }
 }
 
-static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char *key, size_t len,
-                            uint32_t cap, int64_t horizon)
+static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char *key, size_t len)
 {
     uint64_t h = key_hash(owner, key, len);
     for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
-        if (s->hash == h && s->owner == owner && s->keylen == len &&
-            memcmp(state_key(s), key, len) == 0) {
+        if (s->owner == owner && s->keylen == len && memcmp(state_key(c, s), key, len) == 0) {
             mark_changed(c, s);
             s->src = c->cur_src;
             struct owner_lru *l = &c->lru[owner];
@@ -396,18 +593,14 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
             }
             return s;
         }
-    size_t entry = sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref)
-                                                               : sizeof(struct stage);
-    struct state *s = calloc(1, offsetof(struct state, u) + (size_t)cap * entry + len);
+    struct state *s = calloc(1, state_size(c, owner, len));
     if (!s)
         abort();
-    s->hash = h;
-    s->owner = owner;
-    s->keylen = (uint16_t)len;
-    s->cap = cap;
-    s->horizon_ms = horizon;
+    s->owner = (uint16_t)owner;
+    s->tenant = c->cur_tenant;
+    s->keylen = (uint16_t)(len & 0x1ff);
     s->last_ms = INT64_MIN;
-    memcpy(state_key(s), key, len);
+    memcpy(state_key(c, s), key, len);
     s->next = c->buckets[h & (c->nbuckets - 1)];
     c->buckets[h & (c->nbuckets - 1)] = s;
     c->stats.states++;
@@ -422,6 +615,11 @@ static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char 
     l->n++;
     if (l->max && l->n > l->max)
         enforce_budget(c, l, s);
+    if (c->max_per_tenant && s->tenant) {
+        struct cr_tenant *e = cr_tenants_get(&c->tenants, s->tenant);
+        if (++e->states > c->max_per_tenant)
+            enforce_tenant(c, e, s);
+    }
     return s;
 }
 
@@ -435,8 +633,7 @@ static void mark_dirty(struct cr_correlator *c, struct state *s)
     }
     if (!s->dirty) {
         s->dirty = 1;
-        s->dirty_next = c->dirty;
-        c->dirty = s;
+        svec_push(&c->dirty, s);
     }
 }
 
@@ -453,9 +650,7 @@ static struct cr_incident *new_incident_key(struct cr_correlator *c, const char 
                                             const char *key, size_t keylen, int64_t window_start)
 {
     const struct cr_ruleset *rs = c->rs;
-    struct cr_incident *inc = calloc(1, sizeof *inc);
-    if (!inc)
-        abort();
+    struct cr_incident *inc = incident_alloc();
     cr_incident_make_id(inc->id, rule_id, key, keylen, window_start);
     copy_str(inc->rule, sizeof inc->rule, rule_id);
     copy_str(inc->title, sizeof inc->title, spec->title ? spec->title : rule_title);
@@ -492,7 +687,7 @@ static struct cr_incident *new_incident(struct cr_correlator *c, const char *rul
                                         const uint16_t *group_by, int ngroup, struct state *s,
                                         int64_t window_start)
 {
-    return new_incident_key(c, rule_id, rule_title, spec, group_by, ngroup, state_key(s),
+    return new_incident_key(c, rule_id, rule_title, spec, group_by, ngroup, state_key(c, s),
                             s->keylen, window_start);
 }
 
@@ -506,7 +701,7 @@ static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
 static void close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
                              struct cr_wmsg **extra_head)
 {
-    if (!s->open || t <= s->open_until)
+    if (!s->open || t <= meta(s->open)->until)
         return;
     if (s->dirty) {
         /* unflushed changes of the old incident: hand them out now */
@@ -516,7 +711,7 @@ static void close_if_expired(struct cr_correlator *c, struct state *s, int64_t t
         s->created = 0;
         /* keep s in the dirty list: harmless, flush skips states without incidents */
     }
-    free(s->open);
+    incident_free(s->open);
     s->open = NULL;
 }
 
@@ -533,8 +728,8 @@ static void update_incident(struct cr_correlator *c, struct state *s, const stru
         cr_incident_add_ref(inc, m->input, m->position, t);
         cr_incident_add_sample(inc, m->raw, m->raw_len);
     }
-    if (t + open_ms > s->open_until)
-        s->open_until = t + open_ms;
+    if (t + open_ms > meta(inc)->until)
+        meta(inc)->until = t + open_ms;
     c->stats.incident_updates++;
     mark_dirty(c, s);
 }
@@ -545,7 +740,7 @@ static void open_incident(struct cr_correlator *c, struct state *s, struct cr_in
                           int64_t until)
 {
     s->open = inc;
-    s->open_until = until;
+    meta(inc)->until = until;
     s->created = 1;
     c->stats.incidents_opened++;
     mark_dirty(c, s);
@@ -561,7 +756,7 @@ static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struc
     const struct cr_incident_spec *spec = rule->incident;
     int64_t ofor = open_for(spec, 3600000);
     int64_t t = m->time_ms;
-    struct state *s = lookup(c, r, m->key, m->key_len, 0, ofor);
+    struct state *s = lookup(c, r, m->key, m->key_len);
     if (t > s->last_ms)
         s->last_ms = t;
     close_if_expired(c, s, t, extra);
@@ -583,9 +778,9 @@ static uint32_t corr_cap(const struct cr_correlation *co)
 {
     switch (co->type) {
     case CR_CORR_EVENT_COUNT:
-        if (co->windowed)
+        if (co->windowed) /* the head, the refs, the deadline count */
             return (uint32_t)(WINDOW_HEAD +
-                              (co->lte < CR_INC_MAX_REFS ? co->lte : CR_INC_MAX_REFS));
+                              (co->lte < CR_INC_MAX_REFS ? co->lte : CR_INC_MAX_REFS) + 1);
         return co->gte ? co->gte : 1;
     case CR_CORR_VALUE_COUNT:
         return co->gte ? co->gte : 1;
@@ -597,8 +792,8 @@ static uint32_t corr_cap(const struct cr_correlation *co)
         return (uint32_t)(co->nsteps + LINK_STAGES);
     case CR_CORR_TEMPORAL:
         return (uint32_t)co->nsteps;
-    case CR_CORR_ABSENCE:
-        return (uint32_t)(2 + LINK_STAGES);
+    case CR_CORR_ABSENCE: /* two stages, the link, the deadline count */
+        return (uint32_t)(2 + LINK_STAGES + 1);
     }
     return 1;
 }
@@ -619,8 +814,7 @@ static struct state *count_begin(struct cr_correlator *c, uint32_t k, const stru
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t t = m->time_ms;
-    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, corr_cap(co),
-                             corr_horizon(co));
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
     if (t > s->last_ms)
         s->last_ms = t;
     close_if_expired(c, s, t, extra);
@@ -649,7 +843,7 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
         return;
     /* insert (t, ref) keeping the ring sorted by time; a full ring drops
      * its oldest entry, which can no longer be part of a newer window of N */
-    struct evref e = {.t = t, .position = m->position, .input = m->input};
+    struct evref e = evref_make(t, m->position, m->input);
     struct evref *ring = s->u.ring;
     if (s->n == n) {
         if (t < ring[0].t)
@@ -673,7 +867,7 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
     inc->last_seen_ms = ring[n - 1].t;
     inc->event_count = n;
     for (uint32_t i = 0; i < n; i++)
-        cr_incident_add_ref(inc, ring[i].input, ring[i].position, ring[i].t);
+        cr_incident_add_ref(inc, evref_input(&ring[i]), evref_pos(&ring[i]), ring[i].t);
     cr_incident_add_sample(inc, m->raw, m->raw_len);
     char span[32];
     int64_t secs = (ring[n - 1].t - ring[0].t) / 1000;
@@ -694,10 +888,9 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    int64_t horizon = co->timespan_ms > ofor ? co->timespan_ms : ofor;
     uint32_t owner = (uint32_t)c->rs->nrules + k;
     struct state *s =
-        lookup(c, owner, key, keylen, (uint32_t)(co->nsteps + LINK_STAGES), horizon);
+        lookup(c, owner, key, keylen);
     struct stage *st = s->u.stages;
     char *link = (char *)&st[co->nsteps]; /* id of the incident behind step 0, or "" */
     if (s->n == 0) {
@@ -843,8 +1036,7 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t t = m->time_ms;
-    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, corr_cap(co),
-                             corr_horizon(co));
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
     struct evref *head = &s->u.ring[0];
     struct vref *vr = (struct vref *)(void *)(s->u.ring + 1);
     if (t > s->last_ms)
@@ -908,7 +1100,7 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     struct state *s =
-        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen, corr_cap(co), corr_horizon(co));
+        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
     struct stage *st = s->u.stages;
     if (s->n == 0) {
         for (int i = 0; i < co->nsteps; i++)
@@ -955,6 +1147,15 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
 
 /* ---- absence ---- */
 
+/* Deadline heap entries that point at state s (an absence or a count
+ * window with an upper bound): in its last entry, so that the states of
+ * other operators do not carry the field. While it is not 0 (s->heaped),
+ * the state is not freed. */
+static uint32_t *heap_count(const struct cr_correlator *c, struct state *s)
+{
+    return (uint32_t *)(void *)&s->u.stages[c->cap[s->owner] - 1];
+}
+
 static void heap_push(struct cr_correlator *c, int64_t at, struct state *s)
 {
     if (c->nheap == c->heap_cap) {
@@ -969,7 +1170,9 @@ static void heap_push(struct cr_correlator *c, int64_t at, struct state *s)
         i = (i - 1) / 2;
     }
     c->heap[i] = (struct deadline){at, s};
-    s->in_heap++;
+    uint32_t *cnt = heap_count(c, s);
+    if ((*cnt)++ == 0)
+        s->heaped = 1;
 }
 
 static struct deadline heap_pop(struct cr_correlator *c)
@@ -989,7 +1192,9 @@ static struct deadline heap_pop(struct cr_correlator *c)
     }
     if (c->nheap)
         c->heap[i] = last;
-    top.s->in_heap--;
+    uint32_t *cnt = heap_count(c, top.s);
+    if (--*cnt == 0)
+        top.s->heaped = 0;
     return top;
 }
 
@@ -1001,7 +1206,7 @@ static void apply_absent(struct cr_correlator *c, uint32_t k, int step, const ch
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     struct state *s =
-        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen, corr_cap(co), corr_horizon(co));
+        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
     struct stage *st = s->u.stages;
     char *link = (char *)&st[2];
     if (s->n == 0) {
@@ -1052,8 +1257,7 @@ static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_ma
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t t = m->time_ms;
-    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len, corr_cap(co),
-                             corr_horizon(co));
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
     struct cwindow *w = (struct cwindow *)(void *)&s->u;
     struct evref *refs = s->u.ring + WINDOW_HEAD;
     if (t > s->last_ms)
@@ -1072,8 +1276,8 @@ static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_ma
     w->count++;
     if (t > w->last)
         w->last = t;
-    if (s->n < s->cap) {
-        refs[s->n - WINDOW_HEAD] = (struct evref){.t = t, .position = m->position, .input = m->input};
+    if (s->n < c->cap[s->owner] - 1) { /* the last entry is the deadline count */
+        refs[s->n - WINDOW_HEAD] = evref_make(t, m->position, m->input);
         s->n++;
     }
 }
@@ -1099,12 +1303,12 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
     if (s->open) {
         struct cr_incident *inc = s->open;
         for (uint32_t i = 0; i < nref; i++)
-            cr_incident_add_ref(inc, refs[i].input, refs[i].position, refs[i].t);
+            cr_incident_add_ref(inc, evref_input(&refs[i]), evref_pos(&refs[i]), refs[i].t);
         inc->event_count += w->count;
         if (w->last > inc->last_seen_ms)
             inc->last_seen_ms = w->last;
-        if (at + ofor > s->open_until)
-            s->open_until = at + ofor;
+        if (at + ofor > meta(inc)->until)
+            meta(inc)->until = at + ofor;
         c->stats.incident_updates++;
         mark_dirty(c, s);
     } else {
@@ -1114,7 +1318,7 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
         inc->last_seen_ms = w->last;
         inc->event_count = w->count;
         for (uint32_t i = 0; i < nref; i++)
-            cr_incident_add_ref(inc, refs[i].input, refs[i].position, refs[i].t);
+            cr_incident_add_ref(inc, evref_input(&refs[i]), evref_pos(&refs[i]), refs[i].t);
         char cond[48], a[32];
         condition_text(co, cond, sizeof cond);
         cr_time_format(w->start, a, sizeof a);
@@ -1124,7 +1328,8 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
                                (long long)(co->timespan_ms / 1000), a, cond);
         open_incident(c, s, inc, at + ofor);
     }
-    chain(c, k, state_key(s), s->keylen, at, s->open, 0);
+    c->cur_tenant = s->tenant; /* what it chains to belongs to the same tenant */
+    chain(c, k, state_key(c, s), s->keylen, at, s->open, 0);
 }
 
 /* ---- temporal_ordered across keys (steps joined on fields) ---- */
@@ -1165,8 +1370,7 @@ static struct state *find_state(struct cr_correlator *c, uint32_t owner, const c
 {
     uint64_t h = key_hash(owner, key, len);
     for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
-        if (s->hash == h && s->owner == owner && s->keylen == len &&
-            memcmp(state_key(s), key, len) == 0)
+        if (s->owner == owner && s->keylen == len && memcmp(state_key(c, s), key, len) == 0)
             return s;
     return NULL;
 }
@@ -1191,8 +1395,8 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     const struct cr_join_step *js = &co->join[step];
-    uint32_t owner = (uint32_t)c->rs->nrules + k, cap = corr_cap(co);
-    int64_t horizon = corr_horizon(co), ofor = open_for(&co->incident, co->timespan_ms);
+    uint32_t owner = (uint32_t)c->rs->nrules + k;
+    int64_t ofor = open_for(&co->incident, co->timespan_ms);
     int last = co->nsteps - 1;
     const char *x = NULL, *y = NULL;
     size_t xn = 0, yn = 0;
@@ -1226,13 +1430,12 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
         p.vlen = (uint16_t)(p.vlen + n);
     }
     if (m)
-        p.refs[step] = (struct evref){.t = t, .position = m->position, .input = m->input};
+        p.refs[step] = evref_make(t, m->position, m->input);
     else if (from && from->nrefs > 0) /* a chained step: where its incident started */
-        p.refs[step] = (struct evref){.t = from->refs[0].time_ms,
-                                      .position = from->refs[0].position,
-                                      .input = from->refs[0].input};
+        p.refs[step] =
+            evref_make(from->refs[0].time_ms, from->refs[0].position, from->refs[0].input);
     if (step < last) {
-        struct state *ns = lookup(c, owner, k2, jkey(k2, step, y, yn), cap, horizon);
+        struct state *ns = lookup(c, owner, k2, jkey(k2, step, y, yn));
         struct jpartial *np = (struct jpartial *)(void *)&ns->u;
         if (t > ns->last_ms)
             ns->last_ms = t;
@@ -1243,7 +1446,7 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
         return;
     }
     /* the last step completed a sequence */
-    struct state *s = lookup(c, owner, k2, jkey(k2, last, p.vals, p.vlen), cap, horizon);
+    struct state *s = lookup(c, owner, k2, jkey(k2, last, p.vals, p.vlen));
     if (t > s->last_ms)
         s->last_ms = t;
     close_if_expired(c, s, t, extra);
@@ -1259,7 +1462,7 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
     inc->event_count = 1;
     for (int i = 0; i <= last; i++)
         if (p.refs[i].t != INT64_MIN)
-            cr_incident_add_ref(inc, p.refs[i].input, p.refs[i].position, p.refs[i].t);
+            cr_incident_add_ref(inc, evref_input(&p.refs[i]), evref_pos(&p.refs[i]), p.refs[i].t);
     if (m)
         cr_incident_add_sample(inc, m->raw, m->raw_len);
     char a[32], b[32], origin[CR_KEY_MAX + 1];
@@ -1324,7 +1527,8 @@ static void fire_due(struct cr_correlator *c)
         }
         if (s->last_ms < d.at)
             s->last_ms = d.at;
-        chain(c, k, state_key(s), s->keylen, d.at, s->open, 0);
+        c->cur_tenant = s->tenant;
+        chain(c, k, state_key(c, s), s->keylen, d.at, s->open, 0);
     }
 }
 
@@ -1366,6 +1570,7 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
          * follow-up that comes after its deadline is late */
         fire_due(c);
     }
+    c->cur_tenant = m->tenant;
     if (m->rule >= (uint32_t)c->rs->nrules || m->route >= 4)
         return;
     const struct consumer_list *l = &c->route_consumers[m->rule * 4 + m->route];
@@ -1419,7 +1624,7 @@ static size_t ckpt_key(const struct cr_correlator *c, struct state *s, char *out
         return 0;
     memcpy(out, id, n);
     out[n] = 0;
-    memcpy(out + n + 1, state_key(s), s->keylen);
+    memcpy(out + n + 1, state_key(c, s), s->keylen);
     return n + 1 + s->keylen;
 }
 
@@ -1443,6 +1648,8 @@ static void remove_state(struct cr_correlator *c, struct state **link, struct st
         }
     }
     *link = s->next;
+    if (c->max_per_tenant && s->tenant)
+        cr_tenants_find(&c->tenants, s->tenant)->states--;
     struct owner_lru *l = &c->lru[s->owner];
     lru_unlink(l, s);
     l->n--;
@@ -1458,10 +1665,11 @@ static void expire(struct cr_correlator *c)
         struct state **link = &c->buckets[i];
         while (*link) {
             struct state *s = *link;
-            int64_t until = s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + s->horizon_ms;
-            if (s->open && s->open_until > until)
-                until = s->open_until;
-            if (!s->dirty && !s->changed && !s->in_heap && until < c->watermark) {
+            int64_t until =
+                s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + c->horizon[s->owner];
+            if (s->open && meta(s->open)->until > until)
+                until = meta(s->open)->until;
+            if (!s->dirty && !s->changed && !s->heaped && until < c->watermark) {
                 remove_state(c, link, s);
                 c->stats.expired++;
             } else
@@ -1488,7 +1696,7 @@ static void expire(struct cr_correlator *c)
             struct state **link = &c->buckets[i];
             while (*link && removed < target) {
                 struct state *s = *link;
-                if (!s->dirty && !s->changed && !s->in_heap && s->last_ms < cut) {
+                if (!s->dirty && !s->changed && !s->heaped && s->last_ms < cut) {
                     remove_state(c, link, s);
                     removed++;
                 } else
@@ -1516,21 +1724,22 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
         t = m;
         n++;
     }
-    struct state *later = NULL; /* dirty states whose version waits for a later flush */
-    for (struct state *s = c->dirty, *next; s; s = next) {
-        next = s->dirty_next;
-        if (s->open && !force && !s->created && c->flushes - s->emitted < EMIT_EVERY) {
-            s->dirty_next = later;
-            later = s;
+    /* newest first (the order incidents have always gone out in); the states
+     * that wait keep their relative order in the next round */
+    c->later.n = 0;
+    for (size_t i = c->dirty.n; i-- > 0;) {
+        struct state *s = c->dirty.v[i];
+        if (s->open && !force && !s->created &&
+            c->flushes - meta(s->open)->emitted < EMIT_EVERY) {
+            svec_push(&c->later, s);
             continue;
         }
         s->dirty = 0;
-        s->dirty_next = NULL;
         if (!s->open)
             continue;
         struct cr_wmsg *m = cr_wmsg_incident(s->open, s->created);
         s->created = 0;
-        s->emitted = c->flushes;
+        meta(s->open)->emitted = c->flushes;
         m->next = NULL;
         if (t)
             t->next = m;
@@ -1539,10 +1748,16 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
         t = m;
         n++;
     }
-    c->dirty = later;
+    /* the old walk relinked waiting states in reverse: later.v[0] was walked
+     * first and is now the oldest */
+    struct svec tmp = c->dirty;
+    c->dirty = c->later;
+    c->later = tmp;
     /* expiry walks the whole table: do it every 64 flushes, or when over budget */
     if (++c->flushes % 64 == 0 || c->stats.states > c->max_keys)
         expire(c);
+    if (c->tenants_over)
+        evict_tenants_over(c);
     *head = h;
     *tail = t;
     return n;
@@ -1564,16 +1779,67 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
     /* what malloc hands out for each block, with its 16-byte header rounded
      * to 16 (glibc on 64-bit), plus the bucket array and the deadline heap */
     uint64_t total = c->nbuckets * sizeof *c->buckets + c->heap_cap * sizeof *c->heap, inc = 0;
+    total += (c->dirty.cap + c->later.cap + c->changed.cap) * sizeof(struct state *);
+    total += cr_tenants_memory(&c->tenants);
     for (size_t i = 0; i < c->nbuckets; i++)
         for (const struct state *s = c->buckets[i]; s; s = s->next) {
-            size_t sz = offsetof(struct state, u) + (size_t)s->cap * entry_size() + s->keylen;
+            size_t sz = state_size(c, s->owner, s->keylen);
             total += (sz + 8 + 15) / 16 * 16;
             if (s->open)
-                inc += (sizeof *s->open + 8 + 15) / 16 * 16;
+                inc += (sizeof(struct open_meta) + sizeof *s->open + 8 + 15) / 16 * 16;
         }
     if (incident_bytes)
         *incident_bytes = inc;
     return total + inc;
+}
+
+void cr_correlator_set_tenant_budget(struct cr_correlator *c, uint64_t max_keys_per_tenant)
+{
+    c->max_per_tenant = max_keys_per_tenant;
+}
+
+size_t cr_correlator_tenant_evictions(const struct cr_correlator *c,
+                                      struct cr_tenant_evictions *out, size_t n)
+{
+    struct cr_tenant *top = malloc((n ? n : 1) * sizeof *top);
+    if (!top)
+        abort();
+    size_t k = cr_tenants_top(&c->tenants, top, n);
+    for (size_t i = 0; i < k; i++)
+        out[i] = (struct cr_tenant_evictions){.tenant = top[i].tenant, .evicted = top[i].evicted};
+    free(top);
+    return k;
+}
+
+static int by_evicted(const void *a, const void *b)
+{
+    const struct cr_tenant_evictions *x = a, *y = b;
+    if (x->evicted != y->evicted)
+        return x->evicted > y->evicted ? -1 : 1;
+    return x->tenant < y->tenant ? -1 : x->tenant > y->tenant;
+}
+
+void cr_tenant_evictions_merge(struct cr_tenant_evictions **all, size_t *nall,
+                               const struct cr_tenant_evictions *add, size_t n)
+{
+    if (!n)
+        return;
+    struct cr_tenant_evictions *v = realloc(*all, (*nall + n) * sizeof *v);
+    if (!v)
+        abort();
+    size_t k = *nall;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < k && v[j].tenant != add[i].tenant)
+            j++;
+        if (j < k)
+            v[j].evicted += add[i].evicted;
+        else
+            v[k++] = add[i];
+    }
+    qsort(v, k, sizeof *v, by_evicted);
+    *all = v;
+    *nall = k;
 }
 
 uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner)
@@ -1590,8 +1856,10 @@ const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator
 
 /* correlations: KIND_RULE + their cr_corr_type, + KIND_WINDOWED for an
  * event_count with an upper bound, + KIND_JOINED for a joined sequence (the
- * state layouts differ). Version 3: those two and new_value. */
-enum { CKPT_VERSION = 3, KIND_RULE = 1, KIND_WINDOWED = 16, KIND_JOINED = 32 };
+ * state layouts differ). Version 3: those two and new_value. Version 4: the
+ * compact state (evidence refs pack input and position in one word; the
+ * horizon is the owner's; a deadline count slot; the tenant). */
+enum { CKPT_VERSION = 4, KIND_RULE = 1, KIND_WINDOWED = 16, KIND_JOINED = 32 };
 
 /* Fixed head of an encoded state; the entries (ring or stages, `cap` of
  * them, as in memory) and, if has_open, the open incident follow. The
@@ -1603,9 +1871,9 @@ struct ckpt_head {
     uint8_t has_open;
     uint8_t created;
     uint32_t n, cap;
-    int64_t last_ms, horizon_ms, open_until;
+    int64_t last_ms, open_until;
     uint32_t src;
-    uint32_t reserved;
+    uint32_t tenant;
 };
 
 static size_t entry_size(void)
@@ -1640,10 +1908,9 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
 {
     struct cr_ckpt_buf b = {0};
     char key[512];
-    for (struct state *s = c->changed, *next; s; s = next) {
-        next = s->changed_next;
+    for (size_t i = c->changed.n; i-- > 0;) { /* newest first, as the list used to be */
+        struct state *s = c->changed.v[i];
         s->changed = 0;
-        s->changed_next = NULL;
         size_t kl = ckpt_key(c, s, key, sizeof key);
         if (!kl)
             continue; /* longer than a store key: kept in memory only */
@@ -1652,17 +1919,17 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
                               .has_open = s->open != NULL,
                               .created = s->created,
                               .n = s->n,
-                              .cap = s->cap,
+                              .cap = c->cap[s->owner],
                               .last_ms = s->last_ms,
-                              .horizon_ms = s->horizon_ms,
-                              .open_until = s->open_until,
-                              .src = s->src};
+                              .open_until = s->open ? meta(s->open)->until : INT64_MIN,
+                              .src = s->src,
+                              .tenant = s->tenant};
         const void *parts[3] = {&h, &s->u, s->open};
-        size_t lens[3] = {sizeof h, (size_t)s->cap * entry_size(), sizeof(struct cr_incident)};
+        size_t lens[3] = {sizeof h, (size_t)h.cap * entry_size(), sizeof(struct cr_incident)};
         cr_ckpt_put(&b, key, kl, parts, lens, 3);
         s->persisted = 1;
     }
-    c->changed = NULL;
+    c->changed.n = 0;
     /* deletions of states freed since the last snapshot */
     for (size_t i = 0; i + 2 <= c->tomb_len;) {
         size_t kl = (size_t)(unsigned char)c->tomb[i] << 8 | (unsigned char)c->tomb[i + 1];
@@ -1692,19 +1959,14 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     /* the consumer must still exist with the same shape: a rule whose
      * threshold or steps changed starts from scratch */
     uint32_t owner, cap;
-    int64_t horizon;
     int r = cr_ruleset_find_rule(c->rs, id), co = cr_ruleset_find_corr(c->rs, id);
-    if (r >= 0 && c->rs->rules[r].incident) {
+    if (r >= 0 && c->rs->rules[r].incident)
         owner = (uint32_t)r;
-        cap = 0;
-        horizon = open_for(c->rs->rules[r].incident, 3600000);
-    } else if (co >= 0) {
-        const struct cr_correlation *cc = &c->rs->corrs[co];
+    else if (co >= 0)
         owner = (uint32_t)(c->rs->nrules + co);
-        horizon = corr_horizon(cc);
-        cap = corr_cap(cc);
-    } else
+    else
         return 0;
+    cap = c->cap[owner];
     size_t need = sizeof h + (size_t)cap * entry_size() + (h.has_open ? sizeof(struct cr_incident) : 0);
     if (h.kind != owner_kind(c, owner) || h.cap != cap || vlen != need)
         return 0;
@@ -1713,20 +1975,23 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     int was = c->checkpointing;
     c->checkpointing = 0; /* restoring is not a change */
     c->cur_src = h.src;
-    struct state *s = lookup(c, owner, ck, cklen, cap, horizon);
+    c->cur_tenant = h.tenant;
+    struct state *s = lookup(c, owner, ck, cklen);
     c->checkpointing = was;
     const char *v = (const char *)val + sizeof h;
     memcpy(&s->u, v, (size_t)cap * entry_size());
+    if (s->heaped == 0 && (h.kind == KIND_RULE + CR_CORR_ABSENCE ||
+                           h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED))
+        *heap_count(c, s) = 0; /* the snapshot's count: the pushes below count anew */
     s->n = h.n;
     s->last_ms = h.last_ms;
-    s->open_until = h.open_until;
     s->src = h.src;
     s->persisted = 1;
     if (h.has_open) {
-        s->open = malloc(sizeof *s->open);
-        if (!s->open)
-            abort();
+        incident_free(s->open);
+        s->open = incident_alloc();
         memcpy(s->open, v + (size_t)cap * entry_size(), sizeof *s->open);
+        meta(s->open)->until = h.open_until;
     }
     if (s->last_ms > c->watermark)
         c->watermark = s->last_ms;
@@ -1748,16 +2013,15 @@ uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src)
         while (*link) {
             struct state *s = *link;
             /* flushed states only: the shard flushes before it drops */
-            if (s->src == src && !s->dirty && !s->changed && !s->in_heap) {
+            if (s->src == src && !s->dirty && !s->changed && !s->heaped) {
                 remove_state(c, link, s);
                 n++;
-            } else if (s->src == src && (s->changed || s->in_heap)) {
+            } else if (s->src == src && (s->changed || s->heaped)) {
                 /* touched since the last snapshot: its snapshot entry must
                  * become a deletion, so keep it until then, but empty */
                 s->n = 0; /* a pending absence deadline becomes stale: heap entries check */
-                free(s->open);
+                incident_free(s->open);
                 s->open = NULL;
-                s->open_until = INT64_MIN;
                 s->last_ms = INT64_MIN;
                 n++;
                 link = &s->next;
@@ -1782,7 +2046,7 @@ int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, 
         uint32_t owner =
             cs->kind == CONS_RULE_INCIDENT ? cs->index : (uint32_t)c->rs->nrules + cs->index;
         struct state *s = find_state(c, owner, m->key, m->key_len);
-        if (!s || !s->open || at > s->open_until)
+        if (!s || !s->open || at > meta(s->open)->until)
             continue;
         cr_incident_add_ref(s->open, m->input, m->position, m->time_ms);
         cr_incident_add_sample(s->open, m->raw, m->raw_len);
@@ -1827,33 +2091,32 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
     for (int o = 0; o < oldn; o++)
         to[o] = migrate_target(old, rs, o);
 
-    /* 1. unhook the states that go from the deadline heap and the changed
-     * and dirty lists (the caller flushed: the dirty list should be empty) */
+    /* 1. unhook every state from the deadline heap (kept ones are pushed
+     * again once renumbered) and the dropped ones from the changed and
+     * dirty sets (the caller flushed: the dirty set should be empty) */
     size_t nh = 0;
     for (size_t i = 0; i < c->nheap; i++) {
-        c->heap[i].s->in_heap--;
-        if (to[c->heap[i].s->owner] != UINT32_MAX)
+        struct state *hs = c->heap[i].s;
+        *heap_count(c, hs) = 0;
+        hs->heaped = 0;
+        if (to[hs->owner] != UINT32_MAX)
             c->heap[nh++] = c->heap[i];
     }
     size_t keep_heap = nh;
     c->nheap = 0;
-    for (size_t i = 0; i < keep_heap; i++)
-        heap_push(c, c->heap[i].at, c->heap[i].s); /* re-heapify; pushes only move down */
-    struct state **pl = &c->changed;
-    while (*pl) {
-        if (to[(*pl)->owner] == UINT32_MAX) {
-            (*pl)->changed = 0;
-            *pl = (*pl)->changed_next;
-        } else
-            pl = &(*pl)->changed_next;
-    }
-    pl = &c->dirty;
-    while (*pl) {
-        if (to[(*pl)->owner] == UINT32_MAX) {
-            (*pl)->dirty = 0;
-            *pl = (*pl)->dirty_next;
-        } else
-            pl = &(*pl)->dirty_next;
+    struct svec *sets[2] = {&c->changed, &c->dirty};
+    for (int k = 0; k < 2; k++) {
+        size_t w = 0;
+        for (size_t i = 0; i < sets[k]->n; i++) {
+            struct state *x = sets[k]->v[i];
+            if (to[x->owner] != UINT32_MAX)
+                sets[k]->v[w++] = x;
+            else if (k == 0)
+                x->changed = 0;
+            else
+                x->dirty = 0;
+        }
+        sets[k]->n = w;
     }
 
     /* 2. drop them, with the old ids: a persisted one becomes a deletion in
@@ -1862,17 +2125,18 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
     for (size_t i = 0; i < c->nbuckets; i++) {
         struct state **link = &c->buckets[i];
         while (*link) {
-            struct state *s = *link;
-            if (to[s->owner] == UINT32_MAX) {
-                remove_state(c, link, s);
+            struct state *x = *link;
+            if (to[x->owner] == UINT32_MAX) {
+                remove_state(c, link, x);
                 nd++;
             } else
-                link = &s->next;
+                link = &x->next;
         }
     }
 
-    /* 3. the new plan, budgets and owner numbers; each owner's LRU order is
-     * kept (tail first, pushed at the head), so evictions stay input-driven */
+    /* 3. the new plan, budgets, per-owner layout and owner numbers; each
+     * owner's LRU order is kept (tail first, pushed at the head), so
+     * evictions stay input-driven. A kept owner has the same layout. */
     for (int i = 0; i < old->nrules * 4; i++)
         free(c->route_consumers[i].v);
     for (int i = 0; i < old->ncorrs; i++)
@@ -1881,42 +2145,57 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
     free(c->chain_consumers);
     c->rs = rs;
     build_plan(c);
-    for (int r = 0; r < rs->nrules; r++)
+    uint32_t *cap = calloc((size_t)newn + 1, sizeof *cap);
+    int64_t *horizon = calloc((size_t)newn + 1, sizeof *horizon);
+    if (!cap || !horizon)
+        abort();
+    for (int r = 0; r < rs->nrules; r++) {
         lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
-    for (int k = 0; k < rs->ncorrs; k++)
+        horizon[r] = rs->rules[r].incident ? open_for(rs->rules[r].incident, 3600000) : 0;
+    }
+    for (int k = 0; k < rs->ncorrs; k++) {
         lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
+        cap[rs->nrules + k] = corr_cap(&rs->corrs[k]);
+        horizon[rs->nrules + k] = corr_horizon(&rs->corrs[k]);
+    }
     uint64_t nk = 0;
     for (int o = 0; o < oldn; o++) {
         if (to[o] == UINT32_MAX)
             continue;
         struct owner_lru *nl = &lru[to[o]];
         nl->evicted = c->lru[o].evicted;
-        for (struct state *s = c->lru[o].tail, *prev; s; s = prev) {
-            prev = s->lru_prev;
-            s->owner = to[o];
-            lru_push(nl, s);
+        for (struct state *x = c->lru[o].tail, *prev; x; x = prev) {
+            prev = x->lru_prev;
+            x->owner = (uint16_t)to[o];
+            lru_push(nl, x);
             nl->n++;
             nk++;
         }
     }
     free(c->lru);
     c->lru = lru;
+    free(c->cap);
+    free(c->horizon);
+    c->cap = cap;
+    c->horizon = horizon;
+    for (size_t i = 0; i < keep_heap; i++)
+        heap_push(c, c->heap[i].at, c->heap[i].s); /* pushes only move entries down */
 
     /* 4. the owner seeds the hash: rehash every state */
     struct state *all = NULL;
     for (size_t i = 0; i < c->nbuckets; i++) {
-        for (struct state *s = c->buckets[i], *n; s; s = n) {
-            n = s->next;
-            s->next = all;
-            all = s;
+        for (struct state *x = c->buckets[i], *n; x; x = n) {
+            n = x->next;
+            x->next = all;
+            all = x;
         }
         c->buckets[i] = NULL;
     }
-    for (struct state *s = all, *n; s; s = n) {
-        n = s->next;
-        s->hash = key_hash(s->owner, state_key(s), s->keylen);
-        s->next = c->buckets[s->hash & (c->nbuckets - 1)];
-        c->buckets[s->hash & (c->nbuckets - 1)] = s;
+    for (struct state *x = all, *n; x; x = n) {
+        n = x->next;
+        size_t b = state_hash(c, x) & (c->nbuckets - 1);
+        x->next = c->buckets[b];
+        c->buckets[b] = x;
     }
     free(to);
     if (kept)

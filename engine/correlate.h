@@ -51,7 +51,12 @@
  * Memory is bounded: states expire once the event-time watermark (the
  * newest event time the shard has seen) passes last_seen plus the longest
  * horizon that can still use them; past max_keys states, the oldest are
- * evicted and counted (correlator stats), never silently.
+ * evicted and counted (correlator stats), never silently. Budgets: the
+ * shard's (max_keys), each rule's or correlation's own (`max_keys:`), and
+ * each tenant's (correlation.max_keys_per_tenant: a match carries a hash of
+ * its tenant field's value, a state keeps the tenant of the match that
+ * created it, and a tenant over its budget loses its own least recently
+ * touched state, never another tenant's).
  *
  * Ownership and threading: one shard thread; nothing is shared. Incident
  * versions handed out by cr_correlator_flush are owned by the caller.
@@ -74,8 +79,9 @@ struct cr_correlator_stats {
     uint64_t states;       /* live now */
     uint64_t states_peak;
     uint64_t expired;
-    uint64_t evicted;      /* removed because a budget was reached (shard or rule) */
+    uint64_t evicted;      /* removed because a budget was reached (shard, rule or tenant) */
     uint64_t budget_evicted; /* ... of those, by a rule's or correlation's own max_keys */
+    uint64_t tenant_evicted; /* ... of those, by correlation.max_keys_per_tenant */
     uint64_t incidents_opened;
     uint64_t incident_updates;
     uint64_t values_evicted; /* new_value: known values dropped at max_values (they would
@@ -104,6 +110,23 @@ size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
                                  struct cr_wmsg **tail);
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
+/* Tenant budget: at most max_keys_per_tenant states per tenant (0 = no
+ * budget, the default). Call before the first match or restore. */
+void cr_correlator_set_tenant_budget(struct cr_correlator *c, uint64_t max_keys_per_tenant);
+struct cr_tenant_evictions {
+    uint32_t tenant; /* hash of the tenant field's value (cr_match.tenant) */
+    uint64_t evicted;
+};
+/* Tenants that lost states to their budget, most first (ties: smaller hash
+ * first); up to n into out. Returns how many. */
+size_t cr_correlator_tenant_evictions(const struct cr_correlator *c,
+                                      struct cr_tenant_evictions *out, size_t n);
+/* Tenants a shard reports at the end of a run (the most evicted). */
+#define CR_TENANT_REPORT_MAX 4096
+/* Add the n counts of add into *all (*nall entries, realloc'd; caller frees
+ * with free), summing a tenant's counts; *all stays sorted most first. */
+void cr_tenant_evictions_merge(struct cr_tenant_evictions **all, size_t *nall,
+                               const struct cr_tenant_evictions *add, size_t n);
 /* States evicted by the max_keys of owner (a rule index, or nrules + a
  * correlation index). */
 uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner);

@@ -217,6 +217,7 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"routed\":%llu,\"missing_key\":%llu,\"incidents_opened\":%llu,"
            "\"incident_updates\":%llu,\"incident_versions_written\":%llu,\"commits\":%llu,"
            "\"states_peak\":%llu,\"states_evicted\":%llu,\"states_evicted_by_max_keys\":%llu,"
+           "\"states_evicted_by_tenant_budget\":%llu,"
            "\"late_matches\":%llu,\"late_evidence\":%llu,\"reorder_forced\":%llu,"
            "\"reorder_held_peak\":%llu,\"rejects_kept\":%llu,"
            "\"rejects_not_kept\":%llu,\"reloads\":%llu,\"reloads_failed\":%llu,"
@@ -234,6 +235,7 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->correlate.states_peak,
            (unsigned long long)st->correlate.evicted,
            (unsigned long long)st->correlate.budget_evicted,
+           (unsigned long long)st->correlate.tenant_evicted,
            (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
            (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak,
            (unsigned long long)st->store.rejects_kept,
@@ -587,6 +589,13 @@ static int cmd_run(int argc, char **argv)
                 (unsigned long long)(is_rule ? rs->rules[o].incident->max_keys
                                              : rs->corrs[o - rs->nrules].incident.max_keys));
     }
+    for (size_t i = 0; i < st.ntenant_evicted && i < 10; i++) /* said even with --quiet */
+        fprintf(stderr, "corral: tenant %08x: %llu correlation states evicted at "
+                "max_keys_per_tenant %llu%s\n", st.tenant_evicted[i].tenant,
+                (unsigned long long)st.tenant_evicted[i].evicted,
+                (unsigned long long)cfg.max_keys_per_tenant,
+                i == 9 && st.ntenant_evicted > 10 ? " (and more tenants)" : "");
+    free(st.tenant_evicted);
     if (!quiet) {
         print_stats_text(&st, bytes, kafka ? kst.npartitions : ninputs);
         if (kafka)

@@ -62,6 +62,7 @@ struct cr_match {
     int64_t seen_ms;   /* the newest time of its input in its batch up to this record
                         * (INT64_MIN: none): a match older than that minus the allowed
                         * lateness is late, wherever the batch boundaries fall */
+    uint32_t tenant;   /* hash of the event's correlation.tenant_field value; 0 = none */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };

@@ -112,6 +112,7 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         sh->rs = rs;
         sh->nworkers = pl->W;
         sh->max_keys = cfg->max_keys_per_shard;
+        sh->max_keys_per_tenant = cfg->max_keys_per_tenant;
         sh->lateness_ms = cfg->allowed_lateness_ms;
         sh->idle_ms = cfg->source_idle_ms;
         sh->reorder_max_bytes = cfg->reorder_max_bytes;
@@ -147,6 +148,11 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         wk->input_formats = pl->input_formats;
         wk->input_srcs = pl->input_srcs;
         wk->quiet = cfg->quiet;
+        wk->tenant_field = cfg->tenant_field ? cr_ruleset_field(rs, cfg->tenant_field) : -1;
+        if (w == 0 && wk->tenant_field < 0 && cfg->max_keys_per_tenant)
+            fprintf(stderr, "corral: correlation.tenant_field '%s' is neither a builtin field "
+                    "nor used by a rule: no match has a tenant, max_keys_per_tenant applies to "
+                    "none\n", cfg->tenant_field ? cfg->tenant_field : "");
         if (cr_worker_start(wk) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d", w);
             return NULL;
@@ -367,6 +373,10 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
         st.reorder.restore_dropped += ro->restore_dropped;
         st.late_evidence += pl->shards[s].late_evidence;
         st.correlate.budget_evicted += c->budget_evicted;
+        st.correlate.tenant_evicted += c->tenant_evicted;
+        cr_tenant_evictions_merge(&st.tenant_evicted, &st.ntenant_evicted,
+                                  pl->shards[s].tenant_evicted, pl->shards[s].ntenant_evicted);
+        free(pl->shards[s].tenant_evicted);
         int nowners = pl->rs->nrules + pl->rs->ncorrs;
         if (!st.budget_evicted)
             st.budget_evicted = calloc((size_t)nowners + 1, sizeof *st.budget_evicted);

@@ -30,6 +30,7 @@ struct held {
     uint64_t position;
     uint64_t value;
     uint32_t src, rule, input;
+    uint32_t tenant; /* cr_match.tenant */
     uint16_t key_len, raw_len, flags;
     uint8_t route, replay, persisted, late;
     struct chunk *chunk;
@@ -329,6 +330,7 @@ static struct held *hold(struct cr_reorder *r, const struct cr_match *m, int64_t
     h->position = m->position;
     h->value = m->value;
     h->src = m->src;
+    h->tenant = m->tenant;
     h->rule = m->rule;
     h->input = m->input;
     h->key_len = m->key_len;
@@ -454,6 +456,7 @@ static void leave(struct cr_reorder *r, cr_reorder_fn fn, void *arg)
     m->flags = h->flags;
     m->replay = h->replay;
     m->src = h->src;
+    m->tenant = h->tenant;
     m->rule = h->rule;
     m->input = h->input;
     m->position = h->position;
@@ -580,7 +583,8 @@ struct held_val {
     uint16_t rule_len, raw_len;
     uint64_t value;
     int64_t ev_t;
-    uint8_t late, pad[7];
+    uint8_t late, pad[3];
+    uint32_t tenant; /* was padding: a store written before tenants restores tenant 0 */
 };
 
 void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
@@ -606,7 +610,8 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
                              .raw_len = h->raw_len,
                              .value = h->value,
                              .ev_t = h->ev_t,
-                             .late = h->late};
+                             .late = h->late,
+                             .tenant = h->tenant};
         const void *parts[3] = {&v, id, h->data + h->key_len};
         size_t lens[3] = {sizeof v, v.rule_len, h->raw_len};
         cr_ckpt_put(b, key, held_key(r, h, key), parts, lens, 3);
@@ -711,6 +716,7 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
     m->flags = hv.flags;
     m->replay = hv.replay;
     m->value = hv.value;
+    m->tenant = hv.tenant;
     m->key_len = (uint16_t)keylen;
     memcpy(m->key, mkey, keylen);
     m->raw_len = hv.raw_len;

@@ -106,6 +106,8 @@ static void *shard_main(void *arg)
     snprintf(name, sizeof name, "cr-shard-%d", sh->index);
     pthread_setname_np(pthread_self(), name);
     struct cr_correlator *c = cr_correlator_new(sh->rs, sh->max_keys);
+    if (c)
+        cr_correlator_set_tenant_budget(c, sh->max_keys_per_tenant);
     struct cr_reorder *ro =
         cr_reorder_new(sh->rs, sh->lateness_ms, sh->idle_ms, sh->reorder_max_bytes);
     struct cr_match *buf = malloc(sizeof(struct cr_match) * POP_MAX);
@@ -245,6 +247,10 @@ static void *shard_main(void *arg)
     sh->budget_evicted = calloc((size_t)nowners + 1, sizeof *sh->budget_evicted);
     for (int o = 0; sh->budget_evicted && o < nowners; o++)
         sh->budget_evicted[o] = cr_correlator_budget_evictions(c, o);
+    sh->tenant_evicted = malloc(CR_TENANT_REPORT_MAX * sizeof *sh->tenant_evicted);
+    sh->ntenant_evicted = sh->tenant_evicted ? cr_correlator_tenant_evictions(
+                                                   c, sh->tenant_evicted, CR_TENANT_REPORT_MAX)
+                                             : 0;
     cr_writer_send(sh->writer, cr_wmsg_done());
     for (int w = 0; w < W; w++)
         free(pend[w]);

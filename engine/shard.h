@@ -41,6 +41,7 @@ struct cr_shard {
     struct cr_ring **in; /* [workers], of struct cr_match */
     int nworkers;
     uint64_t max_keys;
+    uint64_t max_keys_per_tenant; /* correlation.max_keys_per_tenant */
     int64_t lateness_ms, idle_ms; /* reorder.h */
     uint64_t reorder_max_bytes;
     const char *const *input_names; /* for the reason kept with a late record */
@@ -51,6 +52,9 @@ struct cr_shard {
     uint64_t restored, restore_dropped; /* states and held matches (reorder.h) */
     uint64_t dropped; /* states forgotten by CR_MSG_DROP */
     uint64_t *budget_evicted; /* per owner (rule, then correlation), after join; caller frees */
+    struct cr_tenant_evictions *tenant_evicted; /* tenants that lost states, after join;
+                                                 * caller frees */
+    size_t ntenant_evicted;
     struct cr_correlator_stats stats; /* final, after join */
     struct cr_reorder_stats reorder;  /* final, after join */
     uint64_t late_evidence; /* late matches added to an open incident as evidence */

@@ -69,6 +69,14 @@ int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key
     return (int)off;
 }
 
+uint32_t cr_event_tenant(const struct cr_event *ev, int f)
+{
+    if (f < 0 || !cr_event_has(ev, (unsigned)f) || ev->f[f].len == 0)
+        return 0;
+    uint32_t h = (uint32_t)XXH3_64bits(ev->f[f].p, ev->f[f].len);
+    return h ? h : 1;
+}
+
 static void reject(struct cr_worker *w, const struct cr_event *ev, const struct cr_rec *rec,
                    uint32_t flags)
 {
@@ -217,6 +225,7 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             continue;
         }
         st->rule_matches += (uint64_t)n;
+        uint32_t tenant = n ? cr_event_tenant(&ev, w->tenant_field) : 0;
         for (int h = 0; h < n; h++) {
             const struct cr_rule *rule = &rs->rules[hits[h]];
             for (int r = 0; r < rule->nroutes; r++) {
@@ -244,6 +253,7 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                 out->flags = (uint16_t)ev.flags;
                 out->replay = (rec->flags & CR_REC_REPLAY) != 0;
                 out->src = w->input_srcs[rec->input];
+                out->tenant = tenant;
                 size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
                 memcpy(out->raw, ev.raw.p, rl);
                 out->raw_len = (uint16_t)rl;

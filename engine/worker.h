@@ -94,6 +94,7 @@ struct cr_worker {
     const uint8_t *input_formats;   /* borrowed: format per input index (enum cr_format) */
     const uint32_t *input_srcs;     /* borrowed: stable id per input index (hash of the name) */
     int quiet;                      /* no per-record messages on stderr */
+    int tenant_field;               /* field id of correlation.tenant_field, -1: none */
     struct cr_worker_stats stats;
     int failed;
 };
@@ -107,6 +108,10 @@ void cr_worker_join(struct cr_worker *w);
  * field's value. Returns the key length, or -1 if a field is missing. */
 int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key,
                  uint64_t *value);
+
+/* The tenant of an event: a hash of field f's value (never 0), or 0 when
+ * f < 0 or the event lacks it. Matches carry it for tenant budgets. */
+uint32_t cr_event_tenant(const struct cr_event *ev, int f);
 
 /* Shard that owns a key (the same function everywhere a key is placed). */
 uint32_t cr_key_shard(const char *key, size_t len, int nshards);

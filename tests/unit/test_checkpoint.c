@@ -47,11 +47,14 @@ static struct cr_ruleset *load(int gte)
     return cr_test_rules(dir, name, text);
 }
 
+static uint32_t feed_tenant; /* tenant of the matches fed (0: none) */
+
 static void feed(struct cr_correlator *c, const struct cr_ruleset *rs, const char *rule,
                  const char *ip, int sec, uint32_t src)
 {
     struct cr_match m;
     memset(&m, 0, sizeof m);
+    m.tenant = feed_tenant;
     m.kind = CR_MSG_MATCH;
     m.rule = (uint32_t)cr_ruleset_find_rule(rs, rule);
     m.key_len = (uint16_t)strlen(ip);
@@ -172,6 +175,38 @@ Test(checkpoint, restored_state_continues_exactly)
     }
     cr_assert_str_eq(got, ref);
     cr_assert(strstr(ref, "comp") != NULL && strstr(ref, "brute") != NULL, "%s", ref);
+    cr_correlator_free(a);
+    cr_correlator_free(b);
+    cr_store_close(s);
+    cr_ruleset_free(rs);
+}
+
+/* A restored state keeps its tenant: the tenant budget counts it, and a new
+ * key of that tenant past the budget evicts the tenant's own oldest key. */
+Test(checkpoint, restored_state_keeps_its_tenant)
+{
+    struct cr_ruleset *rs = load(5);
+    struct cr_store *s = open_store();
+    struct cr_correlator *a = cr_correlator_new(rs, 1000), *b = cr_correlator_new(rs, 1000);
+    cr_correlator_enable_checkpoints(a);
+    cr_correlator_set_tenant_budget(b, 2);
+    char out[4096] = "";
+    feed_tenant = 0x77;
+    feed(a, rs, "fail", "10.0.0.1", 0, 7);
+    feed(a, rs, "fail", "10.0.0.2", 1, 7);
+    drain(a, out, sizeof out);
+    checkpoint(a, s);
+    struct rctx r = {b, 0, 0};
+    cr_store_each_state(s, restore_cb, &r);
+    cr_assert_eq(r.kept, 2);
+    feed(b, rs, "fail", "10.0.0.3", 2, 7); /* a third key of tenant 0x77 */
+    const struct cr_correlator_stats *st = cr_correlator_stats(b);
+    cr_assert_eq(st->tenant_evicted, 1);
+    cr_assert_eq(st->states, 2);
+    struct cr_tenant_evictions te[2];
+    cr_assert_eq(cr_correlator_tenant_evictions(b, te, 2), 1);
+    cr_assert_eq(te[0].tenant, 0x77);
+    feed_tenant = 0;
     cr_correlator_free(a);
     cr_correlator_free(b);
     cr_store_close(s);

@@ -102,6 +102,58 @@ Test(config, every_error_with_file_and_line)
     free(p);
 }
 
+/* Tenant budgets: defaults, values, and bad values with file:line. */
+Test(config, tenant_budget)
+{
+    struct cr_config c;
+    cr_config_defaults(&c);
+    cr_assert_str_eq(c.tenant_field, "tenant_id");
+    cr_assert_eq(c.max_keys_per_tenant, 0, "off by default");
+    cr_config_free(&c);
+
+    char *d = cr_test_tmpdir();
+    char *p = write_tmp(d, "t.yaml",
+                        "rules: [r]\n"
+                        "correlation:\n"
+                        "  tenant_field: account\n"
+                        "  max_keys_per_tenant: 20000\n");
+    char err[4096] = "";
+    cr_assert_eq(cr_config_load(p, &c, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(c.tenant_field, "account");
+    cr_assert_eq(c.max_keys_per_tenant, 20000);
+    cr_config_free(&c);
+    free(p);
+
+    p = write_tmp(d, "bad.yaml",
+                  "rules: [r]\n"
+                  "correlation:\n"
+                  "  tenant_field: 'my tenant'\n"  /* line 3 */
+                  "  max_keys_per_tenant: -1\n");  /* line 4 */
+    cr_assert_eq(cr_config_load(p, &c, err, sizeof err), -1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s:3: correlation.tenant_field", p);
+    cr_assert(strstr(err, want) != NULL, "missing '%s' in:\n%s", want, err);
+    snprintf(want, sizeof want, "%s:4: correlation.max_keys_per_tenant", p);
+    cr_assert(strstr(err, want) != NULL, "missing '%s' in:\n%s", want, err);
+    cr_config_free(&c);
+    free(p);
+
+    p = write_tmp(d, "bad2.yaml",
+                  "rules: [r]\n"
+                  "correlation:\n"
+                  "  tenant_field: [a, b]\n"       /* line 3 */
+                  "  max_keys_per_tenant: many\n"); /* line 4 */
+    cr_assert_eq(cr_config_load(p, &c, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:3: correlation.tenant_field", p);
+    cr_assert(strstr(err, want) != NULL, "missing '%s' in:\n%s", want, err);
+    snprintf(want, sizeof want, "%s:4: correlation.max_keys_per_tenant", p);
+    cr_assert(strstr(err, want) != NULL, "missing '%s' in:\n%s", want, err);
+    cr_config_free(&c);
+    free(p);
+    cr_test_rmtree(d);
+    free(d);
+}
+
 Test(config, syntax_error_and_missing_file)
 {
     char *d = cr_test_tmpdir();

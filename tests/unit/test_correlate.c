@@ -65,11 +65,14 @@ static void teardown(void)
     free(dir);
 }
 
+static uint32_t feed_tenant; /* the tenant of the matches fed (0: none) */
+
 /* Feed a match of rule `rule` for key `ip` at second `sec` (ms offset). */
 static void feed_ms(const char *rule, const char *ip, int64_t ms)
 {
     struct cr_match m;
     memset(&m, 0, sizeof m);
+    m.tenant = feed_tenant;
     m.kind = CR_MSG_MATCH;
     m.rule = (uint32_t)cr_ruleset_find_rule(rs, rule);
     m.route = 0;
@@ -535,6 +538,95 @@ Test(budget, a_rule_evicts_its_own_oldest_keys)
     cr_assert(find("brute", "10.8.3.231", 0) != NULL, "a kept key continues its window");
     cr_assert(find("brute", "10.8.0.0", 0) == NULL, "an evicted key starts over");
     cr_assert(find("many_ok", "10.9.0.7", 0) != NULL, "another rule's state is untouched");
+}
+
+/* correlation.max_keys_per_tenant: tenant B's 20 windows are older than
+ * anything of tenant A, so a budget by age alone would evict them first.
+ * A's key explosion evicts only A's own states, and says so per tenant. */
+Test(budget, a_tenant_evicts_only_its_own_keys)
+{
+    enum { A = 0xa, B = 0xb };
+    cr_correlator_set_tenant_budget(c, 50);
+    char ip[32];
+    feed_tenant = B;
+    for (int k = 0; k < 20; k++) {
+        snprintf(ip, sizeof ip, "10.9.0.%d", k);
+        feed("ok", ip, k);
+        feed("ok", ip, k + 1);
+    }
+    feed_tenant = A;
+    for (int k = 0; k < 1000; k++) {
+        snprintf(ip, sizeof ip, "10.8.%d.%d", k / 256, k % 256);
+        feed("ok", ip, 100 + k);
+    }
+    const struct cr_correlator_stats *st = cr_correlator_stats(c);
+    cr_assert_eq(st->tenant_evicted, 950);
+    cr_assert_eq(st->evicted, 950);
+    cr_assert_eq(st->budget_evicted, 0, "no rule budget was involved");
+    cr_assert_eq(st->states, 20 + 50);
+    struct cr_tenant_evictions te[4];
+    cr_assert_eq(cr_correlator_tenant_evictions(c, te, 4), 1);
+    cr_assert_eq(te[0].tenant, A);
+    cr_assert_eq(te[0].evicted, 950);
+    /* B's windows are whole: one more match each opens 20 incidents */
+    feed_tenant = B;
+    for (int k = 0; k < 20; k++) {
+        snprintf(ip, sizeof ip, "10.9.0.%d", k);
+        feed("ok", ip, 2000 + k);
+    }
+    /* A kept its 50 most recent keys: key 999 continues, key 0 starts over */
+    feed_tenant = A;
+    for (int i = 0; i < 2; i++) {
+        feed("ok", "10.8.3.231", 2100 + i); /* key 999 */
+        feed("ok", "10.8.0.0", 2100 + i);   /* key 0 */
+    }
+    flush();
+    for (int k = 0; k < 20; k++) {
+        snprintf(ip, sizeof ip, "10.9.0.%d", k);
+        cr_assert(find("many_ok", ip, 0) != NULL, "tenant B's window %s survived", ip);
+    }
+    cr_assert(find("many_ok", "10.8.3.231", 0) != NULL, "a kept key of A continues");
+    cr_assert(find("many_ok", "10.8.0.0", 0) == NULL, "an evicted key of A starts over");
+    feed_tenant = 0;
+}
+
+/* When the tails of the LRU lists hold more than the bounded scan of other
+ * tenants' states, the tenant stays over until the next flush, which evicts
+ * its oldest states down to the budget; still nobody else's. */
+Test(budget, a_tenant_over_budget_is_trimmed_at_the_flush)
+{
+    enum { A = 0xa, B = 0xb };
+    cr_correlator_set_tenant_budget(c, 120);
+    char ip[32];
+    feed_tenant = B;
+    for (int k = 0; k < 100; k++) {
+        snprintf(ip, sizeof ip, "10.9.%d.%d", k / 256, k % 256);
+        feed("ok", ip, k);
+    }
+    flush(); /* nothing pending: B's states are evictable */
+    feed_tenant = A;
+    for (int k = 0; k < 300; k++) {
+        snprintf(ip, sizeof ip, "10.8.%d.%d", k / 256, k % 256);
+        feed("ok", ip, 1000 + k);
+    }
+    const struct cr_correlator_stats *st = cr_correlator_stats(c);
+    cr_assert_eq(st->tenant_evicted, 0, "the scan of 64 found only B's states (%llu)",
+                 (unsigned long long)st->tenant_evicted);
+    flush();
+    cr_assert_eq(st->tenant_evicted, 180);
+    cr_assert_eq(st->states, 100 + 120);
+    struct cr_tenant_evictions te[4];
+    cr_assert_eq(cr_correlator_tenant_evictions(c, te, 4), 1);
+    cr_assert_eq(te[0].tenant, A);
+    /* the 120 kept are A's most recent */
+    feed("ok", "10.8.1.43", 2000); /* key 299 */
+    feed("ok", "10.8.1.43", 2001);
+    feed("ok", "10.8.0.0", 2002); /* key 0: evicted */
+    feed("ok", "10.8.0.0", 2003);
+    flush();
+    cr_assert(find("many_ok", "10.8.1.43", 0) != NULL);
+    cr_assert(find("many_ok", "10.8.0.0", 0) == NULL);
+    feed_tenant = 0;
 }
 
 /* ---- cross-key sequences, count windows, new values ---- */
