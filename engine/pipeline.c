@@ -116,7 +116,6 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         sh->lateness_ms = cfg->allowed_lateness_ms;
         sh->idle_ms = cfg->source_idle_ms;
         sh->reorder_max_bytes = cfg->reorder_max_bytes;
-        sh->input_names = (const char *const *)pl->input_names;
         sh->writer = pl->writer;
         sh->nshards = pl->S;
         sh->checkpoints = opts->checkpoints;

@@ -264,20 +264,23 @@ static uint32_t rule_hash(const struct cr_ruleset *rs, uint32_t rule)
 static uint32_t route_sig(const struct cr_ruleset *rs, uint32_t rule, unsigned route)
 {
     const struct cr_route *rt = &rs->rules[rule].routes[route];
-    XXH32_state_t *s = XXH32_createState();
-    XXH32_reset(s, 0);
-    for (int i = 0; i < rt->ngroup_by; i++) {
-        const char *f = rs->field_names[rt->group_by[i]];
-        XXH32_update(s, f, strlen(f) + 1);
+    /* the group_by names, each NUL-terminated, then "=" and the counted field */
+    char buf[(CR_MAX_GROUP_BY + 1) * 128];
+    size_t n = 0;
+    for (int i = 0; i <= rt->ngroup_by; i++) {
+        int last = i == rt->ngroup_by;
+        if (last && rt->value_field < 0)
+            break;
+        const char *f = rs->field_names[last ? rt->value_field : rt->group_by[i]];
+        size_t len = strnlen(f, 126);
+        if (last)
+            buf[n++] = '=';
+        memcpy(buf + n, f, len);
+        n += len;
+        if (!last)
+            buf[n++] = 0;
     }
-    if (rt->value_field >= 0) {
-        const char *f = rs->field_names[rt->value_field];
-        XXH32_update(s, "=", 1);
-        XXH32_update(s, f, strlen(f));
-    }
-    uint32_t h = XXH32_digest(s);
-    XXH32_freeState(s);
-    return h;
+    return XXH32(buf, n, 0);
 }
 
 static size_t held_key(const struct cr_reorder *r, const struct held *h, char *out)

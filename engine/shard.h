@@ -44,7 +44,6 @@ struct cr_shard {
     uint64_t max_keys_per_tenant; /* correlation.max_keys_per_tenant */
     int64_t lateness_ms, idle_ms; /* reorder.h */
     uint64_t reorder_max_bytes;
-    const char *const *input_names; /* for the reason kept with a late record */
     struct cr_writer *writer;
     int nshards;
     int checkpoints;            /* snapshot state at CR_MSG_MARK */

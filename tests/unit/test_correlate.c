@@ -8,6 +8,7 @@
 #include "parsers/timeparse.h"
 #include "rules/ruleset.h"
 #include "rules_fixture.h"
+#include "incident_collect.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -97,23 +98,7 @@ static int ngot;
 
 static void flush(void)
 {
-    struct cr_wmsg *h, *t;
-    cr_correlator_flush(c, &h, &t);
-    for (struct cr_wmsg *m = h, *n; m; m = n) {
-        n = m->next;
-        int k;
-        for (k = 0; k < ngot; k++)
-            if (strcmp(got[k].id, m->inc.id) == 0)
-                break;
-        if (k == ngot) {
-            cr_assert_lt(ngot, MAXI);
-            ngot++;
-            created[k] = 0;
-        }
-        got[k] = m->inc;
-        created[k] |= m->created;
-        free(m);
-    }
+    cr_test_collect(c, got, created, &ngot, MAXI);
 }
 
 static const struct cr_incident *find(const char *rule, const char *ip, int nth)

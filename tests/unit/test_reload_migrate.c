@@ -11,6 +11,7 @@
 #include "rules/ruleset.h"
 #include "rules/ruleset_diff.h"
 #include "rules_fixture.h"
+#include "incident_collect.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -138,21 +139,7 @@ static int ngot;
 
 static void flush(void)
 {
-    struct cr_wmsg *h, *t;
-    cr_correlator_flush(c, &h, &t);
-    for (struct cr_wmsg *m = h, *n; m; m = n) {
-        n = m->next;
-        int k;
-        for (k = 0; k < ngot; k++)
-            if (strcmp(got[k].id, m->inc.id) == 0)
-                break;
-        if (k == ngot) {
-            cr_assert_lt(ngot, MAXI);
-            ngot++;
-        }
-        got[k] = m->inc;
-        free(m);
-    }
+    cr_test_collect(c, got, NULL, &ngot, MAXI);
 }
 
 static const struct cr_incident *find(const char *rule, const char *key)
