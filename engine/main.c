@@ -222,7 +222,8 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"reorder_held_peak\":%llu,\"rejects_kept\":%llu,"
            "\"rejects_not_kept\":%llu,\"reloads\":%llu,\"reloads_failed\":%llu,"
            "\"reloads_unchanged\":%llu,\"reload_states_kept\":%llu,"
-           "\"reload_states_dropped\":%llu}\n",
+           "\"reload_states_dropped\":%llu,\"provisional_versions\":%llu,"
+           "\"provisional_rolled_back\":%llu}\n",
            (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
            st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
            (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
@@ -241,7 +242,9 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->store.rejects_kept,
            (unsigned long long)st->store.rejects_not_kept, (unsigned long long)rl->reloads,
            (unsigned long long)rl->failed, (unsigned long long)rl->unchanged,
-           (unsigned long long)rl->states_kept, (unsigned long long)rl->states_dropped);
+           (unsigned long long)rl->states_kept, (unsigned long long)rl->states_dropped,
+           (unsigned long long)st->store.provisional_versions,
+           (unsigned long long)st->provisional_rolled_back);
     if (!k)
         return;
     /* Kafka runs add one more object on its own line */
@@ -468,6 +471,34 @@ static int cmd_run(int argc, char **argv)
             po.restore = 0;
         }
     }
+    /* Incident versions the previous run stored when its input ended early
+     * (store.h, provisional): a run that continues from its checkpoint takes
+     * them back and derives them again in order; any other run keeps them. */
+    uint64_t provisional = 0;
+    {
+        int src = cr_store_begin(store);
+        if (src == 0)
+            src = po.restore ? cr_store_rollback_provisional(store, &provisional)
+                             : cr_store_settle_provisional(store, &provisional);
+        if (src == 0)
+            src = cr_store_commit(store);
+        else
+            cr_store_abort(store);
+        if (src != 0) {
+            fprintf(stderr, "%s run: %s: %s\n", prog, cfg.store_path, cr_store_errmsg(store));
+            cr_store_close(store);
+            cr_ruleset_free(rs);
+            cr_config_free(&cfg);
+            return 1;
+        }
+        if (!po.restore)
+            provisional = 0;
+        else if (provisional && !quiet)
+            fprintf(stderr,
+                    "%s run: %llu incidents stored early at the previous run's end are "
+                    "derived again from the checkpoint\n",
+                    prog, (unsigned long long)provisional);
+    }
     /* before any thread exists: SIGHUP goes to the reload thread only */
     cr_reload_block_signal();
     struct cr_pipeline *pl = cr_pipeline_start(&cfg, rs, store, &po, err, sizeof err);
@@ -573,6 +604,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s run: %s\n", prog, err);
         rc = 1;
     }
+    st.provisional_rolled_back = provisional;
     /* the counters below are per rule of the rules in use at the end */
     const struct cr_ruleset *initial_rs = rs;
     if (cr_reload_rules(rl))

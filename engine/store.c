@@ -5,7 +5,7 @@
  *
  * Why it is shaped this way (reference/architecture.md B.4, C.5):
  *
- *  - One environment, six named databases (store.h has the layout). The
+ *  - One environment, nine named databases (store.h has the layout). The
  *    incident value is the JSON exactly as `corral query --format ndjson`
  *    prints it, so a query is a cursor walk plus a memcpy-free callback.
  *
@@ -54,6 +54,7 @@
 struct cr_store {
     MDB_env *env;
     MDB_dbi incidents, by_time, by_category, by_entity, rejects, meta, state, offsets;
+    MDB_dbi provisional; /* 0 in a read-only open of a store that has none */
     MDB_txn *txn; /* the open write batch, or NULL */
     int failed;   /* error code of a batch that failed and was rolled back */
     int read_only;
@@ -133,17 +134,19 @@ static int64_t get_time(const unsigned char *p)
 struct dbdef {
     const char *name;
     size_t off;
+    int optional; /* added later: a read-only open of an older store goes on without it */
 };
 
 static const struct dbdef dbdefs[] = {
-    {"incidents", offsetof(struct cr_store, incidents)},
-    {"by_time", offsetof(struct cr_store, by_time)},
-    {"by_category", offsetof(struct cr_store, by_category)},
-    {"by_entity", offsetof(struct cr_store, by_entity)},
-    {"rejects", offsetof(struct cr_store, rejects)},
-    {"meta", offsetof(struct cr_store, meta)},
-    {"state", offsetof(struct cr_store, state)},
-    {"offsets", offsetof(struct cr_store, offsets)},
+    {"incidents", offsetof(struct cr_store, incidents), 0},
+    {"by_time", offsetof(struct cr_store, by_time), 0},
+    {"by_category", offsetof(struct cr_store, by_category), 0},
+    {"by_entity", offsetof(struct cr_store, by_entity), 0},
+    {"rejects", offsetof(struct cr_store, rejects), 0},
+    {"meta", offsetof(struct cr_store, meta), 0},
+    {"state", offsetof(struct cr_store, state), 0},
+    {"offsets", offsetof(struct cr_store, offsets), 0},
+    {"provisional", offsetof(struct cr_store, provisional), 1},
 };
 #define NDBS (sizeof dbdefs / sizeof dbdefs[0])
 
@@ -218,6 +221,11 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
     for (size_t i = 0; rc == 0 && i < NDBS; i++) {
         MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbdefs[i].off);
         rc = mdb_dbi_open(txn, dbdefs[i].name, o.read_only ? 0 : MDB_CREATE, dbi);
+        if (rc == MDB_NOTFOUND && dbdefs[i].optional) {
+            *dbi = 0;
+            rc = 0;
+            continue;
+        }
         if (rc == MDB_NOTFOUND) {
             snprintf(err, errlen, "no store at %s (database '%s' missing)", dir, dbdefs[i].name);
             mdb_txn_abort(txn);
@@ -423,6 +431,166 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
     rc = mdb_put(s->txn, s->by_time, &tk, &tv, 0);
     if (rc == 0 && isnew) rc = secondary_keys(s, inc, inc->first_seen_ms, 0);
     if (rc != 0) return batch_fail(s, rc, "writing the incident indexes");
+    return CR_STORE_OK;
+}
+
+/* ---- provisional versions: what the end of an input released early ---- */
+
+/* A provisional entry: has_prev (1 byte); the incident whose category and
+ * entities index the id (the version before, or the first provisional
+ * one); and, if has_prev, the stored JSON of the version before. */
+int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incident *inc,
+                                      const char *json, size_t jsonlen)
+{
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    if (!s->provisional) {
+        set_err(s, "store opened without its provisional table");
+        return CR_STORE_ERR;
+    }
+    if (strnlen(inc->id, sizeof inc->id) != ID_LEN)
+        return cr_store_put_incident(s, inc, json, jsonlen); /* reports the bad id */
+    MDB_val k = {ID_LEN, (void *)inc->id}, pv, cur;
+    rc = mdb_get(s->txn, s->provisional, &k, &pv);
+    if (rc == MDB_NOTFOUND) {
+        /* the first provisional version of this id: remember the one before */
+        rc = mdb_get(s->txn, s->incidents, &k, &cur);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return batch_fail(s, rc, "reading an incident");
+        int has_prev = rc == 0;
+        struct cr_incident basis;
+        size_t plen = has_prev ? cur.mv_size : 0;
+        if (has_prev) {
+            /* the stored version's indexes: its first_seen and summary from
+             * the JSON, its category and entities (which never change) from
+             * this version */
+            basis = *inc;
+            int64_t ts;
+            if (stored_first_seen(&cur, &ts) != 0) {
+                set_err(s, "incident %.32s: stored JSON unreadable", inc->id);
+                return batch_fail(s, MDB_CORRUPTED, "reading an incident");
+            }
+            basis.first_seen_ms = ts;
+        } else
+            basis = *inc;
+        MDB_val v = {1 + sizeof basis + plen, NULL};
+        rc = mdb_put(s->txn, s->provisional, &k, &v, MDB_RESERVE);
+        if (rc != 0) return batch_fail(s, rc, "writing a provisional version");
+        unsigned char *p = v.mv_data;
+        p[0] = (unsigned char)has_prev;
+        memcpy(p + 1, &basis, sizeof basis);
+        if (has_prev) {
+            /* cur may have moved: read it again after the put */
+            rc = mdb_get(s->txn, s->incidents, &k, &cur);
+            if (rc != 0) return batch_fail(s, rc, "reading an incident");
+            memcpy(p + 1 + sizeof basis, cur.mv_data, plen);
+        }
+    } else if (rc != 0)
+        return batch_fail(s, rc, "reading a provisional version");
+    return cr_store_put_incident(s, inc, json, jsonlen);
+}
+
+/* The stored by_time summary of the JSON version prev (last_seen, priority)
+ * is rebuilt by cr_store_put_incident from an incident with those values. */
+static int summary_from_json(const char *json, size_t len, struct cr_incident *inc)
+{
+    json_t *o = json_loadb(json, len, 0, NULL);
+    if (!o) return -1;
+    json_t *ls = json_object_get(o, "last_seen"), *pr = json_object_get(o, "priority");
+    int rc = 0;
+    if (json_is_null(ls))
+        inc->last_seen_ms = CR_TIME_NONE;
+    else if (!json_is_string(ls) ||
+             cr_time_parse_rfc3339(json_string_value(ls), strlen(json_string_value(ls)), 0,
+                                   &inc->last_seen_ms) == 0)
+        rc = -1;
+    if (json_is_string(pr))
+        snprintf(inc->priority, sizeof inc->priority, "%s", json_string_value(pr));
+    json_decref(o);
+    return rc;
+}
+
+int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back)
+{
+    *rolled_back = 0;
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    if (!s->provisional) return CR_STORE_OK;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(s->txn, s->provisional, &cur);
+    if (rc != 0) return batch_fail(s, rc, "reading provisional versions");
+    MDB_val k, v;
+    int op = MDB_FIRST;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        const unsigned char *p = v.mv_data;
+        struct cr_incident basis;
+        if (k.mv_size != ID_LEN || v.mv_size < 1 + sizeof basis) continue;
+        memcpy(&basis, p + 1, sizeof basis);
+        memcpy(basis.id, k.mv_data, ID_LEN);
+        basis.id[ID_LEN] = 0;
+        /* take the current version out with every index key it has */
+        MDB_val json;
+        int64_t ts;
+        MDB_val ik = {ID_LEN, basis.id};
+        rc = mdb_get(s->txn, s->incidents, &ik, &json);
+        if (rc == 0 && stored_first_seen(&json, &ts) == 0) {
+            unsigned char tkey[TS_LEN + ID_LEN];
+            index_key(tkey, "", 0, ts, basis.id);
+            MDB_val tk = {sizeof tkey, tkey};
+            rc = mdb_del(s->txn, s->by_time, &tk, NULL);
+            if (rc == 0 || rc == MDB_NOTFOUND) rc = secondary_keys(s, &basis, ts, 1);
+            if (rc == 0) rc = mdb_del(s->txn, s->incidents, &ik, NULL);
+        } else if (rc == MDB_NOTFOUND)
+            rc = 0;
+        else if (rc == 0)
+            rc = MDB_CORRUPTED;
+        if (rc != 0) {
+            mdb_cursor_close(cur);
+            return batch_fail(s, rc, "rolling back a provisional incident");
+        }
+        /* and put the version before back */
+        if (p[0]) {
+            size_t jl = v.mv_size - 1 - sizeof basis;
+            char *prev = malloc(jl + 1);
+            if (!prev) abort();
+            memcpy(prev, p + 1 + sizeof basis, jl);
+            prev[jl] = 0;
+            if (summary_from_json(prev, jl, &basis) != 0) {
+                free(prev);
+                mdb_cursor_close(cur);
+                set_err(s, "incident %.32s: previous version unreadable", basis.id);
+                return batch_fail(s, MDB_CORRUPTED, "rolling back a provisional incident");
+            }
+            rc = cr_store_put_incident(s, &basis, prev, jl);
+            free(prev);
+            if (rc != 0) {
+                mdb_cursor_close(cur);
+                return rc;
+            }
+        }
+        (*rolled_back)++;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND) return batch_fail(s, rc, "reading provisional versions");
+    rc = mdb_drop(s->txn, s->provisional, 0);
+    if (rc != 0) return batch_fail(s, rc, "clearing provisional versions");
+    return CR_STORE_OK;
+}
+
+int cr_store_settle_provisional(struct cr_store *s, uint64_t *settled)
+{
+    *settled = 0;
+    int rc = batch_ready(s);
+    if (rc != 0) return rc;
+    if (!s->provisional) return CR_STORE_OK;
+    MDB_stat st;
+    rc = mdb_stat(s->txn, s->provisional, &st);
+    if (rc == 0) {
+        *settled = st.ms_entries;
+        rc = mdb_drop(s->txn, s->provisional, 0);
+    }
+    if (rc != 0) return batch_fail(s, rc, "settling provisional versions");
     return CR_STORE_OK;
 }
 

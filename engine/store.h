@@ -11,6 +11,7 @@
  *   meta        name                                   -> value
  *   state       consumer id | 0x00 | key bytes         -> encoded correlation state
  *   offsets     input name                             -> next position (BE u64)
+ *   provisional id                                     -> the version before (see below)
  * Times in keys are BE u64 of the ms value with the sign bit flipped, so
  * that byte order is numeric order even for CR_TIME_NONE (INT64_MIN).
  * first_seen, category and entities never change once an incident exists,
@@ -84,6 +85,23 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
  * input index. A record kept already for the same reason (one late record
  * matched by several rules, a replay) is not written again:
  * CR_STORE_EXISTS. */
+/* Provisional versions. At the end of its input a checkpointing run
+ * releases the matches it still held for the allowed lateness, and stores
+ * the incident versions they make; but the input may go on (a next file
+ * part, a partition after a restart) with records that sort before them,
+ * and the checkpoint holds those matches unreleased. Such versions are put
+ * with cr_store_put_incident_provisional, which first remembers the version
+ * before (or that there was none). A run that resumes from the checkpoint
+ * calls cr_store_rollback_provisional: every such incident goes back to
+ * its version before (or away, with its index keys), and the resumed run
+ * derives it again from the held matches, in order with what came after.
+ * A run that does not resume calls cr_store_settle_provisional: they stay
+ * as they are. Both inside a write batch; counts go to the out parameter. */
+int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incident *inc,
+                                      const char *json, size_t jsonlen);
+int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back);
+int cr_store_settle_provisional(struct cr_store *s, uint64_t *settled);
+
 int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position,
                         const char *reason, const char *raw, size_t rawlen);
 int cr_store_put_meta(struct cr_store *s, const char *name, const char *value);

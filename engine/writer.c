@@ -60,6 +60,7 @@ struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created)
     m->next = NULL;
     m->kind = CR_W_INCIDENT;
     m->created = created;
+    m->provisional = 0;
     memcpy(&m->inc, inc, sizeof *inc);
     return m;
 }
@@ -166,7 +167,11 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
     for (struct cr_wmsg *m = list; m; m = m->next) {
         if (ok && m->kind == CR_W_INCIDENT) {
             char *json = cr_incident_to_json(&m->inc, w->input_names, *w->ninputs);
-            if (!json || cr_store_put_incident(w->store, &m->inc, json, strlen(json)) != 0) {
+            int rc = !json             ? CR_STORE_ERR
+                     : m->provisional ? cr_store_put_incident_provisional(w->store, &m->inc, json,
+                                                                          strlen(json))
+                                      : cr_store_put_incident(w->store, &m->inc, json, strlen(json));
+            if (rc != 0) {
                 fail(w, "writing an incident");
                 ok = 0;
             }
@@ -183,6 +188,7 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             free(json);
             delta.incident_versions++;
             delta.incidents_created += m->created;
+            delta.provisional_versions += m->provisional;
         } else if (ok && m->kind == CR_W_REJECT) {
             if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
                 const char *name = (int)m->input < *w->ninputs ? w->input_names[m->input] : NULL;
@@ -234,6 +240,7 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
         produce_output(w);
         w->stats.incidents_created += delta.incidents_created;
         w->stats.incident_versions += delta.incident_versions;
+        w->stats.provisional_versions += delta.provisional_versions;
         w->stats.rejects_kept += delta.rejects_kept;
         w->stats.rejects_not_kept += delta.rejects_not_kept;
         w->stats.state_bytes += delta.state_bytes;

@@ -46,6 +46,7 @@ struct cr_wmsg {
     struct cr_wmsg *next;
     enum cr_wmsg_kind kind;
     int created; /* incident: 1 if this version is the one that opened it */
+    int provisional; /* incident: released early by the end of the input (store.h) */
     struct cr_incident inc;
     uint32_t input;
     uint64_t position;
@@ -67,6 +68,7 @@ struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int
 struct cr_writer_stats {
     uint64_t incidents_created;
     uint64_t incident_versions; /* versions written (creations + updates) */
+    uint64_t provisional_versions; /* ... of those, provisional (store.h) */
     uint64_t rejects_kept;
     uint64_t rejects_not_kept;  /* beyond store.max_rejects: counted only */
     uint64_t commits;

@@ -56,13 +56,21 @@ static struct cr_incident *mk(const char *key, int64_t t0, const char *cat, cons
     return inc;
 }
 
-static int put(struct cr_store *s, const struct cr_incident *inc)
+/* Put inc as its JSON; provisional: as a version the end of an input
+ * released early (store.h). */
+static int put_as(struct cr_store *s, const struct cr_incident *inc, int provisional)
 {
     char *js = cr_incident_to_json(inc, NULL, 0);
     cr_assert_not_null(js);
-    int rc = cr_store_put_incident(s, inc, js, strlen(js));
+    int rc = provisional ? cr_store_put_incident_provisional(s, inc, js, strlen(js))
+                         : cr_store_put_incident(s, inc, js, strlen(js));
     free(js);
     return rc;
+}
+
+static int put(struct cr_store *s, const struct cr_incident *inc)
+{
+    return put_as(s, inc, 0);
 }
 
 static struct cr_store *open_rw(void)
@@ -310,6 +318,94 @@ Test(store, first_seen_moving_earlier_reindexes)
     q.until_ms = 160000;
     cr_assert_str_eq(run(s, &q).text, "c a");
     free(c);
+    cr_store_close(s);
+}
+
+static int put_prov(struct cr_store *s, const struct cr_incident *inc)
+{
+    return put_as(s, inc, 1);
+}
+
+/* The end of an input stored versions early (store.h): rolling back puts
+ * each incident back exactly as it was before them (JSON and every index,
+ * also where a provisional version moved first_seen), removes the ones they
+ * created from every index, and empties the table; settling keeps them. */
+Test(store, provisional_versions_roll_back_exactly_or_settle)
+{
+    struct cr_store *s = open_rw();
+    fill(s);
+    struct cr_incident *c = mk("c", 300, "S-ATK-BRUTE", "P2", "10.0.0.2");
+    char *before = cr_incident_to_json(c, NULL, 0);
+    /* two provisional versions of c (the second moves first_seen to 150 s and
+     * raises the priority), and a new incident f */
+    struct cr_incident *c2 = mk("c", 300, "S-ATK-BRUTE", "P2", "10.0.0.2");
+    c2->event_count = 6;
+    c2->last_seen_ms = 900000;
+    struct cr_incident *c3 = mk("c", 300, "S-ATK-BRUTE", "P1", "10.0.0.2");
+    c3->first_seen_ms = 150000;
+    c3->last_seen_ms = 950000;
+    struct cr_incident *f = mk("f", 600, "S-ATK-SCAN", "P1", "10.0.0.9");
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(put_prov(s, c2), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(put_prov(s, c3), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(put_prov(s, f), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_commit(s), 0);
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(s, &q).text, "f e d b c a");
+    q.priority = "P1";
+    cr_assert_str_eq(run(s, &q).text, "f c");
+
+    uint64_t n = 99;
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_rollback_provisional(s, &n), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(n, 2, "c and f");
+    q = Q();
+    cr_assert_str_eq(run(s, &q).text, "e d c b a");
+    q.priority = "P1";
+    cr_assert_str_eq(run(s, &q).text, "", "c's summary is back to P2");
+    q = Q();
+    q.category = "S-ATK-SCAN";
+    cr_assert_str_eq(run(s, &q).text, "d b");
+    q = Q();
+    q.entity = "src_ip=10.0.0.9";
+    cr_assert_str_eq(run(s, &q).text, "");
+    q = Q();
+    q.until_ms = 160000;
+    cr_assert_str_eq(run(s, &q).text, "a", "c is indexed at 300 s again, not 150 s");
+    q = Q();
+    q.entity = "key=c";
+    struct exact e = {before, 0};
+    cr_assert_eq(cr_store_query(s, &q, same_json, &e), 0);
+    cr_assert_eq(e.calls, 1, "c is stored once, as it was");
+    uint64_t count = 0;
+    cr_assert_eq(cr_store_count_incidents(s, &count), 0);
+    cr_assert_eq(count, 5);
+    /* the table is empty now: a second rollback changes nothing */
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_rollback_provisional(s, &n), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(n, 0);
+
+    /* settling keeps what was written */
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(put_prov(s, f), 0, "%s", cr_store_errmsg(s));
+    cr_assert_eq(cr_store_settle_provisional(s, &n), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_rollback_provisional(s, &n), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(n, 0);
+    q = Q();
+    cr_assert_str_eq(run(s, &q).text, "f e d c b a");
+    free(before);
+    free(c);
+    free(c2);
+    free(c3);
+    free(f);
     cr_store_close(s);
 }
 
