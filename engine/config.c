@@ -31,6 +31,7 @@ void cr_config_defaults(struct cr_config *c)
     c->max_keys_per_shard = 1000000;
     c->allowed_lateness_ms = 10000;
     c->source_idle_ms = 300000;
+    c->idle_release_ms = 60000;
     c->reorder_max_bytes = 64ull << 20;
     c->tenant_field = strdup("tenant_id");
     c->max_keys_per_tenant = 0;
@@ -485,7 +486,7 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
         static const char *const keys[] = {"max_keys_per_shard", "allowed_lateness",
                                            "source_idle",        "reorder_max_bytes",
                                            "tenant_field",       "max_keys_per_tenant",
-                                           NULL};
+                                           "idle_release",       NULL};
         bad += cr_yaml_check_keys(y, n, keys, "correlation", err, errlen);
         yaml_node_t *k = cr_yaml_get(y, n, "max_keys_per_shard");
         int64_t v;
@@ -505,6 +506,12 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
         if ((k = cr_yaml_get(y, n, "source_idle"))) {
             if (cr_yaml_duration_ms(y, k, "correlation.source_idle", &v, err, errlen) == 0)
                 c->source_idle_ms = v;
+            else
+                bad++;
+        }
+        if ((k = cr_yaml_get(y, n, "idle_release"))) {
+            if (cr_yaml_duration_ms(y, k, "correlation.idle_release", &v, err, errlen) == 0)
+                c->idle_release_ms = v;
             else
                 bad++;
         }

@@ -60,6 +60,8 @@ struct cr_config {
                                   * input's newest record, then applied in time order */
     int64_t source_idle_ms;      /* an input this far behind the newest one stops holding
                                   * the watermark back (0 = never) */
+    int64_t idle_release_ms;     /* Kafka: no record from any partition for this long (wall
+                                  * clock): every held match is applied (0 = never) */
     uint64_t reorder_max_bytes;  /* per shard: past it, the oldest held matches are applied
                                   * early (counted) */
     char *tenant_field;           /* the field naming a match's tenant (default tenant_id) */

@@ -586,7 +586,8 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
         goto out;
     }
 
-    int64_t t0 = mono_ms(), last_ckpt = t0, last_progress = t0;
+    int64_t t0 = mono_ms(), last_ckpt = t0, last_progress = t0, last_active = t0;
+    int active = 0, quiet_sent = 0; /* correlation.idle_release */
     k->last_rebalance_ms = t0;
     uint64_t logged_errors = 0, tick = 0;
     for (;;) {
@@ -605,6 +606,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, k->paused ? 50 : 100);
         if (m) {
+            active |= !m->err;
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                     st->consumer_errors++;
@@ -630,6 +632,18 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
         int64_t now = mono_ms();
         if (k->b && k->b->nrecs && (!m || now - k->batch_started >= LINGER_MS))
             submit(k);
+        if (active) {
+            last_active = now;
+            active = 0;
+            quiet_sent = 0;
+        } else if (cfg->idle_release_ms > 0 && !quiet_sent && k->st->records &&
+                   now - last_active >= cfg->idle_release_ms) {
+            /* nothing from any partition for idle_release: the matches held
+             * for the lateness are applied now, not when records come back */
+            submit(k);
+            cr_pipeline_inputs_quiet(pl);
+            quiet_sent = 1;
+        }
         if (cr_pipeline_rules_offered(pl)) {
             /* hot reload: what was consumed so far is matched with the old
              * rules, everything after the barrier with the new ones */

@@ -223,7 +223,7 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"rejects_not_kept\":%llu,\"reloads\":%llu,\"reloads_failed\":%llu,"
            "\"reloads_unchanged\":%llu,\"reload_states_kept\":%llu,"
            "\"reload_states_dropped\":%llu,\"provisional_versions\":%llu,"
-           "\"provisional_rolled_back\":%llu}\n",
+           "\"provisional_rolled_back\":%llu,\"idle_releases\":%llu}\n",
            (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
            st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
            (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
@@ -244,7 +244,8 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)rl->failed, (unsigned long long)rl->unchanged,
            (unsigned long long)rl->states_kept, (unsigned long long)rl->states_dropped,
            (unsigned long long)st->store.provisional_versions,
-           (unsigned long long)st->provisional_rolled_back);
+           (unsigned long long)st->provisional_rolled_back,
+           (unsigned long long)st->reorder.quiet_releases);
     if (!k)
         return;
     /* Kafka runs add one more object on its own line */

@@ -205,6 +205,17 @@ void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b)
     cr_ring_push(pl->batch_rings[b->seq % (uint64_t)pl->W], &msg, 1);
 }
 
+void cr_pipeline_inputs_quiet(struct cr_pipeline *pl)
+{
+    struct cr_batch_msg msg = {.batch = NULL,
+                               .seq = pl->next_seq,
+                               .src = 0,
+                               .epoch = (uint64_t)CR_SOURCE_QUIET,
+                               .kind = CR_BM_SOURCE};
+    pl->next_seq++;
+    cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
+}
+
 uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position *pos, int npos)
 {
     uint64_t e = ++pl->epoch;
@@ -368,6 +379,8 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
         st.reorder.bytes_peak += ro->bytes_peak;
         st.reorder.late += ro->late;
         st.reorder.forced += ro->forced;
+        if (ro->quiet_releases > st.reorder.quiet_releases) /* every shard counts each one */
+            st.reorder.quiet_releases = ro->quiet_releases;
         st.reorder.restored += ro->restored;
         st.reorder.restore_dropped += ro->restore_dropped;
         st.late_evidence += pl->shards[s].late_evidence;

@@ -82,6 +82,12 @@ void cr_pipeline_drop_input(struct cr_pipeline *pl, int input);
  * caught-up partition). Sources' times decide when held matches are
  * correlated (reorder.h). */
 void cr_pipeline_input_state(struct cr_pipeline *pl, int input, enum cr_source_state state);
+/* Every input has been quiet for correlation.idle_release (wall clock): the
+ * shards apply every match they hold, in order, as at the end of the input;
+ * a record that later arrives older than what was applied is late. Input
+ * thread only, in sequence with the batches (call after submitting the
+ * last batch). */
+void cr_pipeline_inputs_quiet(struct cr_pipeline *pl);
 /* The newest durable epoch (0: none yet). Any thread. */
 uint64_t cr_pipeline_durable(const struct cr_pipeline *pl);
 /* Wait until epoch is durable, the store failed, or timeout_ms passed.

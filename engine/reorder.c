@@ -49,6 +49,7 @@ struct cr_reorder {
     int64_t lateness, idle;
     uint64_t max_bytes;
     int64_t frontier; /* everything below it has left */
+    int frontier_dirty; /* a quiet release moved it: the next snapshot stores it */
     struct held **heap;
     size_t n, cap;
     struct chunk *cur, *spare;
@@ -497,6 +498,19 @@ size_t cr_reorder_release(struct cr_reorder *r, int all, cr_reorder_fn fn, void 
     return n;
 }
 
+size_t cr_reorder_release_quiet(struct cr_reorder *r, cr_reorder_fn fn, void *arg)
+{
+    size_t n = cr_reorder_release(r, 1, fn, arg);
+    /* the same point in every shard (they all see every input's time), so
+     * each shard's checkpoint stores the same frontier */
+    int64_t newest = cr_reorder_watermark(r, 1);
+    if (newest != INT64_MIN && newest > r->frontier)
+        r->frontier = newest;
+    r->frontier_dirty = 1;
+    r->st.quiet_releases++;
+    return n;
+}
+
 int64_t cr_reorder_frontier(const struct cr_reorder *r)
 {
     return r->frontier;
@@ -620,6 +634,14 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
         cr_ckpt_put(b, key, held_key(r, h, key), parts, lens, 3);
         h->persisted = 1;
     }
+    if (r->frontier_dirty) {
+        char fv[8];
+        be64(fv, (uint64_t)r->frontier);
+        const void *parts[1] = {fv};
+        size_t lens[1] = {sizeof fv};
+        cr_ckpt_put(b, CR_REORDER_KEY_FRONTIER, sizeof CR_REORDER_KEY_FRONTIER - 1, parts, lens, 1);
+        r->frontier_dirty = 0;
+    }
     for (size_t i = 0; i < r->nsrcs; i++) {
         struct source *s = &r->srcs[i];
         if (!s->dirty)
@@ -678,6 +700,15 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
                        size_t vlen)
 {
     const char *k = key, *v = val;
+    if (klen == sizeof CR_REORDER_KEY_FRONTIER - 1 &&
+        memcmp(k, CR_REORDER_KEY_FRONTIER, klen) == 0) {
+        if (vlen != 8)
+            return 0;
+        int64_t f = (int64_t)rd64(v);
+        if (f > r->frontier)
+            r->frontier = f; /* what a quiet release applied stays applied */
+        return 1;
+    }
     if (klen == SOURCE_PREFIX_LEN + 4 &&
         memcmp(k, CR_REORDER_KEY_SOURCE, SOURCE_PREFIX_LEN) == 0) {
         if (vlen != 8)

@@ -50,6 +50,7 @@
 /* Checkpoint key prefixes (a consumer id can never start with 0x01). */
 #define CR_REORDER_KEY_HELD "\x01held"
 #define CR_REORDER_KEY_SOURCE "\x01source"
+#define CR_REORDER_KEY_FRONTIER "\x01frontier"
 
 struct cr_reorder;
 
@@ -62,6 +63,7 @@ struct cr_reorder_stats {
     uint64_t restored;  /* held matches loaded from a checkpoint */
     uint64_t restore_dropped; /* ... whose rule no longer exists in the same shape */
     uint64_t reload_dropped;  /* held matches whose rule or route a reload removed */
+    uint64_t quiet_releases;  /* every input quiet: all held matches applied at once */
 };
 
 struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms,
@@ -85,6 +87,14 @@ typedef void (*cr_reorder_fn)(void *arg, const struct cr_match *m, int64_t late_
 /* late_at: INT64_MIN for a match on time; for a late one, the point of
  * event time where it leaves (an incident open then may take it). */
 size_t cr_reorder_release(struct cr_reorder *r, int all, cr_reorder_fn fn, void *arg);
+
+/* Every input has been quiet for correlation.idle_release (wall clock): apply
+ * every held match, in order, as at the end of the input, and move the
+ * frontier to the newest time of any input, so that a record arriving
+ * later and older than that is late (counted, kept, evidence) instead of
+ * being counted in a window out of order. The frontier is part of the
+ * next checkpoint. Returns how many left. */
+size_t cr_reorder_release_quiet(struct cr_reorder *r, cr_reorder_fn fn, void *arg);
 
 /* The watermark now (INT64_MIN before any input reported a time); with
  * `complete`, the newest time of any input (nothing more will come). */

@@ -114,7 +114,7 @@ static void *shard_main(void *arg)
     if (!c || !ro || !buf)
         abort();
     uint64_t seq = 0, epoch = 0;
-    int done = 0, mark = 0, drop = 0;
+    int done = 0, mark = 0, drop = 0, quiet = 0;
     uint32_t drop_src = 0;
     struct cr_swap *swap = NULL;
     if (sh->checkpoints)
@@ -169,7 +169,10 @@ static void *shard_main(void *arg)
                 break;
             case CR_MSG_SOURCE:
                 batch_done = 1;
-                cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->flags);
+                if (m->flags == CR_SOURCE_QUIET)
+                    quiet = 1;
+                else
+                    cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->flags);
                 break;
             case CR_MSG_DROP:
                 batch_done = 1;
@@ -190,7 +193,14 @@ static void *shard_main(void *arg)
         }
         /* matches the watermark passed, in event-time order; at the end of
          * the input, all of them */
-        if (!mark && !drop) {
+        if (quiet) {
+            /* every input quiet (wall clock): what is held goes now */
+            cr_reorder_release_quiet(ro, apply_released, &rctx);
+            int64_t wm = cr_reorder_watermark(ro, 1);
+            if (wm != INT64_MIN)
+                cr_correlator_advance(c, wm);
+            quiet = 0;
+        } else if (!mark && !drop) {
             cr_reorder_release(ro, done, apply_released, &rctx);
             int64_t wm = cr_reorder_watermark(ro, done);
             if (wm != INT64_MIN)

@@ -637,6 +637,74 @@ Test(kafka, topic_equals_file, .init = setup, .fini = teardown, .timeout = 120)
     stats_free(&st);
 }
 
+/* Incidents in a store another process is writing; -1 if there is none yet. */
+static long long store_incidents(const char *dir)
+{
+    char err[256];
+    struct cr_store *s = cr_store_open(dir, &(struct cr_store_opts){.read_only = 1}, err,
+                                       sizeof err);
+    if (!s)
+        return -1;
+    uint64_t n = 0;
+    long long r = cr_store_count_incidents(s, &n) == 0 ? (long long)n : -1;
+    cr_store_close(s);
+    return r;
+}
+
+/* A live topic goes quiet right after a brute force: its last failures are
+ * within the allowed lateness of the newest record, so the watermark never
+ * passes them. With correlation.idle_release the incident is stored while
+ * the consumer still runs, and nothing is left for the end (no provisional
+ * versions). */
+Test(kafka, a_quiet_topic_releases_held_matches, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    start_cluster(1, "quiet");
+    char log[PATHLEN], cfg[PATHLEN], store[PATHLEN], text[4096];
+    size_t n = 0;
+    for (int i = 0; i < 5; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "<38>Mar  2 08:00:%02d web-01 sshd[1040]: Failed password for root "
+                              "from 203.0.113.5 port %d ssh2\n",
+                              i * 10, 40001 + i);
+    tpath(log, "quiet.log");
+    cr_assert_eq(cr_test_write_file(log, text, n), 0);
+    produce("quiet", log, 5, NULL);
+    int cn = snprintf(text, sizeof text,
+                      "rules: ['%s']\ninput: {year: 2026}\n"
+                      "correlation: {allowed_lateness: 10s, idle_release: 1s}\n"
+                      "kafka: {checkpoint_interval: 50ms}\n",
+                      cr_test_source_path("configs/rules"));
+    tpath(cfg, "quiet.yaml");
+    cr_assert_eq(cr_test_write_file(cfg, text, (size_t)cn), 0);
+    tpath(store, "quiet-store");
+    char cmd[CMDLEN];
+    snprintf(cmd, sizeof cmd,
+             "'%s' run -c '%s' --brokers '%s' --topic quiet --group g-quiet --store '%s' "
+             "-X session.timeout.ms=6000 -X heartbeat.interval.ms=500 --quiet --stats-json",
+             CORRAL_BINARY, cfg, brokers, store);
+    struct proc p;
+    proc_start(&p, cmd, "quiet");
+    double deadline = now_s() + 60;
+    long long got = -1;
+    while (now_s() < deadline && proc_alive(&p) && (got = store_incidents(store)) < 1)
+        sleep_ms(50);
+    cr_assert(proc_alive(&p), "corral ended on its own");
+    cr_assert_eq(got, 1, "the brute force is stored while the consumer runs");
+    kill(p.pid, SIGTERM);
+    struct stats st;
+    proc_stats(&p, &st);
+    cr_assert_eq(jint(st.eng, "records"), 5);
+    cr_assert_geq(jint(st.eng, "idle_releases"), 1);
+    cr_assert_eq(jint(st.eng, "provisional_versions"), 0, "nothing was left for the end");
+    cr_assert_eq(jint(st.eng, "late_matches"), 0);
+    struct incs k = load_incidents(store, NULL);
+    cr_assert_eq(k.n, 1);
+    cr_assert_eq(k.v[0].count, 5);
+    incs_free(&k);
+    stats_free(&st);
+}
+
 /* kill -9 after the third durable checkpoint, restart with the same group
  * and store: the clean run's incidents, each once, state restored. */
 Test(kafka, kill9_and_restart, .init = setup, .fini = teardown, .timeout = 240)
