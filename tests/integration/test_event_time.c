@@ -142,11 +142,7 @@ Test(event_time, late_records_are_counted_kept_and_evidence, .init = setup, .fin
      * (240 s late); one 5 s out of order is within the lateness */
     char text[16384];
     size_t n = 0;
-    for (int i = 0; i < 5; i++)
-        n += (size_t)snprintf(text + n, sizeof text - n,
-                              "<38>Mar  2 08:00:%02d web-01 sshd[1040]: Failed password for root "
-                              "from 203.0.113.5 port %d ssh2\n",
-                              i * 10, 40001 + i);
+    cr_test_ssh_failures(text, sizeof text, &n, 5);
     for (int t = 45; t <= 300; t += 5) {
         n += (size_t)snprintf(text + n, sizeof text - n,
                               "<30>Mar  2 08:%02d:%02d app-01 systemd[1]: Started session-%d.scope "

@@ -662,11 +662,7 @@ Test(kafka, a_quiet_topic_releases_held_matches, .init = setup, .fini = teardown
     start_cluster(1, "quiet");
     char log[PATHLEN], cfg[PATHLEN], store[PATHLEN], text[4096];
     size_t n = 0;
-    for (int i = 0; i < 5; i++)
-        n += (size_t)snprintf(text + n, sizeof text - n,
-                              "<38>Mar  2 08:00:%02d web-01 sshd[1040]: Failed password for root "
-                              "from 203.0.113.5 port %d ssh2\n",
-                              i * 10, 40001 + i);
+    cr_test_ssh_failures(text, sizeof text, &n, 5);
     tpath(log, "quiet.log");
     cr_assert_eq(cr_test_write_file(log, text, n), 0);
     produce("quiet", log, 5, NULL);

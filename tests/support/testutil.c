@@ -115,3 +115,12 @@ int cr_test_run(const char *cmd, char **out)
         return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+void cr_test_ssh_failures(char *buf, size_t cap, size_t *len, int n)
+{
+    for (int i = 0; i < n && *len < cap; i++)
+        *len += (size_t)snprintf(buf + *len, cap - *len,
+                                 "<38>Mar  2 08:00:%02d web-01 sshd[1040]: Failed password for "
+                                 "root from 203.0.113.5 port %d ssh2\n",
+                                 i * 10, 40001 + i);
+}

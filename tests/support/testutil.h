@@ -28,4 +28,8 @@ int cr_test_write_file(const char *path, const char *data, size_t len);
  * return the exit status (or -1). */
 int cr_test_run(const char *cmd, char **out);
 
+/* Append n sshd "Failed password for root from 203.0.113.5" lines (RFC 3164,
+ * Mar 2 08:00:00, then every 10 s; ports 40001...) to buf at *len. */
+void cr_test_ssh_failures(char *buf, size_t cap, size_t *len, int n);
+
 #endif
