@@ -1351,7 +1351,7 @@ struct vref {
 
 static void *scratch(struct cr_correlator *c, size_t n)
 {
-    if (n > c->scratch_cap) {
+    if (n > c->scratch_cap || !c->scratch) {
         size_t cap = c->scratch_cap ? c->scratch_cap : 64;
         while (cap < n)
             cap *= 2;
@@ -2486,7 +2486,8 @@ static void expire(struct cr_correlator *c)
         }
     uint64_t removed = 0;
     while (removed < target && lo <= hi) {
-        int64_t cut = lo + (hi - lo) / 8 + 1;
+        /* (a state emptied by drop_src has last_ms INT64_MIN: no signed overflow) */
+        int64_t cut = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 8) + 1;
         for (size_t i = 0; i < c->nbuckets && removed < target; i++) {
             uint32_t *link = &c->buckets[i];
             while (*link && removed < target) {
