@@ -1210,12 +1210,12 @@ static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
 
 /* The incident of state s is past its open window: forget it (its last
  * version was flushed, or is flushed now). */
-static void close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
-                             struct cr_wmsg **extra_head)
+static struct cr_incident *close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
+                                            struct cr_wmsg **extra_head)
 {
     struct cr_incident *inc = open_get(c, s);
     if (!inc || t <= meta(inc)->until)
-        return;
+        return inc;
     if (s->dirty) {
         /* unflushed changes of the old incident: hand them out now */
         struct cr_wmsg *m = cr_wmsg_incident(inc, s->created);
@@ -1225,12 +1225,12 @@ static void close_if_expired(struct cr_correlator *c, struct state *s, int64_t t
         /* keep s in the dirty list: harmless, flush skips states without incidents */
     }
     open_clear(c, s);
+    return NULL;
 }
 
-static void update_incident(struct cr_correlator *c, struct state *s, const struct cr_match *m,
-                            int64_t t, int64_t open_ms)
+static void update_incident(struct cr_correlator *c, struct state *s, struct cr_incident *inc,
+                            const struct cr_match *m, int64_t t, int64_t open_ms)
 {
-    struct cr_incident *inc = open_get(c, s);
     inc->event_count++;
     if (t > inc->last_seen_ms)
         inc->last_seen_ms = t;
@@ -1271,9 +1271,9 @@ static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struc
     struct state *s = lookup(c, r, m->key, m->key_len);
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
         return;
     }
     struct cr_incident *inc =
@@ -1579,13 +1579,13 @@ static int count_begin(struct cr_correlator *c, uint32_t k, struct state *s,
     int64_t t = m->time_ms, before = s->last_ms;
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (!s->open)
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (!open)
         return 1;
     if (have && s->last_ms != before)
         entries_store(c, s, e, have); /* packed relative to last_ms */
-    update_incident(c, s, m, t, open_for(&co->incident, co->timespan_ms));
-    chain(c, k, m->key, m->key_len, t, open_get(c, s), 0);
+    update_incident(c, s, open, m, t, open_for(&co->incident, co->timespan_ms));
+    chain(c, k, m->key, m->key_len, t, open, 0);
     return 0;
 }
 
@@ -1678,7 +1678,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     }
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
     int last = co->nsteps - 1;
     if (step == 0) {
         if (t >= st[0].start) { /* the newest start leaves the most time for what follows */
@@ -1701,9 +1701,9 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
         }
     }
     /* the last step completed a sequence */
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, key, keylen, t, open_get(c, s), depth + 1);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, key, keylen, t, open, depth + 1);
         return;
     }
     struct cr_incident *inc =
@@ -1849,10 +1849,10 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
     if (t < head->t + co->learn_ms)
         return; /* still learning the key's usual values */
     int64_t ofor = open_for(&co->incident, 3600000);
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, m->key, m->key_len, t, open_get(c, s), 0);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, m->key, m->key_len, t, open, 0);
         return;
     }
     struct cr_incident *inc =
@@ -1891,10 +1891,10 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
     }
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, key, keylen, t, open_get(c, s), depth + 1);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, key, keylen, t, open, depth + 1);
         return;
     }
     if (t > st[step].reached)
@@ -2081,9 +2081,9 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
     if (w->count < co->gte || w->count > co->lte)
         return;
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    close_if_expired(c, s, at, &c->extra);
-    if (s->open) {
-        struct cr_incident *inc = open_get(c, s);
+    struct cr_incident *open = close_if_expired(c, s, at, &c->extra);
+    if (open) {
+        struct cr_incident *inc = open;
         for (uint32_t i = 0; i < nref; i++)
             cr_incident_add_ref(inc, evref_input(&refs[i]), evref_pos(&refs[i]), refs[i].t);
         inc->event_count += w->count;
@@ -2234,10 +2234,10 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
     struct state *s = lookup(c, owner, k2, jkey(k2, last, p.vals, p.vlen));
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, p.vals, p.vlen, t, open_get(c, s), depth + 1);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, p.vals, p.vlen, t, open, depth + 1);
         return;
     }
     struct cr_incident *inc = new_incident_key(c, co->id, co->title, &co->incident, co->group_by,
@@ -2286,9 +2286,9 @@ static void fire_due(struct cr_correlator *c)
         int64_t start = st[0].start, ofor = open_for(&co->incident, co->timespan_ms);
         st[0].start = INT64_MIN;
         mark_changed(c, s);
-        close_if_expired(c, s, d.at, &c->extra);
-        if (s->open) {
-            update_incident(c, s, NULL, d.at, ofor);
+        struct cr_incident *open = close_if_expired(c, s, d.at, &c->extra);
+        if (open) {
+            update_incident(c, s, open, NULL, d.at, ofor);
         } else {
             struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident,
                                                    co->group_by, co->ngroup_by, s, start);
@@ -2459,8 +2459,9 @@ static void expire(struct cr_correlator *c)
             struct state *s = S(c, *link);
             int64_t until =
                 s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + c->horizon[s->owner];
-            if (s->open && meta(open_get(c, s))->until > until)
-                until = meta(open_get(c, s))->until;
+            const struct cr_incident *inc = open_get(c, s);
+            if (inc && meta(inc)->until > until)
+                until = meta(inc)->until;
             if (!s->dirty && !s->changed && !s->heaped && until < c->watermark) {
                 remove_state(c, link, s);
                 c->stats.expired++;
