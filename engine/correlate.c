@@ -366,7 +366,7 @@ struct state {
     uint16_t changed : 1;  /* in c->changed: touched since the last snapshot */
     uint16_t persisted : 1; /* checkpointing: a snapshot holds it */
     uint16_t heaped : 1;   /* deadlines point at it (count in heap_count()) */
-    uint16_t open : 1;     /* it has an open incident (c->opens) */
+    uint16_t open : 1;     /* it has an open incident (open_get) */
     uint16_t ext : 1;      /* event_count/value_count: entries in a block (struct ext) */
 };
 
@@ -597,12 +597,14 @@ struct cr_correlator {
     uint8_t *lay;       /* [owner]: LAY_* */
     uint16_t *poff;     /* [owner]: payload offset (STATE_HEAD, or STATE_HEAD_LRU) */
     uint32_t *koff;     /* [owner]: key offset (poff + payload bytes) */
+    uint32_t *ioff;     /* [owner]: offset of its open incident's pointer, 0: see open_slot */
     struct consumer_list *route_consumers; /* [rule * 4 + route] */
     struct consumer_list *chain_consumers; /* [correlation]: seq steps fed by its incidents */
     struct slab slab;
     uint32_t *buckets;  /* handles */
     size_t nbuckets;
-    struct omap opens;  /* open incidents by state */
+    struct omap opens;  /* open incidents of states that have no place for them (open_slot) */
+    uint64_t nopen;     /* open incidents */
     struct ctx_tab ctx; /* (src, tenant) pairs */
     void *scratch;      /* entries of one state unpacked (ring_load, vals_load) */
     size_t scratch_cap; /* in entries of 16 bytes */
@@ -663,15 +665,65 @@ static inline uint32_t state_src(const struct cr_correlator *c, const struct sta
     return c->ctx.v[s->ctx].src;
 }
 
+/* Where the pointer to s's open incident is kept: a slot of its own (most
+ * owners: c->ioff), or, for event_count and value_count, which hold no
+ * entries while an incident is open, the payload; NULL: in c->opens (such
+ * a state with entries and an incident: not made by the operators, kept
+ * exact all the same). */
+static inline char *open_slot(const struct cr_correlator *c, const struct state *s)
+{
+    uint32_t off = c->ioff[s->owner];
+    if (off)
+        return (char *)s + off;
+    if (s->n == 0 && !s->ext)
+        return payload(c, s);
+    return NULL;
+}
+
 static inline struct cr_incident *open_get(const struct cr_correlator *c, const struct state *s)
 {
-    return s->open ? omap_get(&c->opens, s) : NULL;
+    if (!s->open)
+        return NULL;
+    const char *slot = open_slot(c, s);
+    if (!slot)
+        return omap_get(&c->opens, s);
+    struct cr_incident *inc;
+    memcpy(&inc, slot, sizeof inc);
+    return inc;
+}
+
+/* Take s's incident out of where it is kept (not freed). */
+static struct cr_incident *open_detach(struct cr_correlator *c, struct state *s)
+{
+    if (!s->open)
+        return NULL;
+    struct cr_incident *inc;
+    char *slot = open_slot(c, s);
+    if (slot)
+        memcpy(&inc, slot, sizeof inc);
+    else
+        inc = omap_del(&c->opens, s);
+    s->open = 0;
+    return inc;
+}
+
+/* Keep inc as s's incident (where open_slot says). */
+static void open_attach(struct cr_correlator *c, struct state *s, struct cr_incident *inc)
+{
+    if (!inc)
+        return;
+    char *slot = open_slot(c, s);
+    if (slot)
+        memcpy(slot, &inc, sizeof inc);
+    else
+        omap_put(&c->opens, s, inc);
+    s->open = 1;
 }
 
 static void open_set(struct cr_correlator *c, struct state *s, struct cr_incident *inc)
 {
-    omap_put(&c->opens, s, inc);
-    s->open = 1;
+    open_attach(c, s, inc);
+    c->nopen++;
 }
 
 /* Forget s's open incident (freed). */
@@ -679,8 +731,8 @@ static void open_clear(struct cr_correlator *c, struct state *s)
 {
     if (!s->open)
         return;
-    incident_free(omap_del(&c->opens, s));
-    s->open = 0;
+    incident_free(open_detach(c, s));
+    c->nopen--;
 }
 
 static int same_group(const uint16_t *a, int na, const uint16_t *b, int nb)
@@ -783,7 +835,7 @@ static void build_plan(struct cr_correlator *c)
 /* Per-owner layout: capacity, horizon, payload layout, offsets. */
 static void owner_layout(struct cr_correlator *c, const struct cr_ruleset *rs, uint32_t *cap,
                          int64_t *horizon, uint8_t *lay, uint16_t *poff, uint32_t *koff,
-                         const struct owner_lru *lru)
+                         uint32_t *ioff, const struct owner_lru *lru)
 {
     int nowners = rs->nrules + rs->ncorrs;
     for (int o = 0; o < nowners; o++) {
@@ -804,7 +856,10 @@ static void owner_layout(struct cr_correlator *c, const struct cr_ruleset *rs, u
             pay = lay[o] != LAY_PLAIN ? 8 : (size_t)cap[o] * ENTRY_SIZE;
         }
         poff[o] = (uint16_t)(lru[o].max || c->max_per_tenant ? STATE_HEAD_LRU : STATE_HEAD);
-        koff[o] = (uint32_t)(poff[o] + pay);
+        /* the open incident's pointer: after the payload, except where
+         * the payload has room while an incident is open (open_slot) */
+        ioff[o] = lay[o] == LAY_PLAIN ? (uint32_t)(poff[o] + pay) : 0;
+        koff[o] = (uint32_t)(poff[o] + pay + (ioff[o] ? sizeof(struct cr_incident *) : 0));
     }
 }
 
@@ -832,13 +887,14 @@ struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t ma
     c->lay = calloc(nowners, sizeof *c->lay);
     c->poff = calloc(nowners, sizeof *c->poff);
     c->koff = calloc(nowners, sizeof *c->koff);
-    if (!c->lru || !c->cap || !c->horizon || !c->lay || !c->poff || !c->koff)
+    c->ioff = calloc(nowners, sizeof *c->ioff);
+    if (!c->lru || !c->cap || !c->horizon || !c->lay || !c->poff || !c->koff || !c->ioff)
         abort();
     for (int r = 0; r < rs->nrules; r++)
         c->lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
     for (int k = 0; k < rs->ncorrs; k++)
         c->lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
-    owner_layout(c, rs, c->cap, c->horizon, c->lay, c->poff, c->koff, c->lru);
+    owner_layout(c, rs, c->cap, c->horizon, c->lay, c->poff, c->koff, c->ioff, c->lru);
     return c;
 }
 
@@ -846,9 +902,9 @@ void cr_correlator_free(struct cr_correlator *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->opens.cap; i++)
-        if (c->opens.v[i].s)
-            incident_free(c->opens.v[i].inc);
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (uint32_t x = c->buckets[i]; x; x = S(c, x)->next)
+            incident_free(open_get(c, S(c, x)));
     free(c->opens.v);
     slab_destroy(&c->slab);
     for (struct cr_wmsg *m = c->extra, *n; m; m = n) {
@@ -869,6 +925,7 @@ void cr_correlator_free(struct cr_correlator *c)
     free(c->lay);
     free(c->poff);
     free(c->koff);
+    free(c->ioff);
     free(c->dirty.v);
     free(c->later.v);
     free(c->changed.v);
@@ -1403,12 +1460,17 @@ static char *ext_fit(struct cr_correlator *c, struct state *s, uint32_t n, size_
     return slab_ptr(&c->slab, e.h);
 }
 
-/* Forget the entries of s (any layout). */
+/* Forget the entries of s (any layout); an open incident stays. */
 static void clear_entries(struct cr_correlator *c, struct state *s)
 {
-    if (c->lay[s->owner] != LAY_PLAIN)
-        ext_free(c, s);
+    if (c->lay[s->owner] == LAY_PLAIN) {
+        s->n = 0;
+        return;
+    }
+    struct cr_incident *inc = open_detach(c, s);
+    ext_free(c, s);
     s->n = 0;
+    open_attach(c, s, inc);
 }
 
 /* event_count: unpack s's ring (sorted by time) into r; returns s->n. */
@@ -1442,8 +1504,7 @@ static uint32_t ring_load(const struct cr_correlator *c, const struct state *s, 
 }
 
 /* event_count: pack r[0..n) (sorted by time) into s, relative to s->last_ms. */
-static void ring_store(struct cr_correlator *c, struct state *s, const struct evref *r,
-                       uint32_t n)
+static void ring_pack(struct cr_correlator *c, struct state *s, const struct evref *r, uint32_t n)
 {
     s->n = n;
     if (n == 0) {
@@ -1503,7 +1564,7 @@ static uint32_t vals_load(const struct cr_correlator *c, const struct state *s, 
 }
 
 /* value_count: pack r[0..n) into s, relative to s->last_ms. */
-static void vals_store(struct cr_correlator *c, struct state *s, const struct vref *r, uint32_t n)
+static void vals_pack(struct cr_correlator *c, struct state *s, const struct vref *r, uint32_t n)
 {
     s->n = n;
     if (n == 0) {
@@ -1555,6 +1616,23 @@ static void compact_blocks(struct cr_correlator *c)
             memcpy(payload(c, s), &e, sizeof e);
         }
     slab_drain_end(&c->slab);
+}
+
+/* Pack entries into s; an open incident stays (the payload may have held
+ * it, open_slot). */
+static void ring_store(struct cr_correlator *c, struct state *s, const struct evref *r,
+                       uint32_t n)
+{
+    struct cr_incident *inc = open_detach(c, s);
+    ring_pack(c, s, r, n);
+    open_attach(c, s, inc);
+}
+
+static void vals_store(struct cr_correlator *c, struct state *s, const struct vref *r, uint32_t n)
+{
+    struct cr_incident *inc = open_detach(c, s);
+    vals_pack(c, s, r, n);
+    open_attach(c, s, inc);
 }
 
 /* Pack entries unpacked by ring_load / vals_load (after last_ms moved). */
@@ -2586,8 +2664,8 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
     total += (uint64_t)c->ctx.cap * sizeof *c->ctx.v + (uint64_t)c->ctx.nslot * sizeof *c->ctx.slot;
     total += c->scratch_cap * 16;
     /* open incidents: each with its open_meta, and the map that finds them */
-    uint64_t inc = c->opens.n * ((sizeof(struct open_meta) + sizeof(struct cr_incident) + 8 + 15) /
-                                 16 * 16) +
+    uint64_t inc = c->nopen * ((sizeof(struct open_meta) + sizeof(struct cr_incident) + 8 + 15) /
+                               16 * 16) +
                    c->opens.cap * sizeof *c->opens.v;
     if (incident_bytes)
         *incident_bytes = inc;
@@ -2600,7 +2678,7 @@ void cr_correlator_set_tenant_budget(struct cr_correlator *c, uint64_t max_keys_
     /* every consumer keeps an LRU order under a tenant budget: the state
      * layout follows, as long as there are no states yet (correlate.h) */
     if (c->slab.bytes == 0)
-        owner_layout(c, c->rs, c->cap, c->horizon, c->lay, c->poff, c->koff, c->lru);
+        owner_layout(c, c->rs, c->cap, c->horizon, c->lay, c->poff, c->koff, c->ioff, c->lru);
 }
 
 size_t cr_correlator_tenant_evictions(const struct cr_correlator *c,
@@ -2922,23 +3000,24 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
     uint32_t *to = malloc(((size_t)oldn + 1) * sizeof *to);
     struct owner_lru *lru = calloc(nn, sizeof *lru);
     uint32_t *cap = calloc(nn, sizeof *cap), *koff = calloc(nn, sizeof *koff);
+    uint32_t *ioff = calloc(nn, sizeof *ioff);
     int64_t *horizon = calloc(nn, sizeof *horizon);
     uint8_t *lay = calloc(nn, sizeof *lay);
     uint16_t *poff = calloc(nn, sizeof *poff);
-    if (!to || !lru || !cap || !koff || !horizon || !lay || !poff)
+    if (!to || !lru || !cap || !koff || !ioff || !horizon || !lay || !poff)
         abort();
     /* the new budgets and per-owner layout */
     for (int r = 0; r < rs->nrules; r++)
         lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
     for (int k = 0; k < rs->ncorrs; k++)
         lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
-    owner_layout(c, rs, cap, horizon, lay, poff, koff, lru);
+    owner_layout(c, rs, cap, horizon, lay, poff, koff, ioff, lru);
     for (int o = 0; o < oldn; o++) {
         to[o] = migrate_target(old, rs, o);
         /* a kept owner has the same layout (the same definition, budget
          * included); a state that would need another is dropped */
         if (to[o] != UINT32_MAX && (lay[to[o]] != c->lay[o] || poff[to[o]] != c->poff[o] ||
-                                    koff[to[o]] != c->koff[o]))
+                                    koff[to[o]] != c->koff[o] || ioff[to[o]] != c->ioff[o]))
             to[o] = UINT32_MAX;
     }
 
@@ -3021,11 +3100,13 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
     free(c->lay);
     free(c->poff);
     free(c->koff);
+    free(c->ioff);
     c->cap = cap;
     c->horizon = horizon;
     c->lay = lay;
     c->poff = poff;
     c->koff = koff;
+    c->ioff = ioff;
     for (size_t i = 0; i < keep_heap; i++)
         heap_push(c, c->heap[i].at, c->heap[i].s); /* pushes only move entries down */
 
