@@ -12,12 +12,12 @@
  *
  * Memory (docs/benchmarks.md, bench_correlate): states live in a slab of
  * their own (size classes every 8 bytes, chunks that never move, a free
- * list per class) and are named by 32-bit handles, so the hash chain, the
- * buckets and the LRU neighbours cost 4 bytes each. What few states have
- * sits beside the table: an open incident in a map keyed by the state, the
- * (input, tenant) pair as an index into a small table. event_count and
- * value_count keep their entries compact and grow them as matches come
- * (ring_load / ring_store, vals_load / vals_store).
+ * list per chunk) and are named by 32-bit handles, so the hash chain, the
+ * buckets and the LRU neighbours cost 4 bytes each. The (input, tenant)
+ * pair of a state is an index into a small table; an open incident's
+ * pointer has a slot only where the payload has no room for it (open_slot).
+ * event_count and value_count keep their entries compact and grow them as
+ * matches come (ring_load / ring_store, vals_load / vals_store).
  */
 #include "correlate.h"
 
@@ -344,16 +344,18 @@ static void slab_destroy(struct slab *sl)
 /* One tracked (consumer, key), in the slab: this 24-byte header; then, if
  * its consumer keeps an LRU order (it has a max_keys budget, or the tenant
  * budget is on), its LRU neighbours (struct lru_link); then the operator's
- * payload (c->koff[owner] - c->poff[owner] bytes: ring, stages, window, or
- * for event_count and value_count 8 bytes, see ring_load); then the key
- * bytes. What every state would otherwise repeat lives with its owner
- * (capacity, horizon, layout: c->cap, c->horizon, c->poff, c->koff), with
- * its open incident (c->opens, open_meta), or in a table of the few
- * (input, tenant) pairs (c->ctx); the dirty and changed sets are vectors in
- * the correlator; the hash is recomputed from the key when the table grows.
- * Anything that points at a state (hash chain, LRU neighbours by handle;
- * dirty/changed vectors, deadline heap, open map by address) relies on it
- * never moving: states are not reallocated, only their entry blocks. */
+ * payload (ring, stages, window; for event_count and value_count 8 bytes,
+ * see ring_load); then, except for event_count and value_count, the open
+ * incident's pointer (8 bytes, open_slot); then the key bytes (at
+ * c->koff[owner]). What every state would otherwise repeat lives with its
+ * owner (capacity, horizon, layout: c->cap, c->horizon, c->lay, c->poff,
+ * c->ioff, c->koff), with its open incident (open_meta), or in a table of
+ * the few (input, tenant) pairs (c->ctx); the dirty and changed sets are
+ * vectors in the correlator; the hash is recomputed from the key when the
+ * table grows. Anything that points at a state (hash chain, LRU neighbours
+ * by handle; dirty/changed vectors, deadline heap, c->opens by address)
+ * relies on it never moving: states are not reallocated, only their entry
+ * blocks. */
 struct state {
     uint32_t next;      /* hash chain: handle of the next state in the bucket, 0: none */
     uint32_t ctx;       /* c->ctx index: input (src) of the latest match, and tenant */
