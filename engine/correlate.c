@@ -9,6 +9,15 @@
  * events. A joined sequence's partials are states too (one per step reached
  * and join value), so they follow the same expiry, budgets and checkpoints;
  * count windows with an upper bound share the absence deadline heap.
+ *
+ * Memory (docs/benchmarks.md, bench_correlate): states live in a slab of
+ * their own (size classes every 8 bytes, chunks that never move, a free
+ * list per chunk) and are named by 32-bit handles, so the hash chain, the
+ * buckets and the LRU neighbours cost 4 bytes each. The (input, tenant)
+ * pair of a state is an index into a small table; an open incident's
+ * pointer has a slot only where the payload has no room for it (open_slot).
+ * event_count and value_count keep their entries compact and grow them as
+ * matches come (ring_load / ring_store, vals_load / vals_store).
  */
 #include "correlate.h"
 
@@ -71,38 +80,306 @@ struct stage {
     int64_t reached; /* when it reached it */
 };
 
-/* One tracked (consumer, key). 56 bytes of header, then the operator's
- * entries (ring, stages, window; c->cap[owner] of them), then the key bytes.
- * What every state would otherwise repeat lives with its owner (capacity,
- * horizon: c->cap, c->horizon) or with its open incident (open_meta); the
- * dirty and changed sets are vectors in the correlator; the hash is
- * recomputed from the key when the table grows. Anything that points at a
- * state (hash chain, LRU neighbours, dirty/changed vectors, deadline heap)
- * relies on it never moving: states are not reallocated. */
-struct state {
-    struct state *next;                /* hash chain */
-    struct state *lru_prev, *lru_next; /* its consumer's states, most recently touched first */
-    struct cr_incident *open;          /* open incident (open_meta precedes it), or NULL */
-    int64_t last_ms;                   /* newest event time that touched this state */
-    uint32_t src;                      /* input (partition) of the latest match: whose state */
-    uint32_t n;                        /* entries in use (operator-specific) */
-    uint32_t tenant;                   /* hash of the tenant field's value (0: none) */
-    uint16_t owner;                    /* rule index, or nrules + correlation index */
-    uint16_t keylen : 9;               /* <= CR_KEY_MAX + 2 */
-    uint16_t dirty : 1;                /* in c->dirty: its incident has unflushed changes */
-    uint16_t created : 1;              /* the unflushed version is the opening one */
-    uint16_t changed : 1;              /* in c->changed: touched since the last snapshot */
-    uint16_t persisted : 1;            /* checkpointing: a snapshot holds it */
-    uint16_t heaped : 1;               /* deadlines point at it (count in heap_count()) */
-    union {
-        struct evref ring[1];
-        struct stage stages[1];
-    } u; /* cap entries, then the key bytes. temporal_ordered: the entries are
-          * the steps' stages, then LINK_STAGES more that hold the id of the
-          * incident that satisfied the partial sequence's first step */
+/* ---- slab: where states and their entry blocks live ----
+ *
+ * A handle is (chunk index << SLAB_SLOT_BITS | slot); handle 0 is no
+ * state (chunk 0 is never used). A chunk holds slots of one size class
+ * (every 8 bytes up to SLAB_SMALL, then 8 classes per doubling up to
+ * SLAB_CHUNK_MAX); a bigger allocation gets a chunk of its own. Chunks never
+ * move, so a state's address is stable for its whole life. Each chunk has
+ * its own free list (and hands out its never-used slots in order, so a new
+ * chunk is not touched before it is used); a class allocates from its
+ * chunks with free slots (a list), and a chunk whose last slot is freed goes
+ * back to malloc at once, unless it is the class's only empty chunk (kept
+ * against churn). States never move; entry blocks (struct ext) have one
+ * owner each and do: after expiry, the blocks in chunks at most a quarter
+ * used move out (compact_blocks), so that a few long-lived blocks do not
+ * pin chunks that are otherwise free. The memory a correlator reports is
+ * its chunks, free slots included. */
+#define SLAB_SLOT_BITS 12
+#define SLAB_SLOT_MASK ((1u << SLAB_SLOT_BITS) - 1)
+#define SLAB_SLOTS_MAX (1u << SLAB_SLOT_BITS)
+#define SLAB_CHUNKS_MAX (1u << (32 - SLAB_SLOT_BITS))
+#define SLAB_CHUNK_MIN 4096u
+#define SLAB_CHUNK_MAX 65536u
+#define SLAB_SMALL 4096u
+#define SLAB_NCLASS (SLAB_SMALL / 8 + 4 * 8)
+#define SLAB_OWN 0xffffu /* cls of a chunk that is one allocation */
+#define SLAB_MALLOC_HEAD 16 /* what malloc adds to each chunk (glibc, 64-bit) */
+
+struct slab_chunk {
+    char *base;      /* NULL: index free for reuse */
+    uint32_t size;   /* slot size (SLAB_OWN: the allocation's size) */
+    uint32_t free;   /* handle of its first free slot (its first 4 bytes: the next), 0: none */
+    uint32_t prev, next; /* its class's chunks with free slots (chunk indices) */
+    uint16_t nslots;
+    uint16_t fresh;  /* slots [fresh, nslots) were never handed out */
+    uint16_t live;   /* slots in use */
+    uint16_t cls;
+    uint8_t draining; /* being emptied (compact_blocks): not in the free-slot list */
 };
 
-_Static_assert(offsetof(struct state, u) == 56, "the state header is 56 bytes");
+struct slab_class {
+    uint32_t partial; /* first chunk with a free slot, 0: none */
+    uint32_t empty;   /* a chunk without a live slot that is kept, 0: none */
+    uint32_t nchunks;
+};
+
+struct slab {
+    struct slab_chunk *chunk;
+    uint32_t nchunk, capchunk;
+    uint32_t *spare; /* chunk indices free for reuse */
+    uint32_t nspare, capspare;
+    uint64_t bytes;  /* chunk bytes held, malloc's header included */
+    struct slab_class cls[SLAB_NCLASS];
+};
+
+static uint32_t slab_class_of(size_t size, uint32_t *slot)
+{
+    if (size <= SLAB_SMALL) {
+        uint32_t k = (uint32_t)((size + 7) / 8);
+        if (k == 0)
+            k = 1;
+        *slot = k * 8;
+        return k - 1;
+    }
+    /* size in (2^j, 2^(j+1)], j = 12..15: rounded up to a multiple of 2^j / 8 */
+    uint32_t j = 63u - (uint32_t)__builtin_clzll((unsigned long long)size - 1);
+    size_t step = (size_t)1 << (j - 3);
+    size_t r = (size + step - 1) / step * step;
+    *slot = (uint32_t)r;
+    return SLAB_SMALL / 8 + (j - 12) * 8 + (uint32_t)(r / step) - 9;
+}
+
+static inline void *slab_ptr(const struct slab *sl, uint32_t h)
+{
+    const struct slab_chunk *ch = &sl->chunk[h >> SLAB_SLOT_BITS];
+    return ch->base + (size_t)(h & SLAB_SLOT_MASK) * ch->size;
+}
+
+static uint32_t slab_chunk_new(struct slab *sl, size_t bytes, uint32_t size, uint32_t nslots,
+                               uint32_t cls)
+{
+    uint32_t ci;
+    if (sl->nspare) {
+        ci = sl->spare[--sl->nspare];
+    } else {
+        if (sl->nchunk == 0)
+            sl->nchunk = 1; /* chunk 0 stays unused: handle 0 is "none" */
+        if (sl->nchunk >= SLAB_CHUNKS_MAX) {
+            fprintf(stderr, "corral: correlation state: more than %u slab chunks\n",
+                    SLAB_CHUNKS_MAX);
+            abort();
+        }
+        if (sl->nchunk >= sl->capchunk) {
+            sl->capchunk = sl->capchunk ? sl->capchunk * 2 : 64;
+            sl->chunk = realloc(sl->chunk, (size_t)sl->capchunk * sizeof *sl->chunk);
+            if (!sl->chunk)
+                abort();
+        }
+        ci = sl->nchunk++;
+    }
+    char *base = malloc(bytes);
+    if (!base)
+        abort();
+    sl->chunk[ci] = (struct slab_chunk){
+        .base = base, .size = size, .nslots = (uint16_t)nslots, .cls = (uint16_t)cls};
+    sl->bytes += bytes + SLAB_MALLOC_HEAD;
+    return ci;
+}
+
+static void slab_chunk_drop(struct slab *sl, uint32_t ci)
+{
+    struct slab_chunk *ch = &sl->chunk[ci];
+    sl->bytes -= (ch->cls == SLAB_OWN ? ch->size : (uint64_t)ch->nslots * ch->size) +
+                 SLAB_MALLOC_HEAD;
+    free(ch->base);
+    ch->base = NULL;
+    if (sl->nspare == sl->capspare) {
+        sl->capspare = sl->capspare ? sl->capspare * 2 : 64;
+        sl->spare = realloc(sl->spare, (size_t)sl->capspare * sizeof *sl->spare);
+        if (!sl->spare)
+            abort();
+    }
+    sl->spare[sl->nspare++] = ci;
+}
+
+static void partial_unlink(struct slab *sl, struct slab_class *cl, uint32_t ci)
+{
+    struct slab_chunk *ch = &sl->chunk[ci];
+    if (ch->prev)
+        sl->chunk[ch->prev].next = ch->next;
+    else
+        cl->partial = ch->next;
+    if (ch->next)
+        sl->chunk[ch->next].prev = ch->prev;
+    ch->prev = ch->next = 0;
+}
+
+static void partial_push(struct slab *sl, struct slab_class *cl, uint32_t ci)
+{
+    struct slab_chunk *ch = &sl->chunk[ci];
+    ch->prev = 0;
+    ch->next = cl->partial;
+    if (cl->partial)
+        sl->chunk[cl->partial].prev = ci;
+    cl->partial = ci;
+}
+
+/* A slot of at least `size` bytes (not zeroed). */
+static uint32_t slab_alloc(struct slab *sl, size_t size)
+{
+    if (size > SLAB_CHUNK_MAX) {
+        if (size > UINT32_MAX - 8)
+            abort();
+        size = (size + 7) & ~(size_t)7;
+        uint32_t ci = slab_chunk_new(sl, size, (uint32_t)size, 1, SLAB_OWN);
+        sl->chunk[ci].live = 1;
+        return ci << SLAB_SLOT_BITS;
+    }
+    uint32_t slot, k = slab_class_of(size, &slot);
+    struct slab_class *cl = &sl->cls[k];
+    uint32_t ci = cl->partial;
+    if (!ci) {
+        /* chunks of a class grow from 4 KiB to 64 KiB: a small correlator stays small */
+        size_t bytes = (size_t)SLAB_CHUNK_MIN << (cl->nchunks < 4 ? cl->nchunks : 4);
+        uint32_t n = (uint32_t)(bytes / slot);
+        if (n == 0)
+            n = 1;
+        if (n > SLAB_SLOTS_MAX)
+            n = SLAB_SLOTS_MAX;
+        ci = slab_chunk_new(sl, (size_t)n * slot, slot, n, k);
+        cl->nchunks++;
+        partial_push(sl, cl, ci);
+    }
+    struct slab_chunk *ch = &sl->chunk[ci];
+    uint32_t h;
+    if (ch->free) {
+        h = ch->free;
+        memcpy(&ch->free, ch->base + (size_t)(h & SLAB_SLOT_MASK) * ch->size, sizeof ch->free);
+    } else {
+        h = ci << SLAB_SLOT_BITS | ch->fresh++;
+    }
+    if (ch->live++ == 0 && cl->empty == ci)
+        cl->empty = 0;
+    if (ch->live == ch->nslots)
+        partial_unlink(sl, cl, ci);
+    return h;
+}
+
+static void slab_free(struct slab *sl, uint32_t h)
+{
+    uint32_t ci = h >> SLAB_SLOT_BITS;
+    struct slab_chunk *ch = &sl->chunk[ci];
+    if (ch->cls == SLAB_OWN) {
+        slab_chunk_drop(sl, ci);
+        return;
+    }
+    struct slab_class *cl = &sl->cls[ch->cls];
+    memcpy(ch->base + (size_t)(h & SLAB_SLOT_MASK) * ch->size, &ch->free, sizeof ch->free);
+    ch->free = h;
+    if (ch->live-- == ch->nslots && !ch->draining)
+        partial_push(sl, cl, ci);
+    if (ch->live)
+        return;
+    if (ch->draining) { /* not in the list */
+        cl->nchunks--;
+        slab_chunk_drop(sl, ci);
+        return;
+    }
+    /* empty: keep one per class, give the others back */
+    if (!cl->empty) {
+        cl->empty = ci;
+        return;
+    }
+    partial_unlink(sl, cl, ci);
+    cl->nchunks--;
+    slab_chunk_drop(sl, ci);
+}
+
+/* Compaction, step 1: take the chunks at most a quarter used out of the
+ * free-slot lists (of classes with more than one chunk). Returns how many. */
+static uint32_t slab_drain_begin(struct slab *sl)
+{
+    uint32_t n = 0;
+    for (uint32_t ci = 1; ci < sl->nchunk; ci++) {
+        struct slab_chunk *ch = &sl->chunk[ci];
+        if (!ch->base || ch->cls == SLAB_OWN || !ch->live || ch->live > ch->nslots / 4 ||
+            sl->cls[ch->cls].nchunks < 2)
+            continue;
+        if (ch->live < ch->nslots) /* not full: it is in the list */
+            partial_unlink(sl, &sl->cls[ch->cls], ci);
+        ch->draining = 1;
+        n++;
+    }
+    return n;
+}
+
+/* Compaction, step 3: the chunks still in use (they hold states, which do
+ * not move) go back to the lists. */
+static void slab_drain_end(struct slab *sl)
+{
+    for (uint32_t ci = 1; ci < sl->nchunk; ci++) {
+        struct slab_chunk *ch = &sl->chunk[ci];
+        if (!ch->base || !ch->draining)
+            continue;
+        ch->draining = 0;
+        partial_push(sl, &sl->cls[ch->cls], ci);
+    }
+}
+
+static inline int slab_draining(const struct slab *sl, uint32_t h)
+{
+    return sl->chunk[h >> SLAB_SLOT_BITS].draining;
+}
+
+static void slab_destroy(struct slab *sl)
+{
+    for (uint32_t ci = 1; ci < sl->nchunk; ci++)
+        free(sl->chunk[ci].base);
+    free(sl->chunk);
+    free(sl->spare);
+}
+
+/* One tracked (consumer, key), in the slab: this 24-byte header; then, if
+ * its consumer keeps an LRU order (it has a max_keys budget, or the tenant
+ * budget is on), its LRU neighbours (struct lru_link); then the operator's
+ * payload (ring, stages, window; for event_count and value_count 8 bytes,
+ * see ring_load); then, except for event_count and value_count, the open
+ * incident's pointer (8 bytes, open_slot); then the key bytes (at
+ * c->koff[owner]). What every state would otherwise repeat lives with its
+ * owner (capacity, horizon, layout: c->cap, c->horizon, c->lay, c->poff,
+ * c->ioff, c->koff), with its open incident (open_meta), or in a table of
+ * the few (input, tenant) pairs (c->ctx); the dirty and changed sets are
+ * vectors in the correlator; the hash is recomputed from the key when the
+ * table grows. Anything that points at a state (hash chain, LRU neighbours
+ * by handle; dirty/changed vectors, deadline heap, c->opens by address)
+ * relies on it never moving: states are not reallocated, only their entry
+ * blocks. */
+struct state {
+    uint32_t next;      /* hash chain: handle of the next state in the bucket, 0: none */
+    uint32_t ctx;       /* c->ctx index: input (src) of the latest match, and tenant */
+    int64_t last_ms;    /* newest event time that touched this state */
+    uint32_t n;         /* entries in use (operator-specific) */
+    uint16_t owner;     /* rule index, or nrules + correlation index */
+    uint16_t keylen : 9;   /* <= CR_KEY_MAX + 2 */
+    uint16_t dirty : 1;    /* in c->dirty: its incident has unflushed changes */
+    uint16_t created : 1;  /* the unflushed version is the opening one */
+    uint16_t changed : 1;  /* in c->changed: touched since the last snapshot */
+    uint16_t persisted : 1; /* checkpointing: a snapshot holds it */
+    uint16_t heaped : 1;   /* deadlines point at it (count in heap_count()) */
+    uint16_t open : 1;     /* it has an open incident (open_get) */
+    uint16_t ext : 1;      /* event_count/value_count: entries in a block (struct ext) */
+};
+
+_Static_assert(sizeof(struct state) == 24, "the state header is 24 bytes");
+
+struct lru_link {
+    uint32_t prev, next; /* handles: its consumer's states, most recently touched first */
+};
+
+#define STATE_HEAD ((uint32_t)sizeof(struct state))
+#define STATE_HEAD_LRU ((uint32_t)(sizeof(struct state) + sizeof(struct lru_link)))
 
 /* What only an open incident needs, allocated in front of it. */
 struct open_meta {
@@ -127,6 +404,139 @@ static void incident_free(struct cr_incident *inc)
 {
     if (inc)
         free(meta(inc));
+}
+
+/* Open incidents by state address (open addressing, linear probing,
+ * backward-shift deletion): only states with s->open have an entry. */
+struct omap_ent {
+    const struct state *s; /* NULL: empty */
+    struct cr_incident *inc;
+};
+
+struct omap {
+    struct omap_ent *v;
+    size_t cap, n; /* cap: a power of two, or 0 */
+};
+
+static inline size_t omap_home(const struct omap *m, const struct state *s)
+{
+    return (size_t)(((uint64_t)(uintptr_t)s * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (m->cap - 1);
+}
+
+static struct cr_incident *omap_get(const struct omap *m, const struct state *s)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = omap_home(m, s);; i = (i + 1) & (m->cap - 1)) {
+        if (m->v[i].s == s)
+            return m->v[i].inc;
+        if (!m->v[i].s)
+            return NULL;
+    }
+}
+
+static void omap_put(struct omap *m, const struct state *s, struct cr_incident *inc)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        struct omap old = *m;
+        m->cap = old.cap ? old.cap * 2 : 64;
+        m->v = calloc(m->cap, sizeof *m->v);
+        if (!m->v)
+            abort();
+        m->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.v[i].s)
+                omap_put(m, old.v[i].s, old.v[i].inc);
+        free(old.v);
+    }
+    size_t i = omap_home(m, s);
+    while (m->v[i].s && m->v[i].s != s)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->v[i].s)
+        m->n++;
+    m->v[i] = (struct omap_ent){s, inc};
+}
+
+/* Remove s's entry; returns its incident. */
+static struct cr_incident *omap_del(struct omap *m, const struct state *s)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1, i = omap_home(m, s);
+    while (m->v[i].s != s) {
+        if (!m->v[i].s)
+            return NULL;
+        i = (i + 1) & mask;
+    }
+    struct cr_incident *inc = m->v[i].inc;
+    for (size_t j = i;;) {
+        j = (j + 1) & mask;
+        if (!m->v[j].s)
+            break;
+        size_t h = omap_home(m, m->v[j].s);
+        /* move entry j back to i unless its home lies cyclically in (i, j] */
+        if ((i <= j) ? (h <= i || h > j) : (h <= i && h > j)) {
+            m->v[i] = m->v[j];
+            i = j;
+        }
+    }
+    m->v[i] = (struct omap_ent){NULL, NULL};
+    m->n--;
+    return inc;
+}
+
+/* The (input, tenant) pairs states name by index: few (inputs times
+ * tenants), never removed (like the tenant table). */
+struct ctx_ent {
+    uint32_t src, tenant;
+};
+
+struct ctx_tab {
+    struct ctx_ent *v;
+    uint32_t n, cap;
+    uint32_t *slot; /* open addressing: index + 1, 0: empty */
+    uint32_t nslot; /* a power of two, or 0 */
+    uint32_t last;  /* the index found last (v[last] valid when n) */
+};
+
+static inline uint32_t ctx_home(const struct ctx_tab *t, uint32_t src, uint32_t tenant)
+{
+    uint64_t h = ((uint64_t)src << 32 | tenant) * UINT64_C(0x9E3779B97F4A7C15);
+    return (uint32_t)(h >> 32) & (t->nslot - 1);
+}
+
+static uint32_t ctx_get(struct ctx_tab *t, uint32_t src, uint32_t tenant)
+{
+    if (t->n && t->v[t->last].src == src && t->v[t->last].tenant == tenant)
+        return t->last;
+    if (2 * (t->n + 1) > t->nslot) {
+        free(t->slot);
+        t->nslot = t->nslot ? t->nslot * 2 : 16;
+        t->slot = calloc(t->nslot, sizeof *t->slot);
+        if (!t->slot)
+            abort();
+        for (uint32_t k = 0; k < t->n; k++) {
+            uint32_t i = ctx_home(t, t->v[k].src, t->v[k].tenant);
+            while (t->slot[i])
+                i = (i + 1) & (t->nslot - 1);
+            t->slot[i] = k + 1;
+        }
+    }
+    uint32_t i = ctx_home(t, src, tenant);
+    for (; t->slot[i]; i = (i + 1) & (t->nslot - 1)) {
+        const struct ctx_ent *e = &t->v[t->slot[i] - 1];
+        if (e->src == src && e->tenant == tenant)
+            return t->last = t->slot[i] - 1;
+    }
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->v = realloc(t->v, (size_t)t->cap * sizeof *t->v);
+        if (!t->v)
+            abort();
+    }
+    t->v[t->n] = (struct ctx_ent){src, tenant};
+    t->slot[i] = t->n + 1;
+    return t->last = t->n++;
 }
 
 /* Stage-sized slots that hold an incident id (33 bytes) after the stages. */
@@ -158,6 +568,11 @@ struct jpartial {
 };
 #define JSEQ_CAP ((sizeof(struct jpartial) + ENTRY_SIZE - 1) / ENTRY_SIZE)
 
+/* Payload layouts: most operators keep cap entries of ENTRY_SIZE in the
+ * state; event_count (without an upper bound) and value_count keep 8 bytes
+ * there and grow their entries on demand (ring_load, vals_load). */
+enum { LAY_PLAIN = 0, LAY_RING = 1, LAY_VALS = 2 };
+
 /* A growable array of state pointers (the dirty and changed sets). */
 struct svec {
     struct state **v;
@@ -178,12 +593,23 @@ static void svec_push(struct svec *a, struct state *s)
 struct cr_correlator {
     const struct cr_ruleset *rs;
     uint64_t max_keys;
-    uint32_t *cap;      /* [owner]: entries in each of its states */
+    uint32_t *cap;      /* [owner]: entries in each of its states (event_count, value_count:
+                         * at most) */
     int64_t *horizon;   /* [owner]: how long after last_ms a state can still matter */
+    uint8_t *lay;       /* [owner]: LAY_* */
+    uint16_t *poff;     /* [owner]: payload offset (STATE_HEAD, or STATE_HEAD_LRU) */
+    uint32_t *koff;     /* [owner]: key offset (poff + payload bytes) */
+    uint32_t *ioff;     /* [owner]: offset of its open incident's pointer, 0: see open_slot */
     struct consumer_list *route_consumers; /* [rule * 4 + route] */
     struct consumer_list *chain_consumers; /* [correlation]: seq steps fed by its incidents */
-    struct state **buckets;
+    struct slab slab;
+    uint32_t *buckets;  /* handles */
     size_t nbuckets;
+    struct omap opens;  /* open incidents of states that have no place for them (open_slot) */
+    uint64_t nopen;     /* open incidents */
+    struct ctx_tab ctx; /* (src, tenant) pairs */
+    void *scratch;      /* entries of one state unpacked (ring_load, vals_load) */
+    size_t scratch_cap; /* in entries of 16 bytes */
     struct svec dirty;     /* states whose incident has unflushed changes, oldest first */
     struct svec later;     /* flush: the dirty states that wait for a later batch end */
     int64_t watermark;
@@ -192,7 +618,7 @@ struct cr_correlator {
     int checkpointing;     /* track changes for cr_correlator_snapshot */
     int replaying;         /* the current match rebuilds state: emit no incident version */
     struct owner_lru {     /* per consumer (rule, then correlation): its budget (max_keys) */
-        struct state *head, *tail;
+        uint32_t head, tail; /* handles; kept only when poff says so (tracked) */
         uint64_t n, max, evicted;
     } *lru;
     struct deadline {      /* absence: a min-heap of pending deadlines (event time) */
@@ -210,6 +636,106 @@ struct cr_correlator {
     int tenants_over;          /* a tenant stayed over its budget: flush evicts (tenant.h) */
     struct cr_correlator_stats stats;
 };
+
+static inline struct state *S(const struct cr_correlator *c, uint32_t h)
+{
+    return (struct state *)slab_ptr(&c->slab, h);
+}
+
+static inline void *payload(const struct cr_correlator *c, const struct state *s)
+{
+    return (char *)s + c->poff[s->owner];
+}
+
+static inline struct lru_link *lru_of(const struct cr_correlator *c, uint32_t h)
+{
+    return (struct lru_link *)(void *)((char *)S(c, h) + STATE_HEAD);
+}
+
+static inline int lru_tracked(const struct cr_correlator *c, uint32_t owner)
+{
+    return c->poff[owner] == STATE_HEAD_LRU;
+}
+
+static inline uint32_t state_tenant(const struct cr_correlator *c, const struct state *s)
+{
+    return c->ctx.v[s->ctx].tenant;
+}
+
+static inline uint32_t state_src(const struct cr_correlator *c, const struct state *s)
+{
+    return c->ctx.v[s->ctx].src;
+}
+
+/* Where the pointer to s's open incident is kept: a slot of its own (most
+ * owners: c->ioff), or, for event_count and value_count, which hold no
+ * entries while an incident is open, the payload; NULL: in c->opens (such
+ * a state with entries and an incident: not made by the operators, kept
+ * exact all the same). */
+static inline char *open_slot(const struct cr_correlator *c, const struct state *s)
+{
+    uint32_t off = c->ioff[s->owner];
+    if (off)
+        return (char *)s + off;
+    if (s->n == 0 && !s->ext)
+        return payload(c, s);
+    return NULL;
+}
+
+static inline struct cr_incident *open_get(const struct cr_correlator *c, const struct state *s)
+{
+    if (!s->open)
+        return NULL;
+    const char *slot = open_slot(c, s);
+    if (!slot)
+        return omap_get(&c->opens, s);
+    struct cr_incident *inc;
+    memcpy(&inc, slot, sizeof inc);
+    return inc;
+}
+
+/* Take s's incident out of where it is kept (not freed). */
+static struct cr_incident *open_detach(struct cr_correlator *c, struct state *s)
+{
+    if (!s->open)
+        return NULL;
+    struct cr_incident *inc;
+    char *slot = open_slot(c, s);
+    if (slot)
+        memcpy(&inc, slot, sizeof inc);
+    else
+        inc = omap_del(&c->opens, s);
+    s->open = 0;
+    return inc;
+}
+
+/* Keep inc as s's incident (where open_slot says). */
+static void open_attach(struct cr_correlator *c, struct state *s, struct cr_incident *inc)
+{
+    if (!inc)
+        return;
+    char *slot = open_slot(c, s);
+    if (slot)
+        memcpy(slot, &inc, sizeof inc);
+    else
+        omap_put(&c->opens, s, inc);
+    s->open = 1;
+}
+
+static void open_set(struct cr_correlator *c, struct state *s, struct cr_incident *inc)
+{
+    open_attach(c, s, inc);
+    c->nopen++;
+}
+
+/* Forget s's open incident (freed). */
+static void open_clear(struct cr_correlator *c, struct state *s)
+{
+    if (!s->open)
+        return;
+    incident_free(open_detach(c, s));
+    c->nopen--;
+}
 
 static int same_group(const uint16_t *a, int na, const uint16_t *b, int nb)
 {
@@ -308,6 +834,37 @@ static void build_plan(struct cr_correlator *c)
     }
 }
 
+/* Per-owner layout: capacity, horizon, payload layout, offsets. */
+static void owner_layout(struct cr_correlator *c, const struct cr_ruleset *rs, uint32_t *cap,
+                         int64_t *horizon, uint8_t *lay, uint16_t *poff, uint32_t *koff,
+                         uint32_t *ioff, const struct owner_lru *lru)
+{
+    int nowners = rs->nrules + rs->ncorrs;
+    for (int o = 0; o < nowners; o++) {
+        size_t pay = 0;
+        cap[o] = 0;
+        lay[o] = LAY_PLAIN;
+        if (o < rs->nrules) {
+            const struct cr_rule *r = &rs->rules[o];
+            horizon[o] = r->incident ? open_for(r->incident, 3600000) : 0;
+        } else {
+            const struct cr_correlation *co = &rs->corrs[o - rs->nrules];
+            cap[o] = corr_cap(co);
+            horizon[o] = corr_horizon(co);
+            if (co->type == CR_CORR_EVENT_COUNT && !co->windowed)
+                lay[o] = LAY_RING;
+            else if (co->type == CR_CORR_VALUE_COUNT)
+                lay[o] = LAY_VALS;
+            pay = lay[o] != LAY_PLAIN ? 8 : (size_t)cap[o] * ENTRY_SIZE;
+        }
+        poff[o] = (uint16_t)(lru[o].max || c->max_per_tenant ? STATE_HEAD_LRU : STATE_HEAD);
+        /* the open incident's pointer: after the payload, except where
+         * the payload has room while an incident is open (open_slot) */
+        ioff[o] = lay[o] == LAY_PLAIN ? (uint32_t)(poff[o] + pay) : 0;
+        koff[o] = (uint32_t)(poff[o] + pay + (ioff[o] ? sizeof(struct cr_incident *) : 0));
+    }
+}
+
 struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys)
 {
     if (rs->nrules + rs->ncorrs > UINT16_MAX)
@@ -325,30 +882,22 @@ struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t ma
         return NULL;
     }
     build_plan(c);
-    int nowners = rs->nrules + rs->ncorrs;
-    c->lru = calloc((size_t)nowners + 1, sizeof *c->lru);
-    if (!c->lru)
+    size_t nowners = (size_t)rs->nrules + (size_t)rs->ncorrs + 1;
+    c->lru = calloc(nowners, sizeof *c->lru);
+    c->cap = calloc(nowners, sizeof *c->cap);
+    c->horizon = calloc(nowners, sizeof *c->horizon);
+    c->lay = calloc(nowners, sizeof *c->lay);
+    c->poff = calloc(nowners, sizeof *c->poff);
+    c->koff = calloc(nowners, sizeof *c->koff);
+    c->ioff = calloc(nowners, sizeof *c->ioff);
+    if (!c->lru || !c->cap || !c->horizon || !c->lay || !c->poff || !c->koff || !c->ioff)
         abort();
-    c->cap = calloc((size_t)nowners + 1, sizeof *c->cap);
-    c->horizon = calloc((size_t)nowners + 1, sizeof *c->horizon);
-    if (!c->cap || !c->horizon)
-        abort();
-    for (int r = 0; r < rs->nrules; r++) {
+    for (int r = 0; r < rs->nrules; r++)
         c->lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
-        c->horizon[r] = rs->rules[r].incident ? open_for(rs->rules[r].incident, 3600000) : 0;
-    }
-    for (int k = 0; k < rs->ncorrs; k++) {
+    for (int k = 0; k < rs->ncorrs; k++)
         c->lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
-        c->cap[rs->nrules + k] = corr_cap(&rs->corrs[k]);
-        c->horizon[rs->nrules + k] = corr_horizon(&rs->corrs[k]);
-    }
+    owner_layout(c, rs, c->cap, c->horizon, c->lay, c->poff, c->koff, c->ioff, c->lru);
     return c;
-}
-
-static void free_state(struct state *s)
-{
-    incident_free(s->open);
-    free(s);
 }
 
 void cr_correlator_free(struct cr_correlator *c)
@@ -356,10 +905,10 @@ void cr_correlator_free(struct cr_correlator *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->nbuckets; i++)
-        for (struct state *s = c->buckets[i], *n; s; s = n) {
-            n = s->next;
-            free_state(s);
-        }
+        for (uint32_t x = c->buckets[i]; x; x = S(c, x)->next)
+            incident_free(open_get(c, S(c, x)));
+    free(c->opens.v);
+    slab_destroy(&c->slab);
     for (struct cr_wmsg *m = c->extra, *n; m; m = n) {
         n = m->next;
         free(m);
@@ -375,9 +924,16 @@ void cr_correlator_free(struct cr_correlator *c)
     free(c->lru);
     free(c->cap);
     free(c->horizon);
+    free(c->lay);
+    free(c->poff);
+    free(c->koff);
+    free(c->ioff);
     free(c->dirty.v);
     free(c->later.v);
     free(c->changed.v);
+    free(c->ctx.v);
+    free(c->ctx.slot);
+    free(c->scratch);
     cr_tenants_free(&c->tenants);
     free(c->buckets);
     free(c);
@@ -385,12 +941,12 @@ void cr_correlator_free(struct cr_correlator *c)
 
 static inline size_t state_size(const struct cr_correlator *c, uint32_t owner, size_t keylen)
 {
-    return offsetof(struct state, u) + (size_t)c->cap[owner] * ENTRY_SIZE + keylen;
+    return (size_t)c->koff[owner] + keylen;
 }
 
 static inline char *state_key(const struct cr_correlator *c, const struct state *s)
 {
-    return (char *)s + offsetof(struct state, u) + (size_t)c->cap[s->owner] * ENTRY_SIZE;
+    return (char *)s + c->koff[s->owner];
 }
 
 static uint64_t key_hash(uint32_t owner, const char *key, size_t len)
@@ -406,46 +962,59 @@ static inline uint64_t state_hash(const struct cr_correlator *c, const struct st
 static void grow(struct cr_correlator *c)
 {
     size_t nb = c->nbuckets * 2;
-    struct state **b = calloc(nb, sizeof *b);
+    uint32_t *b = calloc(nb, sizeof *b);
     if (!b)
         return; /* keep the longer chains; correctness does not depend on it */
     for (size_t i = 0; i < c->nbuckets; i++)
-        for (struct state *s = c->buckets[i], *n; s; s = n) {
+        for (uint32_t x = c->buckets[i], n; x; x = n) {
+            struct state *s = S(c, x);
             n = s->next;
             size_t h = state_hash(c, s) & (nb - 1);
             s->next = b[h];
-            b[h] = s;
+            b[h] = x;
         }
     free(c->buckets);
     c->buckets = b;
     c->nbuckets = nb;
 }
 
-static void lru_unlink(struct owner_lru *l, struct state *s)
+/* The link (bucket or predecessor's next) that holds handle h of state s. */
+static uint32_t *link_of(struct cr_correlator *c, const struct state *s, uint32_t h)
 {
-    if (s->lru_prev)
-        s->lru_prev->lru_next = s->lru_next;
-    else
-        l->head = s->lru_next;
-    if (s->lru_next)
-        s->lru_next->lru_prev = s->lru_prev;
-    else
-        l->tail = s->lru_prev;
-    s->lru_prev = s->lru_next = NULL;
+    uint32_t *link = &c->buckets[state_hash(c, s) & (c->nbuckets - 1)];
+    while (*link != h)
+        link = &S(c, *link)->next;
+    return link;
 }
 
-static void lru_push(struct owner_lru *l, struct state *s)
+/* LRU lists hold handles; only tracked owners (lru_tracked) have them. */
+static void lru_unlink(struct cr_correlator *c, struct owner_lru *l, uint32_t h)
 {
-    s->lru_prev = NULL;
-    s->lru_next = l->head;
+    struct lru_link *x = lru_of(c, h);
+    if (x->prev)
+        lru_of(c, x->prev)->next = x->next;
+    else
+        l->head = x->next;
+    if (x->next)
+        lru_of(c, x->next)->prev = x->prev;
+    else
+        l->tail = x->prev;
+    x->prev = x->next = 0;
+}
+
+static void lru_push(struct cr_correlator *c, struct owner_lru *l, uint32_t h)
+{
+    struct lru_link *x = lru_of(c, h);
+    x->prev = 0;
+    x->next = l->head;
     if (l->head)
-        l->head->lru_prev = s;
-    l->head = s;
+        lru_of(c, l->head)->prev = h;
+    l->head = h;
     if (!l->tail)
-        l->tail = s;
+        l->tail = h;
 }
 
-static void remove_state(struct cr_correlator *c, struct state **link, struct state *s);
+static void remove_state(struct cr_correlator *c, uint32_t *link, struct state *s);
 
 /* Can state v be freed now (not waiting to be written, snapshotted, or for
  * a deadline)? */
@@ -459,16 +1028,14 @@ static inline int evictable(const struct state *v)
  * can go now (not waiting to be written, snapshotted, or for a deadline; not
  * the one being added). Input order decides, not timing: the same input
  * evicts the same keys. */
-static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct state *keep)
+static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, uint32_t keep)
 {
     int tries = 0;
-    for (struct state *v = l->tail; v && l->n > l->max && tries < 64; tries++) {
-        struct state *prev = v->lru_prev;
-        if (v != keep && evictable(v)) {
-            struct state **link = &c->buckets[state_hash(c, v) & (c->nbuckets - 1)];
-            while (*link != v)
-                link = &(*link)->next;
-            remove_state(c, link, v);
+    for (uint32_t v = l->tail; v && l->n > l->max && tries < 64; tries++) {
+        uint32_t prev = lru_of(c, v)->prev;
+        struct state *vs = S(c, v);
+        if (v != keep && evictable(vs)) {
+            remove_state(c, link_of(c, vs, v), vs);
             l->evicted++;
             c->stats.evicted++;
             c->stats.budget_evicted++;
@@ -477,13 +1044,10 @@ static void enforce_budget(struct cr_correlator *c, struct owner_lru *l, struct 
     }
 }
 
-static void evict_for_tenant(struct cr_correlator *c, struct state *v)
+static void evict_for_tenant(struct cr_correlator *c, struct state *v, uint32_t vh)
 {
-    struct state **link = &c->buckets[state_hash(c, v) & (c->nbuckets - 1)];
-    while (*link != v)
-        link = &(*link)->next;
-    cr_tenants_find(&c->tenants, v->tenant)->evicted++;
-    remove_state(c, link, v);
+    cr_tenants_find(&c->tenants, state_tenant(c, v))->evicted++;
+    remove_state(c, link_of(c, v, vh), v);
     c->stats.evicted++;
     c->stats.tenant_evicted++;
 }
@@ -498,17 +1062,20 @@ static void evict_for_tenant(struct cr_correlator *c, struct state *v)
  * (evict_tenants_over). */
 #define TENANT_SCAN 64
 
-static void enforce_tenant(struct cr_correlator *c, struct cr_tenant *e, struct state *keep)
+static void enforce_tenant(struct cr_correlator *c, struct cr_tenant *e, uint32_t keep)
 {
-    uint32_t nowners = (uint32_t)(c->rs->nrules + c->rs->ncorrs), own = keep->owner;
+    const struct state *ks = S(c, keep);
+    uint32_t nowners = (uint32_t)(c->rs->nrules + c->rs->ncorrs), own = ks->owner;
+    uint32_t tenant = state_tenant(c, ks);
     for (uint32_t i = 0; i < nowners && e->states > c->max_per_tenant; i++) {
         uint32_t o = i == 0 ? own : (i - 1 < own ? i - 1 : i);
         int tries = 0;
-        for (struct state *v = c->lru[o].tail; v && tries < TENANT_SCAN;
-             tries++, v = v->lru_prev) {
-            if (v == keep || v->tenant != keep->tenant || !evictable(v))
+        for (uint32_t v = c->lru[o].tail; v && tries < TENANT_SCAN;
+             tries++, v = lru_of(c, v)->prev) {
+            struct state *vs = S(c, v);
+            if (v == keep || state_tenant(c, vs) != tenant || !evictable(vs))
                 continue;
-            evict_for_tenant(c, v);
+            evict_for_tenant(c, vs, v);
             break;
         }
     }
@@ -518,14 +1085,15 @@ static void enforce_tenant(struct cr_correlator *c, struct cr_tenant *e, struct 
 
 struct tenant_ent {
     struct state *s;
+    uint32_t h, tenant;
     size_t i;
 };
 
 static int by_tenant_age_stable(const void *a, const void *b)
 {
     const struct tenant_ent *x = a, *y = b;
-    if (x->s->tenant != y->s->tenant)
-        return x->s->tenant < y->s->tenant ? -1 : 1;
+    if (x->tenant != y->tenant)
+        return x->tenant < y->tenant ? -1 : 1;
     if (x->s->last_ms != y->s->last_ms)
         return x->s->last_ms < y->s->last_ms ? -1 : 1;
     return x->i < y->i ? -1 : x->i > y->i;
@@ -539,36 +1107,34 @@ static void evict_tenants_over(struct cr_correlator *c)
 {
     c->tenants_over = 0;
     size_t n = 0, cap = 0;
-    struct state **v = NULL;
+    struct tenant_ent *es = NULL;
     for (size_t i = 0; i < c->nbuckets; i++)
-        for (struct state *s = c->buckets[i]; s; s = s->next) {
-            struct cr_tenant *e = s->tenant ? cr_tenants_find(&c->tenants, s->tenant) : NULL;
+        for (uint32_t x = c->buckets[i]; x; x = S(c, x)->next) {
+            struct state *s = S(c, x);
+            uint32_t tn = state_tenant(c, s);
+            struct cr_tenant *e = tn ? cr_tenants_find(&c->tenants, tn) : NULL;
             if (!e || e->states <= c->max_per_tenant || !evictable(s))
                 continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 1024;
-                v = realloc(v, cap * sizeof *v);
-                if (!v)
+                es = realloc(es, cap * sizeof *es);
+                if (!es)
                     abort();
             }
-            v[n++] = s;
+            es[n] = (struct tenant_ent){s, x, tn, n};
+            n++;
         }
     /* qsort is not stable: make it so with the collection index as the last key */
-    struct tenant_ent *es = malloc((n ? n : 1) * sizeof *es);
-    if (!es)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        es[i] = (struct tenant_ent){v[i], i};
-    qsort(es, n, sizeof *es, by_tenant_age_stable);
+    if (n)
+        qsort(es, n, sizeof *es, by_tenant_age_stable);
     for (size_t i = 0; i < n; i++) {
-        struct cr_tenant *e = cr_tenants_find(&c->tenants, es[i].s->tenant);
+        struct cr_tenant *e = cr_tenants_find(&c->tenants, es[i].tenant);
         if (e->states > c->max_per_tenant)
-            evict_for_tenant(c, es[i].s);
+            evict_for_tenant(c, es[i].s, es[i].h);
         if (e->states > c->max_per_tenant)
             c->tenants_over = 1; /* not enough evictable now: try again next flush */
     }
     free(es);
-    free(v);
 }
 
 static void mark_changed(struct cr_correlator *c, struct state *s)
@@ -582,43 +1148,48 @@ static void mark_changed(struct cr_correlator *c, struct state *s)
 static struct state *lookup(struct cr_correlator *c, uint32_t owner, const char *key, size_t len)
 {
     uint64_t h = key_hash(owner, key, len);
-    for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
+    for (uint32_t x = c->buckets[h & (c->nbuckets - 1)]; x;) {
+        struct state *s = S(c, x);
         if (s->owner == owner && s->keylen == len && memcmp(state_key(c, s), key, len) == 0) {
             mark_changed(c, s);
-            s->src = c->cur_src;
+            if (c->ctx.v[s->ctx].src != c->cur_src)
+                s->ctx = ctx_get(&c->ctx, c->cur_src, c->ctx.v[s->ctx].tenant);
             struct owner_lru *l = &c->lru[owner];
-            if (l->head != s) {
-                lru_unlink(l, s);
-                lru_push(l, s);
+            if (l->head != x && lru_tracked(c, owner)) {
+                lru_unlink(c, l, x);
+                lru_push(c, l, x);
             }
             return s;
         }
-    struct state *s = calloc(1, state_size(c, owner, len));
-    if (!s)
-        abort();
+        x = s->next;
+    }
+    size_t sz = state_size(c, owner, len);
+    uint32_t x = slab_alloc(&c->slab, sz);
+    struct state *s = S(c, x);
+    memset(s, 0, sz);
     s->owner = (uint16_t)owner;
-    s->tenant = c->cur_tenant;
+    s->ctx = ctx_get(&c->ctx, c->cur_src, c->cur_tenant);
     s->keylen = (uint16_t)(len & 0x1ff);
     s->last_ms = INT64_MIN;
     memcpy(state_key(c, s), key, len);
     s->next = c->buckets[h & (c->nbuckets - 1)];
-    c->buckets[h & (c->nbuckets - 1)] = s;
+    c->buckets[h & (c->nbuckets - 1)] = x;
     c->stats.states++;
     if (c->stats.states > c->stats.states_peak)
         c->stats.states_peak = c->stats.states;
     if (c->stats.states > c->nbuckets)
         grow(c);
     mark_changed(c, s);
-    s->src = c->cur_src;
     struct owner_lru *l = &c->lru[owner];
-    lru_push(l, s);
+    if (lru_tracked(c, owner))
+        lru_push(c, l, x);
     l->n++;
     if (l->max && l->n > l->max)
-        enforce_budget(c, l, s);
-    if (c->max_per_tenant && s->tenant) {
-        struct cr_tenant *e = cr_tenants_get(&c->tenants, s->tenant);
+        enforce_budget(c, l, x);
+    if (c->max_per_tenant && c->cur_tenant) {
+        struct cr_tenant *e = cr_tenants_get(&c->tenants, c->cur_tenant);
         if (++e->states > c->max_per_tenant)
-            enforce_tenant(c, e, s);
+            enforce_tenant(c, e, x);
     }
     return s;
 }
@@ -698,27 +1269,27 @@ static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
 
 /* The incident of state s is past its open window: forget it (its last
  * version was flushed, or is flushed now). */
-static void close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
-                             struct cr_wmsg **extra_head)
+static struct cr_incident *close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
+                                            struct cr_wmsg **extra_head)
 {
-    if (!s->open || t <= meta(s->open)->until)
-        return;
+    struct cr_incident *inc = open_get(c, s);
+    if (!inc || t <= meta(inc)->until)
+        return inc;
     if (s->dirty) {
         /* unflushed changes of the old incident: hand them out now */
-        struct cr_wmsg *m = cr_wmsg_incident(s->open, s->created);
+        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created);
         m->next = *extra_head;
         *extra_head = m;
         s->created = 0;
         /* keep s in the dirty list: harmless, flush skips states without incidents */
     }
-    incident_free(s->open);
-    s->open = NULL;
+    open_clear(c, s);
+    return NULL;
 }
 
-static void update_incident(struct cr_correlator *c, struct state *s, const struct cr_match *m,
-                            int64_t t, int64_t open_ms)
+static void update_incident(struct cr_correlator *c, struct state *s, struct cr_incident *inc,
+                            const struct cr_match *m, int64_t t, int64_t open_ms)
 {
-    struct cr_incident *inc = s->open;
     inc->event_count++;
     if (t > inc->last_seen_ms)
         inc->last_seen_ms = t;
@@ -739,7 +1310,7 @@ static void update_incident(struct cr_correlator *c, struct state *s, const stru
 static void open_incident(struct cr_correlator *c, struct state *s, struct cr_incident *inc,
                           int64_t until)
 {
-    s->open = inc;
+    open_set(c, s, inc);
     meta(inc)->until = until;
     s->created = 1;
     c->stats.incidents_opened++;
@@ -759,9 +1330,9 @@ static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struc
     struct state *s = lookup(c, r, m->key, m->key_len);
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
         return;
     }
     struct cr_incident *inc =
@@ -805,24 +1376,297 @@ static int64_t corr_horizon(const struct cr_correlation *co)
     return co->learn_ms > h ? co->learn_ms : h; /* new_value: learn; 0 elsewhere */
 }
 
-/* The start every counting operator shares: find the key's state, note the
- * event time, forget an incident that has closed. If one is still open, the
- * match updates it (and the correlations chained to it) and there is nothing
- * left to count: returns NULL. */
-static struct state *count_begin(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
-                                 struct cr_wmsg **extra)
+/* ---- compact entries: event_count and value_count ----
+ *
+ * The 8 payload bytes of an event_count (no upper bound) or value_count
+ * state hold its one entry (s->ext == 0, s->n <= 1: the entry's time is
+ * last_ms), or name a block of entries in the slab (s->ext == 1, struct
+ * ext). A compact block keeps 8 bytes per event_count entry (an age below
+ * last_ms, a position delta below the newest entry's) and 12 per
+ * value_count entry (the value hash, an age); when an entry does not fit
+ * (an age of 2^32 ms or more, another input, a position 2^31 or more
+ * apart) the block is wide: full 16-byte entries, nothing lost. Operators
+ * unpack the entries into c->scratch, work on them as before, and pack
+ * them again, in the smallest form that holds them. */
+struct ext {
+    uint32_t h;    /* slab handle of the block */
+    uint32_t capw; /* entries it has room for, | EXT_WIDE: full 16-byte entries */
+};
+#define EXT_WIDE 0x80000000u
+
+/* event_count: a compact entry below the newest (the block starts with the
+ * newest's position << 8 | input, whose time is last_ms) */
+struct cref {
+    uint32_t age;  /* last_ms - time */
+    int32_t dpos;  /* newest's position - position (same input) */
+};
+
+/* value_count: a distinct value, and the last time it was seen */
+struct vref {
+    uint64_t v;
+    int64_t t;
+};
+#define VREF_PACKED 12 /* value hash, age */
+
+static void *scratch(struct cr_correlator *c, size_t n)
+{
+    if (n > c->scratch_cap || !c->scratch) {
+        size_t cap = c->scratch_cap ? c->scratch_cap : 64;
+        while (cap < n)
+            cap *= 2;
+        free(c->scratch);
+        c->scratch = malloc(cap * 16);
+        if (!c->scratch)
+            abort();
+        c->scratch_cap = cap;
+    }
+    return c->scratch;
+}
+
+static struct ext ext_get(const struct cr_correlator *c, const struct state *s)
+{
+    struct ext e;
+    memcpy(&e, payload(c, s), sizeof e);
+    return e;
+}
+
+static void ext_free(struct cr_correlator *c, struct state *s)
+{
+    if (s->ext) {
+        slab_free(&c->slab, ext_get(c, s).h);
+        s->ext = 0;
+    }
+}
+
+/* A block with room for n entries of esize bytes for s (the one it has if
+ * that fits and is not much bigger): its address. Room grows one entry at
+ * a time up to 8, then by an eighth. */
+static char *ext_fit(struct cr_correlator *c, struct state *s, uint32_t n, size_t esize,
+                     uint32_t wide)
+{
+    uint64_t want = n <= 8 ? n : (uint64_t)n + n / 8;
+    if (want > ~EXT_WIDE)
+        want = ~EXT_WIDE;
+    if (n > want)
+        abort(); /* 2^31 entries in one state */
+    if (s->ext) {
+        struct ext e = ext_get(c, s);
+        uint32_t have = e.capw & ~EXT_WIDE;
+        if ((e.capw & EXT_WIDE) == wide && have >= n && have <= 2 * want)
+            return slab_ptr(&c->slab, e.h);
+        slab_free(&c->slab, e.h);
+    }
+    struct ext e = {slab_alloc(&c->slab, (size_t)want * esize), (uint32_t)want | wide};
+    memcpy(payload(c, s), &e, sizeof e);
+    s->ext = 1;
+    return slab_ptr(&c->slab, e.h);
+}
+
+/* Forget the entries of s (any layout); an open incident stays. */
+static void clear_entries(struct cr_correlator *c, struct state *s)
+{
+    if (c->lay[s->owner] == LAY_PLAIN) {
+        s->n = 0;
+        return;
+    }
+    struct cr_incident *inc = open_detach(c, s);
+    ext_free(c, s);
+    s->n = 0;
+    open_attach(c, s, inc);
+}
+
+/* event_count: unpack s's ring (sorted by time) into r; returns s->n. */
+static uint32_t ring_load(const struct cr_correlator *c, const struct state *s, struct evref *r)
+{
+    uint32_t n = s->n;
+    if (n == 0)
+        return 0;
+    if (!s->ext) {
+        uint64_t pi;
+        memcpy(&pi, payload(c, s), sizeof pi);
+        r[0] = (struct evref){s->last_ms, pi};
+        return 1;
+    }
+    struct ext e = ext_get(c, s);
+    const char *b = slab_ptr(&c->slab, e.h);
+    if (e.capw & EXT_WIDE) {
+        memcpy(r, b, (size_t)n * sizeof *r);
+        return n;
+    }
+    uint64_t base;
+    memcpy(&base, b, sizeof base);
+    uint64_t bpos = base >> EVREF_INPUT_BITS, in = base & 0xff;
+    const struct cref *ce = (const struct cref *)(const void *)(b + sizeof base);
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        r[i].t = (int64_t)((uint64_t)s->last_ms - ce[i].age);
+        r[i].pi = (bpos - (uint64_t)(int64_t)ce[i].dpos) << EVREF_INPUT_BITS | in;
+    }
+    r[n - 1] = (struct evref){s->last_ms, base};
+    return n;
+}
+
+/* event_count: pack r[0..n) (sorted by time) into s, relative to s->last_ms. */
+static void ring_pack(struct cr_correlator *c, struct state *s, const struct evref *r, uint32_t n)
+{
+    s->n = n;
+    if (n == 0) {
+        ext_free(c, s);
+        return;
+    }
+    const struct evref *b = &r[n - 1];
+    int64_t bpos = (int64_t)evref_pos(b);
+    int compact = b->t == s->last_ms;
+    for (uint32_t i = 0; compact && i + 1 < n; i++) {
+        int64_t d = bpos - (int64_t)evref_pos(&r[i]);
+        compact = r[i].t <= s->last_ms &&
+                  (uint64_t)s->last_ms - (uint64_t)r[i].t <= UINT32_MAX &&
+                  evref_input(&r[i]) == evref_input(b) && d >= INT32_MIN && d <= INT32_MAX;
+    }
+    if (compact && n == 1) {
+        ext_free(c, s);
+        memcpy(payload(c, s), &b->pi, sizeof b->pi);
+        return;
+    }
+    if (!compact) {
+        memcpy(ext_fit(c, s, n, sizeof *r, EXT_WIDE), r, (size_t)n * sizeof *r);
+        return;
+    }
+    char *blk = ext_fit(c, s, n, sizeof(struct cref), 0);
+    memcpy(blk, &b->pi, sizeof b->pi);
+    struct cref *ce = (struct cref *)(void *)(blk + sizeof b->pi);
+    for (uint32_t i = 0; i + 1 < n; i++)
+        ce[i] = (struct cref){(uint32_t)((uint64_t)s->last_ms - (uint64_t)r[i].t),
+                              (int32_t)(bpos - (int64_t)evref_pos(&r[i]))};
+}
+
+/* value_count: unpack s's values into r; returns s->n. */
+static uint32_t vals_load(const struct cr_correlator *c, const struct state *s, struct vref *r)
+{
+    uint32_t n = s->n;
+    if (n == 0)
+        return 0;
+    if (!s->ext) {
+        memcpy(&r[0].v, payload(c, s), sizeof r[0].v);
+        r[0].t = s->last_ms;
+        return 1;
+    }
+    struct ext e = ext_get(c, s);
+    const char *b = slab_ptr(&c->slab, e.h);
+    if (e.capw & EXT_WIDE) {
+        memcpy(r, b, (size_t)n * sizeof *r);
+        return n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t age;
+        memcpy(&r[i].v, b + (size_t)i * VREF_PACKED, sizeof r[i].v);
+        memcpy(&age, b + (size_t)i * VREF_PACKED + sizeof r[i].v, sizeof age);
+        r[i].t = (int64_t)((uint64_t)s->last_ms - age);
+    }
+    return n;
+}
+
+/* value_count: pack r[0..n) into s, relative to s->last_ms. */
+static void vals_pack(struct cr_correlator *c, struct state *s, const struct vref *r, uint32_t n)
+{
+    s->n = n;
+    if (n == 0) {
+        ext_free(c, s);
+        return;
+    }
+    int compact = 1;
+    for (uint32_t i = 0; compact && i < n; i++)
+        compact = r[i].t <= s->last_ms && (uint64_t)s->last_ms - (uint64_t)r[i].t <= UINT32_MAX;
+    if (compact && n == 1 && r[0].t == s->last_ms) {
+        ext_free(c, s);
+        memcpy(payload(c, s), &r[0].v, sizeof r[0].v);
+        return;
+    }
+    if (!compact) {
+        memcpy(ext_fit(c, s, n, sizeof *r, EXT_WIDE), r, (size_t)n * sizeof *r);
+        return;
+    }
+    char *blk = ext_fit(c, s, n, VREF_PACKED, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t age = (uint32_t)((uint64_t)s->last_ms - (uint64_t)r[i].t);
+        memcpy(blk + (size_t)i * VREF_PACKED, &r[i].v, sizeof r[i].v);
+        memcpy(blk + (size_t)i * VREF_PACKED + sizeof r[i].v, &age, sizeof age);
+    }
+}
+
+/* Move the entry blocks out of the slab chunks at most a quarter used:
+ * they are freed as their last block leaves (the slab's compaction; states
+ * stay where they are). After expiry, which walks the table anyway. */
+static void compact_blocks(struct cr_correlator *c)
+{
+    if (!slab_drain_begin(&c->slab))
+        return;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (uint32_t x = c->buckets[i]; x; x = S(c, x)->next) {
+            struct state *s = S(c, x);
+            if (!s->ext)
+                continue;
+            struct ext e = ext_get(c, s);
+            if (!slab_draining(&c->slab, e.h))
+                continue;
+            size_t esize = (e.capw & EXT_WIDE)             ? 16
+                           : c->lay[s->owner] == LAY_RING ? sizeof(struct cref)
+                                                          : VREF_PACKED;
+            uint32_t nh = slab_alloc(&c->slab, (size_t)(e.capw & ~EXT_WIDE) * esize);
+            memcpy(slab_ptr(&c->slab, nh), slab_ptr(&c->slab, e.h), (size_t)s->n * esize);
+            slab_free(&c->slab, e.h);
+            e.h = nh;
+            memcpy(payload(c, s), &e, sizeof e);
+        }
+    slab_drain_end(&c->slab);
+}
+
+/* Pack entries into s; an open incident stays (the payload may have held
+ * it, open_slot). */
+static void ring_store(struct cr_correlator *c, struct state *s, const struct evref *r,
+                       uint32_t n)
+{
+    struct cr_incident *inc = open_detach(c, s);
+    ring_pack(c, s, r, n);
+    open_attach(c, s, inc);
+}
+
+static void vals_store(struct cr_correlator *c, struct state *s, const struct vref *r, uint32_t n)
+{
+    struct cr_incident *inc = open_detach(c, s);
+    vals_pack(c, s, r, n);
+    open_attach(c, s, inc);
+}
+
+/* Pack entries unpacked by ring_load / vals_load (after last_ms moved). */
+static void entries_store(struct cr_correlator *c, struct state *s, const void *e, uint32_t n)
+{
+    if (c->lay[s->owner] == LAY_RING)
+        ring_store(c, s, e, n);
+    else
+        vals_store(c, s, e, n);
+}
+
+/* The start every counting operator shares, for state s, whose `have`
+ * entries are unpacked in e: note the event time, forget an incident that
+ * has closed. If one is still open, the match updates it (and the
+ * correlations chained to it) and there is nothing left to count: returns
+ * 0. */
+static int count_begin(struct cr_correlator *c, uint32_t k, struct state *s,
+                       const struct cr_match *m, struct cr_wmsg **extra, const void *e,
+                       uint32_t have)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
-    int64_t t = m->time_ms;
-    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
+    int64_t t = m->time_ms, before = s->last_ms;
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (!s->open)
-        return s;
-    update_incident(c, s, m, t, open_for(&co->incident, co->timespan_ms));
-    chain(c, k, m->key, m->key_len, t, s->open, 0);
-    return NULL;
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (!open)
+        return 1;
+    if (have && s->last_ms != before)
+        entries_store(c, s, e, have); /* packed relative to last_ms */
+    update_incident(c, s, open, m, t, open_for(&co->incident, co->timespan_ms));
+    chain(c, k, m->key, m->key_len, t, open, 0);
+    return 0;
 }
 
 static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_match *m);
@@ -838,28 +1682,41 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
     uint32_t n = corr_cap(co);
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     int64_t t = m->time_ms;
-    struct state *s = count_begin(c, k, m, extra);
-    if (!s)
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
+    struct evref *ring = scratch(c, (size_t)s->n + 1);
+    uint32_t have = ring_load(c, s, ring);
+    if (!count_begin(c, k, s, m, extra, ring, have))
         return;
     /* insert (t, ref) keeping the ring sorted by time; a full ring drops
      * its oldest entry, which can no longer be part of a newer window of N */
     struct evref e = evref_make(t, m->position, m->input);
-    struct evref *ring = s->u.ring;
-    if (s->n == n) {
+    if (have == n) {
         if (t < ring[0].t)
             return; /* older than all N kept: cannot complete a window with them */
         memmove(ring, ring + 1, (size_t)(n - 1) * sizeof *ring);
-        s->n--;
+        have--;
     }
-    uint32_t pos = s->n;
+    uint32_t pos = have;
     while (pos > 0 && ring[pos - 1].t > t) {
         ring[pos] = ring[pos - 1];
         pos--;
     }
     ring[pos] = e;
-    s->n++;
-    if (s->n < n || ring[n - 1].t - ring[0].t > co->timespan_ms)
+    have++;
+    if (have < n || ring[n - 1].t - ring[0].t > co->timespan_ms) {
+        /* an entry more than timespan older than the newest can never share
+         * a window with it, nor with anything newer: dropping it changes no
+         * outcome (the newest stays) */
+        uint32_t d = 0;
+        while (d + 1 < have && ring[have - 1].t - ring[d].t > co->timespan_ms)
+            d++;
+        if (d) {
+            memmove(ring, ring + d, (size_t)(have - d) * sizeof *ring);
+            have -= d;
+        }
+        ring_store(c, s, ring, have);
         return;
+    }
 
     struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident, co->group_by,
                                            co->ngroup_by, s, ring[0].t);
@@ -875,7 +1732,7 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
     cr_incident_add_reason(inc, "%u matches of %s within %s (threshold: >= %u in %llds)", n,
                            co->nsteps == 1 ? c->rs->rules[co->steps[0].index].id : "its rules",
                            span, n, (long long)(co->timespan_ms / 1000));
-    s->n = 0; /* the threshold restarts once it fired */
+    ring_store(c, s, ring, 0); /* the threshold restarts once it fired */
     open_incident(c, s, inc, inc->last_seen_ms + ofor);
     chain(c, k, m->key, m->key_len, t, inc, 0);
 }
@@ -891,7 +1748,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     uint32_t owner = (uint32_t)c->rs->nrules + k;
     struct state *s =
         lookup(c, owner, key, keylen);
-    struct stage *st = s->u.stages;
+    struct stage *st = payload(c, s);
     char *link = (char *)&st[co->nsteps]; /* id of the incident behind step 0, or "" */
     if (s->n == 0) {
         for (int i = 0; i < co->nsteps; i++)
@@ -901,7 +1758,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     }
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
     int last = co->nsteps - 1;
     if (step == 0) {
         if (t >= st[0].start) { /* the newest start leaves the most time for what follows */
@@ -924,9 +1781,9 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
         }
     }
     /* the last step completed a sequence */
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, key, keylen, t, s->open, depth + 1);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, key, keylen, t, open, depth + 1);
         return;
     }
     struct cr_incident *inc =
@@ -961,11 +1818,6 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
 
 /* ---- value_count ---- */
 
-struct vref {
-    uint64_t v;
-    int64_t t;
-};
-
 /* N distinct values of a field per key within the window. The state keeps,
  * for up to N distinct values, the latest time each was seen: if N distinct
  * values fall in a window, the N most recently seen ones do. */
@@ -976,36 +1828,46 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
     uint32_t n = corr_cap(co);
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     int64_t t = m->time_ms;
-    struct state *s = count_begin(c, k, m, extra);
-    if (!s)
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
+    struct vref *vr = scratch(c, (size_t)s->n + 1);
+    uint32_t have = vals_load(c, s, vr);
+    if (!count_begin(c, k, s, m, extra, vr, have))
         return;
-    struct vref *vr = (struct vref *)&s->u;
     uint32_t i, oldest = 0;
-    for (i = 0; i < s->n && vr[i].v != m->value; i++)
+    for (i = 0; i < have && vr[i].v != m->value; i++)
         if (vr[i].t < vr[oldest].t)
             oldest = i;
-    if (i < s->n) {
+    if (i < have) {
         if (t > vr[i].t)
             vr[i].t = t;
-    } else if (s->n < n) {
-        vr[s->n++] = (struct vref){m->value, t};
+    } else if (have < n) {
+        vr[have++] = (struct vref){m->value, t};
     } else if (t > vr[oldest].t) {
         vr[oldest] = (struct vref){m->value, t};
     } else
         return; /* older than every value kept: it cannot complete a newer window */
     int64_t newest = INT64_MIN, first = INT64_MAX;
-    for (i = 0; i < s->n; i++)
+    for (i = 0; i < have; i++)
         if (vr[i].t > newest)
             newest = vr[i].t;
     uint32_t in = 0;
-    for (i = 0; i < s->n; i++)
+    for (i = 0; i < have; i++)
         if (vr[i].t >= newest - co->timespan_ms) {
             in++;
             if (vr[i].t < first)
                 first = vr[i].t;
         }
-    if (in < n)
+    if (in < n) {
+        /* a value last seen more than timespan before the newest counts in
+         * no window any more (times only grow): dropping it changes no
+         * outcome; if it comes back, it comes back with its new time */
+        uint32_t w = 0;
+        for (i = 0; i < have; i++)
+            if (vr[i].t >= newest - co->timespan_ms)
+                vr[w++] = vr[i];
+        vals_store(c, s, vr, w);
         return;
+    }
     struct cr_incident *inc =
         new_incident(c, co->id, co->title, &co->incident, co->group_by, co->ngroup_by, s, first);
     inc->first_seen_ms = first;
@@ -1019,7 +1881,7 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
     cr_incident_add_reason(inc, "%u distinct %s values within %llds (threshold: >= %u in %llds)",
                            n, fname, (long long)((newest - first) / 1000), n,
                            (long long)(co->timespan_ms / 1000));
-    s->n = 0;
+    vals_store(c, s, vr, 0);
     open_incident(c, s, inc, newest + ofor);
     chain(c, k, m->key, m->key_len, t, inc, 0);
 }
@@ -1037,8 +1899,8 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t t = m->time_ms;
     struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
-    struct evref *head = &s->u.ring[0];
-    struct vref *vr = (struct vref *)(void *)(s->u.ring + 1);
+    struct evref *head = payload(c, s);
+    struct vref *vr = (struct vref *)(void *)(head + 1);
     if (t > s->last_ms)
         s->last_ms = t;
     if (s->n == 0) {
@@ -1067,10 +1929,10 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
     if (t < head->t + co->learn_ms)
         return; /* still learning the key's usual values */
     int64_t ofor = open_for(&co->incident, 3600000);
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, m->key, m->key_len, t, s->open, 0);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, m->key, m->key_len, t, open, 0);
         return;
     }
     struct cr_incident *inc =
@@ -1101,7 +1963,7 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     struct state *s =
         lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
-    struct stage *st = s->u.stages;
+    struct stage *st = payload(c, s);
     if (s->n == 0) {
         for (int i = 0; i < co->nsteps; i++)
             st[i].start = st[i].reached = INT64_MIN;
@@ -1109,10 +1971,10 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
     }
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, key, keylen, t, s->open, depth + 1);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, key, keylen, t, open, depth + 1);
         return;
     }
     if (t > st[step].reached)
@@ -1153,7 +2015,7 @@ static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char 
  * the state is not freed. */
 static uint32_t *heap_count(const struct cr_correlator *c, struct state *s)
 {
-    return (uint32_t *)(void *)&s->u.stages[c->cap[s->owner] - 1];
+    return (uint32_t *)(void *)((struct stage *)payload(c, s) + c->cap[s->owner] - 1);
 }
 
 static void heap_push(struct cr_correlator *c, int64_t at, struct state *s)
@@ -1207,7 +2069,7 @@ static void apply_absent(struct cr_correlator *c, uint32_t k, int step, const ch
     const struct cr_correlation *co = &c->rs->corrs[k];
     struct state *s =
         lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
-    struct stage *st = s->u.stages;
+    struct stage *st = payload(c, s);
     char *link = (char *)&st[2];
     if (s->n == 0) {
         st[0].start = st[0].reached = INT64_MIN;
@@ -1258,8 +2120,8 @@ static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_ma
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t t = m->time_ms;
     struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
-    struct cwindow *w = (struct cwindow *)(void *)&s->u;
-    struct evref *refs = s->u.ring + WINDOW_HEAD;
+    struct cwindow *w = payload(c, s);
+    struct evref *refs = (struct evref *)payload(c, s) + WINDOW_HEAD;
     if (t > s->last_ms)
         s->last_ms = t;
     if (s->n == 0) {
@@ -1287,8 +2149,8 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
 {
     uint32_t k = s->owner - (uint32_t)c->rs->nrules;
     const struct cr_correlation *co = &c->rs->corrs[k];
-    struct cwindow *w = (struct cwindow *)(void *)&s->u;
-    const struct evref *refs = s->u.ring + WINDOW_HEAD;
+    struct cwindow *w = payload(c, s);
+    const struct evref *refs = (const struct evref *)payload(c, s) + WINDOW_HEAD;
     if (s->n == 0 || w->end != at)
         return; /* stale entry: the window was dropped */
     uint32_t nref = s->n - (uint32_t)WINDOW_HEAD;
@@ -1299,9 +2161,9 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
     if (w->count < co->gte || w->count > co->lte)
         return;
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    close_if_expired(c, s, at, &c->extra);
-    if (s->open) {
-        struct cr_incident *inc = s->open;
+    struct cr_incident *open = close_if_expired(c, s, at, &c->extra);
+    if (open) {
+        struct cr_incident *inc = open;
         for (uint32_t i = 0; i < nref; i++)
             cr_incident_add_ref(inc, evref_input(&refs[i]), evref_pos(&refs[i]), refs[i].t);
         inc->event_count += w->count;
@@ -1328,8 +2190,8 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
                                (long long)(co->timespan_ms / 1000), a, cond);
         open_incident(c, s, inc, at + ofor);
     }
-    c->cur_tenant = s->tenant; /* what it chains to belongs to the same tenant */
-    chain(c, k, state_key(c, s), s->keylen, at, s->open, 0);
+    c->cur_tenant = state_tenant(c, s); /* what it chains to belongs to the same tenant */
+    chain(c, k, state_key(c, s), s->keylen, at, open_get(c, s), 0);
 }
 
 /* ---- temporal_ordered across keys (steps joined on fields) ---- */
@@ -1369,9 +2231,12 @@ static struct state *find_state(struct cr_correlator *c, uint32_t owner, const c
                                 size_t len)
 {
     uint64_t h = key_hash(owner, key, len);
-    for (struct state *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->next)
+    for (uint32_t x = c->buckets[h & (c->nbuckets - 1)]; x;) {
+        struct state *s = S(c, x);
         if (s->owner == owner && s->keylen == len && memcmp(state_key(c, s), key, len) == 0)
             return s;
+        x = s->next;
+    }
     return NULL;
 }
 
@@ -1418,7 +2283,7 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
         const struct state *ps = find_state(c, owner, k2, jkey(k2, step - 1, x, xn));
         if (!ps || ps->n == 0)
             return;
-        const struct jpartial *pp = (const struct jpartial *)(const void *)&ps->u;
+        const struct jpartial *pp = payload(c, ps);
         if (t < pp->reached || t - pp->start > co->timespan_ms)
             return; /* before the previous step, or too late */
         p = *pp;
@@ -1436,7 +2301,7 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
             evref_make(from->refs[0].time_ms, from->refs[0].position, from->refs[0].input);
     if (step < last) {
         struct state *ns = lookup(c, owner, k2, jkey(k2, step, y, yn));
-        struct jpartial *np = (struct jpartial *)(void *)&ns->u;
+        struct jpartial *np = payload(c, ns);
         if (t > ns->last_ms)
             ns->last_ms = t;
         if (ns->n && (np->start > p.start || (np->start == p.start && np->reached <= p.reached)))
@@ -1449,10 +2314,10 @@ static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char
     struct state *s = lookup(c, owner, k2, jkey(k2, last, p.vals, p.vlen));
     if (t > s->last_ms)
         s->last_ms = t;
-    close_if_expired(c, s, t, extra);
-    if (s->open) {
-        update_incident(c, s, m, t, ofor);
-        chain(c, k, p.vals, p.vlen, t, s->open, depth + 1);
+    struct cr_incident *open = close_if_expired(c, s, t, extra);
+    if (open) {
+        update_incident(c, s, open, m, t, ofor);
+        chain(c, k, p.vals, p.vlen, t, open, depth + 1);
         return;
     }
     struct cr_incident *inc = new_incident_key(c, co->id, co->title, &co->incident, co->group_by,
@@ -1494,16 +2359,16 @@ static void fire_due(struct cr_correlator *c)
             fire_window(c, s, d.at);
             continue;
         }
-        struct stage *st = s->u.stages;
+        struct stage *st = payload(c, s);
         if (st[0].start == INT64_MIN || st[0].reached != d.at)
             continue; /* answered, or replaced: a stale entry */
         const struct cr_correlation *co = &c->rs->corrs[k];
         int64_t start = st[0].start, ofor = open_for(&co->incident, co->timespan_ms);
         st[0].start = INT64_MIN;
         mark_changed(c, s);
-        close_if_expired(c, s, d.at, &c->extra);
-        if (s->open) {
-            update_incident(c, s, NULL, d.at, ofor);
+        struct cr_incident *open = close_if_expired(c, s, d.at, &c->extra);
+        if (open) {
+            update_incident(c, s, open, NULL, d.at, ofor);
         } else {
             struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident,
                                                    co->group_by, co->ngroup_by, s, start);
@@ -1527,8 +2392,8 @@ static void fire_due(struct cr_correlator *c)
         }
         if (s->last_ms < d.at)
             s->last_ms = d.at;
-        c->cur_tenant = s->tenant;
-        chain(c, k, state_key(c, s), s->keylen, d.at, s->open, 0);
+        c->cur_tenant = state_tenant(c, s);
+        chain(c, k, state_key(c, s), s->keylen, d.at, open_get(c, s), 0);
     }
 }
 
@@ -1628,7 +2493,9 @@ static size_t ckpt_key(const struct cr_correlator *c, struct state *s, char *out
     return n + 1 + s->keylen;
 }
 
-static void remove_state(struct cr_correlator *c, struct state **link, struct state *s)
+/* Free state s, whose handle *link holds (its bucket or its predecessor's
+ * next), with its entry block and open incident. */
+static void remove_state(struct cr_correlator *c, uint32_t *link, struct state *s)
 {
     if (s->persisted) {
         /* the snapshot must delete it too, or a restart would bring it back */
@@ -1647,13 +2514,18 @@ static void remove_state(struct cr_correlator *c, struct state **link, struct st
             c->tomb_len += kl;
         }
     }
+    uint32_t h = *link;
     *link = s->next;
-    if (c->max_per_tenant && s->tenant)
-        cr_tenants_find(&c->tenants, s->tenant)->states--;
+    uint32_t tenant = state_tenant(c, s);
+    if (c->max_per_tenant && tenant)
+        cr_tenants_find(&c->tenants, tenant)->states--;
     struct owner_lru *l = &c->lru[s->owner];
-    lru_unlink(l, s);
+    if (lru_tracked(c, s->owner))
+        lru_unlink(c, l, h);
     l->n--;
-    free_state(s);
+    open_clear(c, s);
+    clear_entries(c, s);
+    slab_free(&c->slab, h);
     c->stats.states--;
 }
 
@@ -1662,13 +2534,14 @@ static void remove_state(struct cr_correlator *c, struct state **link, struct st
 static void expire(struct cr_correlator *c)
 {
     for (size_t i = 0; i < c->nbuckets; i++) {
-        struct state **link = &c->buckets[i];
+        uint32_t *link = &c->buckets[i];
         while (*link) {
-            struct state *s = *link;
+            struct state *s = S(c, *link);
             int64_t until =
                 s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + c->horizon[s->owner];
-            if (s->open && meta(s->open)->until > until)
-                until = meta(s->open)->until;
+            const struct cr_incident *inc = open_get(c, s);
+            if (inc && meta(inc)->until > until)
+                until = meta(inc)->until;
             if (!s->dirty && !s->changed && !s->heaped && until < c->watermark) {
                 remove_state(c, link, s);
                 c->stats.expired++;
@@ -1676,14 +2549,17 @@ static void expire(struct cr_correlator *c)
                 link = &s->next;
         }
     }
-    if (c->stats.states <= c->max_keys)
+    if (c->stats.states <= c->max_keys) {
+        compact_blocks(c);
         return;
+    }
     /* over budget: find the cut-off time that removes about 10% beyond the
      * budget, by sampling last_ms, then remove states older than it */
     uint64_t target = c->stats.states - c->max_keys + c->max_keys / 10;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < c->nbuckets; i++)
-        for (struct state *s = c->buckets[i]; s; s = s->next) {
+        for (uint32_t x = c->buckets[i]; x; x = S(c, x)->next) {
+            const struct state *s = S(c, x);
             if (s->last_ms < lo)
                 lo = s->last_ms;
             if (s->last_ms > hi)
@@ -1691,11 +2567,12 @@ static void expire(struct cr_correlator *c)
         }
     uint64_t removed = 0;
     while (removed < target && lo <= hi) {
-        int64_t cut = lo + (hi - lo) / 8 + 1;
+        /* (a state emptied by drop_src has last_ms INT64_MIN: no signed overflow) */
+        int64_t cut = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 8) + 1;
         for (size_t i = 0; i < c->nbuckets && removed < target; i++) {
-            struct state **link = &c->buckets[i];
+            uint32_t *link = &c->buckets[i];
             while (*link && removed < target) {
-                struct state *s = *link;
+                struct state *s = S(c, *link);
                 if (!s->dirty && !s->changed && !s->heaped && s->last_ms < cut) {
                     remove_state(c, link, s);
                     removed++;
@@ -1706,6 +2583,7 @@ static void expire(struct cr_correlator *c)
         lo = cut;
     }
     c->stats.evicted += removed;
+    compact_blocks(c);
 }
 
 /* An updated incident goes out at most every EMIT_EVERY batch ends (an
@@ -1729,17 +2607,17 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
     c->later.n = 0;
     for (size_t i = c->dirty.n; i-- > 0;) {
         struct state *s = c->dirty.v[i];
-        if (s->open && !force && !s->created &&
-            c->flushes - meta(s->open)->emitted < EMIT_EVERY) {
+        struct cr_incident *inc = open_get(c, s);
+        if (inc && !force && !s->created && c->flushes - meta(inc)->emitted < EMIT_EVERY) {
             svec_push(&c->later, s);
             continue;
         }
         s->dirty = 0;
-        if (!s->open)
+        if (!inc)
             continue;
-        struct cr_wmsg *m = cr_wmsg_incident(s->open, s->created);
+        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created);
         s->created = 0;
-        meta(s->open)->emitted = c->flushes;
+        meta(inc)->emitted = c->flushes;
         m->next = NULL;
         if (t)
             t->next = m;
@@ -1776,18 +2654,21 @@ size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
 
 uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_bytes)
 {
-    /* what malloc hands out for each block, with its 16-byte header rounded
-     * to 16 (glibc on 64-bit), plus the bucket array and the deadline heap */
-    uint64_t total = c->nbuckets * sizeof *c->buckets + c->heap_cap * sizeof *c->heap, inc = 0;
+    /* the slab's chunks whole (free slots included: they are memory held),
+     * the chunk table, the bucket array, the deadline heap, the pending
+     * vectors, the (input, tenant) and tenant tables, the scratch; blocks
+     * from malloc count with its 16-byte header, rounded to 16 (glibc) */
+    uint64_t total = c->slab.bytes + (uint64_t)c->slab.capchunk * sizeof *c->slab.chunk +
+                     (uint64_t)c->slab.capspare * sizeof *c->slab.spare;
+    total += c->nbuckets * sizeof *c->buckets + c->heap_cap * sizeof *c->heap;
     total += (c->dirty.cap + c->later.cap + c->changed.cap) * sizeof(struct state *);
     total += cr_tenants_memory(&c->tenants);
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (const struct state *s = c->buckets[i]; s; s = s->next) {
-            size_t sz = state_size(c, s->owner, s->keylen);
-            total += (sz + 8 + 15) / 16 * 16;
-            if (s->open)
-                inc += (sizeof(struct open_meta) + sizeof *s->open + 8 + 15) / 16 * 16;
-        }
+    total += (uint64_t)c->ctx.cap * sizeof *c->ctx.v + (uint64_t)c->ctx.nslot * sizeof *c->ctx.slot;
+    total += c->scratch_cap * 16;
+    /* open incidents: each with its open_meta, and the map that finds them */
+    uint64_t inc = c->nopen * ((sizeof(struct open_meta) + sizeof(struct cr_incident) + 8 + 15) /
+                               16 * 16) +
+                   c->opens.cap * sizeof *c->opens.v;
     if (incident_bytes)
         *incident_bytes = inc;
     return total + inc;
@@ -1796,6 +2677,10 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
 void cr_correlator_set_tenant_budget(struct cr_correlator *c, uint64_t max_keys_per_tenant)
 {
     c->max_per_tenant = max_keys_per_tenant;
+    /* every consumer keeps an LRU order under a tenant budget: the state
+     * layout follows, as long as there are no states yet (correlate.h) */
+    if (c->slab.bytes == 0)
+        owner_layout(c, c->rs, c->cap, c->horizon, c->lay, c->poff, c->koff, c->ioff, c->lru);
 }
 
 size_t cr_correlator_tenant_evictions(const struct cr_correlator *c,
@@ -1858,14 +2743,17 @@ const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator
  * event_count with an upper bound, + KIND_JOINED for a joined sequence (the
  * state layouts differ). Version 3: those two and new_value. Version 4: the
  * compact state (evidence refs pack input and position in one word; the
- * horizon is the owner's; a deadline count slot; the tenant). */
-enum { CKPT_VERSION = 4, KIND_RULE = 1, KIND_WINDOWED = 16, KIND_JOINED = 32 };
+ * horizon is the owner's; a deadline count slot; the tenant). Version 5:
+ * event_count (without an upper bound) and value_count store the n entries
+ * they hold, unpacked (16 bytes each), not `cap` of them. */
+enum { CKPT_VERSION = 5, KIND_RULE = 1, KIND_WINDOWED = 16, KIND_JOINED = 32 };
 
-/* Fixed head of an encoded state; the entries (ring or stages, `cap` of
- * them, as in memory) and, if has_open, the open incident follow. The
- * encoding is the in-memory layout of this build: the store's meta
- * `state_format` records it, and a store written by a different layout is
- * not restored (docs/operations.md). */
+/* Fixed head of an encoded state; the entries and, if has_open, the open
+ * incident follow. The entries: for event_count (no upper bound) and
+ * value_count the n held, as struct evref / struct vref; for the others
+ * `cap` of them, as in memory. The encoding is this build's: the store's
+ * meta `state_format` records it, and a store written by a different
+ * layout is not restored (docs/operations.md). */
 struct ckpt_head {
     uint8_t version, kind;
     uint8_t has_open;
@@ -1914,18 +2802,30 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
         size_t kl = ckpt_key(c, s, key, sizeof key);
         if (!kl)
             continue; /* longer than a store key: kept in memory only */
+        struct cr_incident *inc = open_get(c, s);
         struct ckpt_head h = {.version = CKPT_VERSION,
                               .kind = (uint8_t)owner_kind(c, s->owner),
-                              .has_open = s->open != NULL,
+                              .has_open = inc != NULL,
                               .created = s->created,
                               .n = s->n,
                               .cap = c->cap[s->owner],
                               .last_ms = s->last_ms,
-                              .open_until = s->open ? meta(s->open)->until : INT64_MIN,
-                              .src = s->src,
-                              .tenant = s->tenant};
-        const void *parts[3] = {&h, &s->u, s->open};
-        size_t lens[3] = {sizeof h, (size_t)h.cap * entry_size(), sizeof(struct cr_incident)};
+                              .open_until = inc ? meta(inc)->until : INT64_MIN,
+                              .src = state_src(c, s),
+                              .tenant = state_tenant(c, s)};
+        const void *ents = payload(c, s);
+        size_t elen = (size_t)h.cap * entry_size();
+        if (c->lay[s->owner] == LAY_RING) {
+            struct evref *r = scratch(c, s->n);
+            ents = r;
+            elen = (size_t)ring_load(c, s, r) * sizeof *r;
+        } else if (c->lay[s->owner] == LAY_VALS) {
+            struct vref *r = scratch(c, s->n);
+            ents = r;
+            elen = (size_t)vals_load(c, s, r) * sizeof *r;
+        }
+        const void *parts[3] = {&h, ents, inc};
+        size_t lens[3] = {sizeof h, elen, sizeof(struct cr_incident)};
         cr_ckpt_put(&b, key, kl, parts, lens, 3);
         s->persisted = 1;
     }
@@ -1967,7 +2867,11 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     else
         return 0;
     cap = c->cap[owner];
-    size_t need = sizeof h + (size_t)cap * entry_size() + (h.has_open ? sizeof(struct cr_incident) : 0);
+    int lay = c->lay[owner];
+    if (lay != LAY_PLAIN && h.n > cap)
+        return 0;
+    size_t elen = lay != LAY_PLAIN ? (size_t)h.n * 16 : (size_t)cap * entry_size();
+    size_t need = sizeof h + elen + (h.has_open ? sizeof(struct cr_incident) : 0);
     if (h.kind != owner_kind(c, owner) || h.cap != cap || vlen != need)
         return 0;
     const char *ck = nul + 1;
@@ -1979,27 +2883,35 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     struct state *s = lookup(c, owner, ck, cklen);
     c->checkpointing = was;
     const char *v = (const char *)val + sizeof h;
-    memcpy(&s->u, v, (size_t)cap * entry_size());
-    if (s->heaped == 0 && (h.kind == KIND_RULE + CR_CORR_ABSENCE ||
-                           h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED))
-        *heap_count(c, s) = 0; /* the snapshot's count: the pushes below count anew */
-    s->n = h.n;
     s->last_ms = h.last_ms;
-    s->src = h.src;
+    if (lay != LAY_PLAIN) {
+        clear_entries(c, s);
+        void *e = scratch(c, h.n);
+        memcpy(e, v, elen);
+        entries_store(c, s, e, h.n); /* packed relative to last_ms */
+    } else {
+        memcpy(payload(c, s), v, elen);
+        if (s->heaped == 0 && (h.kind == KIND_RULE + CR_CORR_ABSENCE ||
+                               h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED))
+            *heap_count(c, s) = 0; /* the snapshot's count: the pushes below count anew */
+        s->n = h.n;
+    }
     s->persisted = 1;
     if (h.has_open) {
-        incident_free(s->open);
-        s->open = incident_alloc();
-        memcpy(s->open, v + (size_t)cap * entry_size(), sizeof *s->open);
-        meta(s->open)->until = h.open_until;
+        open_clear(c, s);
+        struct cr_incident *inc = incident_alloc();
+        memcpy(inc, v + elen, sizeof *inc);
+        meta(inc)->until = h.open_until;
+        open_set(c, s, inc);
     }
     if (s->last_ms > c->watermark)
         c->watermark = s->last_ms;
-    if (h.kind == KIND_RULE + CR_CORR_ABSENCE && s->n && s->u.stages[0].start != INT64_MIN)
-        heap_push(c, s->u.stages[0].reached, s); /* a pending absence keeps its deadline */
+    const struct stage *st = payload(c, s);
+    if (h.kind == KIND_RULE + CR_CORR_ABSENCE && s->n && st[0].start != INT64_MIN)
+        heap_push(c, st[0].reached, s); /* a pending absence keeps its deadline */
     if (h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED && s->n) {
         struct cwindow w;
-        memcpy(&w, &s->u, sizeof w);
+        memcpy(&w, payload(c, s), sizeof w);
         heap_push(c, w.end, s); /* an open window keeps its deadline */
     }
     return 1;
@@ -2009,19 +2921,20 @@ uint64_t cr_correlator_drop_src(struct cr_correlator *c, uint32_t src)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < c->nbuckets; i++) {
-        struct state **link = &c->buckets[i];
+        uint32_t *link = &c->buckets[i];
         while (*link) {
-            struct state *s = *link;
+            struct state *s = S(c, *link);
+            int its = state_src(c, s) == src;
             /* flushed states only: the shard flushes before it drops */
-            if (s->src == src && !s->dirty && !s->changed && !s->heaped) {
+            if (its && !s->dirty && !s->changed && !s->heaped) {
                 remove_state(c, link, s);
                 n++;
-            } else if (s->src == src && (s->changed || s->heaped)) {
+            } else if (its && (s->changed || s->heaped)) {
                 /* touched since the last snapshot: its snapshot entry must
                  * become a deletion, so keep it until then, but empty */
-                s->n = 0; /* a pending absence deadline becomes stale: heap entries check */
-                incident_free(s->open);
-                s->open = NULL;
+                clear_entries(c, s); /* a pending absence deadline becomes stale: heap
+                                      * entries check */
+                open_clear(c, s);
                 s->last_ms = INT64_MIN;
                 n++;
                 link = &s->next;
@@ -2046,10 +2959,11 @@ int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, 
         uint32_t owner =
             cs->kind == CONS_RULE_INCIDENT ? cs->index : (uint32_t)c->rs->nrules + cs->index;
         struct state *s = find_state(c, owner, m->key, m->key_len);
-        if (!s || !s->open || at > meta(s->open)->until)
+        struct cr_incident *inc = s ? open_get(c, s) : NULL;
+        if (!inc || at > meta(inc)->until)
             continue;
-        cr_incident_add_ref(s->open, m->input, m->position, m->time_ms);
-        cr_incident_add_sample(s->open, m->raw, m->raw_len);
+        cr_incident_add_ref(inc, m->input, m->position, m->time_ms);
+        cr_incident_add_sample(inc, m->raw, m->raw_len);
         mark_changed(c, s);
         mark_dirty(c, s);
         n++;
@@ -2084,12 +2998,30 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
 {
     const struct cr_ruleset *old = c->rs;
     int oldn = old->nrules + old->ncorrs, newn = rs->nrules + rs->ncorrs;
+    size_t nn = (size_t)newn + 1;
     uint32_t *to = malloc(((size_t)oldn + 1) * sizeof *to);
-    struct owner_lru *lru = calloc((size_t)newn + 1, sizeof *lru);
-    if (!to || !lru)
+    struct owner_lru *lru = calloc(nn, sizeof *lru);
+    uint32_t *cap = calloc(nn, sizeof *cap), *koff = calloc(nn, sizeof *koff);
+    uint32_t *ioff = calloc(nn, sizeof *ioff);
+    int64_t *horizon = calloc(nn, sizeof *horizon);
+    uint8_t *lay = calloc(nn, sizeof *lay);
+    uint16_t *poff = calloc(nn, sizeof *poff);
+    if (!to || !lru || !cap || !koff || !ioff || !horizon || !lay || !poff)
         abort();
-    for (int o = 0; o < oldn; o++)
+    /* the new budgets and per-owner layout */
+    for (int r = 0; r < rs->nrules; r++)
+        lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
+    for (int k = 0; k < rs->ncorrs; k++)
+        lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
+    owner_layout(c, rs, cap, horizon, lay, poff, koff, ioff, lru);
+    for (int o = 0; o < oldn; o++) {
         to[o] = migrate_target(old, rs, o);
+        /* a kept owner has the same layout (the same definition, budget
+         * included); a state that would need another is dropped */
+        if (to[o] != UINT32_MAX && (lay[to[o]] != c->lay[o] || poff[to[o]] != c->poff[o] ||
+                                    koff[to[o]] != c->koff[o] || ioff[to[o]] != c->ioff[o]))
+            to[o] = UINT32_MAX;
+    }
 
     /* 1. unhook every state from the deadline heap (kept ones are pushed
      * again once renumbered) and the dropped ones from the changed and
@@ -2123,9 +3055,9 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
      * the next snapshot, so a restart cannot bring it back */
     uint64_t nd = 0;
     for (size_t i = 0; i < c->nbuckets; i++) {
-        struct state **link = &c->buckets[i];
+        uint32_t *link = &c->buckets[i];
         while (*link) {
-            struct state *x = *link;
+            struct state *x = S(c, *link);
             if (to[x->owner] == UINT32_MAX) {
                 remove_state(c, link, x);
                 nd++;
@@ -2145,56 +3077,57 @@ int cr_correlator_migrate(struct cr_correlator *c, const struct cr_ruleset *rs, 
     free(c->chain_consumers);
     c->rs = rs;
     build_plan(c);
-    uint32_t *cap = calloc((size_t)newn + 1, sizeof *cap);
-    int64_t *horizon = calloc((size_t)newn + 1, sizeof *horizon);
-    if (!cap || !horizon)
-        abort();
-    for (int r = 0; r < rs->nrules; r++) {
-        lru[r].max = rs->rules[r].incident ? rs->rules[r].incident->max_keys : 0;
-        horizon[r] = rs->rules[r].incident ? open_for(rs->rules[r].incident, 3600000) : 0;
-    }
-    for (int k = 0; k < rs->ncorrs; k++) {
-        lru[rs->nrules + k].max = rs->corrs[k].incident.max_keys;
-        cap[rs->nrules + k] = corr_cap(&rs->corrs[k]);
-        horizon[rs->nrules + k] = corr_horizon(&rs->corrs[k]);
-    }
     uint64_t nk = 0;
     for (int o = 0; o < oldn; o++) {
         if (to[o] == UINT32_MAX)
             continue;
         struct owner_lru *nl = &lru[to[o]];
         nl->evicted = c->lru[o].evicted;
-        for (struct state *x = c->lru[o].tail, *prev; x; x = prev) {
-            prev = x->lru_prev;
-            x->owner = (uint16_t)to[o];
-            lru_push(nl, x);
-            nl->n++;
-            nk++;
+        nl->n = c->lru[o].n;
+        nk += nl->n;
+        if (c->poff[o] != STATE_HEAD_LRU)
+            continue; /* it keeps no LRU order */
+        for (uint32_t x = c->lru[o].tail, prev; x; x = prev) {
+            prev = lru_of(c, x)->prev;
+            lru_push(c, nl, x);
         }
     }
+    for (size_t i = 0; i < c->nbuckets; i++) /* every state left is kept: renumber */
+        for (uint32_t x = c->buckets[i]; x; x = S(c, x)->next)
+            S(c, x)->owner = (uint16_t)to[S(c, x)->owner];
     free(c->lru);
     c->lru = lru;
     free(c->cap);
     free(c->horizon);
+    free(c->lay);
+    free(c->poff);
+    free(c->koff);
+    free(c->ioff);
     c->cap = cap;
     c->horizon = horizon;
+    c->lay = lay;
+    c->poff = poff;
+    c->koff = koff;
+    c->ioff = ioff;
     for (size_t i = 0; i < keep_heap; i++)
         heap_push(c, c->heap[i].at, c->heap[i].s); /* pushes only move entries down */
 
     /* 4. the owner seeds the hash: rehash every state */
-    struct state *all = NULL;
+    uint32_t all = 0;
     for (size_t i = 0; i < c->nbuckets; i++) {
-        for (struct state *x = c->buckets[i], *n; x; x = n) {
-            n = x->next;
-            x->next = all;
+        for (uint32_t x = c->buckets[i], n; x; x = n) {
+            struct state *s = S(c, x);
+            n = s->next;
+            s->next = all;
             all = x;
         }
-        c->buckets[i] = NULL;
+        c->buckets[i] = 0;
     }
-    for (struct state *x = all, *n; x; x = n) {
-        n = x->next;
-        size_t b = state_hash(c, x) & (c->nbuckets - 1);
-        x->next = c->buckets[b];
+    for (uint32_t x = all, n; x; x = n) {
+        struct state *s = S(c, x);
+        n = s->next;
+        size_t b = state_hash(c, s) & (c->nbuckets - 1);
+        s->next = c->buckets[b];
         c->buckets[b] = x;
     }
     free(to);

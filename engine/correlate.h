@@ -111,7 +111,9 @@ size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
 /* Tenant budget: at most max_keys_per_tenant states per tenant (0 = no
- * budget, the default). Call before the first match or restore. */
+ * budget, the default). Call before the first match or restore: with a
+ * budget, every state keeps LRU neighbours, and the layout of the states is
+ * fixed once the first one exists. */
 void cr_correlator_set_tenant_budget(struct cr_correlator *c, uint64_t max_keys_per_tenant);
 struct cr_tenant_evictions {
     uint32_t tenant; /* hash of the tenant field's value (cr_match.tenant) */
@@ -130,9 +132,10 @@ void cr_tenant_evictions_merge(struct cr_tenant_evictions **all, size_t *nall,
 /* States evicted by the max_keys of owner (a rule index, or nrules + a
  * correlation index). */
 uint64_t cr_correlator_budget_evictions(const struct cr_correlator *c, int owner);
-/* Bytes the correlator holds (states, their open incidents, the hash table,
- * the deadline heap); the open incidents' share in *incident_bytes. Walks
- * the table: for benchmarks and occasional metrics, not per match. */
+/* Bytes the correlator holds: the slab chunks its states and their entry
+ * blocks live in (whole: free slots included), the hash table, the deadline
+ * heap, the pending vectors and side tables, and the open incidents, whose
+ * share is also in *incident_bytes. Cheap (no walk). */
 uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_bytes);
 
 /* A match that arrived late (reorder.h), leaving at event time `at`: it

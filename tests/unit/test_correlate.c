@@ -1075,3 +1075,326 @@ Test(lang, placement_of_matches_and_restored_states_agrees)
                   "unrelated sequences have pins of their own");
     cr_assert_eq(rs->corrs[cr_ruleset_find_corr(rs, "newip")].pin, 0);
 }
+
+/* ---- compact state: exact evidence in every entry form, lazy growth, the slab ---- */
+
+static const char *COMPACT_RULES =
+    "rules:\n"
+    "  - id: hit\n"
+    "    match: 'hit (?<src_ip>\\S+) (?<port>\\d+)'\n"
+    "correlations:\n"
+    "  - id: four\n"
+    "    type: event_count\n"
+    "    rules: [hit]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 1h\n"
+    "    condition: { gte: 4 }\n"
+    "    incident: { category: S-ATK-BRUTE }\n"
+    "  - id: long\n"
+    "    type: event_count\n"
+    "    rules: [hit]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 60d\n"
+    "    condition: { gte: 3 }\n"
+    "    incident: { category: S-ATK-BRUTE }\n"
+    "  - id: ports\n"
+    "    type: value_count\n"
+    "    rules: [hit]\n"
+    "    group_by: [src_ip]\n"
+    "    field: port\n"
+    "    timespan: 60d\n"
+    "    condition: { gte: 3 }\n"
+    "    incident: { category: S-ATK-SCAN }\n";
+
+static void compact_setup(void)
+{
+    dir = cr_test_tmpdir();
+    rs = cr_test_rules(dir, "compact.yaml", COMPACT_RULES);
+    c = cr_correlator_new(rs, 100000);
+    ngot = 0;
+}
+
+/* One event of rule hit (both routes: the count and the distinct ports). */
+static void hit(const char *ip, int port, int64_t ms, uint32_t input, uint64_t position)
+{
+    int r = cr_ruleset_find_rule(rs, "hit");
+    const struct cr_rule *ru = &rs->rules[r];
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    for (int i = 0; i < ru->nroutes; i++) {
+        struct cr_match m;
+        memset(&m, 0, sizeof m);
+        m.kind = CR_MSG_MATCH;
+        m.rule = (uint32_t)r;
+        m.route = (uint8_t)i;
+        m.key_len = (uint16_t)strlen(ip);
+        memcpy(m.key, ip, m.key_len);
+        m.value = ru->routes[i].value_field >= 0 ? XXH3_64bits(p, strlen(p)) : 0;
+        m.time_ms = 1772438400000LL + ms;
+        m.input = input;
+        m.position = position;
+        m.raw_len = (uint16_t)snprintf(m.raw, sizeof m.raw, "hit %s %d", ip, port);
+        cr_correlator_apply(c, &m);
+    }
+}
+
+struct want_ref {
+    uint32_t input;
+    uint64_t position;
+    int64_t ms;
+};
+
+static void assert_refs(const struct cr_incident *inc, const struct want_ref *w, int n)
+{
+    cr_assert_not_null(inc);
+    cr_assert_eq(inc->nrefs, n, "%d refs", inc->nrefs);
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(inc->refs[i].input, w[i].input, "ref %d input %u", i, inc->refs[i].input);
+        cr_assert_eq(inc->refs[i].position, w[i].position, "ref %d position %llu", i,
+                     (unsigned long long)inc->refs[i].position);
+        cr_assert_eq(inc->refs[i].time_ms, 1772438400000LL + w[i].ms, "ref %d time", i);
+    }
+}
+
+TestSuite(compact, .init = compact_setup, .fini = teardown);
+
+/* Entries that do not fit the 8-byte form (another input, a position 2^40
+ * away) switch the state to full refs: the evidence stays exact. */
+Test(compact, refs_from_two_inputs_and_far_positions_stay_exact)
+{
+    const uint64_t far = (UINT64_C(1) << 40) + 12345;
+    hit("10.0.0.1", 1, 0, 0, 10);
+    hit("10.0.0.1", 1, 1000, 1, 20);    /* another input */
+    hit("10.0.0.1", 1, 2000, 0, far);   /* 2^40 further on */
+    hit("10.0.0.1", 1, 3000, 3, 7);     /* and back */
+    flush();
+    const struct want_ref four[] = {{0, 10, 0}, {1, 20, 1000}, {0, far, 2000}, {3, 7, 3000}};
+    assert_refs(find("four", "10.0.0.1", 0), four, 4);
+    assert_refs(find("long", "10.0.0.1", 0), four, 4); /* fired at 3, the 4th updated it */
+}
+
+/* Out of order, equal times, positions below and above the newest's: the
+ * compact form keeps them, sorted by time, equal times in arrival order. */
+Test(compact, out_of_order_and_equal_times_in_the_compact_form)
+{
+    hit("10.0.0.2", 1, 30000, 2, 500);
+    hit("10.0.0.2", 1, 10000, 2, 900);
+    hit("10.0.0.2", 1, 10000, 2, 100);
+    flush();
+    const struct want_ref three[] = {{2, 900, 10000}, {2, 100, 10000}, {2, 500, 30000}};
+    assert_refs(find("long", "10.0.0.2", 0), three, 3);
+    cr_assert_null(find("four", "10.0.0.2", 0));
+    hit("10.0.0.2", 1, 20000, 2, 1u << 30);
+    flush();
+    const struct want_ref four[] = {
+        {2, 900, 10000}, {2, 100, 10000}, {2, 1u << 30, 20000}, {2, 500, 30000}};
+    assert_refs(find("four", "10.0.0.2", 0), four, 4);
+}
+
+/* A window longer than 2^32 ms (49.7 days): ages that do not fit 32 bits
+ * switch to full entries, for event_count and value_count. */
+Test(compact, a_window_of_60_days_keeps_exact_times)
+{
+    const int64_t day = 86400000;
+    hit("10.0.0.3", 1, 0, 0, 1);
+    hit("10.0.0.3", 2, 50 * day, 0, 2);
+    hit("10.0.0.3", 3, 55 * day + 7, 0, 3);
+    flush();
+    const struct want_ref three[] = {{0, 1, 0}, {0, 2, 50 * day}, {0, 3, 55 * day + 7}};
+    assert_refs(find("long", "10.0.0.3", 0), three, 3);
+    const struct cr_incident *p = find("ports", "10.0.0.3", 0);
+    cr_assert_not_null(p, "3 distinct ports within 60 days");
+    cr_assert_eq(p->first_seen_ms, 1772438400000LL);
+    cr_assert_eq(p->last_seen_ms, 1772438400000LL + 55 * day + 7);
+    cr_assert_null(find("four", "10.0.0.3", 0), "50 days apart: not within the hour");
+}
+
+/* A restart from a snapshot taken while states hold one inline entry, a
+ * compact block and a wide block continues with the same evidence. */
+Test(compact, snapshot_keeps_inline_compact_and_wide_entries)
+{
+    cr_correlator_enable_checkpoints(c);
+    const uint64_t far = UINT64_C(1) << 45;
+    hit("10.0.1.1", 1, 0, 0, 5);          /* inline */
+    hit("10.0.1.2", 1, 0, 1, 5);          /* compact block */
+    hit("10.0.1.2", 2, 500, 1, 9);
+    hit("10.0.1.3", 1, 0, 0, 5);          /* wide block */
+    hit("10.0.1.3", 2, 500, 2, far);
+    cr_assert_geq(restart(), 9);
+    for (int k = 1; k <= 3; k++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.0.1.%d", k);
+        for (int i = 0; i < 3; i++)
+            hit(ip, 10 + i, 1000 + i * 1000, 3, 100 + (uint64_t)i);
+    }
+    flush();
+    const struct want_ref a[] = {{0, 5, 0}, {3, 100, 1000}, {3, 101, 2000}, {3, 102, 3000}};
+    assert_refs(find("four", "10.0.1.1", 0), a, 4);
+    /* fired at the fourth, the fifth updated it */
+    const struct want_ref b[] = {
+        {1, 5, 0}, {1, 9, 500}, {3, 100, 1000}, {3, 101, 2000}, {3, 102, 3000}};
+    assert_refs(find("four", "10.0.1.2", 0), b, 5);
+    const struct want_ref w[] = {
+        {0, 5, 0}, {2, far, 500}, {3, 100, 1000}, {3, 101, 2000}, {3, 102, 3000}};
+    assert_refs(find("four", "10.0.1.3", 0), w, 5);
+    assert_refs(find("long", "10.0.1.3", 0), w, 5); /* fired at 3, then two updates */
+    cr_assert_not_null(find("ports", "10.0.1.2", 0), "values 1, 2 restored, then 10");
+}
+
+static const char *SLAB_RULES =
+    "rules:\n"
+    "  - id: hit\n"
+    "    match: 'hit (?<src_ip>\\S+)'\n"
+    "  - id: h\n"
+    "    match: 'h (?<src_ip>\\S+)'\n"
+    "  - id: tick\n"
+    "    match: 'tick (?<src_ip>\\S+)'\n"
+    "correlations:\n"
+    "  - id: hour\n"
+    "    type: event_count\n"
+    "    rules: [hit, h]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 1h\n"
+    "    condition: { gte: 5 }\n"
+    "    incident: { category: S-ATK-BRUTE }\n"
+    "  - id: minute\n"
+    "    type: event_count\n"
+    "    rules: [hit, tick]\n"
+    "    group_by: [src_ip]\n"
+    "    timespan: 60s\n"
+    "    condition: { gte: 5 }\n"
+    "    incident: { category: S-ATK-BRUTE }\n";
+
+static void slab_setup(void)
+{
+    dir = cr_test_tmpdir();
+    rs = cr_test_rules(dir, "slab.yaml", SLAB_RULES);
+    c = cr_correlator_new(rs, 10000000);
+    ngot = 0;
+}
+
+/* Keys of one length ("k0000001"), so that all states share a size class. */
+static void slab_feed(const char *rule, int key, int64_t ms)
+{
+    char ip[32];
+    snprintf(ip, sizeof ip, "k%07d", key);
+    feed_ms(rule, ip, ms);
+}
+
+static uint64_t state_bytes(void)
+{
+    uint64_t inc = 0, all = cr_correlator_memory(c, &inc);
+    return all - inc;
+}
+
+/* Flush n times, dropping the incident versions (expiry runs every 64). */
+static void flush_n(int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct cr_wmsg *h, *t;
+        cr_correlator_flush(c, &h, &t);
+        for (struct cr_wmsg *m = h, *nx; m; m = nx) {
+            nx = m->next;
+            free(m);
+        }
+    }
+}
+
+TestSuite(slab, .init = slab_setup, .fini = teardown);
+
+/* A key that holds one event costs no ring slots; each further event held
+ * costs 8 bytes (16 for the second: the first moves into the block), and
+ * firing gives the block back. */
+Test(slab, the_ring_grows_with_the_events_held)
+{
+    enum { N = 100000 };
+    /* per class, a partly used chunk and a kept empty one: 128 KiB */
+    const double slack = 2.0 * 65536 / N;
+    uint64_t m0 = state_bytes();
+    for (int k = 0; k < N; k++)
+        slab_feed("h", k, k);
+    uint64_t m1 = state_bytes();
+    double one = (double)(m1 - m0) / N;
+    cr_assert_leq(one, 48 + 4 * 2 + slack, "%.1f B for a key with one event", one);
+    uint64_t prev = m1;
+    for (int pass = 1; pass < 4; pass++) {
+        for (int k = 0; k < N; k++)
+            slab_feed("h", k, pass * 120000 + k);
+        uint64_t m = state_bytes();
+        double step = ((double)m - (double)prev) / N, want = pass == 1 ? 16 : 8;
+        cr_assert(step >= want - slack && step <= want + slack,
+                  "event %d held: %+.1f B per key (want %.0f)", pass + 1, step, want);
+        prev = m;
+    }
+    for (int k = 0; k < N; k++) /* the fifth event fires: the ring empties */
+        slab_feed("h", k, 4 * 120000 + k);
+    cr_assert_eq(cr_correlator_stats(c)->incidents_opened, N);
+    /* what stays: the dirty set, a vector of N state pointers (its capacity
+     * a power of two), until the next flush and after (capacity is kept) */
+    double dirty = 8.0 * 131072 / N;
+    double back = ((double)state_bytes() - (double)m1) / N;
+    cr_assert_leq(back, dirty + 3 * slack, "%+.1f B per key after firing", back);
+    flush_n(1);
+}
+
+/* The memory reported is the slab's chunks, free slots included: states
+ * expiring between live ones free no chunk and change nothing; new states
+ * reuse their slots; once everything has expired, the chunks are gone. */
+Test(slab, accounting_counts_chunks_and_slots_are_reused)
+{
+    enum { N = 20000 };
+    for (int k = 0; k < N; k++)
+        slab_feed("hit", k, k); /* hour and minute states, interleaved */
+    flush_n(1);
+    uint64_t full = state_bytes();
+    cr_assert_eq(cr_correlator_stats(c)->states, 2 * N);
+    slab_feed("h", N, 600000); /* 10 minutes on: the minute states can go */
+    flush_n(64);
+    cr_assert_eq(cr_correlator_stats(c)->expired, N);
+    uint64_t half = state_bytes();
+    cr_assert(half >= full, "freed slots between live states are still held (%llu < %llu)",
+              (unsigned long long)half, (unsigned long long)full);
+    cr_assert_leq(half - full, 65536 + 4096, "%llu more", (unsigned long long)(half - full));
+    for (int k = 0; k < N; k++)
+        slab_feed("tick", N + 1 + k, 600000 + k); /* new minute states: the free slots */
+    flush_n(1);
+    uint64_t again = state_bytes();
+    cr_assert_leq(again, half + 65536, "the freed slots are reused (%llu > %llu)",
+                  (unsigned long long)again, (unsigned long long)half);
+    slab_feed("tick", 0, 3 * 3600000); /* everything expires */
+    flush_n(64);
+    cr_assert_eq(cr_correlator_stats(c)->states, 1);
+    /* 2N states of 40 bytes ("k0000001": 24 + 8 + 8); the bucket array stays */
+    cr_assert_geq(full - state_bytes(), 2 * N * 40 - 2 * 65536, "the chunks went back (%llu of %llu)",
+                  (unsigned long long)state_bytes(), (unsigned long long)full);
+}
+
+/* Entry blocks move out of chunks that a few long-lived blocks would
+ * otherwise pin: after 95% of keys outgrow their 2-entry block, expiry
+ * compacts the rest. */
+Test(slab, expiry_compacts_pinned_entry_blocks)
+{
+    enum { N = 100000 };
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < N; k++)
+            slab_feed("h", k, pass * 1000 + k);
+    for (int k = 0; k < N; k++)
+        if (k % 20)
+            slab_feed("h", k, 2000 + k);
+    uint64_t before = state_bytes();
+    flush_n(64);
+    uint64_t after = state_bytes();
+    /* the 2-entry blocks of 95% of the keys: 16 B each, less what the
+     * surviving 5% need, less a chunk or two */
+    double freed = ((double)before - (double)after) / N;
+    cr_assert_geq(freed, 16 * 0.95 - 0.05 * 16 - 2.0 * 65536 / N, "%.1f B per key freed", freed);
+    cr_assert_eq(cr_correlator_stats(c)->states, N, "nothing expired");
+    /* and the moved blocks still hold their entries: two more fire */
+    for (int k = 0; k < N; k += 20) {
+        slab_feed("h", k, 3000 + k);
+        slab_feed("h", k, 3001 + k);
+        slab_feed("h", k, 3002 + k);
+    }
+    cr_assert_eq(cr_correlator_stats(c)->incidents_opened, N / 20);
+    flush_n(1);
+}
