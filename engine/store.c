@@ -263,6 +263,14 @@ void cr_store_close(struct cr_store *s)
 
 /* ---- write batch ------------------------------------------------------- */
 
+/* The store whose write batch this thread opened. A read on the thread that
+ * holds the batch sees the batch; a read on any other thread (the Kafka
+ * ingest thread reading an input position while the writer thread has a
+ * batch open) gets a read-only transaction of its own: an LMDB write
+ * transaction belongs to its thread, and a read must not see positions that
+ * are not durable yet. */
+static _Thread_local struct cr_store *batch_store;
+
 int cr_store_begin(struct cr_store *s)
 {
     if (s->read_only) {
@@ -279,6 +287,7 @@ int cr_store_begin(struct cr_store *s)
         s->txn = NULL;
         return lmdb_err(s, rc, "beginning a write batch");
     }
+    batch_store = s;
     return CR_STORE_OK;
 }
 
@@ -656,6 +665,7 @@ int cr_store_commit(struct cr_store *s)
     /* mdb_txn_commit frees the transaction whatever it returns. */
     int rc = mdb_txn_commit(s->txn);
     s->txn = NULL;
+    if (batch_store == s) batch_store = NULL;
     if (rc != 0) return lmdb_err(s, rc, "committing a write batch");
     return CR_STORE_OK;
 }
@@ -664,6 +674,7 @@ void cr_store_abort(struct cr_store *s)
 {
     if (s->txn) mdb_txn_abort(s->txn);
     s->txn = NULL;
+    if (batch_store == s) batch_store = NULL;
     s->failed = 0;
 }
 
@@ -674,7 +685,7 @@ void cr_store_abort(struct cr_store *s)
  * with read_end. */
 static int read_begin(struct cr_store *s, MDB_txn **txn)
 {
-    if (s->txn) {
+    if (batch_store == s && s->txn) {
         *txn = s->txn;
         return 0;
     }
@@ -685,7 +696,7 @@ static int read_begin(struct cr_store *s, MDB_txn **txn)
 
 static void read_end(struct cr_store *s, MDB_txn *txn)
 {
-    if (txn != s->txn) mdb_txn_abort(txn);
+    if (!(batch_store == s && txn == s->txn)) mdb_txn_abort(txn);
 }
 
 struct scan {

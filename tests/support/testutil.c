@@ -46,6 +46,10 @@ void cr_test_rmtree(const char *dir)
     char cmd[4200];
     if (!dir || strncmp(dir, "/tmp/corral-test-", 17) != 0)
         return;
+    if (getenv("CORRAL_TEST_KEEP")) { /* debugging a failure: look at its files */
+        fprintf(stderr, "kept %s\n", dir);
+        return;
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) {
         /* best effort */

@@ -18,7 +18,7 @@ const char *cr_test_shared_path(const char *rel);
 const char *cr_test_source_path(const char *rel);
 /* Fresh empty temporary directory; caller frees the string. */
 char *cr_test_tmpdir(void);
-/* Remove a directory tree (best effort). */
+/* Remove a directory tree (best effort; kept when CORRAL_TEST_KEEP is set). */
 void cr_test_rmtree(const char *dir);
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *cr_test_slurp(const char *path, size_t *len);

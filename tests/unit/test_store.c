@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -406,6 +407,43 @@ Test(store, provisional_versions_roll_back_exactly_or_settle)
     free(c2);
     free(c3);
     free(f);
+    cr_store_close(s);
+}
+
+static void *offset_from_another_thread(void *arg)
+{
+    struct cr_store *s = arg;
+    static int64_t got;
+    got = -1;
+    cr_assert_eq(cr_store_get_offset(s, "kafka:logs/0", &got), 0);
+    return &got;
+}
+
+/* The writer thread holds a batch open with a position that is not durable
+ * yet; the Kafka ingest thread reads the position of a partition it is
+ * assigned: it must get the committed one, from a transaction of its own
+ * (an LMDB write transaction belongs to its thread), while the writer's own
+ * reads still see its batch. */
+Test(store, a_read_on_another_thread_does_not_see_an_open_batch)
+{
+    struct cr_store *s = open_rw();
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_put_offset(s, "kafka:logs/0", 5), 0);
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(cr_store_begin(s), 0);
+    cr_assert_eq(cr_store_put_offset(s, "kafka:logs/0", 7), 0);
+    int64_t mine = -1;
+    cr_assert_eq(cr_store_get_offset(s, "kafka:logs/0", &mine), 0);
+    cr_assert_eq(mine, 7, "the batch's own thread sees the batch");
+    pthread_t t;
+    void *ret = NULL;
+    cr_assert_eq(pthread_create(&t, NULL, offset_from_another_thread, s), 0);
+    pthread_join(t, &ret);
+    cr_assert_eq(*(int64_t *)ret, 5, "another thread sees only what is durable");
+    cr_assert_eq(cr_store_commit(s), 0);
+    cr_assert_eq(pthread_create(&t, NULL, offset_from_another_thread, s), 0);
+    pthread_join(t, &ret);
+    cr_assert_eq(*(int64_t *)ret, 7);
     cr_store_close(s);
 }
 
