@@ -10,6 +10,7 @@
  * since live references make rd_kafka_destroy hang.
  */
 #include "ingest_kafka.h"
+#include "clock.h"
 
 #include "../parsers/cloudevents_kafka.h"
 
@@ -72,13 +73,6 @@ struct kctx {
     char *err;
     size_t errlen;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct part *find_part(struct kctx *k, const char *topic, int32_t partition)
 {
@@ -192,11 +186,11 @@ static void set_paused(struct kctx *k, int pause)
     rd_kafka_topic_partition_list_t *l = assigned_list(k);
     if (pause) {
         rd_kafka_pause_partitions(k->rk, l);
-        k->paused_at = mono_ms();
+        k->paused_at = cr_mono_ms();
         k->st->pauses++;
     } else {
         rd_kafka_resume_partitions(k->rk, l);
-        k->st->paused_seconds += (double)(mono_ms() - k->paused_at) / 1000.0;
+        k->st->paused_seconds += (double)(cr_mono_ms() - k->paused_at) / 1000.0;
     }
     rd_kafka_topic_partition_list_destroy(l);
     k->paused = pause;
@@ -316,7 +310,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct kctx *k = opaque;
-    k->last_rebalance_ms = mono_ms();
+    k->last_rebalance_ms = cr_mono_ms();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(k, parts);
         k->in_rebalance = 0;
@@ -339,7 +333,7 @@ static struct cr_batch *ensure_batch(struct kctx *k)
     if (!k->b) {
         k->b = cr_pipeline_try_get_batch(k->pl);
         if (k->b)
-            k->batch_started = mono_ms(); /* once per batch */
+            k->batch_started = cr_mono_ms(); /* once per batch */
     }
     return k->b;
 }
@@ -416,7 +410,7 @@ static int append(struct kctx *k, const rd_kafka_message_t *m)
         p->next = m->offset + 1;
         p->records++;
         if (!k->st->records)
-            k->first_record_ms = mono_ms();
+            k->first_record_ms = cr_mono_ms();
         k->st->records++;
         k->st->bytes += m->len;
         k->since_ckpt++;
@@ -586,7 +580,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
         goto out;
     }
 
-    int64_t t0 = mono_ms(), last_ckpt = t0, last_progress = t0, last_active = t0;
+    int64_t t0 = cr_mono_ms(), last_ckpt = t0, last_progress = t0, last_active = t0;
     int active = 0, quiet_sent = 0; /* correlation.idle_release */
     k->last_rebalance_ms = t0;
     uint64_t logged_errors = 0, tick = 0;
@@ -629,7 +623,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
          * empty: per record it cost 6% of the ingest thread */
         if (m && (++tick & 255))
             continue;
-        int64_t now = mono_ms();
+        int64_t now = cr_mono_ms();
         if (k->b && k->b->nrecs && (!m || now - k->batch_started >= LINGER_MS))
             submit(k);
         if (active) {
@@ -681,7 +675,7 @@ out:
     if (k->paused)
         set_paused(k, 0);
     if (k->first_record_ms)
-        st->consume_seconds = (double)(mono_ms() - k->first_record_ms) / 1000.0;
+        st->consume_seconds = (double)(cr_mono_ms() - k->first_record_ms) / 1000.0;
     final_stats(k);
     rd_kafka_consumer_close(k->rk);
     rd_kafka_destroy(k->rk);

@@ -2,6 +2,7 @@
  * pipeline.c - see pipeline.h.
  */
 #include "pipeline.h"
+#include "clock.h"
 
 #include "match.h"
 #include "shard.h"
@@ -50,13 +51,6 @@ static void on_durable(void *arg, uint64_t epoch)
     pthread_mutex_unlock(&pl->dmu);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct cr_ruleset *rs,
                                       struct cr_store *store, const struct cr_pipeline_opts *opts,
                                       char *err, size_t errlen)
@@ -71,7 +65,7 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
     pl->rs = rs;
     pl->W = cfg->workers;
     pl->S = cfg->shards;
-    pl->start_ms = wall_ms();
+    pl->start_ms = cr_wall_ms();
     pthread_mutex_init(&pl->dmu, NULL);
     pthread_cond_init(&pl->dcv, NULL);
     if (pipe2(pl->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -256,14 +250,7 @@ uint64_t cr_pipeline_durable(const struct cr_pipeline *pl)
 
 int cr_pipeline_wait_durable(struct cr_pipeline *pl, uint64_t epoch, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = cr_deadline_in(timeout_ms);
     pthread_mutex_lock(&pl->dmu);
     int rc = 0;
     while (atomic_load(&pl->durable) < epoch && !cr_writer_failed(pl->writer) && rc == 0)

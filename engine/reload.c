@@ -11,6 +11,7 @@
  * are then.
  */
 #include "reload.h"
+#include "clock.h"
 
 #include "config.h"
 #include "swap.h"
@@ -48,13 +49,6 @@ void cr_reload_block_signal(void)
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void cr_reload_status_path(const char *pid_path, char *buf, size_t len)
@@ -132,7 +126,7 @@ static void refuse(struct cr_reload *r, struct cr_reload_status *s, const char *
     s->result = CR_RELOAD_FAILED;
     s->generation = r->generation;
     snprintf(s->reason, sizeof s->reason, "%s", why);
-    s->finished_ms = wall_ms();
+    s->finished_ms = cr_wall_ms();
     fprintf(stderr, "corral: reload refused, the current rules stay in use:\n");
     for (const char *p = why; *p;) {
         const char *nl = strchr(p, '\n');
@@ -151,7 +145,7 @@ static void reload_once(struct cr_reload *r)
     if (!s || !err)
         abort();
     s->pid = (long)getpid();
-    s->requested_ms = wall_ms();
+    s->requested_ms = cr_wall_ms();
     struct cr_config cfg;
     if (cr_config_load(r->config_path, &cfg, err, ERR_CAP) != 0) {
         cr_config_free(&cfg);
@@ -174,7 +168,7 @@ static void reload_once(struct cr_reload *r)
         r->st.unchanged++;
         s->result = CR_RELOAD_UNCHANGED;
         s->generation = r->generation;
-        s->finished_ms = wall_ms();
+        s->finished_ms = cr_wall_ms();
         if (!r->quiet)
             fprintf(stderr, "corral: reload: the rules are unchanged; nothing to swap\n");
         write_status(r, s);
@@ -212,7 +206,7 @@ static void reload_once(struct cr_reload *r)
         snprintf(s->barrier, sizeof s->barrier, "batch %llu", (unsigned long long)res.seq);
     s->states_kept = res.states_kept;
     s->states_dropped = res.states_dropped;
-    s->finished_ms = wall_ms();
+    s->finished_ms = cr_wall_ms();
     if (!r->quiet)
         fprintf(stderr,
                 "corral: reload: generation %llu in use after %s: %d rules (%d added, %d changed, "

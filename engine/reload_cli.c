@@ -8,6 +8,7 @@
  * earlier reload is never mistaken for ours.
  */
 #include "reload_cli.h"
+#include "clock.h"
 
 #include "cli.h"
 #include "config.h"
@@ -40,13 +41,6 @@ static void usage(FILE *f)
             "  -s, --store DIR      the store of the run (overrides store.path)\n"
             "  -p, --pid-file FILE  the run's pid file (overrides engine.pid_file)\n"
             "  -t, --timeout SECS   how long to wait for the answer (default 30)\n");
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Is pid a corral process? Linux names the main thread after the binary;
@@ -197,7 +191,7 @@ int cr_cmd_reload(int argc, char **argv)
     free(abs_config);
 
     /* 3. signal, and wait for the answer of an attempt that began after it */
-    int64_t sent = wall_ms();
+    int64_t sent = cr_wall_ms();
     if (kill((pid_t)pid, SIGHUP) != 0) {
         fprintf(stderr, "corral reload: cannot signal pid %ld: %s\n", pid, strerror(errno));
         return CR_EXIT_RUNTIME;
@@ -207,7 +201,7 @@ int cr_cmd_reload(int argc, char **argv)
         abort();
     int64_t deadline = sent + timeout_s * 1000;
     int rc = -1;
-    while (wall_ms() < deadline) {
+    while (cr_wall_ms() < deadline) {
         if (cr_reload_status_read(status_path, st) == 0 && st->pid == pid &&
             st->requested_ms >= sent) {
             rc = st->result == CR_RELOAD_FAILED ? CR_EXIT_RUNTIME : 0;

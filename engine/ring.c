@@ -10,6 +10,7 @@
  * The timed wait is a second line of defence, not the mechanism.
  */
 #include "ring.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -75,13 +76,7 @@ static void sleep_until(struct cr_ring *r, int (*ready)(struct cr_ring *))
     pthread_mutex_lock(&r->mu);
     atomic_fetch_add(&r->sleepers, 1);
     while (!ready(r)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = cr_deadline_in(10);
         pthread_cond_timedwait(&r->cv, &r->mu, &ts);
     }
     atomic_fetch_sub(&r->sleepers, 1);

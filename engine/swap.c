@@ -2,6 +2,7 @@
  * swap.c - see swap.h.
  */
 #include "swap.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -80,14 +81,7 @@ static int finished(const struct cr_swap *s)
 
 int cr_swap_wait(struct cr_swap *s, int timeout_ms, struct cr_swap_result *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = cr_deadline_in(timeout_ms);
     pthread_mutex_lock(&s->mu);
     int rc = 0;
     while (!finished(s) && rc == 0)

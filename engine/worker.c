@@ -2,6 +2,7 @@
  * worker.c - see worker.h.
  */
 #include "worker.h"
+#include "clock.h"
 
 #include "match.h"
 #include "swap.h"
@@ -15,13 +16,6 @@
 #include <xxhash.h>
 
 #define OUTBUF 64 /* matches buffered per shard before one ring push */
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 uint32_t cr_key_shard(const char *key, size_t len, int nshards)
 {
@@ -344,7 +338,7 @@ static void *worker_main(void *arg)
             continue;
         }
         struct cr_batch *b = msg.batch;
-        struct batch_times bt = {.n = 0, .future = wall_ms() + 3600000};
+        struct batch_times bt = {.n = 0, .future = cr_wall_ms() + 3600000};
         process_batch(w, parser, m, b, ob, hits, &bt);
         ctl.kind = CR_MSG_BATCH_END;
         ctl.seq = b->seq;

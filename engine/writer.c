@@ -2,6 +2,7 @@
  * writer.c - see writer.h.
  */
 #include "writer.h"
+#include "clock.h"
 
 #include "correlate.h"
 #include "output_kafka.h"
@@ -105,13 +106,6 @@ struct cr_wmsg *cr_wmsg_done(void)
         abort();
     m->kind = CR_W_DONE;
     return m;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void fail(struct cr_writer *w, const char *what)
@@ -315,23 +309,16 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "cr-writer");
     struct cr_wmsg *pending = NULL, *pending_tail = NULL;
     size_t npending = 0;
-    int64_t last_commit = now_ms();
+    int64_t last_commit = cr_mono_ms();
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (!w->head && w->senders_left > 0) {
             if (npending) {
                 /* wait at most until the commit interval elapses */
-                int64_t due = last_commit + w->commit_interval_ms - now_ms();
+                int64_t due = last_commit + w->commit_interval_ms - cr_mono_ms();
                 if (due <= 0)
                     break;
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += due / 1000;
-                ts.tv_nsec += (due % 1000) * 1000000;
-                if (ts.tv_nsec >= 1000000000) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000;
-                }
+                struct timespec ts = cr_deadline_in(due);
                 pthread_cond_timedwait(&w->cv, &w->mu, &ts);
             } else
                 pthread_cond_wait(&w->cv, &w->mu);
@@ -360,7 +347,7 @@ static void *writer_main(void *arg)
                     write_batch(w, pending, &e);
                     pending = pending_tail = NULL;
                     npending = 0;
-                    last_commit = now_ms();
+                    last_commit = cr_mono_ms();
                 }
                 continue;
             }
@@ -374,14 +361,14 @@ static void *writer_main(void *arg)
                 write_batch(w, pending, NULL);
                 pending = pending_tail = NULL;
                 npending = 0;
-                last_commit = now_ms();
+                last_commit = cr_mono_ms();
             }
         }
-        if (npending && (done || now_ms() - last_commit >= w->commit_interval_ms)) {
+        if (npending && (done || cr_mono_ms() - last_commit >= w->commit_interval_ms)) {
             write_batch(w, pending, NULL);
             pending = pending_tail = NULL;
             npending = 0;
-            last_commit = now_ms();
+            last_commit = cr_mono_ms();
         }
         if (done && !npending) {
             pthread_mutex_lock(&w->mu);

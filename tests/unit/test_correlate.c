@@ -46,11 +46,17 @@ static struct cr_ruleset *rs;
 static struct cr_correlator *c;
 static char *dir;
 
-static void setup_keys(uint64_t max_keys)
+/* A fresh correlator over the rules `yaml` (written to file `name`). */
+static void setup_rules(const char *name, const char *yaml, uint64_t max_keys)
 {
     dir = cr_test_tmpdir();
-    rs = cr_test_rules(dir, "r.yaml", RULES);
+    rs = cr_test_rules(dir, name, yaml);
     c = cr_correlator_new(rs, max_keys);
+}
+
+static void setup_keys(uint64_t max_keys)
+{
+    setup_rules("r.yaml", RULES, max_keys);
 }
 
 static void setup(void)
@@ -305,9 +311,7 @@ static const char *OPS_RULES =
 
 static void ops_setup(void)
 {
-    dir = cr_test_tmpdir();
-    rs = cr_test_rules(dir, "ops.yaml", OPS_RULES);
-    c = cr_correlator_new(rs, 100000);
+    setup_rules("ops.yaml", OPS_RULES, 100000);
     ngot = 0;
 }
 
@@ -483,9 +487,7 @@ static const char *BUDGET_RULES =
 
 static void budget_setup(void)
 {
-    dir = cr_test_tmpdir();
-    rs = cr_test_rules(dir, "b.yaml", BUDGET_RULES);
-    c = cr_correlator_new(rs, 1000000);
+    setup_rules("b.yaml", BUDGET_RULES, 1000000);
     ngot = 0;
 }
 
@@ -684,9 +686,7 @@ static uint64_t lang_pos;
 
 static void lang_setup(void)
 {
-    dir = cr_test_tmpdir();
-    rs = cr_test_rules(dir, "lang.yaml", LANG_RULES);
-    c = cr_correlator_new(rs, 100000);
+    setup_rules("lang.yaml", LANG_RULES, 100000);
     ngot = 0;
     lang_pos = 0;
 }
@@ -1108,9 +1108,7 @@ static const char *COMPACT_RULES =
 
 static void compact_setup(void)
 {
-    dir = cr_test_tmpdir();
-    rs = cr_test_rules(dir, "compact.yaml", COMPACT_RULES);
-    c = cr_correlator_new(rs, 100000);
+    setup_rules("compact.yaml", COMPACT_RULES, 100000);
     ngot = 0;
 }
 
@@ -1267,9 +1265,7 @@ static const char *SLAB_RULES =
 
 static void slab_setup(void)
 {
-    dir = cr_test_tmpdir();
-    rs = cr_test_rules(dir, "slab.yaml", SLAB_RULES);
-    c = cr_correlator_new(rs, 10000000);
+    setup_rules("slab.yaml", SLAB_RULES, 10000000);
     ngot = 0;
 }
 
