@@ -39,12 +39,11 @@ enum cr_msg_kind {
     CR_MSG_WATERMARK = 6, /* input `src` has reached event time `time_ms` (its records of
                            * this batch, matched or not; before BATCH_END) */
     CR_MSG_RELOAD = 8, /* switch to new rules here: `value` holds the struct cr_swap * */
+    CR_MSG_QUIET = 9,  /* no input has sent anything for correlation.idle_release of wall
+                        * time: apply everything held (reorder.h, cr_reorder_release_quiet) */
 };
 
-/* CR_SOURCE_QUIET is not one input's state: sent with src 0, it says that no
- * input has sent anything for correlation.idle_release of wall time, so the
- * shards apply everything they hold (reorder.h, cr_reorder_release_quiet). */
-enum cr_source_state { CR_SOURCE_PENDING = 1, CR_SOURCE_IDLE = 2, CR_SOURCE_QUIET = 3 };
+enum cr_source_state { CR_SOURCE_PENDING = 1, CR_SOURCE_IDLE = 2 };
 
 struct cr_match {
     uint8_t kind;      /* enum cr_msg_kind */

@@ -201,11 +201,7 @@ void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b)
 
 void cr_pipeline_inputs_quiet(struct cr_pipeline *pl)
 {
-    struct cr_batch_msg msg = {.batch = NULL,
-                               .seq = pl->next_seq,
-                               .src = 0,
-                               .epoch = (uint64_t)CR_SOURCE_QUIET,
-                               .kind = CR_BM_SOURCE};
+    struct cr_batch_msg msg = {.batch = NULL, .seq = pl->next_seq, .kind = CR_BM_QUIET};
     pl->next_seq++;
     cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
 }

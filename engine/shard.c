@@ -169,10 +169,11 @@ static void *shard_main(void *arg)
                 break;
             case CR_MSG_SOURCE:
                 batch_done = 1;
-                if (m->flags == CR_SOURCE_QUIET)
-                    quiet = 1;
-                else
-                    cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->flags);
+                cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->flags);
+                break;
+            case CR_MSG_QUIET:
+                batch_done = 1;
+                quiet = 1;
                 break;
             case CR_MSG_DROP:
                 batch_done = 1;

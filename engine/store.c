@@ -467,21 +467,15 @@ int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incide
         if (rc != 0 && rc != MDB_NOTFOUND)
             return batch_fail(s, rc, "reading an incident");
         int has_prev = rc == 0;
-        struct cr_incident basis;
+        /* the indexes of the version before: its category and entities
+         * (which never change) from this version, its first_seen from its
+         * JSON (the rollback reads last_seen and priority there too) */
+        struct cr_incident basis = *inc;
         size_t plen = has_prev ? cur.mv_size : 0;
-        if (has_prev) {
-            /* the stored version's indexes: its first_seen and summary from
-             * the JSON, its category and entities (which never change) from
-             * this version */
-            basis = *inc;
-            int64_t ts;
-            if (stored_first_seen(&cur, &ts) != 0) {
-                set_err(s, "incident %.32s: stored JSON unreadable", inc->id);
-                return batch_fail(s, MDB_CORRUPTED, "reading an incident");
-            }
-            basis.first_seen_ms = ts;
-        } else
-            basis = *inc;
+        if (has_prev && stored_first_seen(&cur, &basis.first_seen_ms) != 0) {
+            set_err(s, "incident %.32s: stored JSON unreadable", inc->id);
+            return batch_fail(s, MDB_CORRUPTED, "reading an incident");
+        }
         MDB_val v = {1 + sizeof basis + plen, NULL};
         rc = mdb_put(s->txn, s->provisional, &k, &v, MDB_RESERVE);
         if (rc != 0) return batch_fail(s, rc, "writing a provisional version");
@@ -499,8 +493,8 @@ int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incide
     return cr_store_put_incident(s, inc, json, jsonlen);
 }
 
-/* The stored by_time summary of the JSON version prev (last_seen, priority)
- * is rebuilt by cr_store_put_incident from an incident with those values. */
+/* last_seen and priority of a stored JSON version into inc: what its by_time
+ * summary is rebuilt from when the rollback puts it back. */
 static int summary_from_json(const char *json, size_t len, struct cr_incident *inc)
 {
     json_t *o = json_loadb(json, len, 0, NULL);

@@ -321,10 +321,12 @@ static void *worker_main(void *arg)
                 cr_ring_push(w->out[s], &ctl, 1);
             break;
         }
-        if (msg.kind == CR_BM_MARK || msg.kind == CR_BM_DROP || msg.kind == CR_BM_SOURCE) {
-            ctl.kind = msg.kind == CR_BM_MARK   ? CR_MSG_MARK
-                       : msg.kind == CR_BM_DROP ? CR_MSG_DROP
-                                                : CR_MSG_SOURCE;
+        if (msg.kind == CR_BM_MARK || msg.kind == CR_BM_DROP || msg.kind == CR_BM_SOURCE ||
+            msg.kind == CR_BM_QUIET) {
+            ctl.kind = msg.kind == CR_BM_MARK     ? CR_MSG_MARK
+                       : msg.kind == CR_BM_DROP   ? CR_MSG_DROP
+                       : msg.kind == CR_BM_SOURCE ? CR_MSG_SOURCE
+                                                  : CR_MSG_QUIET;
             ctl.seq = msg.seq;
             ctl.epoch = msg.epoch;
             ctl.src = msg.src;
