@@ -2796,6 +2796,17 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
 {
     struct cr_ckpt_buf b = {0};
     char key[512];
+    /* Deletions of states freed since the last snapshot come first: a key
+     * whose state was freed and then made again in this interval has a
+     * tombstone and a put, and the store applies the delta in order, so
+     * the put must come last. (A changed state is never freed before the
+     * snapshot, so no tombstone deletes a state this delta puts.) */
+    for (size_t i = 0; i + 2 <= c->tomb_len;) {
+        size_t kl = (size_t)(unsigned char)c->tomb[i] << 8 | (unsigned char)c->tomb[i + 1];
+        cr_ckpt_del(&b, c->tomb + i + 2, kl);
+        i += 2 + kl;
+    }
+    c->tomb_len = 0;
     for (size_t i = c->changed.n; i-- > 0;) { /* newest first, as the list used to be */
         struct state *s = c->changed.v[i];
         s->changed = 0;
@@ -2830,13 +2841,6 @@ char *cr_correlator_snapshot(struct cr_correlator *c, size_t *len)
         s->persisted = 1;
     }
     c->changed.n = 0;
-    /* deletions of states freed since the last snapshot */
-    for (size_t i = 0; i + 2 <= c->tomb_len;) {
-        size_t kl = (size_t)(unsigned char)c->tomb[i] << 8 | (unsigned char)c->tomb[i + 1];
-        cr_ckpt_del(&b, c->tomb + i + 2, kl);
-        i += 2 + kl;
-    }
-    c->tomb_len = 0;
     *len = b.len;
     return b.p;
 }

@@ -239,6 +239,49 @@ Test(checkpoint, expired_state_is_deleted_from_the_store)
     cr_ruleset_free(rs);
 }
 
+/* A key whose state expired and came back between two checkpoints: the
+ * snapshot holds both the deletion of the old state and the new one under
+ * the same store key. The deletion must not win (it did when deletions
+ * were written after the puts: a restart lost the key's new window, the
+ * Kafka kill -9 loss of issue 9). */
+Test(checkpoint, key_expired_and_back_in_one_epoch_survives)
+{
+    struct cr_ruleset *rs = load(5);
+    struct cr_store *s = open_store();
+    struct cr_correlator *a = cr_correlator_new(rs, 1000), *b = cr_correlator_new(rs, 1000);
+    cr_correlator_enable_checkpoints(a);
+    char sink[65536] = "";
+    for (int i = 0; i < 3; i++)
+        feed(a, rs, "fail", "10.4.0.1", i * 10, 7);
+    drain(a, sink, sizeof sink);
+    checkpoint(a, s); /* the old window is in the store */
+    feed(a, rs, "fail", "10.9.9.9", 7200, 7); /* two hours later: it expires */
+    for (int i = 0; i < 64; i++)
+        drain(a, sink, sizeof sink);
+    cr_assert_eq(cr_correlator_stats(a)->states, 1, "the old window was freed");
+    for (int i = 0; i < 3; i++) /* the same key again, a new window */
+        feed(a, rs, "fail", "10.4.0.1", 7201 + i, 7);
+    drain(a, sink, sizeof sink);
+    checkpoint(a, s);
+    struct rctx r = {b, 0, 0};
+    cr_store_each_state(s, restore_cb, &r);
+    cr_assert_eq(r.kept, 2, "10.4.0.1's new window and 10.9.9.9: kept %d", r.kept);
+    char ref[4096] = "", got[4096] = "";
+    struct cr_correlator *both[2] = {a, b};
+    char *outs[2] = {ref, got};
+    for (int k = 0; k < 2; k++) {
+        feed(both[k], rs, "fail", "10.4.0.1", 7204, 7);
+        feed(both[k], rs, "fail", "10.4.0.1", 7205, 7); /* 5th within 60 s: fires */
+        drain(both[k], outs[k], sizeof ref);
+    }
+    cr_assert(strstr(ref, "brute") != NULL && strstr(ref, " 5\n") != NULL, "%s", ref);
+    cr_assert_str_eq(got, ref);
+    cr_correlator_free(a);
+    cr_correlator_free(b);
+    cr_store_close(s);
+    cr_ruleset_free(rs);
+}
+
 /* A correlation whose threshold changed does not inherit the old windows. */
 Test(checkpoint, changed_rule_drops_its_state)
 {
