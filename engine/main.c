@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "config.h"
+#include "crashpoint.h"
 #include "ingest_file.h"
 #include "ingest_kafka.h"
 #include "kafka_dev.h"
@@ -827,6 +828,8 @@ int main(int argc, char **argv)
         return CR_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (cr_crash_init() != 0)
+        return CR_EXIT_USAGE;
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))

@@ -5,6 +5,7 @@
 #include "clock.h"
 
 #include "correlate.h"
+#include "crashpoint.h"
 #include "output_kafka.h"
 
 #include <pthread.h>
@@ -231,6 +232,9 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             drop_output(w);
             return 0;
         }
+        cr_crash_point(CR_CRASH_TXN);
+        if (ep)
+            cr_crash_point(CR_CRASH_EPOCH);
         produce_output(w);
         w->stats.incidents_created += delta.incidents_created;
         w->stats.incident_versions += delta.incident_versions;

@@ -762,6 +762,53 @@ Test(kafka, kill9_and_restart, .init = setup, .fini = teardown, .timeout = 240)
     incs_free(&clean);
 }
 
+/* Killed at chosen points instead of a random moment (CORRAL_CRASH_AT,
+ * crashpoint.h): right after its 2nd store transaction (incidents written
+ * ahead of the next checkpoint), then a restarted member right after its
+ * 2nd checkpoint became durable in the store (the group's offsets lag
+ * behind it), then the next one after its first; a last member finishes.
+ * The clean run's incidents, each once. */
+Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+    const int lines = 200000;
+    char log[PATHLEN], cfg[PATHLEN], store[PATHLEN];
+    start_cluster(8, "logs");
+    gen("big", 5, lines, log);
+    produce("logs", log, lines, NULL);
+    write_config("c", NULL, NULL, cfg);
+    struct incs clean = clean_run(cfg, "logs", "g-crash-clean", lines);
+    tpath(store, "crash");
+    /* early and small, so that each run reaches its point on a fast machine
+     * too: its final checkpoint is a pass through `epoch` as well */
+    const char *points[] = {"txn:2", "epoch:2", "epoch:1"};
+    for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+        char cmd[CMDLEN], name[32];
+        snprintf(name, sizeof name, "crash%zu", i);
+        kafka_cmd(cmd, cfg, "logs", "g-crash", store, NULL);
+        setenv("CORRAL_CRASH_AT", points[i], 1); /* the child inherits it */
+        struct proc p;
+        proc_start(&p, cmd, name);
+        unsetenv("CORRAL_CRASH_AT");
+        proc_wait(&p, 120);
+        char *e = cr_test_slurp(p.err, NULL);
+        cr_assert(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL,
+                  "run %zu (%s) was not killed at its crash point (status 0x%x); stderr:\n%s", i,
+                  points[i], p.status, e ? e : "");
+        free(e);
+    }
+    struct stats st;
+    run_kafka(cfg, "logs", "g-crash", store, NULL, &st);
+    partitions_caught_up(st.kaf, 8);
+    cr_assert_gt(jint(st.kaf, "restored_states"), 0, "the last run restored no state");
+    struct incs got = load_incidents(store, NULL);
+    assert_unique_ids(&got, "crashed + restarted runs");
+    assert_same_incidents(&got, &clean, "crashed + restarted runs vs clean run");
+    incs_free(&got);
+    stats_free(&st);
+    incs_free(&clean);
+}
+
 /* Request errors on Fetch, OffsetFetch and OffsetCommit, pushed before the
  * run and again while it runs: corral retries through them. */
 Test(kafka, broker_errors_survived, .init = setup, .fini = teardown, .timeout = 180)

@@ -113,3 +113,42 @@ Test(resume, replay_without_resume_starts_fresh, .init = setup, .fini = teardown
     free(b);
     free(c);
 }
+
+/* Killed (SIGKILL, at a chosen point: CORRAL_CRASH_AT, crashpoint.h) right
+ * after every 3rd checkpoint became durable, and resumed each time until
+ * the file is done: the incidents of one uninterrupted run. Deterministic,
+ * unlike a kill at a random moment: each crash leaves the store exactly at
+ * a checkpoint with the incidents written after it, which is what a
+ * resumed run must absorb (states freed and made again between two
+ * checkpoints, held matches, provisional versions, rewritten incidents). */
+Test(resume, killed_after_checkpoints_and_resumed, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+    /* small batches, so that checkpoints (on batch boundaries) are many */
+    char path[4200], cfg[4096];
+    snprintf(path, sizeof path, "%s/ck.yaml", tmp);
+    int n = snprintf(cfg, sizeof cfg,
+                     "rules: [%s]\ninput: { year: 2026, checkpoint_records: 1000, "
+                     "max_record_size: 32KiB }\nengine: { batch_size: 128KiB }\n",
+                     cr_test_source_path("configs/rules"));
+    cr_assert_eq(cr_test_write_file(path, cfg, (size_t)n), 0);
+    sh(RUN "--input all.log --store %s%s", "whole", "");
+    int crashes = 0, rc = -1;
+    for (int i = 0; i < 40 && rc != 0; i++) {
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && CORRAL_CRASH_AT=epoch:3 '" CORRAL_BINARY
+                 "' run -c ck.yaml --quiet --input all.log --store crash --resume 2>/dev/null",
+                 tmp);
+        rc = cr_test_run(cmd, NULL);
+        cr_assert(rc == 0 || rc == 128 + 9, "exit %d: %s", rc, cmd);
+        crashes += rc != 0;
+    }
+    cr_assert_eq(rc, 0, "the crashed runs never finished the file");
+    cr_assert_geq(crashes, 10, "only %d crashes: the crash point did not fire", crashes);
+    char *a = incidents("whole", "all.log", "F"), *b = incidents("crash", "all.log", "F");
+    cr_assert_gt(strlen(a), 1000);
+    cr_assert_str_eq(b, a);
+    free(a);
+    free(b);
+}
