@@ -29,6 +29,11 @@
  *    a query may run on any thread of the process. Readers in other
  *    processes use LMDB's lock file; mdb_reader_check at open clears slots
  *    left by a reader that crashed.
+ *
+ *  - One writer per store: a writable open takes an exclusive flock on
+ *    DIR/writer.lock and writes its pid there. A second writer is refused
+ *    with that pid; readers take no lock. The kernel drops the lock with
+ *    the process, so a kill -9 leaves nothing stale to clean up.
  */
 #include "store.h"
 
@@ -42,7 +47,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_MAP_SIZE (1ULL << 30)
 #define ID_LEN 32
@@ -58,6 +66,7 @@ struct cr_store {
     MDB_txn *txn; /* the open write batch, or NULL */
     int failed;   /* error code of a batch that failed and was rolled back */
     int read_only;
+    int lock_fd; /* DIR/writer.lock, flocked, for a writable open; -1 otherwise */
     char err[512];
 };
 
@@ -162,6 +171,43 @@ static int txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
     return rc;
 }
 
+/* The writer's lock: an exclusive, non-blocking flock on DIR/writer.lock,
+ * holding the pid of its owner. Returns the descriptor, or -1 with the
+ * reason (naming the other writer's pid when there is one). */
+static int writer_lock(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/writer.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen,
+                     "store %s is in use by another writer (pid %s): one corral run per store",
+                     dir, pid[0] ? pid : "unknown");
+        else
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts, char *err,
                                size_t errlen)
 {
@@ -193,6 +239,11 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
         return NULL;
     }
     s->read_only = o.read_only;
+    s->lock_fd = -1;
+    if (!o.read_only && (s->lock_fd = writer_lock(dir, err, errlen)) < 0) {
+        free(s);
+        return NULL;
+    }
     int rc = mdb_env_create(&s->env);
     const char *what = "mdb_env_create";
     if (rc == 0) {
@@ -258,6 +309,7 @@ void cr_store_close(struct cr_store *s)
     if (!s) return;
     if (s->txn) mdb_txn_abort(s->txn);
     if (s->env) mdb_env_close(s->env);
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the writer's lock */
     free(s);
 }
 

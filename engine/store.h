@@ -65,7 +65,10 @@ struct cr_store_opts {
 
 /* Open (creating the directory if needed, unless read_only). opts may be
  * NULL (defaults). A read-only open of a directory that holds no store
- * fails with "no store at DIR". Returns NULL and writes the reason to err. */
+ * fails with "no store at DIR". A writable open takes the store's writer
+ * lock (DIR/writer.lock) until cr_store_close: a second writable open, in
+ * this process or another, fails naming the holder's pid; read-only opens
+ * take no lock. Returns NULL and writes the reason to err. */
 struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts, char *err,
                                size_t errlen);
 void cr_store_close(struct cr_store *s);

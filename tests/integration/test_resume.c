@@ -8,9 +8,11 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *tmp;
 
@@ -151,4 +153,47 @@ Test(resume, killed_after_checkpoints_and_resumed, .init = setup, .fini = teardo
     cr_assert_str_eq(b, a);
     free(a);
     free(b);
+}
+
+/* One writer per store: while a run holds the store (reading a pipe that
+ * stays open), a second run on it exits 1 naming the first one's pid;
+ * queries still read it. */
+Test(resume, a_second_run_on_a_store_in_use_is_refused, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && { (head -n 20000 all.log; sleep 15) 2>/dev/null | " RUN
+             "--input - --store busy >/dev/null 2>&1 & } >/dev/null 2>&1; echo $!",
+             tmp);
+    /* the pid printed is the background pipeline's last command: corral */
+    char *out = NULL;
+    cr_assert_eq(cr_test_run(cmd, &out), 0);
+    long pid = atol(out);
+    free(out);
+    cr_assert_gt(pid, 0);
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/busy/writer.lock", tmp);
+    long holder = 0;
+    for (int i = 0; i < 500 && holder != pid; i++) {
+        char *l = cr_test_slurp(lock, NULL);
+        holder = l ? atol(l) : 0;
+        free(l);
+        usleep(10000);
+    }
+    cr_assert_eq(holder, pid, "the first run did not take the writer lock");
+    snprintf(cmd, sizeof cmd, "cd '%s' && " RUN "--input all.log --store busy 2>&1; echo rc=$?",
+             tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0);
+    char want[96];
+    snprintf(want, sizeof want, "in use by another writer (pid %ld)", pid);
+    cr_assert(strstr(out, want) && strstr(out, "rc=1"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' query --store '%s/busy' --format ndjson >/dev/null",
+             CORRAL_BINARY, tmp);
+    cr_assert_eq(cr_test_run(cmd, NULL), 0, "a reader could not read the store in use");
+    cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
+    for (int i = 0; i < 1000 && kill((pid_t)pid, 0) == 0; i++) /* not our child: poll */
+        usleep(10000);
+    cr_assert_neq(kill((pid_t)pid, 0), 0, "the first run did not stop on SIGTERM");
 }

@@ -653,3 +653,23 @@ Test(store, reader_in_another_process_while_a_batch_is_open)
     cr_assert_str_eq(run(r, &q).text, "f e d c b a");
     cr_store_close(r);
 }
+
+/* One writer per store: a second writable open is refused and names the
+ * first's pid; readers still open; closing the writer frees the lock. */
+Test(store, a_second_writer_is_refused)
+{
+    char err[512], want[64];
+    struct cr_store *w = open_rw();
+    fill(w);
+    cr_assert_null(cr_store_open(dir, NULL, err, sizeof err), "a second writer opened");
+    snprintf(want, sizeof want, "in use by another writer (pid %ld)", (long)getpid());
+    cr_assert(strstr(err, want) && strstr(err, dir), "%s", err);
+    struct cr_store *r = open_ro(); /* readers take no lock */
+    struct cr_query q = Q();
+    cr_assert_str_eq(run(r, &q).text, "e d c b a");
+    cr_store_close(r);
+    cr_store_close(w);
+    w = cr_store_open(dir, NULL, err, sizeof err);
+    cr_assert_not_null(w, "the lock outlived its writer: %s", err);
+    cr_store_close(w);
+}
