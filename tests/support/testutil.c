@@ -27,6 +27,12 @@ const char *cr_test_shared_path(const char *rel)
     return buf;
 }
 
+int cr_test_in_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && *ci;
+}
+
 const char *cr_test_source_path(const char *rel)
 {
     static char buf[4096];

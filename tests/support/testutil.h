@@ -4,7 +4,9 @@
  * Paths: tests run from the build tree; CORRAL_SOURCE_DIR (set by CMake)
  * locates the project, and the shared data sets are at
  * CORRAL_SOURCE_DIR/../shared/data. Tests that need them call
- * cr_test_shared_path() and skip with a clear message when it is absent.
+ * cr_test_shared_path(), then cr_test_need_shared(): where it is absent the
+ * test skips with a clear message, except in CI (CI set in the environment,
+ * as CI runs .ci/run), where shared/ is always there and its absence fails.
  */
 #ifndef CR_TESTUTIL_H
 #define CR_TESTUTIL_H
@@ -14,6 +16,19 @@
 /* Absolute path of ../shared/data/<rel>, or NULL if ../shared/data is absent.
  * Returns a static buffer (one per call site is not needed: copy if kept). */
 const char *cr_test_shared_path(const char *rel);
+/* 1 if running in CI (the environment has CI set, non-empty). */
+int cr_test_in_ci(void);
+/* After `x = cr_test_shared_path(...)`: x NULL skips the test with the
+ * printf-style message, or fails it in CI. Criterion test files only. */
+#define cr_test_need_shared(x, ...)                                                                \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            if (cr_test_in_ci())                                                                   \
+                cr_assert_fail("required in CI: " __VA_ARGS__);                                    \
+            else                                                                                   \
+                cr_skip_test(__VA_ARGS__);                                                         \
+        }                                                                                          \
+    } while (0)
 /* Path under the source tree. Static buffer. */
 const char *cr_test_source_path(const char *rel);
 /* Fresh empty temporary directory; caller frees the string. */

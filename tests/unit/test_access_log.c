@@ -95,8 +95,7 @@ Test(access_log, look_alikes_are_not_access_logs)
 Test(access_log, real_apache_log)
 {
     const char *path = cr_test_shared_path("elastic-examples-apache-access/apache_access.log");
-    if (!path)
-        cr_skip_test("../shared/data/elastic-examples-apache-access absent");
+    cr_test_need_shared(path, "../shared/data/elastic-examples-apache-access absent");
     size_t len;
     char *text = cr_test_slurp(path, &len);
     cr_assert(text != NULL);

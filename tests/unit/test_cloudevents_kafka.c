@@ -806,8 +806,7 @@ Test(ce_conformance, kafka_protocol_binding_feature, .init = setup, .fini = tear
 {
     const char *path = cr_test_shared_path(
         "cloudevents-samples/conformance/features__kafka-protocol-binding.feature");
-    if (!path)
-        cr_skip_test("cloudevents-samples: ../shared/data absent");
+    cr_test_need_shared(path, "cloudevents-samples: ../shared/data absent");
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f, "%s", path);
     static struct gk_scenario s;

@@ -309,8 +309,7 @@ static void expect_str(json_t *obj, const char *key, unsigned f, const char *ctx
 Test(json_data, cloudevents_spec_examples, .init = setup, .fini = teardown)
 {
     const char *path = cr_test_shared_path("cloudevents-samples/spec_examples.jsonl");
-    if (!path)
-        cr_skip_test("cloudevents-samples: ../shared/data absent");
+    cr_test_need_shared(path, "cloudevents-samples: ../shared/data absent");
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     char line[1 << 16];
@@ -351,8 +350,7 @@ Test(json_data, cloudevents_spec_examples, .init = setup, .fini = teardown)
 Test(json_data, google_audit_payloads_in_envelope, .init = setup, .fini = teardown)
 {
     const char *dir = cr_test_shared_path("cloudevents-samples/google-cloudevents-data");
-    if (!dir)
-        cr_skip_test("cloudevents-samples: ../shared/data absent");
+    cr_test_need_shared(dir, "cloudevents-samples: ../shared/data absent");
     char dirbuf[4096];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
     DIR *d = opendir(dirbuf);
@@ -403,8 +401,7 @@ Test(json_data, google_audit_payloads_in_envelope, .init = setup, .fini = teardo
 Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
 {
     const char *path = cr_test_shared_path("panther-cloud-rule-tests/rule_tests.jsonl");
-    if (!path)
-        cr_skip_test("panther-cloud-rule-tests: ../shared/data absent");
+    cr_test_need_shared(path, "panther-cloud-rule-tests: ../shared/data absent");
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     static char line[1 << 20];
@@ -482,8 +479,7 @@ Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
 Test(json_data, falco_k8s_audit, .init = setup, .fini = teardown)
 {
     const char *dir = cr_test_shared_path("falco-k8s-audit/events");
-    if (!dir)
-        cr_skip_test("falco-k8s-audit: ../shared/data absent");
+    cr_test_need_shared(dir, "falco-k8s-audit: ../shared/data absent");
     char dirbuf[4096];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
     DIR *d = opendir(dirbuf);

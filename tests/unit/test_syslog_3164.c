@@ -390,8 +390,7 @@ static const char *const MON[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 Test(rfc3164_data, rsyslog_parse1)
 {
     const char *dir = cr_test_shared_path("rsyslog-parser-tests/parse1");
-    if (!dir)
-        cr_skip_test("rsyslog-parser-tests: ../shared/data absent");
+    cr_test_need_shared(dir, "rsyslog-parser-tests: ../shared/data absent");
     char dirbuf[4096];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
     DIR *d = opendir(dirbuf);
@@ -512,8 +511,7 @@ Test(rfc3164_data, rsyslog_parse1)
 static void loghub_file(const char *rel)
 {
     const char *path = cr_test_shared_path(rel);
-    if (!path)
-        cr_skip_test("%s: ../shared/data absent", rel);
+    cr_test_need_shared(path, "%s: ../shared/data absent", rel);
     size_t len;
     char *text = cr_test_slurp(path, &len);
     cr_assert_not_null(text);
@@ -592,8 +590,7 @@ static size_t wazuh_log(const char *line, char *out, size_t cap)
 Test(rfc3164_data, wazuh_cases, .init = setup, .fini = teardown)
 {
     const char *path = cr_test_shared_path("wazuh-ruleset-tests/cases.jsonl");
-    if (!path)
-        cr_skip_test("wazuh-ruleset-tests: ../shared/data absent");
+    cr_test_need_shared(path, "wazuh-ruleset-tests: ../shared/data absent");
     size_t len;
     char *text = cr_test_slurp(path, &len);
     cr_assert_not_null(text);

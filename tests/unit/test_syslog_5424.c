@@ -169,8 +169,7 @@ Test(rfc5424, never_reads_past_len)
 Test(rfc5424_data, rsyslog_fuzz_seeds_and_parse1, .init = setup, .fini = teardown)
 {
     const char *dir = cr_test_shared_path("rsyslog-parser-tests/fuzz-corpus");
-    if (!dir)
-        cr_skip_test("rsyslog-parser-tests: ../shared/data absent");
+    cr_test_need_shared(dir, "rsyslog-parser-tests: ../shared/data absent");
     char dirbuf[4096];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
     DIR *d = opendir(dirbuf);
