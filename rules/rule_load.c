@@ -36,7 +36,9 @@ static void vappend(char *err, size_t errlen, const char *file, int line, const 
         err[used++] = '\n', err[used] = 0;
     if (used >= errlen - 1)
         return;
-    int w = snprintf(err + used, errlen - used, "%s:%d: ", file, line);
+    /* line 0: the problem is the path itself (a directory, an unreadable file) */
+    int w = line > 0 ? snprintf(err + used, errlen - used, "%s:%d: ", file, line)
+                     : snprintf(err + used, errlen - used, "%s: ", file);
     if (w < 0 || (size_t)w >= errlen - used)
         return;
     vsnprintf(err + used + w, errlen - used - w, fmt, ap);
@@ -907,4 +909,10 @@ void cr_load_file(struct cr_load *L, const char *path)
         cr_load_error(L, y->file, cr_yaml_line(corrs), "'correlations' must be a list");
     for (int i = 0; i < cr_yaml_seq_len(corrs); i++)
         parse_corr(L, y, cr_yaml_seq_at(y, corrs, i));
+    /* a file corral reads as rules but that holds none is a mistake (an
+     * empty list, another tool's format), never a silent "0 match rules" */
+    if (cr_yaml_seq_len(rules) + cr_yaml_seq_len(corrs) == 0)
+        cr_load_error(L, y->file, cr_yaml_line(root),
+                      "the file holds no rules: 'rules' and 'correlations' are both empty "
+                      "or missing");
 }

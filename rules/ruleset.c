@@ -68,6 +68,10 @@ static void load_path(struct cr_load *L, const char *path)
         sprintf(names[n++], "%s/%s", path, e->d_name);
     }
     closedir(d);
+    if (n == 0)
+        cr_load_error(L, path, 0,
+                      "no rule files (*.yaml, *.yml) in this directory (subdirectories are not "
+                      "read)");
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; i < n; i++) {
         cr_load_file(L, names[i]);

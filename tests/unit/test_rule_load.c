@@ -244,7 +244,9 @@ Test(rule_load, unknown_key)
 
 Test(rule_load, unknown_top_level_key)
 {
-    expect_error("rule:\n  - id: a\n", "%s:1: unknown key 'rule' in a rule file");
+    expect_error("rule:\n  - id: a\n", "%s:1: unknown key 'rule' in a rule file\n"
+                                       "%s:1: the file holds no rules: 'rules' and "
+                                       "'correlations' are both empty or missing");
 }
 
 Test(rule_load, missing_id)
@@ -631,4 +633,38 @@ Test(rule_load, new_value_misuse)
                       "    incident: { category: S-ABN-ACCESS }\n",
                       "%s:18: correlation 'c': 'b' is a correlation; new_value counts match "
                       "rules only");
+}
+
+/* A file corral reads as rules but that holds none is an error naming it,
+ * not a silent "0 match rules": an empty list, or another tool's format
+ * (a Sigma rule, whose keys are not corral's). */
+Test(rule_load, a_file_without_rules)
+{
+    expect_error("rules: []\n",
+                 "%s:1: the file holds no rules: 'rules' and 'correlations' are both empty or "
+                 "missing");
+    struct cr_ruleset *rs = load1("sigma.yml", "title: Something\nlogsource:\n  product: linux\n"
+                                               "detection:\n  sel: {a: b}\n  condition: sel\n");
+    cr_assert_null(rs);
+    cr_assert(strstr(err, "sigma.yml:1: unknown key 'title'") &&
+                  strstr(err, "the file holds no rules"),
+              "%s", err);
+}
+
+/* A directory with no rule file in it (only subdirectories, as a SigmaHQ
+ * checkout has) is an error naming it. */
+Test(rule_load, a_directory_without_rule_files)
+{
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/windows", dir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    put("windows/r.yml", "rules: [{id: a, match: x}]\n");
+    put("README.md", "not rules\n");
+    const char *paths[] = {dir};
+    cr_assert_null(cr_ruleset_load(paths, 1, NULL, err, sizeof err));
+    char want[1200];
+    snprintf(want, sizeof want,
+             "%s: no rule files (*.yaml, *.yml) in this directory (subdirectories are not read)",
+             dir);
+    cr_assert(strstr(err, want), "%s", err);
 }
