@@ -246,6 +246,9 @@ static void on_assign(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
         submit(k);
         cr_pipeline_input_state(k->pl, p->idx, p->idle ? CR_SOURCE_IDLE : CR_SOURCE_PENDING);
     }
+    /* restored inputs this assignment did not claim are another member's */
+    submit(k);
+    cr_pipeline_inputs_assigned(k->pl);
     k->ever_assigned = 1;
     k->st->rebalances++;
     if (k->cooperative)
@@ -299,6 +302,21 @@ static void on_revoke(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
         if (p)
             p->assigned = 0;
     }
+    /* Records held back by a pause (fetched, not yet in a batch) of the
+     * revoked partitions go too: their offsets are at or past p->next, so
+     * whoever is assigned the partition next, this process included, fetches
+     * them again from there; appending the held copies as well would count
+     * them twice. */
+    int kept = 0;
+    for (int i = 0; i < k->nheld; i++) {
+        rd_kafka_message_t *m = k->held[i];
+        struct part *p = find_part(k, rd_kafka_topic_name(m->rkt), m->partition);
+        if (p && !p->assigned)
+            rd_kafka_message_destroy(m);
+        else
+            k->held[kept++] = m;
+    }
+    k->nheld = kept;
     k->st->rebalances++;
     if (k->cooperative)
         rd_kafka_incremental_unassign(k->rk, parts);

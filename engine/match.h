@@ -41,6 +41,8 @@ enum cr_msg_kind {
     CR_MSG_RELOAD = 8, /* switch to new rules here: `value` holds the struct cr_swap * */
     CR_MSG_QUIET = 9,  /* no input has sent anything for correlation.idle_release of wall
                         * time: apply everything held (reorder.h, cr_reorder_release_quiet) */
+    CR_MSG_ASSIGNED = 10, /* the Kafka assignment is in: restored inputs it did not claim
+                           * stop holding the watermark back (cr_reorder_assigned) */
 };
 
 enum cr_source_state { CR_SOURCE_PENDING = 1, CR_SOURCE_IDLE = 2 };

@@ -31,7 +31,7 @@ struct cr_pipeline {
     char *input_names[CR_MAX_INPUTS];
     uint8_t input_formats[CR_MAX_INPUTS];
     uint32_t input_srcs[CR_MAX_INPUTS];
-    int ninputs;
+    _Atomic int ninputs; /* written by the ingest thread only; the writer reads it (writer.h) */
     int64_t start_ms;
     struct timespec t0;
     uint64_t epoch;            /* last checkpoint requested */
@@ -166,10 +166,14 @@ int cr_pipeline_add_input_format(struct cr_pipeline *pl, const char *name, enum 
             return i; /* a partition assigned again keeps its index */
     if (pl->ninputs >= CR_MAX_INPUTS)
         return -1;
-    pl->input_formats[pl->ninputs] = (uint8_t)fmt;
-    pl->input_srcs[pl->ninputs] = XXH32(name, strlen(name), 0);
-    pl->input_names[pl->ninputs] = strdup(name);
-    return pl->ninputs++;
+    int n = pl->ninputs;
+    pl->input_formats[n] = (uint8_t)fmt;
+    pl->input_srcs[n] = XXH32(name, strlen(name), 0);
+    pl->input_names[n] = strdup(name);
+    if (!pl->input_names[n])
+        abort();
+    atomic_store_explicit(&pl->ninputs, n + 1, memory_order_release); /* names first */
+    return n;
 }
 
 struct cr_batch *cr_pipeline_get_batch(struct cr_pipeline *pl)
@@ -202,6 +206,13 @@ void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b)
 void cr_pipeline_inputs_quiet(struct cr_pipeline *pl)
 {
     struct cr_batch_msg msg = {.batch = NULL, .seq = pl->next_seq, .kind = CR_BM_QUIET};
+    pl->next_seq++;
+    cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
+}
+
+void cr_pipeline_inputs_assigned(struct cr_pipeline *pl)
+{
+    struct cr_batch_msg msg = {.batch = NULL, .seq = pl->next_seq, .kind = CR_BM_ASSIGNED};
     pl->next_seq++;
     cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
 }

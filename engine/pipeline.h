@@ -88,6 +88,10 @@ void cr_pipeline_input_state(struct cr_pipeline *pl, int input, enum cr_source_s
  * thread only, in sequence with the batches (call after submitting the
  * last batch). */
 void cr_pipeline_inputs_quiet(struct cr_pipeline *pl);
+/* A consumer-group assignment was applied (after its inputs' states were
+ * sent): inputs restored from the checkpoint that it did not claim are
+ * another member's and stop holding the watermark back (reorder.h). */
+void cr_pipeline_inputs_assigned(struct cr_pipeline *pl);
 /* The newest durable epoch (0: none yet). Any thread. */
 uint64_t cr_pipeline_durable(const struct cr_pipeline *pl);
 /* Wait until epoch is durable, the store failed, or timeout_ms passed.

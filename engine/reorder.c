@@ -40,8 +40,9 @@ struct held {
 struct source {
     uint32_t src;
     uint8_t dirty, persisted;
-    uint8_t state; /* 0 active, or enum cr_source_state */
-    int64_t t;     /* newest event time it reported; INT64_MIN: none yet */
+    uint8_t state;    /* 0 active, or enum cr_source_state */
+    uint8_t restored; /* from the checkpoint, not claimed by this run yet (cr_reorder_assigned) */
+    int64_t t;        /* newest event time it reported; INT64_MIN: none yet */
 };
 
 struct cr_reorder {
@@ -49,7 +50,10 @@ struct cr_reorder {
     int64_t lateness, idle;
     uint64_t max_bytes;
     int64_t frontier; /* everything below it has left */
-    int frontier_dirty; /* a quiet release moved it: the next snapshot stores it */
+    int frontier_dirty; /* it moved (or was never stored): the next snapshot stores it */
+    uint32_t shard;     /* this shard's index: the frontier's key (cr_reorder_set_shard) */
+    int64_t restored_own, restored_max; /* frontiers read back at restore (INT64_MIN: none) */
+    int restored_any;
     struct held **heap;
     size_t n, cap;
     struct chunk *cur, *spare;
@@ -73,7 +77,14 @@ struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_
     r->idle = idle_ms > 0 ? idle_ms : 0;
     r->max_bytes = max_bytes ? max_bytes : 64ull << 20;
     r->frontier = INT64_MIN;
+    r->frontier_dirty = 1; /* every checkpoint holds a frontier, INT64_MIN included */
+    r->restored_own = r->restored_max = INT64_MIN;
     return r;
+}
+
+void cr_reorder_set_shard(struct cr_reorder *r, uint32_t index)
+{
+    r->shard = index;
 }
 
 static void free_chunks(struct chunk *c)
@@ -226,6 +237,7 @@ static void heap_add(struct cr_reorder *r, struct held *h)
 #define HELD_PREFIX_LEN 6 /* "\x01held\0" */
 #define HELD_FIXED (HELD_PREFIX_LEN + 8 + 8 + 4 + 8 + 4 + 1)
 #define SOURCE_PREFIX_LEN 8 /* "\x01source\0" */
+#define FRONTIER_PREFIX_LEN (sizeof CR_REORDER_KEY_FRONTIER - 1) /* "\x01frontier" */
 
 static void be64(char *p, uint64_t v)
 {
@@ -398,10 +410,22 @@ static struct source *get_source(struct cr_reorder *r, uint32_t src)
     return s;
 }
 
+/* Sources are stored with their state (a pending input that has not
+ * reported holds the watermark back, and so the frontier, and a restarted
+ * run must know it): a state change makes the entry dirty too. */
+static void set_state(struct source *s, uint8_t state)
+{
+    if (s->state != state) {
+        s->state = state;
+        s->dirty = 1;
+    }
+    s->restored = 0;
+}
+
 void cr_reorder_source(struct cr_reorder *r, uint32_t src, int64_t t)
 {
     struct source *s = get_source(r, src);
-    s->state = 0; /* it reported: active again */
+    set_state(s, 0); /* it reported: active again */
     if (t > s->t) {
         s->t = t;
         s->dirty = 1;
@@ -412,9 +436,16 @@ void cr_reorder_source_state(struct cr_reorder *r, uint32_t src, enum cr_source_
 {
     struct source *s = get_source(r, src);
     if (state == CR_SOURCE_PENDING)
-        s->state = s->t == INT64_MIN ? CR_SOURCE_PENDING : 0; /* a restored time counts */
+        set_state(s, s->t == INT64_MIN ? CR_SOURCE_PENDING : 0); /* a restored time counts */
     else
-        s->state = CR_SOURCE_IDLE;
+        set_state(s, CR_SOURCE_IDLE);
+}
+
+void cr_reorder_assigned(struct cr_reorder *r)
+{
+    for (size_t i = 0; i < r->nsrcs; i++)
+        if (r->srcs[i].restored)
+            set_state(&r->srcs[i], CR_SOURCE_IDLE); /* another member's now */
 }
 
 int64_t cr_reorder_watermark(const struct cr_reorder *r, int complete)
@@ -477,6 +508,7 @@ size_t cr_reorder_release(struct cr_reorder *r, int all, cr_reorder_fn fn, void 
 {
     size_t n = 0;
     int64_t wm = all ? INT64_MAX : cr_reorder_watermark(r, 0);
+    int64_t before = r->frontier;
     while (r->n && r->heap[0]->t < wm) {
         int64_t t = r->heap[0]->t;
         leave(r, fn, arg);
@@ -495,6 +527,8 @@ size_t cr_reorder_release(struct cr_reorder *r, int all, cr_reorder_fn fn, void 
         r->st.forced++;
         n++;
     }
+    if (r->frontier != before)
+        r->frontier_dirty = 1;
     return n;
 }
 
@@ -518,6 +552,14 @@ int64_t cr_reorder_frontier(const struct cr_reorder *r)
 
 void cr_reorder_resume(struct cr_reorder *r)
 {
+    if (r->restored_any) {
+        /* exactly what the stopped run had released: its own frontier, or,
+         * when the shard count changed, the furthest any shard had gone */
+        r->frontier = r->restored_own != INT64_MIN ? r->restored_own : r->restored_max;
+        return;
+    }
+    /* a checkpoint without frontiers (written before every checkpoint held
+     * one): the watermark of the restored input times */
     int64_t wm = cr_reorder_watermark(r, 0);
     if (wm > r->frontier)
         r->frontier = wm;
@@ -635,11 +677,13 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
         h->persisted = 1;
     }
     if (r->frontier_dirty) {
-        char fv[8];
+        char fk[FRONTIER_PREFIX_LEN + 4], fv[8];
+        memcpy(fk, CR_REORDER_KEY_FRONTIER, FRONTIER_PREFIX_LEN);
+        be32(fk + FRONTIER_PREFIX_LEN, r->shard);
         be64(fv, (uint64_t)r->frontier);
         const void *parts[1] = {fv};
         size_t lens[1] = {sizeof fv};
-        cr_ckpt_put(b, CR_REORDER_KEY_FRONTIER, sizeof CR_REORDER_KEY_FRONTIER - 1, parts, lens, 1);
+        cr_ckpt_put(b, fk, sizeof fk, parts, lens, 1);
         r->frontier_dirty = 0;
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
@@ -649,8 +693,9 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
         char sk[SOURCE_PREFIX_LEN + 4];
         memcpy(sk, CR_REORDER_KEY_SOURCE, SOURCE_PREFIX_LEN);
         be32(sk + SOURCE_PREFIX_LEN, s->src);
-        char tv[8];
+        char tv[9]; /* time, then state */
         be64(tv, (uint64_t)s->t);
+        tv[8] = (char)s->state;
         const void *parts[1] = {tv};
         size_t lens[1] = {sizeof tv};
         cr_ckpt_put(b, sk, sizeof sk, parts, lens, 1);
@@ -700,24 +745,35 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
                        size_t vlen)
 {
     const char *k = key, *v = val;
-    if (klen == sizeof CR_REORDER_KEY_FRONTIER - 1 &&
-        memcmp(k, CR_REORDER_KEY_FRONTIER, klen) == 0) {
+    /* a shard's frontier ("\x01frontier" + BE u32 shard), or the single one
+     * of older checkpoints (no shard): cr_reorder_resume picks */
+    if ((klen == FRONTIER_PREFIX_LEN + 4 || klen == FRONTIER_PREFIX_LEN) &&
+        memcmp(k, CR_REORDER_KEY_FRONTIER, FRONTIER_PREFIX_LEN) == 0) {
         if (vlen != 8)
             return 0;
         int64_t f = (int64_t)rd64(v);
-        if (f > r->frontier)
-            r->frontier = f; /* what a quiet release applied stays applied */
+        if (klen == FRONTIER_PREFIX_LEN + 4 && rd32(k + FRONTIER_PREFIX_LEN) == r->shard)
+            r->restored_own = f;
+        if (!r->restored_any || f > r->restored_max)
+            r->restored_max = f;
+        r->restored_any = 1;
         return 1;
     }
     if (klen == SOURCE_PREFIX_LEN + 4 &&
         memcmp(k, CR_REORDER_KEY_SOURCE, SOURCE_PREFIX_LEN) == 0) {
-        if (vlen != 8)
+        /* 8 bytes: a time only (checkpoints before states were kept: active) */
+        if ((vlen != 8 && vlen != 9) ||
+            (vlen == 9 && (unsigned char)v[8] > CR_SOURCE_IDLE))
             return 0;
         uint32_t src = rd32(k + SOURCE_PREFIX_LEN);
         struct source *s = get_source(r, src);
         s->t = (int64_t)rd64(v);
+        s->state = vlen == 9 ? (uint8_t)v[8] : 0;
+        if (s->state == 0 && s->t == INT64_MIN)
+            s->state = CR_SOURCE_PENDING; /* never reported: still holds the others back */
         s->dirty = 0;
         s->persisted = 1;
+        s->restored = 1;
         return 1;
     }
     size_t keylen;

@@ -50,7 +50,7 @@
 /* Checkpoint key prefixes (a consumer id can never start with 0x01). */
 #define CR_REORDER_KEY_HELD "\x01held"
 #define CR_REORDER_KEY_SOURCE "\x01source"
-#define CR_REORDER_KEY_FRONTIER "\x01frontier"
+#define CR_REORDER_KEY_FRONTIER "\x01" "frontier" /* split: "\x01f" would be one hex escape */
 
 struct cr_reorder;
 
@@ -78,8 +78,15 @@ int cr_reorder_push(struct cr_reorder *r, const struct cr_match *m, int64_t *beh
 void cr_reorder_source(struct cr_reorder *r, uint32_t src, int64_t t);
 
 /* Input src is pending (holds the watermark back until it reports a
- * time) or idle (does not hold it back until it reports a newer time). */
+ * time) or idle (does not hold it back until it reports a newer time).
+ * Inputs are checkpointed with their time and state, so a restored
+ * pending input holds the watermark back as it did before the stop. */
 void cr_reorder_source_state(struct cr_reorder *r, uint32_t src, enum cr_source_state state);
+/* The consumer's assignment is in (Kafka): inputs restored from the
+ * checkpoint that no cr_reorder_source_state or time has claimed since
+ * belong to another member now, and stop holding the watermark back (idle,
+ * until they report again). */
+void cr_reorder_assigned(struct cr_reorder *r);
 
 /* Apply (through fn) every held match the watermark has passed, in order;
  * with `all`, every held match (the input is complete). Returns how many. */
@@ -102,9 +109,16 @@ int64_t cr_reorder_watermark(const struct cr_reorder *r, int complete);
 
 /* Everything before this time has left: an arrival before it is late. */
 int64_t cr_reorder_frontier(const struct cr_reorder *r);
-/* After restoring: what the stopped run had released (the watermark of
- * the restored input times) is the frontier again. */
+/* After restoring: what the stopped run had released is the frontier
+ * again. Every checkpoint stores each shard's frontier (key
+ * CR_REORDER_KEY_FRONTIER + BE u32 shard index): it cannot be derived from
+ * the restored input times, since inputs that had not reported yet held
+ * the watermark back then (at the start of a Kafka run, partitions not yet
+ * fetched), and the restored times know nothing of them; recomputing it
+ * made the restarted run treat their first records as late (issue 9). */
 void cr_reorder_resume(struct cr_reorder *r);
+/* This buffer's shard index (default 0): names its frontier's key. */
+void cr_reorder_set_shard(struct cr_reorder *r, uint32_t index);
 
 /* Forget input src: its held matches and its time (a rebalance moved it
  * to another process). Returns how many matches were dropped. */

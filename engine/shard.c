@@ -117,6 +117,7 @@ static void *shard_main(void *arg)
     int done = 0, mark = 0, drop = 0, quiet = 0;
     uint32_t drop_src = 0;
     struct cr_swap *swap = NULL;
+    cr_reorder_set_shard(ro, (uint32_t)sh->index);
     if (sh->checkpoints)
         cr_correlator_enable_checkpoints(c);
     if (sh->restore)
@@ -174,6 +175,10 @@ static void *shard_main(void *arg)
             case CR_MSG_QUIET:
                 batch_done = 1;
                 quiet = 1;
+                break;
+            case CR_MSG_ASSIGNED:
+                batch_done = 1;
+                cr_reorder_assigned(ro);
                 break;
             case CR_MSG_DROP:
                 batch_done = 1;

@@ -322,11 +322,12 @@ static void *worker_main(void *arg)
             break;
         }
         if (msg.kind == CR_BM_MARK || msg.kind == CR_BM_DROP || msg.kind == CR_BM_SOURCE ||
-            msg.kind == CR_BM_QUIET) {
+            msg.kind == CR_BM_QUIET || msg.kind == CR_BM_ASSIGNED) {
             ctl.kind = msg.kind == CR_BM_MARK     ? CR_MSG_MARK
                        : msg.kind == CR_BM_DROP   ? CR_MSG_DROP
                        : msg.kind == CR_BM_SOURCE ? CR_MSG_SOURCE
-                                                  : CR_MSG_QUIET;
+                       : msg.kind == CR_BM_QUIET  ? CR_MSG_QUIET
+                                                  : CR_MSG_ASSIGNED;
             ctl.seq = msg.seq;
             ctl.epoch = msg.epoch;
             ctl.src = msg.src;

@@ -48,6 +48,7 @@ enum cr_batch_msg_kind {
     CR_BM_SOURCE = 6, /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
                        * none for now (CR_SOURCE_IDLE): reorder.h */
     CR_BM_QUIET = 7,  /* no input has sent anything for correlation.idle_release */
+    CR_BM_ASSIGNED = 8, /* the Kafka assignment is in (cr_pipeline_inputs_assigned) */
 };
 
 struct cr_swap;

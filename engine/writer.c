@@ -31,7 +31,7 @@ struct cr_writer {
     int64_t commit_interval_ms;
     uint64_t max_rejects;
     const char *const *input_names;
-    const int *ninputs;
+    const _Atomic int *ninputs; /* published by the ingest thread (writer.h) */
 
     _Atomic int failed;
     char err[512];
@@ -161,7 +161,8 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
     struct cr_writer_stats delta = {0};
     for (struct cr_wmsg *m = list; m; m = m->next) {
         if (ok && m->kind == CR_W_INCIDENT) {
-            char *json = cr_incident_to_json(&m->inc, w->input_names, *w->ninputs);
+            char *json = cr_incident_to_json(&m->inc, w->input_names,
+                                             atomic_load_explicit(w->ninputs, memory_order_acquire));
             int rc = !json             ? CR_STORE_ERR
                      : m->provisional ? cr_store_put_incident_provisional(w->store, &m->inc, json,
                                                                           strlen(json))
@@ -186,7 +187,8 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             delta.provisional_versions += m->provisional;
         } else if (ok && m->kind == CR_W_REJECT) {
             if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
-                const char *name = (int)m->input < *w->ninputs ? w->input_names[m->input] : NULL;
+                int nin = atomic_load_explicit(w->ninputs, memory_order_acquire);
+                const char *name = (int)m->input < nin ? w->input_names[m->input] : NULL;
                 int rc = cr_store_put_reject(w->store, name ? name : "input", m->position,
                                              m->reason, m->raw, m->rawlen);
                 if (rc == CR_STORE_OK)
@@ -400,7 +402,7 @@ static void *writer_main(void *arg)
 
 struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t commit_interval_ms,
                                   uint64_t max_rejects, const char *const *input_names,
-                                  const int *ninputs)
+                                  const _Atomic int *ninputs)
 {
     struct cr_writer *w = calloc(1, sizeof *w);
     if (!w)

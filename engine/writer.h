@@ -32,6 +32,7 @@
 #include "store.h"
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 enum cr_wmsg_kind {
@@ -81,11 +82,15 @@ struct cr_writer_stats {
 struct cr_writer;
 
 /* senders = number of threads that will each send one CR_W_DONE. The store
- * is borrowed. input_names is borrowed and must stay valid (the pipeline
- * appends to it as inputs are opened, before any of their records flow). */
+ * is borrowed. input_names is borrowed and must stay valid: the pipeline's
+ * ingest thread appends to it while the writer runs (a Kafka partition
+ * assigned mid-run), writing the name before it publishes the new count
+ * with a release store; the writer reads the count with an acquire load,
+ * so every name below it is complete. A message's input was registered
+ * before its record entered the pipeline, so its name is always there. */
 struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t commit_interval_ms,
                                   uint64_t max_rejects, const char *const *input_names,
-                                  const int *ninputs);
+                                  const _Atomic int *ninputs);
 /* Also produce every committed incident version to a Kafka topic (after
  * its transaction committed, keyed by id). The writer borrows the output
  * and flushes it at the end; the caller frees it after cr_writer_join. */

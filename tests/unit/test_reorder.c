@@ -280,18 +280,22 @@ Test(reorder, held_matches_survive_a_checkpoint, .init = setup, .fini = teardown
     cr_reorder_source(a, 1, T0 + 20 * SEC);
     cr_reorder_release(a, 0, collect, &oa); /* 4 leaves: its stored entry must go */
     n = snapshot(a, tab, n);
-    int held = 0, sources = 0;
+    int held = 0, sources = 0, frontiers = 0;
     for (int i = 0; i < n; i++)
         if (tab[i].live) {
             cr_assert(cr_reorder_is_key(tab[i].k, tab[i].kl));
             size_t kl;
             if (cr_reorder_entry_key(tab[i].k, tab[i].kl, &kl))
                 held++;
+            else if (memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER,
+                            strlen(CR_REORDER_KEY_FRONTIER)) == 0)
+                frontiers++;
             else
                 sources++;
         }
     cr_assert_eq(held, 2, "12 and 20 are held");
     cr_assert_eq(sources, 1);
+    cr_assert_eq(frontiers, 1, "every checkpoint holds the shard's frontier");
 
     /* a new process restores them and goes on exactly like the first */
     struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
@@ -387,8 +391,9 @@ Test(reorder, a_quiet_release_applies_everything_and_later_older_records_are_lat
     cr_assert_eq(cr_reorder_stats(r)->quiet_releases, 1);
     int n = snapshot(r, tab, 0), frontier = 0;
     for (int i = 0; i < n; i++)
-        frontier += tab[i].live && tab[i].kl == strlen(CR_REORDER_KEY_FRONTIER) &&
-                    memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER, tab[i].kl) == 0;
+        frontier += tab[i].live && tab[i].kl == strlen(CR_REORDER_KEY_FRONTIER) + 4 &&
+                    memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER, strlen(CR_REORDER_KEY_FRONTIER)) == 0 &&
+                    cr_reorder_is_key(tab[i].k, tab[i].kl); /* the shard restores it */
     cr_assert_eq(frontier, 1, "the checkpoint stores the frontier");
 
     struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
@@ -404,5 +409,85 @@ Test(reorder, a_quiet_release_applies_everything_and_later_older_records_are_lat
         cr_assert_eq(push(both[i], 1, 10, 10, "a"), 0);
     }
     cr_reorder_free(r);
+    cr_reorder_free(b);
+}
+
+/* Issue 9's loss: a checkpoint taken while an input that will send records
+ * had not reported a time yet (a Kafka partition not fetched so far) holds
+ * the watermark, and so the frontier, back. A restart must go on from that
+ * frontier, not from the watermark of the times it restored (which only
+ * know the inputs that had reported): it made the held-back input's first
+ * records late, out of every window. */
+Test(reorder, a_restart_keeps_the_frontier_an_unreported_input_held_back, .init = setup,
+     .fini = teardown)
+{
+    static struct kv tab[64];
+    struct cr_reorder *a = cr_reorder_new(rs, 10 * SEC, 0, 0);
+    struct out oa = {.n = 0}, ob = {.n = 0};
+    cr_reorder_source_state(a, 1, CR_SOURCE_PENDING);
+    cr_reorder_source_state(a, 2, CR_SOURCE_PENDING);
+    push(a, 1, 40, 40, "a");
+    cr_reorder_source(a, 1, T0 + 50 * SEC);
+    cr_reorder_release(a, 0, collect, &oa);
+    cr_assert_str_eq(oa.s, "", "input 2 has not reported: nothing leaves");
+    cr_assert_eq(cr_reorder_frontier(a), INT64_MIN);
+    int n = snapshot(a, tab, 0);
+
+    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
+    for (int i = 0; i < n; i++)
+        if (tab[i].live)
+            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
+    cr_reorder_resume(b);
+    cr_assert_eq(cr_reorder_frontier(b), INT64_MIN,
+                 "the restored frontier is the stopped run's, not 50 s - lateness");
+    cr_assert_eq(cr_reorder_watermark(b, 0), INT64_MIN,
+                 "input 2 is restored pending: it holds the watermark back before it is "
+                 "registered again (a Kafka assignment registers partitions one by one)");
+    cr_reorder_source_state(b, 1, CR_SOURCE_PENDING); /* assigned again, in this order */
+    cr_assert_eq(cr_reorder_watermark(b, 0), INT64_MIN);
+    cr_reorder_source_state(b, 2, CR_SOURCE_PENDING);
+    struct cr_reorder *both[2] = {a, b};
+    struct out *outs[2] = {&oa, &ob};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(push(both[i], 2, 5, 5, "b"), 0, "input 2's first record is on time");
+        cr_reorder_source(both[i], 2, T0 + 60 * SEC);
+        cr_reorder_release(both[i], 0, collect, outs[i]);
+    }
+    cr_assert_str_eq(oa.s, "5", "the watermark is 50 s - 10 s: 40 is still held");
+    cr_assert_str_eq(ob.s, oa.s);
+    cr_reorder_free(a);
+    cr_reorder_free(b);
+}
+
+/* After a restart the Kafka assignment may leave out an input the
+ * checkpoint knew (another member has it now): once the assignment is in,
+ * that input stops holding the watermark back; inputs it claimed go on. */
+Test(reorder, inputs_the_assignment_did_not_claim_stop_holding_back, .init = setup,
+     .fini = teardown)
+{
+    static struct kv tab[64];
+    struct cr_reorder *a = cr_reorder_new(rs, 10 * SEC, 0, 0);
+    struct out o = {.n = 0};
+    cr_reorder_source_state(a, 1, CR_SOURCE_PENDING);
+    cr_reorder_source_state(a, 2, CR_SOURCE_PENDING);
+    cr_reorder_source(a, 1, T0 + 50 * SEC);
+    cr_reorder_source(a, 2, T0 + 20 * SEC);
+    int n = snapshot(a, tab, 0);
+    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
+    for (int i = 0; i < n; i++)
+        if (tab[i].live)
+            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
+    cr_reorder_resume(b);
+    cr_assert_eq(cr_reorder_watermark(b, 0), T0 + 10 * SEC, "input 2 (20 s) holds it back");
+    cr_reorder_source_state(b, 1, CR_SOURCE_PENDING); /* the assignment claims input 1 only */
+    cr_reorder_assigned(b);
+    cr_assert_eq(cr_reorder_watermark(b, 0), T0 + 40 * SEC, "input 2 is another member's");
+    cr_assert_eq(push(b, 1, 45, 45, "a"), 0);
+    cr_reorder_source(b, 1, T0 + 60 * SEC);
+    cr_reorder_release(b, 0, collect, &o);
+    cr_assert_str_eq(o.s, "45", "input 2's 20 s no longer holds it");
+    cr_reorder_source(b, 2, T0 + 25 * SEC); /* it comes back: it holds the watermark again */
+    cr_assert_eq(cr_reorder_watermark(b, 0), T0 + 15 * SEC);
+    cr_reorder_free(a);
     cr_reorder_free(b);
 }
