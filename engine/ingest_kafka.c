@@ -10,6 +10,7 @@
  * since live references make rd_kafka_destroy hang.
  */
 #include "ingest_kafka.h"
+#include "kafka_produce.h"
 #include "clock.h"
 
 #include "../parsers/cloudevents_kafka.h"
@@ -575,6 +576,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
     if (rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", e, sizeof e) !=
         RD_KAFKA_CONF_OK)
         goto conf_fail;
+    cr_kafka_conf_set_log(conf);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, k);
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e); /* takes ownership of conf */

@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 #include "kafka_dev.h"
+#include "kafka_produce.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -402,6 +403,7 @@ struct cr_kafka_dev *cr_kafka_dev_start(int partitions, const char *listen,
         free(d);
         return NULL;
     }
+    cr_kafka_conf_set_log(conf);
     d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr); /* owns conf */
     if (!d->rk) {
         rd_kafka_conf_destroy(conf);

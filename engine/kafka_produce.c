@@ -196,6 +196,26 @@ int cr_produce_key_of(enum cr_produce_key policy, const char *line, size_t len,
 
 /* ---- producing ---- */
 
+static void log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    static const char *const names[8] = {"emerg", "alert", "crit", "error",
+                                         "warning", "notice", "info", "debug"};
+    (void)rk;
+    fprintf(stderr, "corral: kafka: %s %s: %s\n", level >= 0 && level < 8 ? names[level] : "log",
+            fac, buf);
+}
+
+void cr_kafka_conf_set_log(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_log_cb(conf, log_line);
+}
+
+/* How long `corral produce` waits for the brokers to answer at all before
+ * it gives up (a dead or wrong address must not hang it), and the default
+ * bound on one record's delivery (-X message.timeout.ms overrides it). */
+#define PRODUCE_CONNECT_MS 10000
+#define PRODUCE_MESSAGE_TIMEOUT "30000"
+
 int cr_kafka_conf_set_props(rd_kafka_conf_t *conf, const char *const *props, char *err,
                             size_t errlen)
 {
@@ -271,10 +291,12 @@ int cr_kafka_produce_file(const char *brokers, const char *topic, const char *pa
         set(conf, "enable.idempotence", "true", err, errlen) ||
         set(conf, "linger.ms", "20", err, errlen) ||
         set(conf, "compression.type", "lz4", err, errlen) ||
+        set(conf, "message.timeout.ms", PRODUCE_MESSAGE_TIMEOUT, err, errlen) ||
         cr_kafka_conf_set_props(conf, props, err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
+    cr_kafka_conf_set_log(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, &st);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr); /* owns conf */
@@ -288,6 +310,16 @@ int cr_kafka_produce_file(const char *brokers, const char *topic, const char *pa
         seterr(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         goto out;
     }
+
+    /* the brokers answer, or we say so now instead of queueing into the void */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, rkt, &md, PRODUCE_CONNECT_MS);
+    if (me != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        seterr(err, errlen, "cannot reach the brokers at %s within %d s: %s", brokers,
+               PRODUCE_CONNECT_MS / 1000, rd_kafka_err2str(me));
+        goto out;
+    }
+    rd_kafka_metadata_destroy(md);
 
     f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {

@@ -30,6 +30,13 @@ enum cr_produce_key {
     CR_KEY_SRC_IP,   /* the first IPv4/IPv6 literal in the line; none: no key */
 };
 
+/* Route librdkafka's own log lines through corral's format on stderr
+ * ("corral: kafka: LEVEL FAC: message"), for every client corral makes
+ * (consumer, producers, the embedded broker's client), instead of
+ * librdkafka's default raw lines. Call on a conf before rd_kafka_new. The
+ * callback runs on librdkafka's threads: one fprintf per line. */
+void cr_kafka_conf_set_log(rd_kafka_conf_t *conf);
+
 /* "none", "host", "src_ip" -> *key. Returns 0, or -1 if s is none of them. */
 int cr_produce_key_parse(const char *s, enum cr_produce_key *key);
 

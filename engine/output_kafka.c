@@ -58,6 +58,7 @@ struct cr_output_kafka *cr_output_kafka_new(const char *brokers, const char *top
     if (cr_kafka_conf_set_props(conf, defaults, err, errlen) != 0 ||
         cr_kafka_conf_set_props(conf, props, err, errlen) != 0)
         goto fail_conf;
+    cr_kafka_conf_set_log(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, o);
     o->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr); /* owns conf */

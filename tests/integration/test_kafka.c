@@ -42,12 +42,15 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -807,6 +810,39 @@ Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardow
     incs_free(&got);
     stats_free(&st);
     incs_free(&clean);
+}
+
+/* `corral produce` to a broker that is not there (a loopback port nobody
+ * listens on) ends on its own with exit 1 and a message naming the
+ * address, instead of queueing forever; librdkafka's own complaints come
+ * out in corral's format, not as its raw lines. */
+Test(kafka, produce_to_a_dead_broker_fails_with_a_message, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    int port = ntohs(a.sin_port);
+    close(fd); /* nothing listens there now */
+    char log[PATHLEN], cmd[CMDLEN];
+    gen("small", 3, 1000, log);
+    snprintf(cmd, sizeof cmd, "'%s' produce --brokers 127.0.0.1:%d --topic logs '%s'",
+             CORRAL_BINARY, port, log);
+    struct proc p;
+    proc_start(&p, cmd, "produce");
+    proc_wait(&p, 90);
+    char *e = cr_test_slurp(p.err, NULL);
+    cr_assert(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 1, "status 0x%x; stderr:\n%s",
+              p.status, e ? e : "");
+    char want[96];
+    snprintf(want, sizeof want, "cannot reach the brokers at 127.0.0.1:%d", port);
+    cr_assert(e && strstr(e, want), "%s", e ? e : "");
+    for (char *save = NULL, *line = strtok_r(e, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        cr_assert(strncmp(line, "corral", 6) == 0, "a line not in corral's format: %s", line);
+    free(e);
 }
 
 /* Request errors on Fetch, OffsetFetch and OffsetCommit, pushed before the
