@@ -72,7 +72,8 @@ static void load_path(struct cr_load *L, const char *path)
         cr_load_error(L, path, 0,
                       "no rule files (*.yaml, *.yml) in this directory (subdirectories are not "
                       "read)");
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n > 1)
+        qsort(names, (size_t)n, sizeof *names, cmp_str); /* names is NULL when n is 0 */
     for (int i = 0; i < n; i++) {
         cr_load_file(L, names[i]);
         free(names[i]);

@@ -472,12 +472,26 @@ Test(kafka_dev, output_kafka_counts_failed_deliveries)
     cr_assert_eq(failed, 5);
     cr_output_kafka_free(o);
 
-    /* the same through the file producer: a failure is an error, with a count */
+    /* the file producer to the broker that is down: it gives up at once
+     * (bounded by its connect wait), nothing produced */
     char *tmp = cr_test_tmpdir();
     char path[4200];
     snprintf(path, sizeof path, "%s/in.log", tmp);
     cr_assert_eq(cr_test_write_file(path, "a\nb\nc\n", 6), 0);
     uint64_t produced = 99;
+    cr_assert_eq(cr_kafka_produce_file(cr_kafka_dev_bootstrap(d), "incidents", path, CR_KEY_NONE,
+                                       props, &produced, err, sizeof err),
+                 -1);
+    cr_assert_eq(produced, 0);
+    cr_assert(strstr(err, "cannot reach the brokers at"), "%s", err);
+    /* up again, but refusing every produce request: a failure is an error,
+     * with a count */
+    cr_assert_eq(rd_kafka_mock_broker_set_up(cr_kafka_dev_mock(d), 1), 0);
+    rd_kafka_resp_err_t refusals[64];
+    for (int i = 0; i < 64; i++)
+        refusals[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    rd_kafka_mock_push_request_errors_array(cr_kafka_dev_mock(d), 0 /* Produce */, 64, refusals);
+    produced = 99;
     cr_assert_eq(cr_kafka_produce_file(cr_kafka_dev_bootstrap(d), "incidents", path, CR_KEY_NONE,
                                        props, &produced, err, sizeof err),
                  -1);
