@@ -105,7 +105,7 @@ consume_ms() {
              for (i = 1; i <= NF; i++) if ($i == "in") t = $(i + 1)
              if ($3 > 0 && first == "") first = t
          }
-         END {d = (t - first) * 1000; printf "%d", d > 20 ? d : 20}' "$1"
+         END {d = (t - first) * 1000; if (d < 20) d = 20; printf "%d", d}' "$1"
 }
 
 stop_broker() { kill "$dev" 2>/dev/null; wait "$dev" 2>/dev/null; dev=; }
