@@ -263,6 +263,17 @@ static int snapshot(struct cr_reorder *r, struct kv *tab, int n)
     return n;
 }
 
+/* A new buffer (lateness 10 s) restored from the stored entries, resumed. */
+static struct cr_reorder *restored(const struct kv *tab, int n)
+{
+    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
+    for (int i = 0; i < n; i++)
+        if (tab[i].live)
+            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
+    cr_reorder_resume(b);
+    return b;
+}
+
 Test(reorder, held_matches_survive_a_checkpoint, .init = setup, .fini = teardown)
 {
     static struct kv tab[64];
@@ -298,11 +309,7 @@ Test(reorder, held_matches_survive_a_checkpoint, .init = setup, .fini = teardown
     cr_assert_eq(frontiers, 1, "every checkpoint holds the shard's frontier");
 
     /* a new process restores them and goes on exactly like the first */
-    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
-    for (int i = 0; i < n; i++)
-        if (tab[i].live)
-            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
-    cr_reorder_resume(b);
+    struct cr_reorder *b = restored(tab, n);
     cr_assert_eq(cr_reorder_frontier(b), cr_reorder_frontier(a));
     cr_assert_eq(push(a, 1, 5, 25, "z"), 1, "late in the first process");
     cr_assert_eq(push(b, 1, 5, 25, "z"), 1, "and in the restored one");
@@ -396,11 +403,7 @@ Test(reorder, a_quiet_release_applies_everything_and_later_older_records_are_lat
                     cr_reorder_is_key(tab[i].k, tab[i].kl); /* the shard restores it */
     cr_assert_eq(frontier, 1, "the checkpoint stores the frontier");
 
-    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
-    for (int i = 0; i < n; i++)
-        if (tab[i].live)
-            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
-    cr_reorder_resume(b);
+    struct cr_reorder *b = restored(tab, n);
     cr_assert_eq(cr_reorder_frontier(b), T0 + 9 * SEC,
                  "not the watermark of the input times (-1 s): what left stays left");
     struct cr_reorder *both[2] = {r, b};
@@ -433,11 +436,7 @@ Test(reorder, a_restart_keeps_the_frontier_an_unreported_input_held_back, .init 
     cr_assert_eq(cr_reorder_frontier(a), INT64_MIN);
     int n = snapshot(a, tab, 0);
 
-    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
-    for (int i = 0; i < n; i++)
-        if (tab[i].live)
-            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
-    cr_reorder_resume(b);
+    struct cr_reorder *b = restored(tab, n);
     cr_assert_eq(cr_reorder_frontier(b), INT64_MIN,
                  "the restored frontier is the stopped run's, not 50 s - lateness");
     cr_assert_eq(cr_reorder_watermark(b, 0), INT64_MIN,
@@ -473,11 +472,7 @@ Test(reorder, inputs_the_assignment_did_not_claim_stop_holding_back, .init = set
     cr_reorder_source(a, 1, T0 + 50 * SEC);
     cr_reorder_source(a, 2, T0 + 20 * SEC);
     int n = snapshot(a, tab, 0);
-    struct cr_reorder *b = cr_reorder_new(rs, 10 * SEC, 0, 0);
-    for (int i = 0; i < n; i++)
-        if (tab[i].live)
-            cr_assert_eq(cr_reorder_restore(b, tab[i].k, tab[i].kl, tab[i].v, tab[i].vl), 1);
-    cr_reorder_resume(b);
+    struct cr_reorder *b = restored(tab, n);
     cr_assert_eq(cr_reorder_watermark(b, 0), T0 + 10 * SEC, "input 2 (20 s) holds it back");
     cr_reorder_source_state(b, 1, CR_SOURCE_PENDING); /* the assignment claims input 1 only */
     cr_reorder_assigned(b);
