@@ -30,6 +30,15 @@
  *    processes use LMDB's lock file; mdb_reader_check at open clears slots
  *    left by a reader that crashed.
  *
+ *  - A reader who may read the store but not write its directory cannot
+ *    open lock.mdb, so LMDB refuses it. Such a read-only open falls back
+ *    to MDB_NOLOCK: the writer cannot see that reader, and may reuse the
+ *    pages of its snapshot two commits later. So an unlocked query or
+ *    rejects walk first copies what it reads, then checks that the store
+ *    advanced by fewer than two commits meanwhile (else it walks again),
+ *    and only then hands the copies to the caller: slower and bounded by
+ *    memory, but never torn.
+ *
  *  - One writer per store: a writable open takes an exclusive flock on
  *    DIR/writer.lock and writes its pid there. A second writer is refused
  *    with that pid; readers take no lock. The kernel drops the lock with
@@ -50,6 +59,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE (1ULL << 30)
@@ -67,7 +77,11 @@ struct cr_store {
     int failed;   /* error code of a batch that failed and was rolled back */
     int read_only;
     int lock_fd; /* DIR/writer.lock, flocked, for a writable open; -1 otherwise */
-    char err[512];
+    char dir[4096]; /* as opened: every error message names it */
+    int unlocked;   /* read-only open without LMDB's lock file (see below) */
+    int torn;       /* an unlocked read overlapped two commits: its pages may be reused */
+    int collecting; /* inside cr_store_query's or cr_store_rejects' first pass */
+    char err[1024];
 };
 
 static void set_err(struct cr_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -87,17 +101,32 @@ const char *cr_store_errmsg(const struct cr_store *s)
 /* Translate an LMDB error into our message and code. */
 static int lmdb_err(struct cr_store *s, int rc, const char *what)
 {
+    MDB_envinfo info;
+    unsigned long long size = 0;
+    if (mdb_env_info(s->env, &info) == 0) size = (unsigned long long)info.me_mapsize;
     if (rc == MDB_MAP_FULL) {
-        MDB_envinfo info;
-        unsigned long long size = 0;
-        if (mdb_env_info(s->env, &info) == 0) size = (unsigned long long)info.me_mapsize;
-        set_err(s, "store full: map size %llu bytes reached; raise store.map_size", size);
+        set_err(s, "store %s: store full: map size %llu bytes reached; raise store.map_size",
+                s->dir, size);
         return CR_STORE_EFULL;
     }
-    if (rc == MDB_TXN_FULL)
-        set_err(s, "%s: batch too large for one transaction (%s)", what, mdb_strerror(rc));
-    else
-        set_err(s, "%s: %s", what, mdb_strerror(rc));
+    if (rc == MDB_TXN_FULL) {
+        set_err(s, "store %s: %s: batch too large for one transaction (%s)", s->dir, what,
+                mdb_strerror(rc));
+        return CR_STORE_ERR;
+    }
+    /* A full filesystem shows as ENOSPC, or as EIO when LMDB's write came
+     * back short: say which limit was hit, since the map was not. */
+    struct statvfs fs;
+    if ((rc == ENOSPC || rc == EIO || rc == EDQUOT) && statvfs(s->dir, &fs) == 0 &&
+        (unsigned long long)fs.f_bavail * fs.f_frsize < (16ull << 20)) {
+        set_err(s,
+                "store %s: %s: %s: the filesystem is full (%llu bytes free); free space "
+                "there or move store.path (store.map_size, %llu bytes, was not reached)",
+                s->dir, what, mdb_strerror(rc),
+                (unsigned long long)fs.f_bavail * fs.f_frsize, size);
+        return CR_STORE_EFULL;
+    }
+    set_err(s, "store %s: %s: %s", s->dir, what, mdb_strerror(rc));
     return CR_STORE_ERR;
 }
 
@@ -240,6 +269,7 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
     }
     s->read_only = o.read_only;
     s->lock_fd = -1;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
     if (!o.read_only && (s->lock_fd = writer_lock(dir, err, errlen)) < 0) {
         free(s);
         return NULL;
@@ -259,8 +289,18 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
     if (rc == 0) {
         what = "opening the LMDB environment";
         rc = mdb_env_open(s->env, dir, MDB_NOTLS | (o.read_only ? MDB_RDONLY : 0), 0644);
+        if (rc == EACCES && o.read_only) {
+            /* lock.mdb is not ours to write: read without it (above) */
+            mdb_env_close(s->env);
+            s->env = NULL;
+            rc = mdb_env_create(&s->env);
+            if (rc == 0) rc = mdb_env_set_maxdbs(s->env, NDBS);
+            if (rc == 0)
+                rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_RDONLY | MDB_NOLOCK, 0644);
+            s->unlocked = rc == 0;
+        }
     }
-    if (rc == 0) {
+    if (rc == 0 && !s->unlocked) {
         int dead = 0;
         mdb_reader_check(s->env, &dead);
     }
@@ -294,8 +334,9 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
     }
     if (rc != 0) {
         if (rc == MDB_MAP_FULL)
-            snprintf(err, errlen, "store full: map size %llu bytes reached; raise store.map_size",
-                     (unsigned long long)o.map_size);
+            snprintf(err, errlen,
+                     "store %s: store full: map size %llu bytes reached; raise store.map_size",
+                     dir, (unsigned long long)o.map_size);
         else
             snprintf(err, errlen, "%s: %s: %s", dir, what, mdb_strerror(rc));
         cr_store_close(s);
@@ -742,7 +783,92 @@ static int read_begin(struct cr_store *s, MDB_txn **txn)
 
 static void read_end(struct cr_store *s, MDB_txn *txn)
 {
+    if (s->unlocked) {
+        MDB_envinfo info;
+        if (mdb_env_info(s->env, &info) != 0 || info.me_last_txnid >= mdb_txn_id(txn) + 2)
+            s->torn = 1;
+    }
     if (!(batch_store == s && txn == s->txn)) mdb_txn_abort(txn);
+}
+
+/* ---- unlocked reads: copy, check, then hand over ------------------------ */
+
+#define UNLOCKED_ATTEMPTS 20
+
+/* What a first pass read: records of up to four length-prefixed parts. */
+struct copies {
+    char *buf;
+    size_t len, cap;
+    int oom;
+};
+
+static void copy_part(struct copies *c, const void *p, size_t n)
+{
+    if (c->oom) return;
+    if (c->len + sizeof n + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 1 << 16;
+        while (cap < c->len + sizeof n + n) cap *= 2;
+        char *b = realloc(c->buf, cap);
+        if (!b) {
+            c->oom = 1;
+            return;
+        }
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, &n, sizeof n);
+    memcpy(c->buf + c->len + sizeof n, p, n);
+    c->len += sizeof n + n;
+}
+
+static const char *next_part(const struct copies *c, size_t *at, size_t *n)
+{
+    memcpy(n, c->buf + *at, sizeof *n);
+    const char *p = c->buf + *at + sizeof *n;
+    *at += sizeof *n + *n;
+    return p;
+}
+
+static int copy_incident(const char *json, size_t len, void *arg)
+{
+    copy_part(arg, json, len);
+    return 0;
+}
+
+static int copy_reject(const char *input, uint64_t position, const char *reason,
+                       const char *raw, size_t rawlen, void *arg)
+{
+    copy_part(arg, input, strlen(input) + 1);
+    copy_part(arg, &position, sizeof position);
+    copy_part(arg, reason, strlen(reason) + 1);
+    copy_part(arg, raw, rawlen);
+    return 0;
+}
+
+/* Run `walk` (cr_store_query or cr_store_rejects with a copying callback)
+ * until one pass was not torn. */
+static int unlocked_pass(struct cr_store *s, struct copies *c, int (*walk)(struct cr_store *, void *),
+                         void *warg)
+{
+    int rc = CR_STORE_ERR;
+    s->collecting = 1;
+    for (int i = 0; i < UNLOCKED_ATTEMPTS; i++) {
+        c->len = 0;
+        c->oom = 0;
+        s->torn = 0;
+        rc = walk(s, warg);
+        if (rc != 0 || !s->torn) break;
+        rc = CR_STORE_ERR;
+        set_err(s, "store %s: changed faster than it could be read without its lock file "
+                   "(%d attempts); let this user write %s/lock.mdb", s->dir, UNLOCKED_ATTEMPTS,
+                s->dir);
+    }
+    s->collecting = 0;
+    if (rc == 0 && c->oom) {
+        set_err(s, "store %s: out of memory copying an unlocked read", s->dir);
+        rc = CR_STORE_ERR;
+    }
+    return rc;
 }
 
 struct scan {
@@ -751,9 +877,31 @@ struct scan {
     size_t plen;
 };
 
+struct query_walk {
+    const struct cr_query *q;
+    struct copies *c;
+};
+
+static int query_walk(struct cr_store *s, void *arg)
+{
+    struct query_walk *w = arg;
+    return cr_store_query(s, w->q, copy_incident, w->c);
+}
+
 int cr_store_query(struct cr_store *s, const struct cr_query *q,
                    int (*cb)(const char *json, size_t len, void *arg), void *arg)
 {
+    if (s->unlocked && !s->collecting) {
+        struct copies c = {0};
+        struct query_walk w = {q, &c};
+        int rc = unlocked_pass(s, &c, query_walk, &w);
+        for (size_t at = 0, n; rc == 0 && at < c.len;) {
+            const char *json = next_part(&c, &at, &n);
+            if (cb(json, n, arg) != 0) break;
+        }
+        free(c.buf);
+        return rc;
+    }
     struct cr_query none = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
     if (!q) q = &none;
 
@@ -851,11 +999,30 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
     return ret;
 }
 
+static int rejects_walk(struct cr_store *s, void *arg)
+{
+    return cr_store_rejects(s, copy_reject, arg);
+}
+
 int cr_store_rejects(struct cr_store *s,
                      int (*cb)(const char *input, uint64_t position, const char *reason,
                                const char *raw, size_t rawlen, void *arg),
                      void *arg)
 {
+    if (s->unlocked && !s->collecting) {
+        struct copies c = {0};
+        int rc = unlocked_pass(s, &c, rejects_walk, &c);
+        for (size_t at = 0, n; rc == 0 && at < c.len;) {
+            const char *input = next_part(&c, &at, &n);
+            uint64_t position;
+            memcpy(&position, next_part(&c, &at, &n), sizeof position);
+            const char *reason = next_part(&c, &at, &n);
+            const char *raw = next_part(&c, &at, &n);
+            if (cb(input, position, reason, raw, n, arg) != 0) break;
+        }
+        free(c.buf);
+        return rc;
+    }
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
     if (rc != 0) return rc;

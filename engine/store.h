@@ -54,7 +54,7 @@ struct cr_store;
 /* Return codes (all other failures are CR_STORE_ERR). */
 #define CR_STORE_OK 0
 #define CR_STORE_ERR (-1)
-#define CR_STORE_EFULL (-2)    /* map size reached; batch rolled back */
+#define CR_STORE_EFULL (-2)    /* map size reached or filesystem full; batch rolled back */
 #define CR_STORE_NOTFOUND (-3) /* cr_store_get_meta: no such name */
 #define CR_STORE_EXISTS (-4)   /* cr_store_put_reject: kept already, for the same reason */
 

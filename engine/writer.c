@@ -34,7 +34,7 @@ struct cr_writer {
     const _Atomic int *ninputs; /* published by the ingest thread (writer.h) */
 
     _Atomic int failed;
-    char err[512];
+    char err[1280];
     struct cr_writer_stats stats;
 
     /* checkpoints: epochs wait here until their positions and every
@@ -112,7 +112,7 @@ struct cr_wmsg *cr_wmsg_done(void)
 static void fail(struct cr_writer *w, const char *what)
 {
     if (!atomic_load(&w->failed)) {
-        snprintf(w->err, sizeof w->err, "store: %s: %s", what, cr_store_errmsg(w->store));
+        snprintf(w->err, sizeof w->err, "%s: %s", what, cr_store_errmsg(w->store));
         atomic_store(&w->failed, 1);
     }
 }
