@@ -46,13 +46,14 @@ static void sh(const char *fmt, const char *a, const char *b)
     cr_assert_eq(rc, 0, "exit %d: %s", rc, cmd);
 }
 
-/* Incidents of a store as one canonical text: sorted lines of id, count,
- * times and evidence refs, with input names replaced by `name_as`. */
-static char *incidents(const char *store, const char *name, const char *name_as)
+/* Incidents as one canonical text: sorted lines of id, count, times and
+ * evidence refs, with input names replaced by `name_as`; `ndjson` is a
+ * shell command that prints them as `corral query --format ndjson` does. */
+static char *canonical(const char *ndjson, const char *name, const char *name_as)
 {
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
-             "'%s' query --store '%s/%s' --format ndjson | python3 -c \""
+             "cd '%s' && %s | python3 -c \""
              "import json,sys\n"
              "rows=[]\n"
              "for l in sys.stdin:\n"
@@ -60,10 +61,18 @@ static char *incidents(const char *store, const char *name, const char *name_as)
              "  rows.append(' '.join([d['id'],str(d['event_count']),d['first_seen'],"
              "d['last_seen'],json.dumps(d['evidence']['refs']).replace('%s','%s')]))\n"
              "print('\\n'.join(sorted(rows)))\"",
-             CORRAL_BINARY, tmp, store, name, name_as);
+             tmp, ndjson, name, name_as);
     char *out = NULL;
     cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", cmd);
     return out;
+}
+
+/* The incidents of store `store` (a directory under tmp), canonical. */
+static char *incidents(const char *store, const char *name, const char *name_as)
+{
+    char q[4200];
+    snprintf(q, sizeof q, "'%s' query --store '%s' --format ndjson", CORRAL_BINARY, store);
+    return canonical(q, name, name_as);
 }
 
 #define RUN "'" CORRAL_BINARY "' run -c c.yaml --quiet "
@@ -229,4 +238,137 @@ Test(resume, a_second_run_on_a_store_in_use_is_refused, .init = setup, .fini = t
     for (int i = 0; i < 1000 && kill((pid_t)pid, 0) == 0; i++) /* not our child: poll */
         usleep(10000);
     cr_assert_neq(kill((pid_t)pid, 0), 0, "the first run did not stop on SIGTERM");
+}
+
+/* Runs `line` in tmp and returns what it printed (stdout and stderr). */
+static char *output_of(const char *line)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "cd '%s' && { %s; } 2>&1", tmp, line);
+    char *out = NULL;
+    cr_test_run(cmd, &out);
+    cr_assert_not_null(out);
+    return out;
+}
+
+/* Store full: a 1 MiB map fills long before the corpus ends. The run stops
+ * with exit 1 and a message naming the store and the setting to raise;
+ * what it had committed is intact, and the same command with the default
+ * map and --resume ends with exactly the incidents of an uninterrupted
+ * run (nothing was dropped when the commit failed, nothing written twice). */
+Test(resume, a_full_map_stops_the_run_and_a_larger_one_continues, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+    sh(RUN "--input all.log --store whole%s%s", "", "");
+    char path[4200], cfg[4096];
+    snprintf(path, sizeof path, "%s/small.yaml", tmp);
+    int n = snprintf(cfg, sizeof cfg,
+                     "rules: [%s]\ninput: { year: 2026, checkpoint_records: 1000 }\n"
+                     "store: { map_size: 1MiB }\n",
+                     cr_test_source_path("configs/rules"));
+    cr_assert_eq(cr_test_write_file(path, cfg, (size_t)n), 0);
+    char *out = output_of("'" CORRAL_BINARY "' run -c small.yaml --quiet --input all.log "
+                          "--store full --resume; echo rc=$?");
+    cr_assert(strstr(out, "store full: store full: map size 1048576 bytes reached") &&
+                  strstr(out, "raise store.map_size") && strstr(out, "rc=1"),
+              "%s", out);
+    free(out);
+    sh(RUN "--input all.log --store full --resume%s%s", "", "");
+    char *a = incidents("whole", "all.log", "all.log"), *b = incidents("full", "all.log", "all.log");
+    cr_assert_gt(strlen(a), 1000);
+    cr_assert_str_eq(b, a);
+    free(a);
+    free(b);
+}
+
+/* Disk full: the store on a 1 MiB tmpfs (in a private mount namespace, so
+ * the test needs no privilege beyond user namespaces). The run stops with
+ * exit 1 naming the store and saying the filesystem, not the map, is
+ * full; after the filesystem grows, --resume ends exact. */
+Test(resume, a_full_filesystem_stops_the_run_and_free_space_continues, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+    if (cr_test_run("unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs /mnt' 2>/dev/null",
+                    NULL) != 0) {
+        cr_assert_null(getenv("CI"), "CI must be able to mount a tmpfs in a user namespace");
+        cr_skip_test("cannot mount a tmpfs in a user namespace here");
+    }
+    sh(RUN "--input all.log --store whole%s%s", "", "");
+    sh("mkdir fs && unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs fs && "
+       "{ " RUN "--input all.log --store fs/s --resume 2>err1; echo $? >rc1; "
+       "mount -o remount,size=256m fs && " RUN "--input all.log --store fs/s --resume "
+       "2>err2; echo $? >rc2; '" CORRAL_BINARY "' query --store fs/s --format ndjson "
+       ">q.ndjson; }'%s%s",
+       "", "");
+    char *rc1 = output_of("cat rc1 err1"), *rc2 = output_of("cat rc2 err2");
+    cr_assert(strncmp(rc1, "1\n", 2) == 0 && strstr(rc1, "store fs/s: ") &&
+                  strstr(rc1, "the filesystem is full") &&
+                  strstr(rc1, "store.map_size, 1073741824 bytes, was not reached"),
+              "%s", rc1);
+    cr_assert_str_eq(rc2, "0\n");
+    free(rc1);
+    free(rc2);
+    char *a = incidents("whole", "all.log", "all.log"),
+         *b = canonical("cat q.ndjson", "all.log", "all.log");
+    cr_assert_gt(strlen(a), 1000);
+    cr_assert_str_eq(b, a);
+    free(a);
+    free(b);
+}
+
+/* A reader who may read the store but not write it (an analyst's account,
+ * a read-only mount): query and rejects print what the owner sees, both on
+ * a finished store and while a run writes one. LMDB's lock file cannot be
+ * opened for them, so they read without it (see store.c). */
+Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    const char *as = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+    sh("chmod 755 . && { head -n 60000 all.log; printf 'bad \\377\\376 bytes\\n{\"broken json\\n'; "
+       "tail -n +60001 all.log; } > mixed.log && " RUN "--input mixed.log --store ro && "
+       "chmod -R a-w ro%s%s", "", "");
+    char q[8192];
+    snprintf(q, sizeof q, "'" CORRAL_BINARY "' query --store ro --format ndjson");
+    char *own = output_of(q);
+    snprintf(q, sizeof q, "%s'" CORRAL_BINARY "' query --store ro --format ndjson", as);
+    char *other = output_of(q);
+    cr_assert_gt(strlen(own), 500);
+    cr_assert_str_eq(other, own);
+    free(own);
+    free(other);
+    snprintf(q, sizeof q, "'" CORRAL_BINARY "' rejects --store ro");
+    own = output_of(q);
+    snprintf(q, sizeof q, "%s'" CORRAL_BINARY "' rejects --store ro", as);
+    other = output_of(q);
+    cr_assert(strstr(own, "invalid UTF-8") && strstr(own, "invalid or truncated JSON"), "%s", own);
+    cr_assert_str_eq(other, own);
+    free(own);
+    free(other);
+
+    /* While a run writes: every read succeeds and is a consistent view
+     * (whole lines of JSON), however the commits fall. */
+    sh("mkdir live && chmod 755 live && { " RUN "--input all.log --store live/s "
+       ">/dev/null 2>&1 & echo $! > live.pid; }%s%s", "", "");
+    int reads = 0;
+    for (int i = 0; i < 400; i++) {
+        snprintf(q, sizeof q,
+                 "test -f live/s/data.mdb || exit 0; %s'" CORRAL_BINARY
+                 "' query --store live/s --format ndjson | python3 -c \""
+                 "import json,sys\nfor l in sys.stdin: json.loads(l)\"; echo rc=$?",
+                 as);
+        char *out = output_of(q);
+        if (strstr(out, "rc=")) {
+            cr_assert(strstr(out, "rc=0"), "read %d while the run writes: %s", reads, out);
+            reads++;
+        }
+        free(out);
+        char *pid = output_of("kill -0 $(cat live.pid) 2>/dev/null && echo up");
+        int up = strstr(pid, "up") != NULL;
+        free(pid);
+        if (!up)
+            break;
+    }
+    cr_assert_geq(reads, 3, "only %d reads happened while the run wrote", reads);
+    sh("wait_for() { while kill -0 $(cat live.pid) 2>/dev/null; do sleep 0.1; done; }; wait_for%s%s",
+       "", "");
 }
