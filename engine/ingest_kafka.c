@@ -12,6 +12,7 @@
 #include "ingest_kafka.h"
 #include "kafka_produce.h"
 #include "clock.h"
+#include "crashpoint.h"
 
 #include "../parsers/cloudevents_kafka.h"
 
@@ -67,7 +68,7 @@ struct kctx {
     int64_t paused_at;
     rd_kafka_message_t **held;
     int nheld, held_cap;
-    int fatal;
+    int fatal; /* librdkafka raised a fatal error: no group commit, no close */
     int64_t first_record_ms;
     int64_t last_rebalance_ms; /* start, or the last assign/revoke */
     int in_rebalance;          /* partitions were revoked; the next assignment is pending */
@@ -627,12 +628,24 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
                     if (logged_errors++ < 10)
                         fprintf(stderr, "corral: kafka: %s\n", rd_kafka_message_errstr(m));
                 }
-                rd_kafka_message_destroy(m);
+                /* a fatal error arrives as __FATAL; the instance's own
+                 * record of it (rd_kafka_fatal_error) names the cause */
                 char fe[256];
-                if (rd_kafka_fatal_error(k->rk, fe, sizeof fe)) {
+                int fatal = m->err == RD_KAFKA_RESP_ERR__FATAL;
+                if (rd_kafka_fatal_error(k->rk, fe, sizeof fe) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                    fatal = 1;
+                else if (fatal)
+                    snprintf(fe, sizeof fe, "%s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                if (fatal) {
+                    k->fatal = 1;
                     snprintf(err, errlen, "kafka: fatal consumer error: %s", fe);
                     goto out;
                 }
+            } else if (cr_fail_point(CR_FAIL_KAFKA) &&
+                       rd_kafka_test_fatal_error(k->rk, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,
+                                                 "injected by CORRAL_FAIL_AT") != 0) {
+                abort(); /* the hook refused: the test would prove nothing */
             } else if (k->paused || k->nheld || append(k, m) != 0) {
                 hold(k, m); /* fetched before the pause took effect: kept, in order */
                 set_paused(k, 1);
@@ -686,7 +699,8 @@ out:
         checkpoint(k);
         if (cr_pipeline_wait_durable(pl, k->pend[k->npend - 1].epoch, 120000) == 0) {
             store_durable(k);
-            commit_sync(k, NULL, "at shutdown");
+            if (!k->fatal) /* the group refuses a fatally failed member */
+                commit_sync(k, NULL, "at shutdown");
         } else if (rc == 0) {
             snprintf(err, errlen, "kafka: the final checkpoint did not become durable");
             rc = -1;
@@ -697,8 +711,15 @@ out:
     if (k->first_record_ms)
         st->consume_seconds = (double)(cr_mono_ms() - k->first_record_ms) / 1000.0;
     final_stats(k);
-    rd_kafka_consumer_close(k->rk);
-    rd_kafka_destroy(k->rk);
+    if (k->fatal) {
+        /* librdkafka will not close a consumer with a fatal error set (its
+         * close never starts, and a plain destroy waits for it forever):
+         * leave the group by the session timeout instead */
+        rd_kafka_destroy_flags(k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    } else {
+        rd_kafka_consumer_close(k->rk);
+        rd_kafka_destroy(k->rk);
+    }
     free(k->held);
     free(k->pend);
     free(k);

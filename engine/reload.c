@@ -12,6 +12,7 @@
  */
 #include "reload.h"
 #include "clock.h"
+#include "crashpoint.h"
 
 #include "config.h"
 #include "swap.h"
@@ -156,6 +157,11 @@ static void reload_once(struct cr_reload *r)
     struct cr_ruleset *rs =
         cr_ruleset_load((const char *const *)cfg.rule_paths, cfg.nrule_paths, &ro, err, ERR_CAP);
     cr_config_free(&cfg);
+    if (rs && cr_fail_point(CR_FAIL_RELOAD)) {
+        cr_ruleset_free(rs);
+        rs = NULL;
+        snprintf(err, ERR_CAP, "compiling the rules failed (injected by CORRAL_FAIL_AT)");
+    }
     if (!rs) {
         refuse(r, s, err[0] ? err : "the rules did not load (no reason given)");
         goto out;

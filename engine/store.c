@@ -46,6 +46,8 @@
  */
 #include "store.h"
 
+#include "crashpoint.h"
+
 #include "event.h"
 #include "parsers/timeparse.h"
 
@@ -750,7 +752,12 @@ int cr_store_commit(struct cr_store *s)
         return CR_STORE_ERR;
     }
     /* mdb_txn_commit frees the transaction whatever it returns. */
-    int rc = mdb_txn_commit(s->txn);
+    int rc;
+    if (cr_fail_point(CR_FAIL_COMMIT)) {
+        mdb_txn_abort(s->txn);
+        rc = EIO;
+    } else
+        rc = mdb_txn_commit(s->txn);
     s->txn = NULL;
     if (batch_store == s) batch_store = NULL;
     if (rc != 0) return lmdb_err(s, rc, "committing a write batch");

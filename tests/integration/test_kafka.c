@@ -800,6 +800,30 @@ Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardow
                   points[i], p.status, e ? e : "");
         free(e);
     }
+    /* Failures instead of deaths (engine/crashpoint.h): a store commit
+     * failing as a dying disk's would, then librdkafka raising a fatal
+     * error. Each run stops with exit 1 and says why; under ASan a leak or
+     * a hang at teardown would show here too (exit 23, or the timeout). */
+    const struct {
+        const char *point, *says;
+    } fails[] = {{"commit:3", "committing a write batch: Input/output error"},
+                 {"kafka:3000", "kafka: fatal consumer error: "}};
+    for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
+        char cmd[CMDLEN], name[32];
+        snprintf(name, sizeof name, "fail%zu", i);
+        kafka_cmd(cmd, cfg, "logs", "g-crash", store, NULL);
+        setenv("CORRAL_FAIL_AT", fails[i].point, 1);
+        struct proc p;
+        proc_start(&p, cmd, name);
+        unsetenv("CORRAL_FAIL_AT");
+        proc_wait(&p, 120);
+        char *e = cr_test_slurp(p.err, NULL);
+        cr_assert(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 1 && e &&
+                      strstr(e, fails[i].says),
+                  "run with CORRAL_FAIL_AT=%s: status 0x%x; stderr:\n%s", fails[i].point,
+                  p.status, e ? e : "");
+        free(e);
+    }
     struct stats st;
     run_kafka(cfg, "logs", "g-crash", store, NULL, &st);
     partitions_caught_up(st.kaf, 8);
@@ -847,6 +871,45 @@ Test(kafka, produce_to_a_dead_broker_fails_with_a_message, .init = setup, .fini 
 
 /* Request errors on Fetch, OffsetFetch and OffsetCommit, pushed before the
  * run and again while it runs: corral retries through them. */
+/* The broker down when the run starts, then gone again in the middle of
+ * it: the run waits (it neither exits nor gives up on the partitions) and,
+ * when the broker is back, goes on to the end with the clean run's
+ * incidents. */
+Test(kafka, broker_down_at_start_and_mid_run, .init = setup, .fini = teardown, .timeout = 240)
+{
+    const int lines = 100000;
+    char log[PATHLEN], cfg[PATHLEN], store[PATHLEN], cmd[CMDLEN];
+    start_cluster(4, "logs");
+    gen("c", 13, lines, log);
+    produce("logs", log, lines, NULL);
+    write_config("c", NULL, NULL, cfg);
+    struct incs clean = clean_run(cfg, "logs", "g-down-clean", lines);
+    rd_kafka_mock_cluster_t *mc = cr_kafka_dev_mock(dev);
+    const int32_t broker = 1;
+    cr_assert_eq(rd_kafka_mock_broker_set_down(mc, broker), RD_KAFKA_RESP_ERR_NO_ERROR);
+    tpath(store, "down");
+    kafka_cmd(cmd, cfg, "logs", "g-down", store, NULL);
+    struct proc p;
+    proc_start(&p, cmd, "down");
+    sleep_ms(4000);
+    cr_assert(proc_alive(&p), "the run did not wait for a broker that is down at start");
+    cr_assert_eq(rd_kafka_mock_broker_set_up(mc, broker), RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert(wait_epoch(&p, store, 2, 60), "the run ended before its second checkpoint");
+    cr_assert_eq(rd_kafka_mock_broker_set_down(mc, broker), RD_KAFKA_RESP_ERR_NO_ERROR);
+    sleep_ms(4000);
+    cr_assert(proc_alive(&p), "the run did not wait for a broker gone mid-run");
+    cr_assert_eq(rd_kafka_mock_broker_set_up(mc, broker), RD_KAFKA_RESP_ERR_NO_ERROR);
+    struct stats st;
+    proc_stats(&p, &st);
+    cr_assert_eq(partitions_caught_up(st.kaf, 4), lines);
+    struct incs got = load_incidents(store, NULL);
+    assert_unique_ids(&got, "run with the broker down twice");
+    assert_same_incidents(&got, &clean, "run with the broker down twice vs clean run");
+    incs_free(&got);
+    incs_free(&clean);
+    stats_free(&st);
+}
+
 Test(kafka, broker_errors_survived, .init = setup, .fini = teardown, .timeout = 180)
 {
     /* Kafka API keys (rdkafka_protocol.h, not installed by Debian) */

@@ -594,3 +594,49 @@ Test(reload, checkpoints_after_a_reload_restore)
                      "2026-03-02T08:01:03.000Z", "only the failures after the swap count");
     json_decref(all);
 }
+
+/* A reload that fails after its rules were built (CORRAL_FAIL_AT=reload:1
+ * stands for an allocation failure in the compile): the running process
+ * refuses it with the reason, frees what it built (under ASan a leak would
+ * change the run's exit status), keeps its rules and state, and the next
+ * reload of the same files is applied at its own barrier. */
+Test(reload, a_reload_failing_mid_way_keeps_the_old_rules_and_the_next_applies)
+{
+    setenv("CORRAL_FAIL_AT", "reload:1", 1); /* the run inherits it */
+    struct run r = start_run();
+    unsetenv("CORRAL_FAIL_AT");
+    feed(&r, part1);
+    wait_part1();
+    write_v2("rules");
+    char *out = NULL, *err = NULL;
+    int rc = reload_cmd("-c c.yaml --store st", &out, &err);
+    cr_assert_eq(rc, 1, "the injected failure is a refusal: exit %d\n%s%s", rc, out, err);
+    cr_assert(strstr(err, "refused") && strstr(err, "injected by CORRAL_FAIL_AT"), "%s", err);
+    char *status = status_file();
+    cr_assert(status && strstr(status, "result: failed\n"), "%s", status ? status : "(none)");
+    free(status);
+    free(out);
+    free(err);
+    rc = reload_cmd("-c c.yaml --store st", &out, &err);
+    cr_assert_eq(rc, 0, "the second reload: exit %d\n%s%s", rc, out, err);
+    status = status_file();
+    char want[64];
+    snprintf(want, sizeof want, "barrier: stdin:%d\n", part1_lines);
+    cr_assert(status && strstr(status, "result: ok\n") && strstr(status, want), "%s",
+              status ? status : "(none)");
+    free(status);
+    free(out);
+    free(err);
+    feed(&r, part2);
+    cr_assert_eq(finish(&r), 0);
+    json_t *all = incidents(), *inc = NULL;
+    cr_assert_eq(find(all, "sudo.root_shell", "bob", NULL), 1, "the new rules after the barrier");
+    cr_assert_eq(find(all, "sudo.root_shell", "alice", NULL), 0);
+    cr_assert_eq(find(all, "ssh.bruteforce", A2, &inc), 1);
+    cr_assert_eq(count_of(inc), 7, "the unchanged correlation kept its state through both");
+    json_decref(all);
+    json_t *st = stats();
+    cr_assert_eq(stat_of(st, "reloads"), 1);
+    cr_assert_eq(stat_of(st, "reloads_failed"), 1);
+    json_decref(st);
+}
