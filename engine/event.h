@@ -73,12 +73,15 @@ enum cr_format {
 /* Event flags: what went wrong or was noticed while parsing. A flagged
  * event is still matched and counted; nothing is dropped. */
 enum {
-    CR_EV_PARSE_ERROR = 1u << 0, /* the record did not fit its format; msg = raw */
+    CR_EV_PARSE_ERROR = 1u << 0, /* the record did not fit its format; msg = raw
+                                    (unless CR_EV_NO_ENVELOPE) */
     CR_EV_TRUNCATED = 1u << 1,   /* longer than max_line_bytes; raw holds the first part */
     CR_EV_BAD_UTF8 = 1u << 2,    /* invalid UTF-8 somewhere in the record */
     CR_EV_NUL = 1u << 3,         /* contains NUL bytes */
     CR_EV_NO_TIME = 1u << 4,     /* no usable time in the record: time_ms is the fallback */
     CR_EV_HEADERLESS = 1u << 5,  /* syslog without a recognisable header */
+    CR_EV_NO_ENVELOPE = 1u << 6, /* with PARSE_ERROR: valid JSON read as cloudevents but
+                                    without an envelope; its JSON fields are kept */
 };
 
 struct cr_slice {

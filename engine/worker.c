@@ -86,6 +86,8 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
             why = "empty record";
         else if (rec->flags & CR_REC_BAD_ENVELOPE)
             why = "invalid CloudEvents binary-mode headers";
+        else if (ev->flags & CR_EV_NO_ENVELOPE)
+            why = "JSON without a CloudEvents envelope";
         else if (ev->raw.p[k] == '{' || ev->format == CR_FMT_JSON ||
                  ev->format == CR_FMT_CLOUDEVENTS)
             why = "invalid or truncated JSON";

@@ -293,7 +293,7 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
     }
     if (p->opts.format == CR_FMT_CLOUDEVENTS && !is_ce) {
         /* Configured as CloudEvents but no envelope: say so, keep the fields. */
-        ev->flags |= CR_EV_PARSE_ERROR;
+        ev->flags |= CR_EV_PARSE_ERROR | CR_EV_NO_ENVELOPE;
         res = CR_PARSE_ERROR;
     }
     return res;

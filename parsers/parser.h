@@ -54,7 +54,8 @@ struct cr_parse_opts {
 enum cr_parse_result {
     CR_PARSE_OK = 0,
     CR_PARSE_FALLBACK = 1, /* parsed, but only as headerless / partial: flags say how */
-    CR_PARSE_ERROR = 2,    /* did not fit the format; event carries msg = raw */
+    CR_PARSE_ERROR = 2,    /* did not fit the format; event carries msg = raw, except
+                              CR_EV_NO_ENVELOPE (valid JSON, fields kept) */
 };
 
 struct cr_parser;

@@ -36,3 +36,8 @@ if [ -n "$(ls -A "$tsan_logs")" ]; then
     exit 1
 fi
 rm -rf "$tsan_logs"
+
+# The fuzz smoke test: every libFuzzer target (tests/fuzz) for a fixed
+# number of inputs over seeds built from the tests, configs and
+# ../shared/data; a crash, leak or broken invariant fails the run.
+CC=clang CXX=clang++ JOBS=$jobs bash tests/fuzz/run.sh build-fuzz 2000

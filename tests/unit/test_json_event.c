@@ -277,6 +277,13 @@ Test(json, cloudevents_format_requires_envelope)
     struct cr_parser *q = cr_parser_new(&o);
     cr_assert_eq(cr_parse(q, K8S, strlen(K8S), FALLBACK, &EV), CR_PARSE_ERROR);
     cr_assert(EV.flags & CR_EV_PARSE_ERROR);
+    /* valid JSON: flagged as such, fields kept for the rules */
+    cr_assert(EV.flags & CR_EV_NO_ENVELOPE);
+    cr_assert_neq(EV.format, CR_FMT_CLOUDEVENTS);
+    /* broken JSON is not "without an envelope" */
+    cr_assert_eq(cr_parse(q, "{\"specversion\":", 15, FALLBACK, &EV), CR_PARSE_ERROR);
+    cr_assert_not(EV.flags & CR_EV_NO_ENVELOPE);
+    cr_assert_eq(EV.f[CR_F_MSG].p, EV.raw.p);
     cr_parser_free(q);
 }
 
