@@ -157,6 +157,17 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
             (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
             (unsigned long long)e->bad_utf8, (unsigned long long)e->nul_bytes,
             (unsigned long long)e->no_time);
+    fprintf(stderr, "corral: %llu accepted, %llu rejected", (unsigned long long)e->accepted,
+            (unsigned long long)e->rejected);
+    const char *sep = " (";
+    for (int c = 0; c < CR_REJECT_NCAUSES; c++) {
+        if (!e->rejected_by[c])
+            continue;
+        fprintf(stderr, "%s%llu %s", sep, (unsigned long long)e->rejected_by[c],
+                cr_reject_cause_name((enum cr_reject_cause)c));
+        sep = ", ";
+    }
+    fprintf(stderr, "%s\n", *sep == ',' ? ")" : "");
     fprintf(stderr,
             "corral: %llu rule matches, %llu routed to correlation, %llu without their key "
             "fields, %llu match errors\n",
@@ -224,7 +235,7 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"rejects_not_kept\":%llu,\"reloads\":%llu,\"reloads_failed\":%llu,"
            "\"reloads_unchanged\":%llu,\"reload_states_kept\":%llu,"
            "\"reload_states_dropped\":%llu,\"provisional_versions\":%llu,"
-           "\"provisional_rolled_back\":%llu,\"idle_releases\":%llu}\n",
+           "\"provisional_rolled_back\":%llu,\"idle_releases\":%llu,",
            (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
            st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
            (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
@@ -247,6 +258,12 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->store.provisional_versions,
            (unsigned long long)st->provisional_rolled_back,
            (unsigned long long)st->reorder.quiet_releases);
+    printf("\"accepted\":%llu,\"rejected\":%llu,\"rejected_by_cause\":{",
+           (unsigned long long)e->accepted, (unsigned long long)e->rejected);
+    for (int c = 0; c < CR_REJECT_NCAUSES; c++)
+        printf("%s\"%s\":%llu", c ? "," : "", cr_reject_cause_name((enum cr_reject_cause)c),
+               (unsigned long long)e->rejected_by[c]);
+    printf("}}\n");
     if (!k)
         return;
     /* Kafka runs add one more object on its own line */

@@ -713,11 +713,34 @@ int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position
     MDB_val v = {rlen + rawlen, NULL};
     rc = mdb_put(s->txn, s->rejects, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
-        /* v is the stored record: the same reason means the same rejection */
-        if (v.mv_size >= rlen && memcmp(v.mv_data, reason, rlen) == 0)
-            return CR_STORE_EXISTS;
-        v = (MDB_val){rlen + rawlen, NULL};
-        rc = mdb_put(s->txn, s->rejects, &k, &v, MDB_RESERVE);
+        /* v is the stored record. One record can be rejected for several
+         * reasons (invalid UTF-8 and, later, a late match; two late
+         * matches): its reasons are kept together, "a; b", and a reason
+         * it already has (a replay after a restart) changes nothing. */
+        const char *old = v.mv_data;
+        size_t olen = strnlen(old, v.mv_size);
+        for (const char *part = old; part < old + olen;) {
+            const char *end = memchr(part, ';', (size_t)(old + olen - part));
+            size_t plen = end ? (size_t)(end - part) : (size_t)(old + olen - part);
+            if (plen == rlen - 1 && memcmp(part, reason, plen) == 0)
+                return CR_STORE_EXISTS;
+            part += plen + (end ? 2 : 0); /* "; " */
+        }
+        size_t orawlen = olen < v.mv_size ? v.mv_size - olen - 1 : 0;
+        char *merged = malloc(olen + 2 + rlen + orawlen);
+        if (!merged) {
+            set_err(s, "out of memory merging the reasons of a rejected record");
+            return CR_STORE_ERR;
+        }
+        memcpy(merged, old, olen);
+        memcpy(merged + olen, "; ", 2);
+        memcpy(merged + olen + 2, reason, rlen);
+        if (orawlen) memcpy(merged + olen + 2 + rlen, old + olen + 1, orawlen);
+        MDB_val mv = {olen + 2 + rlen + orawlen, merged};
+        rc = mdb_put(s->txn, s->rejects, &k, &mv, 0);
+        free(merged);
+        if (rc != 0) return batch_fail(s, rc, "writing a rejected record");
+        return CR_STORE_EXISTS; /* the record was kept already */
     }
     if (rc != 0) return batch_fail(s, rc, "writing a rejected record");
     memcpy(v.mv_data, reason, rlen);

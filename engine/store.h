@@ -56,7 +56,7 @@ struct cr_store;
 #define CR_STORE_ERR (-1)
 #define CR_STORE_EFULL (-2)    /* map size reached or filesystem full; batch rolled back */
 #define CR_STORE_NOTFOUND (-3) /* cr_store_get_meta: no such name */
-#define CR_STORE_EXISTS (-4)   /* cr_store_put_reject: kept already, for the same reason */
+#define CR_STORE_EXISTS (-4)   /* cr_store_put_reject: the record was kept already */
 
 struct cr_store_opts {
     uint64_t map_size;  /* bytes; default 1 GiB */
@@ -85,9 +85,10 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
                           size_t jsonlen);
 /* input: the input's name (file path, "kafka:TOPIC/PARTITION"); rejects
  * of every run share the table, so they are keyed by name, not by a run's
- * input index. A record kept already for the same reason (one late record
- * matched by several rules, a replay) is not written again:
- * CR_STORE_EXISTS. */
+ * input index. A record rejected for several reasons (invalid UTF-8 and a
+ * late match; several late matches) keeps them all, "a; b"; a reason it
+ * has already (a replay) changes nothing. Either way the record was kept
+ * before: CR_STORE_EXISTS. */
 /* Provisional versions. At the end of its input a checkpointing run
  * releases the matches it still held for the allowed lateness, and stores
  * the incident versions they make; but the input may go on (a next file

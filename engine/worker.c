@@ -71,6 +71,46 @@ uint32_t cr_event_tenant(const struct cr_event *ev, int f)
     return h ? h : 1;
 }
 
+const char *cr_reject_cause_name(enum cr_reject_cause c)
+{
+    static const char *const names[] = {
+#define CR_REJECT_NAME(id, name) name,
+        CR_REJECT_CAUSES(CR_REJECT_NAME)
+#undef CR_REJECT_NAME
+    };
+    return (unsigned)c < CR_REJECT_NCAUSES ? names[c] : "unknown";
+}
+
+/* Why a record that did not fit its format did not (CR_EV_PARSE_ERROR). */
+static enum cr_reject_cause parse_cause(const struct cr_event *ev, const struct cr_rec *rec)
+{
+    size_t k = 0;
+    while (k < ev->raw.len && (ev->raw.p[k] == ' ' || ev->raw.p[k] == '\t'))
+        k++;
+    if (k == ev->raw.len)
+        return CR_REJECT_EMPTY;
+    if (rec->flags & CR_REC_BAD_ENVELOPE)
+        return CR_REJECT_BAD_ENVELOPE;
+    if (ev->flags & CR_EV_NO_ENVELOPE)
+        return CR_REJECT_NO_ENVELOPE;
+    if (ev->raw.p[k] == '{' || ev->format == CR_FMT_JSON || ev->format == CR_FMT_CLOUDEVENTS)
+        return CR_REJECT_BROKEN_JSON;
+    return CR_REJECT_UNPARSEABLE;
+}
+
+/* The one cause a rejected record is counted under (worker.h's order). */
+static enum cr_reject_cause reject_cause(const struct cr_event *ev, const struct cr_rec *rec,
+                                         uint32_t bad)
+{
+    if (bad & CR_EV_TRUNCATED)
+        return CR_REJECT_OVERSIZED;
+    if (bad & CR_EV_NUL)
+        return CR_REJECT_NUL_BYTE;
+    if (bad & CR_EV_BAD_UTF8)
+        return CR_REJECT_INVALID_UTF8;
+    return parse_cause(ev, rec);
+}
+
 static void reject(struct cr_worker *w, const struct cr_event *ev, const struct cr_rec *rec,
                    uint32_t flags)
 {
@@ -78,23 +118,16 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
     size_t o = 0;
     reason[0] = 0;
     if (flags & CR_EV_PARSE_ERROR) {
-        const char *why;
-        size_t k = 0;
-        while (k < ev->raw.len && (ev->raw.p[k] == ' ' || ev->raw.p[k] == '\t'))
-            k++;
-        if (k == ev->raw.len)
-            why = "empty record";
-        else if (rec->flags & CR_REC_BAD_ENVELOPE)
-            why = "invalid CloudEvents binary-mode headers";
-        else if (ev->flags & CR_EV_NO_ENVELOPE)
-            why = "JSON without a CloudEvents envelope";
-        else if (ev->raw.p[k] == '{' || ev->format == CR_FMT_JSON ||
-                 ev->format == CR_FMT_CLOUDEVENTS)
-            why = "invalid or truncated JSON";
-        else
-            why = "unparseable";
+        static const char *const why[CR_REJECT_NCAUSES] = {
+            [CR_REJECT_EMPTY] = "empty record",
+            [CR_REJECT_BAD_ENVELOPE] = "invalid CloudEvents binary-mode headers",
+            [CR_REJECT_NO_ENVELOPE] = "JSON without a CloudEvents envelope",
+            [CR_REJECT_BROKEN_JSON] = "invalid or truncated JSON",
+            [CR_REJECT_UNPARSEABLE] = "unparseable",
+        };
         o += (size_t)snprintf(reason + o, sizeof reason - o, "%s%s (format %s)", o ? ", " : "",
-                              why, cr_format_name((enum cr_format)w->popts.format));
+                              why[parse_cause(ev, rec)],
+                              cr_format_name((enum cr_format)w->popts.format));
     }
     if ((flags & CR_EV_TRUNCATED) && o < sizeof reason)
         o += (size_t)snprintf(reason + o, sizeof reason - o, "%soversized (%u bytes)",
@@ -103,8 +136,7 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
         o += (size_t)snprintf(reason + o, sizeof reason - o, "%sinvalid UTF-8", o ? ", " : "");
     if ((flags & CR_EV_NUL) && o < sizeof reason)
         snprintf(reason + o, sizeof reason - o, "%sNUL byte", o ? ", " : "");
-    uint64_t nrej = w->stats.parse_errors + w->stats.truncated + w->stats.bad_utf8 +
-                    w->stats.nul_bytes;
+    uint64_t nrej = w->stats.rejected;
     if (!w->quiet && nrej <= CR_WORKER_REJECT_LOG) {
         const char *name = w->input_names && w->input_names[ev->input] ? w->input_names[ev->input]
                                                                         : "input";
@@ -208,6 +240,12 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             seen = note_time(w, bt, ob, b->seq, w->input_srcs[rec->input], ev.time_ms);
         }
         uint32_t bad = ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
+        if (bad) {
+            st->rejected++;
+            st->rejected_by[reject_cause(&ev, rec, bad)]++;
+        } else {
+            st->accepted++;
+        }
         if (bad && !(rec->flags & CR_REC_REPLAY)) { /* a replayed reject was kept already */
             st->truncated += !!(bad & CR_EV_TRUNCATED);
             st->bad_utf8 += !!(bad & CR_EV_BAD_UTF8);

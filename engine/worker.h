@@ -66,8 +66,37 @@ struct cr_batch_msg {
  * first CR_WORKER_REJECT_LOG per worker; all are counted and kept. */
 #define CR_WORKER_REJECT_LOG 10
 
+/* Why a record was rejected, one cause per record: the first that applies
+ * in this order (byte-level damage first, since it is what breaks the
+ * parse). `records = accepted + rejected` and `rejected` is the sum of
+ * `rejected_by`; a rejected record is still matched and kept raw in the
+ * store. The names are the keys of --stats-json's rejected_by_cause. */
+#define CR_REJECT_CAUSES(X)                                                                 \
+    X(OVERSIZED, "oversized")                 /* longer than input.max_line_bytes */        \
+    X(NUL_BYTE, "nul_byte")                   /* a NUL byte in the record */                \
+    X(INVALID_UTF8, "invalid_utf8")           /* not valid UTF-8 */                         \
+    X(EMPTY, "empty")                         /* nothing but blanks */                      \
+    X(BAD_ENVELOPE, "bad_cloudevents_headers") /* Kafka binary-mode headers unusable */     \
+    X(NO_ENVELOPE, "no_cloudevents_envelope") /* JSON read as cloudevents, no envelope */   \
+    X(BROKEN_JSON, "broken_json")             /* invalid or truncated JSON */               \
+    X(UNPARSEABLE, "unparseable")             /* fits no syslog or access-log shape */
+
+enum cr_reject_cause {
+#define CR_REJECT_ENUM(id, name) CR_REJECT_##id,
+    CR_REJECT_CAUSES(CR_REJECT_ENUM)
+#undef CR_REJECT_ENUM
+    CR_REJECT_NCAUSES
+};
+
+/* The stable name of a cause ("broken_json"). */
+const char *cr_reject_cause_name(enum cr_reject_cause c);
+
+/* Only uint64_t members: the pipeline sums them as an array. */
 struct cr_worker_stats {
     uint64_t records;
+    uint64_t accepted;                        /* records not rejected */
+    uint64_t rejected;                        /* sum of rejected_by */
+    uint64_t rejected_by[CR_REJECT_NCAUSES];  /* enum cr_reject_cause */
     uint64_t bytes;
     uint64_t parsed_ok;
     uint64_t headerless;    /* parsed only as headerless / partial */
