@@ -1772,7 +1772,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     int64_t start = st[step == 0 ? 0 : step - 1].start;
     if (step > 0) {
         struct stage *prev = &st[step - 1];
-        if (prev->reached == INT64_MIN || t < prev->reached || t - prev->start > co->timespan_ms)
+        if (prev->reached == INT64_MIN || t < prev->reached || prev->start < t - co->timespan_ms)
             return;
         if (step < last) {
             st[step].start = prev->start;
@@ -2872,7 +2872,12 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
         return 0;
     cap = c->cap[owner];
     int lay = c->lay[owner];
-    if (lay != LAY_PLAIN && h.n > cap)
+    if (h.n > cap)
+        return 0;
+    /* a forged or corrupt window: its refs would be read past the state
+     * (found by fuzz_checkpoint); the last entry is the deadline count */
+    if (h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED && h.n &&
+        (h.n < WINDOW_HEAD || h.n > cap - 1))
         return 0;
     size_t elen = lay != LAY_PLAIN ? (size_t)h.n * 16 : (size_t)cap * entry_size();
     size_t need = sizeof h + elen + (h.has_open ? sizeof(struct cr_incident) : 0);

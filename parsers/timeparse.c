@@ -157,8 +157,8 @@ int cr_month_from_abbrev(const char *s)
 void cr_time_format(int64_t ms, char *buf, size_t len)
 {
     /* civil_from_days (Hinnant), floor division so pre-1970 times work. */
-    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-    int64_t rem = ms - days * 86400000;
+    int64_t days = ms / 86400000 - (ms % 86400000 < 0); /* no overflow at INT64_MIN */
+    int64_t rem = ms % 86400000 + (ms % 86400000 < 0 ? 86400000 : 0);
     int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);

@@ -32,7 +32,10 @@ for t in $targets; do
     -rss_limit_mb=2048 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -artifact_prefix="$artifacts/$t-" -print_final_stats=1 "$corpus" "$seeds/$t" >"$log" 2>&1
   after=$(ls "$artifacts" | grep -c "^$t-crash-" || true)
-  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-  last=$(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' )
+  # with -fork the parent's status lines ("#N: cov: ...") carry the total
+  # executions of all jobs; the last one is the campaign's
+  status=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  execs=$(printf '%s\n' "$status" | grep -oE '^#[0-9]+' | tr -d '#')
+  last=$(printf '%s\n' "$status" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+')
   echo "campaign: $t ${secs}s execs=$execs $last crashes=$((after - before))"
 done

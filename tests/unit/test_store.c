@@ -501,8 +501,14 @@ Test(store, rejects_in_input_order_with_any_bytes)
     cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json", "{\"a\":", 5), 0);
     cr_assert_eq(cr_store_put_reject(s, "auth.log", 300, "too long", "x\0y\xff", 4), 0);
     cr_assert_eq(cr_store_put_reject(s, "auth.log", 7, NULL, NULL, 0), 0);
-    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json (replayed)", "{\"a\":", 5),
-                 0);
+    /* the same record again: a reason it has changes nothing, a new one is
+     * kept beside the first, and the raw bytes stay the first ones */
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json", "{\"a\":", 5),
+                 CR_STORE_EXISTS);
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "late", "ignored", 7),
+                 CR_STORE_EXISTS);
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json", "{\"a\":", 5),
+                 CR_STORE_EXISTS);
     cr_assert_eq(cr_store_commit(s), 0);
     cr_store_close(s);
 
@@ -510,7 +516,7 @@ Test(store, rejects_in_input_order_with_any_bytes)
     struct rej r = {{0}};
     cr_assert_eq(cr_store_rejects(s, rej_cb, &r), 0);
     cr_assert_str_eq(r.text, "auth.log:7::|auth.log:300:too long:78 00 79 ff|"
-                             "kafka:logs/1:5:bad json (replayed):7b 22 61 22 3a|");
+                             "kafka:logs/1:5:bad json; late:7b 22 61 22 3a|");
     cr_store_close(s);
 }
 
