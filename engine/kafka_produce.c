@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_PROPS 128
 
@@ -269,9 +270,41 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, s
     return 0;
 }
 
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* --rate: record i is not produced before start + i / rate. The wait is
+ * spent in rd_kafka_poll, which serves delivery reports meanwhile. */
+static void pace(rd_kafka_t *rk, double rate, int64_t start_us, uint64_t i)
+{
+    if (rate <= 0)
+        return;
+    int64_t due = start_us + (int64_t)((double)i * 1e6 / rate);
+    for (int64_t t = now_us(); t < due; t = now_us()) {
+        int64_t ms = (due - t) / 1000;
+        if (ms <= 0) {
+            struct timespec ts = {0, (long)(due - t) * 1000};
+            nanosleep(&ts, NULL);
+            break;
+        }
+        rd_kafka_poll(rk, (int)(ms > 100 ? 100 : ms));
+    }
+}
+
 int cr_kafka_produce_file(const char *brokers, const char *topic, const char *path,
                           enum cr_produce_key key, const char *const *props, uint64_t *produced,
                           char *err, size_t errlen)
+{
+    return cr_kafka_produce_file_at(brokers, topic, path, key, props, 0, produced, err, errlen);
+}
+
+int cr_kafka_produce_file_at(const char *brokers, const char *topic, const char *path,
+                             enum cr_produce_key key, const char *const *props, double rate,
+                             uint64_t *produced, char *err, size_t errlen)
 {
     struct dr_state st = {0, 0, RD_KAFKA_RESP_ERR_NO_ERROR};
     rd_kafka_t *rk = NULL;
@@ -328,7 +361,10 @@ int cr_kafka_produce_file(const char *brokers, const char *topic, const char *pa
     }
     ssize_t n;
     int fatal = 0;
+    int64_t start_us = now_us();
+    uint64_t nread = 0;
     while (!fatal && (n = getline(&line, &cap, f)) >= 0) {
+        pace(rk, rate, start_us, nread++);
         size_t len = (size_t)n;
         if (len && line[len - 1] == '\n')
             len--;
@@ -402,7 +438,7 @@ out:
 
 static const char usage_text[] =
     "usage: corral produce --brokers B --topic T [--key none|host|src_ip]\n"
-    "                      [-X key=value ...] FILE|-\n"
+    "                      [--rate N] [-X key=value ...] FILE|-\n"
     "\n"
     "Produces each line of FILE (- is stdin) as one record, with an idempotent\n"
     "producer, and waits until every record is acknowledged.\n"
@@ -410,6 +446,8 @@ static const char usage_text[] =
     "  -t, --topic T       topic to produce to\n"
     "  -k, --key K         record key: none (default), host (syslog HOSTNAME),\n"
     "                      src_ip (first IP address in the line)\n"
+    "  -r, --rate N        at most N records per second (default: as fast as the\n"
+    "                      brokers take them): replays at a live rate, overload tests\n"
     "  -X key=value        a librdkafka property (repeatable; overrides defaults)\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -420,17 +458,19 @@ int cr_cmd_produce(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-        {"key", required_argument, NULL, 'k'},     {"help", no_argument, NULL, 'h'},
+        {"key", required_argument, NULL, 'k'},     {"rate", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *brokers = NULL, *topic = NULL;
     const char *props[MAX_PROPS + 1];
     int nprops = 0, c;
     enum cr_produce_key key = CR_KEY_NONE;
+    double rate = 0;
 
     optind = 0; /* glibc: full reset, so the command can run more than once */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":b:t:k:X:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":b:t:k:r:X:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             brokers = optarg;
@@ -442,6 +482,15 @@ int cr_cmd_produce(int argc, char **argv)
             if (cr_produce_key_parse(optarg, &key) != 0)
                 return cr_cli_usage(stderr, "produce", "invalid --key '%s' (none, host or src_ip)", optarg);
             break;
+        case 'r': {
+            char *end;
+            errno = 0;
+            rate = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(rate > 0) || rate > 1e9)
+                return cr_cli_usage(stderr, "produce", "invalid --rate '%s' (records per second, > 0)",
+                                    optarg);
+            break;
+        }
         case 'X':
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 return cr_cli_usage(stderr, "produce", "invalid -X '%s' (expected key=value)", optarg);
@@ -470,11 +519,16 @@ int cr_cmd_produce(int argc, char **argv)
 
     char err[512];
     uint64_t n = 0;
-    int rc = cr_kafka_produce_file(brokers, topic, argv[optind], key, props, &n, err, sizeof err);
-    fprintf(stderr, "corral produce: %llu records to %s\n", (unsigned long long)n, topic);
+    int rc = cr_kafka_produce_file_at(brokers, topic, argv[optind], key, props, rate, &n, err,
+                                      sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "corral produce: %s\n", err);
+        if (n)
+            fprintf(stderr, "corral produce: %s (%llu records delivered before)\n", err,
+                    (unsigned long long)n);
+        else
+            fprintf(stderr, "corral produce: %s\n", err);
         return 1;
     }
+    fprintf(stderr, "corral produce: %llu records to %s\n", (unsigned long long)n, topic);
     return 0;
 }

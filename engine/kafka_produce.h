@@ -74,7 +74,14 @@ int cr_kafka_produce_file(const char *brokers, const char *topic, const char *pa
                           enum cr_produce_key key, const char *const *props, uint64_t *produced,
                           char *err, size_t errlen);
 
-/* corral produce --brokers B --topic T [--key none|host|src_ip] [-X key=value ...] FILE|-
+/* As cr_kafka_produce_file, at most `rate` records per second (<= 0: as
+ * fast as the brokers take them): record i is not produced before
+ * start + i / rate. */
+int cr_kafka_produce_file_at(const char *brokers, const char *topic, const char *path,
+                             enum cr_produce_key key, const char *const *props, double rate,
+                             uint64_t *produced, char *err, size_t errlen);
+
+/* corral produce --brokers B --topic T [--key none|host|src_ip] [--rate N] [-X key=value ...] FILE|-
  * Prints "corral produce: N records to T" on stderr.
  * Exit status: 0 ok, 1 runtime error, 2 usage error. --help: usage on stdout. */
 int cr_cmd_produce(int argc, char **argv);

@@ -270,6 +270,47 @@ Test(kafka_dev, produce_keyed_by_host_consumes_back_exactly_once)
     free(tmp);
 }
 
+/* --rate paces records, it does not drop them: 60 records at 200/s all
+ * arrive, and the last one is not produced before 59/200 s have passed
+ * (a lower bound the pacing guarantees, not a speed measurement). */
+Test(kafka_dev, produce_at_a_rate_delivers_everything_no_sooner_than_paced)
+{
+    enum { N = 60 };
+    const char *topics[] = {"paced"};
+    char err[512];
+    struct cr_kafka_dev *d = cr_kafka_dev_start(1, NULL, topics, 1, err, sizeof err);
+    cr_assert_not_null(d, "%s", err);
+    char **lines = calloc(N, sizeof *lines), **keys = calloc(N, sizeof *keys);
+    for (int i = 0; i < N; i++) {
+        char l[128];
+        snprintf(l, sizeof l, "<38>Mar  2 08:00:%02d web-01 sshd[1]: paced record %d", i % 60, i);
+        lines[i] = strdup(l);
+    }
+    char *tmp = cr_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/paced.log", tmp);
+    write_lines(path, lines, N, 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t produced = 0;
+    cr_assert_eq(cr_kafka_produce_file_at(cr_kafka_dev_bootstrap(d), "paced", path, CR_KEY_NONE,
+                                          NULL, 200, &produced, err, sizeof err),
+                 0, "%s", err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_eq(produced, N);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert_geq(secs, (N - 1) / 200.0, "60 records at 200/s took only %.3f s", secs);
+    size_t got;
+    struct rec *recs = consume(cr_kafka_dev_bootstrap(d), "paced", 1, 0, "t-paced", N, 20, &got);
+    check_exactly(recs, got, lines, keys, N);
+    free_recs(recs, got);
+    free_strs(lines, N);
+    free_strs(keys, N);
+    cr_kafka_dev_stop(d);
+    cr_test_rmtree(tmp);
+    free(tmp);
+}
+
 Test(kafka_dev, key_extraction_rules)
 {
     static const struct {
