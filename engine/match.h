@@ -45,7 +45,16 @@ enum cr_msg_kind {
                            * stop holding the watermark back (cr_reorder_assigned) */
 };
 
-enum cr_source_state { CR_SOURCE_PENDING = 1, CR_SOURCE_IDLE = 2 };
+/* What an input tells the reorder buffer of its shards besides its times
+ * (reorder.h): PENDING has records to come and no time yet; IDLE has
+ * nothing to come for now; BEHIND has a backlog waiting (a Kafka partition
+ * whose high watermark is past the next offset), and CAUGHT_UP ends that. */
+enum cr_source_state {
+    CR_SOURCE_PENDING = 1,
+    CR_SOURCE_IDLE = 2,
+    CR_SOURCE_BEHIND = 3,
+    CR_SOURCE_CAUGHT_UP = 4
+};
 
 struct cr_match {
     uint8_t kind;      /* enum cr_msg_kind */

@@ -42,6 +42,9 @@ struct source {
     uint8_t dirty, persisted;
     uint8_t state;    /* 0 active, or enum cr_source_state */
     uint8_t restored; /* from the checkpoint, not claimed by this run yet (cr_reorder_assigned) */
+    uint8_t behind;   /* a backlog is waiting (CR_SOURCE_BEHIND): holds the watermark back
+                       * however far it trails; not checkpointed (the consumer says it
+                       * again at assignment) */
     int64_t t;        /* newest event time it reported; INT64_MIN: none yet */
 };
 
@@ -435,6 +438,10 @@ void cr_reorder_source(struct cr_reorder *r, uint32_t src, int64_t t)
 void cr_reorder_source_state(struct cr_reorder *r, uint32_t src, enum cr_source_state state)
 {
     struct source *s = get_source(r, src);
+    if (state == CR_SOURCE_BEHIND || state == CR_SOURCE_CAUGHT_UP) {
+        s->behind = state == CR_SOURCE_BEHIND;
+        return;
+    }
     if (state == CR_SOURCE_PENDING)
         set_state(s, s->t == INT64_MIN ? CR_SOURCE_PENDING : 0); /* a restored time counts */
     else
@@ -455,7 +462,8 @@ int64_t cr_reorder_watermark(const struct cr_reorder *r, int complete)
     for (size_t i = 0; i < r->nsrcs; i++) {
         if (r->srcs[i].t > newest)
             newest = r->srcs[i].t;
-        pending |= r->srcs[i].state == CR_SOURCE_PENDING;
+        pending |= r->srcs[i].state == CR_SOURCE_PENDING ||
+                   (r->srcs[i].behind && r->srcs[i].t == INT64_MIN);
     }
     if (complete || newest == INT64_MIN)
         return newest;
@@ -464,10 +472,11 @@ int64_t cr_reorder_watermark(const struct cr_reorder *r, int complete)
     int64_t wm = INT64_MAX;
     for (size_t i = 0; i < r->nsrcs; i++) {
         const struct source *s = &r->srcs[i];
-        if (s->state == CR_SOURCE_IDLE || s->t == INT64_MIN)
+        if ((s->state == CR_SOURCE_IDLE && !s->behind) || s->t == INT64_MIN)
             continue; /* nothing to come for now */
-        if (r->idle && s->t < newest - r->idle)
-            continue; /* quiet for too long (event time): does not hold the others back */
+        if (r->idle && !s->behind && s->t < newest - r->idle)
+            continue; /* quiet for too long (event time): does not hold the others back;
+                       * one with a backlog is not quiet, only behind (issue 9) */
         if (s->t < wm)
             wm = s->t;
     }

@@ -12,7 +12,10 @@
  * (CR_MSG_WATERMARK, at batch ends). The watermark is
  *     min over active inputs of (their newest time) - allowed_lateness
  * where an input is active unless it trails the newest input by more than
- * source_idle (a quiet partition must not stop the others). Matches with a
+ * source_idle (a quiet partition must not stop the others), and one that
+ * says it is BEHIND (records are waiting for it: a Kafka partition with
+ * lag) is active however far it trails: it is not quiet, and its records
+ * would otherwise arrive behind the frontier, late, and count in no window. Matches with a
  * time below the watermark leave, sorted by (time, hash of the raw record,
  * input, position, rule, route): a total order that does not depend on
  * arrival, so a replay of the same records in another order (within the
@@ -78,7 +81,9 @@ int cr_reorder_push(struct cr_reorder *r, const struct cr_match *m, int64_t *beh
 void cr_reorder_source(struct cr_reorder *r, uint32_t src, int64_t t);
 
 /* Input src is pending (holds the watermark back until it reports a
- * time) or idle (does not hold it back until it reports a newer time).
+ * time) or idle (does not hold it back until it reports a newer time);
+ * BEHIND / CAUGHT_UP set and clear its backlog flag, which keeps it holding
+ * the watermark back while it trails by more than source_idle.
  * Inputs are checkpointed with their time and state, so a restored
  * pending input holds the watermark back as it did before the stop. */
 void cr_reorder_source_state(struct cr_reorder *r, uint32_t src, enum cr_source_state state);

@@ -128,6 +128,43 @@ Test(reorder, the_slowest_active_input_sets_the_watermark, .init = setup, .fini 
     cr_reorder_free(r);
 }
 
+/* A backlog is not quiet (issue 9): a Kafka partition with records waiting
+ * in the broker holds the watermark back however far it trails the newest
+ * input, so the matches it has yet to deliver are not late when they come;
+ * caught up, it is subject to source_idle again. The case found: a member
+ * catching up on 1M records in 48 partitions, librdkafka fetching some
+ * partitions minutes of event time ahead of others. */
+Test(reorder, a_backlogged_input_holds_the_watermark_however_far_it_trails, .init = setup,
+     .fini = teardown)
+{
+    struct cr_reorder *r = cr_reorder_new(rs, 0, 300 * SEC, 0);
+    struct out o = {.n = 0};
+    cr_reorder_source_state(r, 1, CR_SOURCE_PENDING);
+    cr_reorder_source_state(r, 1, CR_SOURCE_BEHIND);
+    cr_reorder_source_state(r, 2, CR_SOURCE_PENDING);
+    cr_reorder_source_state(r, 2, CR_SOURCE_BEHIND);
+    cr_reorder_source(r, 2, T0 + 1000 * SEC); /* input 2 fetched far ahead */
+    cr_assert_eq(cr_reorder_watermark(r, 0), INT64_MIN,
+                 "input 1 has a backlog and no time yet: it holds everything back");
+    cr_reorder_source(r, 1, T0 + 10 * SEC);
+    cr_assert_eq(push(r, 2, 1000, 1000, "b"), 0);
+    cr_assert_eq(cr_reorder_watermark(r, 0), T0 + 10 * SEC,
+                 "990 s behind, input 1 still sets the watermark: it is behind, not idle");
+    cr_reorder_release(r, 0, collect, &o);
+    cr_assert_str_eq(o.s, "");
+    cr_assert_eq(push(r, 1, 20, 20, "a"), 0, "input 1's records are on time when they come");
+    cr_reorder_source(r, 2, T0 + 1200 * SEC);
+    cr_reorder_source(r, 1, T0 + 1100 * SEC);
+    cr_reorder_release(r, 0, collect, &o);
+    cr_assert_str_eq(o.s, "20 1000", "both below the watermark of 1100 s");
+    cr_reorder_source_state(r, 1, CR_SOURCE_CAUGHT_UP);
+    cr_reorder_source(r, 2, T0 + 1500 * SEC); /* input 1 caught up, now 400 s behind */
+    cr_assert_eq(cr_reorder_watermark(r, 0), T0 + 1500 * SEC,
+                 "caught up and trailing by more than source_idle: quiet again");
+    cr_assert_eq(cr_reorder_stats(r)->late, 0);
+    cr_reorder_free(r);
+}
+
 Test(reorder, arrival_order_within_the_lateness_does_not_matter, .init = setup,
      .fini = teardown)
 {
