@@ -644,12 +644,13 @@ static void plan_service(struct gen *g, const char *scenario, int expect_none, i
             failure ? PE_SVC_FAILURE : (rng_below(&g->plan_rng, 2) ? PE_SVC_KILLED : PE_SVC_DUMPED);
         struct pev *e = add_ev(g, start + off[i], kind, host);
         e->a = unit;
+        uint8_t variant = e->variant; /* e dies with the next add_ev (it may realloc) */
         truth_time(t, start + off[i]);
         /* systemd's follow-up line, same second; does not count. */
         struct pev *f = add_ev(g, start + off[i], PE_SVC_RESULT, host);
         f->a = unit;
         f->b = (uint32_t)kind;
-        f->variant = e->variant;
+        f->variant = variant;
     }
 }
 
