@@ -188,7 +188,7 @@ static double run(int which, struct cr_parser *p, const struct recs *r, double s
     /* warm-up: grow simdjson's buffers, fault in pages */
     for (size_t i = 0; i < r->n; i++)
         sink += which ? jansson_one(r->p[i], r->len[i])
-                      : (cr_parse_json(p, r->p[i], r->len[i], 0, &ev), ev.present);
+                      : (cr_parse_json(p, r->p[i], r->len[i], 0, &ev), ev.present[0]);
     double t0 = now_s(), t1;
     do {
         for (int rep = 0; rep < 50; rep++)
@@ -197,7 +197,7 @@ static double run(int which, struct cr_parser *p, const struct recs *r, double s
                     sink += jansson_one(r->p[i], r->len[i]);
                 } else {
                     cr_parse_json(p, r->p[i], r->len[i], 0, &ev);
-                    sink += ev.present + ev.f[CR_F_USER].len;
+                    sink += ev.present[0] + ev.f[CR_F_USER].len;
                 }
                 n++;
             }

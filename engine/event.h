@@ -14,8 +14,8 @@
  * CR_F__BUILTIN up to CR_MAX_FIELDS - 1 are assigned by the ruleset to the
  * extra names its rules use (regex captures such as `disk`, or JSON paths
  * such as `userIdentity.type`). Only fields whose bit is set in `present`
- * are valid: clearing one word per event is cheaper than clearing the
- * 1 KiB slice array.
+ * are valid: clearing CR_FIELD_WORDS words per event is cheaper than clearing
+ * the 32 KiB slice array.
  *
  * Threading: an event belongs to the thread that built it and never crosses
  * threads.
@@ -26,7 +26,12 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define CR_MAX_FIELDS 64
+/* 2048: the builtins, corral's own extra names and SigmaHQ's 390 field names
+ * in each of the three Windows JSON shapes (rules/sigma.c, configs/sigma/),
+ * with room for a site's own. An event carries only a bitset of this size
+ * and the slices it sets; the matcher visits only present fields. */
+#define CR_MAX_FIELDS 2048
+#define CR_FIELD_WORDS (CR_MAX_FIELDS / 64)
 #define CR_TIME_NONE INT64_MIN
 
 /* Normalized field ids. Names (as used in rules and incidents) are in
@@ -92,7 +97,7 @@ struct cr_slice {
 struct cr_event {
     struct cr_slice raw;   /* the whole record, as received (possibly truncated) */
     int64_t time_ms;       /* event time, ms since the epoch, UTC */
-    uint64_t present;      /* bit i set = f[i] valid */
+    uint64_t present[CR_FIELD_WORDS]; /* bit i set = f[i] valid */
     uint32_t flags;        /* CR_EV_* */
     uint8_t format;        /* enum cr_format actually parsed */
     int8_t facility;       /* syslog facility 0-23, -1 if none */
@@ -105,7 +110,8 @@ struct cr_event {
 
 static inline void cr_event_reset(struct cr_event *ev)
 {
-    ev->present = 0;
+    for (int i = 0; i < CR_FIELD_WORDS; i++)
+        ev->present[i] = 0;
     ev->flags = 0;
     ev->format = CR_FMT_AUTO;
     ev->facility = -1;
@@ -117,12 +123,26 @@ static inline void cr_event_set(struct cr_event *ev, unsigned field, const char 
 {
     ev->f[field].p = p;
     ev->f[field].len = (uint32_t)len;
-    ev->present |= (uint64_t)1 << field;
+    ev->present[field >> 6] |= (uint64_t)1 << (field & 63);
 }
 
 static inline int cr_event_has(const struct cr_event *ev, unsigned field)
 {
-    return (ev->present >> field) & 1;
+    return (ev->present[field >> 6] >> (field & 63)) & 1;
+}
+
+static inline void cr_event_unset(struct cr_event *ev, unsigned field)
+{
+    ev->present[field >> 6] &= ~((uint64_t)1 << (field & 63));
+}
+
+/* How many fields are present (tests, fuzz checks). */
+static inline int cr_event_nfields(const struct cr_event *ev)
+{
+    int n = 0;
+    for (int i = 0; i < CR_FIELD_WORDS; i++)
+        n += __builtin_popcountll(ev->present[i]);
+    return n;
 }
 
 /* Name of a builtin field ("host", "src_ip", ...), NULL if out of range. */

@@ -96,10 +96,13 @@ static void usage_run(FILE *f)
 
 static void usage_check(FILE *f)
 {
-    fprintf(f, "usage: corral check -c CONFIG\n"
+    fprintf(f, "usage: corral check -c CONFIG [--stats-json]\n"
                "\n"
                "Loads the config and every rule file, compiles all rule regexes, and prints\n"
-               "each problem as file:line: reason. Exits 0 if all is well, 78 otherwise.\n");
+               "each problem as file:line: reason. Exits 0 if all is well, 78 otherwise.\n"
+               "Sigma rules corral cannot run are skipped, never an error: each is printed\n"
+               "as file:line: skipped: reason, and counted by reason.\n"
+               "  --stats-json   also print one JSON object of the counts on stdout\n");
 }
 
 static int parse_count(const char *s, int *out)
@@ -682,14 +685,20 @@ static int cmd_run(int argc, char **argv)
 static int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"config", required_argument, 0, 'c'},
+        {"stats-json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *config = NULL;
-    int c;
+    int c, json = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
+            break;
+        case 'j':
+            json = 1;
             break;
         case 'h':
             usage_check(stdout);
@@ -714,10 +723,27 @@ static int cmd_check(int argc, char **argv)
             prefiltered += rs->patterns[i].kind == CR_PAT_PREFILTER;
         for (int i = 0; i < rs->nhs; i++)
             cached += rs->hs[i].from_cache;
-        printf("%s: ok: %d match rules, %d correlations, %d patterns (%d prefiltered for PCRE2 "
-               "confirmation) in %d Hyperscan database%s (%d from cache)\n",
-               config, rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs,
-               rs->nhs == 1 ? "" : "s", cached);
+        const struct cr_sigma_stats *sg = &rs->sigma;
+        if (sg->skips)
+            fputs(sg->skips, stderr);
+        FILE *out = json ? stderr : stdout;
+        fprintf(out,
+                "%s: ok: %d match rules (%d of them Sigma, %d Sigma rules skipped), %d "
+                "correlations, %d patterns (%d prefiltered for PCRE2 confirmation) in %d "
+                "Hyperscan database%s (%d from cache)\n",
+                config, rs->nrules, sg->loaded, sg->skipped, rs->ncorrs, rs->npatterns,
+                prefiltered, rs->nhs, rs->nhs == 1 ? "" : "s", cached);
+        if (json) {
+            printf("{\"match_rules\":%d,\"correlations\":%d,\"patterns\":%d,"
+                   "\"prefiltered\":%d,\"hs_databases\":%d,\"hs_from_cache\":%d,"
+                   "\"sigma_loaded\":%d,\"sigma_skipped\":%d,\"sigma_skipped_by_reason\":{",
+                   rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs, cached,
+                   sg->loaded, sg->skipped);
+            for (int i = 0; i < CR_SIGMA_SKIP__COUNT; i++)
+                printf("%s\"%s\":%d", i ? "," : "", cr_sigma_skip_name((enum cr_sigma_skip)i),
+                       sg->by_reason[i]);
+            printf("}}\n");
+        }
         cr_ruleset_free(rs);
     }
     cr_config_free(&cfg);

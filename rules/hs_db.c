@@ -250,6 +250,7 @@ static int build_field(struct cr_ruleset *rs, uint16_t field, const char *cache_
             p->kind = (c[k].flags & HS_FLAG_PREFILTER) ? CR_PAT_PREFILTER : CR_PAT_EXACT;
     }
     if (db) {
+        rs->hs_of_field[field] = (int16_t)rs->nhs;
         struct cr_hs_field *hf = &rs->hs[rs->nhs++];
         hf->field = field;
         hf->db = db;
@@ -279,12 +280,14 @@ out:
 
 int cr_hs_db_build(struct cr_ruleset *rs, const char *cache_dir, char *err, size_t errlen)
 {
-    uint64_t fields = 0;
+    uint8_t fields[CR_MAX_FIELDS] = {0};
     int nerr = 0;
+    for (int f = 0; f < CR_MAX_FIELDS; f++)
+        rs->hs_of_field[f] = -1;
     for (int i = 0; i < rs->npatterns; i++)
-        fields |= (uint64_t)1 << rs->patterns[i].field;
+        fields[rs->patterns[i].field] = 1;
     for (int f = 0; f < CR_MAX_FIELDS; f++) {
-        if (!(fields >> f & 1))
+        if (!fields[f])
             continue;
         int rc = build_field(rs, (uint16_t)f, cache_dir, err, errlen);
         if (rc < 0) {

@@ -13,9 +13,13 @@
  *     only prefiltered them), then PCRE2 for prefiltered and capturing
  *     patterns. Captures are buffered and written into the event only when
  *     the whole rule matched, so a rule that fails leaves no trace.
+ *  4. a Sigma rule (r->expr) instead evaluates its condition: a postfix
+ *     program over atoms, each pattern atom true when one of its patterns
+ *     hit (PCRE2 confirming a prefilter once per event), the others (exists,
+ *     null, cidr, numbers, fieldref) read from the event's fields.
  *
- * The callback reads a compact per-pattern word (rule index << 1 |
- * negated) instead of struct cr_pattern, to keep the scan's memory
+ * The callback reads a compact per-pattern word (rule index << 2 | gate
+ * << 1 | negated) instead of struct cr_pattern, to keep the scan's memory
  * traffic to one small array.
  *
  * Fields filled by captures are not scanned by Hyperscan for the same
@@ -26,6 +30,7 @@
 
 #include "pcre_confirm.h"
 
+#include <arpa/inet.h>
 #include <hs/hs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +40,7 @@ struct cr_matcher {
     hs_scratch_t *scratch;
     struct cr_pcre_thread pt;
     const uint32_t *cur_map; /* pattern_of_id of the database being scanned */
-    uint32_t *pat_word;      /* per pattern: rule << 1 | negated */
+    uint32_t *pat_word;      /* per pattern: rule << 2 | gate << 1 | negated */
     uint8_t *pat_hit;        /* per pattern: reported in this event */
     uint32_t *touched_pats;
     int ntouched_pats;
@@ -45,6 +50,7 @@ struct cr_matcher {
     uint32_t *touched_rules;
     int ntouched_rules;
     uint32_t *cand;          /* touched + unconditional, in rule order */
+    uint8_t *stack;          /* Sigma condition evaluation, max_expr_depth deep */
     struct cr_matcher_stats st;
 };
 
@@ -79,8 +85,10 @@ struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
     m->rule_touched = xcalloc(nr, 1);
     m->touched_rules = xcalloc(nr, sizeof *m->touched_rules);
     m->cand = xcalloc(nr, sizeof *m->cand);
+    m->stack = xcalloc((size_t)rs->max_expr_depth + 1, 1);
     for (size_t i = 0; i < np; i++)
-        m->pat_word[i] = rs->patterns[i].rule << 1 | rs->patterns[i].negated;
+        m->pat_word[i] = rs->patterns[i].rule << 2 | (uint32_t)rs->patterns[i].gate << 1 |
+                         rs->patterns[i].negated;
     return m;
 }
 
@@ -99,6 +107,7 @@ void cr_matcher_free(struct cr_matcher *m)
     free(m->rule_touched);
     free(m->touched_rules);
     free(m->cand);
+    free(m->stack);
     free(m);
 }
 
@@ -116,7 +125,9 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         return 0; /* SINGLEMATCH makes this rare; it keeps the counters honest */
     m->pat_hit[p] = 1;
     m->touched_pats[m->ntouched_pats++] = p;
-    uint32_t w = m->pat_word[p], r = w >> 1;
+    uint32_t w = m->pat_word[p], r = w >> 2;
+    if (w & 2)
+        return 0; /* a logsource gate: recorded, not a candidate */
     if (w & 1)
         m->neg_hit[r] = 1;
     else
@@ -171,6 +182,159 @@ static int run_pcre(struct cr_matcher *m, const struct cr_pattern *p, const stru
     return rc;
 }
 
+/* ---- Sigma detections (ruleset.h struct cr_expr) ---- */
+
+/* A pattern of an atom: hit and (for a prefilter) confirmed by PCRE2. The
+ * confirmation is remembered in pat_hit (2 yes, 3 no) for the event. */
+static int pat_true(struct cr_matcher *m, uint32_t pi, const struct cr_event *ev)
+{
+    uint8_t h = m->pat_hit[pi];
+    if (h == 0 || h == 3)
+        return 0;
+    const struct cr_pattern *p = &m->rs->patterns[pi];
+    if (h == 2 || p->kind == CR_PAT_EXACT)
+        return 1;
+    int ok = run_pcre(m, p, ev);
+    m->pat_hit[pi] = ok ? 2 : 3;
+    return ok;
+}
+
+static int ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+static int cidr_has(const struct cr_atom *a, const struct cr_slice *s)
+{
+    char buf[64];
+    unsigned char addr[16];
+    if (s->len == 0 || s->len >= sizeof buf)
+        return 0;
+    memcpy(buf, s->p, s->len);
+    buf[s->len] = 0;
+    if (inet_pton(a->op == 4 ? AF_INET : AF_INET6, buf, addr) != 1)
+        return 0;
+    unsigned full = a->prefix / 8, rest = a->prefix % 8;
+    if (memcmp(addr, a->net, full) != 0)
+        return 0;
+    if (rest) {
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+        return (addr[full] & mask) == (a->net[full] & mask);
+    }
+    return 1;
+}
+
+static int num_cmp(const struct cr_atom *a, const struct cr_slice *s)
+{
+    char buf[64], *end;
+    if (s->len == 0 || s->len >= sizeof buf)
+        return 0;
+    memcpy(buf, s->p, s->len);
+    buf[s->len] = 0;
+    double v = strtod(buf, &end);
+    if (end == buf || *end)
+        return 0;
+    switch (a->op) {
+    case CR_NUM_LT:
+        return v < a->num;
+    case CR_NUM_LTE:
+        return v <= a->num;
+    case CR_NUM_GT:
+        return v > a->num;
+    default:
+        return v >= a->num;
+    }
+}
+
+static int atom_true(struct cr_matcher *m, const struct cr_atom *a, const struct cr_event *ev)
+{
+    if (a->kind == CR_ATOM_PATTERNS) {
+        for (uint32_t i = 0; i < a->npat; i++)
+            if (pat_true(m, a->pat + i, ev))
+                return 1;
+        return 0;
+    }
+    int any_present = 0;
+    for (int f = 0; f < a->nalt; f++) {
+        if (!cr_event_has(ev, a->fields[f]))
+            continue;
+        any_present = 1;
+        const struct cr_slice *s = &ev->f[a->fields[f]];
+        switch (a->kind) {
+        case CR_ATOM_EXISTS:
+            return 1;
+        case CR_ATOM_NULL:
+        case CR_ATOM_EMPTY:
+            if (s->len == 0)
+                return 1;
+            break;
+        case CR_ATOM_CIDR:
+            if (cidr_has(a, s))
+                return 1;
+            break;
+        case CR_ATOM_NUM:
+            if (num_cmp(a, s))
+                return 1;
+            break;
+        case CR_ATOM_FIELDREF:
+            for (int r = 0; r < a->nref; r++)
+                if (cr_event_has(ev, a->ref_fields[r]) && ev->f[a->ref_fields[r]].len == s->len &&
+                    ascii_ieq(ev->f[a->ref_fields[r]].p, s->p, s->len))
+                    return 1;
+            break;
+        }
+    }
+    return a->kind == CR_ATOM_NULL && !any_present;
+}
+
+static int expr_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_event *ev)
+{
+    uint8_t *st = m->stack;
+    int sp = 0;
+    for (int i = 0; i < e->nprog; i++) {
+        const struct cr_expr_step *p = &e->prog[i];
+        switch (p->op) {
+        case CR_OP_ATOM:
+            st[sp++] = (uint8_t)atom_true(m, &e->atoms[p->arg], ev);
+            break;
+        case CR_OP_TRUE:
+            st[sp++] = 1;
+            break;
+        case CR_OP_FALSE:
+            st[sp++] = 0;
+            break;
+        case CR_OP_NOT:
+            st[sp - 1] = !st[sp - 1];
+            break;
+        case CR_OP_AND: {
+            uint8_t v = 1;
+            for (int j = sp - (int)p->arg; j < sp; j++)
+                v &= st[j];
+            sp -= (int)p->arg;
+            st[sp++] = v;
+            break;
+        }
+        default: {
+            uint8_t v = 0;
+            for (int j = sp - (int)p->arg; j < sp; j++)
+                v |= st[j];
+            sp -= (int)p->arg;
+            st[sp++] = v;
+        }
+        }
+    }
+    return sp == 1 && st[0];
+}
+
 struct pending_capture {
     uint16_t field;
     const char *p;
@@ -181,6 +345,8 @@ static int rule_matches(struct cr_matcher *m, uint32_t ri, struct cr_event *ev)
 {
     const struct cr_ruleset *rs = m->rs;
     const struct cr_rule *r = &rs->rules[ri];
+    if (r->expr) /* Sigma: its condition decides (the load checked its depth) */
+        return (!r->nwhere || where_ok(r, ev)) && expr_true(m, r->expr, ev);
     if (m->pos_hits[ri] < r->npatterns)
         return 0;
     if (r->nwhere && !where_ok(r, ev))
@@ -227,10 +393,14 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
     const struct cr_ruleset *rs = m->rs;
     int rc = 0;
     m->st.events++;
-    for (int i = 0; i < rs->nhs; i++) {
-        const struct cr_hs_field *hf = &rs->hs[i];
-        if (!cr_event_has(ev, hf->field))
+    /* the present fields that have a database, in field order (thousands
+     * of Sigma fields have one; an event has a few dozen fields) */
+    for (int w = 0; w < CR_FIELD_WORDS; w++) {
+      for (uint64_t bits = ev->present[w]; bits; bits &= bits - 1) {
+        int hi = rs->hs_of_field[w * 64 + __builtin_ctzll(bits)];
+        if (hi < 0)
             continue;
+        const struct cr_hs_field *hf = &rs->hs[hi];
         const struct cr_slice *s = &ev->f[hf->field];
         m->cur_map = hf->pattern_of_id;
         m->st.hs_scans++;
@@ -239,6 +409,7 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
             rc = -1;
             goto reset;
         }
+      }
     }
     if (m->ntouched_rules == 0 && rs->nunconditional == 0)
         return 0;

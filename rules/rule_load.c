@@ -248,8 +248,38 @@ static void on_capture(void *vctx, const char *name, int group)
     cx->p->capture_group[cx->p->ncapture] = (uint16_t)group;
     cx->p->capture_field[cx->p->ncapture] = (uint16_t)f;
     cx->p->ncapture++;
-    cx->r->capture_fields |= (uint64_t)1 << f;
-    cx->L->capture_names |= (uint64_t)1 << f;
+    cx->r->capture_fields[f >> 6] |= (uint64_t)1 << (f & 63);
+    cx->L->capture_names[f >> 6] |= (uint64_t)1 << (f & 63);
+}
+
+int cr_load_new_pattern(struct cr_load *L, uint32_t rule, int field, const char *regex,
+                        unsigned hs_flags, int caseless, int need_pcre, int line, char *msg,
+                        size_t msglen)
+{
+    struct cr_ruleset *rs = L->rs;
+    void *code = NULL;
+    int jit = 0;
+    size_t off = 0;
+    if (need_pcre && cr_pcre_compile(regex, caseless, &code, &jit, msg, msglen, &off) != 0) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, msglen - n, " at offset %zu", off);
+        return -1;
+    }
+    if (rs->npatterns == L->cap_patterns) {
+        L->cap_patterns = L->cap_patterns ? 2 * L->cap_patterns : 64;
+        rs->patterns = xrealloc(rs->patterns, (size_t)L->cap_patterns * sizeof *rs->patterns);
+    }
+    struct cr_pattern *p = &rs->patterns[rs->npatterns];
+    memset(p, 0, sizeof *p);
+    p->rule = rule;
+    p->field = (uint16_t)field;
+    p->regex = xstrdup(regex);
+    p->hs_flags = CR_HS_BASE_FLAGS | hs_flags | (caseless ? HS_FLAG_CASELESS : 0);
+    p->pcre = code;
+    p->jit = jit;
+    p->line = line;
+    p->kind = CR_PAT_EXACT;
+    return rs->npatterns++;
 }
 
 static void add_pattern(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
@@ -260,41 +290,27 @@ static void add_pattern(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
     if (!re || field < 0)
         return;
     struct cr_ruleset *rs = L->rs;
-    void *code = NULL;
-    int jit = 0;
     char msg[256];
-    size_t off = 0;
-    if (cr_pcre_compile(re, caseless, &code, &jit, msg, sizeof msg, &off) != 0) {
-        cr_load_error(L, y->file, cr_yaml_line(re_node), "%s: regex '%s': %s at offset %zu", owner,
-                      re, msg, off);
+    int pi = cr_load_new_pattern(L, rule_index, field, re, 0, caseless, 1, cr_yaml_line(re_node),
+                                 msg, sizeof msg);
+    if (pi < 0) {
+        cr_load_error(L, y->file, cr_yaml_line(re_node), "%s: regex '%s': %s", owner, re, msg);
         return;
     }
-    if (rs->npatterns == L->cap_patterns) {
-        L->cap_patterns = L->cap_patterns ? 2 * L->cap_patterns : 64;
-        rs->patterns = xrealloc(rs->patterns, (size_t)L->cap_patterns * sizeof *rs->patterns);
-    }
-    struct cr_pattern *p = &rs->patterns[rs->npatterns];
-    memset(p, 0, sizeof *p);
-    p->rule = rule_index;
-    p->field = (uint16_t)field;
+    struct cr_pattern *p = &rs->patterns[pi];
     p->negated = (uint8_t)negated;
-    p->regex = xstrdup(re);
-    p->hs_flags = CR_HS_BASE_FLAGS | (caseless ? HS_FLAG_CASELESS : 0);
-    p->pcre = code;
-    p->jit = jit;
-    p->line = cr_yaml_line(re_node);
     /* Captures of a not_match pattern would describe an event that is then
      * rejected: they are not registered. */
     int top = 0;
     if (!negated) {
         struct capture_ctx cx = {L, y, p, r, owner};
-        top = cr_pcre_names(code, on_capture, &cx);
+        top = cr_pcre_names(p->pcre, on_capture, &cx);
     }
     if ((size_t)top + 1 > rs->max_captures)
         rs->max_captures = (size_t)top + 1;
     p->kind = p->ncapture ? CR_PAT_CAPTURE : CR_PAT_EXACT;
     *idx = xrealloc(*idx, (size_t)(*nidx + 1) * sizeof **idx);
-    (*idx)[(*nidx)++] = (uint32_t)rs->npatterns++;
+    (*idx)[(*nidx)++] = (uint32_t)pi;
     if (p->ncapture)
         r->has_captures = 1;
 }
@@ -379,6 +395,30 @@ static void check_tags(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, con
         cr_load_error(L, y->file, cr_yaml_line(v), "%s: description must be a string", owner);
 }
 
+struct cr_rule *cr_load_new_rule(struct cr_load *L, uint32_t *index)
+{
+    struct cr_ruleset *rs = L->rs;
+    if (rs->nrules == L->cap_rules) {
+        L->cap_rules = L->cap_rules ? 2 * L->cap_rules : 32;
+        rs->rules = xrealloc(rs->rules, (size_t)L->cap_rules * sizeof *rs->rules);
+        L->rule_group_by_line =
+            xrealloc(L->rule_group_by_line, (size_t)L->cap_rules * sizeof(int));
+    }
+    *index = (uint32_t)rs->nrules++;
+    struct cr_rule *r = &rs->rules[*index];
+    memset(r, 0, sizeof *r);
+    L->rule_group_by_line[*index] = 0;
+    return r;
+}
+
+int cr_load_rule_index(struct cr_load *L, const char *id)
+{
+    for (int i = 0; i < L->rs->nrules; i++)
+        if (strcmp(L->rs->rules[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
 static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {"id",       "title",   "where", "not",         "match",
@@ -400,15 +440,8 @@ static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     L->nerr += cr_yaml_check_keys(y, n, keys, owner, L->err, L->errlen);
     check_tags(L, y, n, owner);
 
-    if (rs->nrules == L->cap_rules) {
-        L->cap_rules = L->cap_rules ? 2 * L->cap_rules : 32;
-        rs->rules = xrealloc(rs->rules, (size_t)L->cap_rules * sizeof *rs->rules);
-        L->rule_group_by_line =
-            xrealloc(L->rule_group_by_line, (size_t)L->cap_rules * sizeof(int));
-    }
-    uint32_t ri = (uint32_t)rs->nrules++;
-    struct cr_rule *r = &rs->rules[ri];
-    memset(r, 0, sizeof *r);
+    uint32_t ri;
+    struct cr_rule *r = cr_load_new_rule(L, &ri);
     r->id = xstrdup(id);
     r->file = xstrdup(y->file);
     r->line = cr_yaml_line(n);
@@ -893,6 +926,14 @@ void cr_load_file(struct cr_load *L, const char *path)
 
     static const char *const keys[] = {"rules", "correlations", NULL};
     yaml_node_t *root = cr_yaml_root(y);
+    if (cr_yaml_is_map(root) && cr_sigma_is_rule(y, root)) {
+        cr_sigma_add_doc(L, y, root); /* compiled once every file is read */
+        return;
+    }
+    if (cr_yaml_is_map(root) && cr_sigma_is_map(y, root)) {
+        cr_sigma_load_map(L, y, root);
+        return;
+    }
     if (!cr_yaml_is_map(root)) {
         cr_load_error(L, y->file, cr_yaml_line(root),
                       "a rule file must be a mapping with 'rules' and/or 'correlations'");

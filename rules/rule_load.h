@@ -28,9 +28,41 @@ struct cr_load {
     struct cr_pending_ref (*refs)[CR_MAX_STEPS];
     int *group_by_line; /* per correlation: line of its group_by (for messages) */
     int *rule_group_by_line; /* per rule */
-    uint64_t capture_names; /* bit i: some rule captures into field i */
+    uint64_t capture_names[CR_FIELD_WORDS]; /* bit i: some rule captures into field i */
     int cap_rules, cap_corrs, cap_patterns;
+    /* Sigma: rule documents kept until every file is read (the logsource
+     * mapping may come in a later file), and the mapping (rules/sigma.c). */
+    struct cr_sigma_doc {
+        struct cr_yaml *y;
+        yaml_node_t *root;
+    } *sigma_docs;
+    int nsigma_docs;
+    struct cr_sigma_map *sigma_map;
 };
+
+/* Rule ids: index of the rule named id, -1 if none (linear; load time). */
+int cr_load_rule_index(struct cr_load *L, const char *id);
+/* A new, zeroed rule appended to L->rs (grows the arrays). */
+struct cr_rule *cr_load_new_rule(struct cr_load *L, uint32_t *index);
+/* A new pattern for rule `rule` on `field`; regex copied. PCRE2 code is
+ * compiled only when `need_pcre` (a regex Hyperscan may only prefilter);
+ * returns its index or -1 after writing PCRE2's message to msg. */
+int cr_load_new_pattern(struct cr_load *L, uint32_t rule, int field, const char *regex,
+                        unsigned hs_flags, int caseless, int need_pcre, int line, char *msg,
+                        size_t msglen);
+
+/* Sigma (rules/sigma.c). A document is Sigma if its root has `detection`
+ * or `correlation`; a mapping file has `sigma_logsources`. */
+int cr_sigma_is_rule(struct cr_yaml *y, yaml_node_t *root);
+int cr_sigma_is_map(struct cr_yaml *y, yaml_node_t *root);
+void cr_sigma_add_doc(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root);
+/* Parse a mapping file (strict: problems are load errors). */
+void cr_sigma_load_map(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root);
+/* Compile every kept Sigma document into rules, skipping (and counting in
+ * L->rs->sigma) those corral cannot run. Called once every file is read. */
+void cr_sigma_compile_all(struct cr_load *L);
+void cr_sigma_map_free(struct cr_sigma_map *m);
+void cr_sigma_free_rule(struct cr_rule *r);
 
 /* "file:line: reason" appended to err on its own line; counts it. */
 void cr_load_error(struct cr_load *L, const char *file, int line, const char *fmt, ...)

@@ -39,7 +39,61 @@ static int has_yaml_ext(const char *name)
            (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
-/* A path is a file, or a directory whose *.yaml / *.yml are read in name order. */
+/* A path is a file, or a directory whose *.yaml / *.yml are read in name
+ * order, its subdirectories after its files, recursively (a SigmaHQ
+ * checkout keeps its rules in rules/windows/process_creation/...). Returns
+ * how many rule files it held. */
+static int load_tree(struct cr_load *L, const char *path, int depth)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        cr_load_error(L, path, 0, "cannot open directory: %s", strerror(errno));
+        return 0;
+    }
+    char **files = NULL, **dirs = NULL;
+    int nf = 0, nd = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *full = malloc(strlen(path) + strlen(e->d_name) + 2);
+        if (!full)
+            abort();
+        sprintf(full, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISDIR(st.st_mode) && depth < 16) {
+            dirs = realloc(dirs, (size_t)(nd + 1) * sizeof *dirs);
+            if (!dirs)
+                abort();
+            dirs[nd++] = full;
+        } else if (has_yaml_ext(e->d_name)) {
+            files = realloc(files, (size_t)(nf + 1) * sizeof *files);
+            if (!files)
+                abort();
+            files[nf++] = full;
+        } else {
+            free(full);
+        }
+    }
+    closedir(d);
+    if (nf > 1)
+        qsort(files, (size_t)nf, sizeof *files, cmp_str);
+    if (nd > 1)
+        qsort(dirs, (size_t)nd, sizeof *dirs, cmp_str);
+    int total = nf;
+    for (int i = 0; i < nf; i++) {
+        cr_load_file(L, files[i]);
+        free(files[i]);
+    }
+    for (int i = 0; i < nd; i++) {
+        total += load_tree(L, dirs[i], depth + 1);
+        free(dirs[i]);
+    }
+    free(files);
+    free(dirs);
+    return total;
+}
+
 static void load_path(struct cr_load *L, const char *path)
 {
     struct stat st;
@@ -51,34 +105,9 @@ static void load_path(struct cr_load *L, const char *path)
         cr_load_file(L, path);
         return;
     }
-    DIR *d = opendir(path);
-    if (!d) {
-        cr_load_error(L, path, 0, "cannot open directory: %s", strerror(errno));
-        return;
-    }
-    char **names = NULL;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !has_yaml_ext(e->d_name))
-            continue;
-        names = realloc(names, (size_t)(n + 1) * sizeof *names);
-        if (!names || !(names[n] = malloc(strlen(path) + strlen(e->d_name) + 2)))
-            abort();
-        sprintf(names[n++], "%s/%s", path, e->d_name);
-    }
-    closedir(d);
-    if (n == 0)
+    if (load_tree(L, path, 0) == 0)
         cr_load_error(L, path, 0,
-                      "no rule files (*.yaml, *.yml) in this directory (subdirectories are not "
-                      "read)");
-    if (n > 1)
-        qsort(names, (size_t)n, sizeof *names, cmp_str); /* names is NULL when n is 0 */
-    for (int i = 0; i < n; i++) {
-        cr_load_file(L, names[i]);
-        free(names[i]);
-    }
-    free(names);
+                      "no rule files (*.yaml, *.yml) in this directory or below it");
 }
 
 /* ---- the id index ---- */
@@ -249,7 +278,8 @@ static void check_provides_as(struct cr_load *L, const char *file, int line, con
 {
     for (int i = 0; i < n; i++) {
         uint16_t f = g[i];
-        if (f < CR_F__BUILTIN || !(L->capture_names >> f & 1) || (r->capture_fields >> f & 1))
+        if (f < CR_F__BUILTIN || !(L->capture_names[f >> 6] >> (f & 63) & 1) ||
+            (r->capture_fields[f >> 6] >> (f & 63) & 1))
             continue;
         cr_load_error(L, file, line,
                       "%s: %s '%s' cannot be provided by rule '%s' (not builtin, "
@@ -545,6 +575,7 @@ struct cr_ruleset *cr_ruleset_load(const char *const *paths, int npaths,
     L.errlen = errlen;
     for (int i = 0; i < npaths; i++)
         load_path(&L, paths[i]);
+    cr_sigma_compile_all(&L);
     link_all(&L);
     int rc = cr_hs_db_build(rs, opts ? opts->cache_dir : NULL, err, errlen);
     L.nerr += rc < 0 ? 1 : rc;
@@ -555,13 +586,15 @@ struct cr_ruleset *cr_ruleset_load(const char *const *paths, int npaths,
     if (!rs->unconditional)
         abort();
     for (int i = 0; i < rs->nrules; i++)
-        if (rs->rules[i].npatterns == 0)
+        if (rs->rules[i].expr ? !rs->rules[i].expr_needs_hit : rs->rules[i].npatterns == 0)
             rs->unconditional[rs->nunconditional++] = (uint32_t)i;
     rs->hash = ruleset_hash(rs);
 
     for (int i = 0; i < L.ndocs; i++)
         cr_yaml_free(L.docs[i]);
     free(L.docs);
+    free(L.sigma_docs);
+    cr_sigma_map_free(L.sigma_map);
     free(L.refs);
     free(L.group_by_line);
     free(L.rule_group_by_line);
@@ -598,8 +631,10 @@ void cr_ruleset_free(struct cr_ruleset *rs)
         free(r->id);
         free(r->title);
         free(r->file);
+        cr_sigma_free_rule(r);
     }
     free(rs->rules);
+    free(rs->sigma.skips);
     for (int i = 0; i < rs->ncorrs; i++) {
         free(rs->corrs[i].id);
         free(rs->corrs[i].title);

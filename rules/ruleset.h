@@ -99,6 +99,9 @@ struct cr_pattern {
     uint16_t field;     /* field it is matched against */
     uint8_t kind;       /* enum cr_pattern_kind */
     uint8_t negated;    /* from not_match: a hit disqualifies the rule */
+    uint8_t gate;       /* a Sigma logsource `select` pattern: its hit is recorded for the
+                         * condition but does not make the rule a candidate (every record of
+                         * the logsource would make all its rules candidates) */
     char *regex;
     unsigned hs_flags;
     void *pcre;         /* pcre2_code_8 *, always compiled (JIT where possible) */
@@ -107,6 +110,60 @@ struct cr_pattern {
     uint16_t capture_group[16]; /* group number of each named capture */
     uint16_t capture_field[16]; /* field id it sets */
     int line;           /* line of the regex in its rule file (for messages) */
+};
+
+/* A Sigma rule's detection (rules/sigma.c), evaluated by the matcher after
+ * Hyperscan has reported which of the rule's patterns hit. Atoms are tests
+ * of one field (any of its mapped alternatives); the condition is a postfix
+ * program over them. */
+enum cr_atom_kind {
+    CR_ATOM_PATTERNS = 0, /* any of patterns [pat, pat + npat) hit (PCRE2 confirms prefilters) */
+    CR_ATOM_EXISTS,       /* the field is present */
+    CR_ATOM_NULL,         /* the field is absent or empty (Sigma `null`) */
+    CR_ATOM_EMPTY,        /* the field is present and empty (Sigma '') */
+    CR_ATOM_CIDR,         /* the field is an IPv4/IPv6 address inside net/prefix */
+    CR_ATOM_NUM,          /* the field, read as a number, compares (op) with num */
+    CR_ATOM_FIELDREF,     /* the field equals another field (case-insensitive) */
+};
+enum cr_num_op { CR_NUM_LT = 0, CR_NUM_LTE, CR_NUM_GT, CR_NUM_GTE };
+
+#define CR_ATOM_MAX_ALT 4 /* field alternatives of one Sigma field (event shapes) */
+
+struct cr_atom {
+    uint8_t kind;       /* enum cr_atom_kind */
+    uint8_t op;         /* CR_ATOM_NUM: enum cr_num_op; CR_ATOM_CIDR: 4 or 6 */
+    uint8_t prefix;     /* CR_ATOM_CIDR: prefix length */
+    uint8_t nalt;       /* fields[0..nalt): any of them */
+    uint16_t fields[CR_ATOM_MAX_ALT];
+    uint16_t ref_fields[CR_ATOM_MAX_ALT]; /* CR_ATOM_FIELDREF: the other field's alternatives */
+    uint8_t nref;
+    uint32_t pat, npat; /* CR_ATOM_PATTERNS: indices into ruleset->patterns */
+    double num;
+    uint8_t net[16];
+};
+
+enum cr_expr_op { CR_OP_ATOM = 0, CR_OP_AND, CR_OP_OR, CR_OP_NOT, CR_OP_TRUE, CR_OP_FALSE };
+struct cr_expr_step {
+    uint8_t op;   /* enum cr_expr_op */
+    uint32_t arg; /* CR_OP_ATOM: atom index; CR_OP_AND / CR_OP_OR: how many operands */
+};
+#define CR_EXPR_MAX_DEPTH 65536 /* operands on the stack at once; a sanity limit */
+
+struct cr_expr {
+    int depth; /* the most operands on the stack while evaluating */
+    struct cr_atom *atoms;
+    int natoms;
+    struct cr_expr_step *prog;
+    int nprog;
+};
+
+/* What a Sigma rule says about itself, for incidents and attribution (the
+ * rules' licence requires the author to be kept). */
+struct cr_sigma_meta {
+    char *level, *status, *author, *references; /* references: one per line */
+    char *tags;                                 /* space-separated */
+    char *attack;                               /* ATT&CK technique ids, space-separated */
+    char *logsource;                            /* "product/service/category" */
 };
 
 struct cr_rule {
@@ -135,7 +192,11 @@ struct cr_rule {
                           * correlation whose id places every state of its chaining group on
                           * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
     } routes[4];
-    uint64_t capture_fields; /* bit i set: a capture of this rule sets field i */
+    uint64_t capture_fields[CR_FIELD_WORDS]; /* bit i set: a capture of this rule sets field i */
+    struct cr_expr *expr;         /* a Sigma rule: its detection; patterns[] are its atoms'
+                                   * (none negated) and `npatterns` counts them */
+    uint8_t expr_needs_hit;       /* the detection cannot hold unless a pattern hit */
+    struct cr_sigma_meta *sigma;  /* non-NULL for a Sigma rule */
 };
 
 enum cr_corr_type {
@@ -191,6 +252,28 @@ struct cr_correlation {
     struct cr_incident_spec incident;
 };
 
+/* Why a Sigma rule was skipped (rules/sigma.c); names in cr_sigma_skip_name. */
+enum cr_sigma_skip {
+    CR_SIGMA_SKIP_STATUS = 0,    /* status: deprecated or unsupported */
+    CR_SIGMA_SKIP_LOGSOURCE,     /* no sigma_logsources entry maps its logsource */
+    CR_SIGMA_SKIP_MODIFIER,      /* a value modifier corral does not know */
+    CR_SIGMA_SKIP_CONDITION,     /* a condition corral cannot read (aggregation, syntax) */
+    CR_SIGMA_SKIP_REGEX,         /* a regex PCRE2 or Hyperscan refuses */
+    CR_SIGMA_SKIP_PLACEHOLDER,   /* `expand` with a placeholder no config defines */
+    CR_SIGMA_SKIP_CORRELATION,   /* a Sigma correlation or filter rule */
+    CR_SIGMA_SKIP_INVALID,       /* not a valid Sigma rule (missing id, detection...) */
+    CR_SIGMA_SKIP_DUPLICATE,     /* its id is taken */
+    CR_SIGMA_SKIP_LIMIT,         /* over a compile-time limit (fields, nesting, values) */
+    CR_SIGMA_SKIP__COUNT
+};
+const char *cr_sigma_skip_name(enum cr_sigma_skip why);
+
+struct cr_sigma_stats {
+    int loaded, skipped;
+    int by_reason[CR_SIGMA_SKIP__COUNT];
+    char *skips; /* "file:line: reason" per skipped rule, one per line (malloc'd; may be NULL) */
+};
+
 struct cr_ruleset {
     struct cr_rule *rules;
     int nrules;
@@ -213,6 +296,7 @@ struct cr_ruleset {
         int from_cache;    /* 1 if deserialized from the on-disk cache */
     } hs[CR_MAX_FIELDS];
     int nhs;
+    int16_t hs_of_field[CR_MAX_FIELDS]; /* index into hs[] of a field's database, -1 none */
     void *scratch_proto; /* hs_scratch_t *, grown for every database; matchers clone it */
 
     /* Rules that have no positive pattern: checked on every event (rare). */
@@ -220,6 +304,7 @@ struct cr_ruleset {
     int nunconditional;
 
     size_t max_captures; /* for sizing PCRE2 match data */
+    int max_expr_depth;  /* deepest Sigma condition: sizes each matcher's stack */
     uint64_t hash;       /* of the whole compiled content (reload: what changed) */
 
     /* Every rule and correlation id, sorted, behind cr_ruleset_find_*. Ids
@@ -230,6 +315,8 @@ struct cr_ruleset {
         uint8_t is_correlation;
     } *ids;
     int nids;
+
+    struct cr_sigma_stats sigma;
 };
 
 struct cr_ruleset_opts {

