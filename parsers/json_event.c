@@ -61,6 +61,26 @@ static int cr_map_pre(struct cr_parser *p, struct cr_event *ev, unsigned field, 
     return cr_map(p, ev, field, buf, pre_len + n);
 }
 
+struct walk_ctx {
+    struct cr_parser *p;
+    struct cr_event *ev;
+};
+
+static int leaf_wanted(void *vctx, const char *path, size_t len)
+{
+    struct walk_ctx *wc = vctx;
+    int f = cr_parser_xname(wc->p, path, len);
+    return f >= 0 && !cr_event_has(wc->ev, (unsigned)f) ? f : -1;
+}
+
+static int on_leaf(void *vctx, int field, const struct cr_json_val *v)
+{
+    struct walk_ctx *wc = vctx;
+    if (v->type != CR_JSON_NULL && v->s)
+        cr_event_set(wc->ev, (unsigned)field, v->s, v->len);
+    return 0;
+}
+
 static int cr_streq(const char *s, size_t n, const char *lit)
 {
     size_t m = strlen(lit);
@@ -275,13 +295,19 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
         cr_map_generic(p, ev);
     }
 
-    /* Rule-requested paths (userIdentity.type, objectRef.subresource...). */
-    unsigned n_extra = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names
-                                                             : CR_MAX_FIELDS;
-    for (unsigned id = CR_F__BUILTIN; id < n_extra; id++) {
-        const char *name = p->opts.extra_names ? p->opts.extra_names[id] : NULL;
-        if (name)
-            cr_map(p, ev, id, name, strlen(name));
+    /* Rule-requested paths (userIdentity.type, objectRef.subresource...):
+     * many (Sigma) by one walk of the record, few by a lookup each. */
+    if (p->xnames) {
+        struct walk_ctx wc = {p, ev};
+        cr_json_walk(p->json, leaf_wanted, on_leaf, &wc);
+    } else {
+        unsigned n_extra = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names
+                                                                 : CR_MAX_FIELDS;
+        for (unsigned id = CR_F__BUILTIN; id < n_extra; id++) {
+            const char *name = p->opts.extra_names ? p->opts.extra_names[id] : NULL;
+            if (name)
+                cr_map(p, ev, id, name, strlen(name));
+        }
     }
 
     if (!cr_event_has(ev, CR_F_MSG))

@@ -263,3 +263,64 @@ extern "C" void cr_json_foreach_root(struct cr_json *j,
             return;
     }
 }
+
+/* Depth-first over every scalar, with its dotted path built in a stack
+ * buffer; containers deeper than 24 levels or paths past 512 bytes are not
+ * visited (no rule names them). */
+static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *path, size_t len,
+                           int depth, int (*want)(void *ctx, const char *path, size_t path_len),
+                           int (*fn)(void *ctx, int tag, const struct cr_json_val *val),
+                           void *ctx)
+{
+    const size_t cap = 512;
+    if (el.is_object()) {
+        if (depth >= 24)
+            return 0;
+        for (auto field : simdjson::dom::object(el)) {
+            size_t k = field.key.size(), n = len + (len ? 1 : 0) + k;
+            if (n >= cap)
+                continue;
+            if (len)
+                path[len] = '.';
+            memcpy(path + len + (len ? 1 : 0), field.key.data(), k);
+            if (cr_json_walk_el(j, field.value, path, n, depth + 1, want, fn, ctx))
+                return 1;
+        }
+        return 0;
+    }
+    if (el.is_array()) {
+        if (depth >= 24)
+            return 0;
+        size_t i = 0;
+        for (auto item : simdjson::dom::array(el)) {
+            char num[24];
+            int k = snprintf(num, sizeof num, "%zu", i++);
+            size_t n = len + (len ? 1 : 0) + (size_t)k;
+            if (n >= cap)
+                break;
+            if (len)
+                path[len] = '.';
+            memcpy(path + len + (len ? 1 : 0), num, (size_t)k);
+            if (cr_json_walk_el(j, item, path, n, depth + 1, want, fn, ctx))
+                return 1;
+        }
+        return 0;
+    }
+    int tag = want(ctx, path, len);
+    if (tag < 0)
+        return 0; /* not rendered: numbers would use up the scratch area */
+    struct cr_json_val v;
+    cr_json_fill(j, el, &v);
+    return fn(ctx, tag, &v);
+}
+
+extern "C" void cr_json_walk(struct cr_json *j,
+                             int (*want)(void *ctx, const char *path, size_t path_len),
+                             int (*fn)(void *ctx, int tag, const struct cr_json_val *val),
+                             void *ctx)
+{
+    if (!j->ok)
+        return;
+    char path[512];
+    cr_json_walk_el(j, j->root, path, 0, 0, want, fn, ctx);
+}

@@ -20,7 +20,9 @@
 #include "timeparse.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #define CR_HI_BITS 0x8080808080808080ull
 #define CR_LO_BITS 0x0101010101010101ull
@@ -56,7 +58,43 @@ struct cr_parser *cr_parser_new(const struct cr_parse_opts *opts)
         free(p);
         return NULL;
     }
+    unsigned n = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names : CR_MAX_FIELDS;
+    if (p->opts.extra_names && n > CR_F__BUILTIN + CR_XNAMES_WALK_MIN) {
+        uint32_t slots = 64;
+        while (slots < 2 * n)
+            slots *= 2;
+        p->xnames = calloc(slots, sizeof *p->xnames);
+        if (!p->xnames) {
+            cr_parser_free(p);
+            return NULL;
+        }
+        p->xmask = slots - 1;
+        for (unsigned id = CR_F__BUILTIN; id < n; id++) {
+            const char *name = p->opts.extra_names[id];
+            if (!name)
+                continue;
+            size_t len = strlen(name);
+            uint64_t h = XXH3_64bits(name, len);
+            uint32_t i = (uint32_t)h & p->xmask;
+            while (p->xnames[i].name &&
+                   !(p->xnames[i].len == len && memcmp(p->xnames[i].name, name, len) == 0))
+                i = (i + 1) & p->xmask;
+            if (p->xnames[i].name)
+                continue; /* the same name twice: the first id keeps it */
+            p->xnames[i] = (struct cr_xname){h, name, (uint32_t)len, (uint16_t)id};
+        }
+    }
     return p;
+}
+
+int cr_parser_xname(const struct cr_parser *p, const char *path, size_t len)
+{
+    uint64_t h = XXH3_64bits(path, len);
+    for (uint32_t i = (uint32_t)h & p->xmask; p->xnames[i].name; i = (i + 1) & p->xmask)
+        if (p->xnames[i].hash == h && p->xnames[i].len == len &&
+            memcmp(p->xnames[i].name, path, len) == 0)
+            return p->xnames[i].field;
+    return -1;
 }
 
 void cr_parser_free(struct cr_parser *p)
@@ -64,6 +102,7 @@ void cr_parser_free(struct cr_parser *p)
     if (!p)
         return;
     cr_json_free(p->json);
+    free(p->xnames);
     free(p);
 }
 

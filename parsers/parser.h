@@ -51,6 +51,11 @@ struct cr_parse_opts {
     unsigned n_extra_names; /* length of extra_names (ids < n are looked up) */
 };
 
+/* With more than this many extra names, a JSON record is walked once and
+ * each scalar's path looked up among the names (a hash), instead of each
+ * name being looked up in the record; the fields set are the same. */
+#define CR_XNAMES_WALK_MIN 32
+
 enum cr_parse_result {
     CR_PARSE_OK = 0,
     CR_PARSE_FALLBACK = 1, /* parsed, but only as headerless / partial: flags say how */

@@ -26,7 +26,21 @@ struct cr_parser {
     struct cr_json *json;
     char scratch[CR_PARSER_SCRATCH];
     size_t scratch_used; /* reset per record */
+    /* Rule-requested JSON paths by name, when there are many (Sigma): a JSON
+     * record is then walked once and each scalar's path looked up here,
+     * instead of looking every name up in the record. NULL: few names. */
+    struct cr_xname {
+        uint64_t hash;
+        const char *name; /* borrowed from opts.extra_names; NULL = empty slot */
+        uint32_t len;
+        uint16_t field;
+    } *xnames;
+    uint32_t xmask; /* slots - 1 (a power of two) */
 };
+
+
+/* The field id of a rule-requested path, -1 if no rule names it. */
+int cr_parser_xname(const struct cr_parser *p, const char *path, size_t len);
 
 /* If msg is a web access-log line (NCSA common/combined), set its fields
  * (access_log.c). Returns 1 if it was one. */

@@ -551,3 +551,82 @@ Test(json_data, falco_k8s_audit, .init = setup, .fini = teardown)
     closedir(d);
     cr_assert_geq(n, 40);
 }
+
+/* Many rule-requested paths (Sigma's) switch the parser from a lookup per
+ * name to one walk of the record: both must set exactly the same fields to
+ * the same bytes. Checked on real records of three sources (Falco's
+ * Kubernetes audit events, OTRF's CloudTrail and Windows JSON) against real
+ * paths: nested keys, array indexes, flat keys with dots, numbers, booleans,
+ * and names no record has. */
+static const char *const PATHS[] = {
+    "annotations.authorization.k8s.io/decision", "objectRef.resource", "objectRef.subresource",
+    "responseStatus.code", "user.groups.0", "user.groups.1", "sourceIPs.0", "requestObject.spec.containers.0.securityContext.privileged",
+    "userIdentity.type", "userIdentity.arn", "userIdentity.sessionContext.sessionIssuer.userName",
+    "requestParameters.bucketName", "requestParameters.DescribeInstanceTypesRequest.MaxResults",
+    "eventType", "@version", "awsRegion", "EventID", "Channel", "Image", "CommandLine",
+    "ParentImage", "TargetImage", "GrantedAccess", "Hashes", "Event.EventData.Image",
+    "winlog.event_data.Image", "nope", "nope.deeper.0", "level", "stage",
+};
+
+Test(json, one_walk_sets_what_a_lookup_per_name_sets)
+{
+    const char *names[CR_MAX_FIELDS] = {0};
+    size_t np = sizeof PATHS / sizeof PATHS[0];
+    for (size_t i = 0; i < np; i++)
+        names[CR_F__BUILTIN + i] = PATHS[i];
+    struct cr_parse_opts few = {0}, many = {0};
+    few.extra_names = many.extra_names = names;
+    few.n_extra_names = (unsigned)(CR_F__BUILTIN + np); /* below the walk threshold? */
+    static char pad[40][16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(pad[i], sizeof pad[i], "padding.%d", i);
+        names[CR_F__BUILTIN + np + (size_t)i] = pad[i];
+    }
+    many.n_extra_names = (unsigned)(CR_F__BUILTIN + np + 40);
+    struct cr_parser *a = cr_parser_new(&few), *b = cr_parser_new(&many);
+    cr_assert(a && b);
+    cr_assert(np <= CR_XNAMES_WALK_MIN, "the first parser must look names up one by one");
+    const char *files[] = {
+        "falco-k8s-audit/events/attach_pod.json",
+        "falco-k8s-audit/events/create_cluster_role_wildcard_verbs.json",
+        "otrf-security-datasets/aws/ec2_proxy_s3_exfiltration_2020-09-14011940.json",
+        "otrf-security-datasets/windows/cmd_lsass_memory_dumpert_syscalls_2020-10-1822561997.json",
+    };
+    size_t records = 0, fields = 0;
+    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+        const char *path = cr_test_shared_path(files[fi]);
+        cr_test_need_shared(path, "%s", files[fi]);
+        size_t len;
+        char *buf = cr_test_slurp(path, &len);
+        cr_assert_not_null(buf, "%s", path);
+        for (char *line = buf, *nl; line < buf + len; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(buf + len - line));
+            if (!nl)
+                nl = buf + len;
+            size_t n = (size_t)(nl - line);
+            if (n == 0)
+                continue;
+            static struct cr_event ea, eb;
+            cr_parse(a, line, n, FALLBACK, &ea);
+            cr_parse(b, line, n, FALLBACK, &eb);
+            records++;
+            for (size_t i = 0; i < np; i++) {
+                unsigned f = (unsigned)(CR_F__BUILTIN + i);
+                cr_assert_eq(cr_event_has(&ea, f), cr_event_has(&eb, f), "%s: %s in %.80s",
+                             files[fi], PATHS[i], line);
+                if (!cr_event_has(&ea, f))
+                    continue;
+                fields++;
+                cr_assert(ea.f[f].len == eb.f[f].len &&
+                              memcmp(ea.f[f].p, eb.f[f].p, ea.f[f].len) == 0,
+                          "%s: %s: '%.*s' vs '%.*s'", files[fi], PATHS[i], (int)ea.f[f].len,
+                          ea.f[f].p, (int)eb.f[f].len, eb.f[f].p);
+            }
+        }
+        free(buf);
+    }
+    cr_assert_gt(records, 200);
+    cr_assert_gt(fields, 900, "the paths must be found, not only be absent in both: %zu in %zu records", fields, records);
+    cr_parser_free(a);
+    cr_parser_free(b);
+}
