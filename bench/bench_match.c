@@ -1,9 +1,11 @@
 /*
  * bench_match.c - how much of the matching budget the rules cost.
  *
- *   bench_match RULES_DIR CORPUS_FILE [PASSES]
+ *   bench_match RULES[,RULES...] CORPUS_FILE [PASSES]
  *
- * Loads the rules, reads the corpus (one record per line) into memory, and
+ * RULES are files or directories as under `rules:` (corral's and Sigma's,
+ * with configs/sigma for the mapping); BENCH_HS_CACHE=DIR uses that
+ * Hyperscan cache (a warm compile). Loads the rules, reads the corpus (one record per line) into memory, and
  * times two loops over it on one thread:
  *   (a) raw: hs_scan of every whole line against the ruleset's msg database
  *       with a callback that only counts: the floor Hyperscan sets;
@@ -71,20 +73,26 @@ static void report(const char *what, uint64_t lines, uint64_t bytes, double secs
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s RULES_DIR CORPUS_FILE [PASSES]\n", argv[0]);
+        fprintf(stderr, "usage: %s RULES[,RULES...] CORPUS_FILE [PASSES]\n", argv[0]);
         return 2;
     }
     int passes = argc > 3 ? atoi(argv[3]) : 0;
     static char err[65536];
-    const char *paths[] = {argv[1]};
+    const char *paths[16];
+    int npaths = 0;
+    for (char *tok = strtok(argv[1], ","); tok && npaths < 16; tok = strtok(NULL, ","))
+        paths[npaths++] = tok;
+    struct cr_ruleset_opts ro = {.cache_dir = getenv("BENCH_HS_CACHE")};
     double t0 = now_s();
-    struct cr_ruleset *rs = cr_ruleset_load(paths, 1, NULL, err, sizeof err);
+    struct cr_ruleset *rs = cr_ruleset_load(paths, npaths, &ro, err, sizeof err);
     if (!rs) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    printf("rules: %d match rules, %d correlations, %d patterns, %d databases, loaded in %.3f s\n",
-           rs->nrules, rs->ncorrs, rs->npatterns, rs->nhs, now_s() - t0);
+    printf("rules: %d match rules (%d Sigma, %d Sigma skipped, %d checked on every record), %d "
+           "correlations, %d patterns, %d databases, loaded in %.3f s\n",
+           rs->nrules, rs->sigma.loaded, rs->sigma.skipped, rs->nunconditional, rs->ncorrs,
+           rs->npatterns, rs->nhs, now_s() - t0);
 
     size_t len;
     char *corpus = slurp(argv[2], &len);

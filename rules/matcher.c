@@ -139,9 +139,21 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static void sort_u32(uint32_t *a, int n)
 {
-    /* Candidate lists are short: insertion sort beats qsort's call overhead. */
+    /* Candidate lists are usually short: insertion sort beats qsort's call
+     * overhead, up to a few dozen (Sigma's shared field names make longer
+     * ones). */
+    if (n > 24) {
+        qsort(a, (size_t)n, sizeof *a, cmp_u32);
+        return;
+    }
     for (int i = 1; i < n; i++) {
         uint32_t v = a[i];
         int j = i - 1;
@@ -296,12 +308,13 @@ static int atom_true(struct cr_matcher *m, const struct cr_atom *a, const struct
     return a->kind == CR_ATOM_NULL && !any_present;
 }
 
-static int expr_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_event *ev)
+static int prog_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_expr_step *prog,
+                     int nprog, const struct cr_event *ev)
 {
     uint8_t *st = m->stack;
     int sp = 0;
-    for (int i = 0; i < e->nprog; i++) {
-        const struct cr_expr_step *p = &e->prog[i];
+    for (int i = 0; i < nprog; i++) {
+        const struct cr_expr_step *p = &prog[i];
         switch (p->op) {
         case CR_OP_ATOM:
             st[sp++] = (uint8_t)atom_true(m, &e->atoms[p->arg], ev);
@@ -333,6 +346,14 @@ static int expr_true(struct cr_matcher *m, const struct cr_expr *e, const struct
         }
     }
     return sp == 1 && st[0];
+}
+
+/* The logsource's select first (cheap, and false for most candidates that
+ * share field names across logsources), then the detection. */
+static int expr_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_event *ev)
+{
+    return (e->ngate == 0 || prog_true(m, e, e->gate, e->ngate, ev)) &&
+           prog_true(m, e, e->prog, e->nprog, ev);
 }
 
 struct pending_capture {

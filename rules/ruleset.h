@@ -153,8 +153,11 @@ struct cr_expr {
     int depth; /* the most operands on the stack while evaluating */
     struct cr_atom *atoms;
     int natoms;
-    struct cr_expr_step *prog;
+    struct cr_expr_step *prog; /* the detection */
     int nprog;
+    struct cr_expr_step *gate; /* the logsource's select, evaluated first (inside prog's
+                                * allocation, after the detection); ngate 0 when none */
+    int ngate;
 };
 
 /* What a Sigma rule says about itself, for incidents and attribution (the

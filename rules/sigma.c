@@ -377,6 +377,7 @@ struct comp {
     struct ident *ids;
     int nids;
     int gating; /* compiling the logsource's select: its patterns are gates */
+    int gate_at; /* prog[gate_at..]: the select, evaluated first; nprog when none */
     /* the first reason to skip, and where */
     int skip;
     int skip_line;
@@ -1216,16 +1217,59 @@ static void condition(struct comp *c, const char *s, int line)
         fail(c, line, CR_SIGMA_SKIP_CONDITION, "condition: unexpected '%s'", lx.tok);
 }
 
-/* Three-valued evaluation with every pattern atom false and every other
- * atom unknown: 0 means the condition cannot hold unless a pattern hit. */
+/* Which atoms occur in positive position (under an even number of nots):
+ * pos[a] = 1. A pattern atom only under `not` (a filter) can never be what
+ * makes the condition hold, so its hits need not make the rule a candidate
+ * (filters such as `Image|startswith: C:\Windows\` hit on most records). */
+static void polarity(const struct cr_expr_step *p, int n, uint8_t *pos, int natoms)
+{
+    int *start = xrealloc(NULL, ((size_t)n + 1) * sizeof *start);
+    uint8_t *neg = xrealloc(NULL, (size_t)n + 1); /* per step: under an odd number of nots */
+    memset(neg, 0, (size_t)n + 1);
+    int sp = 0;
+    for (int i = 0; i < n; i++) {
+        switch (p[i].op) {
+        case CR_OP_ATOM:
+        case CR_OP_TRUE:
+        case CR_OP_FALSE:
+            start[sp++] = i;
+            break;
+        case CR_OP_NOT:
+            for (int j = start[sp - 1]; j < i; j++)
+                neg[j] ^= 1;
+            break;
+        default:
+            sp -= (int)p[i].arg - 1; /* the k operands are one; it starts where the first did */
+        }
+    }
+    memset(pos, 0, (size_t)natoms);
+    for (int i = 0; i < n; i++)
+        if (p[i].op == CR_OP_ATOM && !neg[i])
+            pos[p[i].arg] = 1;
+    free(start);
+    free(neg);
+}
+
+/* Three-valued evaluation with every positive pattern atom false and every
+ * other atom unknown: 1 means the condition cannot hold unless a positive
+ * pattern hit (so only those need to make the rule a candidate). pos NULL:
+ * every pattern atom counts as positive. */
+static int needs_hit_pos(const struct cr_expr_step *p, int n, const struct cr_atom *atoms,
+                         const uint8_t *pos, int *depth);
 static int needs_hit(const struct cr_expr_step *p, int n, const struct cr_atom *atoms, int *depth)
+{
+    return needs_hit_pos(p, n, atoms, NULL, depth);
+}
+
+static int needs_hit_pos(const struct cr_expr_step *p, int n, const struct cr_atom *atoms,
+                         const uint8_t *pos, int *depth)
 {
     uint8_t *st = xrealloc(NULL, (size_t)n + 1);
     int sp = 0, max = 0;
     for (int i = 0; i < n; i++) {
         switch (p[i].op) {
         case CR_OP_ATOM:
-            st[sp++] = atoms[p[i].arg].kind == CR_ATOM_PATTERNS ? 0 : 2;
+            st[sp++] = atoms[p[i].arg].kind == CR_ATOM_PATTERNS && (!pos || pos[p[i].arg]) ? 0 : 2;
             break;
         case CR_OP_TRUE:
         case CR_OP_FALSE:
@@ -1352,12 +1396,18 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     e->atoms = c->atoms;
     e->natoms = c->natoms;
     e->prog = c->prog;
-    e->nprog = c->nprog;
+    e->nprog = c->gate_at;
+    e->gate = c->prog + c->gate_at;
+    e->ngate = c->nprog - c->gate_at;
     c->atoms = NULL;
     c->prog = NULL;
     r->expr = e;
     r->expr_needs_hit = (uint8_t)need;
+    int dg = 0;
     needs_hit(e->prog, e->nprog, e->atoms, &e->depth);
+    needs_hit(e->gate, e->ngate, e->atoms, &dg);
+    if (dg > e->depth)
+        e->depth = dg;
     if (e->depth > rs->max_expr_depth)
         rs->max_expr_depth = e->depth;
 
@@ -1484,6 +1534,7 @@ static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     c.y = y;
     c.src = src;
     c.skip = -1;
+    c.gate_at = -1;
     int n = cr_yaml_map_len(det);
     c.ids = xrealloc(NULL, (size_t)n * sizeof *c.ids);
     for (int i = 0; i < n && c.skip < 0; i++) {
@@ -1514,20 +1565,37 @@ static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
             condition(&c, cs ? cs : "", cr_yaml_line(cond));
         }
     }
-    /* whether the detection alone can hold without a pattern hit (the
-     * select's gates never make a candidate) */
-    int depth = 0, need = c.skip < 0 && needs_hit(c.prog, c.nprog, c.atoms, &depth);
+    /* Whether the detection alone can hold without a positive pattern hit;
+     * if not, only those patterns make the rule a candidate: the others
+     * (filters under `not`) and the select's become gates. */
+    int depth = 0, need = 0;
+    if (c.skip < 0 && c.natoms > 0) {
+        uint8_t *pos = xrealloc(NULL, (size_t)c.natoms);
+        polarity(c.prog, c.nprog, pos, c.natoms);
+        need = needs_hit_pos(c.prog, c.nprog, c.atoms, pos, &depth);
+        for (int a = 0; a < c.natoms && need; a++)
+            if (c.atoms[a].kind == CR_ATOM_PATTERNS && !pos[a])
+                for (uint32_t k = 0; k < c.atoms[a].npat; k++)
+                    c.pats[c.atoms[a].pat + k].gate = 1;
+        free(pos);
+    }
     if (c.skip < 0 && src->select) { /* the logsource's own selection, ANDed */
         struct cr_yaml *keep = c.y;
         c.y = src->y;
+        c.gate_at = c.nprog;
         c.gating = 1;
         selection(&c, src->select);
         c.gating = 0;
         c.y = keep;
-        emit(&c, CR_OP_AND, 2);
     }
+    if (c.skip < 0 && c.gate_at < 0)
+        c.gate_at = c.nprog;
     if (c.skip < 0) {
-        needs_hit(c.prog, c.nprog, c.atoms, &depth);
+        int d2 = 0;
+        needs_hit(c.prog, c.gate_at, c.atoms, &depth);
+        needs_hit(c.prog + c.gate_at, c.nprog - c.gate_at, c.atoms, &d2);
+        if (d2 > depth)
+            depth = d2;
         if (depth > CR_EXPR_MAX_DEPTH)
             fail(&c, line, CR_SIGMA_SKIP_LIMIT, "condition deeper than %d operands",
                  CR_EXPR_MAX_DEPTH);

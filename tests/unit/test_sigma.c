@@ -165,6 +165,15 @@ Test(sigma, conditions_not_parentheses_one_of_them, .init = setup, .fini = teard
     cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\cmd.exe",
                                          "cmd /c WBADMIN DELETE CATALOG -quiet")),
                      "any of them");
+    /* a record that only hits the filter (ParentImage is explorer.exe in
+     * SYSMON_FLAT; here msiexec) is not even a candidate: a pattern under
+     * `not` can never be what makes the condition hold */
+    uint64_t before = cr_matcher_stats(m)->candidates;
+    cr_assert_str_eq(matches("{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
+                             "\"Image\":\"C:\\\\x\\\\setup.exe\",\"CommandLine\":\"setup\","
+                             "\"ParentImage\":\"C:\\\\Windows\\\\System32\\\\msiexec.exe\"}"),
+                     "");
+    cr_assert_eq(cr_matcher_stats(m)->candidates, before);
 }
 
 Test(sigma, re_cidr_exists_null_numbers_fieldref_base64offset_windash, .init = setup,
