@@ -61,23 +61,40 @@ static int cr_map_pre(struct cr_parser *p, struct cr_event *ev, unsigned field, 
     return cr_map(p, ev, field, buf, pre_len + n);
 }
 
+/* The walk only finds which rule-requested paths a record has; each found
+ * is then looked up as before (cr_map), so the walk and the lookups agree by
+ * construction on which value wins when a record has a path twice
+ * (duplicate keys, a flat "a.b" beside a nested a.b). */
+#define CR_WALK_FOUND 256
+
 struct walk_ctx {
     struct cr_parser *p;
     struct cr_event *ev;
+    uint16_t found[CR_WALK_FOUND];
+    int nfound, overflow;
 };
 
-static int leaf_wanted(void *vctx, const char *path, size_t len)
+static int leaf_found(void *vctx, const char *path, size_t len, int dotted)
 {
+    (void)dotted;
     struct walk_ctx *wc = vctx;
     int f = cr_parser_xname(wc->p, path, len);
-    return f >= 0 && !cr_event_has(wc->ev, (unsigned)f) ? f : -1;
+    if (f < 0 || cr_event_has(wc->ev, (unsigned)f))
+        return -1;
+    if (wc->nfound == CR_WALK_FOUND) {
+        wc->overflow = 1;
+        return -1;
+    }
+    for (int i = 0; i < wc->nfound; i++)
+        if (wc->found[i] == f)
+            return -1;
+    wc->found[wc->nfound++] = (uint16_t)f;
+    return -1; /* nothing to render: cr_map reads it after the walk */
 }
 
-static int on_leaf(void *vctx, int field, const struct cr_json_val *v)
+static int leaf_unused(void *vctx, int tag, const struct cr_json_val *v)
 {
-    struct walk_ctx *wc = vctx;
-    if (v->type != CR_JSON_NULL && v->s)
-        cr_event_set(wc->ev, (unsigned)field, v->s, v->len);
+    (void)vctx, (void)tag, (void)v;
     return 0;
 }
 
@@ -297,9 +314,13 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
 
     /* Rule-requested paths (userIdentity.type, objectRef.subresource...):
      * many (Sigma) by one walk of the record, few by a lookup each. */
-    if (p->xnames) {
-        struct walk_ctx wc = {p, ev};
-        cr_json_walk(p->json, leaf_wanted, on_leaf, &wc);
+    struct walk_ctx wc = {.p = p, .ev = ev};
+    if (p->xnames)
+        cr_json_walk(p->json, leaf_found, leaf_unused, &wc);
+    if (p->xnames && !wc.overflow) {
+        for (int i = 0; i < wc.nfound; i++)
+            cr_map(p, ev, wc.found[i], p->opts.extra_names[wc.found[i]],
+                   strlen(p->opts.extra_names[wc.found[i]]));
     } else {
         unsigned n_extra = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names
                                                                  : CR_MAX_FIELDS;

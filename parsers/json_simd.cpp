@@ -268,7 +268,8 @@ extern "C" void cr_json_foreach_root(struct cr_json *j,
  * buffer; containers deeper than 24 levels or paths past 512 bytes are not
  * visited (no rule names them). */
 static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *path, size_t len,
-                           int depth, int (*want)(void *ctx, const char *path, size_t path_len),
+                           int depth, int dotted,
+                           int (*want)(void *ctx, const char *path, size_t path_len, int dotted),
                            int (*fn)(void *ctx, int tag, const struct cr_json_val *val),
                            void *ctx)
 {
@@ -283,7 +284,9 @@ static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *p
             if (len)
                 path[len] = '.';
             memcpy(path + len + (len ? 1 : 0), field.key.data(), k);
-            if (cr_json_walk_el(j, field.value, path, n, depth + 1, want, fn, ctx))
+            if (cr_json_walk_el(j, field.value, path, n, depth + 1,
+                                dotted || memchr(field.key.data(), '.', k) != NULL, want, fn,
+                                ctx))
                 return 1;
         }
         return 0;
@@ -301,12 +304,12 @@ static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *p
             if (len)
                 path[len] = '.';
             memcpy(path + len + (len ? 1 : 0), num, (size_t)k);
-            if (cr_json_walk_el(j, item, path, n, depth + 1, want, fn, ctx))
+            if (cr_json_walk_el(j, item, path, n, depth + 1, dotted, want, fn, ctx))
                 return 1;
         }
         return 0;
     }
-    int tag = want(ctx, path, len);
+    int tag = want(ctx, path, len, dotted);
     if (tag < 0)
         return 0; /* not rendered: numbers would use up the scratch area */
     struct cr_json_val v;
@@ -315,12 +318,13 @@ static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *p
 }
 
 extern "C" void cr_json_walk(struct cr_json *j,
-                             int (*want)(void *ctx, const char *path, size_t path_len),
+                             int (*want)(void *ctx, const char *path, size_t path_len,
+                                         int dotted),
                              int (*fn)(void *ctx, int tag, const struct cr_json_val *val),
                              void *ctx)
 {
     if (!j->ok)
         return;
     char path[512];
-    cr_json_walk_el(j, j->root, path, 0, 0, want, fn, ctx);
+    cr_json_walk_el(j, j->root, path, 0, 0, 0, want, fn, ctx);
 }

@@ -267,11 +267,12 @@ static int num_cmp(const struct cr_atom *a, const struct cr_slice *s)
     }
 }
 
-static int atom_true(struct cr_matcher *m, const struct cr_atom *a, const struct cr_event *ev)
+static int atom_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_atom *a,
+                     const struct cr_event *ev)
 {
     if (a->kind == CR_ATOM_PATTERNS) {
         for (uint32_t i = 0; i < a->npat; i++)
-            if (pat_true(m, a->pat + i, ev))
+            if (pat_true(m, e->pat_idx[a->pat + i], ev))
                 return 1;
         return 0;
     }
@@ -317,7 +318,7 @@ static int prog_true(struct cr_matcher *m, const struct cr_expr *e, const struct
         const struct cr_expr_step *p = &prog[i];
         switch (p->op) {
         case CR_OP_ATOM:
-            st[sp++] = (uint8_t)atom_true(m, &e->atoms[p->arg], ev);
+            st[sp++] = (uint8_t)atom_true(m, e, &e->atoms[p->arg], ev);
             break;
         case CR_OP_TRUE:
             st[sp++] = 1;

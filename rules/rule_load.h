@@ -38,6 +38,12 @@ struct cr_load {
     } *sigma_docs;
     int nsigma_docs;
     struct cr_sigma_map *sigma_map;
+    struct cr_sigma_gate {
+        uint64_t key;
+        uint32_t pat;
+        uint8_t used;
+    } *sigma_gates; /* gate patterns shared between Sigma rules (sigma.c) */
+    uint32_t sigma_gates_cap, sigma_gates_n;
 };
 
 /* Rule ids: index of the rule named id, -1 if none (linear; load time). */

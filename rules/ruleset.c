@@ -594,6 +594,7 @@ struct cr_ruleset *cr_ruleset_load(const char *const *paths, int npaths,
         cr_yaml_free(L.docs[i]);
     free(L.docs);
     free(L.sigma_docs);
+    free(L.sigma_gates);
     cr_sigma_map_free(L.sigma_map);
     free(L.refs);
     free(L.group_by_line);

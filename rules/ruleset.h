@@ -137,7 +137,8 @@ struct cr_atom {
     uint16_t fields[CR_ATOM_MAX_ALT];
     uint16_t ref_fields[CR_ATOM_MAX_ALT]; /* CR_ATOM_FIELDREF: the other field's alternatives */
     uint8_t nref;
-    uint32_t pat, npat; /* CR_ATOM_PATTERNS: indices into ruleset->patterns */
+    uint32_t pat, npat; /* CR_ATOM_PATTERNS: expr->pat_idx[pat .. pat + npat) are its
+                         * indices into ruleset->patterns */
     double num;
     uint8_t net[16];
 };
@@ -151,6 +152,7 @@ struct cr_expr_step {
 
 struct cr_expr {
     int depth; /* the most operands on the stack while evaluating */
+    uint32_t *pat_idx; /* the atoms' patterns (gates may be shared with other rules) */
     struct cr_atom *atoms;
     int natoms;
     struct cr_expr_step *prog; /* the detection */

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 static const char *const skip_names[CR_SIGMA_SKIP__COUNT] = {
     [CR_SIGMA_SKIP_STATUS] = "status",
@@ -332,6 +333,7 @@ void cr_sigma_free_rule(struct cr_rule *r)
     if (r->expr) {
         free(r->expr->atoms);
         free(r->expr->prog);
+        free(r->expr->pat_idx);
         free(r->expr);
     }
     if (r->sigma) {
@@ -498,31 +500,48 @@ static void re_str(char **o, size_t *n, size_t *cap, const char *s)
  * matches any string (only wildcards '*'). */
 static char *value_regex(const char *v, size_t len, int wildcards, enum mtype t, int *anything)
 {
-    size_t cap = len * 4 + 16, n = 0;
-    char *o = xrealloc(NULL, cap);
-    int only_star = 1;
-    if (t == M_EQ || t == M_START)
-        re_str(&o, &n, &cap, "^");
+    /* tokens first: a byte (>= 0), or -1 for '*' and -2 for '?' */
+    int *tok = xrealloc(NULL, (len + 1) * sizeof *tok);
+    size_t nt = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char b = (unsigned char)v[i];
         if (wildcards && b == '\\' && i + 1 < len &&
-            (v[i + 1] == '*' || v[i + 1] == '?' || v[i + 1] == '\\')) {
-            re_byte(&o, &n, &cap, (unsigned char)v[++i]);
-            only_star = 0;
-        } else if (wildcards && b == '*') {
-            re_str(&o, &n, &cap, ".*");
-        } else if (wildcards && b == '?') {
-            re_str(&o, &n, &cap, ".");
-            only_star = 0;
-        } else {
-            re_byte(&o, &n, &cap, b);
-            only_star = 0;
-        }
+            (v[i + 1] == '*' || v[i + 1] == '?' || v[i + 1] == '\\'))
+            tok[nt++] = (unsigned char)v[++i];
+        else if (wildcards && b == '*')
+            tok[nt++] = -1;
+        else if (wildcards && b == '?')
+            tok[nt++] = -2;
+        else
+            tok[nt++] = b;
     }
-    if (t == M_EQ || t == M_END)
+    /* A leading or trailing '*' is the same as no anchor on that side (the
+     * patterns are DOTALL): `*\\cmd.exe` is endswith, `*foo*` contains.
+     * Hyperscan then sees a literal instead of an automaton. */
+    int at_start = t == M_EQ || t == M_START, at_end = t == M_EQ || t == M_END;
+    size_t a = 0, z = nt;
+    while (a < z && tok[a] == -1)
+        a++, at_start = 0;
+    while (z > a && tok[z - 1] == -1)
+        z--, at_end = 0;
+    *anything = a == z && (nt > 0 || t != M_EQ);
+    size_t cap = len * 4 + 16, n = 0;
+    char *o = xrealloc(NULL, cap);
+    o[0] = 0;
+    if (at_start)
+        re_str(&o, &n, &cap, "^");
+    for (size_t i = a; i < z; i++) {
+        if (tok[i] == -1)
+            re_str(&o, &n, &cap, ".*");
+        else if (tok[i] == -2)
+            re_str(&o, &n, &cap, ".");
+        else
+            re_byte(&o, &n, &cap, (unsigned char)tok[i]);
+    }
+    if (at_end)
         re_str(&o, &n, &cap, "$");
     o[n] = 0; /* re_byte does not terminate */
-    *anything = only_star && (len > 0 || t != M_EQ);
+    free(tok);
     return o;
 }
 
@@ -1356,6 +1375,60 @@ static void skip_rule(struct cr_load *L, const char *file, int line, int why, co
     snprintf(st->skips + used, need, "%s:%d: skipped: %s\n", file, line, reason);
 }
 
+/* Shared gates: (field, flags, regex) -> pattern index, open addressing. */
+static uint64_t gate_key(const struct pat_spec *ps)
+{
+    uint64_t h = XXH3_64bits(ps->regex, strlen(ps->regex));
+    return h ^ ((uint64_t)ps->field << 40) ^ ((uint64_t)ps->caseless << 60) ^
+           ((uint64_t)ps->need_pcre << 61) ^ (uint64_t)ps->hs_flags;
+}
+
+static int same_gate(const struct cr_pattern *p, const struct pat_spec *ps)
+{
+    unsigned flags = CR_HS_BASE_FLAGS | ps->hs_flags | (ps->caseless ? HS_FLAG_CASELESS : 0);
+    return p->gate && p->field == ps->field && p->hs_flags == flags &&
+           (p->pcre != NULL) == (ps->need_pcre != 0) && strcmp(p->regex, ps->regex) == 0;
+}
+
+static int shared_gate(struct cr_load *L, const struct pat_spec *ps)
+{
+    if (!L->sigma_gates_cap)
+        return -1;
+    uint64_t h = gate_key(ps);
+    for (uint32_t i = (uint32_t)h & (L->sigma_gates_cap - 1); L->sigma_gates[i].used;
+         i = (i + 1) & (L->sigma_gates_cap - 1))
+        if (L->sigma_gates[i].key == h && same_gate(&L->rs->patterns[L->sigma_gates[i].pat], ps))
+            return (int)L->sigma_gates[i].pat;
+    return -1;
+}
+
+static void remember_gate(struct cr_load *L, const struct pat_spec *ps, int pi)
+{
+    if (2 * (L->sigma_gates_n + 1) > L->sigma_gates_cap) {
+        uint32_t cap = L->sigma_gates_cap ? 2 * L->sigma_gates_cap : 1024;
+        struct cr_sigma_gate *t = calloc(cap, sizeof *t);
+        if (!t)
+            abort();
+        for (uint32_t i = 0; i < L->sigma_gates_cap; i++) {
+            if (!L->sigma_gates[i].used)
+                continue;
+            uint32_t j = (uint32_t)L->sigma_gates[i].key & (cap - 1);
+            while (t[j].used)
+                j = (j + 1) & (cap - 1);
+            t[j] = L->sigma_gates[i];
+        }
+        free(L->sigma_gates);
+        L->sigma_gates = t;
+        L->sigma_gates_cap = cap;
+    }
+    uint64_t h = gate_key(ps);
+    uint32_t i = (uint32_t)h & (L->sigma_gates_cap - 1);
+    while (L->sigma_gates[i].used)
+        i = (i + 1) & (L->sigma_gates_cap - 1);
+    L->sigma_gates[i] = (struct cr_sigma_gate){h, (uint32_t)pi, 1};
+    L->sigma_gates_n++;
+}
+
 static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const char *id,
                    const char *level, const char *status, const char *product, const char *service,
                    const char *category, int need)
@@ -1370,29 +1443,38 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     r->file = xstrdup(y->file);
     r->line = cr_yaml_line(root);
     L->rule_group_by_line[ri] = r->line;
-    /* patterns: each atom's run is contiguous and in order */
-    uint32_t base = (uint32_t)rs->npatterns;
-    r->patterns = xrealloc(NULL, (size_t)c->npats * sizeof *r->patterns);
+    /* patterns: atom a's are pat_idx[a.pat .. a.pat + a.npat). A gate (a
+     * select or filter pattern, which never makes a candidate) is shared by
+     * every rule that has the same one: 1,183 process_creation rules share
+     * one `Channel: Microsoft-Windows-Sysmon/Operational`, which Hyperscan
+     * would otherwise report 1,183 times per record. */
+    struct cr_expr *e = calloc(1, sizeof *e);
+    if (!e)
+        abort();
+    e->pat_idx = xrealloc(NULL, ((size_t)c->npats + 1) * sizeof *e->pat_idx);
+    r->patterns = xrealloc(NULL, ((size_t)c->npats + 1) * sizeof *r->patterns);
     for (int i = 0; i < c->npats; i++) {
         struct pat_spec *ps = &c->pats[i];
-        char msg[256];
-        int pi = cr_load_new_pattern(L, ri, ps->field, ps->regex, ps->hs_flags, ps->caseless,
+        int pi = ps->gate ? shared_gate(L, ps) : -1;
+        if (pi < 0) {
+            char msg[256];
+            pi = cr_load_new_pattern(L, ri, ps->field, ps->regex, ps->hs_flags, ps->caseless,
                                      ps->need_pcre, ps->line, msg, sizeof msg);
-        if (pi < 0) { /* checked by compile_rule; cannot happen */
-            cr_load_error(L, y->file, ps->line, "rule '%s': regex '%s': %s", id, ps->regex, msg);
-            continue;
+            if (pi < 0) { /* compile_rule checked every regex: cannot happen */
+                cr_load_error(L, y->file, ps->line, "rule '%s': regex '%s': %s", id, ps->regex,
+                              msg);
+                pi = 0;
+            } else {
+                rs->patterns[pi].gate = (uint8_t)ps->gate;
+                if (ps->gate)
+                    remember_gate(L, ps, pi);
+            }
         }
-        rs->patterns[pi].gate = (uint8_t)ps->gate;
+        e->pat_idx[i] = (uint32_t)pi;
         r = &rs->rules[ri];
         r->patterns[r->npatterns++] = (uint32_t)pi;
     }
     r = &rs->rules[ri];
-    struct cr_expr *e = calloc(1, sizeof *e);
-    if (!e)
-        abort();
-    for (int i = 0; i < c->natoms; i++)
-        if (c->atoms[i].kind == CR_ATOM_PATTERNS)
-            c->atoms[i].pat += base;
     e->atoms = c->atoms;
     e->natoms = c->natoms;
     e->prog = c->prog;

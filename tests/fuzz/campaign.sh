@@ -34,7 +34,7 @@ for t in $targets; do
   after=$(ls "$artifacts" | grep -c "^$t-crash-" || true)
   # with -fork the parent's status lines ("#N: cov: ...") carry the total
   # executions of all jobs; the last one is the campaign's
-  status=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  status=$(grep -aE '^#[0-9]+' "$log" | tail -1)
   execs=$(printf '%s\n' "$status" | grep -oE '^#[0-9]+' | tr -d '#')
   last=$(printf '%s\n' "$status" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+')
   echo "campaign: $t ${secs}s execs=$execs $last crashes=$((after - before))"
