@@ -728,10 +728,10 @@ static int cmd_check(int argc, char **argv)
             fputs(sg->skips, stderr);
         FILE *out = json ? stderr : stdout;
         fprintf(out,
-                "%s: ok: %d match rules (%d of them Sigma, %d Sigma rules skipped), %d "
-                "correlations, %d patterns (%d prefiltered for PCRE2 confirmation) in %d "
+                "%s: ok: %d match rules and %d correlations (%d of them Sigma rules, %d Sigma "
+                "rules skipped), %d patterns (%d prefiltered for PCRE2 confirmation) in %d "
                 "Hyperscan database%s (%d from cache)\n",
-                config, rs->nrules, sg->loaded, sg->skipped, rs->ncorrs, rs->npatterns,
+                config, rs->nrules, rs->ncorrs, sg->loaded, sg->skipped, rs->npatterns,
                 prefiltered, rs->nhs, rs->nhs == 1 ? "" : "s", cached);
         if (json) {
             printf("{\"match_rules\":%d,\"correlations\":%d,\"patterns\":%d,"

@@ -61,12 +61,38 @@ static struct cr_yaml *load_parser(yaml_parser_t *parser, const char *name, char
         return NULL;
     }
     y->loaded = 1;
-    yaml_parser_delete(parser);
     if (!yaml_document_get_root_node(&y->doc)) {
+        yaml_parser_delete(parser);
         snprintf(err, errlen, "%s:1: the file is empty", name);
         cr_yaml_free(y);
         return NULL;
     }
+    /* further documents (`---`), chained: Sigma keeps a correlation and its
+     * rules in one file */
+    for (struct cr_yaml *last = y;;) {
+        struct cr_yaml *n = calloc(1, sizeof *n);
+        if (!n)
+            break;
+        n->file = strdup(name);
+        if (!yaml_parser_load(parser, &n->doc)) {
+            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s%s%s", name,
+                     parser->problem_mark.line + 1, parser->problem ? parser->problem : "unknown",
+                     parser->context ? " " : "", parser->context ? parser->context : "");
+            free(n->file);
+            free(n);
+            yaml_parser_delete(parser);
+            cr_yaml_free(y);
+            return NULL;
+        }
+        n->loaded = 1;
+        if (!yaml_document_get_root_node(&n->doc)) { /* the end of the stream */
+            cr_yaml_free(n);
+            break;
+        }
+        last->next = n;
+        last = n;
+    }
+    yaml_parser_delete(parser);
     return y;
 }
 
@@ -96,12 +122,14 @@ struct cr_yaml *cr_yaml_load_string(const char *name, const char *text, size_t l
 
 void cr_yaml_free(struct cr_yaml *y)
 {
-    if (!y)
-        return;
-    if (y->loaded)
-        yaml_document_delete(&y->doc);
-    free(y->file);
-    free(y);
+    while (y) {
+        struct cr_yaml *next = y->next;
+        if (y->loaded)
+            yaml_document_delete(&y->doc);
+        free(y->file);
+        free(y);
+        y = next;
+    }
 }
 
 yaml_node_t *cr_yaml_root(struct cr_yaml *y)

@@ -24,9 +24,12 @@ struct cr_yaml {
     yaml_document_t doc;
     char *file;  /* path as given, for messages */
     int loaded;
+    struct cr_yaml *next; /* the file's next document (after `---`), or NULL; freed with
+                           * this one */
 };
 
-/* Load `path`. On failure returns NULL and writes "file:line: reason" to err. */
+/* Load `path`: its first document, and any further ones (`---`) chained in
+ * ->next. On failure returns NULL and writes "file:line: reason" to err. */
 struct cr_yaml *cr_yaml_load(const char *path, char *err, size_t errlen);
 /* Same, from memory (`name` is used in messages). */
 struct cr_yaml *cr_yaml_load_string(const char *name, const char *text, size_t len, char *err,

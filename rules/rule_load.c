@@ -411,6 +411,24 @@ struct cr_rule *cr_load_new_rule(struct cr_load *L, uint32_t *index)
     return r;
 }
 
+struct cr_correlation *cr_load_new_corr(struct cr_load *L, int *index)
+{
+    struct cr_ruleset *rs = L->rs;
+    if (rs->ncorrs == L->cap_corrs) {
+        L->cap_corrs = L->cap_corrs ? 2 * L->cap_corrs : 16;
+        rs->corrs = xrealloc(rs->corrs, (size_t)L->cap_corrs * sizeof *rs->corrs);
+        L->refs = xrealloc(L->refs, (size_t)L->cap_corrs * sizeof *L->refs);
+        L->group_by_line = xrealloc(L->group_by_line, (size_t)L->cap_corrs * sizeof(int));
+    }
+    *index = rs->ncorrs++;
+    struct cr_correlation *c = &rs->corrs[*index];
+    memset(c, 0, sizeof *c);
+    memset(L->refs[*index], 0, sizeof L->refs[*index]);
+    L->group_by_line[*index] = 0;
+    c->value_field = -1;
+    return c;
+}
+
 int cr_load_rule_index(struct cr_load *L, const char *id)
 {
     for (int i = 0; i < L->rs->nrules; i++)
@@ -733,7 +751,6 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
                                        "description", "tags",    "field",    "max_keys",
                                        "steps",     "history",   "learn",    "max_values",
                                        NULL};
-    struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
         return;
@@ -749,16 +766,8 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     L->nerr += cr_yaml_check_keys(y, n, keys, owner, L->err, L->errlen);
     check_tags(L, y, n, owner);
 
-    if (rs->ncorrs == L->cap_corrs) {
-        L->cap_corrs = L->cap_corrs ? 2 * L->cap_corrs : 16;
-        rs->corrs = xrealloc(rs->corrs, (size_t)L->cap_corrs * sizeof *rs->corrs);
-        L->refs = xrealloc(L->refs, (size_t)L->cap_corrs * sizeof *L->refs);
-        L->group_by_line = xrealloc(L->group_by_line, (size_t)L->cap_corrs * sizeof(int));
-    }
-    int ci = rs->ncorrs++;
-    struct cr_correlation *c = &rs->corrs[ci];
-    memset(c, 0, sizeof *c);
-    memset(L->refs[ci], 0, sizeof L->refs[ci]);
+    int ci;
+    struct cr_correlation *c = cr_load_new_corr(L, &ci);
     c->id = xstrdup(id);
     c->file = xstrdup(y->file);
     c->line = cr_yaml_line(n);
@@ -927,9 +936,21 @@ void cr_load_file(struct cr_load *L, const char *path)
     static const char *const keys[] = {"rules", "correlations", NULL};
     yaml_node_t *root = cr_yaml_root(y);
     if (cr_yaml_is_map(root) && cr_sigma_is_rule(y, root)) {
-        cr_sigma_add_doc(L, y, root); /* compiled once every file is read */
+        /* compiled once every file is read; a file may hold several (`---`) */
+        for (struct cr_yaml *d = y; d; d = d->next) {
+            yaml_node_t *r = cr_yaml_root(d);
+            if (cr_yaml_is_map(r) && cr_sigma_is_rule(d, r))
+                cr_sigma_add_doc(L, d, r);
+            else
+                cr_load_error(L, d->file, cr_yaml_line(r),
+                              "a file of Sigma rules holds only Sigma rules (documents with "
+                              "'detection' or 'correlation')");
+        }
         return;
     }
+    if (y->next)
+        cr_load_error(L, y->file, cr_yaml_line(cr_yaml_root(y->next)),
+                      "a second YAML document ('---'): corral's rule and mapping files hold one");
     if (cr_yaml_is_map(root) && cr_sigma_is_map(y, root)) {
         cr_sigma_load_map(L, y, root);
         return;

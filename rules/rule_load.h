@@ -48,6 +48,9 @@ struct cr_load {
 
 /* Rule ids: index of the rule named id, -1 if none (linear; load time). */
 int cr_load_rule_index(struct cr_load *L, const char *id);
+/* A new, zeroed correlation appended to L->rs (value_field -1), with its
+ * refs row and group_by line cleared. */
+struct cr_correlation *cr_load_new_corr(struct cr_load *L, int *index);
 /* A new, zeroed rule appended to L->rs (grows the arrays). */
 struct cr_rule *cr_load_new_rule(struct cr_load *L, uint32_t *index);
 /* A new pattern for rule `rule` on `field`; regex copied. PCRE2 code is

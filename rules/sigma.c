@@ -1429,6 +1429,16 @@ static void remember_gate(struct cr_load *L, const struct pat_spec *ps, int pi)
     L->sigma_gates_n++;
 }
 
+static int id_taken(struct cr_load *L, const char *id)
+{
+    if (cr_load_rule_index(L, id) >= 0)
+        return 1;
+    for (int i = 0; i < L->rs->ncorrs; i++)
+        if (strcmp(L->rs->corrs[i].id, id) == 0)
+            return 1;
+    return 0;
+}
+
 static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const char *id,
                    const char *level, const char *status, const char *product, const char *service,
                    const char *category, int need)
@@ -1563,7 +1573,8 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     rs->sigma.loaded++;
 }
 
-static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
+static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y,
+                                            yaml_node_t *root)
 {
     const char *file = y->file;
     int line = cr_yaml_line(root);
@@ -1571,24 +1582,24 @@ static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     const char *status = scalar(y, root, "status");
     const char *level = scalar(y, root, "level");
     char why[400];
-    if (cr_yaml_get(y, root, "correlation") || cr_yaml_get(y, root, "filter")) {
+    if (cr_yaml_get(y, root, "filter")) {
         skip_rule(L, file, line, CR_SIGMA_SKIP_CORRELATION,
-                  "Sigma correlation and filter rules are not compiled yet");
-        return;
+                  "Sigma filter documents are not compiled yet");
+        return NULL;
     }
     if (!id || !*id) {
         skip_rule(L, file, line, CR_SIGMA_SKIP_INVALID, "a Sigma rule needs an 'id'");
-        return;
+        return NULL;
     }
     if (status && (strcmp(status, "deprecated") == 0 || strcmp(status, "unsupported") == 0)) {
         snprintf(why, sizeof why, "rule %s: status %s", id, status);
         skip_rule(L, file, line, CR_SIGMA_SKIP_STATUS, why);
-        return;
+        return NULL;
     }
-    if (cr_load_rule_index(L, id) >= 0 || cr_ruleset_find_corr(L->rs, id) >= 0) {
+    if (id_taken(L, id)) {
         snprintf(why, sizeof why, "rule %s: the id is already taken", id);
         skip_rule(L, file, line, CR_SIGMA_SKIP_DUPLICATE, why);
-        return;
+        return NULL;
     }
     yaml_node_t *ls = cr_yaml_get(y, root, "logsource");
     const char *product = scalar(y, ls, "product"), *service = scalar(y, ls, "service"),
@@ -1600,14 +1611,14 @@ static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
                  "category=%s",
                  id, product ? product : "-", service ? service : "-", category ? category : "-");
         skip_rule(L, file, cr_yaml_line(ls ? ls : root), CR_SIGMA_SKIP_LOGSOURCE, why);
-        return;
+        return NULL;
     }
     yaml_node_t *det = cr_yaml_get(y, root, "detection");
     yaml_node_t *cond = cr_yaml_get(y, det, "condition");
     if (!cr_yaml_is_map(det) || !cond) {
         snprintf(why, sizeof why, "rule %s: 'detection' must be a mapping with a 'condition'", id);
         skip_rule(L, file, cr_yaml_line(det ? det : root), CR_SIGMA_SKIP_INVALID, why);
-        return;
+        return NULL;
     }
 
     struct comp c;
@@ -1696,7 +1707,8 @@ static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
                  c.pats[i].regex, msg, off);
         cr_pcre_free(code);
     }
-    if (c.skip >= 0) {
+    int ok = c.skip < 0;
+    if (!ok) {
         snprintf(why, sizeof why, "rule %s: %s", id, c.why);
         skip_rule(L, file, c.skip_line ? c.skip_line : line, c.skip, why);
     } else {
@@ -1710,10 +1722,311 @@ static void compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     free(c.pats);
     free(c.atoms);
     free(c.prog);
+    return ok ? src : NULL;
+}
+
+/* ---- correlation rules (Sigma v2.1) onto corral's correlations ---- */
+
+/* Every loaded Sigma rule and correlation, by id and by `name`. */
+struct named {
+    const char *id, *name;
+    const struct sigma_src *src; /* where its fields are: for group-by and field */
+    int corr;                    /* 1: a correlation */
+    int index;                   /* rule or correlation index in the ruleset */
+};
+
+static const struct named *find_named(const struct named *t, int n, const char *ref)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].id, ref) == 0 || (t[i].name && strcmp(t[i].name, ref) == 0))
+            return &t[i];
+    return NULL;
+}
+
+/* A Sigma condition map: gt, gte, lt, lte, eq (a range with two). */
+static int sigma_bounds(struct cr_yaml *y, yaml_node_t *v, uint32_t *lo, uint32_t *hi,
+                        const char **field, char *why, size_t wl)
+{
+    *lo = 1;
+    *hi = UINT32_MAX;
+    *field = NULL;
+    if (!cr_yaml_is_map(v)) {
+        snprintf(why, wl, "condition must be a mapping such as {gte: 10}");
+        return -1;
+    }
+    for (int i = 0; i < cr_yaml_map_len(v); i++) {
+        yaml_node_t *kn;
+        const char *k = cr_yaml_map_key(y, v, i, &kn);
+        const char *val = cr_yaml_str(cr_yaml_map_value(y, v, i));
+        if (k && strcmp(k, "field") == 0) {
+            *field = val;
+            continue;
+        }
+        char *end;
+        long long x = val ? strtoll(val, &end, 10) : -1;
+        if (!val || *end || x < 0 || x > 100000) {
+            snprintf(why, wl, "condition %s: '%s' is not a count from 0 to 100000", k ? k : "?",
+                     val ? val : "");
+            return -1;
+        }
+        if (k && strcmp(k, "gte") == 0)
+            *lo = (uint32_t)x;
+        else if (k && strcmp(k, "gt") == 0)
+            *lo = (uint32_t)x + 1;
+        else if (k && strcmp(k, "lte") == 0)
+            *hi = (uint32_t)x;
+        else if (k && strcmp(k, "lt") == 0 && x > 0)
+            *hi = (uint32_t)x - 1;
+        else if (k && strcmp(k, "eq") == 0)
+            *lo = *hi = (uint32_t)x;
+        else {
+            snprintf(why, wl, "condition: '%s' is not supported (gt, gte, lt, lte, eq)",
+                     k ? k : "?");
+            return -1;
+        }
+    }
+    if (*lo == 0)
+        *lo = 1;
+    if (*lo > *hi) {
+        snprintf(why, wl, "condition: no count satisfies it");
+        return -1;
+    }
+    return 0;
+}
+
+static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root,
+                         struct named *tab, int *ntab)
+{
+    struct cr_ruleset *rs = L->rs;
+    const char *file = y->file;
+    int line = cr_yaml_line(root);
+    const char *id = scalar(y, root, "id"), *title = scalar(y, root, "title");
+    const char *level = scalar(y, root, "level");
+    yaml_node_t *cn = cr_yaml_get(y, root, "correlation");
+    char why[600];
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        char r_[400];                                                                              \
+        snprintf(r_, sizeof r_, __VA_ARGS__);                                                      \
+        snprintf(why, sizeof why, "correlation %s: %s", id ? id : "?", r_);                        \
+        skip_rule(L, file, line, CR_SIGMA_SKIP_CORRELATION, why);                                  \
+        return;                                                                                    \
+    } while (0)
+    if (!id || !*id) {
+        skip_rule(L, file, line, CR_SIGMA_SKIP_INVALID, "a Sigma correlation needs an 'id'");
+        return;
+    }
+    if (id_taken(L, id)) {
+        snprintf(why, sizeof why, "correlation %s: the id is already taken", id);
+        skip_rule(L, file, line, CR_SIGMA_SKIP_DUPLICATE, why);
+        return;
+    }
+    if (!cr_yaml_is_map(cn))
+        SKIP("'correlation' must be a mapping");
+    const char *type = scalar(y, cn, "type");
+    enum cr_corr_type t;
+    if (type && strcmp(type, "event_count") == 0)
+        t = CR_CORR_EVENT_COUNT;
+    else if (type && strcmp(type, "value_count") == 0)
+        t = CR_CORR_VALUE_COUNT;
+    else if (type && strcmp(type, "temporal") == 0)
+        t = CR_CORR_TEMPORAL;
+    else if (type && strcmp(type, "temporal_ordered") == 0)
+        t = CR_CORR_TEMPORAL_ORDERED;
+    else
+        SKIP("type '%s' is not compiled yet (event_count, value_count, temporal, "
+             "temporal_ordered are)",
+             type ? type : "");
+    if (cr_yaml_get(y, cn, "aliases"))
+        SKIP("field name aliases are not compiled yet");
+    yaml_node_t *rules = cr_yaml_get(y, cn, "rules");
+    int nrules = cr_yaml_is_seq(rules) ? cr_yaml_seq_len(rules) : cr_yaml_str(rules) ? 1 : 0;
+    if (nrules == 0 || nrules > CR_MAX_STEPS)
+        SKIP("'rules' lists %d rules (1 to %d)", nrules, CR_MAX_STEPS);
+    if ((t == CR_CORR_TEMPORAL || t == CR_CORR_TEMPORAL_ORDERED) && nrules < 2)
+        SKIP("%s needs at least 2 rules", type);
+    const struct named *refs[CR_MAX_STEPS];
+    for (int i = 0; i < nrules; i++) {
+        const char *ref = cr_yaml_str(cr_yaml_is_seq(rules) ? cr_yaml_seq_at(y, rules, i) : rules);
+        refs[i] = ref ? find_named(tab, *ntab, ref) : NULL;
+        if (!refs[i])
+            SKIP("rule '%s' is not a loaded Sigma rule or correlation", ref ? ref : "");
+    }
+    int64_t span = 0;
+    const char *ts = scalar(y, cn, "timespan");
+    if (!ts || cr_parse_duration_ms(ts, &span) != 0 || span <= 0)
+        SKIP("timespan '%s' is not a duration (30s, 5m, 1h, 1d)", ts ? ts : "");
+    uint32_t lo = 1, hi = UINT32_MAX;
+    const char *vfield = NULL;
+    yaml_node_t *cond = cr_yaml_get(y, cn, "condition");
+    char bwhy[200];
+    if (t == CR_CORR_EVENT_COUNT || t == CR_CORR_VALUE_COUNT) {
+        if (sigma_bounds(y, cond, &lo, &hi, &vfield, bwhy, sizeof bwhy) != 0)
+            SKIP("%s", bwhy);
+        if (t == CR_CORR_VALUE_COUNT && (!vfield || hi != UINT32_MAX))
+            SKIP("value_count needs condition.field and a lower bound only");
+    } else if (cond) {
+        if (sigma_bounds(y, cond, &lo, &hi, &vfield, bwhy, sizeof bwhy) != 0)
+            SKIP("%s", bwhy);
+        if (lo != (uint32_t)nrules || hi != UINT32_MAX)
+            SKIP("%s with a condition other than all %d rules is not compiled yet", type, nrules);
+    }
+    /* where the fields are: the mapping of the first rule (all must share it) */
+    const struct sigma_src *src = refs[0]->src;
+    for (int i = 1; i < nrules; i++)
+        if (refs[i]->src != src)
+            SKIP("its rules come from different logsources; group-by needs aliases then");
+    struct comp c;
+    memset(&c, 0, sizeof c);
+    c.L = L;
+    c.y = y;
+    c.src = src;
+    c.skip = -1;
+    uint16_t group_by[CR_MAX_GROUP_BY];
+    int ngroup = 0;
+    yaml_node_t *gb = cr_yaml_get(y, cn, "group-by");
+    int ng = cr_yaml_is_seq(gb) ? cr_yaml_seq_len(gb) : 0;
+    if (ng == 0 || ng > CR_MAX_GROUP_BY)
+        SKIP("group-by lists %d fields (1 to %d)", ng, CR_MAX_GROUP_BY);
+    for (int i = 0; i < ng; i++) {
+        const char *f = cr_yaml_str(cr_yaml_seq_at(y, gb, i));
+        int alts[CR_ATOM_MAX_ALT];
+        if (!f || resolve_field(&c, f, line, alts) == 0 || c.skip >= 0)
+            SKIP("group-by field '%s' cannot be placed", f ? f : "");
+        group_by[ngroup++] = (uint16_t)alts[0]; /* the first shape the mapping gives */
+    }
+    int value_field = -1;
+    if (vfield) {
+        int alts[CR_ATOM_MAX_ALT];
+        if (resolve_field(&c, vfield, line, alts) == 0 || c.skip >= 0)
+            SKIP("condition.field '%s' cannot be placed", vfield);
+        value_field = alts[0];
+    }
+
+    /* the incident: category from the tags, else the first rule's */
+    const char *cat = NULL;
+    const struct cr_sigma_map *map = L->sigma_map;
+    yaml_node_t *tags = cr_yaml_get(y, root, "tags");
+    for (int k = 0; map && k < map->ntagcat && !cat; k++)
+        for (int i = 0; i < cr_yaml_seq_len(tags) && !cat; i++) {
+            const char *tg = cr_yaml_str(cr_yaml_seq_at(y, tags, i));
+            if (tg && strcmp(tg, map->tagcat[k].tag) == 0 && map->tagcat[k].category[0])
+                cat = map->tagcat[k].category;
+        }
+    char first_cat[24] = "";
+    if (!refs[0]->corr && rs->rules[refs[0]->index].incident)
+        snprintf(first_cat, sizeof first_cat, "%s", rs->rules[refs[0]->index].incident->category);
+    else if (refs[0]->corr)
+        snprintf(first_cat, sizeof first_cat, "%s", rs->corrs[refs[0]->index].incident.category);
+    if (!cat && first_cat[0])
+        cat = first_cat;
+    if (!cat)
+        cat = "S-ATK-EXPL";
+
+    int ci;
+    struct cr_correlation *co = cr_load_new_corr(L, &ci);
+    co->id = xstrdup(id);
+    co->title = xstrdup(title ? title : id);
+    co->file = xstrdup(file);
+    co->line = line;
+    co->type = t;
+    co->nsteps = nrules;
+    for (int i = 0; i < nrules; i++) {
+        L->refs[ci][i].name = refs[i]->id;
+        L->refs[ci][i].line = line;
+    }
+    memcpy(co->group_by, group_by, sizeof group_by);
+    co->ngroup_by = ngroup;
+    L->group_by_line[ci] = cr_yaml_line(gb);
+    co->timespan_ms = span;
+    co->gte = lo;
+    co->lte = hi;
+    co->windowed = t == CR_CORR_EVENT_COUNT && hi != UINT32_MAX;
+    co->value_field = value_field;
+    snprintf(co->incident.category, sizeof co->incident.category, "%s", cat);
+    snprintf(co->incident.reg_category, sizeof co->incident.reg_category, "%s",
+             cr_category_reg_default(cat));
+    const char *pri = "P3";
+    if (level && strcmp(level, "critical") == 0)
+        pri = "P1";
+    else if (level && strcmp(level, "high") == 0)
+        pri = "P2";
+    else if (level && (strcmp(level, "low") == 0 || strcmp(level, "informational") == 0))
+        pri = "P4";
+    snprintf(co->incident.priority, sizeof co->incident.priority, "%s", pri);
+    co->incident.title = xstrdup(co->title);
+    co->incident.open_for_ms = span;
+
+    /* generate: false (the default): the rules it names do not also open
+     * incidents of their own; only the correlation speaks */
+    const char *gen = scalar(y, cn, "generate");
+    if (!gen || strcmp(gen, "true") != 0)
+        for (int i = 0; i < nrules; i++)
+            if (!refs[i]->corr && rs->rules[refs[i]->index].incident) {
+                struct cr_rule *r = &rs->rules[refs[i]->index];
+                free(r->incident->title);
+                free(r->incident);
+                r->incident = NULL;
+                r->ngroup_by = 0;
+            }
+    rs->sigma.loaded++;
+    tab[*ntab] = (struct named){id, scalar(y, root, "name"), src, 1, ci};
+    (*ntab)++;
+#undef SKIP
 }
 
 void cr_sigma_compile_all(struct cr_load *L)
 {
-    for (int i = 0; i < L->nsigma_docs; i++)
-        compile_rule(L, L->sigma_docs[i].y, L->sigma_docs[i].root);
+    struct named *tab = xrealloc(NULL, ((size_t)L->nsigma_docs + 1) * sizeof *tab);
+    int ntab = 0;
+    for (int i = 0; i < L->nsigma_docs; i++) {
+        struct cr_yaml *y = L->sigma_docs[i].y;
+        yaml_node_t *root = L->sigma_docs[i].root;
+        if (cr_yaml_get(y, root, "correlation"))
+            continue; /* once every rule it may name is compiled */
+        const struct sigma_src *src = compile_rule(L, y, root);
+        if (src)
+            tab[ntab++] = (struct named){scalar(y, root, "id"), scalar(y, root, "name"), src, 0,
+                                         L->rs->nrules - 1};
+    }
+    /* correlations in file order; one naming a later correlation waits for it
+     * (passes until nothing changes) */
+    uint8_t *done = calloc((size_t)L->nsigma_docs + 1, 1);
+    if (!done)
+        abort();
+    for (int progress = 1; progress;) {
+        progress = 0;
+        for (int i = 0; i < L->nsigma_docs; i++) {
+            struct cr_yaml *y = L->sigma_docs[i].y;
+            yaml_node_t *root = L->sigma_docs[i].root, *cn = cr_yaml_get(y, root, "correlation");
+            if (done[i] || !cn)
+                continue;
+            yaml_node_t *rules = cr_yaml_get(y, cn, "rules");
+            int ready = 1;
+            for (int k = 0; k < cr_yaml_seq_len(rules); k++) {
+                const char *ref = cr_yaml_str(cr_yaml_seq_at(y, rules, k));
+                if (ref && !find_named(tab, ntab, ref))
+                    for (int j = 0; j < L->nsigma_docs; j++) { /* a pending correlation? */
+                        yaml_node_t *rj = L->sigma_docs[j].root;
+                        struct cr_yaml *yj = L->sigma_docs[j].y;
+                        const char *idj = scalar(yj, rj, "id"), *nj = scalar(yj, rj, "name");
+                        if (!done[j] && j != i && cr_yaml_get(yj, rj, "correlation") &&
+                            ((idj && strcmp(idj, ref) == 0) || (nj && strcmp(nj, ref) == 0)))
+                            ready = 0;
+                    }
+            }
+            if (!ready)
+                continue;
+            compile_corr(L, y, root, tab, &ntab);
+            done[i] = 1;
+            progress = 1;
+        }
+    }
+    for (int i = 0; i < L->nsigma_docs; i++) /* a cycle: skipped, named */
+        if (!done[i] && cr_yaml_get(L->sigma_docs[i].y, L->sigma_docs[i].root, "correlation"))
+            skip_rule(L, L->sigma_docs[i].y->file, cr_yaml_line(L->sigma_docs[i].root),
+                      CR_SIGMA_SKIP_CORRELATION,
+                      "a correlation in a cycle of correlations naming each other");
+    free(done);
+    free(tab);
 }

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "engine/rule_tests.h"
 #include "parsers/parser.h"
 #include "rules/matcher.h"
 #include "testutil.h"
@@ -324,4 +326,86 @@ Test(sigma, a_wrong_mapping_is_an_error_naming_file_and_line, .init = setup, .fi
     snprintf(want, sizeof want, "%s/map.yaml:3: unknown category 'S-NOPE'", dir);
     cr_assert(strstr(err, want), "%s", err);
     cr_assert(strstr(err, "unknown key 'colour'"), "%s", err);
+}
+
+/* A Sigma correlation (v2.1) and the rule it names in one file, as the
+ * specification shows them: compiled onto corral's correlation engine and
+ * run by `corral test-rules` through the real parser, matcher and
+ * correlator. generate: false (the default) keeps the base rule from
+ * opening incidents of its own (`exact: true` checks). */
+Test(sigma, a_correlation_rule_runs_on_the_correlation_engine, .init = setup, .fini = teardown)
+{
+    put("bf.yml",
+        "title: AWS console login failure\nid: 9b1b2f3c-0000-4000-8000-000000000001\n"
+        "name: aws_console_login_failure\nstatus: test\nlevel: low\nlogsource:\n"
+        "  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n"
+        "    eventSource: signin.amazonaws.com\n    eventName: ConsoleLogin\n"
+        "    errorMessage|exists: true\n  condition: selection\n"
+        "---\n"
+        "title: AWS console brute force\nid: 9b1b2f3c-0000-4000-8000-000000000002\n"
+        "status: test\nlevel: high\ntags:\n  - attack.credential_access\n"
+        "correlation:\n  type: event_count\n  rules:\n    - aws_console_login_failure\n"
+        "  group-by:\n    - sourceIPAddress\n  timespan: 5m\n  condition:\n    gte: 5\n");
+#define FAIL_LOGIN                                                                                 \
+    "'{\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":\"signin.amazonaws.com\","       \
+    "\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":\"203.0.113.9\",\"userIdentity\":"      \
+    "{\"type\":\"IAMUser\",\"userName\":\"ops\"},\"errorMessage\":\"Failed authentication\"}'"
+    char fx[1200], cfg[1200], rules[1200];
+    snprintf(rules, sizeof rules, "%s/rules", dir);
+    cr_assert_eq(mkdir(rules, 0755), 0);
+    char src[1200], dst[1200];
+    snprintf(src, sizeof src, "%s/bf.yml", dir);
+    snprintf(dst, sizeof dst, "%s/rules/bf.yml", dir);
+    cr_assert_eq(rename(src, dst), 0);
+    snprintf(fx, sizeof fx, "%s/fx.yaml", dir);
+    put("fx.yaml", "tests:\n"
+                   "  - name: five failures from one address in five minutes\n"
+                   "    events:\n      - { at: 0s, repeat: 5, every: 30s, log: " FAIL_LOGIN " }\n"
+                   "    expect:\n      - { rule: 9b1b2f3c-0000-4000-8000-000000000002, "
+                   "category: S-ATK-BRUTE, priority: P2, event_count: 5 }\n"
+                   "    exact: true\n"
+                   "  - name: four are not enough\n"
+                   "    events:\n      - { at: 0s, repeat: 4, every: 30s, log: " FAIL_LOGIN " }\n"
+                   "      - { at: 10m }\n"
+                   "    exact: true\n"
+                   "  - name: five spread over ten minutes are not a burst\n"
+                   "    events:\n      - { at: 0s, repeat: 5, every: 2m, log: " FAIL_LOGIN " }\n"
+                   "    exact: true\n");
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+    char text[3000];
+    snprintf(text, sizeof text, "rules: [%s, %s]\n", cr_test_source_path("configs/sigma"), rules);
+    put("c.yaml", text);
+    char *argv[] = {"test-rules", "-c", cfg, fx, NULL};
+    cr_assert_eq(cr_cmd_test_rules(4, argv), 0, "the fixture must pass (see stdout)");
+    /* and the loader says what it made of it */
+    const char *paths[] = {cr_test_source_path("configs/sigma"), rules};
+    rs = cr_ruleset_load(paths, 2, NULL, err, sizeof err);
+    cr_assert_not_null(rs, "%s", err);
+    cr_assert_eq(rs->sigma.loaded, 2);
+    cr_assert_eq(rs->ncorrs, 1);
+    cr_assert_eq(rs->corrs[0].type, CR_CORR_EVENT_COUNT);
+    cr_assert_eq(rs->corrs[0].gte, 5);
+    cr_assert_eq(rs->corrs[0].timespan_ms, 300000);
+    cr_assert_null(rs->rules[cr_ruleset_find_rule(rs, "9b1b2f3c-0000-4000-8000-000000000001")].incident,
+                   "generate: false");
+}
+
+/* What the correlation compiler cannot run yet is skipped and counted. */
+Test(sigma, correlations_that_cannot_run_are_skipped, .init = setup, .fini = teardown)
+{
+    put("a.yml", RULE("00000000-0000-0000-0000-000000000040", "base", WIN_PROC,
+                      "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n"));
+    put("b.yml", "title: sum\nid: 00000000-0000-0000-0000-000000000041\ncorrelation:\n"
+                 "  type: value_sum\n  rules: [00000000-0000-0000-0000-000000000040]\n"
+                 "  group-by: [User]\n  timespan: 1h\n  condition: {gte: 5, field: x}\n");
+    put("c.yml", "title: missing\nid: 00000000-0000-0000-0000-000000000042\ncorrelation:\n"
+                 "  type: event_count\n  rules: [no_such_rule]\n  group-by: [User]\n"
+                 "  timespan: 1h\n  condition: {gte: 5}\n");
+    start();
+    cr_assert_eq(rs->sigma.loaded, 1);
+    cr_assert_eq(rs->sigma.by_reason[CR_SIGMA_SKIP_CORRELATION], 2, "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "type 'value_sum' is not compiled yet"), "%s",
+              rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "rule 'no_such_rule' is not a loaded Sigma rule"), "%s",
+              rs->sigma.skips);
 }
