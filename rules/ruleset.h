@@ -275,6 +275,7 @@ const char *cr_sigma_skip_name(enum cr_sigma_skip why);
 
 struct cr_sigma_stats {
     int loaded, skipped;
+    int silent; /* loaded below sigma_min_level: they match, open no incident of their own */
     int by_reason[CR_SIGMA_SKIP__COUNT];
     char *skips; /* "file:line: reason" per skipped rule, one per line (malloc'd; may be NULL) */
 };

@@ -114,7 +114,18 @@ struct cr_sigma_map {
         int nvals;
     } *ph;
     int nph;
+    int min_level; /* sigma_min_level: rules below it load and match but open no incident */
 };
+
+/* informational 0, low 1, medium 2, high 3, critical 4; -1 unknown */
+static int level_rank(const char *l)
+{
+    static const char *const names[] = {"informational", "low", "medium", "high", "critical"};
+    for (int i = 0; l && i < 5; i++)
+        if (strcmp(l, names[i]) == 0)
+            return i;
+    return -1;
+}
 
 int cr_sigma_is_rule(struct cr_yaml *y, yaml_node_t *root)
 {
@@ -126,7 +137,7 @@ int cr_sigma_is_rule(struct cr_yaml *y, yaml_node_t *root)
 int cr_sigma_is_map(struct cr_yaml *y, yaml_node_t *root)
 {
     return cr_yaml_get(y, root, "sigma_logsources") || cr_yaml_get(y, root, "sigma_categories") ||
-           cr_yaml_get(y, root, "sigma_placeholders");
+           cr_yaml_get(y, root, "sigma_placeholders") || cr_yaml_get(y, root, "sigma_min_level");
 }
 
 void cr_sigma_add_doc(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
@@ -277,6 +288,15 @@ void cr_sigma_load_map(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
         m->tagcat[m->ntagcat].category[0] = 0;
         check_category(L, y, cat, m->tagcat[m->ntagcat].category);
         m->ntagcat++;
+    }
+    yaml_node_t *ml = cr_yaml_get(y, root, "sigma_min_level");
+    if (ml) {
+        int r = level_rank(cr_yaml_str(ml));
+        if (r < 0)
+            cr_load_error(L, y->file, cr_yaml_line(ml),
+                          "sigma_min_level must be informational, low, medium, high or critical");
+        else
+            m->min_level = r;
     }
     yaml_node_t *ph = cr_yaml_get(y, root, "sigma_placeholders");
     if (ph && !cr_yaml_is_map(ph))
@@ -1564,6 +1584,17 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     inc->title = xstrdup(r->title);
     inc->open_for_ms = 3600 * 1000LL;
     r->incident = inc;
+    int rank = level_rank(level);
+    if (map && (rank < 0 ? 2 : rank) < map->min_level) { /* no level: as medium */
+        /* below sigma_min_level: it matches (and may feed a correlation) but
+         * does not alert on its own */
+        free(inc->title);
+        free(inc);
+        r->incident = NULL;
+        rs->sigma.silent++;
+        rs->sigma.loaded++;
+        return;
+    }
     for (int g = 0; g < c->src->ngroup_by; g++) {
         int f = cr_load_field(L, c->src->group_by[g], c->src->y->file, c->src->line);
         r = &rs->rules[ri];

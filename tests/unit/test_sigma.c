@@ -198,7 +198,7 @@ Test(sigma, re_cidr_exists_null_numbers_fieldref_base64offset_windash, .init = s
                  "detection:\n  sel:\n    CommandLine|base64offset|contains: 'IEX (New-Object'\n"
                  "  condition: sel\n");
     put("h.yml", "title: user is parent\nid: 00000000-0000-0000-0000-000000000011\nstatus: test\n"
-                 "level: low\nlogsource:\n  product: windows\n  category: process_creation\n"
+                 "level: medium\nlogsource:\n  product: windows\n  category: process_creation\n"
                  "detection:\n  sel:\n    Image|fieldref: ParentImage\n"
                  "  has_user:\n    User|exists: true\n  condition: sel and has_user\n");
     start();
@@ -408,4 +408,27 @@ Test(sigma, correlations_that_cannot_run_are_skipped, .init = setup, .fini = tea
               rs->sigma.skips);
     cr_assert(strstr(rs->sigma.skips, "rule 'no_such_rule' is not a loaded Sigma rule"), "%s",
               rs->sigma.skips);
+}
+
+/* sigma_min_level (medium in the default mapping): a low rule loads and
+ * matches, so a correlation can count it, but opens no incident alone. */
+Test(sigma, rules_below_the_minimum_level_match_but_do_not_alert, .init = setup, .fini = teardown)
+{
+    put("low.yml", "title: assumed role used\nid: 00000000-0000-0000-0000-000000000050\n"
+                   "status: test\nlevel: low\nlogsource:\n  product: aws\n  service: cloudtrail\n"
+                   "detection:\n  sel:\n    userIdentity.type: AssumedRole\n  condition: sel\n");
+    put("none.yml", "title: no level\nid: 00000000-0000-0000-0000-000000000051\nstatus: test\n"
+                    "logsource:\n  product: aws\n  service: cloudtrail\n"
+                    "detection:\n  sel:\n    userIdentity.type: AssumedRole\n  condition: sel\n");
+    start();
+    cr_assert_eq(rs->sigma.loaded, 2);
+    cr_assert_eq(rs->sigma.silent, 1);
+    cr_assert_str_eq(matches("{\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":"
+                             "\"s3.amazonaws.com\",\"eventName\":\"ListBuckets\",\"userIdentity\":"
+                             "{\"type\":\"AssumedRole\"}}"),
+                     "assumed role used no level");
+    cr_assert_null(rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000050")].incident);
+    cr_assert_not_null(
+        rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")].incident,
+        "a rule without a level counts as medium");
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# coverage.sh - what corral catches on labelled real data nobody on the team wrote (issue 10,
+# item 9), with the default pack and with SigmaHQ loaded. Rerunnable; prints one table.
+#
+# Panther's cloud rule tests (../shared/data/panther-cloud-rule-tests/rule_tests.jsonl): 1,210
+# events, each labelled "should alert" (619) or "should not" (591) by Panther for one of its
+# rules. Each event is scored alone (bench/match_lines: the rules that open an incident on that
+# record): a positive is detected if any such rule matches it, a negative fires if any does.
+# Per log type. Events whose label needs Panther's mocked enrichment (uses_mocks) are counted
+# apart.
+#
+# Usage: bash bench/coverage.sh   Environment: BUILD (build)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+data=../shared/data
+sig=$data/sigmahq-rules
+[ -f "$data/panther-cloud-rule-tests/rule_tests.jsonl" ] || { echo "coverage.sh: $data is missing" >&2; exit 2; }
+[ -x "$BUILD/match_lines" ] || { echo "coverage.sh: build first ($BUILD)" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/corral-coverage-XXXXXX)
+trap '[ -n "${KEEP:-}" ] && echo "kept $tmp" >&2 || rm -rf "$tmp"' EXIT
+
+python3 - "$data/panther-cloud-rule-tests/rule_tests.jsonl" "$tmp" <<'PY'
+import json, sys
+src, tmp = sys.argv[1], sys.argv[2]
+with open(tmp + "/panther.events", "w") as ev, open(tmp + "/panther.labels", "w") as lab:
+    for line in open(src):
+        t = json.loads(line)
+        ev.write(json.dumps(t["log"], separators=(",", ":")) + "\n")
+        lab.write(json.dumps({"type": t["log_types"][0] if t["log_types"] else "?",
+                              "positive": bool(t["expected_result"]),
+                              "mocks": bool(t["uses_mocks"])}) + "\n")
+PY
+echo "\$ $BUILD/match_lines configs/rules panther.events"
+"$BUILD/match_lines" configs/rules "$tmp/panther.events" > "$tmp/base.out" || exit 1
+all="configs/rules,configs/sigma,$sig/rules,$sig/rules-emerging-threats,$sig/rules-threat-hunting"
+echo "\$ $BUILD/match_lines configs/rules,configs/sigma,SigmaHQ(rules, emerging threats, hunting) panther.events"
+"$BUILD/match_lines" "$all" "$tmp/panther.events" > "$tmp/sigma.out" || exit 1
+# the same with SigmaHQ's low rules alerting too (sigma_min_level: low)
+mkdir -p "$tmp/sigma-low"
+sed 's/^sigma_min_level: .*/sigma_min_level: low/' configs/sigma/logsources.yaml > "$tmp/sigma-low/logsources.yaml"
+low="configs/rules,$tmp/sigma-low,$sig/rules,$sig/rules-emerging-threats,$sig/rules-threat-hunting"
+echo "\$ $BUILD/match_lines ... with sigma_min_level: low"
+"$BUILD/match_lines" "$low" "$tmp/panther.events" > "$tmp/low.out" || exit 1
+python3 - "$tmp" <<'PY'
+import json, sys, collections
+tmp = sys.argv[1]
+labels = [json.loads(l) for l in open(tmp + "/panther.labels")]
+def fired(path):
+    out = {}
+    for line in open(path):
+        no, _, ids = line.rstrip("\n").partition("\t")
+        out[int(no)] = ids.split() if ids else []
+    return out
+base, sig, low = fired(tmp + "/base.out"), fired(tmp + "/sigma.out"), fired(tmp + "/low.out")
+rows = collections.OrderedDict()
+def add(key, lab, b, s, l):
+    r = rows.setdefault(key, [0, 0, 0, 0, 0, 0, 0, 0])
+    if lab["positive"]:
+        r[0] += 1; r[1] += bool(b); r[2] += bool(s); r[3] += bool(l)
+    else:
+        r[4] += 1; r[5] += bool(b); r[6] += bool(s); r[7] += bool(l)
+for i, lab in enumerate(labels, 1):
+    b, s, l = base.get(i, []), sig.get(i, []), low.get(i, [])
+    key = lab["type"] + (" (mocked)" if lab["mocks"] else "")
+    add(key, lab, b, s, l)
+    add("all (without mocked)" if not lab["mocks"] else "all mocked", lab, b, s, l)
+print()
+print("| log type | positives | detected: default pack | + SigmaHQ (medium+) | + SigmaHQ (low+) | negatives | fired: default | + SigmaHQ (medium+) | + SigmaHQ (low+) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+def pct(a, n): return "%d (%.0f%%)" % (a, 100.0 * a / n) if n else "–"
+keys = sorted(k for k in rows if not k.startswith("all")) + [k for k in rows if k.startswith("all")]
+for k in keys:
+    r = rows[k]
+    print("| %s | %d | %s | %s | %s | %d | %s | %s | %s |" % (k, r[0], pct(r[1], r[0]), pct(r[2], r[0]), pct(r[3], r[0]),
+          r[4], pct(r[5], r[4]), pct(r[6], r[4]), pct(r[7], r[4])))
+PY
