@@ -114,7 +114,7 @@ static int cr_json_time(struct cr_parser *p, const char *path, size_t n, int64_t
     case CR_JSON_INT:
     case CR_JSON_DOUBLE: {
         double d = v.d;
-        if (d <= 0)
+        if (!(d > 0) || d >= 1e20) /* NaN, negative, or past any unit (year 5138 in ns is 1e20) */
             return 0;
         /* Magnitude tells the unit: 1e11 s is year 5138, 1e11 ms is 1973. */
         if (d < 1e11)

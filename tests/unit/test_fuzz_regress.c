@@ -47,6 +47,15 @@ Test(fuzz_regress, json_without_cloudevents_envelope)
     REPLAY(fuzz_json_event_one, "[1,2,3]");
 }
 
+/* Found by a 3,000 s fuzz_json_event campaign (2026-12-07, UBSan): an
+ * epoch number too large for any unit (1.7e76) was cast to int64, which is
+ * undefined. Now not a time: the record takes the fallback and the flag. */
+Test(fuzz_regress, json_epoch_number_past_any_unit)
+{
+    REPLAY(fuzz_json_event_one, "{\"ts\":1733333333333333333333333333333333333333333333333333333333"
+                                "3333333333333333395290900.25,\"hostname\":\"h\",\"msg\":\"x\"}");
+}
+
 /* Every file under tests/fuzz/regress/<target>/ through one target; the
  * number replayed must match the number of files (none silently skipped). */
 static int replay_dir(const char *target, int (*one)(const uint8_t *, size_t))

@@ -630,3 +630,22 @@ Test(json, one_walk_sets_what_a_lookup_per_name_sets)
     cr_parser_free(a);
     cr_parser_free(b);
 }
+
+/* Epoch numbers: the magnitude says the unit (s, ms, us, ns); one past any
+ * unit, negative or not finite is no time at all (found by fuzzing: the cast
+ * of 1.7e76 to int64 was undefined). */
+Test(json, epoch_numbers_out_of_range_are_not_times)
+{
+    cr_assert_eq(parse("{\"ts\":1772438400,\"msg\":\"x\"}"), CR_PARSE_OK);
+    cr_assert_eq(EV.time_ms, 1772438400000LL);
+    cr_assert_eq(parse("{\"ts\":1772438400123456789,\"msg\":\"x\"}"), CR_PARSE_OK);
+    cr_assert_eq(EV.time_ms, 1772438400123LL, "nanoseconds");
+    const char *bad[] = {"{\"ts\":1.7333333333333333e76,\"msg\":\"x\"}",
+                         "{\"ts\":-5,\"msg\":\"x\"}", "{\"ts\":1e300,\"msg\":\"x\"}",
+                         "{\"ts\":1e20,\"msg\":\"x\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(parse(bad[i]), CR_PARSE_FALLBACK, "%s", bad[i]);
+        cr_assert(EV.flags & CR_EV_NO_TIME, "%s", bad[i]);
+        cr_assert_eq(EV.time_ms, FALLBACK, "%s", bad[i]);
+    }
+}
