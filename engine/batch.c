@@ -122,5 +122,6 @@ int cr_batch_add_rec_ts(struct cr_batch *b, uint32_t off, uint32_t len, uint64_t
     r->orig_len = orig_len;
     r->input = input;
     r->ts_ms = ts_ms;
+    r->year_add = 0;
     return 0;
 }

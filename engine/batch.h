@@ -42,6 +42,8 @@ struct cr_rec {
     uint32_t orig_len;  /* length before truncation (saturated at UINT32_MAX) */
     uint32_t input;     /* input index (a Kafka batch mixes partitions) */
     int64_t ts_ms;      /* transport timestamp (Kafka record time); 0 = none */
+    int32_t year_add;   /* files: years the replay rolled over before this line (a year-less
+                         * stamp's month went back, Dec -> Jan); added to input.year */
 };
 
 struct cr_batch {

@@ -103,6 +103,8 @@ struct cr_event {
     int8_t facility;       /* syslog facility 0-23, -1 if none */
     int8_t severity;       /* syslog severity 0-7, -1 if none */
     uint8_t reserved;
+    uint32_t repeat;       /* how many records this one stands for: syslog's "message repeated
+                            * N times: [ ... ]" is N (CR_EV_MAX_REPEAT at most), else 1 */
     uint32_t input;        /* index of the input (file, topic) the record came from */
     uint64_t position;     /* record position in that input: line number for files */
     struct cr_slice f[CR_MAX_FIELDS];
@@ -117,7 +119,10 @@ static inline void cr_event_reset(struct cr_event *ev)
     ev->facility = -1;
     ev->severity = -1;
     ev->time_ms = CR_TIME_NONE;
+    ev->repeat = 1;
 }
+
+#define CR_EV_MAX_REPEAT 10000
 
 static inline void cr_event_set(struct cr_event *ev, unsigned field, const char *p, size_t len)
 {

@@ -20,11 +20,54 @@ struct reader {
     uint64_t skip_before; /* lines numbered below this are not records (resuming) */
     uint64_t since_ckpt;
     struct cr_ingest_stats *st;
+    int last_month;   /* of the last year-less stamp seen (1..12), 0 = none yet */
+    int32_t year_add; /* year rollovers seen so far */
 };
+
+/* The month of an RFC 3164 stamp at the start of a line ("<PRI>Mmm dd"),
+ * 0 if the line does not start with one. */
+static int line_month(const char *s, size_t len)
+{
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    size_t i = 0;
+    if (i < len && s[i] == '<') {
+        while (i < len && i < 6 && s[i] != '>')
+            i++;
+        i++;
+    }
+    if (i + 4 > len || s[i + 3] != ' ')
+        return 0;
+    for (int m = 0; m < 12; m++)
+        if (memcmp(s + i, names + 3 * m, 3) == 0)
+            return m + 1;
+    return 0;
+}
+
+/* Year rollover in a replay of year-less stamps: a month more than six
+ * before the last one (Dec -> Jan) starts the next year; one more than six
+ * after it (a December straggler after January) belongs to the year
+ * before. Every line counts, the ones a resume skips too, so a resumed run
+ * places the same lines in the same years. */
+static int32_t year_of_line(struct reader *r, const char *s, size_t len)
+{
+    int m = line_month(s, len);
+    if (!m)
+        return r->year_add;
+    if (r->last_month && m < r->last_month - 6) {
+        r->year_add++;
+        r->last_month = m;
+    } else if (r->last_month && m > r->last_month + 6) {
+        return r->year_add - 1;
+    } else {
+        r->last_month = m;
+    }
+    return r->year_add;
+}
 
 static void add(struct reader *r, struct cr_batch *b, size_t start, size_t len, uint32_t flags,
                 size_t orig)
 {
+    int32_t year_add = year_of_line(r, b->buf + start, len);
     if (r->line < r->skip_before) {
         /* before the resume position: processed by an earlier run */
         r->line++;
@@ -46,6 +89,7 @@ static void add(struct reader *r, struct cr_batch *b, size_t start, size_t len, 
         fprintf(stderr, "corral: out of memory indexing records\n");
         abort();
     }
+    b->recs[b->nrecs - 1].year_add = year_add;
     r->st->lines++;
     r->since_ckpt++;
 }
@@ -70,13 +114,21 @@ static size_t split(struct reader *r, struct cr_batch *b, size_t start, size_t s
     return start;
 }
 
-/* A checkpoint after everything submitted so far: the next line to read. */
+void cr_ingest_year_key(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s\x1fyear", name);
+}
+
+/* A checkpoint after everything submitted so far: the next line to read,
+ * and the year rollover state reached (a continuation resumes it). */
 static void checkpoint(struct reader *r, const struct cr_ingest_resume *res)
 {
-    struct cr_position pos;
-    snprintf(pos.input, sizeof pos.input, "%s", res->name);
-    pos.next = (int64_t)r->line;
-    cr_pipeline_checkpoint(r->pl, &pos, 1);
+    struct cr_position pos[2];
+    snprintf(pos[0].input, sizeof pos[0].input, "%s", res->name);
+    pos[0].next = (int64_t)r->line;
+    cr_ingest_year_key(pos[1].input, sizeof pos[1].input, res->name);
+    pos[1].next = (int64_t)r->year_add * 16 + r->last_month;
+    cr_pipeline_checkpoint(r->pl, pos, 2);
     r->since_ckpt = 0;
     r->st->checkpoints++;
 }
@@ -137,6 +189,10 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_inge
     if (resume) {
         r.line = resume->first_line ? resume->first_line : 1;
         r.skip_before = resume->skip_before;
+        if (resume->year_state >= 0 && r.line > 1) { /* a continuation: what was reached */
+            r.year_add = (int32_t)(resume->year_state / 16);
+            r.last_month = (int)(resume->year_state % 16);
+        }
     }
     int ckpt = resume && resume->checkpoint_every > 0;
     struct stat sb;

@@ -45,7 +45,14 @@ struct cr_ingest_resume {
     uint64_t first_line;    /* number of the first line read (1, or a stdin continuation) */
     uint64_t skip_before;   /* lines numbered below this are skipped (a named file resumed) */
     uint64_t checkpoint_every; /* records between checkpoints; 0 = none (not resuming) */
+    int64_t year_state;     /* the year rollover state checkpointed with the position (under
+                             * cr_ingest_year_key), -1 = none: a stdin continuation does not
+                             * see the lines before it */
 };
+
+/* The checkpoint key of an input's year rollover state (years rolled over
+ * x 16 + the last month), stored beside its position: name + "\x1fyear". */
+void cr_ingest_year_key(char *out, size_t cap, const char *name);
 
 /* Read fd to its end. resume may be NULL (a plain replay: no checkpoints).
  * Returns 0, or -1 with the reason in err (a read error, or the pipeline's

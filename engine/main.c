@@ -595,8 +595,13 @@ static int cmd_run(int argc, char **argv)
         int idx = idxs[i];
         struct cr_ingest_stats ist;
         struct cr_ingest_resume res = {.name = name, .first_line = 1,
-                                       .checkpoint_every = cfg.checkpoint_records};
+                                       .checkpoint_every = cfg.checkpoint_records,
+                                       .year_state = -1};
         int64_t stored;
+        char ykey[160];
+        cr_ingest_year_key(ykey, sizeof ykey, name);
+        if (resume && fds[i] == 0 && cr_store_get_offset(store, ykey, &stored) == 0)
+            res.year_state = stored;
         if (resume && cr_store_get_offset(store, name, &stored) == 0 && stored > 1) {
             /* a named file is read again from its start and skips what was
              * done; stdin is the rest of a stream: its numbering continues */

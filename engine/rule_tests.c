@@ -131,6 +131,7 @@ static int feed_record(struct runner *r, struct cr_correlator *c, const char *lo
     ev.time_ms = t; /* the fixture's timeline, whatever the record's own stamp */
     ev.flags &= ~(uint32_t)CR_EV_NO_TIME;
     int n = cr_matcher_match(r->m, &ev, hits, r->rs->nrules);
+    for (uint32_t rep = 0; rep < ev.repeat; rep++) /* "message repeated N times", as worker.c */
     for (int h = 0; h < n; h++) {
         const struct cr_rule *rule = &r->rs->rules[hits[h]];
         for (int k = 0; k < rule->nroutes; k++) {

@@ -212,6 +212,7 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             input = rec->input;
             cr_parser_set_format(parser, (enum cr_format)w->input_formats[input]);
         }
+        cr_parser_set_year_add(parser, rec->year_add);
         /* a record without a time of its own takes its transport's time
          * (the Kafka record timestamp), else the previous record's */
         enum cr_parse_result pr =
@@ -260,6 +261,9 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
         }
         st->rule_matches += (uint64_t)n;
         uint32_t tenant = n ? cr_event_tenant(&ev, w->tenant_field) : 0;
+        /* "message repeated N times": the same match N times (the same
+         * position: replays and reordering see the same N) */
+        for (uint32_t rep = 0; rep < ev.repeat; rep++)
         for (int h = 0; h < n; h++) {
             const struct cr_rule *rule = &rs->rules[hits[h]];
             for (int r = 0; r < rule->nroutes; r++) {

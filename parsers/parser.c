@@ -106,6 +106,11 @@ void cr_parser_free(struct cr_parser *p)
     free(p);
 }
 
+void cr_parser_set_year_add(struct cr_parser *p, int32_t years)
+{
+    p->year_add = years;
+}
+
 void cr_parser_set_format(struct cr_parser *p, enum cr_format format)
 {
     p->opts.format = format;
@@ -115,7 +120,7 @@ int64_t cr_parser_infer_year(const struct cr_parser *p, int mon, int day, int h,
                              int ms, int tz_min)
 {
     if (p->opts.year > 0) {
-        int64_t t = cr_time_from_civil(p->opts.year, mon, day, h, mi, s, ms);
+        int64_t t = cr_time_from_civil(p->opts.year + p->year_add, mon, day, h, mi, s, ms);
         return t == -1 ? -1 : t - (int64_t)tz_min * 60000;
     }
     /* Latest candidate year that is not more than 31 days after the
@@ -270,8 +275,37 @@ enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len,
     return cr_syslog_payload(ev, r);
 }
 
+/* rsyslog's and syslog-ng's reduction of repeats: "message repeated N
+ * times: [ <message>]" stands for N records of <message>; the event gets
+ * the inner message and repeat = N, so a rule counts them all. */
+static void cr_syslog_repeated(struct cr_event *ev)
+{
+    static const char pre[] = "message repeated ";
+    const char *m = ev->f[CR_F_MSG].p;
+    size_t n = ev->f[CR_F_MSG].len, i = sizeof pre - 1;
+    if (n < i + 10 || memcmp(m, pre, i) != 0)
+        return;
+    uint32_t k = 0;
+    size_t d = i;
+    while (i < n && i - d < 6 && m[i] >= '0' && m[i] <= '9')
+        k = k * 10 + (uint32_t)(m[i++] - '0');
+    static const char mid[] = " times: [";
+    if (i == d || n - i < sizeof mid - 1 || memcmp(m + i, mid, sizeof mid - 1) != 0 || k < 2)
+        return;
+    i += sizeof mid - 1;
+    if (i < n && m[i] == ' ')
+        i++;
+    size_t end = n;
+    if (end > i && m[end - 1] == ']')
+        end--;
+    cr_event_set(ev, CR_F_MSG, m + i, end - i);
+    ev->repeat = k < CR_EV_MAX_REPEAT ? k : CR_EV_MAX_REPEAT;
+}
+
 enum cr_parse_result cr_syslog_payload(struct cr_event *ev, enum cr_parse_result r)
 {
+    if (r != CR_PARSE_ERROR && cr_event_has(ev, CR_F_MSG))
+        cr_syslog_repeated(ev);
     /* A message that starts like an address may be an access-log line; one
      * byte decides for almost every other message. */
     if (r == CR_PARSE_ERROR || !cr_event_has(ev, CR_F_MSG) || ev->f[CR_F_MSG].len < 16)

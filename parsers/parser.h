@@ -68,6 +68,10 @@ struct cr_parser;
 /* Returns NULL only on out-of-memory. opts is copied. */
 struct cr_parser *cr_parser_new(const struct cr_parse_opts *opts);
 void cr_parser_free(struct cr_parser *p);
+/* Years to add to opts.year for the records that follow (a file replay
+ * that rolled over from December to January; ingest_file.c). Ignored when
+ * opts.year is 0 (inferred years). */
+void cr_parser_set_year_add(struct cr_parser *p, int32_t years);
 /* Change the format of the records that follow (inputs differ per topic). */
 void cr_parser_set_format(struct cr_parser *p, enum cr_format format);
 

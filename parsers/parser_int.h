@@ -26,6 +26,7 @@ struct cr_parser {
     struct cr_json *json;
     char scratch[CR_PARSER_SCRATCH];
     size_t scratch_used; /* reset per record */
+    int32_t year_add;    /* added to opts.year (cr_parser_set_year_add) */
     /* Rule-requested JSON paths by name, when there are many (Sigma): a JSON
      * record is then walked once and each scalar's path looked up here,
      * instead of looking every name up in the record. NULL: few names. */

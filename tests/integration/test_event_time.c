@@ -224,3 +224,54 @@ Test(event_time, resumed_after_the_end_keeps_no_incident_of_the_early_release,
     free(a);
     free(b);
 }
+
+/* A replay of year-less stamps from December into January (input.year
+ * 2025): January's lines are 2026, not eleven months before December's, so
+ * none is late and January's brute force is an incident of 2026. Read in
+ * two parts through stdin with --resume, split after the turn of the year,
+ * the second part continues in 2026 (the rollover state is checkpointed)
+ * and the incidents are those of one run. */
+Test(event_time, a_replay_rolls_the_year_over_from_december_to_january, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/year.log", tmp);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    /* a line a minute from Dec 31 20:00 to Jan 1 04:00, and a burst of six
+     * failures from one source on each side of midnight */
+    for (int i = 0; i < 480; i++) {
+        int h = (20 + i / 60) % 24, mi = i % 60;
+        const char *mon = i < 240 ? "Dec 31" : "Jan  1";
+        fprintf(f, "<38>%s %02d:%02d:00 web-01 cron[%d]: (root) CMD (run-parts /etc/cron.hourly)\n",
+                mon, h, mi, 1000 + i);
+        if (i == 100 || i == 400)
+            for (int k = 0; k < 6; k++)
+                fprintf(f, "<38>%s %02d:%02d:%02d web-01 sshd[77]: Failed password for root from "
+                           "203.0.113.%d port 4%04d ssh2\n",
+                        mon, h, mi, 5 * k + 1, i == 100 ? 50 : 60, k);
+    }
+    fclose(f);
+    write_config("y.yaml", "correlation: { allowed_lateness: 10s }\n");
+    char cfg[4300], text[4096];
+    snprintf(cfg, sizeof cfg, "%s/y.yaml", tmp);
+    int n = snprintf(text, sizeof text,
+                     "rules: [%s]\ninput: { year: 2025, checkpoint_records: 50 }\n"
+                     "correlation: { allowed_lateness: 10s }\n",
+                     cr_test_source_path("configs/rules"));
+    cr_assert_eq(cr_test_write_file(cfg, text, (size_t)n), 0);
+    char *st = run_stats(RUN "-c y.yaml --input year.log --store whole --workers 2 --stats-json");
+    cr_assert_eq(stat_of(st, "late_matches"), 0, "%s", st);
+    char *whole = incidents("whole", 1);
+    cr_assert(strstr(whole, "ssh.bruteforce") && strstr(whole, "2025-12-31T21:40:01") &&
+                  strstr(whole, "2026-01-01T02:40:01"),
+              "December's burst in 2025, January's in 2026:\n%s", whole);
+    /* the same in two stdin parts, split after midnight */
+    sh("head -n 300 year.log | " RUN "-c y.yaml --input - --store parts --resume");
+    sh("tail -n +301 year.log | " RUN "-c y.yaml --input - --store parts --resume");
+    char *parts = incidents("parts", 1);
+    cr_assert_str_eq(parts, whole);
+    free(st);
+    free(whole);
+    free(parts);
+}
