@@ -268,11 +268,19 @@ static void cr_map_generic(struct cr_parser *p, struct cr_event *ev)
     cr_set_time(p, ev, CR_PATH("timestamp"));
     cr_set_time(p, ev, CR_PATH("time"));
     cr_set_time(p, ev, CR_PATH("ts"));
+    /* Windows events in the shapes people ship: NXLog's flat fields,
+     * evtx_dump's Event.System, Winlogbeat's winlog (its time is @timestamp) */
+    cr_set_time(p, ev, CR_PATH("EventTime"));
+    cr_set_time(p, ev, CR_PATH("TimeCreated"));
+    cr_set_time(p, ev, CR_PATH("Event.System.TimeCreated.#attributes.SystemTime"));
     size_t n;
     const char *s;
     if ((s = cr_json_str(p, CR_PATH("host"), &n)) ||
         (s = cr_json_str(p, CR_PATH("hostname"), &n)) ||
-        (s = cr_json_str(p, CR_PATH("host.name"), &n)))
+        (s = cr_json_str(p, CR_PATH("host.name"), &n)) ||
+        (s = cr_json_str(p, CR_PATH("Hostname"), &n)) ||
+        (s = cr_json_str(p, CR_PATH("Event.System.Computer"), &n)) ||
+        (s = cr_json_str(p, CR_PATH("winlog.computer_name"), &n)))
         cr_event_set(ev, CR_F_HOST, s, n);
     if (!cr_map(p, ev, CR_F_MSG, CR_PATH("message")))
         cr_map(p, ev, CR_F_MSG, CR_PATH("msg"));

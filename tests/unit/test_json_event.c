@@ -649,3 +649,22 @@ Test(json, epoch_numbers_out_of_range_are_not_times)
         cr_assert_eq(EV.time_ms, FALLBACK, "%s", bad[i]);
     }
 }
+
+/* A Windows event in the three shapes people ship has its host and time:
+ * NXLog's flat fields (from OTRF's dataset), evtx_dump's Event.System,
+ * Winlogbeat's winlog; the host is what Sigma's Windows incidents group by. */
+Test(json, windows_event_shapes_have_host_and_time)
+{
+    parse("{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
+          "\"Hostname\":\"WORKSTATION5\",\"TimeCreated\":\"2020-10-18T10:56:18.799Z\"}");
+    field_is(CR_F_HOST, "WORKSTATION5");
+    cr_assert_eq(EV.time_ms, 1603018578799LL);
+    parse("{\"Event\":{\"System\":{\"EventID\":4688,\"Computer\":\"dc01.corp\","
+          "\"TimeCreated\":{\"#attributes\":{\"SystemTime\":\"2026-03-02T08:00:00.000000Z\"}}}}}");
+    field_is(CR_F_HOST, "dc01.corp");
+    cr_assert_eq(EV.time_ms, 1772438400000LL);
+    parse("{\"@timestamp\":\"2026-03-02T08:00:00Z\",\"winlog\":{\"computer_name\":\"ws6.corp\","
+          "\"event_id\":1}}");
+    field_is(CR_F_HOST, "ws6.corp");
+    cr_assert_eq(EV.time_ms, 1772438400000LL);
+}
