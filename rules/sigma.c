@@ -29,6 +29,14 @@
  *
  * Why the document is kept until every file is read: the mapping may be in
  * a file that sorts after the rules (cr_sigma_compile_all runs then).
+ *
+ * Correlation rules (Sigma v2.1: event_count, value_count, temporal,
+ * temporal_ordered) become corral correlations naming the compiled rules'
+ * ids; they are compiled after every detection rule, and one that names a
+ * later correlation waits for it. Patterns that can never make a rule's
+ * condition hold by themselves (the logsource's select, filters under
+ * `not`) are gates: recorded for the condition, never making a candidate,
+ * and shared between rules when identical.
  */
 #include "rule_load.h"
 
