@@ -143,12 +143,57 @@ static void report(struct cr_ruleset *rs, const struct cr_pattern *p, const char
 
 /* Compile the database of one field. Returns the number of pattern errors
  * or -1 on an internal failure. */
+static const struct cr_ruleset *sort_rs;
+
+static int cmp_pat(const void *a, const void *b)
+{
+    const struct cr_pattern *x = &sort_rs->patterns[*(const uint32_t *)a],
+                            *y = &sort_rs->patterns[*(const uint32_t *)b];
+    if (x->hs_flags != y->hs_flags)
+        return x->hs_flags < y->hs_flags ? -1 : 1;
+    int c = strcmp(x->regex, y->regex);
+    if (c)
+        return c;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* Patterns of a field that are the same expression with the same flags
+ * and no captures (Sigma rules repeat `Image|endswith: '\powershell.exe'`
+ * hundreds of times) go into the database once: the first in pattern
+ * order stands for them, the others hang off it in rs->same_next and are
+ * marked in dup (not compiled). */
+static void chain_duplicates(struct cr_ruleset *rs, uint16_t field, uint8_t *dup)
+{
+    uint32_t *idx = malloc(((size_t)rs->npatterns + 1) * sizeof *idx);
+    if (!idx)
+        abort();
+    uint32_t n = 0;
+    for (int i = 0; i < rs->npatterns; i++)
+        if (rs->patterns[i].field == field && rs->patterns[i].ncapture == 0)
+            idx[n++] = (uint32_t)i;
+    sort_rs = rs;
+    qsort(idx, n, sizeof *idx, cmp_pat);
+    for (uint32_t k = 1; k < n; k++) {
+        const struct cr_pattern *a = &rs->patterns[idx[k - 1]], *b = &rs->patterns[idx[k]];
+        if (a->hs_flags != b->hs_flags || strcmp(a->regex, b->regex) != 0)
+            continue;
+        /* idx[k] follows idx[k-1] in the chain of the first of the run */
+        rs->same_next[idx[k - 1]] = idx[k];
+        dup[idx[k]] = 1;
+    }
+    free(idx);
+}
+
 static int build_field(struct cr_ruleset *rs, uint16_t field, const char *cache_dir, char *err,
                        size_t errlen)
 {
     int n = 0, nerr = 0, rc = -1;
+    uint8_t *dup = calloc((size_t)rs->npatterns + 1, 1);
+    if (!dup)
+        abort();
+    chain_duplicates(rs, field, dup);
     for (int i = 0; i < rs->npatterns; i++)
-        n += rs->patterns[i].field == field;
+        n += rs->patterns[i].field == field && !dup[i];
     struct hs_cand *c = calloc((size_t)n, sizeof *c);
     const char **exprs = calloc((size_t)n, sizeof *exprs);
     unsigned *flags = calloc((size_t)n, sizeof *flags), *ids = calloc((size_t)n, sizeof *ids);
@@ -157,7 +202,7 @@ static int build_field(struct cr_ruleset *rs, uint16_t field, const char *cache_
     if (!c || !exprs || !flags || !ids || !sub)
         abort();
     for (int i = 0, k = 0; i < rs->npatterns; i++) {
-        if (rs->patterns[i].field != field)
+        if (rs->patterns[i].field != field || dup[i])
             continue;
         c[k].pat = (uint32_t)i;
         c[k].rewritten = cr_hs_rewrite_captures(rs->patterns[i].regex);
@@ -242,12 +287,15 @@ static int build_field(struct cr_ruleset *rs, uint16_t field, const char *cache_
     }
 
     for (int k = 0; k < n; k++) {
-        struct cr_pattern *p = &rs->patterns[c[k].pat];
-        p->hs_flags = c[k].flags;
-        if (p->ncapture)
-            p->kind = CR_PAT_CAPTURE;
-        else
-            p->kind = (c[k].flags & HS_FLAG_PREFILTER) ? CR_PAT_PREFILTER : CR_PAT_EXACT;
+        /* the compiled pattern and every duplicate chained to it */
+        for (uint32_t pi = c[k].pat; pi != UINT32_MAX; pi = rs->same_next[pi]) {
+            struct cr_pattern *p = &rs->patterns[pi];
+            p->hs_flags = c[k].flags;
+            if (p->ncapture)
+                p->kind = CR_PAT_CAPTURE;
+            else
+                p->kind = (c[k].flags & HS_FLAG_PREFILTER) ? CR_PAT_PREFILTER : CR_PAT_EXACT;
+        }
     }
     if (db) {
         rs->hs_of_field[field] = (int16_t)rs->nhs;
@@ -275,6 +323,7 @@ out:
     free(flags);
     free(ids);
     free(sub);
+    free(dup);
     return rc;
 }
 
@@ -282,6 +331,11 @@ int cr_hs_db_build(struct cr_ruleset *rs, const char *cache_dir, char *err, size
 {
     uint8_t fields[CR_MAX_FIELDS] = {0};
     int nerr = 0;
+    rs->same_next = malloc(((size_t)rs->npatterns + 1) * sizeof *rs->same_next);
+    if (!rs->same_next)
+        abort();
+    for (int i = 0; i <= rs->npatterns; i++)
+        rs->same_next[i] = UINT32_MAX;
     for (int f = 0; f < CR_MAX_FIELDS; f++)
         rs->hs_of_field[f] = -1;
     for (int i = 0; i < rs->npatterns; i++)
@@ -301,6 +355,8 @@ int cr_hs_db_build(struct cr_ruleset *rs, const char *cache_dir, char *err, size
 
 void cr_hs_db_free(struct cr_ruleset *rs)
 {
+    free(rs->same_next);
+    rs->same_next = NULL;
     for (int i = 0; i < rs->nhs; i++) {
         hs_free_database(rs->hs[i].db);
         free(rs->hs[i].pattern_of_id);

@@ -120,21 +120,23 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
                     unsigned int flags, void *ctx)
 {
     struct cr_matcher *m = ctx;
-    uint32_t p = m->cur_map[id];
-    if (m->pat_hit[p])
-        return 0; /* SINGLEMATCH makes this rare; it keeps the counters honest */
-    m->pat_hit[p] = 1;
-    m->touched_pats[m->ntouched_pats++] = p;
-    uint32_t w = m->pat_word[p], r = w >> 2;
-    if (w & 2)
-        return 0; /* a logsource gate: recorded, not a candidate */
-    if (w & 1)
-        m->neg_hit[r] = 1;
-    else
-        m->pos_hits[r]++;
-    if (!m->rule_touched[r]) {
-        m->rule_touched[r] = 1;
-        m->touched_rules[m->ntouched_rules++] = r;
+    /* the compiled pattern and the identical ones of other rules (hs_db.c) */
+    for (uint32_t p = m->cur_map[id]; p != UINT32_MAX; p = m->rs->same_next[p]) {
+        if (m->pat_hit[p])
+            continue; /* SINGLEMATCH makes this rare; it keeps the counters honest */
+        m->pat_hit[p] = 1;
+        m->touched_pats[m->ntouched_pats++] = p;
+        uint32_t w = m->pat_word[p], r = w >> 2;
+        if (w & 2)
+            continue; /* a logsource gate: recorded, not a candidate */
+        if (w & 1)
+            m->neg_hit[r] = 1;
+        else
+            m->pos_hits[r]++;
+        if (!m->rule_touched[r]) {
+            m->rule_touched[r] = 1;
+            m->touched_rules[m->ntouched_rules++] = r;
+        }
     }
     return 0;
 }

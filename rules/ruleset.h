@@ -303,6 +303,8 @@ struct cr_ruleset {
     } hs[CR_MAX_FIELDS];
     int nhs;
     int16_t hs_of_field[CR_MAX_FIELDS]; /* index into hs[] of a field's database, -1 none */
+    uint32_t *same_next; /* per pattern: the next pattern with the same expression, flags and
+                          * field (compiled once, reported for all; UINT32_MAX ends) */
     void *scratch_proto; /* hs_scratch_t *, grown for every database; matchers clone it */
 
     /* Rules that have no positive pattern: checked on every event (rare). */

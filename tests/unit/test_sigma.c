@@ -432,3 +432,21 @@ Test(sigma, rules_below_the_minimum_level_match_but_do_not_alert, .init = setup,
         rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")].incident,
         "a rule without a level counts as medium");
 }
+
+/* The same value in many rules is compiled once (hs_db.c chains the
+ * duplicates) and still reported for every rule that has it; the same text
+ * with other flags (cased) is another pattern. */
+Test(sigma, identical_values_in_many_rules_match_them_all, .init = setup, .fini = teardown)
+{
+    put("d1.yml", RULE("00000000-0000-0000-0000-000000000061", "one", WIN_PROC,
+                       "  sel:\n    Image|endswith: '\\evil.exe'\n  condition: sel\n"));
+    put("d2.yml", RULE("00000000-0000-0000-0000-000000000062", "two", WIN_PROC,
+                       "  sel:\n    Image|endswith: '\\evil.exe'\n    User: 'LAB\\wardog'\n"
+                       "  condition: sel\n"));
+    put("d3.yml", RULE("00000000-0000-0000-0000-000000000063", "three", WIN_PROC,
+                       "  sel:\n    Image|endswith|cased: '\\evil.exe'\n  condition: sel\n"));
+    start();
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\tmp\\\\evil.exe", "evil")), "one two three");
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\tmp\\\\EVIL.EXE", "evil")), "one two",
+                     "caseless for one and two, cased for three");
+}
