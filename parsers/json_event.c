@@ -74,27 +74,20 @@ struct walk_ctx {
     int nfound, overflow;
 };
 
-static int leaf_found(void *vctx, const char *path, size_t len, int dotted)
+static int leaf_found(void *vctx, const char *path, size_t len)
 {
-    (void)dotted;
     struct walk_ctx *wc = vctx;
     int f = cr_parser_xname(wc->p, path, len);
-    if (f < 0 || cr_event_has(wc->ev, (unsigned)f))
-        return -1;
-    if (wc->nfound == CR_WALK_FOUND) {
-        wc->overflow = 1;
-        return -1;
-    }
+    if (f < 0)
+        return 0;
     for (int i = 0; i < wc->nfound; i++)
         if (wc->found[i] == f)
-            return -1;
+            return 0;
+    if (wc->nfound == CR_WALK_FOUND) {
+        wc->overflow = 1;
+        return 1; /* stop: every name is looked up instead */
+    }
     wc->found[wc->nfound++] = (uint16_t)f;
-    return -1; /* nothing to render: cr_map reads it after the walk */
-}
-
-static int leaf_unused(void *vctx, int tag, const struct cr_json_val *v)
-{
-    (void)vctx, (void)tag, (void)v;
     return 0;
 }
 
@@ -324,7 +317,7 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
      * many (Sigma) by one walk of the record, few by a lookup each. */
     struct walk_ctx wc = {.p = p, .ev = ev};
     if (p->xnames)
-        cr_json_walk(p->json, leaf_found, leaf_unused, &wc);
+        cr_json_walk(p->json, leaf_found, &wc);
     if (p->xnames && !wc.overflow) {
         for (int i = 0; i < wc.nfound; i++)
             cr_map(p, ev, wc.found[i], p->opts.extra_names[wc.found[i]],

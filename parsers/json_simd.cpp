@@ -267,11 +267,8 @@ extern "C" void cr_json_foreach_root(struct cr_json *j,
 /* Depth-first over every scalar, with its dotted path built in a stack
  * buffer; containers deeper than 24 levels or paths past 512 bytes are not
  * visited (no rule names them). */
-static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *path, size_t len,
-                           int depth, int dotted,
-                           int (*want)(void *ctx, const char *path, size_t path_len, int dotted),
-                           int (*fn)(void *ctx, int tag, const struct cr_json_val *val),
-                           void *ctx)
+static int cr_json_walk_el(simdjson::dom::element el, char *path, size_t len, int depth,
+                           int (*fn)(void *ctx, const char *path, size_t path_len), void *ctx)
 {
     const size_t cap = 512;
     if (el.is_object()) {
@@ -284,9 +281,7 @@ static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *p
             if (len)
                 path[len] = '.';
             memcpy(path + len + (len ? 1 : 0), field.key.data(), k);
-            if (cr_json_walk_el(j, field.value, path, n, depth + 1,
-                                dotted || memchr(field.key.data(), '.', k) != NULL, want, fn,
-                                ctx))
+            if (cr_json_walk_el(field.value, path, n, depth + 1, fn, ctx))
                 return 1;
         }
         return 0;
@@ -304,27 +299,19 @@ static int cr_json_walk_el(struct cr_json *j, simdjson::dom::element el, char *p
             if (len)
                 path[len] = '.';
             memcpy(path + len + (len ? 1 : 0), num, (size_t)k);
-            if (cr_json_walk_el(j, item, path, n, depth + 1, dotted, want, fn, ctx))
+            if (cr_json_walk_el(item, path, n, depth + 1, fn, ctx))
                 return 1;
         }
         return 0;
     }
-    int tag = want(ctx, path, len, dotted);
-    if (tag < 0)
-        return 0; /* not rendered: numbers would use up the scratch area */
-    struct cr_json_val v;
-    cr_json_fill(j, el, &v);
-    return fn(ctx, tag, &v);
+    return fn(ctx, path, len);
 }
 
 extern "C" void cr_json_walk(struct cr_json *j,
-                             int (*want)(void *ctx, const char *path, size_t path_len,
-                                         int dotted),
-                             int (*fn)(void *ctx, int tag, const struct cr_json_val *val),
-                             void *ctx)
+                             int (*fn)(void *ctx, const char *path, size_t path_len), void *ctx)
 {
     if (!j->ok)
         return;
     char path[512];
-    cr_json_walk_el(j, j->root, path, 0, 0, 0, want, fn, ctx);
+    cr_json_walk_el(j->root, path, 0, 0, fn, ctx);
 }

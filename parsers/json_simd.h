@@ -68,17 +68,14 @@ void cr_json_foreach_root(struct cr_json *j,
                                     const struct cr_json_val *val),
                           void *ctx);
 
-/* For every scalar of the document (strings, numbers, booleans, null),
- * depth first in document order, asks want(ctx, path, path_len, dotted)
- * with its dotted path as cr_json_get takes it ("a.b.0.c"; not
- * NUL-terminated; dotted: some key on the way has a '.' in it, so
- * cr_json_get might resolve the same path elsewhere first); if that returns
- * a tag >= 0, renders the value and calls fn(ctx, tag, val). Stops early if
- * fn returns non-zero. One pass over the DOM: what a parser uses when the
- * rules name more paths than a record has scalars (Sigma). */
-void cr_json_walk(struct cr_json *j,
-                  int (*want)(void *ctx, const char *path, size_t path_len, int dotted),
-                  int (*fn)(void *ctx, int tag, const struct cr_json_val *val), void *ctx);
+/* Calls fn(ctx, path, path_len) for every scalar of the document (strings,
+ * numbers, booleans, null), depth first in document order, with its dotted
+ * path as cr_json_get takes it ("a.b.0.c"; not NUL-terminated). Stops
+ * early if fn returns non-zero. One pass over the DOM that renders nothing:
+ * a parser finds which of many rule-requested paths (Sigma's) a record has,
+ * then looks only those up. */
+void cr_json_walk(struct cr_json *j, int (*fn)(void *ctx, const char *path, size_t path_len),
+                  void *ctx);
 
 #ifdef __cplusplus
 }

@@ -181,6 +181,39 @@ static int str_list(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, char *
     return cnt;
 }
 
+/* A Sigma level's rank for sigma_min_level; none or unknown counts as medium. */
+static int level_of(const char *level)
+{
+    int r = level_rank(level);
+    return r < 0 ? 2 : r;
+}
+
+/* An incident's category and priority from a Sigma document: the first
+ * sigma_categories tag it carries, else fallback (the logsource's or the
+ * first rule's category; may be ""), else S-ATK-EXPL; priority from the
+ * level: critical P1, high P2, medium (or none) P3, low and informational P4. */
+static void grade(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root, const char *fallback,
+                  const char *level, struct cr_incident_spec *inc)
+{
+    const struct cr_sigma_map *map = L->sigma_map;
+    const char *cat = NULL;
+    yaml_node_t *tags = cr_yaml_get(y, root, "tags");
+    for (int t = 0; map && t < map->ntagcat && !cat; t++)
+        for (int i = 0; i < cr_yaml_seq_len(tags) && !cat; i++) {
+            const char *tg = cr_yaml_str(cr_yaml_seq_at(y, tags, i));
+            if (tg && strcmp(tg, map->tagcat[t].tag) == 0 && map->tagcat[t].category[0])
+                cat = map->tagcat[t].category;
+        }
+    if (!cat && fallback && fallback[0])
+        cat = fallback;
+    if (!cat)
+        cat = "S-ATK-EXPL";
+    snprintf(inc->category, sizeof inc->category, "%s", cat);
+    snprintf(inc->reg_category, sizeof inc->reg_category, "%s", cr_category_reg_default(cat));
+    static const char *const pri[] = {"P4", "P4", "P3", "P2", "P1"};
+    snprintf(inc->priority, sizeof inc->priority, "%s", pri[level_of(level)]);
+}
+
 static void check_category(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, char *out)
 {
     const char *c = cr_yaml_str(v);
@@ -1015,12 +1048,12 @@ static void value_atom(struct comp *c, const int *fields, int nalt, const struct
     }
     /* one atom: any variant on any alternative field */
     int anything = 0, empty_eq = 0;
+    char **re = xrealloc(NULL, ((size_t)vs.n + 1) * sizeof *re);
     for (int i = 0; i < vs.n; i++) {
         int any = 0;
-        char *re = value_regex(vs.v[i].p, vs.v[i].n, vs.wildcards, md->t, &any);
+        re[i] = value_regex(vs.v[i].p, vs.v[i].n, vs.wildcards, md->t, &any);
         anything |= any;
         empty_eq |= vs.v[i].n == 0 && md->t == M_EQ;
-        free(re);
     }
     if (anything) { /* '*' (or contains ''): any value at all */
         new_atom(c, CR_ATOM_EXISTS, fields, nalt);
@@ -1032,14 +1065,14 @@ static void value_atom(struct comp *c, const int *fields, int nalt, const struct
         for (int i = 0; i < vs.n; i++) {
             if (vs.v[i].n == 0 && md->t == M_EQ)
                 continue; /* '' beside other values: cannot be a Hyperscan pattern */
-            for (int f = 0; f < nalt; f++) {
-                int any;
-                add_pat(c, fields[f], value_regex(vs.v[i].p, vs.v[i].n, vs.wildcards, md->t, &any),
-                        !cased, 0, line);
-            }
+            for (int f = 0; f < nalt; f++)
+                add_pat(c, fields[f], xstrdup(re[i]), !cased, 0, line);
         }
         a->npat = (uint32_t)(c->npats - a->pat);
     }
+    for (int i = 0; i < vs.n; i++)
+        free(re[i]);
+    free(re);
     var_free(&vs);
 }
 
@@ -1469,7 +1502,7 @@ static int id_taken(struct cr_load *L, const char *id)
 
 static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const char *id,
                    const char *level, const char *status, const char *product, const char *service,
-                   const char *category, int need)
+                   const char *category, int need, int depth)
 {
     struct cr_load *L = c->L;
     struct cr_ruleset *rs = L->rs;
@@ -1523,11 +1556,7 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     c->prog = NULL;
     r->expr = e;
     r->expr_needs_hit = (uint8_t)need;
-    int dg = 0;
-    needs_hit(e->prog, e->nprog, e->atoms, &e->depth);
-    needs_hit(e->gate, e->ngate, e->atoms, &dg);
-    if (dg > e->depth)
-        e->depth = dg;
+    e->depth = depth;
     if (e->depth > rs->max_expr_depth)
         rs->max_expr_depth = e->depth;
 
@@ -1566,34 +1595,12 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     struct cr_incident_spec *inc = calloc(1, sizeof *inc);
     if (!inc)
         abort();
-    const char *cat = NULL;
     const struct cr_sigma_map *map = L->sigma_map;
-    yaml_node_t *tags = cr_yaml_get(y, root, "tags");
-    for (int t = 0; map && t < map->ntagcat && !cat; t++)
-        for (int i = 0; i < cr_yaml_seq_len(tags) && !cat; i++) {
-            const char *tg = cr_yaml_str(cr_yaml_seq_at(y, tags, i));
-            if (tg && strcmp(tg, map->tagcat[t].tag) == 0 && map->tagcat[t].category[0])
-                cat = map->tagcat[t].category;
-        }
-    if (!cat && c->src->category_id[0])
-        cat = c->src->category_id;
-    if (!cat)
-        cat = "S-ATK-EXPL";
-    snprintf(inc->category, sizeof inc->category, "%s", cat);
-    snprintf(inc->reg_category, sizeof inc->reg_category, "%s", cr_category_reg_default(cat));
-    const char *pri = "P4";
-    if (level && strcmp(level, "critical") == 0)
-        pri = "P1";
-    else if (level && strcmp(level, "high") == 0)
-        pri = "P2";
-    else if (level && strcmp(level, "medium") == 0)
-        pri = "P3";
-    snprintf(inc->priority, sizeof inc->priority, "%s", pri);
+    grade(L, y, root, c->src->category_id, level, inc);
     inc->title = xstrdup(r->title);
     inc->open_for_ms = 3600 * 1000LL;
     r->incident = inc;
-    int rank = level_rank(level);
-    if (map && (rank < 0 ? 2 : rank) < map->min_level) { /* no level: as medium */
+    if (map && level_of(level) < map->min_level) {
         /* below sigma_min_level: it matches (and may feed a correlation) but
          * does not alert on its own */
         free(inc->title);
@@ -1751,7 +1758,7 @@ static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y
         snprintf(why, sizeof why, "rule %s: %s", id, c.why);
         skip_rule(L, file, c.skip_line ? c.skip_line : line, c.skip, why);
     } else {
-        commit(&c, y, root, id, level, status, product, service, category, need);
+        commit(&c, y, root, id, level, status, product, service, category, need, depth);
     }
     for (int i = 0; i < c.nids; i++)
         free(c.ids[i].prog);
@@ -1943,24 +1950,11 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     }
 
     /* the incident: category from the tags, else the first rule's */
-    const char *cat = NULL;
-    const struct cr_sigma_map *map = L->sigma_map;
-    yaml_node_t *tags = cr_yaml_get(y, root, "tags");
-    for (int k = 0; map && k < map->ntagcat && !cat; k++)
-        for (int i = 0; i < cr_yaml_seq_len(tags) && !cat; i++) {
-            const char *tg = cr_yaml_str(cr_yaml_seq_at(y, tags, i));
-            if (tg && strcmp(tg, map->tagcat[k].tag) == 0 && map->tagcat[k].category[0])
-                cat = map->tagcat[k].category;
-        }
     char first_cat[24] = "";
     if (!refs[0]->corr && rs->rules[refs[0]->index].incident)
         snprintf(first_cat, sizeof first_cat, "%s", rs->rules[refs[0]->index].incident->category);
     else if (refs[0]->corr)
         snprintf(first_cat, sizeof first_cat, "%s", rs->corrs[refs[0]->index].incident.category);
-    if (!cat && first_cat[0])
-        cat = first_cat;
-    if (!cat)
-        cat = "S-ATK-EXPL";
 
     int ci;
     struct cr_correlation *co = cr_load_new_corr(L, &ci);
@@ -1982,17 +1976,7 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     co->lte = hi;
     co->windowed = t == CR_CORR_EVENT_COUNT && hi != UINT32_MAX;
     co->value_field = value_field;
-    snprintf(co->incident.category, sizeof co->incident.category, "%s", cat);
-    snprintf(co->incident.reg_category, sizeof co->incident.reg_category, "%s",
-             cr_category_reg_default(cat));
-    const char *pri = "P3";
-    if (level && strcmp(level, "critical") == 0)
-        pri = "P1";
-    else if (level && strcmp(level, "high") == 0)
-        pri = "P2";
-    else if (level && (strcmp(level, "low") == 0 || strcmp(level, "informational") == 0))
-        pri = "P4";
-    snprintf(co->incident.priority, sizeof co->incident.priority, "%s", pri);
+    grade(L, y, root, first_cat, level, &co->incident);
     co->incident.title = xstrdup(co->title);
     co->incident.open_for_ms = span;
 

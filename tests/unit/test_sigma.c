@@ -431,6 +431,9 @@ Test(sigma, rules_below_the_minimum_level_match_but_do_not_alert, .init = setup,
     cr_assert_not_null(
         rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")].incident,
         "a rule without a level counts as medium");
+    cr_assert_str_eq(
+        rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")].incident->priority,
+        "P3", "and is graded as medium");
 }
 
 /* The same value in many rules is compiled once (hs_db.c chains the
