@@ -31,8 +31,8 @@ with open(tmp + "/panther.events", "w") as ev, open(tmp + "/panther.labels", "w"
                               "positive": bool(t["expected_result"]),
                               "mocks": bool(t["uses_mocks"])}) + "\n")
 PY
-echo "\$ $BUILD/match_lines configs/rules panther.events"
-"$BUILD/match_lines" configs/rules "$tmp/panther.events" > "$tmp/base.out" || exit 1
+echo "\$ $BUILD/match_lines configs/rules,configs/sigma panther.events"
+"$BUILD/match_lines" configs/rules,configs/sigma "$tmp/panther.events" > "$tmp/base.out" || exit 1
 all="configs/rules,configs/sigma,$sig/rules,$sig/rules-emerging-threats,$sig/rules-threat-hunting"
 echo "\$ $BUILD/match_lines configs/rules,configs/sigma,SigmaHQ(rules, emerging threats, hunting) panther.events"
 "$BUILD/match_lines" "$all" "$tmp/panther.events" > "$tmp/sigma.out" || exit 1
@@ -112,7 +112,7 @@ for src, ts in sorted(times.items()):
 PY
 }
 ssh_corral() { # $1 file, $2 year; prints the sources of brute-force incidents
-    printf 'rules: [%s/configs/rules]\ninput: { year: %s }\n' "$PWD" "$2" > "$tmp/ssh.yaml"
+    printf 'rules: [%s/configs/rules, %s/configs/sigma]\ninput: { year: %s }\n' "$PWD" "$PWD" "$2" > "$tmp/ssh.yaml"
     rm -rf "$tmp/ssh.store"
     "$BUILD/corral" run -c "$tmp/ssh.yaml" --input "$1" --store "$tmp/ssh.store" --quiet > /dev/null 2>&1 || exit 1
     "$BUILD/corral" query --store "$tmp/ssh.store" --format ndjson | python3 -c '

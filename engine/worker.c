@@ -50,14 +50,19 @@ int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key
     size_t off = 0;
     for (int i = 0; i < rt->ngroup_by; i++) {
         unsigned f = rt->group_by[i];
-        if (!cr_event_has(ev, f) || ev->f[f].len == 0)
-            return -1;
+        const char *v = ev->f[f].p;
+        size_t n = ev->f[f].len;
+        if (!cr_event_has(ev, f) || n == 0) {
+            if (!rt->absent_ok)
+                return -1;
+            v = "-";
+            n = 1;
+        }
         if (i)
             key[off++] = CR_KEY_SEP;
-        size_t n = ev->f[f].len;
         if (n > CR_KEY_MAX - 1 - off)
             n = CR_KEY_MAX - 1 - off;
-        memcpy(key + off, ev->f[f].p, n);
+        memcpy(key + off, v, n);
         off += n;
     }
     return (int)off;

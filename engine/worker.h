@@ -136,7 +136,8 @@ void cr_worker_join(struct cr_worker *w);
 /* The correlation key of a route for an event: its group_by values joined
  * by CR_KEY_SEP into key (CR_KEY_MAX bytes; longer values are cut, the key
  * stays deterministic), and for value_count routes the hash of the counted
- * field's value. Returns the key length, or -1 if a field is missing. */
+ * field's value. Returns the key length, or -1 if a field is missing (unless
+ * the route is absent_ok: a missing field keys as "-"). */
 int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key,
                  uint64_t *value);
 

@@ -26,7 +26,7 @@
 namespace {
 
 /* Room for the rendered numbers/bools of one record: 64 fields of 32 bytes. */
-constexpr size_t CR_JSON_SCRATCH = 2048;
+constexpr size_t CR_JSON_SCRATCH = 16384; /* numbers and container texts of one record */
 
 } // namespace
 
@@ -246,6 +246,84 @@ extern "C" enum cr_json_type cr_json_get(struct cr_json *j, const char *path, si
     return cr_json_fill(j, el, out);
 }
 
+/* Compact JSON text of el appended at dst[*at] (strings as their decoded
+ * bytes between quotes, unescaped: the text is for matching, not for
+ * parsing back); false when it does not fit in cap. */
+static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, size_t *at,
+                            int depth)
+{
+    using simdjson::dom::element_type;
+    auto put = [&](const char *s, size_t n) {
+        if (*at + n > cap)
+            return false;
+        memcpy(dst + *at, s, n);
+        *at += n;
+        return true;
+    };
+    auto quoted = [&](std::string_view sv) {
+        return put("\"", 1) && put(sv.data(), sv.size()) && put("\"", 1);
+    };
+    if (depth > 24)
+        return false;
+    switch (el.type()) {
+    case element_type::OBJECT: {
+        bool first = true;
+        if (!put("{", 1))
+            return false;
+        for (auto field : simdjson::dom::object(el)) {
+            if ((!first && !put(",", 1)) || !quoted(field.key) || !put(":", 1) ||
+                !cr_json_text_el(field.value, dst, cap, at, depth + 1))
+                return false;
+            first = false;
+        }
+        return put("}", 1);
+    }
+    case element_type::ARRAY: {
+        bool first = true;
+        if (!put("[", 1))
+            return false;
+        for (auto item : simdjson::dom::array(el)) {
+            if ((!first && !put(",", 1)) || !cr_json_text_el(item, dst, cap, at, depth + 1))
+                return false;
+            first = false;
+        }
+        return put("]", 1);
+    }
+    case element_type::STRING:
+        return quoted(std::string_view(el));
+    case element_type::NULL_VALUE:
+        return put("null", 4);
+    case element_type::BOOL:
+        return bool(el) ? put("true", 4) : put("false", 5);
+    default: {
+        char num[32];
+        int n = el.is_int64()    ? snprintf(num, sizeof num, "%lld", (long long)int64_t(el))
+                : el.is_uint64() ? snprintf(num, sizeof num, "%llu", (unsigned long long)uint64_t(el))
+                                 : snprintf(num, sizeof num, "%.17g", double(el));
+        return n > 0 && put(num, (size_t)n);
+    }
+    }
+}
+
+extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path,
+                                              size_t path_len, struct cr_json_val *out)
+{
+    enum cr_json_type t = cr_json_get(j, path, path_len, out);
+    if (t != CR_JSON_OBJECT && t != CR_JSON_ARRAY)
+        return t;
+    simdjson::dom::element el;
+    if (!cr_json_walk(j->root, path, path_len, &el))
+        return t;
+    size_t at = 0, room = CR_JSON_SCRATCH - j->scratch_used;
+    char *dst = j->scratch + j->scratch_used;
+    if (cr_json_text_el(el, dst, room, &at, 0)) {
+        j->scratch_used += at;
+        out->s = dst;
+        out->len = at;
+    }
+    return t;
+}
+
 extern "C" void cr_json_foreach_root(struct cr_json *j,
                                      int (*fn)(void *ctx, const char *key, size_t key_len,
                                                const struct cr_json_val *val),
@@ -264,13 +342,15 @@ extern "C" void cr_json_foreach_root(struct cr_json *j,
     }
 }
 
-/* Depth-first over every scalar, with its dotted path built in a stack
+/* Depth-first over every value (a container before its members), with its dotted path built in a stack
  * buffer; containers deeper than 24 levels or paths past 512 bytes are not
  * visited (no rule names them). */
 static int cr_json_walk_el(simdjson::dom::element el, char *path, size_t len, int depth,
                            int (*fn)(void *ctx, const char *path, size_t path_len), void *ctx)
 {
     const size_t cap = 512;
+    if (len && (el.is_object() || el.is_array()) && fn(ctx, path, len))
+        return 1; /* a container too: a rule may name it (cr_json_get_text) */
     if (el.is_object()) {
         if (depth >= 24)
             return 0;

@@ -61,6 +61,14 @@ int cr_json_parse(struct cr_json *j, const char *buf, size_t len);
 enum cr_json_type cr_json_get(struct cr_json *j, const char *path, size_t path_len,
                               struct cr_json_val *out);
 
+/* cr_json_get, except that an object or an array also gets its text:
+ * compact JSON with strings decoded ({"a":["x y",1]}), in the scratch area
+ * (out->s NULL when it does not fit). What a rule naming a container
+ * matches: `requestParameters.ipPermissions|contains: 0.0.0.0/0` holds
+ * whichever element has it. */
+enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path, size_t path_len,
+                                   struct cr_json_val *out);
+
 /* Calls fn(ctx, key, key_len, val) for each member of the root object, in
  * document order. Stops early if fn returns non-zero. */
 void cr_json_foreach_root(struct cr_json *j,
@@ -68,8 +76,9 @@ void cr_json_foreach_root(struct cr_json *j,
                                     const struct cr_json_val *val),
                           void *ctx);
 
-/* Calls fn(ctx, path, path_len) for every scalar of the document (strings,
- * numbers, booleans, null), depth first in document order, with its dotted
+/* Calls fn(ctx, path, path_len) for every value of the document below the
+ * root (containers before their members, then strings, numbers, booleans,
+ * null), depth first in document order, with its dotted
  * path as cr_json_get takes it ("a.b.0.c"; not NUL-terminated). Stops
  * early if fn returns non-zero. One pass over the DOM that renders nothing:
  * a parser finds which of many rule-requested paths (Sigma's) a record has,

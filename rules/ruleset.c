@@ -441,6 +441,14 @@ static void link_all(struct cr_load *L)
             check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by,
                            r->ngroup_by, r);
             add_route(L, r, r->group_by, r->ngroup_by, -1, 0);
+            /* a Sigma rule fires for every matching record: an entity the
+             * record lacks keys as "-" instead of dropping the match */
+            if (r->sigma)
+                for (int k = 0; k < r->nroutes; k++)
+                    if (same_group_by(r->routes[k].group_by, r->routes[k].ngroup_by,
+                                      r->group_by, r->ngroup_by) &&
+                        r->routes[k].value_field == -1 && r->routes[k].pin == 0)
+                        r->routes[k].absent_ok = 1;
         }
     }
     for (int c = 0; c < rs->ncorrs; c++) {

@@ -196,6 +196,8 @@ struct cr_rule {
         uint16_t pin;    /* 0: the shard is chosen by the key; else 1 + the index of the
                           * correlation whose id places every state of its chaining group on
                           * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
+        uint8_t absent_ok; /* a group_by field the event lacks keys as "-" rather than
+                            * dropping the match (a Sigma rule's own incident route) */
     } routes[4];
     uint64_t capture_fields[CR_FIELD_WORDS]; /* bit i set: a capture of this rule sets field i */
     struct cr_expr *expr;         /* a Sigma rule: its detection; patterns[] are its atoms'

@@ -412,7 +412,7 @@ Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     static char line[1 << 20];
-    int ct = 0, k8s = 0, gcp = 0, total = 0;
+    int ct = 0, k8s = 0, gcp = 0, aks = 0, total = 0;
     while (fgets(line, sizeof line, f)) {
         json_t *row = json_loads(line, 0, NULL);
         cr_assert_not_null(row);
@@ -470,14 +470,37 @@ Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
         } else if (json_is_string(json_object_get(json_object_get(log, "protoPayload"),
                                                   "methodName"))) {
             gcp++;
-            field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
-            expect_str(json_object_get(log, "protoPayload"), "methodName", CR_F_ACTION, s);
+            json_t *pp = json_object_get(log, "protoPayload");
+            const char *svc = json_string_value(json_object_get(pp, "serviceName"));
+            const char *m = json_string_value(json_object_get(pp, "methodName"));
+            if (svc && strcmp(svc, "k8s.io") == 0 && strncmp(m, "io.k8s.", 7) == 0 &&
+                strchr(m + 7, '.')) { /* GKE: a Kubernetes request, its verb last */
+                field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+                field_is(CR_F_ACTION, strrchr(m, '.') + 1);
+            } else {
+                field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
+                expect_str(pp, "methodName", CR_F_ACTION, s);
+            }
+        } else if (json_is_string(json_object_get(log, "category")) &&
+                   strcmp(json_string_value(json_object_get(log, "category")), "kube-audit") ==
+                       0) { /* AKS: the event is the text in properties.log */
+            json_t *inner = json_loads(
+                json_string_value(json_object_get(json_object_get(log, "properties"), "log")), 0,
+                NULL);
+            if (inner) {
+                aks++;
+                field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+                expect_str(inner, "verb", CR_F_ACTION, s);
+                json_decref(inner);
+            }
         }
         free(s);
         json_decref(row);
     }
     fclose(f);
-    cr_log_info("panther: %d records, %d cloudtrail, %d k8s, %d gcp", total, ct, k8s, gcp);
+    cr_log_info("panther: %d records, %d cloudtrail, %d k8s, %d gcp, %d aks", total, ct, k8s, gcp,
+                aks);
+    cr_assert_geq(aks, 10);
     cr_assert_geq(ct, 400);
     cr_assert_geq(k8s, 50);
     cr_assert_geq(gcp, 50);
@@ -566,6 +589,8 @@ static const char *const PATHS[] = {
     "eventType", "@version", "awsRegion", "EventID", "Channel", "Image", "CommandLine",
     "ParentImage", "TargetImage", "GrantedAccess", "Hashes", "Event.EventData.Image",
     "winlog.event_data.Image", "nope", "nope.deeper.0", "level", "stage",
+    /* containers: their compact text, found by the walk as by a lookup */
+    "requestObject.spec", "user.groups",
 };
 
 Test(json, one_walk_sets_what_a_lookup_per_name_sets)
@@ -667,4 +692,91 @@ Test(json, windows_event_shapes_have_host_and_time)
           "\"event_id\":1}}");
     field_is(CR_F_HOST, "ws6.corp");
     cr_assert_eq(EV.time_ms, 1772438400000LL);
+}
+
+/* A rule naming a container (an object or an array) matches its compact
+ * text, strings decoded, whichever element holds the value; one too large
+ * for the scratch area is absent rather than cut. */
+Test(json, containers_are_their_compact_text)
+{
+    static const char *const names[CR_MAX_FIELDS] = {
+        [CR_F__BUILTIN] = "requestParameters.ipPermissions",
+        [CR_F__BUILTIN + 1] = "tags",
+        [CR_F__BUILTIN + 2] = "big",
+        [CR_F__BUILTIN + 3] = "empty",
+    };
+    struct cr_parse_opts o = {0};
+    o.extra_names = names;
+    o.n_extra_names = CR_F__BUILTIN + 4;
+    struct cr_parser *p = cr_parser_new(&o);
+    cr_assert_not_null(p);
+    static char rec[40000];
+    int n = snprintf(rec, sizeof rec,
+                     "{\"eventName\":\"AuthorizeSecurityGroupIngress\",\"eventSource\":"
+                     "\"ec2.amazonaws.com\",\"requestParameters\":{\"ipPermissions\":"
+                     "{\"items\": [ {\"fromPort\":22, \"ipRanges\":{\"items\":[{\"cidrIp\":"
+                     "\"10.0.0.0/8\"},{\"cidrIp\":\"0.0.0.0/0\",\"description\":\"a \\\"b\\\"\"}]},"
+                     "\"ok\":true,\"x\":null,\"f\":1.5}]}},\"tags\":[\"a\",2],\"empty\":{},"
+                     "\"big\":[\"");
+    memset(rec + n, 'x', 20000);
+    n += 20000;
+    n += snprintf(rec + n, sizeof rec - (size_t)n, "\"]}");
+    cr_parse(p, rec, (size_t)n, FALLBACK, &EV);
+    cr_assert_field(&EV, CR_F__BUILTIN,
+                    "{\"items\":[{\"fromPort\":22,\"ipRanges\":{\"items\":[{\"cidrIp\":\"10.0.0.0/8\"},"
+                    "{\"cidrIp\":\"0.0.0.0/0\",\"description\":\"a \"b\"\"}]},\"ok\":true,\"x\":null,"
+                    "\"f\":1.5}]}");
+    cr_assert_field(&EV, CR_F__BUILTIN + 1, "[\"a\",2]");
+    cr_assert_field(&EV, CR_F__BUILTIN + 3, "{}");
+    cr_assert_not(cr_event_has(&EV, CR_F__BUILTIN + 2), "20 kB does not fit: absent, not cut");
+    cr_parser_free(p);
+}
+
+/* AKS: the audit event is JSON text in properties.log of an Azure
+ * diagnostic record; GKE: a GCP audit entry of k8s.io whose methodName
+ * spells the request. Both read as Kubernetes audit events. */
+Test(json, aks_and_gke_kubernetes_audit_are_unwrapped)
+{
+    static const char aks[] =
+        "{\"time\":\"2026-03-02T09:00:00.2Z\",\"category\":\"kube-audit\",\"operationName\":"
+        "\"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read\",\"properties\":{\"log\":"
+        "\"{\\\"kind\\\":\\\"Event\\\",\\\"apiVersion\\\":\\\"audit.k8s.io/v1\\\",\\\"auditID\\\":"
+        "\\\"x1\\\",\\\"verb\\\":\\\"create\\\",\\\"user\\\":{\\\"username\\\":\\\"dev\\\"},"
+        "\\\"objectRef\\\":{\\\"resource\\\":\\\"pods\\\",\\\"subresource\\\":\\\"exec\\\"},"
+        "\\\"responseStatus\\\":{\\\"code\\\":101},\\\"stageTimestamp\\\":"
+        "\\\"2026-03-02T09:00:00.1Z\\\"}\",\"stream\":\"stdout\"}}";
+    cr_assert_eq(parse(aks), CR_PARSE_OK);
+    field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+    field_is(CR_F_USER, "dev");
+    field_is(CR_F__BUILTIN + 1, "exec");
+    time_is("2026-03-02T09:00:00.1Z");
+    cr_assert(EV.raw.len == strlen(aks), "the raw record stays the envelope");
+
+    static const char aks_broken[] =
+        "{\"time\":\"2026-03-02T09:00:00.2Z\",\"category\":\"kube-audit\",\"properties\":"
+        "{\"log\":\"{\\\"kind\\\":\\\"Event\\\",\\\"verb\\\":\",\"stream\":\"stdout\"}}";
+    cr_assert_eq(parse(aks_broken), CR_PARSE_OK, "the envelope is read when its text is not JSON");
+    cr_assert_not(has_value(CR_F_SOURCE_PRODUCT, "k8s-audit"));
+    time_is("2026-03-02T09:00:00.2Z");
+
+    static const char gke[] =
+        "{\"insertId\":\"g1\",\"protoPayload\":{\"serviceName\":\"k8s.io\",\"methodName\":"
+        "\"io.k8s.authorization.rbac.v1.clusterrolebindings.create\",\"authenticationInfo\":"
+        "{\"principalEmail\":\"dev@city.gov\"}},\"timestamp\":\"2026-03-02T09:00:00.3Z\"}";
+    cr_assert_eq(parse(gke), CR_PARSE_OK);
+    field_is(CR_F_SOURCE_PRODUCT, "k8s-audit");
+    field_is(CR_F_ACTION, "create");
+    field_is(CR_F_OBJECT_TYPE, "clusterrolebindings");
+    field_is(CR_F_USER, "dev@city.gov");
+    static const char gke_sub[] =
+        "{\"protoPayload\":{\"serviceName\":\"k8s.io\",\"methodName\":"
+        "\"io.k8s.core.v1.pods.exec.create\"},\"timestamp\":\"2026-03-02T09:00:00.3Z\"}";
+    parse(gke_sub);
+    field_is(CR_F_OBJECT_TYPE, "pods");
+    field_is(CR_F_ACTION, "create");
+    static const char gke_odd[] = /* no version segment: left a GCP audit entry */
+        "{\"protoPayload\":{\"serviceName\":\"k8s.io\",\"methodName\":\"io.k8s.get\"},"
+        "\"timestamp\":\"2026-03-02T09:00:00.3Z\"}";
+    parse(gke_odd);
+    field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
 }
