@@ -308,11 +308,14 @@ static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, si
 extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path,
                                               size_t path_len, struct cr_json_val *out)
 {
-    enum cr_json_type t = cr_json_get(j, path, path_len, out);
-    if (t != CR_JSON_OBJECT && t != CR_JSON_ARRAY)
-        return t;
+    out->type = CR_JSON_MISSING;
+    out->s = nullptr;
+    out->len = 0;
     simdjson::dom::element el;
-    if (!cr_json_walk(j->root, path, path_len, &el))
+    if (!j->ok || path_len == 0 || !cr_json_walk(j->root, path, path_len, &el))
+        return CR_JSON_MISSING;
+    enum cr_json_type t = cr_json_fill(j, el, out);
+    if (t != CR_JSON_OBJECT && t != CR_JSON_ARRAY)
         return t;
     size_t at = 0, room = CR_JSON_SCRATCH - j->scratch_used;
     char *dst = j->scratch + j->scratch_used;
