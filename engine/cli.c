@@ -3,6 +3,10 @@
  */
 #include "cli.h"
 
+#include "config.h"
+
+#include "../rules/ruleset.h"
+
 #include <stdarg.h>
 
 int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
@@ -14,4 +18,26 @@ int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(err, "\nTry 'corral %s --help' for more information.\n", cmd);
     return CR_EXIT_USAGE;
+}
+
+int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
+                      struct cr_ruleset **rs)
+{
+    static char err[65536];
+    err[0] = 0;
+    *rs = NULL;
+    if (cr_config_load(config, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        cr_config_free(cfg);
+        return CR_EXIT_CONFIG;
+    }
+    struct cr_ruleset_opts ro = {.cache_dir = use_cache ? cfg->rule_cache : NULL};
+    *rs = cr_ruleset_load((const char *const *)cfg->rule_paths, cfg->nrule_paths, &ro, err,
+                          sizeof err);
+    if (!*rs) {
+        fprintf(stderr, "%s\n", err);
+        cr_config_free(cfg);
+        return CR_EXIT_CONFIG;
+    }
+    return 0;
 }

@@ -22,4 +22,13 @@
 int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+struct cr_config;
+struct cr_ruleset;
+/* Load CONFIG and compile its rules (with its Hyperscan cache if use_cache)
+ * for a command that needs both up front. On failure prints every
+ * "file:line: reason" on stderr, frees what it loaded and returns
+ * CR_EXIT_CONFIG; else 0, and the caller frees *rs and cfg. */
+int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
+                      struct cr_ruleset **rs);
+
 #endif

@@ -413,6 +413,12 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
         return -1;
     yaml_node_t *root = cr_yaml_root(y);
     int bad = 0;
+    if (y->dup_line) {
+        snprintf(err, errlen, "%s:%d: duplicate key '%s' (first on line %d)", y->file,
+                 y->dup_line, y->dup_key, y->dup_first_line);
+        cr_yaml_free(y);
+        return -1;
+    }
     if (!cr_yaml_is_map(root)) {
         cr_yaml_error(y, root, err, errlen, "the config must be a mapping of sections");
         cr_yaml_free(y);

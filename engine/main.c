@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "crashpoint.h"
+#include "explain.h"
 #include "ingest_file.h"
 #include "ingest_kafka.h"
 #include "kafka_dev.h"
@@ -55,6 +56,8 @@ static void usage_main(FILE *f)
             "  reload   check the rules, then make the running `corral run` swap them in\n"
             "  check    validate a config and its rules (exit 78 on any problem)\n"
             "  test-rules  run rule fixtures: records on a timeline and the incidents expected\n"
+            "  explain     one record through parser and rules: fields, matching rules and why,\n"
+            "              the incident and the correlation state it would touch\n"
             "  query    list stored incidents (table, ndjson, csv)\n"
             "  rejects  list records kept raw because they did not parse cleanly\n"
             "  version  print versions of corral and its libraries\n"
@@ -891,6 +894,8 @@ int main(int argc, char **argv)
         return cr_cmd_rejects(argc - 1, argv + 1);
     if (!strcmp(cmd, "test-rules"))
         return cr_cmd_test_rules(argc - 1, argv + 1);
+    if (!strcmp(cmd, "explain"))
+        return cr_cmd_explain(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo"))
         return cmd_demo(argc - 1, argv + 1);
     if (!strcmp(cmd, "kafka-dev"))

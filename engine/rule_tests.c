@@ -315,21 +315,9 @@ int cr_cmd_test_rules(int argc, char **argv)
     if (optind >= argc)
         return cr_cli_usage(stderr, "test-rules", "a fixture directory or file is required");
     struct cr_config cfg;
-    static char err[65536];
-    err[0] = 0;
-    if (cr_config_load(config, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        cr_config_free(&cfg);
+    struct cr_ruleset *rs;
+    if (cr_cli_load_rules(config, 0, &cfg, &rs) != 0)
         return CR_EXIT_CONFIG;
-    }
-    struct cr_ruleset_opts ro = {.cache_dir = NULL};
-    struct cr_ruleset *rs = cr_ruleset_load((const char *const *)cfg.rule_paths,
-                                            cfg.nrule_paths, &ro, err, sizeof err);
-    if (!rs) {
-        fprintf(stderr, "%s\n", err);
-        cr_config_free(&cfg);
-        return CR_EXIT_CONFIG;
-    }
     struct cr_parse_opts po = {.format = CR_FMT_AUTO,
                                .tz_offset_min = cfg.tz_offset_min,
                                .year = 2026,
@@ -358,11 +346,17 @@ int cr_cmd_test_rules(int argc, char **argv)
         } else
             files[nf++] = strdup(argv[a]);
         for (int i = 0; i < nf; i++) {
+            static char err[4096];
             err[0] = 0;
             struct cr_yaml *y = cr_yaml_load(files[i], err, sizeof err);
             if (!y) {
                 fprintf(stderr, "%s\n", err);
                 r.invalid++;
+            } else if (y->dup_line) {
+                fprintf(stderr, "%s:%d: duplicate key '%s' (first on line %d)\n", y->file,
+                        y->dup_line, y->dup_key, y->dup_first_line);
+                r.invalid++;
+                cr_yaml_free(y);
             } else {
                 yaml_node_t *tests = cr_yaml_get(y, cr_yaml_root(y), "tests");
                 if (!cr_yaml_is_seq(tests))

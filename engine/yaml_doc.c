@@ -42,6 +42,38 @@ void cr_yaml_error(struct cr_yaml *y, const yaml_node_t *n, char *err, size_t er
     va_end(ap);
 }
 
+/* Records the document's first repeated mapping key (scalar keys; maps
+ * are small, so pairwise). */
+static void find_dup_key(struct cr_yaml *y)
+{
+    for (yaml_node_t *n = y->doc.nodes.start; n < y->doc.nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        yaml_node_pair_t *a0 = n->data.mapping.pairs.start, *end = n->data.mapping.pairs.top;
+        for (yaml_node_pair_t *a = a0; a < end; a++) {
+            yaml_node_t *ka = yaml_document_get_node(&y->doc, a->key);
+            if (!ka || ka->type != YAML_SCALAR_NODE)
+                continue;
+            for (yaml_node_pair_t *b = a0; b < a; b++) {
+                yaml_node_t *kb = yaml_document_get_node(&y->doc, b->key);
+                if (!kb || kb->type != YAML_SCALAR_NODE ||
+                    kb->data.scalar.length != ka->data.scalar.length ||
+                    memcmp(kb->data.scalar.value, ka->data.scalar.value,
+                           ka->data.scalar.length) != 0)
+                    continue;
+                int line = (int)ka->start_mark.line + 1;
+                if (!y->dup_line || line < y->dup_line) {
+                    y->dup_line = line;
+                    y->dup_first_line = (int)kb->start_mark.line + 1;
+                    snprintf(y->dup_key, sizeof y->dup_key, "%s",
+                             (const char *)ka->data.scalar.value);
+                }
+                break;
+            }
+        }
+    }
+}
+
 static struct cr_yaml *load_parser(yaml_parser_t *parser, const char *name, char *err,
                                    size_t errlen)
 {
@@ -61,6 +93,7 @@ static struct cr_yaml *load_parser(yaml_parser_t *parser, const char *name, char
         return NULL;
     }
     y->loaded = 1;
+    find_dup_key(y);
     if (!yaml_document_get_root_node(&y->doc)) {
         yaml_parser_delete(parser);
         snprintf(err, errlen, "%s:1: the file is empty", name);
@@ -89,6 +122,7 @@ static struct cr_yaml *load_parser(yaml_parser_t *parser, const char *name, char
             cr_yaml_free(n);
             break;
         }
+        find_dup_key(n);
         last->next = n;
         last = n;
     }

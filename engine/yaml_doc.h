@@ -26,6 +26,12 @@ struct cr_yaml {
     int loaded;
     struct cr_yaml *next; /* the file's next document (after `---`), or NULL; freed with
                            * this one */
+    /* The first mapping key this document repeats (YAML requires keys to be
+     * unique; libyaml keeps both and cr_yaml_get would see only the first):
+     * its line (0 = none), text and the line it first appeared on. Loaders
+     * refuse the document (corral's files) or skip it (a Sigma rule). */
+    int dup_line, dup_first_line;
+    char dup_key[64];
 };
 
 /* Load `path`: its first document, and any further ones (`---`) chained in

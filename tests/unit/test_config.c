@@ -187,3 +187,19 @@ Test(config, zones)
     cr_assert_eq(cr_parse_tz("+8", &m), -1);
     cr_assert_eq(cr_parse_tz("CST", &m), -1);
 }
+
+Test(config, duplicate_key_names_both_lines)
+{
+    char *d = cr_test_tmpdir();
+    char *p = write_tmp(d, "dup.yaml", "workers: 2\nstore: /tmp/x\nworkers: 4\n");
+    struct cr_config c;
+    char err[4096] = "";
+    cr_assert_neq(cr_config_load(p, &c, err, sizeof err), 0);
+    char want[4200];
+    snprintf(want, sizeof want, "%s:3: duplicate key 'workers' (first on line 1)", p);
+    cr_assert_str_eq(err, want);
+    cr_config_free(&c);
+    free(p);
+    cr_test_rmtree(d);
+    free(d);
+}

@@ -244,6 +244,12 @@ Test(rule_load, unknown_key)
     expect_error("rules:\n  - id: a\n    mach: 'x'\n", "%s:3: unknown key 'mach' in rule 'a'");
 }
 
+Test(rule_load, duplicate_key)
+{
+    expect_error("rules:\n  - id: a\n    match: 'x'\n    match: 'y'\n",
+                 "%s:4: duplicate key 'match' (first on line 3)");
+}
+
 Test(rule_load, unknown_top_level_key)
 {
     expect_error("rule:\n  - id: a\n", "%s:1: unknown key 'rule' in a rule file\n"

@@ -453,3 +453,21 @@ Test(sigma, identical_values_in_many_rules_match_them_all, .init = setup, .fini 
     cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\tmp\\\\EVIL.EXE", "evil")), "one two",
                      "caseless for one and two, cased for three");
 }
+
+/* YAML keys are unique: a Sigma rule repeating one (libyaml keeps both and
+ * a lookup would see only the first) is skipped as invalid, naming the
+ * line; the rest loads. */
+Test(sigma, a_repeated_key_skips_the_rule, .init = setup, .fini = teardown)
+{
+    put("ok.yml", RULE("00000000-0000-0000-0000-000000000040", "fine", WIN_PROC,
+                       "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n"));
+    put("dupkey.yml", RULE("00000000-0000-0000-0000-000000000041", "twice", WIN_PROC,
+                           "  sel:\n    Image|endswith: '\\x.exe'\n    Image|endswith: '\\y.exe'\n"
+                           "  condition: sel\n"));
+    start();
+    const struct cr_sigma_stats *st = &rs->sigma;
+    cr_assert_eq(st->loaded, 1, "%s", st->skips ? st->skips : "");
+    cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_INVALID], 1);
+    cr_assert(strstr(st->skips, "/dupkey.yml:") && strstr(st->skips, "duplicate key 'Image|endswith'"),
+              "%s", st->skips);
+}
