@@ -57,42 +57,62 @@ static void keep_versions(struct got *g, struct cr_correlator *c)
 }
 
 /* 1 if incident inc has every property the expectation node names. */
-static int matches(struct cr_yaml *y, yaml_node_t *want, const struct cr_incident *inc)
+/* How an incident differs from an expectation: the number of keys that
+ * differ (0: it matches), each said in why ("priority is P3, expected P2";
+ * why may be NULL). */
+static int differences(struct cr_yaml *y, yaml_node_t *want, const struct cr_incident *inc,
+                       char *why, size_t cap)
 {
+    int nd = 0;
+    size_t o = 0;
+#define DIFF(...)                                                                             \
+    do {                                                                                      \
+        if (why && o < cap)                                                                   \
+            o += (size_t)snprintf(why + o, cap - o, nd ? "; " : "");                         \
+        if (why && o < cap)                                                                   \
+            o += (size_t)snprintf(why + o, cap - o, __VA_ARGS__);                            \
+        nd++;                                                                                 \
+    } while (0)
+    static const char *const keys[] = {"rule", "category", "reg_category", "priority"};
+    const char *have[] = {inc->rule, inc->category, inc->reg_category, inc->priority};
     const char *s;
-    if ((s = cr_yaml_str(cr_yaml_get(y, want, "rule"))) && strcmp(s, inc->rule))
-        return 0;
-    if ((s = cr_yaml_str(cr_yaml_get(y, want, "category"))) && strcmp(s, inc->category))
-        return 0;
-    if ((s = cr_yaml_str(cr_yaml_get(y, want, "reg_category"))) && strcmp(s, inc->reg_category))
-        return 0;
-    if ((s = cr_yaml_str(cr_yaml_get(y, want, "priority"))) && strcmp(s, inc->priority))
-        return 0;
+    for (int i = 0; i < 4; i++)
+        if ((s = cr_yaml_str(cr_yaml_get(y, want, keys[i]))) && strcmp(s, have[i]))
+            DIFF("%s is %s, expected %s", keys[i], have[i], s);
     yaml_node_t *n = cr_yaml_get(y, want, "reg_level");
     if (n) {
         int lvl = cr_yaml_is_null(n) ? 0 : cr_reg_level_parse(cr_yaml_str(n));
         if (lvl != inc->reg_level)
-            return 0;
+            DIFF("reg_level is %d, expected %s", inc->reg_level,
+                 cr_yaml_is_null(n) ? "null" : cr_yaml_str(n));
     }
     if ((s = cr_yaml_str(cr_yaml_get(y, want, "event_count"))) &&
         strtoull(s, NULL, 10) != inc->event_count)
-        return 0;
+        DIFF("event_count is %llu, expected %s", (unsigned long long)inc->event_count, s);
     n = cr_yaml_get(y, want, "entities");
     if (n) {
         if (cr_yaml_map_len(n) != inc->nentities)
-            return 0;
+            DIFF("%d entities, expected %d", inc->nentities, cr_yaml_map_len(n));
         for (int i = 0; i < cr_yaml_map_len(n); i++) {
             const char *k = cr_yaml_map_key(y, n, i, NULL);
             const char *v = cr_yaml_str(cr_yaml_map_value(y, n, i));
-            int found = 0;
-            for (int e = 0; e < inc->nentities && !found; e++)
-                found = k && v && !strcmp(inc->entities[e].name, k) &&
-                        !strcmp(inc->entities[e].value, v);
-            if (!found)
-                return 0;
+            int e = 0;
+            while (e < inc->nentities && !(k && !strcmp(inc->entities[e].name, k)))
+                e++;
+            if (e == inc->nentities)
+                DIFF("no entity %s, expected %s", k ? k : "?", v ? v : "?");
+            else if (!v || strcmp(inc->entities[e].value, v))
+                DIFF("entities.%s is '%s', expected '%s'", k, inc->entities[e].value,
+                     v ? v : "?");
         }
     }
-    return 1;
+#undef DIFF
+    return nd;
+}
+
+static int matches(struct cr_yaml *y, yaml_node_t *want, const struct cr_incident *inc)
+{
+    return differences(y, want, inc, NULL, 0) == 0;
 }
 
 static void describe(const struct cr_incident *inc, char *out, size_t cap)
@@ -233,9 +253,23 @@ static void run_test(struct runner *r, struct cr_yaml *y, yaml_node_t *t)
                 found = k;
         if (found >= 0)
             used[found] = 1;
-        else if (o < sizeof why)
+        else if (o < sizeof why) {
             o += (size_t)snprintf(why + o, sizeof why - o,
                                   "\n    expected (line %d) not produced", cr_yaml_line(w));
+            /* the closest incident left (fewest differing keys): what differed */
+            int best = -1, bestn = 1 << 30;
+            for (int k = 0; k < g.n; k++) {
+                int d = used[k] ? 1 << 30 : differences(y, w, &g.v[k], NULL, 0);
+                if (d < bestn)
+                    best = k, bestn = d;
+            }
+            if (best >= 0 && o < sizeof why) {
+                char diff[1024];
+                differences(y, w, &g.v[best], diff, sizeof diff);
+                o += (size_t)snprintf(why + o, sizeof why - o, ": the closest, %s, differs: %s",
+                                      g.v[best].rule, diff);
+            }
+        }
     }
     for (int i = 0; i < cr_yaml_seq_len(none); i++) {
         yaml_node_t *w = cr_yaml_seq_at(y, none, i);

@@ -1,9 +1,11 @@
 /*
- * test_explain.c - `corral explain` through the real binary on the shipped
- * config: a record given as an argument and records on stdin; the parsed
+ * test_authoring.c - the rule author's tools through the real binary on
+ * the shipped config. `corral explain`: a record given as an argument and records on stdin; the parsed
  * and captured fields, the matching rules with the fields they test, the
  * incident's key, the correlations fed (chaining included), a record no
- * rule matches, and a wrong config.
+ * rule matches, and a wrong config. `corral test-rules`: a failing
+ * expectation names the keys that differed in the closest incident, and a
+ * fixture with a repeated key is invalid.
  */
 #include "testutil.h"
 
@@ -34,7 +36,7 @@ static void has(const char *out, const char *want)
     cr_assert(strstr(out, want), "missing \"%s\" in:\n%s", want, out);
 }
 
-Test(explain, a_syslog_record_its_captures_and_the_correlations_it_feeds)
+Test(authoring, a_syslog_record_its_captures_and_the_correlations_it_feeds)
 {
     int rc;
     char *out = explain("'<38>Mar  2 08:00:00 web-01 sshd[1040]: Failed password for root "
@@ -53,7 +55,7 @@ Test(explain, a_syslog_record_its_captures_and_the_correlations_it_feeds)
     free(out);
 }
 
-Test(explain, json_records_on_stdin_and_a_sigma_rule)
+Test(authoring, json_records_on_stdin_and_a_sigma_rule)
 {
     int rc;
     char *out = explain(
@@ -80,11 +82,63 @@ Test(explain, json_records_on_stdin_and_a_sigma_rule)
     free(out);
 }
 
-Test(explain, a_wrong_config_is_a_config_error)
+Test(authoring, a_wrong_config_is_a_config_error)
 {
     int rc;
     char *out = explain("-c /nonexistent/corral.yaml 'x'", "", &rc);
     cr_assert_eq(rc, 78, "%s", out);
     has(out, "/nonexistent/corral.yaml");
+    free(out);
+}
+
+static char *test_rules(const char *fixture, int *rc)
+{
+    static char cmd[16384];
+    char *tmp = cr_test_tmpdir();
+    char fx[4200];
+    snprintf(fx, sizeof fx, "%s/fx.yaml", tmp);
+    cr_assert_eq(cr_test_write_file(fx, fixture, strlen(fixture)), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' test-rules '%s' 2>&1", CORRAL_SOURCE_DIR,
+             CORRAL_BINARY, fx);
+    char *out = NULL;
+    *rc = cr_test_run(cmd, &out);
+    cr_test_rmtree(tmp);
+    free(tmp);
+    cr_assert_not_null(out, "%s", cmd);
+    return out;
+}
+
+#define FIVE_FAILURES                                                                         \
+    "    events:\n      - at: 0s\n        log: \"<38>Mar  2 08:00:00 web-01 sshd[1040]: Failed "  \
+    "password for root from 203.0.113.5 port 40001 ssh2\"\n        repeat: 5\n        every: "   \
+    "10s\n"
+
+Test(authoring, a_failing_fixture_names_what_differed)
+{
+    int rc;
+    char *out = test_rules("tests:\n  - name: wrong expectations\n" FIVE_FAILURES
+                           "    expect:\n      - { rule: ssh.bruteforce, entities: { src_ip: "
+                           "203.0.113.6 }, event_count: 4, priority: P3 }\n",
+                           &rc);
+    cr_assert_eq(rc, 1, "%s", out);
+    has(out, "expected (line 9) not produced: the closest, ssh.bruteforce, differs: "
+             "event_count is 5, expected 4; entities.src_ip is '203.0.113.5', expected "
+             "'203.0.113.6'\n");
+    free(out);
+    out = test_rules("tests:\n  - name: right\n" FIVE_FAILURES
+                     "    expect:\n      - { rule: ssh.bruteforce, entities: { src_ip: "
+                     "203.0.113.5 }, event_count: 5 }\n",
+                     &rc);
+    cr_assert_eq(rc, 0, "%s", out);
+    has(out, "1 passed, 0 failed");
+    free(out);
+}
+
+Test(authoring, a_fixture_with_a_repeated_key_is_invalid)
+{
+    int rc;
+    char *out = test_rules("tests:\n  - name: a\n    name: b\n" FIVE_FAILURES, &rc);
+    cr_assert_eq(rc, 78, "%s", out);
+    has(out, "fx.yaml:3: duplicate key 'name' (first on line 2)");
     free(out);
 }
