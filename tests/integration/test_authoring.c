@@ -14,21 +14,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *explain(const char *args, const char *stdin_text, int *rc)
+/* Runs `corral SUB ARGS` in the source tree with text in a temporary file,
+ * given on stdin (as_stdin) or as the last argument; stdout and stderr. */
+static char *run_corral(const char *sub, const char *args, const char *text, int as_stdin,
+                        int *rc)
 {
     static char cmd[16384];
     char *tmp = cr_test_tmpdir();
-    char in[4200];
-    snprintf(in, sizeof in, "%s/in.txt", tmp);
-    cr_assert_eq(cr_test_write_file(in, stdin_text, strlen(stdin_text)), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' explain %s < '%s' 2>&1", CORRAL_SOURCE_DIR,
-             CORRAL_BINARY, args, in);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fx.yaml", tmp);
+    cr_assert_eq(cr_test_write_file(path, text, strlen(text)), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s %s %s'%s' 2>&1", CORRAL_SOURCE_DIR,
+             CORRAL_BINARY, sub, args, as_stdin ? "< " : "", path);
     char *out = NULL;
     *rc = cr_test_run(cmd, &out);
     cr_test_rmtree(tmp);
     free(tmp);
     cr_assert_not_null(out, "%s", cmd);
     return out;
+}
+
+static char *explain(const char *args, const char *stdin_text, int *rc)
+{
+    return run_corral("explain", args, stdin_text, 1, rc);
+}
+
+static char *test_rules(const char *fixture, int *rc)
+{
+    return run_corral("test-rules", "", fixture, 0, rc);
 }
 
 static void has(const char *out, const char *want)
@@ -89,23 +102,6 @@ Test(authoring, a_wrong_config_is_a_config_error)
     cr_assert_eq(rc, 78, "%s", out);
     has(out, "/nonexistent/corral.yaml");
     free(out);
-}
-
-static char *test_rules(const char *fixture, int *rc)
-{
-    static char cmd[16384];
-    char *tmp = cr_test_tmpdir();
-    char fx[4200];
-    snprintf(fx, sizeof fx, "%s/fx.yaml", tmp);
-    cr_assert_eq(cr_test_write_file(fx, fixture, strlen(fixture)), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' test-rules '%s' 2>&1", CORRAL_SOURCE_DIR,
-             CORRAL_BINARY, fx);
-    char *out = NULL;
-    *rc = cr_test_run(cmd, &out);
-    cr_test_rmtree(tmp);
-    free(tmp);
-    cr_assert_not_null(out, "%s", cmd);
-    return out;
 }
 
 #define FIVE_FAILURES                                                                         \
