@@ -255,6 +255,7 @@ static void cr_map_cloudtrail(struct cr_parser *p, struct cr_event *ev, const ch
 {
     cr_set_lit(ev, CR_F_SOURCE_PRODUCT, "cloudtrail");
     cr_set_time(p, ev, CR_PATH("eventTime"));
+    cr_set_time(p, ev, CR_PATH("@timestamp")); /* shipped by Beats / Logstash without eventTime */
     cr_map(p, ev, CR_F_ACTION, CR_PATH("eventName"));
     cr_map(p, ev, CR_F_EVENT_TYPE, CR_PATH("eventName"));
     cr_map(p, ev, CR_F_PROGRAM, CR_PATH("eventSource"));

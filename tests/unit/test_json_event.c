@@ -780,3 +780,15 @@ Test(json, aks_and_gke_kubernetes_audit_are_unwrapped)
     parse(gke_odd);
     field_is(CR_F_SOURCE_PRODUCT, "gcp-audit");
 }
+
+/* CloudTrail shipped by Beats or Logstash may carry only @timestamp. */
+Test(json, cloudtrail_time_from_at_timestamp)
+{
+    parse("{\"@timestamp\":\"2026-03-02T08:00:00.500Z\",\"eventSource\":\"iam.amazonaws.com\","
+          "\"eventName\":\"CreateUser\"}");
+    field_is(CR_F_SOURCE_PRODUCT, "cloudtrail");
+    time_is("2026-03-02T08:00:00.500Z");
+    parse("{\"eventTime\":\"2026-03-02T09:00:00Z\",\"@timestamp\":\"2026-03-02T08:00:00Z\","
+          "\"eventSource\":\"iam.amazonaws.com\",\"eventName\":\"CreateUser\"}");
+    time_is("2026-03-02T09:00:00Z"); /* eventTime first: when it happened, not when shipped */
+}
