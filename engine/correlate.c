@@ -1269,6 +1269,15 @@ static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
 
 /* The incident of state s is past its open window: forget it (its last
  * version was flushed, or is flushed now). */
+/* What the incident of a state's owner carries beside its fields (a Sigma
+ * rule's attribution), or NULL. */
+static const char *annotation_of(const struct cr_correlator *c, uint32_t owner)
+{
+    return owner < (uint32_t)c->rs->nrules && c->rs->rules[owner].sigma
+               ? c->rs->rules[owner].sigma->annotation
+               : NULL;
+}
+
 static struct cr_incident *close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
                                             struct cr_wmsg **extra_head)
 {
@@ -1277,7 +1286,7 @@ static struct cr_incident *close_if_expired(struct cr_correlator *c, struct stat
         return inc;
     if (s->dirty) {
         /* unflushed changes of the old incident: hand them out now */
-        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created);
+        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created, annotation_of(c, s->owner));
         m->next = *extra_head;
         *extra_head = m;
         s->created = 0;
@@ -2615,7 +2624,7 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
         s->dirty = 0;
         if (!inc)
             continue;
-        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created);
+        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created, annotation_of(c, s->owner));
         s->created = 0;
         meta(inc)->emitted = c->flushes;
         m->next = NULL;

@@ -245,6 +245,12 @@ static int clamp_count(int n, int max)
 char *cr_incident_to_json(const struct cr_incident *inc, const char *const *input_names,
                           int ninputs)
 {
+    return cr_incident_to_json_ann(inc, input_names, ninputs, NULL);
+}
+
+char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *input_names,
+                              int ninputs, const char *annotation)
+{
     int ok = 1;
     json_t *o = json_object();
     json_t *ents = json_object();
@@ -316,6 +322,12 @@ char *cr_incident_to_json(const struct cr_incident *inc, const char *const *inpu
     for (int i = 0; i < nrs; i++)
         push(reasons, JFIELD(inc->reasons[i]), &ok);
     put(o, "reasons", reasons, &ok);
+    if (annotation && *annotation) {
+        json_t *a = json_loads(annotation, 0, NULL);
+        if (json_is_object(a))
+            json_object_update_missing(o, a); /* the incident's own keys win */
+        json_decref(a);
+    }
 
     char *out = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);

@@ -106,5 +106,11 @@ size_t cr_raw_escape(char *dst, size_t dstlen, const char *raw, size_t len);
  * memory. */
 char *cr_incident_to_json(const struct cr_incident *inc, const char *const *input_names,
                           int ninputs);
+/* The same with the members of annotation (a compact JSON object: a Sigma
+ * rule's "attack" and "sigma", cr_sigma_meta.annotation) added after the
+ * incident's own; NULL or "" adds nothing, and so does text that is not a
+ * JSON object. */
+char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *input_names,
+                              int ninputs, const char *annotation);
 
 #endif

@@ -54,9 +54,11 @@ struct cr_writer {
     int nep, ep_cap;
 };
 
-struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created)
+struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created,
+                                 const char *annotation)
 {
-    struct cr_wmsg *m = malloc(sizeof *m);
+    size_t alen = annotation ? strlen(annotation) : 0;
+    struct cr_wmsg *m = malloc(sizeof *m + alen + 1);
     if (!m)
         abort(); /* incidents must not be lost; out of memory is not survivable here */
     m->next = NULL;
@@ -64,6 +66,8 @@ struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created)
     m->created = created;
     m->provisional = 0;
     memcpy(&m->inc, inc, sizeof *inc);
+    m->rawlen = alen;
+    memcpy(m->raw, annotation ? annotation : "", alen + 1);
     return m;
 }
 
@@ -161,8 +165,9 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
     struct cr_writer_stats delta = {0};
     for (struct cr_wmsg *m = list; m; m = m->next) {
         if (ok && m->kind == CR_W_INCIDENT) {
-            char *json = cr_incident_to_json(&m->inc, w->input_names,
-                                             atomic_load_explicit(w->ninputs, memory_order_acquire));
+            char *json = cr_incident_to_json_ann(
+                &m->inc, w->input_names, atomic_load_explicit(w->ninputs, memory_order_acquire),
+                m->rawlen ? m->raw : NULL);
             int rc = !json             ? CR_STORE_ERR
                      : m->provisional ? cr_store_put_incident_provisional(w->store, &m->inc, json,
                                                                           strlen(json))

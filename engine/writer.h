@@ -58,7 +58,12 @@ struct cr_wmsg {
     char raw[];
 };
 
-struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created);
+/* annotation: the JSON object the incident's rule adds to it (a Sigma rule's
+ * attack and sigma; cr_sigma_meta.annotation), copied into the message
+ * (raw[]) because the ruleset may be swapped out before the writer gets to
+ * it; NULL for none. */
+struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created,
+                                 const char *annotation);
 struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *reason,
                                const char *raw, size_t rawlen);
 /* The last message of each sender. */

@@ -169,6 +169,9 @@ struct cr_sigma_meta {
     char *tags;                                 /* space-separated */
     char *attack;                               /* ATT&CK technique ids, space-separated */
     char *logsource;                            /* "product/service/category" */
+    char *annotation; /* what the rule's incidents carry, as one compact JSON object:
+                       * {"attack":[...],"sigma":{id,title,level,status,author,
+                       * references}}; built once at load (cr_incident_to_json_ann) */
 };
 
 struct cr_rule {

@@ -46,6 +46,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <hs/hs.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,7 @@ void cr_sigma_free_rule(struct cr_rule *r)
         free(r->sigma->tags);
         free(r->sigma->attack);
         free(r->sigma->logsource);
+        free(r->sigma->annotation);
         free(r->sigma);
     }
 }
@@ -1500,6 +1502,38 @@ static void remember_gate(struct cr_load *L, const struct pat_spec *ps, int pi)
     L->sigma_gates_n++;
 }
 
+/* What every incident of a Sigma rule carries (the rules' licence requires
+ * the attribution): its ATT&CK technique ids and {id, title, level, status,
+ * author, references}, as compact JSON. */
+static char *annotation(const char *id, const char *title, const struct cr_sigma_meta *m)
+{
+    json_t *o = json_object(), *attack = json_array(), *sg = json_object(),
+           *refs = json_array();
+    if (!o || !attack || !sg || !refs)
+        abort();
+    char *buf = xstrdup(m->attack);
+    for (char *t = strtok(buf, " "); t; t = strtok(NULL, " "))
+        json_array_append_new(attack, json_string(t));
+    free(buf);
+    buf = xstrdup(m->references);
+    for (char *t = strtok(buf, "\n"); t; t = strtok(NULL, "\n"))
+        json_array_append_new(refs, json_string(t));
+    free(buf);
+    json_object_set_new(sg, "id", json_string(id));
+    json_object_set_new(sg, "title", json_string(title ? title : ""));
+    json_object_set_new(sg, "level", json_string(m->level));
+    json_object_set_new(sg, "status", json_string(m->status));
+    json_object_set_new(sg, "author", json_string(m->author ? m->author : ""));
+    json_object_set_new(sg, "references", refs);
+    json_object_set_new(o, "attack", attack);
+    json_object_set_new(o, "sigma", sg);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        abort();
+    return text;
+}
+
 static int id_taken(struct cr_load *L, const char *id)
 {
     if (cr_load_rule_index(L, id) >= 0)
@@ -1599,6 +1633,7 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
                  category ? category : "");
         m->logsource = xstrdup(ls);
     }
+    m->annotation = annotation(r->id, r->title, m);
     r->sigma = m;
 
     /* every match is an incident (a single-event rule) */

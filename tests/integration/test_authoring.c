@@ -138,3 +138,31 @@ Test(authoring, a_fixture_with_a_repeated_key_is_invalid)
     has(out, "fx.yaml:3: duplicate key 'name' (first on line 2)");
     free(out);
 }
+
+/* An incident of a Sigma rule carries its ATT&CK ids and its attribution
+ * (id, title, level, status, author, references), through `corral run` and
+ * the store to `corral query`. */
+Test(authoring, a_sigma_incident_carries_attack_and_attribution)
+{
+    char *tmp = cr_test_tmpdir();
+    char path[4200], cmd[16384];
+    snprintf(path, sizeof path, "%s/ct.json", tmp);
+    const char *rec = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\","
+                      "\"userName\":\"ops\"},\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":"
+                      "\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n";
+    cr_assert_eq(cr_test_write_file(path, rec, strlen(rec)), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' run -c configs/corral.yaml --input '%s' --store '%s/st' --quiet && "
+             "'%s' query --store '%s/st' --format ndjson",
+             CORRAL_SOURCE_DIR, CORRAL_BINARY, path, tmp, CORRAL_BINARY, tmp);
+    char *out = NULL;
+    cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", cmd);
+    has(out, "\"rule\":\"corral.aws.cloudtrail.logging_stopped\"");
+    has(out, "\"priority\":\"P2\"");
+    has(out, "\"attack\":[\"T1562.008\"],\"sigma\":{\"id\":\"corral.aws.cloudtrail.logging_stopped\","
+             "\"title\":\"CloudTrail logging stopped or deleted\",\"level\":\"high\",\"status\":"
+             "\"stable\",\"author\":\"corral maintainers\",\"references\":[]}");
+    free(out);
+    cr_test_rmtree(tmp);
+    free(tmp);
+}

@@ -336,3 +336,29 @@ Test(incident_json, refs_dropped_and_huge_counts)
     free(js);
     free(inc);
 }
+
+/* A Sigma rule's attribution rides along after the incident's own keys;
+ * it never overrides them, and text that is not a JSON object adds nothing. */
+Test(incident_json, annotation_members_follow_the_incident)
+{
+    struct cr_incident *inc = sample_incident();
+    char *plain = cr_incident_to_json(inc, NULL, 0);
+    char *js = cr_incident_to_json_ann(
+        inc, NULL, 0,
+        "{\"attack\":[\"T1110\"],\"sigma\":{\"id\":\"x-1\",\"level\":\"high\"},\"rule\":\"nope\"}");
+    cr_assert_not_null(js);
+    const char *reasons = strstr(js, "\"reasons\":"), *attack = strstr(js, "\"attack\":[\"T1110\"]");
+    cr_assert(reasons && attack && attack > reasons, "%s", js);
+    cr_assert(strstr(js, "\"sigma\":{\"id\":\"x-1\",\"level\":\"high\"}"), "%s", js);
+    cr_assert_null(strstr(js, "\"nope\""), "the incident's own rule stays: %s", js);
+    cr_assert(strncmp(js, plain, strlen(plain) - 1) == 0, "the incident's own part is unchanged");
+    free(js);
+    js = cr_incident_to_json_ann(inc, NULL, 0, "[1,2]");
+    cr_assert_str_eq(js, plain);
+    free(js);
+    js = cr_incident_to_json_ann(inc, NULL, 0, "{broken");
+    cr_assert_str_eq(js, plain);
+    free(js);
+    free(plain);
+    free(inc);
+}
