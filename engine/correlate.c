@@ -1270,12 +1270,12 @@ static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
 /* The incident of state s is past its open window: forget it (its last
  * version was flushed, or is flushed now). */
 /* What the incident of a state's owner carries beside its fields (a Sigma
- * rule's attribution), or NULL. */
+ * rule's or correlation's attribution), or NULL. */
 static const char *annotation_of(const struct cr_correlator *c, uint32_t owner)
 {
-    return owner < (uint32_t)c->rs->nrules && c->rs->rules[owner].sigma
-               ? c->rs->rules[owner].sigma->annotation
-               : NULL;
+    if (owner >= (uint32_t)c->rs->nrules)
+        return c->rs->corrs[owner - (uint32_t)c->rs->nrules].annotation;
+    return c->rs->rules[owner].sigma ? c->rs->rules[owner].sigma->annotation : NULL;
 }
 
 static struct cr_incident *close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,

@@ -649,6 +649,7 @@ void cr_ruleset_free(struct cr_ruleset *rs)
         free(rs->corrs[i].title);
         free(rs->corrs[i].file);
         free(rs->corrs[i].incident.title);
+        free(rs->corrs[i].annotation);
     }
     free(rs->corrs);
     /* Extra field names were strdup'ed by the loader; builtin ones are static. */

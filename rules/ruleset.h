@@ -260,6 +260,7 @@ struct cr_correlation {
     } join[CR_MAX_STEPS];
     uint16_t pin; /* 0, or as cr_route.pin: every state of this correlation is on one shard */
     struct cr_incident_spec incident;
+    char *annotation; /* a Sigma correlation: as cr_sigma_meta.annotation; else NULL */
 };
 
 /* Why a Sigma rule was skipped (rules/sigma.c); names in cr_sigma_skip_name. */

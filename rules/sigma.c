@@ -400,6 +400,21 @@ void cr_sigma_map_free(struct cr_sigma_map *m)
     free(m);
 }
 
+static void free_meta(struct cr_sigma_meta *m)
+{
+    if (!m)
+        return;
+    free(m->level);
+    free(m->status);
+    free(m->author);
+    free(m->references);
+    free(m->tags);
+    free(m->attack);
+    free(m->logsource);
+    free(m->annotation);
+    free(m);
+}
+
 void cr_sigma_free_rule(struct cr_rule *r)
 {
     if (r->expr) {
@@ -408,17 +423,7 @@ void cr_sigma_free_rule(struct cr_rule *r)
         free(r->expr->pat_idx);
         free(r->expr);
     }
-    if (r->sigma) {
-        free(r->sigma->level);
-        free(r->sigma->status);
-        free(r->sigma->author);
-        free(r->sigma->references);
-        free(r->sigma->tags);
-        free(r->sigma->attack);
-        free(r->sigma->logsource);
-        free(r->sigma->annotation);
-        free(r->sigma);
-    }
+    free_meta(r->sigma);
 }
 
 /* ---- one rule's compilation, into temporary lists ---- */
@@ -1502,6 +1507,43 @@ static void remember_gate(struct cr_load *L, const struct pat_spec *ps, int pi)
     L->sigma_gates_n++;
 }
 
+/* What a Sigma document says about itself (rule or correlation). */
+static struct cr_sigma_meta *doc_meta(struct cr_yaml *y, yaml_node_t *root, const char *level,
+                                      const char *status, const char *product,
+                                      const char *service, const char *category)
+{
+    struct cr_sigma_meta *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    m->level = xstrdup(level ? level : "");
+    m->status = xstrdup(status ? status : "");
+    m->author = xstrdup(scalar(y, root, "author"));
+    m->references = join_list(y, cr_yaml_get(y, root, "references"), "\n", NULL);
+    m->tags = join_list(y, cr_yaml_get(y, root, "tags"), " ", NULL);
+    m->attack = join_list(y, cr_yaml_get(y, root, "tags"), " ", "attack.");
+    { /* techniques only, attack.t1059.001 -> T1059.001; tactics are words */
+        char *o = m->attack;
+        for (char *tok = strtok(m->attack, " "); tok; tok = strtok(NULL, " ")) {
+            if (tok[0] != 't' || tok[1] < '0' || tok[1] > '9')
+                continue;
+            size_t l = strlen(tok);
+            if (o != m->attack)
+                *o++ = ' ';
+            memmove(o, tok, l);
+            *o = 'T';
+            o += l;
+        }
+        *o = 0;
+    }
+    {
+        char ls[256];
+        snprintf(ls, sizeof ls, "%s/%s/%s", product ? product : "", service ? service : "",
+                 category ? category : "");
+        m->logsource = xstrdup(ls);
+    }
+    return m;
+}
+
 /* What every incident of a Sigma rule carries (the rules' licence requires
  * the attribution): its ATT&CK technique ids and {id, title, level, status,
  * author, references}, as compact JSON. */
@@ -1604,35 +1646,7 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     if (e->depth > rs->max_expr_depth)
         rs->max_expr_depth = e->depth;
 
-    struct cr_sigma_meta *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
-    m->level = xstrdup(level ? level : "");
-    m->status = xstrdup(status ? status : "");
-    m->author = xstrdup(scalar(y, root, "author"));
-    m->references = join_list(y, cr_yaml_get(y, root, "references"), "\n", NULL);
-    m->tags = join_list(y, cr_yaml_get(y, root, "tags"), " ", NULL);
-    m->attack = join_list(y, cr_yaml_get(y, root, "tags"), " ", "attack.");
-    { /* techniques only, attack.t1059.001 -> T1059.001; tactics are words */
-        char *o = m->attack;
-        for (char *tok = strtok(m->attack, " "); tok; tok = strtok(NULL, " ")) {
-            if (tok[0] != 't' || tok[1] < '0' || tok[1] > '9')
-                continue;
-            size_t l = strlen(tok);
-            if (o != m->attack)
-                *o++ = ' ';
-            memmove(o, tok, l);
-            *o = 'T';
-            o += l;
-        }
-        *o = 0;
-    }
-    {
-        char ls[256];
-        snprintf(ls, sizeof ls, "%s/%s/%s", product ? product : "", service ? service : "",
-                 category ? category : "");
-        m->logsource = xstrdup(ls);
-    }
+    struct cr_sigma_meta *m = doc_meta(y, root, level, status, product, service, category);
     m->annotation = annotation(r->id, r->title, m);
     r->sigma = m;
 
@@ -2023,6 +2037,12 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     co->value_field = value_field;
     grade(L, y, root, first_cat, level, &co->incident);
     co->incident.title = xstrdup(co->title);
+    {
+        struct cr_sigma_meta *m = doc_meta(y, root, level, scalar(y, root, "status"), NULL,
+                                           NULL, NULL);
+        co->annotation = annotation(id, co->title, m);
+        free_meta(m);
+    }
     co->incident.open_for_ms = span;
 
     /* generate: false (the default): the rules it names do not also open

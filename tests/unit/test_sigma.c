@@ -386,6 +386,14 @@ Test(sigma, a_correlation_rule_runs_on_the_correlation_engine, .init = setup, .f
     cr_assert_eq(rs->corrs[0].type, CR_CORR_EVENT_COUNT);
     cr_assert_eq(rs->corrs[0].gte, 5);
     cr_assert_eq(rs->corrs[0].timespan_ms, 300000);
+    /* its incidents carry its own attribution; a rule's carry the rule's */
+    cr_assert_str_eq(rs->corrs[0].annotation,
+                     "{\"attack\":[],\"sigma\":{\"id\":\"9b1b2f3c-0000-4000-8000-000000000002\","
+                     "\"title\":\"AWS console brute force\",\"level\":\"high\",\"status\":\"test\","
+                     "\"author\":\"\",\"references\":[]}}");
+    cr_assert(strstr(rs->rules[cr_ruleset_find_rule(rs, "9b1b2f3c-0000-4000-8000-000000000001")]
+                         .sigma->annotation,
+                     "\"title\":\"AWS console login failure\",\"level\":\"low\""));
     cr_assert_null(rs->rules[cr_ruleset_find_rule(rs, "9b1b2f3c-0000-4000-8000-000000000001")].incident,
                    "generate: false");
 }
