@@ -30,13 +30,13 @@ rate() { awk '$1 == "full" {print $2}' "$tmp/$1.out"; }
 loaded() { grep -oE 'loaded in [0-9.]+ s' "$tmp/$1.out" | grep -oE '[0-9.]+'; }
 
 echo "JSON events: $(wc -l < "$tmp/events.json") records; syslog: $LINES lines"
-run json_base configs/rules "$tmp/events.json"
+run json_base configs/rules,configs/sigma "$tmp/events.json"
 BENCH_HS_CACHE=$tmp/cache /usr/bin/time -f "%e %M" -o "$tmp/cold.time" \
     taskset -c "$CPU" "$BUILD/bench_match" "$all" "$tmp/events.json" > "$tmp/json_all.out" || exit 1
 echo "\$ taskset -c $CPU $BUILD/bench_match (default pack + configs/sigma + SigmaHQ) events.json  [cold cache]"
 cat "$tmp/json_all.out"
 run json_warm "$all" "$tmp/events.json"
-run sys_base configs/rules "$tmp/syslog.log"
+run sys_base configs/rules,configs/sigma "$tmp/syslog.log"
 run sys_all "$all" "$tmp/syslog.log"
 echo
 echo "compile with everything: cold $(loaded json_all) s (peak RSS $(cut -d' ' -f2 "$tmp/cold.time") KiB for the whole run), warm $(loaded json_warm) s (Hyperscan cache)"
