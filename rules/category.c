@@ -91,3 +91,9 @@ const char *cr_category_reg_default(const char *category)
             return categories[i].reg;
     return NULL;
 }
+
+const char *cr_category_id(int i)
+{
+    return i >= 0 && (size_t)i < sizeof categories / sizeof categories[0] ? categories[i].id
+                                                                           : NULL;
+}

@@ -368,5 +368,8 @@ int cr_ruleset_field(const struct cr_ruleset *rs, const char *name);
 /* Category table of DOMAIN.md (a): default reg_category of a category id,
  * or NULL if the id is not a known category. */
 const char *cr_category_reg_default(const char *category);
+/* The table itself, for listing: the i-th category id (0-based), or NULL past
+ * the end. */
+const char *cr_category_id(int i);
 
 #endif

@@ -680,3 +680,27 @@ Test(rule_load, a_directory_without_rule_files)
     cr_assert_eq(rs->nrules, 1);
     cr_ruleset_free(rs);
 }
+
+/* docs/rules.md lists the categories rule authors may write: the same ids,
+ * in the same order, with the same default reg_category as the loader's
+ * table (rules/category.c), so the list cannot drift. */
+Test(rule_load, the_documented_categories_are_the_table)
+{
+    size_t len;
+    char *doc = cr_test_slurp(cr_test_source_path("docs/rules.md"), &len);
+    cr_assert_not_null(doc);
+    const char *at = strstr(doc, "\n## Categories\n");
+    cr_assert_not_null(at, "docs/rules.md has a Categories section");
+    int i = 0;
+    for (const char *row = strstr(at, "\n| `"); row && row < strstr(at + 1, "\n## ");
+         row = strstr(row + 1, "\n| `"), i++) {
+        char id[32], reg[32];
+        cr_assert_eq(sscanf(row, "\n| `%31[^`]` | %*[^|]| `%31[^`]` |", id, reg), 2, "%.80s", row);
+        cr_assert_not_null(cr_category_id(i), "docs list more than the table: %s", id);
+        cr_assert_str_eq(id, cr_category_id(i), "row %d", i);
+        cr_assert_str_eq(reg, cr_category_reg_default(id), "%s", id);
+    }
+    cr_assert_null(cr_category_id(i), "the table has %s, the docs stop at %d", cr_category_id(i), i);
+    cr_assert_eq(i, 58);
+    free(doc);
+}
