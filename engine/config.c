@@ -414,8 +414,9 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
     yaml_node_t *root = cr_yaml_root(y);
     int bad = 0;
     if (y->dup_line) {
-        snprintf(err, errlen, "%s:%d: duplicate key '%s' (first on line %d)", y->file,
-                 y->dup_line, y->dup_key, y->dup_first_line);
+        char why[128];
+        snprintf(err, errlen, "%s:%d: %s", y->file, y->dup_line,
+                 cr_yaml_dup_reason(y, why, sizeof why));
         cr_yaml_free(y);
         return -1;
     }

@@ -1267,8 +1267,6 @@ static int64_t open_for(const struct cr_incident_spec *spec, int64_t fallback)
     return spec->open_for_ms > 0 ? spec->open_for_ms : fallback;
 }
 
-/* The incident of state s is past its open window: forget it (its last
- * version was flushed, or is flushed now). */
 /* What the incident of a state's owner carries beside its fields (a Sigma
  * rule's or correlation's attribution), or NULL. */
 static const char *annotation_of(const struct cr_correlator *c, uint32_t owner)
@@ -1278,6 +1276,8 @@ static const char *annotation_of(const struct cr_correlator *c, uint32_t owner)
     return c->rs->rules[owner].sigma ? c->rs->rules[owner].sigma->annotation : NULL;
 }
 
+/* The incident of state s is past its open window: forget it (its last
+ * version was flushed, or is flushed now). */
 static struct cr_incident *close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
                                             struct cr_wmsg **extra_head)
 {

@@ -185,11 +185,9 @@ static void explain(const struct cr_ruleset *rs, struct cr_parser *p, struct cr_
                    r->incident->priority);
             char key[CR_KEY_MAX];
             uint64_t v;
-            int absent_ok = 0;
-            for (int k = 0; k < r->nroutes; k++)
-                absent_ok |= r->routes[k].absent_ok;
+            /* the rule's own route, as link_all makes it */
             struct cr_route rt = {.ngroup_by = r->ngroup_by, .value_field = -1,
-                                  .absent_ok = (uint8_t)absent_ok};
+                                  .absent_ok = r->sigma != NULL};
             memcpy(rt.group_by, r->group_by, sizeof rt.group_by);
             if (r->ngroup_by && cr_route_key(&ev, &rt, key, &v) < 0) {
                 printf("but not from this record: ");

@@ -56,7 +56,6 @@ static void keep_versions(struct got *g, struct cr_correlator *c)
     }
 }
 
-/* 1 if incident inc has every property the expectation node names. */
 /* How an incident differs from an expectation: the number of keys that
  * differ (0: it matches), each said in why ("priority is P3, expected P2";
  * why may be NULL). */
@@ -110,6 +109,7 @@ static int differences(struct cr_yaml *y, yaml_node_t *want, const struct cr_inc
     return nd;
 }
 
+/* 1 if incident inc has every property the expectation node names. */
 static int matches(struct cr_yaml *y, yaml_node_t *want, const struct cr_incident *inc)
 {
     return differences(y, want, inc, NULL, 0) == 0;
@@ -387,8 +387,9 @@ int cr_cmd_test_rules(int argc, char **argv)
                 fprintf(stderr, "%s\n", err);
                 r.invalid++;
             } else if (y->dup_line) {
-                fprintf(stderr, "%s:%d: duplicate key '%s' (first on line %d)\n", y->file,
-                        y->dup_line, y->dup_key, y->dup_first_line);
+                char why[128];
+                fprintf(stderr, "%s:%d: %s\n", y->file, y->dup_line,
+                        cr_yaml_dup_reason(y, why, sizeof why));
                 r.invalid++;
                 cr_yaml_free(y);
             } else {

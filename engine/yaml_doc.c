@@ -74,6 +74,12 @@ static void find_dup_key(struct cr_yaml *y)
     }
 }
 
+const char *cr_yaml_dup_reason(const struct cr_yaml *y, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "duplicate key '%s' (first on line %d)", y->dup_key, y->dup_first_line);
+    return buf;
+}
+
 static struct cr_yaml *load_parser(yaml_parser_t *parser, const char *name, char *err,
                                    size_t errlen)
 {

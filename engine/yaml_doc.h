@@ -34,6 +34,10 @@ struct cr_yaml {
     char dup_key[64];
 };
 
+/* "duplicate key 'K' (first on line N)" for a document with dup_line set,
+ * written to buf; returns buf. */
+const char *cr_yaml_dup_reason(const struct cr_yaml *y, char *buf, size_t cap);
+
 /* Load `path`: its first document, and any further ones (`---`) chained in
  * ->next. On failure returns NULL and writes "file:line: reason" to err. */
 struct cr_yaml *cr_yaml_load(const char *path, char *err, size_t errlen);

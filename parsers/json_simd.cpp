@@ -232,18 +232,26 @@ static bool cr_json_walk(simdjson::dom::element cur, const char *p, size_t n,
     }
 }
 
-extern "C" enum cr_json_type cr_json_get(struct cr_json *j, const char *path, size_t path_len,
-                                         struct cr_json_val *out)
+/* The element at path, its value filled into out; false (out MISSING) when
+ * absent. */
+static bool cr_json_lookup(struct cr_json *j, const char *path, size_t path_len,
+                           simdjson::dom::element *el, struct cr_json_val *out)
 {
     out->type = CR_JSON_MISSING;
     out->s = nullptr;
     out->len = 0;
-    if (!j->ok || path_len == 0)
-        return CR_JSON_MISSING;
+    if (!j->ok || path_len == 0 || !cr_json_walk(j->root, path, path_len, el))
+        return false;
+    cr_json_fill(j, *el, out);
+    return true;
+}
+
+extern "C" enum cr_json_type cr_json_get(struct cr_json *j, const char *path, size_t path_len,
+                                         struct cr_json_val *out)
+{
     simdjson::dom::element el;
-    if (!cr_json_walk(j->root, path, path_len, &el))
-        return CR_JSON_MISSING;
-    return cr_json_fill(j, el, out);
+    cr_json_lookup(j, path, path_len, &el, out);
+    return out->type;
 }
 
 /* Compact JSON text of el appended at dst[*at] (strings as their decoded
@@ -308,13 +316,10 @@ static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, si
 extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path,
                                               size_t path_len, struct cr_json_val *out)
 {
-    out->type = CR_JSON_MISSING;
-    out->s = nullptr;
-    out->len = 0;
     simdjson::dom::element el;
-    if (!j->ok || path_len == 0 || !cr_json_walk(j->root, path, path_len, &el))
+    if (!cr_json_lookup(j, path, path_len, &el, out))
         return CR_JSON_MISSING;
-    enum cr_json_type t = cr_json_fill(j, el, out);
+    enum cr_json_type t = out->type;
     if (t != CR_JSON_OBJECT && t != CR_JSON_ARRAY)
         return t;
     size_t at = 0, room = CR_JSON_SCRATCH - j->scratch_used;
@@ -345,7 +350,8 @@ extern "C" void cr_json_foreach_root(struct cr_json *j,
     }
 }
 
-/* Depth-first over every value (a container before its members), with its dotted path built in a stack
+/* Depth-first over every value (a container before its members), with its
+ * dotted path built in a stack
  * buffer; containers deeper than 24 levels or paths past 512 bytes are not
  * visited (no rule names them). */
 static int cr_json_walk_el(simdjson::dom::element el, char *path, size_t len, int depth,

@@ -951,9 +951,10 @@ void cr_load_file(struct cr_load *L, const char *path)
     if (y->next)
         cr_load_error(L, y->file, cr_yaml_line(cr_yaml_root(y->next)),
                       "a second YAML document ('---'): corral's rule and mapping files hold one");
-    if (y->dup_line)
-        cr_load_error(L, y->file, y->dup_line, "duplicate key '%s' (first on line %d)",
-                      y->dup_key, y->dup_first_line);
+    if (y->dup_line) {
+        char why[128];
+        cr_load_error(L, y->file, y->dup_line, "%s", cr_yaml_dup_reason(y, why, sizeof why));
+    }
     if (cr_yaml_is_map(root) && cr_sigma_is_map(y, root)) {
         cr_sigma_load_map(L, y, root);
         return;

@@ -294,24 +294,25 @@ static void check_provides(struct cr_load *L, const char *file, int line, const 
     check_provides_as(L, file, line, owner, "group_by field", g, n, r);
 }
 
-static void add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, int n,
-                      int value_field, uint16_t pin)
+/* The rule's route for this key (made if new): its index, -1 if full. */
+static int add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, int n,
+                     int value_field, uint16_t pin)
 {
     for (int i = 0; i < r->nroutes; i++)
         if (same_group_by(r->routes[i].group_by, r->routes[i].ngroup_by, g, n) &&
             r->routes[i].value_field == value_field && r->routes[i].pin == pin)
-            return;
+            return i;
     if (r->nroutes == (int)(sizeof r->routes / sizeof r->routes[0])) {
         cr_load_error(L, r->file, r->line,
                       "rule '%s': its incident and correlations use more than %d distinct "
                       "group_by lists", r->id, r->nroutes);
-        return;
+        return -1;
     }
     memcpy(r->routes[r->nroutes].group_by, g, (size_t)n * sizeof *g);
     r->routes[r->nroutes].ngroup_by = n;
     r->routes[r->nroutes].value_field = value_field;
     r->routes[r->nroutes].pin = pin;
-    r->nroutes++;
+    return r->nroutes++;
 }
 
 /* ---- cross-key sequences ---- */
@@ -440,15 +441,11 @@ static void link_all(struct cr_load *L)
             snprintf(owner, sizeof owner, "rule '%s'", r->id);
             check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by,
                            r->ngroup_by, r);
-            add_route(L, r, r->group_by, r->ngroup_by, -1, 0);
+            int own = add_route(L, r, r->group_by, r->ngroup_by, -1, 0);
             /* a Sigma rule fires for every matching record: an entity the
              * record lacks keys as "-" instead of dropping the match */
-            if (r->sigma)
-                for (int k = 0; k < r->nroutes; k++)
-                    if (same_group_by(r->routes[k].group_by, r->routes[k].ngroup_by,
-                                      r->group_by, r->ngroup_by) &&
-                        r->routes[k].value_field == -1 && r->routes[k].pin == 0)
-                        r->routes[k].absent_ok = 1;
+            if (r->sigma && own >= 0)
+                r->routes[own].absent_ok = 1;
         }
     }
     for (int c = 0; c < rs->ncorrs; c++) {

@@ -155,10 +155,9 @@ static void skip_rule(struct cr_load *L, const char *file, int line, int why,
 void cr_sigma_add_doc(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
 {
     if (y->dup_line) {
-        char why[160];
-        snprintf(why, sizeof why, "duplicate key '%s' (first on line %d): YAML keys are unique",
-                 y->dup_key, y->dup_first_line);
-        skip_rule(L, y->file, y->dup_line, CR_SIGMA_SKIP_INVALID, why);
+        char why[128];
+        skip_rule(L, y->file, y->dup_line, CR_SIGMA_SKIP_INVALID,
+                  cr_yaml_dup_reason(y, why, sizeof why));
         return;
     }
     L->sigma_docs = xrealloc(L->sigma_docs, (size_t)(L->nsigma_docs + 1) * sizeof *L->sigma_docs);
