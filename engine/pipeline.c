@@ -46,7 +46,8 @@ static void on_durable(void *arg, uint64_t epoch)
 {
     struct cr_pipeline *pl = arg;
     pthread_mutex_lock(&pl->dmu);
-    atomic_store(&pl->durable, epoch);
+    if (epoch > atomic_load(&pl->durable)) /* 0: the writer failed, nothing new is durable */
+        atomic_store(&pl->durable, epoch);
     pthread_cond_broadcast(&pl->dcv);
     pthread_mutex_unlock(&pl->dmu);
 }

@@ -118,6 +118,8 @@ static void fail(struct cr_writer *w, const char *what)
     if (!atomic_load(&w->failed)) {
         snprintf(w->err, sizeof w->err, "%s: %s", what, cr_store_errmsg(w->store));
         atomic_store(&w->failed, 1);
+        if (w->durable_cb)
+            w->durable_cb(w->durable_arg, 0); /* wake whoever waits for an epoch */
     }
 }
 

@@ -103,8 +103,10 @@ struct cr_output_kafka;
 void cr_writer_set_output(struct cr_writer *w, struct cr_output_kafka *out);
 
 /* Checkpoints: `shards` snapshots make an epoch complete; cb(arg, epoch)
- * runs on the writer thread after the epoch's transaction committed. Call
- * before any checkpoint is sent. */
+ * runs on the writer thread after the epoch's transaction committed, and
+ * once with epoch 0 when the writer fails (after cr_writer_failed turns
+ * true), so that a thread waiting for an epoch wakes and sees the failure
+ * instead of waiting out its timeout. Call before any checkpoint is sent. */
 void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
                                void (*cb)(void *arg, uint64_t epoch), void *arg);
 void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m);

@@ -807,7 +807,12 @@ Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardow
     const struct {
         const char *point, *says;
     } fails[] = {{"commit:3", "committing a write batch: Input/output error"},
-                 {"kafka:3000", "kafka: fatal consumer error: "}};
+                 /* the first record consumed: whatever the commit:3 run left (at
+                  * least its failed epoch's records), however fast the machine
+                  * read the topic before it; 3000 was not reached on an idle
+                  * machine, where the commit:3 run had made all but a few
+                  * hundred records durable */
+                 {"kafka:1", "kafka: fatal consumer error: "}};
     for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
         char cmd[CMDLEN], name[32];
         snprintf(name, sizeof name, "fail%zu", i);
