@@ -120,9 +120,9 @@ static double run(struct cr_correlator *c, const struct cr_ruleset *rs, int rout
         if (c) {
             cr_correlator_apply(c, &m);
             if ((i & 8191) == 8191) {
-                struct cr_wmsg *h, *t;
+                struct cr_version *h, *t;
                 cr_correlator_flush_batch(c, &h, &t);
-                for (struct cr_wmsg *x = h, *n; x; x = n) {
+                for (struct cr_version *x = h, *n; x; x = n) {
                     n = x->next;
                     free(x);
                 }

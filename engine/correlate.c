@@ -614,7 +614,7 @@ struct cr_correlator {
     struct svec later;     /* flush: the dirty states that wait for a later batch end */
     int64_t watermark;
     uint64_t flushes;
-    struct cr_wmsg *extra; /* versions of incidents closed before a flush */
+    struct cr_version *extra; /* versions of incidents closed before a flush */
     int checkpointing;     /* track changes for cr_correlator_snapshot */
     int replaying;         /* the current match rebuilds state: emit no incident version */
     struct owner_lru {     /* per consumer (rule, then correlation): its budget (max_keys) */
@@ -909,7 +909,7 @@ void cr_correlator_free(struct cr_correlator *c)
             incident_free(open_get(c, S(c, x)));
     free(c->opens.v);
     slab_destroy(&c->slab);
-    for (struct cr_wmsg *m = c->extra, *n; m; m = n) {
+    for (struct cr_version *m = c->extra, *n; m; m = n) {
         n = m->next;
         free(m);
     }
@@ -1279,14 +1279,14 @@ static const char *annotation_of(const struct cr_correlator *c, uint32_t owner)
 /* The incident of state s is past its open window: forget it (its last
  * version was flushed, or is flushed now). */
 static struct cr_incident *close_if_expired(struct cr_correlator *c, struct state *s, int64_t t,
-                                            struct cr_wmsg **extra_head)
+                                            struct cr_version **extra_head)
 {
     struct cr_incident *inc = open_get(c, s);
     if (!inc || t <= meta(inc)->until)
         return inc;
     if (s->dirty) {
         /* unflushed changes of the old incident: hand them out now */
-        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created, annotation_of(c, s->owner));
+        struct cr_version *m = cr_version_new(inc, s->created, annotation_of(c, s->owner));
         m->next = *extra_head;
         *extra_head = m;
         s->created = 0;
@@ -1330,7 +1330,7 @@ static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_
                   int64_t t, const struct cr_incident *from, int depth);
 
 static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struct cr_match *m,
-                                struct cr_wmsg **extra)
+                                struct cr_version **extra)
 {
     const struct cr_rule *rule = &c->rs->rules[r];
     const struct cr_incident_spec *spec = rule->incident;
@@ -1661,7 +1661,7 @@ static void entries_store(struct cr_correlator *c, struct state *s, const void *
  * correlations chained to it) and there is nothing left to count: returns
  * 0. */
 static int count_begin(struct cr_correlator *c, uint32_t k, struct state *s,
-                       const struct cr_match *m, struct cr_wmsg **extra, const void *e,
+                       const struct cr_match *m, struct cr_version **extra, const void *e,
                        uint32_t have)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
@@ -1681,7 +1681,7 @@ static int count_begin(struct cr_correlator *c, uint32_t k, struct state *s,
 static void apply_window(struct cr_correlator *c, uint32_t k, const struct cr_match *m);
 
 static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
-                        struct cr_wmsg **extra)
+                        struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     if (co->windowed) {
@@ -1750,7 +1750,7 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
  * match (NULL when the step is a chained correlation's incident). */
 static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char *key,
                       size_t keylen, int64_t t, const struct cr_match *m,
-                      const struct cr_incident *from, int depth, struct cr_wmsg **extra)
+                      const struct cr_incident *from, int depth, struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
@@ -1831,7 +1831,7 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
  * for up to N distinct values, the latest time each was seen: if N distinct
  * values fall in a window, the N most recently seen ones do. */
 static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
-                        struct cr_wmsg **extra)
+                        struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     uint32_t n = corr_cap(co);
@@ -1903,7 +1903,7 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
  * full, the least recently seen value makes room (counted: it will look new
  * if it comes back). */
 static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
-                         struct cr_wmsg **extra)
+                         struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t t = m->time_ms;
@@ -1966,7 +1966,7 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
 
 static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char *key,
                       size_t keylen, int64_t t, const struct cr_match *m, int depth,
-                      struct cr_wmsg **extra)
+                      struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
@@ -2073,7 +2073,7 @@ static struct deadline heap_pop(struct cr_correlator *c)
  * stages[1] = {its position, its input} for evidence, then the link id. */
 static void apply_absent(struct cr_correlator *c, uint32_t k, int step, const char *key,
                          size_t keylen, int64_t t, const struct cr_match *m,
-                         const struct cr_incident *from, struct cr_wmsg **extra)
+                         const struct cr_incident *from, struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     struct state *s =
@@ -2265,7 +2265,7 @@ static const char *input_id(const struct cr_correlator *c, const struct cr_input
  * sequence; its incident's key is the chain of join values. */
 static void apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char *key,
                        size_t keylen, int64_t t, const struct cr_match *m,
-                       const struct cr_incident *from, int depth, struct cr_wmsg **extra)
+                       const struct cr_incident *from, int depth, struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     const struct cr_join_step *js = &co->join[step];
@@ -2600,14 +2600,14 @@ static void expire(struct cr_correlator *c)
  * every batch, and writing each version cost more than correlating. */
 #define EMIT_EVERY 16
 
-static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail,
+static size_t flush_impl(struct cr_correlator *c, struct cr_version **head, struct cr_version **tail,
                          int force)
 {
     fire_due(c);
-    struct cr_wmsg *h = c->extra, *t = NULL;
+    struct cr_version *h = c->extra, *t = NULL;
     size_t n = 0;
     c->extra = NULL;
-    for (struct cr_wmsg *m = h; m; m = m->next) {
+    for (struct cr_version *m = h; m; m = m->next) {
         t = m;
         n++;
     }
@@ -2624,7 +2624,7 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
         s->dirty = 0;
         if (!inc)
             continue;
-        struct cr_wmsg *m = cr_wmsg_incident(inc, s->created, annotation_of(c, s->owner));
+        struct cr_version *m = cr_version_new(inc, s->created, annotation_of(c, s->owner));
         s->created = 0;
         meta(inc)->emitted = c->flushes;
         m->next = NULL;
@@ -2650,13 +2650,13 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_wmsg **head, struct 
     return n;
 }
 
-size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head, struct cr_wmsg **tail)
+size_t cr_correlator_flush(struct cr_correlator *c, struct cr_version **head, struct cr_version **tail)
 {
     return flush_impl(c, head, tail, 1);
 }
 
-size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
-                                 struct cr_wmsg **tail)
+size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_version **head,
+                                 struct cr_version **tail)
 {
     return flush_impl(c, head, tail, 0);
 }

@@ -64,8 +64,8 @@
 #ifndef CR_CORRELATE_H
 #define CR_CORRELATE_H
 
+#include "incident.h"
 #include "match.h"
-#include "writer.h"
 
 #include "../rules/ruleset.h"
 
@@ -101,13 +101,13 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m);
 /* Hand out a copy of every incident changed since the last flush (a list
  * linked through ->next; returns its length), then expire old state. Call at
  * checkpoints and at the end of the input. */
-size_t cr_correlator_flush(struct cr_correlator *c, struct cr_wmsg **head,
-                           struct cr_wmsg **tail);
+size_t cr_correlator_flush(struct cr_correlator *c, struct cr_version **head,
+                           struct cr_version **tail);
 /* The same at a batch end: new incidents go out at once, an incident that
  * only changed goes out at most every 16 batch ends (alert storms), and
  * always at the next cr_correlator_flush. */
-size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_wmsg **head,
-                                 struct cr_wmsg **tail);
+size_t cr_correlator_flush_batch(struct cr_correlator *c, struct cr_version **head,
+                                 struct cr_version **tail);
 
 const struct cr_correlator_stats *cr_correlator_stats(const struct cr_correlator *c);
 /* Tenant budget: at most max_keys_per_tenant states per tenant (0 = no

@@ -333,3 +333,26 @@ char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *
     json_decref(o);
     return out;
 }
+
+struct cr_version *cr_version_new(const struct cr_incident *inc, int created,
+                                  const char *annotation)
+{
+    size_t alen = annotation ? strlen(annotation) : 0;
+    struct cr_version *v = malloc(sizeof *v + alen + 1);
+    if (!v)
+        abort(); /* incidents must not be lost; out of memory is not survivable here */
+    v->next = NULL;
+    v->created = created;
+    v->provisional = 0;
+    memcpy(&v->inc, inc, sizeof *inc);
+    memcpy(v->annotation, annotation ? annotation : "", alen + 1);
+    return v;
+}
+
+void cr_version_free_list(struct cr_version *v)
+{
+    for (struct cr_version *next; v; v = next) {
+        next = v->next;
+        free(v);
+    }
+}

@@ -113,4 +113,26 @@ char *cr_incident_to_json(const struct cr_incident *inc, const char *const *inpu
 char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *input_names,
                               int ninputs, const char *annotation);
 
+/* One version of an incident as the correlator hands it out: a copy of the
+ * incident, whether this version opened it, whether it is provisional (a
+ * release at the end of the input that a resumed run may still change,
+ * store.h), and the JSON object its rule adds (a Sigma rule's attack and
+ * sigma, cr_sigma_meta.annotation; "" for none), copied because the ruleset
+ * may be swapped out before the writer encodes it. One malloc per version;
+ * lists link through next. The owner frees with free() (or
+ * cr_version_free_list). */
+struct cr_version {
+    struct cr_version *next;
+    int created;
+    int provisional;
+    struct cr_incident inc;
+    char annotation[];
+};
+
+/* Aborts when out of memory: an incident must not be lost. annotation may
+ * be NULL. */
+struct cr_version *cr_version_new(const struct cr_incident *inc, int created,
+                                  const char *annotation);
+void cr_version_free_list(struct cr_version *v);
+
 #endif

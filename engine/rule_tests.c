@@ -35,9 +35,9 @@ struct got {
 
 static void keep_versions(struct got *g, struct cr_correlator *c)
 {
-    struct cr_wmsg *h, *t;
+    struct cr_version *h, *t;
     cr_correlator_flush(c, &h, &t);
-    for (struct cr_wmsg *m = h, *next; m; m = next) {
+    for (struct cr_version *m = h, *next; m; m = next) {
         next = m->next;
         int i;
         for (i = 0; i < g->n && strcmp(g->v[i].id, m->inc.id) != 0; i++)

@@ -212,17 +212,19 @@ static void *shard_main(void *arg)
             if (wm != INT64_MIN)
                 cr_correlator_advance(c, wm);
         }
-        struct cr_wmsg *head, *tail;
+        struct cr_version *head, *tail;
         /* a checkpoint or the end of the input takes every pending version */
-        size_t n = mark || done || swap ? cr_correlator_flush(c, &head, &tail)
-                                        : cr_correlator_flush_batch(c, &head, &tail);
+        if (mark || done || swap)
+            cr_correlator_flush(c, &head, &tail);
+        else
+            cr_correlator_flush_batch(c, &head, &tail);
         /* The end of the input released what the watermark had not passed,
          * and the checkpoint holds those matches unreleased: what they made
          * is provisional until a resumed run derives it again (store.h). */
         if (done && sh->checkpoints)
-            for (struct cr_wmsg *m = head; m; m = m->next)
-                m->provisional = m->kind == CR_W_INCIDENT;
-        cr_writer_send_list(sh->writer, head, tail, n);
+            for (struct cr_version *v = head; v; v = v->next)
+                v->provisional = 1;
+        cr_writer_send_versions(sh->writer, head);
         if (swap) {
             switch_rules(sh, c, ro, swap);
             swap = NULL;

@@ -4,7 +4,6 @@
 #include "writer.h"
 #include "clock.h"
 
-#include "correlate.h"
 #include "crashpoint.h"
 #include "output_kafka.h"
 
@@ -54,20 +53,13 @@ struct cr_writer {
     int nep, ep_cap;
 };
 
-struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created,
-                                 const char *annotation)
+struct cr_wmsg *cr_wmsg_incident(struct cr_version *v)
 {
-    size_t alen = annotation ? strlen(annotation) : 0;
-    struct cr_wmsg *m = malloc(sizeof *m + alen + 1);
+    struct cr_wmsg *m = calloc(1, sizeof *m);
     if (!m)
         abort(); /* incidents must not be lost; out of memory is not survivable here */
-    m->next = NULL;
     m->kind = CR_W_INCIDENT;
-    m->created = created;
-    m->provisional = 0;
-    memcpy(&m->inc, inc, sizeof *inc);
-    m->rawlen = alen;
-    memcpy(m->raw, annotation ? annotation : "", alen + 1);
+    m->version = v;
     return m;
 }
 
@@ -79,6 +71,7 @@ struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *re
         abort();
     m->next = NULL;
     m->kind = CR_W_REJECT;
+    m->version = NULL;
     m->input = input;
     m->position = position;
     snprintf(m->reason, sizeof m->reason, "%s", reason);
@@ -151,6 +144,7 @@ static void free_list(struct cr_wmsg *m)
 {
     for (struct cr_wmsg *next; m; m = next) {
         next = m->next;
+        free(m->version);
         free(m);
     }
 }
@@ -167,13 +161,14 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
     struct cr_writer_stats delta = {0};
     for (struct cr_wmsg *m = list; m; m = m->next) {
         if (ok && m->kind == CR_W_INCIDENT) {
+            const struct cr_version *v = m->version;
             char *json = cr_incident_to_json_ann(
-                &m->inc, w->input_names, atomic_load_explicit(w->ninputs, memory_order_acquire),
-                m->rawlen ? m->raw : NULL);
-            int rc = !json             ? CR_STORE_ERR
-                     : m->provisional ? cr_store_put_incident_provisional(w->store, &m->inc, json,
+                &v->inc, w->input_names, atomic_load_explicit(w->ninputs, memory_order_acquire),
+                v->annotation);
+            int rc = !json            ? CR_STORE_ERR
+                     : v->provisional ? cr_store_put_incident_provisional(w->store, &v->inc, json,
                                                                           strlen(json))
-                                      : cr_store_put_incident(w->store, &m->inc, json, strlen(json));
+                                      : cr_store_put_incident(w->store, &v->inc, json, strlen(json));
             if (rc != 0) {
                 fail(w, "writing an incident");
                 ok = 0;
@@ -185,13 +180,13 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
                     if (!w->out_json)
                         abort();
                 }
-                w->out_json[w->nout++] = json; /* the id is in the JSON and in m->inc */
+                w->out_json[w->nout++] = json; /* the id is in the JSON and in v->inc */
                 json = NULL;
             }
             free(json);
             delta.incident_versions++;
-            delta.incidents_created += m->created;
-            delta.provisional_versions += m->provisional;
+            delta.incidents_created += v->created;
+            delta.provisional_versions += v->provisional;
         } else if (ok && m->kind == CR_W_REJECT) {
             if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
                 int nin = atomic_load_explicit(w->ninputs, memory_order_acquire);
@@ -451,6 +446,24 @@ void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wm
             w->senders_left--;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void cr_writer_send_versions(struct cr_writer *w, struct cr_version *v)
+{
+    struct cr_wmsg *head = NULL, *tail = NULL;
+    size_t n = 0;
+    for (struct cr_version *next; v; v = next) {
+        next = v->next;
+        v->next = NULL;
+        struct cr_wmsg *m = cr_wmsg_incident(v);
+        if (tail)
+            tail->next = m;
+        else
+            head = m;
+        tail = m;
+        n++;
+    }
+    cr_writer_send_list(w, head, tail, n);
 }
 
 void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)

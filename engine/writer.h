@@ -28,6 +28,7 @@
 #define CR_WRITER_H
 
 #include "checkpoint.h"
+#include "correlate.h"
 #include "incident.h"
 #include "store.h"
 
@@ -43,27 +44,23 @@ enum cr_wmsg_kind {
     CR_W_EPOCH = 5,    /* raw = struct cr_position[npositions] of `epoch` */
 };
 
+/* A message to the writer: small (an incident travels as a pointer to its
+ * version), the variable part in raw[]. */
 struct cr_wmsg {
     struct cr_wmsg *next;
     enum cr_wmsg_kind kind;
-    int created; /* incident: 1 if this version is the one that opened it */
-    int provisional; /* incident: released early by the end of the input (store.h) */
-    struct cr_incident inc;
-    uint32_t input;
-    uint64_t position;
-    uint64_t epoch;
-    int npositions;
-    char reason[96];
+    struct cr_version *version; /* CR_W_INCIDENT: owned by the message */
+    uint32_t input;             /* CR_W_REJECT */
+    uint64_t position;          /* CR_W_REJECT */
+    uint64_t epoch;             /* CR_W_SNAPSHOT, CR_W_EPOCH */
+    int npositions;             /* CR_W_EPOCH */
+    char reason[96];            /* CR_W_REJECT */
     size_t rawlen;
     char raw[];
 };
 
-/* annotation: the JSON object the incident's rule adds to it (a Sigma rule's
- * attack and sigma; cr_sigma_meta.annotation), copied into the message
- * (raw[]) because the ruleset may be swapped out before the writer gets to
- * it; NULL for none. */
-struct cr_wmsg *cr_wmsg_incident(const struct cr_incident *inc, int created,
-                                 const char *annotation);
+/* Takes ownership of v. */
+struct cr_wmsg *cr_wmsg_incident(struct cr_version *v);
 struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *reason,
                                const char *raw, size_t rawlen);
 /* The last message of each sender. */
@@ -110,6 +107,9 @@ void cr_writer_set_output(struct cr_writer *w, struct cr_output_kafka *out);
 void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
                                void (*cb)(void *arg, uint64_t epoch), void *arg);
 void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m);
+/* Send a list of incident versions (cr_correlator_flush's) in one lock;
+ * takes ownership. */
+void cr_writer_send_versions(struct cr_writer *w, struct cr_version *head);
 /* Send a list linked through ->next in one lock. */
 void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail,
                          size_t n);

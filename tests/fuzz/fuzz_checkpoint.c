@@ -161,12 +161,12 @@ static void check_round_trip(const char *d, size_t len)
 
 static void drain(struct cr_correlator *c, int all)
 {
-    struct cr_wmsg *h = NULL, *t = NULL;
+    struct cr_version *h = NULL, *t = NULL;
     if (all)
         cr_correlator_flush(c, &h, &t);
     else
         cr_correlator_flush_batch(c, &h, &t);
-    for (struct cr_wmsg *w = h, *nx; w; w = nx) {
+    for (struct cr_version *w = h, *nx; w; w = nx) {
         nx = w->next;
         char *json = cr_incident_to_json(&w->inc, NULL, 0);
         FUZZ_ASSERT(json != NULL);

@@ -84,9 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     cr_correlator_advance(c, FUZZ_REFERENCE_MS + 86400000LL * 30);
-    struct cr_wmsg *h = NULL, *t = NULL;
+    struct cr_version *h = NULL, *t = NULL;
     cr_correlator_flush(c, &h, &t);
-    for (struct cr_wmsg *w = h, *nx; w; w = nx) {
+    for (struct cr_version *w = h, *nx; w; w = nx) {
         nx = w->next;
         free(w);
     }

@@ -77,10 +77,10 @@ static void feed(const char *rule, int route, const char *key, int64_t sec, cons
 
 static void flush_incidents(void)
 {
-    struct cr_wmsg *h = NULL, *t = NULL;
+    struct cr_version *h = NULL, *t = NULL;
     cr_correlator_flush(c, &h, &t);
     static const char *const names[] = {"auth.log", "kafka:logs/0"};
-    for (struct cr_wmsg *w = h, *nx; w; w = nx) {
+    for (struct cr_version *w = h, *nx; w; w = nx) {
         nx = w->next;
         char *json = cr_incident_to_json(&w->inc, names, 2);
         if (json) {

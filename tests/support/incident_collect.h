@@ -17,9 +17,9 @@
 static inline void cr_test_collect(struct cr_correlator *c, struct cr_incident *got,
                                    int *created, int *n, int max)
 {
-    struct cr_wmsg *h, *t;
+    struct cr_version *h, *t;
     cr_correlator_flush(c, &h, &t);
-    for (struct cr_wmsg *m = h, *next; m; m = next) {
+    for (struct cr_version *m = h, *next; m; m = next) {
         next = m->next;
         int k;
         for (k = 0; k < *n; k++)

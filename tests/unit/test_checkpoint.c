@@ -69,10 +69,10 @@ static void feed(struct cr_correlator *c, const struct cr_ruleset *rs, const cha
 /* Flush and render the incident versions as "rule id count" lines. */
 static void drain(struct cr_correlator *c, char *out, size_t cap)
 {
-    struct cr_wmsg *h, *t;
+    struct cr_version *h, *t;
     cr_correlator_flush(c, &h, &t);
     size_t o = strlen(out);
-    for (struct cr_wmsg *m = h, *n; m; m = n) {
+    for (struct cr_version *m = h, *n; m; m = n) {
         n = m->next;
         o += (size_t)snprintf(out + o, cap - o, "%s %s %llu\n", m->inc.rule, m->inc.id,
                               (unsigned long long)m->inc.event_count);

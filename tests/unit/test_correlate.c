@@ -426,9 +426,9 @@ Test(correlate, storm_updates_are_coalesced)
     uint64_t last_count = 0;
     for (int s = 0; s < 5 + 64; s++) {
         feed("fail", "10.0.9.1", s);
-        struct cr_wmsg *h, *t;
+        struct cr_version *h, *t;
         cr_correlator_flush_batch(c, &h, &t);
-        for (struct cr_wmsg *m = h, *n; m; m = n) {
+        for (struct cr_version *m = h, *n; m; m = n) {
             n = m->next;
             versions++;
             opened += m->created;
@@ -442,9 +442,9 @@ Test(correlate, storm_updates_are_coalesced)
     /* one more change right after a batch version went out: only the forced
      * flush writes it */
     feed("fail", "10.0.9.1", 70);
-    struct cr_wmsg *h, *t;
+    struct cr_version *h, *t;
     cr_correlator_flush_batch(c, &h, &t);
-    for (struct cr_wmsg *m = h, *n; m; m = n) {
+    for (struct cr_version *m = h, *n; m; m = n) {
         n = m->next;
         last_count = m->inc.event_count;
         free(m);
@@ -1287,9 +1287,9 @@ static uint64_t state_bytes(void)
 static void flush_n(int n)
 {
     for (int i = 0; i < n; i++) {
-        struct cr_wmsg *h, *t;
+        struct cr_version *h, *t;
         cr_correlator_flush(c, &h, &t);
-        for (struct cr_wmsg *m = h, *nx; m; m = nx) {
+        for (struct cr_version *m = h, *nx; m; m = nx) {
             nx = m->next;
             free(m);
         }
