@@ -23,7 +23,7 @@
  *
  * Usage: bench_correlate [KEYS...]     (default: 10000 1000000 10000000)
  */
-#include "engine/correlate.h"
+#include "engine/correlate/correlate.h"
 #include "rules/ruleset.h"
 
 #include <stdio.h>

@@ -17,7 +17,7 @@
  * (default data dir: ../shared/data beside the source tree)
  */
 #include "parsers/parser.h"
-#include "parsers/timeparse.h"
+#include "base/timeparse.h"
 
 #include <jansson.h>
 #include <stdio.h>

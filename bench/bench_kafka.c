@@ -28,8 +28,8 @@
  *   RESULT records=N bytes=N seconds=S records_per_s=R mb_per_s=M
  * MB is 10^6 bytes of record payload.
  */
-#include "engine/kafka_dev.h"
-#include "engine/kafka_produce.h"
+#include "engine/kafka/kafka_dev.h"
+#include "engine/kafka/kafka_produce.h"
 
 #include <librdkafka/rdkafka.h>
 

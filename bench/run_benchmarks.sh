@@ -6,7 +6,7 @@
 # and as a ratio of, the single-core memchr line split measured in the same run on the same
 # corpus. Steps:
 #   1. build the Release tree (build-release/, incremental; tests off);
-#   2. generate the 1M-line seed-42 corpus into a temp dir (bench/gen_corpus);
+#   2. generate the 1M-line seed-42 corpus into a temp dir (tools/gen_corpus);
 #   3. bench_split CORPUS          - the memchr split denominator (best of 10);
 #   4. bench_match RULES CORPUS    - raw hs_scan per line for the same compiled rules;
 #   5. corral run ... --workers 1 --shards 1, then --workers 2 --shards 2, RUNS times each,

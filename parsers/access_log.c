@@ -21,9 +21,9 @@
  *
  * Threading: pure function over the event's own bytes.
  */
-#include "parser_int.h"
+#include "parsers/parser_int.h"
 
-#include "timeparse.h"
+#include "base/timeparse.h"
 
 static int is_ip_char(char c)
 {

@@ -36,9 +36,10 @@
  *  - Without a content type the data is not sniffed for JSON: the bytes
  *    are opaque by the binding, so they become a string or data_base64.
  */
-#include "cloudevents_kafka.h"
+#include "parsers/cloudevents_kafka.h"
+#include "base/utf8.h"
 
-#include "parser.h"
+#include "parsers/parser.h"
 
 #include <limits.h>
 #include <stdarg.h>

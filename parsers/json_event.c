@@ -21,9 +21,9 @@
  * nothing else, so a rule can still grep it. Every event without a message
  * field of its own gets the raw JSON as msg for the same reason.
  */
-#include "parser_int.h"
+#include "parsers/parser_int.h"
 
-#include "timeparse.h"
+#include "base/timeparse.h"
 
 #define CR_PATH(s) (s), sizeof(s) - 1
 

@@ -13,7 +13,7 @@
  * No exceptions cross into C: everything uses the error-code API, and the
  * few allocations are wrapped so that std::bad_alloc becomes an error.
  */
-#include "json_simd.h"
+#include "parsers/json_simd.h"
 
 #include <simdjson.h>
 

@@ -32,7 +32,7 @@
 #ifndef CR_PARSER_H
 #define CR_PARSER_H
 
-#include "../engine/event.h"
+#include "base/event.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -93,12 +93,5 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
  * logs today: client address, method, URI, status, agent) and set their
  * fields. Returns the possibly upgraded result. */
 enum cr_parse_result cr_syslog_payload(struct cr_event *ev, enum cr_parse_result r);
-
-/* 1 if buf[0..len) is valid UTF-8. Fast path for ASCII. */
-int cr_utf8_valid(const char *buf, size_t len);
-/* Length (1..4) of the valid UTF-8 sequence at p (at most avail bytes), or
- * 0 if none starts there (overlong forms, surrogates and values above
- * U+10FFFF are invalid). Any ASCII byte, NUL included, is a sequence of 1. */
-size_t cr_utf8_seq(const unsigned char *p, size_t avail);
 
 #endif

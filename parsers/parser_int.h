@@ -11,8 +11,9 @@
 #ifndef CR_PARSER_INT_H
 #define CR_PARSER_INT_H
 
-#include "parser.h"
-#include "json_simd.h"
+#include "parsers/parser.h"
+#include "base/utf8.h"
+#include "parsers/json_simd.h"
 
 #include <string.h>
 

@@ -25,9 +25,9 @@
  * Everything is a slice of the record: no copies, no allocation, and every
  * read is bounds-checked against len (records are not NUL-terminated).
  */
-#include "parser_int.h"
+#include "parsers/parser_int.h"
 
-#include "timeparse.h"
+#include "base/timeparse.h"
 
 struct cr_stamp {
     int year; /* 0 = absent */

@@ -17,9 +17,9 @@
  * A record whose header breaks off keeps what was parsed (PRI, host...) but
  * is flagged PARSE_ERROR with msg = raw, so nothing is lost.
  */
-#include "parser_int.h"
+#include "parsers/parser_int.h"
 
-#include "timeparse.h"
+#include "base/timeparse.h"
 
 /* Next space-delimited token from *i; returns its length (0 at the end). */
 static size_t cr_token(const char *s, size_t len, size_t *i, const char **tok)

@@ -12,7 +12,7 @@
  * The table is small and looked up only while loading rules, so a linear
  * scan is the right data structure.
  */
-#include "ruleset.h"
+#include "rules/ruleset.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * hs_cache.c - see hs_cache.h for the key, the file layout and why the
  * per-pattern flags travel with the database.
  */
-#include "hs_cache.h"
+#include "rules/hs_cache.h"
 
 #include <errno.h>
 #include <stdio.h>

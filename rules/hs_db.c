@@ -14,10 +14,10 @@
  *   3. then HS_FLAG_PREFILTER with captures rewritten;
  *   4. then it is the rule's error.
  */
-#include "hs_db.h"
+#include "rules/hs_db.h"
 
-#include "hs_cache.h"
-#include "rule_load.h"
+#include "rules/hs_cache.h"
+#include "rules/rule_load.h"
 
 #include <hs/hs.h>
 #include <stdlib.h>

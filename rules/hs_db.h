@@ -22,7 +22,7 @@
 #ifndef CR_HS_DB_H
 #define CR_HS_DB_H
 
-#include "ruleset.h"
+#include "rules/ruleset.h"
 
 #include <stddef.h>
 

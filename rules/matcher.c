@@ -26,9 +26,9 @@
  * event (scans happen first); a rule can match on a captured field only
  * through `where`, which runs after earlier rules' captures were written.
  */
-#include "matcher.h"
+#include "rules/matcher.h"
 
-#include "pcre_confirm.h"
+#include "rules/pcre_confirm.h"
 
 #include <arpa/inet.h>
 #include <hs/hs.h>

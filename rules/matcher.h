@@ -18,7 +18,7 @@
 #ifndef CR_MATCHER_H
 #define CR_MATCHER_H
 
-#include "ruleset.h"
+#include "rules/ruleset.h"
 
 struct cr_matcher;
 

@@ -9,7 +9,7 @@
  * JIT stack created only after the first PCRE2_ERROR_JIT_STACKLIMIT.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "pcre_confirm.h"
+#include "rules/pcre_confirm.h"
 
 #include <pcre2.h>
 #include <stdint.h>

@@ -19,7 +19,7 @@
 #ifndef CR_PCRE_CONFIRM_H
 #define CR_PCRE_CONFIRM_H
 
-#include "ruleset.h"
+#include "rules/ruleset.h"
 
 #include <stddef.h>
 

@@ -15,10 +15,10 @@
  * with an error is still appended (partially filled) so that later checks
  * (duplicates, references) see it; the load fails as a whole anyway.
  */
-#include "rule_load.h"
+#include "rules/rule_load.h"
 
-#include "hs_db.h"
-#include "pcre_confirm.h"
+#include "rules/hs_db.h"
+#include "rules/pcre_confirm.h"
 
 #include <hs/hs.h>
 #include <stdarg.h>

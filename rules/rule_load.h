@@ -6,8 +6,8 @@
 #ifndef CR_RULE_LOAD_H
 #define CR_RULE_LOAD_H
 
-#include "../engine/yaml_doc.h"
-#include "ruleset.h"
+#include "base/yaml_doc.h"
+#include "rules/ruleset.h"
 
 #include <stddef.h>
 

@@ -15,9 +15,9 @@
  * Also here: the field registry's public lookup, the id index behind the
  * find functions, and cr_ruleset_free.
  */
-#include "hs_db.h"
-#include "pcre_confirm.h"
-#include "rule_load.h"
+#include "rules/hs_db.h"
+#include "rules/pcre_confirm.h"
+#include "rules/rule_load.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -670,7 +670,7 @@ int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id)
     return e && e->is_correlation ? (int)e->index : -1;
 }
 
-/* The placement contract of cr_key_shard (engine/worker.c): XXH3 with seed 0
+/* The placement contract of cr_key_shard (engine/pipeline/worker.c): XXH3 with seed 0
  * over the key bytes, modulo the shard count. A pinned state hashes the
  * pinning correlation's id instead of its key. */
 static uint32_t place(const struct cr_ruleset *rs, uint16_t pin, const char *key, size_t len,

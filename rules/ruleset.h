@@ -60,7 +60,7 @@
 #ifndef CR_RULESET_H
 #define CR_RULESET_H
 
-#include "../engine/event.h"
+#include "base/event.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -347,7 +347,7 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 int cr_ruleset_find_rule(const struct cr_ruleset *rs, const char *id);
 int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id);
 /* Placement: the shard that owns correlation state. A state lives on
- * cr_key_shard(key) (engine/worker.h: XXH3 seed 0 of the key bytes, modulo
+ * cr_key_shard(key) (engine/pipeline/worker.h: XXH3 seed 0 of the key bytes, modulo
  * nshards), except the states of a pinned group (a cross-key sequence and
  * everything chained to it), which all live on the shard of the pinning
  * correlation's id. The worker places matches with the route form and a

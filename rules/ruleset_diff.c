@@ -6,7 +6,7 @@
  * part is length-prefixed or NUL-terminated so that two different
  * definitions cannot hash the same bytes by shifting a boundary.
  */
-#include "ruleset_diff.h"
+#include "rules/ruleset_diff.h"
 
 #include <string.h>
 #include <xxhash.h>

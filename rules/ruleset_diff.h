@@ -1,7 +1,7 @@
 /*
  * ruleset_diff.h - what changed between two loaded rule sets, rule by rule.
  *
- * A hot reload (engine/reload.c) keeps the correlation state of every rule
+ * A hot reload (engine/pipeline/reload.c) keeps the correlation state of every rule
  * and correlation whose definition did not change, and drops the rest. This
  * module says which ones those are: a definition hash per match rule and
  * per correlation, and a summary of two rule sets (added, changed, removed,
@@ -21,7 +21,7 @@
 #ifndef CR_RULESET_DIFF_H
 #define CR_RULESET_DIFF_H
 
-#include "ruleset.h"
+#include "rules/ruleset.h"
 
 #include <stdint.h>
 

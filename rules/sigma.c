@@ -38,10 +38,10 @@
  * `not`) are gates: recorded for the condition, never making a candidate,
  * and shared between rules when identical.
  */
-#include "rule_load.h"
+#include "rules/rule_load.h"
 
-#include "hs_db.h"
-#include "pcre_confirm.h"
+#include "rules/hs_db.h"
+#include "rules/pcre_confirm.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

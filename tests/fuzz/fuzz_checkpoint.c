@@ -1,11 +1,11 @@
 /*
  * fuzz_checkpoint.c - the checkpoint state decoder: a checkpoint delta
- * (engine/checkpoint.h: PUT/DEL operations) applied to an LMDB write batch
+ * (engine/store/checkpoint.h: PUT/DEL operations) applied to an LMDB write batch
  * by cr_ckpt_apply, then every stored entry read back the way a
- * restarting shard does (engine/shard.c restore_one): held matches and
- * input times into a reorder buffer (cr_reorder_restore, engine/reorder.c),
+ * restarting shard does (engine/pipeline/shard.c restore_one): held matches and
+ * input times into a reorder buffer (cr_reorder_restore, engine/pipeline/reorder.c),
  * correlation states and their open incidents into a correlator
- * (cr_correlator_restore, engine/correlate.c), against the rule set of
+ * (cr_correlator_restore, engine/correlate/correlate.c), against the rule set of
  * fuzz_rules_fixture.h. The restored correlator is then driven: every
  * restored key takes a match of every rule, held matches are released,
  * time moves on, incidents are flushed and encoded as JSON, and a new
@@ -28,11 +28,11 @@
  */
 #include "fuzz_common.h"
 #include "fuzz_rules_fixture.h"
-#include "engine/checkpoint.h"
-#include "engine/correlate.h"
-#include "engine/incident.h"
-#include "engine/reorder.h"
-#include "engine/store.h"
+#include "engine/store/checkpoint.h"
+#include "engine/correlate/correlate.h"
+#include "engine/store/incident.h"
+#include "engine/pipeline/reorder.h"
+#include "engine/store/store.h"
 #include "rules/ruleset.h"
 
 static struct cr_ruleset *rs;

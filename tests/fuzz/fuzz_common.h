@@ -14,7 +14,8 @@
 #ifndef CR_FUZZ_COMMON_H
 #define CR_FUZZ_COMMON_H
 
-#include "engine/event.h"
+#include "base/utf8.h"
+#include "base/event.h"
 #include "parsers/parser.h"
 
 #include <stdint.h>

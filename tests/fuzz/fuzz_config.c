@@ -1,6 +1,6 @@
 /*
- * fuzz_config.c - the configuration loader (engine/config.c over
- * engine/yaml_doc.c and libyaml): every section of corral.yaml, durations,
+ * fuzz_config.c - the configuration loader (engine/config/config.c over
+ * base/yaml_doc.c and libyaml): every section of corral.yaml, durations,
  * sizes, zones, formats, Kafka topics and properties, path resolution.
  *
  * Each input is the text of one corral.yaml, written to a scratch
@@ -16,7 +16,7 @@
  * `test-rules` at start-up, or a leak on an error path.
  */
 #include "fuzz_common.h"
-#include "engine/config.h"
+#include "engine/config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,10 +2,10 @@
  * fuzz_incident.c - the stored-incident decoder: what reads incident JSON
  * back out of the store. The store keeps each incident as the JSON
  * cr_incident_to_json made, and decodes it again in
- *  - engine/store.c: stored_first_seen (an update whose first_seen moved,
+ *  - engine/store/store.c: stored_first_seen (an update whose first_seen moved,
  *    a provisional version's "version before") and summary_from_json (the
  *    rollback of provisional versions);
- *  - engine/query_cli.c: `corral query --format table|csv` (print_incident,
+ *  - cli/cmd_query.c: `corral query --format table|csv` (print_incident,
  *    entities_text, the display-width cell code), and `corral rejects`
  *    (display_escape of the raw bytes of rejected records).
  *
@@ -30,9 +30,9 @@
  * negative code; the commands: 0 or 1, never 2 for these arguments).
  */
 #include "fuzz_common.h"
-#include "engine/incident.h"
-#include "engine/query_cli.h"
-#include "engine/store.h"
+#include "engine/store/incident.h"
+#include "cli/commands.h"
+#include "engine/store/store.h"
 
 #include <dirent.h>
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_rules.c - the rule loader (rules/rule_load.c YAML walking,
  * rules/ruleset.c linking and validation, PCRE2 compilation, the Hyperscan
- * database build of rules/hs_db.c, and engine/yaml_doc.c underneath).
+ * database build of rules/hs_db.c, and base/yaml_doc.c underneath).
  *
  * Each input is the text of one rule file, written to a scratch
  * DIR/rules.yaml and loaded with cr_ruleset_load (no Hyperscan cache).
@@ -17,8 +17,8 @@
  * can crash `corral run`, `corral reload` or `corral test-rules`.
  */
 #include "fuzz_common.h"
-#include "engine/correlate.h"
-#include "engine/worker.h"
+#include "engine/correlate/correlate.h"
+#include "engine/pipeline/worker.h"
 #include "rules/matcher.h"
 #include "rules/ruleset.h"
 

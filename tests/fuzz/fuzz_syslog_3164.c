@@ -1,7 +1,7 @@
 /*
  * fuzz_syslog_3164.c - RFC 3164 syslog (parsers/syslog_3164.c with its
  * Cisco / Huawei VRP / H3C variants and the headerless fallback, the
- * timestamp code of parsers/timeparse.c, and the access-log payload
+ * timestamp code of base/timeparse.c, and the access-log payload
  * recogniser that cr_syslog_payload runs on the message).
  *
  * One input is one record (no trailing newline), parsed three ways: by

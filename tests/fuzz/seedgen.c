@@ -13,10 +13,10 @@
  * Run by seeds.sh; not a fuzz target itself.
  */
 #include "fuzz_rules_fixture.h"
-#include "engine/checkpoint.h"
-#include "engine/correlate.h"
-#include "engine/incident.h"
-#include "engine/reorder.h"
+#include "engine/store/checkpoint.h"
+#include "engine/correlate/correlate.h"
+#include "engine/store/incident.h"
+#include "engine/pipeline/reorder.h"
 #include "rules/ruleset.h"
 
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /*
  * test_event_time.c - windows run on event time with an allowed lateness
- * (engine/reorder.h), through the real `corral run`:
+ * (engine/pipeline/reorder.h), through the real `corral run`:
  *  - a file reordered within the lateness gives exactly the incidents of the
  *    sorted file (ids, counts, first and last seen), whatever the thread
  *    counts; with no lateness allowed the same file does not (the check can

@@ -35,9 +35,9 @@
  */
 #include "testutil.h"
 
-#include "engine/kafka_dev.h"
-#include "engine/kafka_produce.h"
-#include "engine/store.h"
+#include "engine/kafka/kafka_dev.h"
+#include "engine/kafka/kafka_produce.h"
+#include "engine/store/store.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -800,7 +800,7 @@ Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardow
                   points[i], p.status, e ? e : "");
         free(e);
     }
-    /* Failures instead of deaths (engine/crashpoint.h): a store commit
+    /* Failures instead of deaths (base/crashpoint.h): a store commit
      * failing as a dying disk's would, then librdkafka raising a fatal
      * error. Each run stops with exit 1 and says why; under ASan a leak or
      * a hang at teardown would show here too (exit 23, or the timeout). */

@@ -14,9 +14,10 @@
  */
 #include "testutil.h"
 
-#include "engine/kafka_dev.h"
-#include "engine/kafka_produce.h"
-#include "engine/output_kafka.h"
+#include "cli/commands.h"
+#include "engine/kafka/kafka_dev.h"
+#include "engine/kafka/kafka_produce.h"
+#include "engine/kafka/output_kafka.h"
 
 #include <criterion/criterion.h>
 

@@ -429,3 +429,46 @@ Test(resume, a_failing_commit_stops_the_run_and_a_restart_continues, .init = set
     free(a);
     free(b);
 }
+
+/* -r is --resume: the help has always named it, and the option string now
+ * takes it (it was refused as an unknown option). */
+Test(resume, the_short_option_resumes_like_the_long_one, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    sh("head -n 33333 all.log | " RUN "-i - -s %s -r%s", "short", "");
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && tail -n +33334 all.log | '%s' run -c c.yaml -i - -s short -r 2>&1", tmp,
+             CORRAL_BINARY);
+    int rc = cr_test_run(cmd, &out);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert(strstr(out, "stdin: resuming at line 33334"), "%s", out);
+    free(out);
+    sh("cat all.log | " RUN "--input - --store %s%s", "whole", "");
+    char *a = incidents("whole", "stdin", "stdin"), *b = incidents("short", "stdin", "stdin");
+    cr_assert_str_eq(b, a);
+    free(a);
+    free(b);
+}
+
+/* A stage that fails after the pipeline started (here the output topic,
+ * which a file run cannot reach without brokers) tears the pipeline down
+ * and says why: exit 1, nothing read, the store closed cleanly (a query
+ * opens it). */
+Test(resume, a_failure_after_the_pipeline_started_tears_it_down, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && " RUN "-i all.log -s st --output-topic corral.incidents 2>&1; echo rc=$?",
+             tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0);
+    cr_assert(strstr(out, "kafka.output_topic: needs kafka.brokers or --brokers"), "%s", out);
+    cr_assert(strstr(out, "rc=1"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' query --store '%s/st' --format ndjson | wc -l", CORRAL_BINARY,
+             tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0);
+    cr_assert_eq(atoi(out), 0, "no record was read, so no incident: %s", out);
+    free(out);
+}

@@ -6,8 +6,8 @@
 #ifndef CR_EVENT_ASSERT_H
 #define CR_EVENT_ASSERT_H
 
-#include "engine/event.h"
-#include "parsers/timeparse.h"
+#include "base/event.h"
+#include "base/timeparse.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

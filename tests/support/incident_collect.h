@@ -7,7 +7,7 @@
 #ifndef CR_INCIDENT_COLLECT_H
 #define CR_INCIDENT_COLLECT_H
 
-#include "engine/correlate.h"
+#include "engine/correlate/correlate.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

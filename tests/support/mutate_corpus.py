@@ -6,7 +6,7 @@ Takes syslog lines (bench/gen_corpus output) and JSON events, damages a
 share of them the ways real feeds are damaged (bit flips, truncation, NUL
 bytes, invalid UTF-8, giant lines, broken JSON, CRLF, blank lines) and
 writes OUT.log. OUT.json holds the counts corral's reader and workers must
-report, computed here independently by the rules of engine/worker.h
+report, computed here independently by the rules of engine/pipeline/worker.h
 (one cause per record, byte-level damage first): records, the line numbers
 of records that must be rejected for oversize / NUL / invalid UTF-8 /
 broken JSON / blankness, and how many records were left undamaged (each of

@@ -4,9 +4,9 @@
  * from then on both produce the same incidents; deletions reach the store;
  * a changed rule drops its old state; a dropped input forgets its state.
  */
-#include "engine/checkpoint.h"
-#include "engine/correlate.h"
-#include "engine/store.h"
+#include "engine/store/checkpoint.h"
+#include "engine/correlate/correlate.h"
+#include "engine/store/store.h"
 #include "rules/ruleset.h"
 #include "rules_fixture.h"
 #include "testutil.h"

@@ -10,6 +10,7 @@
  * independent of the code under test and tells exact member values apart.
  */
 #include "event_assert.h"
+#include "base/utf8.h"
 #include "parsers/cloudevents_kafka.h"
 #include "parsers/json_simd.h"
 #include "parsers/parser.h"

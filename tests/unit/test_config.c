@@ -2,7 +2,7 @@
  * test_config.c - corral.yaml loading: defaults, the shipped config, and
  * every kind of mistake reported with file:line.
  */
-#include "engine/config.h"
+#include "engine/config/config.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>

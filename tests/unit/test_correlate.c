@@ -3,9 +3,9 @@
  * window edges, out-of-order times, open/close of incidents, sequences,
  * chaining, expiry and eviction.
  */
-#include "engine/correlate.h"
-#include "engine/worker.h"
-#include "parsers/timeparse.h"
+#include "engine/correlate/correlate.h"
+#include "engine/pipeline/worker.h"
+#include "base/timeparse.h"
 #include "rules/ruleset.h"
 #include "rules_fixture.h"
 #include "incident_collect.h"

@@ -2,8 +2,8 @@
  * test_incident.c - the incident record: id, bounds, escaping and the JSON
  * contract (key order and names that users' scripts read).
  */
-#include "engine/event.h"
-#include "engine/incident.h"
+#include "base/event.h"
+#include "engine/store/incident.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>

@@ -3,11 +3,11 @@
  * temporary store: filters, order, the three formats, exit codes and
  * messages for bad arguments.
  */
-#include "engine/event.h"
-#include "engine/incident.h"
-#include "engine/query_cli.h"
-#include "engine/store.h"
-#include "parsers/timeparse.h"
+#include "base/event.h"
+#include "engine/store/incident.h"
+#include "cli/commands.h"
+#include "engine/store/store.h"
+#include "base/timeparse.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>

@@ -7,7 +7,7 @@
  * The rule sets are written inline; matches are made by hand as in
  * test_correlate.c, with rule indices looked up in the ruleset in force.
  */
-#include "engine/correlate.h"
+#include "engine/correlate/correlate.h"
 #include "rules/ruleset.h"
 #include "rules/ruleset_diff.h"
 #include "rules_fixture.h"

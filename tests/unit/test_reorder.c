@@ -1,5 +1,5 @@
 /*
- * test_reorder.c - the event-time reorder buffer (engine/reorder.h): held
+ * test_reorder.c - the event-time reorder buffer (engine/pipeline/reorder.h): held
  * matches leave in event-time order once every active input's watermark has
  * passed them, whatever order they arrived in; pending inputs hold the
  * watermark back and idle ones do not; late matches are reported and leave
@@ -7,9 +7,9 @@
  * the oldest out (counted); held matches and input times survive a
  * snapshot and restore; a dropped input takes its held matches with it.
  */
-#include "engine/checkpoint.h"
-#include "engine/match.h"
-#include "engine/reorder.h"
+#include "engine/store/checkpoint.h"
+#include "engine/correlate/match.h"
+#include "engine/pipeline/reorder.h"
 #include "rules/ruleset.h"
 #include "rules_fixture.h"
 #include "testutil.h"

@@ -1,7 +1,7 @@
 /*
  * test_ring.c - the SPSC ring: order, blocking when full/empty, close.
  */
-#include "engine/ring.h"
+#include "engine/pipeline/ring.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>

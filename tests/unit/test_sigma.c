@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/rule_tests.h"
+#include "cli/commands.h"
 #include "parsers/parser.h"
 #include "rules/matcher.h"
 #include "testutil.h"

@@ -3,8 +3,8 @@
  * filters and order, rejects, meta, a full map, reopening, and a reader in
  * another process while a writer holds a batch open.
  */
-#include "engine/incident.h"
-#include "engine/store.h"
+#include "engine/store/incident.h"
+#include "engine/store/store.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>

@@ -6,8 +6,9 @@
  * (rsyslog's parse1 expectations, loghub Linux/OpenSSH, Wazuh test logs).
  */
 #include "event_assert.h"
+#include "base/utf8.h"
 #include "parsers/parser.h"
-#include "parsers/timeparse.h"
+#include "base/timeparse.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>

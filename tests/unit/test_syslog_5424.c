@@ -6,7 +6,7 @@
  */
 #include "event_assert.h"
 #include "parsers/parser.h"
-#include "parsers/timeparse.h"
+#include "base/timeparse.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>

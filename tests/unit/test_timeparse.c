@@ -1,9 +1,9 @@
 /*
- * test_timeparse.c - parsers/timeparse.c: civil arithmetic against known
+ * test_timeparse.c - base/timeparse.c: civil arithmetic against known
  * epoch values, RFC 3339 variants and their rejections, month names in any
  * case, formatting, and the user-facing cr_time_parse.
  */
-#include "parsers/timeparse.h"
+#include "base/timeparse.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

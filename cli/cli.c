@@ -1,0 +1,70 @@
+/*
+ * cli.c - see cli.h.
+ */
+#include "cli/cli.h"
+
+#include "engine/config/config.h"
+
+#include "rules/ruleset.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(err, "corral %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+    fprintf(err, "\nTry 'corral %s --help' for more information.\n", cmd);
+    return CR_EXIT_USAGE;
+}
+
+int cr_cli_parse_count(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 64)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int cr_cli_load_config(const char *config, struct cr_config *cfg)
+{
+    static char err[65536];
+    err[0] = 0;
+    if (cr_config_load(config, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        cr_config_free(cfg);
+        return CR_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+int cr_cli_compile_rules(const struct cr_config *cfg, int use_cache, struct cr_ruleset **rs)
+{
+    static char err[65536];
+    err[0] = 0;
+    struct cr_ruleset_opts ro = {.cache_dir = use_cache ? cfg->rule_cache : NULL};
+    *rs = cr_ruleset_load((const char *const *)cfg->rule_paths, cfg->nrule_paths, &ro, err,
+                          sizeof err);
+    if (!*rs) {
+        fprintf(stderr, "%s\n", err);
+        return CR_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
+                      struct cr_ruleset **rs)
+{
+    *rs = NULL;
+    int rc = cr_cli_load_config(config, cfg);
+    if (rc == 0 && (rc = cr_cli_compile_rules(cfg, use_cache, rs)) != 0)
+        cr_config_free(cfg);
+    return rc;
+}

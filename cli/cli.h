@@ -1,0 +1,45 @@
+/*
+ * cli.h - conventions every `corral` subcommand shares.
+ *
+ * Exit codes (docs/operations.md): 0 success, 1 runtime failure, 2 usage
+ * error, 78 (EX_CONFIG) invalid configuration or rules. A usage error is
+ * one line naming the command and what is wrong, then a pointer to --help,
+ * on the error stream; nothing on stdout.
+ *
+ * Threading: command-line code, main thread only.
+ */
+#ifndef CR_CLI_H
+#define CR_CLI_H
+
+#include <stdio.h>
+
+#define CR_EXIT_RUNTIME 1
+#define CR_EXIT_USAGE 2
+#define CR_EXIT_CONFIG 78
+
+/* "corral CMD: <message>\nTry 'corral CMD --help' for more information." on
+ * err; returns CR_EXIT_USAGE. */
+int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A thread or partition count from the command line: 1 to 64. Returns 0,
+ * or -1 if s is not one. */
+int cr_cli_parse_count(const char *s, int *out);
+
+struct cr_config;
+struct cr_ruleset;
+/* Load CONFIG into *cfg. On failure prints every "file:line: reason" on
+ * stderr, frees what it loaded and returns CR_EXIT_CONFIG; else 0. */
+int cr_cli_load_config(const char *config, struct cr_config *cfg);
+/* Compile cfg's rules (with its Hyperscan cache if use_cache) into *rs.
+ * On failure prints every "file:line: reason" on stderr and returns
+ * CR_EXIT_CONFIG (cfg stays the caller's); else 0. */
+int cr_cli_compile_rules(const struct cr_config *cfg, int use_cache, struct cr_ruleset **rs);
+/* Load CONFIG and compile its rules (with its Hyperscan cache if use_cache)
+ * for a command that needs both up front. On failure prints every
+ * "file:line: reason" on stderr, frees what it loaded and returns
+ * CR_EXIT_CONFIG; else 0, and the caller frees *rs and cfg. */
+int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
+                      struct cr_ruleset **rs);
+
+#endif

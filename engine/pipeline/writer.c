@@ -1,0 +1,504 @@
+/*
+ * writer.c - see writer.h.
+ */
+#include "engine/pipeline/writer.h"
+#include "base/clock.h"
+
+#include "base/crashpoint.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CR_WRITER_MAX_TXN_ITEMS 4096
+#define CR_WRITER_INBOX_LIMIT 65536
+
+struct cr_writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* inbox not empty */
+    pthread_cond_t roomy;   /* inbox below its limit */
+    struct cr_wmsg *head, *tail;
+    size_t queued;
+    int senders_left;
+
+    struct cr_store *store;
+    int64_t commit_interval_ms;
+    uint64_t max_rejects;
+    const char *const *input_names;
+    const _Atomic int *ninputs; /* published by the ingest thread (writer.h) */
+
+    _Atomic int failed;
+    char err[1280];
+    struct cr_writer_stats stats;
+
+    /* checkpoints: epochs wait here until their positions and every
+     * shard's snapshot arrived */
+    int shards;
+    void (*durable_cb)(void *arg, uint64_t epoch);
+    void *durable_arg;
+    struct cr_output out; /* out.send NULL: no output */
+    char **out_json;   /* this transaction's incident versions, produced after commit */
+    size_t nout, out_cap;
+    struct epoch {
+        uint64_t epoch;
+        struct cr_wmsg *positions;
+        struct cr_wmsg *snaps, *snaps_tail;
+        int nsnaps;
+    } *ep;
+    int nep, ep_cap;
+};
+
+struct cr_wmsg *cr_wmsg_incident(struct cr_version *v)
+{
+    struct cr_wmsg *m = calloc(1, sizeof *m);
+    if (!m)
+        abort(); /* incidents must not be lost; out of memory is not survivable here */
+    m->kind = CR_W_INCIDENT;
+    m->version = v;
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_reject(uint32_t input, uint64_t position, const char *reason,
+                               const char *raw, size_t rawlen)
+{
+    struct cr_wmsg *m = malloc(sizeof *m + rawlen);
+    if (!m)
+        abort();
+    m->next = NULL;
+    m->kind = CR_W_REJECT;
+    m->version = NULL;
+    m->input = input;
+    m->position = position;
+    snprintf(m->reason, sizeof m->reason, "%s", reason);
+    m->rawlen = rawlen;
+    memcpy(m->raw, raw, rawlen);
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_snapshot(uint64_t epoch, const char *delta, size_t len)
+{
+    struct cr_wmsg *m = cr_wmsg_reject(0, 0, "", delta ? delta : "", delta ? len : 0);
+    m->kind = CR_W_SNAPSHOT;
+    m->epoch = epoch;
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int n)
+{
+    struct cr_wmsg *m = cr_wmsg_reject(0, 0, "", (const char *)pos, sizeof *pos * (size_t)n);
+    m->kind = CR_W_EPOCH;
+    m->epoch = epoch;
+    m->npositions = n;
+    return m;
+}
+
+struct cr_wmsg *cr_wmsg_done(void)
+{
+    struct cr_wmsg *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    m->kind = CR_W_DONE;
+    return m;
+}
+
+static void fail(struct cr_writer *w, const char *what)
+{
+    if (!atomic_load(&w->failed)) {
+        snprintf(w->err, sizeof w->err, "%s: %s", what, cr_store_errmsg(w->store));
+        atomic_store(&w->failed, 1);
+        if (w->durable_cb)
+            w->durable_cb(w->durable_arg, 0); /* wake whoever waits for an epoch */
+    }
+}
+
+static void drop_output(struct cr_writer *w)
+{
+    for (size_t i = 0; i < w->nout; i++)
+        free(w->out_json[i]);
+    w->nout = 0;
+}
+
+/* Committed versions go to the output topic, keyed by id: only what is
+ * durable in the store is announced. */
+static void produce_output(struct cr_writer *w)
+{
+    for (size_t i = 0; i < w->nout; i++) {
+        const char *j = w->out_json[i];
+        /* "id" is the first member: {"id":"<32 hex>",... */
+        char id[33] = "";
+        const char *q = strstr(j, "\"id\":\"");
+        if (q)
+            snprintf(id, sizeof id, "%.32s", q + 6);
+        w->out.send(w->out.arg, id, j, strlen(j));
+        free(w->out_json[i]);
+    }
+    w->nout = 0;
+}
+
+static void free_list(struct cr_wmsg *m)
+{
+    for (struct cr_wmsg *next; m; m = next) {
+        next = m->next;
+        free(m->version);
+        free(m);
+    }
+}
+
+/* Write one list of messages in one transaction, with an epoch's state
+ * deltas and positions if ep is given; frees them. Returns 1 if committed. */
+static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *ep)
+{
+    int ok = !atomic_load(&w->failed);
+    if (ok && cr_store_begin(w->store) != 0) {
+        fail(w, "begin");
+        ok = 0;
+    }
+    struct cr_writer_stats delta = {0};
+    for (struct cr_wmsg *m = list; m; m = m->next) {
+        if (ok && m->kind == CR_W_INCIDENT) {
+            const struct cr_version *v = m->version;
+            char *json = cr_incident_to_json_ann(
+                &v->inc, w->input_names, atomic_load_explicit(w->ninputs, memory_order_acquire),
+                v->annotation);
+            int rc = !json            ? CR_STORE_ERR
+                     : v->provisional ? cr_store_put_incident_provisional(w->store, &v->inc, json,
+                                                                          strlen(json))
+                                      : cr_store_put_incident(w->store, &v->inc, json, strlen(json));
+            if (rc != 0) {
+                fail(w, "writing an incident");
+                ok = 0;
+            }
+            if (json && w->out.send) {
+                if (w->nout == w->out_cap) {
+                    w->out_cap = w->out_cap ? w->out_cap * 2 : 64;
+                    w->out_json = realloc(w->out_json, w->out_cap * sizeof *w->out_json);
+                    if (!w->out_json)
+                        abort();
+                }
+                w->out_json[w->nout++] = json; /* the id is in the JSON and in v->inc */
+                json = NULL;
+            }
+            free(json);
+            delta.incident_versions++;
+            delta.incidents_created += v->created;
+            delta.provisional_versions += v->provisional;
+        } else if (ok && m->kind == CR_W_REJECT) {
+            if (w->stats.rejects_kept + delta.rejects_kept < w->max_rejects) {
+                int nin = atomic_load_explicit(w->ninputs, memory_order_acquire);
+                const char *name = (int)m->input < nin ? w->input_names[m->input] : NULL;
+                int rc = cr_store_put_reject(w->store, name ? name : "input", m->position,
+                                             m->reason, m->raw, m->rawlen);
+                if (rc == CR_STORE_OK)
+                    delta.rejects_kept++;
+                else if (rc != CR_STORE_EXISTS) {
+                    fail(w, "writing a rejected record");
+                    ok = 0;
+                }
+            } else
+                delta.rejects_not_kept++;
+        }
+    }
+    if (ok && ep) {
+        for (struct cr_wmsg *m = ep->snaps; ok && m; m = m->next) {
+            if (cr_ckpt_apply(m->raw, m->rawlen, w->store) != 0) {
+                fail(w, "writing correlation state");
+                ok = 0;
+            }
+            delta.state_bytes += m->rawlen;
+        }
+        const struct cr_position *pos = (const struct cr_position *)ep->positions->raw;
+        for (int i = 0; ok && i < ep->positions->npositions; i++)
+            if (cr_store_put_offset(w->store, pos[i].input, pos[i].next) != 0) {
+                fail(w, "writing input positions");
+                ok = 0;
+            }
+        char num[32];
+        snprintf(num, sizeof num, "%llu", (unsigned long long)ep->epoch);
+        if (ok && (cr_store_put_meta(w->store, "epoch", num) != 0 ||
+                   cr_store_put_meta(w->store, "state_format", cr_correlator_state_format()) != 0)) {
+            fail(w, "writing checkpoint metadata");
+            ok = 0;
+        }
+    }
+    free_list(list);
+    if (ep) {
+        free_list(ep->snaps);
+        free_list(ep->positions);
+    }
+    if (ok) {
+        if (cr_store_commit(w->store) != 0) {
+            fail(w, "commit");
+            drop_output(w);
+            return 0;
+        }
+        cr_crash_point(CR_CRASH_TXN);
+        if (ep)
+            cr_crash_point(CR_CRASH_EPOCH);
+        produce_output(w);
+        w->stats.incidents_created += delta.incidents_created;
+        w->stats.incident_versions += delta.incident_versions;
+        w->stats.provisional_versions += delta.provisional_versions;
+        w->stats.rejects_kept += delta.rejects_kept;
+        w->stats.rejects_not_kept += delta.rejects_not_kept;
+        w->stats.state_bytes += delta.state_bytes;
+        w->stats.commits++;
+        if (ep) {
+            w->stats.epochs++;
+            if (w->durable_cb)
+                w->durable_cb(w->durable_arg, ep->epoch);
+        }
+        return 1;
+    }
+    drop_output(w);
+    if (!atomic_load(&w->failed))
+        cr_store_abort(w->store);
+    return 0;
+}
+
+static struct epoch *epoch_slot(struct cr_writer *w, uint64_t e)
+{
+    for (int i = 0; i < w->nep; i++)
+        if (w->ep[i].epoch == e)
+            return &w->ep[i];
+    if (w->nep == w->ep_cap) {
+        w->ep_cap = w->ep_cap ? w->ep_cap * 2 : 8;
+        w->ep = realloc(w->ep, (size_t)w->ep_cap * sizeof *w->ep);
+        if (!w->ep)
+            abort();
+    }
+    struct epoch *ep = &w->ep[w->nep++];
+    memset(ep, 0, sizeof *ep);
+    ep->epoch = e;
+    return ep;
+}
+
+/* Attach a snapshot or positions message to its epoch. */
+static void add_to_epoch(struct cr_writer *w, struct cr_wmsg *m)
+{
+    struct epoch *ep = epoch_slot(w, m->epoch);
+    m->next = NULL;
+    if (m->kind == CR_W_EPOCH) {
+        free_list(ep->positions);
+        ep->positions = m;
+    } else {
+        if (ep->snaps_tail)
+            ep->snaps_tail->next = m;
+        else
+            ep->snaps = m;
+        ep->snaps_tail = m;
+        ep->nsnaps++;
+    }
+}
+
+/* The oldest epoch, if all its parts arrived (epochs complete in order:
+ * shards and ingest both emit them in order). */
+static struct epoch *complete_epoch(struct cr_writer *w)
+{
+    if (w->nep == 0)
+        return NULL;
+    struct epoch *ep = &w->ep[0];
+    return ep->positions && ep->nsnaps >= w->shards ? ep : NULL;
+}
+
+static void pop_epoch(struct cr_writer *w)
+{
+    memmove(&w->ep[0], &w->ep[1], (size_t)(w->nep - 1) * sizeof *w->ep);
+    w->nep--;
+}
+
+static void *writer_main(void *arg)
+{
+    struct cr_writer *w = arg;
+    pthread_setname_np(pthread_self(), "cr-writer");
+    struct cr_wmsg *pending = NULL, *pending_tail = NULL;
+    size_t npending = 0;
+    int64_t last_commit = cr_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->head && w->senders_left > 0) {
+            if (npending) {
+                /* wait at most until the commit interval elapses */
+                int64_t due = last_commit + w->commit_interval_ms - cr_mono_ms();
+                if (due <= 0)
+                    break;
+                struct timespec ts = cr_deadline_in(due);
+                pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            } else
+                pthread_cond_wait(&w->cv, &w->mu);
+        }
+        struct cr_wmsg *got = w->head;
+        w->head = w->tail = NULL;
+        w->queued = 0;
+        int done = w->senders_left == 0;
+        pthread_cond_broadcast(&w->roomy);
+        pthread_mutex_unlock(&w->mu);
+
+        for (struct cr_wmsg *m = got, *next; m; m = next) {
+            next = m->next;
+            m->next = NULL;
+            if (m->kind == CR_W_DONE) {
+                free(m);
+                continue;
+            }
+            if (m->kind == CR_W_SNAPSHOT || m->kind == CR_W_EPOCH) {
+                add_to_epoch(w, m);
+                struct epoch *ep;
+                while ((ep = complete_epoch(w))) {
+                    /* the incidents before the mark go in the epoch's transaction */
+                    struct epoch e = *ep;
+                    pop_epoch(w);
+                    write_batch(w, pending, &e);
+                    pending = pending_tail = NULL;
+                    npending = 0;
+                    last_commit = cr_mono_ms();
+                }
+                continue;
+            }
+            if (pending_tail)
+                pending_tail->next = m;
+            else
+                pending = m;
+            pending_tail = m;
+            npending++;
+            if (npending >= CR_WRITER_MAX_TXN_ITEMS) {
+                write_batch(w, pending, NULL);
+                pending = pending_tail = NULL;
+                npending = 0;
+                last_commit = cr_mono_ms();
+            }
+        }
+        if (npending && (done || cr_mono_ms() - last_commit >= w->commit_interval_ms)) {
+            write_batch(w, pending, NULL);
+            pending = pending_tail = NULL;
+            npending = 0;
+            last_commit = cr_mono_ms();
+        }
+        if (done && !npending) {
+            pthread_mutex_lock(&w->mu);
+            int empty = w->head == NULL;
+            pthread_mutex_unlock(&w->mu);
+            if (empty)
+                break;
+        }
+    }
+    /* epochs that never completed (the run stopped first) are not durable */
+    for (int i = 0; i < w->nep; i++) {
+        free_list(w->ep[i].snaps);
+        free_list(w->ep[i].positions);
+    }
+    free(w->ep);
+    w->ep = NULL;
+    w->nep = 0;
+    if (w->out.send) {
+        w->out.finish(w->out.arg, &w->stats.output_sent, &w->stats.output_failed);
+    }
+    free(w->out_json);
+    return NULL;
+}
+
+struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t commit_interval_ms,
+                                  uint64_t max_rejects, const char *const *input_names,
+                                  const _Atomic int *ninputs)
+{
+    struct cr_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->roomy, NULL);
+    w->store = store;
+    w->senders_left = senders;
+    w->commit_interval_ms = commit_interval_ms > 0 ? commit_interval_ms : 1;
+    w->max_rejects = max_rejects;
+    w->input_names = input_names;
+    w->ninputs = ninputs;
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail,
+                         size_t n)
+{
+    if (!head)
+        return;
+    pthread_mutex_lock(&w->mu);
+    /* bounded inbox: a sender waits while the writer is behind (backpressure
+     * reaches the shards, then the workers, then ingest) */
+    while (w->queued >= CR_WRITER_INBOX_LIMIT && !atomic_load(&w->failed))
+        pthread_cond_wait(&w->roomy, &w->mu);
+    if (w->tail)
+        w->tail->next = head;
+    else
+        w->head = head;
+    w->tail = tail;
+    w->queued += n;
+    for (struct cr_wmsg *m = head; m; m = m->next)
+        if (m->kind == CR_W_DONE)
+            w->senders_left--;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void cr_writer_send_versions(struct cr_writer *w, struct cr_version *v)
+{
+    struct cr_wmsg *head = NULL, *tail = NULL;
+    size_t n = 0;
+    for (struct cr_version *next; v; v = next) {
+        next = v->next;
+        v->next = NULL;
+        struct cr_wmsg *m = cr_wmsg_incident(v);
+        if (tail)
+            tail->next = m;
+        else
+            head = m;
+        tail = m;
+        n++;
+    }
+    cr_writer_send_list(w, head, tail, n);
+}
+
+void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)
+{
+    m->next = NULL;
+    cr_writer_send_list(w, m, m, 1);
+}
+
+void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out)
+{
+    w->out = *out;
+}
+
+void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
+                               void (*cb)(void *arg, uint64_t epoch), void *arg)
+{
+    w->shards = shards;
+    w->durable_cb = cb;
+    w->durable_arg = arg;
+}
+
+int cr_writer_failed(struct cr_writer *w)
+{
+    return atomic_load(&w->failed);
+}
+
+int cr_writer_join(struct cr_writer *w, struct cr_writer_stats *stats, char *err, size_t errlen)
+{
+    pthread_join(w->thread, NULL);
+    int rc = atomic_load(&w->failed) ? -1 : 0;
+    if (rc && err)
+        snprintf(err, errlen, "%s", w->err);
+    if (stats)
+        *stats = w->stats;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    pthread_cond_destroy(&w->roomy);
+    free(w);
+    return rc;
+}
