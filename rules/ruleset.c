@@ -670,9 +670,9 @@ int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id)
     return e && e->is_correlation ? (int)e->index : -1;
 }
 
-/* The placement contract of cr_key_shard (engine/pipeline/worker.c): XXH3 with seed 0
- * over the key bytes, modulo the shard count. A pinned state hashes the
- * pinning correlation's id instead of its key. */
+/* The placement contract (ruleset.h): XXH3 with seed 0 over the key bytes,
+ * modulo the shard count. A pinned state hashes the pinning correlation's
+ * id instead of its key. */
 static uint32_t place(const struct cr_ruleset *rs, uint16_t pin, const char *key, size_t len,
                       int nshards)
 {

@@ -346,9 +346,10 @@ void cr_ruleset_free(struct cr_ruleset *rs);
 
 int cr_ruleset_find_rule(const struct cr_ruleset *rs, const char *id);
 int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id);
-/* Placement: the shard that owns correlation state. A state lives on
- * cr_key_shard(key) (engine/pipeline/worker.h: XXH3 seed 0 of the key bytes, modulo
- * nshards), except the states of a pinned group (a cross-key sequence and
+/* Placement, the one function that says which shard owns correlation
+ * state: a state lives on XXH3_64bits(key bytes, seed 0) modulo nshards
+ * (seed and hash are part of the contract: changing them moves keys
+ * between shards, and a checkpoint's states with them), except the states of a pinned group (a cross-key sequence and
  * everything chained to it), which all live on the shard of the pinning
  * correlation's id. The worker places matches with the route form and a
  * restarting shard places checkpointed states with the state form; both

@@ -1,8 +1,9 @@
 /*
  * shard.h - correlation shard threads.
  *
- * Shard s owns the correlation state of every key with
- * cr_key_shard(key) == s; no other thread touches it, so there are no
+ * Shard s owns the correlation state placed on it (rules/ruleset.h,
+ * cr_ruleset_route_shard: by the key's hash, or a pinned group's); no
+ * other thread touches it, so there are no
  * locks. It reads one ring per worker and merges them back into input
  * order: batch k was parsed by worker k % W, so the shard reads worker
  * (k % W)'s ring up to BATCH_END(k), then moves to k + 1. Matches go into

@@ -17,13 +17,6 @@
 
 #define OUTBUF 64 /* matches buffered per shard before one ring push */
 
-uint32_t cr_key_shard(const char *key, size_t len, int nshards)
-{
-    /* seed 0 and XXH3 are part of the placement contract: changing them
-     * moves keys between shards (and, later, Kafka partitions) */
-    return (uint32_t)(XXH3_64bits(key, len) % (uint64_t)nshards);
-}
-
 struct outbuf {
     struct cr_match *m;
     int n;

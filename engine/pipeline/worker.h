@@ -145,7 +145,4 @@ int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key
  * f < 0 or the event lacks it. Matches carry it for tenant budgets. */
 uint32_t cr_event_tenant(const struct cr_event *ev, int f);
 
-/* Shard that owns a key (the same function everywhere a key is placed). */
-uint32_t cr_key_shard(const char *key, size_t len, int nshards);
-
 #endif
