@@ -31,8 +31,8 @@ static int arm(struct armed *a, const char *var, const char *const *names, int n
     char *end = NULL;
     long at = colon ? strtol(colon + 1, &end, 10) : 0;
     for (int i = 0; colon && i < n; i++)
-        if (strlen(names[i]) == (size_t)(colon - v) && strncmp(v, names[i], (size_t)(colon - v)) == 0 &&
-            at > 0 && end && !*end) {
+        if (strlen(names[i]) == (size_t)(colon - v) &&
+            strncmp(v, names[i], (size_t)(colon - v)) == 0 && at > 0 && end && !*end) {
             a->point = i;
             a->at = at;
             return 0;

@@ -62,9 +62,8 @@ int cr_field_builtin_id(const char *name, size_t len)
 }
 
 static const char *const format_names[CR_FMT__COUNT] = {
-    [CR_FMT_AUTO] = "auto",      [CR_FMT_RFC3164] = "rfc3164",
-    [CR_FMT_RFC5424] = "rfc5424", [CR_FMT_JSON] = "json",
-    [CR_FMT_CLOUDEVENTS] = "cloudevents", [CR_FMT_RAW] = "raw",
+    [CR_FMT_AUTO] = "auto", [CR_FMT_RFC3164] = "rfc3164",         [CR_FMT_RFC5424] = "rfc5424",
+    [CR_FMT_JSON] = "json", [CR_FMT_CLOUDEVENTS] = "cloudevents", [CR_FMT_RAW] = "raw",
 };
 
 const char *cr_format_name(enum cr_format f)

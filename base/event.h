@@ -37,29 +37,30 @@
 /* Normalized field ids. Names (as used in rules and incidents) are in
  * cr_field_builtin_name(); keep both lists in the same order. */
 enum cr_field {
-    CR_F_HOST = 0,      /* source host (syslog HOSTNAME, JSON host/cluster) */
-    CR_F_PROGRAM,       /* syslog TAG/APP-NAME program, JSON eventSource */
-    CR_F_PID,           /* syslog PROCID or [pid] */
-    CR_F_MSGID,         /* RFC 5424 MSGID */
-    CR_F_MSG,           /* free-text message (syslog MSG; JSON message) */
-    CR_F_EVENT_TYPE,    /* vendor event code: Cisco LINK-3-UPDOWN, Huawei IFNET/2/LINKDOWN, eventName, verb */
+    CR_F_HOST = 0,   /* source host (syslog HOSTNAME, JSON host/cluster) */
+    CR_F_PROGRAM,    /* syslog TAG/APP-NAME program, JSON eventSource */
+    CR_F_PID,        /* syslog PROCID or [pid] */
+    CR_F_MSGID,      /* RFC 5424 MSGID */
+    CR_F_MSG,        /* free-text message (syslog MSG; JSON message) */
+    CR_F_EVENT_TYPE, /* vendor event code: Cisco LINK-3-UPDOWN, Huawei IFNET/2/LINKDOWN, eventName,
+                        verb */
     CR_F_SEVERITY_VENDOR, /* the vendor's own severity text or digit */
-    CR_F_SOURCE_PRODUCT,/* cisco, huawei, h3c, cloudtrail, k8s-audit, cloudevents, ... */
+    CR_F_SOURCE_PRODUCT,  /* cisco, huawei, h3c, cloudtrail, k8s-audit, cloudevents, ... */
     CR_F_SRC_IP,
     CR_F_SRC_PORT,
     CR_F_DST_IP,
     CR_F_DST_PORT,
     CR_F_PROTOCOL,
-    CR_F_USER,          /* DOMAIN.md subject_user */
-    CR_F_ACTION,        /* normalized action / API call */
-    CR_F_OUTCOME,       /* success | failure | unknown */
+    CR_F_USER,    /* DOMAIN.md subject_user */
+    CR_F_ACTION,  /* normalized action / API call */
+    CR_F_OUTCOME, /* success | failure | unknown */
     CR_F_REASON,
     CR_F_OBJECT_TYPE,
     CR_F_OBJECT_ID,
     CR_F_TENANT_ID,
     CR_F_COMMAND,
     CR_F_USER_AGENT,
-    CR_F_EVENT_ID,      /* the record's own id (CloudEvents id, CloudTrail eventID, K8s auditID) */
+    CR_F_EVENT_ID, /* the record's own id (CloudEvents id, CloudTrail eventID, K8s auditID) */
     CR_F_STRUCTURED_DATA, /* RFC 5424 SD, verbatim */
     CR_F__BUILTIN
 };
@@ -69,7 +70,8 @@ enum cr_format {
     CR_FMT_AUTO = 0,
     CR_FMT_RFC3164,
     CR_FMT_RFC5424,
-    CR_FMT_JSON,        /* any JSON object; sub-kind detected (cloudtrail, k8s audit, cloudevents, generic) */
+    CR_FMT_JSON, /* any JSON object; sub-kind detected (cloudtrail, k8s audit, cloudevents, generic)
+                  */
     CR_FMT_CLOUDEVENTS, /* JSON, but must be a CloudEvents structured-mode envelope */
     CR_FMT_RAW,         /* no parsing: msg = the whole record */
     CR_FMT__COUNT
@@ -95,18 +97,18 @@ struct cr_slice {
 };
 
 struct cr_event {
-    struct cr_slice raw;   /* the whole record, as received (possibly truncated) */
-    int64_t time_ms;       /* event time, ms since the epoch, UTC */
+    struct cr_slice raw;              /* the whole record, as received (possibly truncated) */
+    int64_t time_ms;                  /* event time, ms since the epoch, UTC */
     uint64_t present[CR_FIELD_WORDS]; /* bit i set = f[i] valid */
-    uint32_t flags;        /* CR_EV_* */
-    uint8_t format;        /* enum cr_format actually parsed */
-    int8_t facility;       /* syslog facility 0-23, -1 if none */
-    int8_t severity;       /* syslog severity 0-7, -1 if none */
+    uint32_t flags;                   /* CR_EV_* */
+    uint8_t format;                   /* enum cr_format actually parsed */
+    int8_t facility;                  /* syslog facility 0-23, -1 if none */
+    int8_t severity;                  /* syslog severity 0-7, -1 if none */
     uint8_t reserved;
-    uint32_t repeat;       /* how many records this one stands for: syslog's "message repeated
-                            * N times: [ ... ]" is N (CR_EV_MAX_REPEAT at most), else 1 */
-    uint32_t input;        /* index of the input (file, topic) the record came from */
-    uint64_t position;     /* record position in that input: line number for files */
+    uint32_t repeat;   /* how many records this one stands for: syslog's "message repeated
+                        * N times: [ ... ]" is N (CR_EV_MAX_REPEAT at most), else 1 */
+    uint32_t input;    /* index of the input (file, topic) the record came from */
+    uint64_t position; /* record position in that input: line number for files */
     struct cr_slice f[CR_MAX_FIELDS];
 };
 
@@ -156,7 +158,8 @@ const char *cr_field_builtin_name(unsigned field);
  * (subject_user -> user, source_host -> host). */
 int cr_field_builtin_id(const char *name, size_t len);
 const char *cr_format_name(enum cr_format f);
-/* Format by name ("auto", "syslog", "rfc3164", "rfc5424", "json", "cloudevents", "raw"); -1 if unknown. */
+/* Format by name ("auto", "syslog", "rfc3164", "rfc5424", "json", "cloudevents", "raw"); -1 if
+ * unknown. */
 int cr_format_from_name(const char *name);
 
 #endif

@@ -29,10 +29,7 @@ int64_t cr_days_from_civil(int y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static int cr_is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
+static int cr_is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 static int cr_days_in_month(int y, int m)
 {
@@ -73,8 +70,7 @@ size_t cr_time_parse_rfc3339(const char *s, size_t len, int default_tz_min, int6
         return 0;
     if (len < 11 || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
         return 0;
-    if (!cr_digits(s, len, 11, 2, &h) || len < 14 || s[13] != ':' ||
-        !cr_digits(s, len, 14, 2, &mi))
+    if (!cr_digits(s, len, 11, 2, &h) || len < 14 || s[13] != ':' || !cr_digits(s, len, 14, 2, &mi))
         return 0;
     size_t i = 16;
     /* Seconds are optional in ISO 8601 stamps some devices emit (hh:mm). */
@@ -138,19 +134,32 @@ int cr_month_from_abbrev(const char *s)
     if (c < 'a' || c > 'z')
         return 0;
     switch (a << 16 | b << 8 | c) {
-    case 'j' << 16 | 'a' << 8 | 'n': return 1;
-    case 'f' << 16 | 'e' << 8 | 'b': return 2;
-    case 'm' << 16 | 'a' << 8 | 'r': return 3;
-    case 'a' << 16 | 'p' << 8 | 'r': return 4;
-    case 'm' << 16 | 'a' << 8 | 'y': return 5;
-    case 'j' << 16 | 'u' << 8 | 'n': return 6;
-    case 'j' << 16 | 'u' << 8 | 'l': return 7;
-    case 'a' << 16 | 'u' << 8 | 'g': return 8;
-    case 's' << 16 | 'e' << 8 | 'p': return 9;
-    case 'o' << 16 | 'c' << 8 | 't': return 10;
-    case 'n' << 16 | 'o' << 8 | 'v': return 11;
-    case 'd' << 16 | 'e' << 8 | 'c': return 12;
-    default: return 0;
+    case 'j' << 16 | 'a' << 8 | 'n':
+        return 1;
+    case 'f' << 16 | 'e' << 8 | 'b':
+        return 2;
+    case 'm' << 16 | 'a' << 8 | 'r':
+        return 3;
+    case 'a' << 16 | 'p' << 8 | 'r':
+        return 4;
+    case 'm' << 16 | 'a' << 8 | 'y':
+        return 5;
+    case 'j' << 16 | 'u' << 8 | 'n':
+        return 6;
+    case 'j' << 16 | 'u' << 8 | 'l':
+        return 7;
+    case 'a' << 16 | 'u' << 8 | 'g':
+        return 8;
+    case 's' << 16 | 'e' << 8 | 'p':
+        return 9;
+    case 'o' << 16 | 'c' << 8 | 't':
+        return 10;
+    case 'n' << 16 | 'o' << 8 | 'v':
+        return 11;
+    case 'd' << 16 | 'e' << 8 | 'c':
+        return 12;
+    default:
+        return 0;
     }
 }
 
@@ -191,11 +200,20 @@ int cr_time_parse(const char *s, int64_t *ms)
             return -1;
         int64_t unit;
         switch (s[i]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = 60000; break;
-        case 'h': unit = 3600000; break;
-        case 'd': unit = 86400000; break;
-        default: return -1;
+        case 's':
+            unit = 1000;
+            break;
+        case 'm':
+            unit = 60000;
+            break;
+        case 'h':
+            unit = 3600000;
+            break;
+        case 'd':
+            unit = 86400000;
+            break;
+        default:
+            return -1;
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

@@ -58,8 +58,8 @@ static void find_dup_key(struct cr_yaml *y)
                 yaml_node_t *kb = yaml_document_get_node(&y->doc, b->key);
                 if (!kb || kb->type != YAML_SCALAR_NODE ||
                     kb->data.scalar.length != ka->data.scalar.length ||
-                    memcmp(kb->data.scalar.value, ka->data.scalar.value,
-                           ka->data.scalar.length) != 0)
+                    memcmp(kb->data.scalar.value, ka->data.scalar.value, ka->data.scalar.length) !=
+                        0)
                     continue;
                 int line = (int)ka->start_mark.line + 1;
                 if (!y->dup_line || line < y->dup_line) {
@@ -172,25 +172,13 @@ void cr_yaml_free(struct cr_yaml *y)
     }
 }
 
-yaml_node_t *cr_yaml_root(struct cr_yaml *y)
-{
-    return yaml_document_get_root_node(&y->doc);
-}
+yaml_node_t *cr_yaml_root(struct cr_yaml *y) { return yaml_document_get_root_node(&y->doc); }
 
-int cr_yaml_line(const yaml_node_t *n)
-{
-    return n ? (int)n->start_mark.line + 1 : 0;
-}
+int cr_yaml_line(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
 
-int cr_yaml_is_map(const yaml_node_t *n)
-{
-    return n && n->type == YAML_MAPPING_NODE;
-}
+int cr_yaml_is_map(const yaml_node_t *n) { return n && n->type == YAML_MAPPING_NODE; }
 
-int cr_yaml_is_seq(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SEQUENCE_NODE;
-}
+int cr_yaml_is_seq(const yaml_node_t *n) { return n && n->type == YAML_SEQUENCE_NODE; }
 
 int cr_yaml_is_null(const yaml_node_t *n)
 {

@@ -22,7 +22,7 @@
 
 struct cr_yaml {
     yaml_document_t doc;
-    char *file;  /* path as given, for messages */
+    char *file; /* path as given, for messages */
     int loaded;
     struct cr_yaml *next; /* the file's next document (after `---`), or NULL; freed with
                            * this one */

@@ -100,8 +100,8 @@ static struct cr_ruleset *load(const char *window)
 /* One pass: `matches` match records over `keys` keys. route selects the
  * operator (each route of rule `hit` feeds one correlation). With c == NULL
  * only the records are built (the baseline). */
-static double run(struct cr_correlator *c, const struct cr_ruleset *rs, int route,
-                  uint64_t keys, uint64_t matches)
+static double run(struct cr_correlator *c, const struct cr_ruleset *rs, int route, uint64_t keys,
+                  uint64_t matches)
 {
     struct cr_match m;
     memset(&m, 0, sizeof m);
@@ -150,9 +150,9 @@ int main(int argc, char **argv)
         ks = custom;
     }
     const char *windows[] = {"60s", "1h"};
-    printf("%-12s %-7s %-9s %9s %12s %12s %7s %11s %10s %10s %10s %10s\n", "operator",
-           "window", "keys", "matches", "matches/s", "baseline/s", "x base", "state B/key",
-           "RSS B/key", "live keys", "peak keys", "incidents");
+    printf("%-12s %-7s %-9s %9s %12s %12s %7s %11s %10s %10s %10s %10s\n", "operator", "window",
+           "keys", "matches", "matches/s", "baseline/s", "x base", "state B/key", "RSS B/key",
+           "live keys", "peak keys", "incidents");
     fflush(stdout);
     for (int w = 0; w < 2; w++) {
         struct cr_ruleset *rs = load(windows[w]);

@@ -26,7 +26,6 @@
 #include <dirent.h>
 #include <time.h>
 
-
 struct recs {
     char **p;
     size_t *len;
@@ -155,11 +154,11 @@ static size_t jansson_one(const char *s, size_t len)
     int64_t t = 0;
     json_t *kind = json_object_get(root, "kind");
     if (json_is_string(kind) && strcmp(json_string_value(kind), "Event") == 0) {
-        static const char *const k[] = {"user.username", "sourceIPs.0", "verb",
-                                        "objectRef.resource",
-                                        "userAgent", "auditID", "requestURI",
-                                        "objectRef.namespace", "objectRef.name",
-                                        "responseStatus.reason"};
+        static const char *const k[] = {"user.username",  "sourceIPs.0",
+                                        "verb",           "objectRef.resource",
+                                        "userAgent",      "auditID",
+                                        "requestURI",     "objectRef.namespace",
+                                        "objectRef.name", "responseStatus.reason"};
         for (size_t i = 0; i < sizeof k / sizeof *k; i++)
             acc += jstr(root, k[i]);
         acc += (size_t)json_integer_value(jpath(root, "responseStatus.code"));
@@ -167,10 +166,11 @@ static size_t jansson_one(const char *s, size_t len)
         if (json_is_string(ts))
             cr_time_parse_rfc3339(json_string_value(ts), json_string_length(ts), 0, &t);
     } else {
-        static const char *const k[] = {"eventName", "eventSource", "sourceIPAddress",
-                                        "userIdentity.userName", "userIdentity.arn",
-                                        "recipientAccountId", "errorCode", "userAgent",
-                                        "eventID", "responseElements.ConsoleLogin"};
+        static const char *const k[] = {"eventName",        "eventSource",
+                                        "sourceIPAddress",  "userIdentity.userName",
+                                        "userIdentity.arn", "recipientAccountId",
+                                        "errorCode",        "userAgent",
+                                        "eventID",          "responseElements.ConsoleLogin"};
         for (size_t i = 0; i < sizeof k / sizeof *k; i++)
             acc += jstr(root, k[i]);
         json_t *ts = json_object_get(root, "eventTime");

@@ -114,10 +114,14 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"brokers", required_argument, NULL, 'b'},    {"topic", required_argument, NULL, 't'},
-        {"group", required_argument, NULL, 'g'},      {"expect", required_argument, NULL, 'n'},
-        {"partitions", required_argument, NULL, 'p'}, {"file", required_argument, NULL, 'f'},
-        {"timeout", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'g'},
+        {"expect", required_argument, NULL, 'n'},
+        {"partitions", required_argument, NULL, 'p'},
+        {"file", required_argument, NULL, 'f'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *brokers = NULL, *topic = "bench", *file = NULL;
@@ -127,15 +131,33 @@ int main(int argc, char **argv)
     snprintf(group, sizeof group, "bench_kafka-%ld", (long)getpid()); /* fresh: from earliest */
     while ((c = getopt_long(argc, argv, "b:t:g:n:p:f:T:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': brokers = optarg; break;
-        case 't': topic = optarg; break;
-        case 'g': snprintf(group, sizeof group, "%s", optarg); break;
-        case 'n': expect = strtol(optarg, NULL, 10); break;
-        case 'p': partitions = strtol(optarg, NULL, 10); break;
-        case 'f': file = optarg; break;
-        case 'T': timeout = strtol(optarg, NULL, 10); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'g':
+            snprintf(group, sizeof group, "%s", optarg);
+            break;
+        case 'n':
+            expect = strtol(optarg, NULL, 10);
+            break;
+        case 'p':
+            partitions = strtol(optarg, NULL, 10);
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'T':
+            timeout = strtol(optarg, NULL, 10);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || (expect == 0 || expect < -1) || partitions < 1 || timeout < 1) {
@@ -225,8 +247,9 @@ int main(int argc, char **argv)
             kept += hi - lo;
         }
         if (!e && kept < expect) {
-            fprintf(stderr, "bench_kafka: the mock kept only %lld of %ld records (per-partition "
-                            "limit ~5 MiB); use more --partitions\n",
+            fprintf(stderr,
+                    "bench_kafka: the mock kept only %lld of %ld records (per-partition "
+                    "limit ~5 MiB); use more --partitions\n",
                     (long long)kept, expect);
             rd_kafka_destroy(rk);
             cr_kafka_dev_stop(dev);

@@ -5,16 +5,13 @@
  *
  * RULES are files or directories as under `rules:` (corral's and Sigma's,
  * with configs/sigma for the mapping); BENCH_HS_CACHE=DIR uses that
- * Hyperscan cache (a warm compile). Loads the rules, reads the corpus (one record per line) into memory, and
- * times two loops over it on one thread:
- *   (a) raw: hs_scan of every whole line against the ruleset's msg database
- *       with a callback that only counts: the floor Hyperscan sets;
- *   (b) full: cr_parse + cr_matcher_match per line: what a worker does
- *       before correlation (parsing, all field databases, where predicates,
- *       PCRE2 confirmation and captures).
- * It prints lines/s and MB/s of both and the ratio (b)/(a), so a change that
- * makes the matcher slower relative to Hyperscan is visible regardless of
- * the machine. Each loop repeats PASSES times (default: until 1 s elapsed).
+ * Hyperscan cache (a warm compile). Loads the rules, reads the corpus (one record per line) into
+ * memory, and times two loops over it on one thread: (a) raw: hs_scan of every whole line against
+ * the ruleset's msg database with a callback that only counts: the floor Hyperscan sets; (b) full:
+ * cr_parse + cr_matcher_match per line: what a worker does before correlation (parsing, all field
+ * databases, where predicates, PCRE2 confirmation and captures). It prints lines/s and MB/s of both
+ * and the ratio (b)/(a), so a change that makes the matcher slower relative to Hyperscan is visible
+ * regardless of the machine. Each loop repeats PASSES times (default: until 1 s elapsed).
  */
 #include "parsers/parser.h"
 #include "rules/matcher.h"
@@ -66,8 +63,8 @@ static char *slurp(const char *path, size_t *len)
 
 static void report(const char *what, uint64_t lines, uint64_t bytes, double secs)
 {
-    printf("%-6s %10.0f lines/s  %8.1f MB/s  (%llu lines in %.3f s)\n", what,
-           (double)lines / secs, (double)bytes / secs / 1e6, (unsigned long long)lines, secs);
+    printf("%-6s %10.0f lines/s  %8.1f MB/s  (%llu lines in %.3f s)\n", what, (double)lines / secs,
+           (double)bytes / secs / 1e6, (unsigned long long)lines, secs);
 }
 
 int main(int argc, char **argv)

@@ -43,7 +43,8 @@ static char *read_file(const char *path, size_t *len)
     while (buf) {
         size_t r = fread(buf + n, 1, cap - n, f);
         n += r;
-        if (r == 0) break;
+        if (r == 0)
+            break;
         if (n == cap) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) {
@@ -73,7 +74,8 @@ static size_t split(const char *buf, size_t len, uint64_t *off)
     while (pos < len) {
         off[n++] = pos;
         const char *nl = memchr(buf + pos, '\n', len - pos);
-        if (!nl) break;
+        if (!nl)
+            break;
         pos = (size_t)(nl - buf) + 1;
     }
     return n;
@@ -104,14 +106,16 @@ int main(int argc, char **argv)
     }
     size_t len;
     char *buf = read_file(path, &len);
-    if (!buf) return 1;
+    if (!buf)
+        return 1;
 
     /* Untimed: count lines to size the offset array (also faults the buffer in). */
     size_t lines = 0;
     for (const char *p = buf, *end = buf + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         lines++;
-        if (!nl) break;
+        if (!nl)
+            break;
         p = nl + 1;
     }
     uint64_t *off = malloc((lines + 1) * sizeof *off);
@@ -133,9 +137,11 @@ int main(int argc, char **argv)
             return 1;
         }
         check += off[n ? n - 1 : 0] + off[n / 2];
-        if (dt < best) best = dt;
+        if (dt < best)
+            best = dt;
     }
-    if (best <= 0) best = 1e-9;
+    if (best <= 0)
+        best = 1e-9;
     double lps = (double)lines / best, mbps = (double)len / best / 1e6;
     printf("bench_split: %s: %zu lines, %zu bytes (mean %.1f B/line), best of %ld: %.4f s, "
            "%.2f M lines/s, %.1f MB/s (checksum %llu)\n",

@@ -25,11 +25,10 @@ static void usage_check(FILE *f)
 
 int cr_cmd_check(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},
-        {"stats-json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"stats-json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *config = NULL;
     int c, json = 0;
     optind = 1;
@@ -70,15 +69,15 @@ int cr_cmd_check(int argc, char **argv)
                 "%s: ok: %d match rules and %d correlations (%d of them Sigma rules, %d Sigma "
                 "rules skipped), %d patterns (%d prefiltered for PCRE2 confirmation) in %d "
                 "Hyperscan database%s (%d from cache)\n",
-                config, rs->nrules, rs->ncorrs, sg->loaded, sg->skipped, rs->npatterns,
-                prefiltered, rs->nhs, rs->nhs == 1 ? "" : "s", cached);
+                config, rs->nrules, rs->ncorrs, sg->loaded, sg->skipped, rs->npatterns, prefiltered,
+                rs->nhs, rs->nhs == 1 ? "" : "s", cached);
         if (json) {
             printf("{\"match_rules\":%d,\"correlations\":%d,\"patterns\":%d,"
                    "\"prefiltered\":%d,\"hs_databases\":%d,\"hs_from_cache\":%d,"
                    "\"sigma_loaded\":%d,\"sigma_silent\":%d,\"sigma_skipped\":%d,"
                    "\"sigma_skipped_by_reason\":{",
-                   rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs, cached,
-                   sg->loaded, sg->silent, sg->skipped);
+                   rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs, cached, sg->loaded,
+                   sg->silent, sg->skipped);
             for (int i = 0; i < CR_SIGMA_SKIP__COUNT; i++)
                 printf("%s\"%s\":%d", i ? "," : "", cr_sigma_skip_name((enum cr_sigma_skip)i),
                        sg->by_reason[i]);
@@ -89,4 +88,3 @@ int cr_cmd_check(int argc, char **argv)
     cr_config_free(&cfg);
     return rc;
 }
-

@@ -35,11 +35,13 @@ static void usage_demo(FILE *f)
 
 int cr_cmd_demo(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"sample", required_argument, 0, 'f'},  {"config", required_argument, 0, 'c'},
-        {"store", required_argument, 0, 's'},   {"brokers", required_argument, 0, 'b'},
-        {"partitions", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"sample", required_argument, 0, 'f'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"store", required_argument, 0, 's'},
+                                         {"brokers", required_argument, 0, 'b'},
+                                         {"partitions", required_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *sample = NULL, *config = "configs/corral.yaml", *store = "corral-demo";
     const char *brokers = NULL;
     int partitions = 3, c;
@@ -60,8 +62,8 @@ int cr_cmd_demo(int argc, char **argv)
             break;
         case 'p':
             if (cr_cli_parse_count(optarg, &partitions) != 0)
-                return cr_cli_usage(stderr, "demo", "--partitions: '%s' is not a number from 1 to 64",
-                                 optarg);
+                return cr_cli_usage(stderr, "demo",
+                                    "--partitions: '%s' is not a number from 1 to 64", optarg);
             break;
         case 'h':
             usage_demo(stdout);
@@ -74,7 +76,8 @@ int cr_cmd_demo(int argc, char **argv)
     if (optind < argc)
         return cr_cli_usage(stderr, "demo", "unexpected argument '%s'", argv[optind]);
     if (!sample)
-        return cr_cli_usage(stderr, "demo", "%s", "--sample FILE is required (bench/demo.sh makes one)");
+        return cr_cli_usage(stderr, "demo", "%s",
+                            "--sample FILE is required (bench/demo.sh makes one)");
     static const char *const topics[] = {"corral.demo.logs", "corral.demo.incidents"};
     char err[1024];
     struct cr_kafka_dev *dev = NULL;
@@ -100,11 +103,24 @@ int cr_cmd_demo(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
     if (strchr(store, '\'') == NULL && system(cmd) != 0)
         fprintf(stderr, "corral demo: could not empty %s\n", store);
-    char *run_argv[] = {"run", "-c", (char *)config, "--brokers", (char *)brokers,
-                        "--topic", (char *)topics[0], "--group", "corral-demo",
-                        "--store", (char *)store, "--until-caught-up",
-                        "--output-topic", (char *)topics[1],
-                        "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
+    char *run_argv[] = {"run",
+                        "-c",
+                        (char *)config,
+                        "--brokers",
+                        (char *)brokers,
+                        "--topic",
+                        (char *)topics[0],
+                        "--group",
+                        "corral-demo",
+                        "--store",
+                        (char *)store,
+                        "--until-caught-up",
+                        "--output-topic",
+                        (char *)topics[1],
+                        "-X",
+                        "session.timeout.ms=6000",
+                        "-X",
+                        "heartbeat.interval.ms=500",
                         NULL};
     int rc = cr_cmd_run((int)(sizeof run_argv / sizeof run_argv[0]) - 1, run_argv);
     if (rc == 0) {
@@ -116,4 +132,3 @@ int cr_cmd_demo(int argc, char **argv)
     cr_kafka_dev_stop(dev);
     return rc;
 }
-

@@ -74,14 +74,14 @@ static void show_tested(const struct cr_ruleset *rs, const struct cr_rule *r,
 {
     uint64_t seen[CR_FIELD_WORDS] = {0};
     int k = 0;
-#define TESTED(f)                                                                             \
-    do {                                                                                      \
-        unsigned f_ = (f);                                                                    \
-        if (f_ < CR_MAX_FIELDS && !(seen[f_ >> 6] >> (f_ & 63) & 1) && cr_event_has(ev, f_)) { \
-            seen[f_ >> 6] |= 1ull << (f_ & 63);                                               \
-            printf("%s%s=", k++ ? ", " : "      tests: ", field_name(rs, f_));                   \
-            show_value(ev, f_);                                                               \
-        }                                                                                     \
+#define TESTED(f)                                                                                  \
+    do {                                                                                           \
+        unsigned f_ = (f);                                                                         \
+        if (f_ < CR_MAX_FIELDS && !(seen[f_ >> 6] >> (f_ & 63) & 1) && cr_event_has(ev, f_)) {     \
+            seen[f_ >> 6] |= 1ull << (f_ & 63);                                                    \
+            printf("%s%s=", k++ ? ", " : "      tests: ", field_name(rs, f_));                     \
+            show_value(ev, f_);                                                                    \
+        }                                                                                          \
     } while (0)
     for (int i = 0; i < r->nwhere; i++)
         TESTED(r->where[i].field);
@@ -122,8 +122,9 @@ static void show_consumers(const struct cr_ruleset *rs, const struct cr_event *e
                 step = s;
         if (step < 0)
             continue;
-        static const char *const type[] = {"", "event_count", "temporal_ordered", "value_count",
-                                           "temporal", "absence", "new_value"};
+        static const char *const type[] = {
+            "",         "event_count", "temporal_ordered", "value_count",
+            "temporal", "absence",     "new_value"};
         printf("%*sfeeds %s (%s", 6 + 2 * depth, "", co->id,
                co->type <= CR_CORR_NEW_VALUE ? type[co->type] : "?");
         if (co->type == CR_CORR_TEMPORAL_ORDERED || co->type == CR_CORR_ABSENCE ||
@@ -152,14 +153,14 @@ static void explain(const struct cr_ruleset *rs, struct cr_parser *p, struct cr_
     if (!(ev.flags & CR_EV_NO_TIME))
         cr_time_format(ev.time_ms, when, sizeof when);
     printf("parsed as %s%s, time %s%s%s%s\n", cr_format_name((enum cr_format)ev.format),
-           pr == CR_PARSE_ERROR ? " (did not fit: kept raw, counted as a parse error)"
-           : pr == CR_PARSE_FALLBACK ? " (partially)" : "",
+           pr == CR_PARSE_ERROR      ? " (did not fit: kept raw, counted as a parse error)"
+           : pr == CR_PARSE_FALLBACK ? " (partially)"
+                                     : "",
            when, ev.flags & CR_EV_BAD_UTF8 ? ", invalid UTF-8" : "",
            ev.flags & CR_EV_TRUNCATED ? ", truncated" : "",
            ev.repeat > 1 ? ", stands for repeated records" : "");
     if (ev.repeat > 1)
-        printf("repeat: %u (\"message repeated N times\": each match counts N times)\n",
-               ev.repeat);
+        printf("repeat: %u (\"message repeated N times\": each match counts N times)\n", ev.repeat);
     uint64_t parsed[CR_FIELD_WORDS] = {0};
     for (unsigned f = 0; f < CR_MAX_FIELDS && f < (unsigned)rs->nfields; f++)
         if (cr_event_has(&ev, f))
@@ -195,8 +196,8 @@ static void explain(const struct cr_ruleset *rs, struct cr_parser *p, struct cr_
             char key[CR_KEY_MAX];
             uint64_t v;
             /* the rule's own route, as link_all makes it */
-            struct cr_route rt = {.ngroup_by = r->ngroup_by, .value_field = -1,
-                                  .absent_ok = r->sigma != NULL};
+            struct cr_route rt = {
+                .ngroup_by = r->ngroup_by, .value_field = -1, .absent_ok = r->sigma != NULL};
             memcpy(rt.group_by, r->group_by, sizeof rt.group_by);
             if (r->ngroup_by && cr_route_key(&ev, &rt, key, &v) < 0) {
                 printf("but not from this record: ");
@@ -217,9 +218,8 @@ static void explain(const struct cr_ruleset *rs, struct cr_parser *p, struct cr_
 
 int cr_cmd_explain(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *config = "configs/corral.yaml";
     int c;
     optind = 1;

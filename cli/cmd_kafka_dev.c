@@ -33,8 +33,10 @@ static const char usage_text[] =
 int cr_cmd_kafka_dev(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"partitions", required_argument, NULL, 'p'},
-        {"topic", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
+        {"listen", required_argument, NULL, 'l'},
+        {"partitions", required_argument, NULL, 'p'},
+        {"topic", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen = NULL;
@@ -55,7 +57,8 @@ int cr_cmd_kafka_dev(int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (!*optarg || *end || v < 1 || v > 1000)
-                return cr_cli_usage(stderr, "kafka-dev", "invalid --partitions '%s' (1 to 1000)", optarg);
+                return cr_cli_usage(stderr, "kafka-dev", "invalid --partitions '%s' (1 to 1000)",
+                                    optarg);
             partitions = (int)v;
             break;
         }
@@ -63,14 +66,16 @@ int cr_cmd_kafka_dev(int argc, char **argv)
             if (!*optarg)
                 return cr_cli_usage(stderr, "kafka-dev", "%s", "empty --topic name");
             if (ntopics == MAX_TOPICS)
-                return cr_cli_usage(stderr, "kafka-dev", "too many topics (at most %d)", MAX_TOPICS);
+                return cr_cli_usage(stderr, "kafka-dev", "too many topics (at most %d)",
+                                    MAX_TOPICS);
             topics[ntopics++] = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
         case ':':
-            return cr_cli_usage(stderr, "kafka-dev", "option '%s' needs an argument", argv[optind - 1]);
+            return cr_cli_usage(stderr, "kafka-dev", "option '%s' needs an argument",
+                                argv[optind - 1]);
         default:
             return cr_cli_usage(stderr, "kafka-dev", "unknown option '%s'", argv[optind - 1]);
         }
@@ -89,8 +94,8 @@ int cr_cmd_kafka_dev(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, &old);
 
-    struct cr_kafka_dev *d = cr_kafka_dev_start(partitions, listen, topics, ntopics, err,
-                                                sizeof err);
+    struct cr_kafka_dev *d =
+        cr_kafka_dev_start(partitions, listen, topics, ntopics, err, sizeof err);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         fprintf(stderr, "corral kafka-dev: %s\n", err);

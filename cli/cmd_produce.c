@@ -37,8 +37,7 @@ int cr_cmd_produce(int argc, char **argv)
     static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
         {"key", required_argument, NULL, 'k'},     {"rate", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *brokers = NULL, *topic = NULL;
     const char *props[MAX_PROPS + 1];
@@ -58,29 +57,33 @@ int cr_cmd_produce(int argc, char **argv)
             break;
         case 'k':
             if (cr_produce_key_parse(optarg, &key) != 0)
-                return cr_cli_usage(stderr, "produce", "invalid --key '%s' (none, host or src_ip)", optarg);
+                return cr_cli_usage(stderr, "produce", "invalid --key '%s' (none, host or src_ip)",
+                                    optarg);
             break;
         case 'r': {
             char *end;
             errno = 0;
             rate = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(rate > 0) || rate > 1e9)
-                return cr_cli_usage(stderr, "produce", "invalid --rate '%s' (records per second, > 0)",
-                                    optarg);
+                return cr_cli_usage(stderr, "produce",
+                                    "invalid --rate '%s' (records per second, > 0)", optarg);
             break;
         }
         case 'X':
             if (!strchr(optarg, '=') || optarg[0] == '=')
-                return cr_cli_usage(stderr, "produce", "invalid -X '%s' (expected key=value)", optarg);
+                return cr_cli_usage(stderr, "produce", "invalid -X '%s' (expected key=value)",
+                                    optarg);
             if (nprops == MAX_PROPS)
-                return cr_cli_usage(stderr, "produce", "too many -X properties (at most %d)", MAX_PROPS);
+                return cr_cli_usage(stderr, "produce", "too many -X properties (at most %d)",
+                                    MAX_PROPS);
             props[nprops++] = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
         case ':':
-            return cr_cli_usage(stderr, "produce", "option '%s' needs an argument", argv[optind - 1]);
+            return cr_cli_usage(stderr, "produce", "option '%s' needs an argument",
+                                argv[optind - 1]);
         default:
             return cr_cli_usage(stderr, "produce", "unknown option '%s'", argv[optind - 1]);
         }

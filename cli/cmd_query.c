@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char query_usage[] =
     "Usage: corral query --store DIR [options]\n"
     "List stored incidents, newest first_seen first.\n"
@@ -84,8 +83,10 @@ enum fmt { FMT_TABLE, FMT_NDJSON, FMT_CSV };
 static int getopt_error(FILE *err, const char *cmd, int c, char **argv)
 {
     const char *opt = argv[optind - 1];
-    if (c == ':') return cr_cli_usage(err, cmd, "option '%s' needs an argument", opt);
-    if (optopt) return cr_cli_usage(err, cmd, "unknown option '-%c'", optopt);
+    if (c == ':')
+        return cr_cli_usage(err, cmd, "option '%s' needs an argument", opt);
+    if (optopt)
+        return cr_cli_usage(err, cmd, "unknown option '-%c'", optopt);
     return cr_cli_usage(err, cmd, "unknown option '%s'", opt);
 }
 
@@ -94,7 +95,8 @@ static struct cr_store *open_store(const char *dir, FILE *err)
     char msg[512];
     struct cr_store_opts o = {.map_size = 0, .read_only = 1};
     struct cr_store *s = cr_store_open(dir, &o, msg, sizeof msg);
-    if (!s) fprintf(err, "corral: %s\n", msg);
+    if (!s)
+        fprintf(err, "corral: %s\n", msg);
     return s;
 }
 
@@ -147,12 +149,14 @@ static void cell(FILE *out, const char *s, int width, int right)
     int fits = width == 0 || total <= width;
     int limit = fits ? total : width - 1; /* room for the ellipsis */
     int used = 0;
-    if (right && fits && total < width) fprintf(out, "%*s", width - total, "");
+    if (right && fits && total < width)
+        fprintf(out, "%*s", width - total, "");
     while (*p) {
         uint32_t cp;
         size_t n = utf8_next(p, &cp);
         int w = cp < 0x20 || cp == 0x7F ? 1 : cp_width(cp);
-        if (used + w > limit) break;
+        if (used + w > limit)
+            break;
         if (cp < 0x20 || cp == 0x7F)
             fputc(' ', out);
         else
@@ -164,7 +168,8 @@ static void cell(FILE *out, const char *s, int width, int right)
         fputs("\xE2\x80\xA6", out);
         used++;
     }
-    if (!right && width > used) fprintf(out, "%*s", width - used, "");
+    if (!right && width > used)
+        fprintf(out, "%*s", width - used, "");
 }
 
 /* ---- query --------------------------------------------------------------- */
@@ -195,7 +200,8 @@ static char *entities_text(json_t *o, const char *sep)
         cap += strlen(k) + 1 + (val ? strlen(val) : 0) + strlen(sep);
     }
     char *buf = malloc(cap);
-    if (!buf) return NULL;
+    if (!buf)
+        return NULL;
     size_t n = 0;
     buf[0] = 0;
     json_object_foreach(ents, k, v)
@@ -211,7 +217,8 @@ static void csv_field(FILE *out, const char *s, int last)
     if (strpbrk(s, ",\"\r\n")) {
         fputc('"', out);
         for (; *s; s++) {
-            if (*s == '"') fputc('"', out);
+            if (*s == '"')
+                fputc('"', out);
             fputc(*s, out);
         }
         fputc('"', out);
@@ -333,8 +340,8 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         case 'U':
             if (cr_time_parse(optarg, c == 'S' ? &q.since_ms : &q.until_ms) != 0)
                 return cr_cli_usage(err, cmd,
-                                   "invalid time '%s' for --%s (RFC 3339, YYYY-MM-DD or -2h)",
-                                   optarg, c == 'S' ? "since" : "until");
+                                    "invalid time '%s' for --%s (RFC 3339, YYYY-MM-DD or -2h)",
+                                    optarg, c == 'S' ? "since" : "until");
             break;
         case 'c':
             if (!*optarg)
@@ -378,11 +385,14 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
             return getopt_error(err, cmd, c, argv);
         }
     }
-    if (optind < argc) return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
-    if (!dir) return cr_cli_usage(err, cmd, "--store DIR is required");
+    if (optind < argc)
+        return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (!dir)
+        return cr_cli_usage(err, cmd, "--store DIR is required");
 
     struct cr_store *s = open_store(dir, err);
-    if (!s) return 1;
+    if (!s)
+        return 1;
     struct qout qo = {out, err, fmt, 0};
     if (fmt == FMT_TABLE)
         table_row(out, "FIRST_SEEN", "PRIO", "LEVEL", "CATEGORY", "ENTITIES", "EVENTS", "TITLE",
@@ -407,10 +417,7 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
     return status;
 }
 
-int cr_cmd_query(int argc, char **argv)
-{
-    return cr_cmd_query_io(argc, argv, stdout, stderr);
-}
+int cr_cmd_query(int argc, char **argv) { return cr_cmd_query_io(argc, argv, stdout, stderr); }
 
 /* ---- rejects ------------------------------------------------------------- */
 
@@ -455,8 +462,8 @@ struct rout {
     int oom;
 };
 
-static int print_reject(const char *input, uint64_t position, const char *reason,
-                        const char *raw, size_t rawlen, void *arg)
+static int print_reject(const char *input, uint64_t position, const char *reason, const char *raw,
+                        size_t rawlen, void *arg)
 {
     struct rout *r = arg;
     if (r->fmt == FMT_NDJSON) {
@@ -537,12 +544,16 @@ int cr_cmd_rejects_io(int argc, char **argv, FILE *out, FILE *err)
             return getopt_error(err, cmd, c, argv);
         }
     }
-    if (optind < argc) return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
-    if (!dir) return cr_cli_usage(err, cmd, "--store DIR is required");
+    if (optind < argc)
+        return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (!dir)
+        return cr_cli_usage(err, cmd, "--store DIR is required");
 
     struct cr_store *s = open_store(dir, err);
-    if (!s) return 1;
-    if (fmt == FMT_TABLE) fprintf(out, "%-28s %10s %-32s %s\n", "INPUT", "POSITION", "REASON", "RAW");
+    if (!s)
+        return 1;
+    if (fmt == FMT_TABLE)
+        fprintf(out, "%-28s %10s %-32s %s\n", "INPUT", "POSITION", "REASON", "RAW");
     struct rout ro = {out, fmt, 0};
     int rc = cr_store_rejects(s, print_reject, &ro);
     int status = 0;
@@ -562,7 +573,4 @@ int cr_cmd_rejects_io(int argc, char **argv, FILE *out, FILE *err)
     return status;
 }
 
-int cr_cmd_rejects(int argc, char **argv)
-{
-    return cr_cmd_rejects_io(argc, argv, stdout, stderr);
-}
+int cr_cmd_rejects(int argc, char **argv) { return cr_cmd_rejects_io(argc, argv, stdout, stderr); }

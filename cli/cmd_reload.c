@@ -93,12 +93,10 @@ static void print_outcome(const struct cr_reload_status *s)
 
 int cr_cmd_reload(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"store", required_argument, 0, 's'},
-                                         {"pid-file", required_argument, 0, 'p'},
-                                         {"timeout", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},   {"store", required_argument, 0, 's'},
+        {"pid-file", required_argument, 0, 'p'}, {"timeout", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *config = NULL, *store = NULL, *pid_file = NULL;
     long timeout_s = 30;
     int c;
@@ -152,13 +150,12 @@ int cr_cmd_reload(int argc, char **argv)
     char cache[4200];
     struct stat sb;
     snprintf(cache, sizeof cache, "%s/hs-cache", cfg.store_path);
-    struct cr_ruleset_opts ro = {
-        .cache_dir = cfg.rule_cache ? cfg.rule_cache
-                     : stat(cfg.store_path, &sb) == 0 ? cache
-                                                      : NULL};
+    struct cr_ruleset_opts ro = {.cache_dir = cfg.rule_cache                   ? cfg.rule_cache
+                                              : stat(cfg.store_path, &sb) == 0 ? cache
+                                                                               : NULL};
     err[0] = 0;
-    struct cr_ruleset *rs = cr_ruleset_load((const char *const *)cfg.rule_paths, cfg.nrule_paths,
-                                            &ro, err, sizeof err);
+    struct cr_ruleset *rs =
+        cr_ruleset_load((const char *const *)cfg.rule_paths, cfg.nrule_paths, &ro, err, sizeof err);
     if (!rs) {
         fprintf(stderr, "%s\ncorral reload: the rules are invalid; nothing was sent\n", err);
         cr_config_free(&cfg);
@@ -170,7 +167,9 @@ int cr_cmd_reload(int argc, char **argv)
     /* 2. the running process */
     char pid_path[4200], status_path[4300];
     snprintf(pid_path, sizeof pid_path, "%s",
-             pid_file ? pid_file : cfg.pid_file ? cfg.pid_file : "");
+             pid_file       ? pid_file
+             : cfg.pid_file ? cfg.pid_file
+                            : "");
     if (!pid_path[0])
         snprintf(pid_path, sizeof pid_path, "%s/corral.pid", cfg.store_path);
     cr_reload_status_path(pid_path, status_path, sizeof status_path);

@@ -69,34 +69,36 @@ struct run {
 
 static void usage_run(FILE *f)
 {
-    fprintf(f, "usage: corral run -c CONFIG [--input FILE|- ...] [--store DIR] [--workers N]\n"
-               "                  [--shards N] [--stats-json] [--quiet]\n"
-               "       corral run -c CONFIG [--brokers HOST:PORT] [--group ID] [--topic NAME[:FORMAT]]\n"
-               "                  [-X PROPERTY=VALUE ...] [--until-caught-up] [--store DIR] ...\n"
-               "\n"
-               "With --input, reads each file (- is stdin) to its end, stores the incidents and\n"
-               "exits 0. Without it, consumes the config's Kafka topics as a consumer group,\n"
-               "checkpointing state and offsets together, until SIGINT/SIGTERM (or, with\n"
-               "--until-caught-up, until every partition reached the end it had when assigned).\n"
-               "Counters are printed on stderr at the end; --stats-json also prints them as one\n"
-               "JSON object on stdout. SIGHUP (or `corral reload`) recompiles the config's rules\n"
-               "in the background and swaps them in, keeping the state of unchanged rules.\n"
-               "  -c, --config FILE      corral.yaml (see configs/corral.yaml)\n"
-               "  -i, --input FILE       a log file, or - for stdin (repeatable)\n"
-               "  -s, --store DIR        the store directory (overrides store.path)\n"
-               "  -w, --workers N        parse+match threads (overrides engine.workers)\n"
-               "  -S, --shards N         correlation threads (overrides engine.shards)\n"
-               "  -b, --brokers LIST     Kafka bootstrap servers (overrides kafka.brokers)\n"
-               "  -g, --group ID         consumer group (overrides kafka.group)\n"
-               "  -t, --topic NAME[:FMT] topic to consume, replacing kafka.topics (repeatable)\n"
-               "  -X PROPERTY=VALUE      librdkafka property (repeatable; TLS, SASL, fetch sizes)\n"
-               "  -u, --until-caught-up  stop once caught up with what was there at assignment\n"
-               "  -o, --output-topic T   also produce incidents to topic T (kafka.output_topic)\n"
-               "  -r, --resume           with --input: continue from the store's checkpoint (state\n"
-               "                         and position: a named file skips the lines already done,\n"
-               "                         stdin continues its numbering); checkpoints every\n"
-               "                         input.checkpoint_records records and at the end\n"
-               "  -q, --quiet            no counters or progress on stderr\n");
+    fprintf(
+        f,
+        "usage: corral run -c CONFIG [--input FILE|- ...] [--store DIR] [--workers N]\n"
+        "                  [--shards N] [--stats-json] [--quiet]\n"
+        "       corral run -c CONFIG [--brokers HOST:PORT] [--group ID] [--topic NAME[:FORMAT]]\n"
+        "                  [-X PROPERTY=VALUE ...] [--until-caught-up] [--store DIR] ...\n"
+        "\n"
+        "With --input, reads each file (- is stdin) to its end, stores the incidents and\n"
+        "exits 0. Without it, consumes the config's Kafka topics as a consumer group,\n"
+        "checkpointing state and offsets together, until SIGINT/SIGTERM (or, with\n"
+        "--until-caught-up, until every partition reached the end it had when assigned).\n"
+        "Counters are printed on stderr at the end; --stats-json also prints them as one\n"
+        "JSON object on stdout. SIGHUP (or `corral reload`) recompiles the config's rules\n"
+        "in the background and swaps them in, keeping the state of unchanged rules.\n"
+        "  -c, --config FILE      corral.yaml (see configs/corral.yaml)\n"
+        "  -i, --input FILE       a log file, or - for stdin (repeatable)\n"
+        "  -s, --store DIR        the store directory (overrides store.path)\n"
+        "  -w, --workers N        parse+match threads (overrides engine.workers)\n"
+        "  -S, --shards N         correlation threads (overrides engine.shards)\n"
+        "  -b, --brokers LIST     Kafka bootstrap servers (overrides kafka.brokers)\n"
+        "  -g, --group ID         consumer group (overrides kafka.group)\n"
+        "  -t, --topic NAME[:FMT] topic to consume, replacing kafka.topics (repeatable)\n"
+        "  -X PROPERTY=VALUE      librdkafka property (repeatable; TLS, SASL, fetch sizes)\n"
+        "  -u, --until-caught-up  stop once caught up with what was there at assignment\n"
+        "  -o, --output-topic T   also produce incidents to topic T (kafka.output_topic)\n"
+        "  -r, --resume           with --input: continue from the store's checkpoint (state\n"
+        "                         and position: a named file skips the lines already done,\n"
+        "                         stdin continues its numbering); checkpoints every\n"
+        "                         input.checkpoint_records records and at the end\n"
+        "  -q, --quiet            no counters or progress on stderr\n");
 }
 
 static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes, int ninputs)
@@ -145,8 +147,9 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
             "incident), %llu applied early at reorder_max_bytes, %llu held at most\n",
             (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
             (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak);
-    fprintf(stderr, "corral: rejected records kept raw in the store: %llu (%llu over the limit, "
-                    "counted only)\n",
+    fprintf(stderr,
+            "corral: rejected records kept raw in the store: %llu (%llu over the limit, "
+            "counted only)\n",
             (unsigned long long)st->store.rejects_kept,
             (unsigned long long)st->store.rejects_not_kept);
 }
@@ -164,8 +167,8 @@ static void print_kafka_text(const struct cr_kafka_stats *k, uint64_t restored)
     for (int i = 0; i < k->npartitions; i++) {
         const struct cr_kafka_partition_stats *p = &k->part[i];
         long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
-        fprintf(stderr, "corral: kafka: %s: %llu records, next offset %lld, lag %lld\n",
-                p->input, (unsigned long long)p->records, (long long)p->next, lag);
+        fprintf(stderr, "corral: kafka: %s: %llu records, next offset %lld, lag %lld\n", p->input,
+                (unsigned long long)p->records, (long long)p->next, lag);
     }
 }
 
@@ -195,13 +198,11 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            (unsigned long long)st->correlate.incidents_opened,
            (unsigned long long)st->correlate.incident_updates,
            (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
-           (unsigned long long)st->correlate.states_peak,
-           (unsigned long long)st->correlate.evicted,
+           (unsigned long long)st->correlate.states_peak, (unsigned long long)st->correlate.evicted,
            (unsigned long long)st->correlate.budget_evicted,
-           (unsigned long long)st->correlate.tenant_evicted,
-           (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
-           (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak,
-           (unsigned long long)st->store.rejects_kept,
+           (unsigned long long)st->correlate.tenant_evicted, (unsigned long long)st->reorder.late,
+           (unsigned long long)st->late_evidence, (unsigned long long)st->reorder.forced,
+           (unsigned long long)st->reorder.held_peak, (unsigned long long)st->store.rejects_kept,
            (unsigned long long)st->store.rejects_not_kept, (unsigned long long)rl->reloads,
            (unsigned long long)rl->failed, (unsigned long long)rl->unchanged,
            (unsigned long long)rl->states_kept, (unsigned long long)rl->states_dropped,
@@ -224,31 +225,36 @@ static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
            "\"partitions\":[",
            (unsigned long long)k->records, (unsigned long long)k->checkpoints,
            (unsigned long long)st->store.epochs, (unsigned long long)k->rebalances,
-           (unsigned long long)k->pauses, k->paused_seconds,
-           (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
-           (unsigned long long)st->restored_states, (unsigned long long)k->rebuilt_partitions,
-           (unsigned long long)k->commit_failures, k->consume_seconds);
+           (unsigned long long)k->pauses, k->paused_seconds, (unsigned long long)k->consumer_errors,
+           (unsigned long long)k->bad_envelopes, (unsigned long long)st->restored_states,
+           (unsigned long long)k->rebuilt_partitions, (unsigned long long)k->commit_failures,
+           k->consume_seconds);
     for (int i = 0; i < k->npartitions; i++) {
         const struct cr_kafka_partition_stats *p = &k->part[i];
         long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
-        printf("%s{\"input\":\"%s\",\"records\":%llu,\"next\":%lld,\"lag\":%lld}",
-               i ? "," : "", p->input, (unsigned long long)p->records, (long long)p->next, lag);
+        printf("%s{\"input\":\"%s\",\"records\":%llu,\"next\":%lld,\"lag\":%lld}", i ? "," : "",
+               p->input, (unsigned long long)p->records, (long long)p->next, lag);
     }
     printf("]}\n");
 }
 
-
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"input", required_argument, 0, 'i'},
-        {"store", required_argument, 0, 's'},  {"workers", required_argument, 0, 'w'},
-        {"shards", required_argument, 0, 'S'}, {"stats-json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {"brokers", required_argument, 0, 'b'}, {"group", required_argument, 0, 'g'},
-        {"topic", required_argument, 0, 't'},  {"until-caught-up", no_argument, 0, 'u'},
-        {"output-topic", required_argument, 0, 'o'}, {"resume", no_argument, 0, 'r'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"input", required_argument, 0, 'i'},
+                                         {"store", required_argument, 0, 's'},
+                                         {"workers", required_argument, 0, 'w'},
+                                         {"shards", required_argument, 0, 'S'},
+                                         {"stats-json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"brokers", required_argument, 0, 'b'},
+                                         {"group", required_argument, 0, 'g'},
+                                         {"topic", required_argument, 0, 't'},
+                                         {"until-caught-up", no_argument, 0, 'u'},
+                                         {"output-topic", required_argument, 0, 'o'},
+                                         {"resume", no_argument, 0, 'r'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:i:s:w:S:qhb:g:t:X:uo:r", opts, NULL)) != -1) {
@@ -379,9 +385,10 @@ static int configure(struct run *r)
             free(kv);
         }
         if (!cfg->kafka_brokers || cfg->nkafka_topics == 0) {
-            fprintf(stderr, "corral run: no input: give --input FILE|-, or Kafka brokers and "
-                            "topics (kafka.brokers / kafka.topics in %s, or --brokers and "
-                            "--topic)\n",
+            fprintf(stderr,
+                    "corral run: no input: give --input FILE|-, or Kafka brokers and "
+                    "topics (kafka.brokers / kafka.topics in %s, or --brokers and "
+                    "--topic)\n",
                     a->config);
             return CR_EXIT_USAGE;
         }
@@ -460,8 +467,10 @@ static int start(struct run *r)
         snprintf(pid_path, sizeof pid_path, "%s", r->cfg.pid_file);
     else
         snprintf(pid_path, sizeof pid_path, "%s/corral.pid", r->cfg.store_path);
-    struct cr_reload_opts rlo = {.config_path = r->a.config, .rule_cache = r->cfg.rule_cache,
-                                 .pid_path = pid_path, .quiet = r->a.quiet};
+    struct cr_reload_opts rlo = {.config_path = r->a.config,
+                                 .rule_cache = r->cfg.rule_cache,
+                                 .pid_path = pid_path,
+                                 .quiet = r->a.quiet};
     r->err[0] = 0;
     r->rl = cr_reload_start(r->pl, r->rs, &rlo, r->err, sizeof r->err);
     if (r->err[0]) /* a missing pid file only disables `corral reload`, not SIGHUP */
@@ -484,8 +493,8 @@ static int ingest_kafka(struct run *r)
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    struct cr_kafka_ingest_opts ko = {.until_caught_up = r->a.until_caught_up,
-                                      .stop = &stop_requested, .quiet = r->a.quiet};
+    struct cr_kafka_ingest_opts ko = {
+        .until_caught_up = r->a.until_caught_up, .stop = &stop_requested, .quiet = r->a.quiet};
     int rc = 0;
     if (cr_ingest_kafka(r->pl, &r->cfg, r->store, &ko, &r->kst, r->err, sizeof r->err) != 0) {
         fprintf(stderr, "corral run: %s\n", r->err);

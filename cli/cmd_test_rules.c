@@ -93,13 +93,13 @@ static int differences(struct cr_yaml *y, yaml_node_t *want, const struct cr_inc
 {
     int nd = 0;
     size_t o = 0;
-#define DIFF(...)                                                                             \
-    do {                                                                                      \
-        if (why && o < cap)                                                                   \
-            o += (size_t)snprintf(why + o, cap - o, nd ? "; " : "");                         \
-        if (why && o < cap)                                                                   \
-            o += (size_t)snprintf(why + o, cap - o, __VA_ARGS__);                            \
-        nd++;                                                                                 \
+#define DIFF(...)                                                                                  \
+    do {                                                                                           \
+        if (why && o < cap)                                                                        \
+            o += (size_t)snprintf(why + o, cap - o, nd ? "; " : "");                               \
+        if (why && o < cap)                                                                        \
+            o += (size_t)snprintf(why + o, cap - o, __VA_ARGS__);                                  \
+        nd++;                                                                                      \
     } while (0)
     static const char *const keys[] = {"rule", "category", "reg_category", "priority"};
     const char *have[] = {inc->rule, inc->category, inc->reg_category, inc->priority};
@@ -130,8 +130,7 @@ static int differences(struct cr_yaml *y, yaml_node_t *want, const struct cr_inc
             if (e == inc->nentities)
                 DIFF("no entity %s, expected %s", k ? k : "?", v ? v : "?");
             else if (!v || strcmp(inc->entities[e].value, v))
-                DIFF("entities.%s is '%s', expected '%s'", k, inc->entities[e].value,
-                     v ? v : "?");
+                DIFF("entities.%s is '%s', expected '%s'", k, inc->entities[e].value, v ? v : "?");
         }
     }
 #undef DIFF
@@ -181,32 +180,32 @@ static int feed_record(struct runner *r, struct cr_correlator *c, const char *lo
     ev.flags &= ~(uint32_t)CR_EV_NO_TIME;
     int n = cr_matcher_match(r->m, &ev, hits, r->rs->nrules);
     for (uint32_t rep = 0; rep < ev.repeat; rep++) /* "message repeated N times", as worker.c */
-    for (int h = 0; h < n; h++) {
-        const struct cr_rule *rule = &r->rs->rules[hits[h]];
-        for (int k = 0; k < rule->nroutes; k++) {
-            struct cr_match m;
-            memset(&m, 0, sizeof m);
-            int klen = cr_route_key(&ev, &rule->routes[k], m.key, &m.value);
-            if (klen < 0)
-                continue;
-            m.kind = CR_MSG_MATCH;
-            m.rule = hits[h];
-            m.route = (uint8_t)k;
-            m.key_len = (uint16_t)klen;
-            m.time_ms = t;
-            size_t rl = strlen(log) < CR_MATCH_RAW ? strlen(log) : CR_MATCH_RAW;
-            memcpy(m.raw, log, rl);
-            m.raw_len = (uint16_t)rl;
-            cr_correlator_apply(c, &m);
+        for (int h = 0; h < n; h++) {
+            const struct cr_rule *rule = &r->rs->rules[hits[h]];
+            for (int k = 0; k < rule->nroutes; k++) {
+                struct cr_match m;
+                memset(&m, 0, sizeof m);
+                int klen = cr_route_key(&ev, &rule->routes[k], m.key, &m.value);
+                if (klen < 0)
+                    continue;
+                m.kind = CR_MSG_MATCH;
+                m.rule = hits[h];
+                m.route = (uint8_t)k;
+                m.key_len = (uint16_t)klen;
+                m.time_ms = t;
+                size_t rl = strlen(log) < CR_MATCH_RAW ? strlen(log) : CR_MATCH_RAW;
+                memcpy(m.raw, log, rl);
+                m.raw_len = (uint16_t)rl;
+                cr_correlator_apply(c, &m);
+            }
         }
-    }
     return n;
 }
 
 static void run_test(struct runner *r, struct cr_yaml *y, yaml_node_t *t)
 {
-    static const char *const keys[] = {"name", "events", "expect", "expect_none", "exact",
-                                       "format", NULL};
+    static const char *const keys[] = {"name",  "events", "expect", "expect_none",
+                                       "exact", "format", NULL};
     char err[2048] = "";
     const char *name = cr_yaml_str(cr_yaml_get(y, t, "name"));
     if (!name) {
@@ -283,8 +282,8 @@ static void run_test(struct runner *r, struct cr_yaml *y, yaml_node_t *t)
         if (found >= 0)
             used[found] = 1;
         else if (o < sizeof why) {
-            o += (size_t)snprintf(why + o, sizeof why - o,
-                                  "\n    expected (line %d) not produced", cr_yaml_line(w));
+            o += (size_t)snprintf(why + o, sizeof why - o, "\n    expected (line %d) not produced",
+                                  cr_yaml_line(w));
             /* the closest incident left (fewest differing keys): what differed */
             int best = -1, bestn = 1 << 30;
             for (int k = 0; k < g.n; k++) {
@@ -306,8 +305,8 @@ static void run_test(struct runner *r, struct cr_yaml *y, yaml_node_t *t)
             if (matches(y, w, &g.v[k]) && o < sizeof why) {
                 char d[512];
                 describe(&g.v[k], d, sizeof d);
-                o += (size_t)snprintf(why + o, sizeof why - o,
-                                      "\n    unexpected (line %d): %s", cr_yaml_line(w), d);
+                o += (size_t)snprintf(why + o, sizeof why - o, "\n    unexpected (line %d): %s",
+                                      cr_yaml_line(w), d);
             }
     }
     const char *exact = cr_yaml_str(cr_yaml_get(y, t, "exact"));
@@ -397,8 +396,8 @@ int cr_cmd_test_rules(int argc, char **argv)
             struct dirent *e;
             while ((e = readdir(d)) && nf < 512) {
                 size_t l = strlen(e->d_name);
-                if (l > 5 && (!strcmp(e->d_name + l - 5, ".yaml") ||
-                              !strcmp(e->d_name + l - 4, ".yml"))) {
+                if (l > 5 &&
+                    (!strcmp(e->d_name + l - 5, ".yaml") || !strcmp(e->d_name + l - 4, ".yml"))) {
                     size_t n = strlen(argv[a]) + l + 2;
                     files[nf] = malloc(n);
                     snprintf(files[nf++], n, "%s/%s", argv[a], e->d_name);

@@ -25,4 +25,3 @@ int cr_cmd_version(int argc, char **argv)
     printf("lmdb %s\n", cr_store_lib_version());
     return 0;
 }
-

@@ -23,7 +23,8 @@ static const struct command {
     {"demo", cr_cmd_demo,
      "the whole path on an embedded Kafka broker: produce a sample, consume\n"
      "it, print the incidents"},
-    {"kafka-dev", cr_cmd_kafka_dev, "run an embedded Kafka-protocol broker on loopback (development)"},
+    {"kafka-dev", cr_cmd_kafka_dev,
+     "run an embedded Kafka-protocol broker on loopback (development)"},
     {"produce", cr_cmd_produce, "write the lines of a file to a Kafka topic"},
     {"reload", cr_cmd_reload, "check the rules, then make the running `corral run` swap them in"},
     {"check", cr_cmd_check, "validate a config and its rules (exit 78 on any problem)"},

@@ -27,8 +27,8 @@
 
 static int is_ip_char(char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-           c == '.' || c == ':';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' ||
+           c == ':';
 }
 
 /* Index of the next space at or after i, or len. */
@@ -55,8 +55,8 @@ static int digits(const char *s, int n, int *out)
 static int64_t clf_time(const char *s, size_t len)
 {
     int d, y, h, mi, sec, zh, zm;
-    if (len < 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' ||
-        s[17] != ':' || s[20] != ' ' || (s[21] != '+' && s[21] != '-'))
+    if (len < 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' ||
+        s[20] != ' ' || (s[21] != '+' && s[21] != '-'))
         return -1;
     int mon = cr_month_from_abbrev(s + 3);
     if (!mon || digits(s, 2, &d) || digits(s + 7, 4, &y) || digits(s + 12, 2, &h) ||

@@ -49,10 +49,7 @@
 
 /* ---- helpers on byte strings --------------------------------------------- */
 
-static int cr_ce_lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
+static int cr_ce_lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 
 /* s[0..n) starts with the ASCII literal lit, ignoring case. */
 static int cr_ce_prefix_ci(const char *s, size_t n, const char *lit)
@@ -66,10 +63,7 @@ static int cr_ce_prefix_ci(const char *s, size_t n, const char *lit)
     return 1;
 }
 
-static int cr_ce_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static int cr_ce_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* The media type of a Content-Type value: leading whitespace skipped,
  * parameters and trailing whitespace cut. */
@@ -117,18 +111,12 @@ static const char *cr_ce_val(const struct cr_kafka_header *h)
     return h->value ? (const char *)h->value : "";
 }
 
-static size_t cr_ce_len(const struct cr_kafka_header *h)
-{
-    return h->value ? h->len : 0;
-}
+static size_t cr_ce_len(const struct cr_kafka_header *h) { return h->value ? h->len : 0; }
 
 /* At most 64 bytes of a header quoted in an error message, as an int for %.*s. */
 #define CR_CE_CLIP(n) ((int)((n) > 64 ? 64 : (n)))
 
-static int cr_ce_clip(const struct cr_kafka_header *h)
-{
-    return CR_CE_CLIP(cr_ce_len(h));
-}
+static int cr_ce_clip(const struct cr_kafka_header *h) { return CR_CE_CLIP(cr_ce_len(h)); }
 
 static int cr_ce_is_attr(const struct cr_kafka_header *h)
 {
@@ -245,10 +233,7 @@ static int cr_ce_digits_le(const unsigned char *d, size_t n, const char *lim)
     return memcmp(d, lim, n) <= 0;
 }
 
-static int cr_ce_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
+static int cr_ce_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 /* A JSON number at p; returns the position after it, or NULL if it is not
  * one or is one simdjson refuses: an integer outside int64/uint64, or a
@@ -311,7 +296,7 @@ static const unsigned char *cr_ce_skip_number(const unsigned char *p, const unsi
                        ? p
                        : NULL;
         return ilen < 20 || (ilen == 20 && cr_ce_digits_le(ip, 20, "18446744073709551615")) ? p
-                                                                                           : NULL;
+                                                                                            : NULL;
     }
 
     /* Double: find the leading significant digit and its power of ten. */
@@ -470,10 +455,7 @@ static void cr_ce_put(struct cr_ce_out *o, const void *s, size_t n)
     o->len += n;
 }
 
-static void cr_ce_puts(struct cr_ce_out *o, const char *s)
-{
-    cr_ce_put(o, s, strlen(s));
-}
+static void cr_ce_puts(struct cr_ce_out *o, const char *s) { cr_ce_put(o, s, strlen(s)); }
 
 /* s[0..n) as the inside of a JSON string (no quotes). lower folds ASCII
  * letters (attribute names). Runs of bytes that need nothing are copied in
@@ -531,8 +513,7 @@ static void cr_ce_escape(struct cr_ce_out *o, const char *s, size_t n, int lower
 }
 
 /* ,"name":"value" (the comma unless first). */
-static void cr_ce_member(struct cr_ce_out *o, const char *name, size_t nl, const char *v,
-                         size_t vl)
+static void cr_ce_member(struct cr_ce_out *o, const char *name, size_t nl, const char *v, size_t vl)
 {
     cr_ce_puts(o, o->len > 1 ? ",\"" : "\"");
     cr_ce_escape(o, name, nl, 1);
@@ -582,8 +563,7 @@ static const char *const cr_ce_required[] = {"specversion", "id", "source", "typ
 #define CR_CE_NREQ (sizeof cr_ce_required / sizeof cr_ce_required[0])
 
 long cr_cloudevents_binary_to_json(const struct cr_kafka_header *h, size_t n, const void *value,
-                                   size_t vlen, char *out, size_t outcap, char *err,
-                                   size_t errlen)
+                                   size_t vlen, char *out, size_t outcap, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
@@ -688,9 +668,10 @@ long cr_cloudevents_binary_to_json(const struct cr_kafka_header *h, size_t n, co
             /* Not a failure: the attributes are fine and the bytes are kept.
              * The note lets ingest count producers sending broken JSON. */
             if (json_ct && err && errlen)
-                snprintf(err, errlen, "data is not valid JSON despite content-type '%.*s': "
-                         "kept as %s", cr_ce_clip(ct), cr_ce_val(ct),
-                         utf8 ? "a string" : "data_base64");
+                snprintf(err, errlen,
+                         "data is not valid JSON despite content-type '%.*s': "
+                         "kept as %s",
+                         cr_ce_clip(ct), cr_ce_val(ct), utf8 ? "a string" : "data_base64");
         }
     }
     cr_ce_put(&o, "}", 1);

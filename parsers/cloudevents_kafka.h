@@ -94,8 +94,7 @@ enum cr_ce_mode cr_cloudevents_kafka_mode(const struct cr_kafka_header *h, size_
  * checks above (ce_time is passed on as written). */
 #define CR_CE_MAX_ATTRS 256
 long cr_cloudevents_binary_to_json(const struct cr_kafka_header *h, size_t n, const void *value,
-                                   size_t vlen, char *out, size_t outcap, char *err,
-                                   size_t errlen);
+                                   size_t vlen, char *out, size_t outcap, char *err, size_t errlen);
 
 /* 1 if buf[0..len) is one valid JSON text (any value, surrounding
  * whitespace allowed) that simdjson will also accept: UTF-8, paired

@@ -218,8 +218,9 @@ static int cr_k8s_version(const char *s, size_t n) /* v1, v1beta1, v2alpha1 */
         i++;
     if (i == n)
         return 1;
-    size_t t = n - i >= 5 && memcmp(s + i, "alpha", 5) == 0 ? 5
-               : n - i >= 4 && memcmp(s + i, "beta", 4) == 0 ? 4 : 0;
+    size_t t = n - i >= 5 && memcmp(s + i, "alpha", 5) == 0  ? 5
+               : n - i >= 4 && memcmp(s + i, "beta", 4) == 0 ? 4
+                                                             : 0;
     if (!t)
         return 0;
     for (i += t; i < n; i++)
@@ -388,8 +389,8 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
             cr_map(p, ev, wc.found[i], p->opts.extra_names[wc.found[i]],
                    strlen(p->opts.extra_names[wc.found[i]]));
     } else {
-        unsigned n_extra = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names
-                                                                 : CR_MAX_FIELDS;
+        unsigned n_extra =
+            p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names : CR_MAX_FIELDS;
         for (unsigned id = CR_F__BUILTIN; id < n_extra; id++) {
             const char *name = p->opts.extra_names ? p->opts.extra_names[id] : NULL;
             if (name)

@@ -23,7 +23,8 @@
 #include <cstring>
 #include <new>
 
-namespace {
+namespace
+{
 
 /* Room for the rendered numbers/bools of one record: 64 fields of 32 bytes. */
 constexpr size_t CR_JSON_SCRATCH = 16384; /* numbers and container texts of one record */
@@ -40,10 +41,7 @@ struct cr_json {
     size_t scratch_used = 0;
 };
 
-extern "C" struct cr_json *cr_json_new(void)
-{
-    return new (std::nothrow) cr_json();
-}
+extern "C" struct cr_json *cr_json_new(void) { return new (std::nothrow) cr_json(); }
 
 extern "C" void cr_json_free(struct cr_json *j)
 {
@@ -257,8 +255,7 @@ extern "C" enum cr_json_type cr_json_get(struct cr_json *j, const char *path, si
 /* Compact JSON text of el appended at dst[*at] (strings as their decoded
  * bytes between quotes, unescaped: the text is for matching, not for
  * parsing back); false when it does not fit in cap. */
-static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, size_t *at,
-                            int depth)
+static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, size_t *at, int depth)
 {
     using simdjson::dom::element_type;
     auto put = [&](const char *s, size_t n) {
@@ -305,16 +302,17 @@ static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, si
         return bool(el) ? put("true", 4) : put("false", 5);
     default: {
         char num[32];
-        int n = el.is_int64()    ? snprintf(num, sizeof num, "%lld", (long long)int64_t(el))
-                : el.is_uint64() ? snprintf(num, sizeof num, "%llu", (unsigned long long)uint64_t(el))
-                                 : snprintf(num, sizeof num, "%.17g", double(el));
+        int n = el.is_int64() ? snprintf(num, sizeof num, "%lld", (long long)int64_t(el))
+                : el.is_uint64()
+                    ? snprintf(num, sizeof num, "%llu", (unsigned long long)uint64_t(el))
+                    : snprintf(num, sizeof num, "%.17g", double(el));
         return n > 0 && put(num, (size_t)n);
     }
     }
 }
 
-extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path,
-                                              size_t path_len, struct cr_json_val *out)
+extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path, size_t path_len,
+                                              struct cr_json_val *out)
 {
     simdjson::dom::element el;
     if (!cr_json_lookup(j, path, path_len, &el, out))

@@ -106,15 +106,9 @@ void cr_parser_free(struct cr_parser *p)
     free(p);
 }
 
-void cr_parser_set_year_add(struct cr_parser *p, int32_t years)
-{
-    p->year_add = years;
-}
+void cr_parser_set_year_add(struct cr_parser *p, int32_t years) { p->year_add = years; }
 
-void cr_parser_set_format(struct cr_parser *p, enum cr_format format)
-{
-    p->opts.format = format;
-}
+void cr_parser_set_format(struct cr_parser *p, enum cr_format format) { p->opts.format = format; }
 
 int64_t cr_parser_infer_year(const struct cr_parser *p, int mon, int day, int h, int mi, int s,
                              int ms, int tz_min)
@@ -195,8 +189,8 @@ static int cr_looks_5424(const char *s, size_t len)
     return s[i + 1] == '1' && s[i + 2] == ' ';
 }
 
-enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len,
-                              int64_t fallback_ms, struct cr_event *ev)
+enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len, int64_t fallback_ms,
+                              struct cr_event *ev)
 {
     switch (p->opts.format) {
     case CR_FMT_RFC3164:

@@ -78,8 +78,8 @@ void cr_parser_set_format(struct cr_parser *p, enum cr_format format);
 /* Parse one record (no trailing newline). ev is reset and filled; ev->raw
  * = rec. fallback_ms is used when the record has no time. Always fills
  * CR_F_MSG. */
-enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len,
-                              int64_t fallback_ms, struct cr_event *ev);
+enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len, int64_t fallback_ms,
+                              struct cr_event *ev);
 
 /* Lower-level entry points, used by cr_parse and by tests. Same contract. */
 enum cr_parse_result cr_parse_rfc3164(struct cr_parser *p, const char *rec, size_t len,

@@ -36,10 +36,9 @@ struct cr_parser {
         const char *name; /* borrowed from opts.extra_names; NULL = empty slot */
         uint32_t len;
         uint16_t field;
-    } *xnames;
+    } * xnames;
     uint32_t xmask; /* slots - 1 (a power of two) */
 };
-
 
 /* The field id of a rule-requested path, -1 if no rule names it. */
 int cr_parser_xname(const struct cr_parser *p, const char *path, size_t len);

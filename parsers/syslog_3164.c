@@ -37,10 +37,7 @@ struct cr_stamp {
     int64_t abs_ms;
 };
 
-static inline int cr_isdigit(char c)
-{
-    return (unsigned)(c - '0') <= 9;
-}
+static inline int cr_isdigit(char c) { return (unsigned)(c - '0') <= 9; }
 
 /* n digits at s[i..]; -1 if not all digits or out of range. */
 static int cr_num(const char *s, size_t len, size_t i, size_t n)
@@ -124,7 +121,7 @@ static size_t cr_stamp(const struct cr_parser *p, const char *s, size_t len, siz
 {
     memset(st, 0, sizeof *st);
     if (i < len && (s[i] == '*' || s[i] == '.'))
-        i++; /* Cisco: clock not synchronised / was synchronised */
+        i++;          /* Cisco: clock not synchronised / was synchronised */
     if (i + 14 > len) /* shortest: "Mar 7 19:06:53" */
         return 0;
     if (cr_isdigit(s[i])) {

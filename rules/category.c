@@ -94,6 +94,5 @@ const char *cr_category_reg_default(const char *category)
 
 const char *cr_category_id(int i)
 {
-    return i >= 0 && (size_t)i < sizeof categories / sizeof categories[0] ? categories[i].id
-                                                                           : NULL;
+    return i >= 0 && (size_t)i < sizeof categories / sizeof categories[0] ? categories[i].id : NULL;
 }

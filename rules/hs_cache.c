@@ -136,8 +136,7 @@ int cr_hs_cache_store(const char *dir, const struct cr_hs_key *key, unsigned npa
     int rc = -1;
     FILE *f = fopen(tmp, "wb");
     if (f) {
-        int ok = fwrite(&h, sizeof h, 1, f) == 1 &&
-                 fwrite(flags, sizeof *flags, npat, f) == npat &&
+        int ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(flags, sizeof *flags, npat, f) == npat &&
                  fwrite(bytes, 1, len, f) == len;
         ok = (fclose(f) == 0) && ok;
         if (ok && rename(tmp, path) == 0)

@@ -108,10 +108,7 @@ struct hs_cand {
     int alive;
 };
 
-static int is_empty_error(const char *msg)
-{
-    return msg && strstr(msg, "empty") != NULL;
-}
+static int is_empty_error(const char *msg) { return msg && strstr(msg, "empty") != NULL; }
 
 /* One step down the ladder of the file comment. Returns 0 if there is
  * another form to try, -1 if the pattern is out of options. */

@@ -44,13 +44,13 @@ struct cr_matcher {
     uint8_t *pat_hit;        /* per pattern: reported in this event */
     uint32_t *touched_pats;
     int ntouched_pats;
-    uint16_t *pos_hits;      /* per rule: positive patterns that hit */
-    uint8_t *neg_hit;        /* per rule: some negated pattern hit */
+    uint16_t *pos_hits; /* per rule: positive patterns that hit */
+    uint8_t *neg_hit;   /* per rule: some negated pattern hit */
     uint8_t *rule_touched;
     uint32_t *touched_rules;
     int ntouched_rules;
-    uint32_t *cand;          /* touched + unconditional, in rule order */
-    uint8_t *stack;          /* Sigma condition evaluation, max_expr_depth deep */
+    uint32_t *cand; /* touched + unconditional, in rule order */
+    uint8_t *stack; /* Sigma condition evaluation, max_expr_depth deep */
     struct cr_matcher_stats st;
 };
 
@@ -111,10 +111,7 @@ void cr_matcher_free(struct cr_matcher *m)
     free(m);
 }
 
-const struct cr_matcher_stats *cr_matcher_stats(const struct cr_matcher *m)
-{
-    return &m->st;
-}
+const struct cr_matcher_stats *cr_matcher_stats(const struct cr_matcher *m) { return &m->st; }
 
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
@@ -420,20 +417,20 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
     /* the present fields that have a database, in field order (thousands
      * of Sigma fields have one; an event has a few dozen fields) */
     for (int w = 0; w < CR_FIELD_WORDS; w++) {
-      for (uint64_t bits = ev->present[w]; bits; bits &= bits - 1) {
-        int hi = rs->hs_of_field[w * 64 + __builtin_ctzll(bits)];
-        if (hi < 0)
-            continue;
-        const struct cr_hs_field *hf = &rs->hs[hi];
-        const struct cr_slice *s = &ev->f[hf->field];
-        m->cur_map = hf->pattern_of_id;
-        m->st.hs_scans++;
-        hs_error_t e = hs_scan(hf->db, s->p ? s->p : "", s->len, 0, m->scratch, on_match, m);
-        if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) {
-            rc = -1;
-            goto reset;
+        for (uint64_t bits = ev->present[w]; bits; bits &= bits - 1) {
+            int hi = rs->hs_of_field[w * 64 + __builtin_ctzll(bits)];
+            if (hi < 0)
+                continue;
+            const struct cr_hs_field *hf = &rs->hs[hi];
+            const struct cr_slice *s = &ev->f[hf->field];
+            m->cur_map = hf->pattern_of_id;
+            m->st.hs_scans++;
+            hs_error_t e = hs_scan(hf->db, s->p ? s->p : "", s->len, 0, m->scratch, on_match, m);
+            if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) {
+                rc = -1;
+                goto reset;
+            }
         }
-      }
     }
     if (m->ntouched_rules == 0 && rs->nunconditional == 0)
         return 0;

@@ -22,8 +22,8 @@ int cr_pcre_compile(const char *regex, int caseless, void **code, int *jit, char
     int errcode;
     PCRE2_SIZE off = 0;
     uint32_t opts = PCRE2_DOTALL | (caseless ? PCRE2_CASELESS : 0);
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, opts, &errcode, &off,
-                                  NULL);
+    pcre2_code *c =
+        pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, opts, &errcode, &off, NULL);
     if (!c) {
         PCRE2_UCHAR buf[256];
         if (pcre2_get_error_message(errcode, buf, sizeof buf) < 0)
@@ -41,10 +41,7 @@ int cr_pcre_compile(const char *regex, int caseless, void **code, int *jit, char
     return 0;
 }
 
-void cr_pcre_free(void *code)
-{
-    pcre2_code_free(code);
-}
+void cr_pcre_free(void *code) { pcre2_code_free(code); }
 
 int cr_pcre_names(void *code, void (*fn)(void *ctx, const char *name, int group), void *ctx)
 {

@@ -95,8 +95,8 @@ int cr_load_field(struct cr_load *L, const char *name, const char *file, int lin
 
 /* ---- small typed readers that report their own errors ---- */
 
-static const char *want_str(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
-                            const char *owner, const char *what)
+static const char *want_str(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                            const char *what)
 {
     const char *s = cr_yaml_str(n);
     if (!s || !*s) {
@@ -107,14 +107,14 @@ static const char *want_str(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n
     return s;
 }
 
-static void parse_group_by(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
-                           const char *owner, uint16_t *out, int *nout)
+static void parse_group_by(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                           uint16_t *out, int *nout)
 {
     int cnt = cr_yaml_is_seq(n) ? cr_yaml_seq_len(n) : 1;
     *nout = 0;
     if (cnt > CR_MAX_GROUP_BY) {
-        cr_load_error(L, y->file, cr_yaml_line(n), "%s: group_by has %d fields (at most %d)",
-                      owner, cnt, CR_MAX_GROUP_BY);
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: group_by has %d fields (at most %d)", owner,
+                      cnt, CR_MAX_GROUP_BY);
         return;
     }
     for (int i = 0; i < cnt; i++) {
@@ -144,9 +144,9 @@ static void parse_max_keys(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
         inc->max_keys = (uint64_t)num;
 }
 
-static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
-                           const char *owner, struct cr_incident_spec *inc,
-                           const char *default_title, int64_t default_open_for)
+static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                           struct cr_incident_spec *inc, const char *default_title,
+                           int64_t default_open_for)
 {
     static const char *const keys[] = {"category", "reg_category", "priority", "reg_level",
                                        "title",    "open_for",     NULL};
@@ -168,9 +168,10 @@ static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
     if (!v) {
         cr_load_error(L, y->file, cr_yaml_line(n), "%s: incident: missing 'category'", owner);
     } else if (!reg) {
-        cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: incident: unknown category '%s' (see DOMAIN.md (a): S-... and F-... ids)",
-                      owner, cat ? cat : "");
+        cr_load_error(
+            L, y->file, cr_yaml_line(v),
+            "%s: incident: unknown category '%s' (see DOMAIN.md (a): S-... and F-... ids)", owner,
+            cat ? cat : "");
     } else {
         snprintf(inc->category, sizeof inc->category, "%s", cat);
         snprintf(inc->reg_category, sizeof inc->reg_category, "%s", reg);
@@ -179,8 +180,8 @@ static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
     if ((v = cr_yaml_get(y, n, "reg_category"))) {
         const char *s = want_str(L, y, v, owner, "incident reg_category");
         if (s && strlen(s) >= sizeof inc->reg_category)
-            cr_load_error(L, y->file, cr_yaml_line(v), "%s: incident: reg_category '%s' is too long",
-                          owner, s);
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: incident: reg_category '%s' is too long", owner, s);
         else if (s)
             snprintf(inc->reg_category, sizeof inc->reg_category, "%s", s);
     }
@@ -339,12 +340,12 @@ static void parse_match(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
     }
 }
 
-static void parse_where(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
-                        const char *owner, yaml_node_t *n, int negate)
+static void parse_where(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r, const char *owner,
+                        yaml_node_t *n, int negate)
 {
     if (!cr_yaml_is_map(n)) {
-        cr_load_error(L, y->file, cr_yaml_line(n), "%s: %s must be a mapping field: value",
-                      owner, negate ? "not" : "where");
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: %s must be a mapping field: value", owner,
+                      negate ? "not" : "where");
         return;
     }
     int cnt = cr_yaml_map_len(n);
@@ -401,8 +402,7 @@ struct cr_rule *cr_load_new_rule(struct cr_load *L, uint32_t *index)
     if (rs->nrules == L->cap_rules) {
         L->cap_rules = L->cap_rules ? 2 * L->cap_rules : 32;
         rs->rules = xrealloc(rs->rules, (size_t)L->cap_rules * sizeof *rs->rules);
-        L->rule_group_by_line =
-            xrealloc(L->rule_group_by_line, (size_t)L->cap_rules * sizeof(int));
+        L->rule_group_by_line = xrealloc(L->rule_group_by_line, (size_t)L->cap_rules * sizeof(int));
     }
     *index = (uint32_t)rs->nrules++;
     struct cr_rule *r = &rs->rules[*index];
@@ -439,9 +439,9 @@ int cr_load_rule_index(struct cr_load *L, const char *id)
 
 static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
-    static const char *const keys[] = {"id",       "title",   "where", "not",         "match",
-                                       "not_match", "caseless", "group_by", "incident",
-                                       "description", "tags", "max_keys", NULL};
+    static const char *const keys[] = {
+        "id",       "title",    "where",       "not",  "match",    "not_match", "caseless",
+        "group_by", "incident", "description", "tags", "max_keys", NULL};
     struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a rule must be a mapping");
@@ -558,8 +558,8 @@ static void parse_condition(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n
         return;
     }
     if (c->type == CR_CORR_VALUE_COUNT && (eq || lte || lt)) {
-        cr_load_error(L, y->file, line,
-                      "%s: value_count takes a lower bound only (gte or gt)", owner);
+        cr_load_error(L, y->file, line, "%s: value_count takes a lower bound only (gte or gt)",
+                      owner);
         return;
     }
     int64_t num;
@@ -612,8 +612,8 @@ static void parse_condition(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n
 
 /* new_value: `history` (required), `learn` (default 1d), `max_values`
  * (default 32); none of them on another type. */
-static void parse_new_value(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
-                            const char *owner, struct cr_correlation *c)
+static void parse_new_value(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                            struct cr_correlation *c)
 {
     static const char *const names[] = {"history", "learn", "max_values"};
     char what[220];
@@ -718,9 +718,8 @@ static void parse_steps(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, co
             continue;
         }
         yaml_node_t *kn;
-        const char *mine = cr_yaml_is_map(j) && cr_yaml_map_len(j) == 1
-                               ? cr_yaml_map_key(y, j, 0, &kn)
-                               : NULL;
+        const char *mine =
+            cr_yaml_is_map(j) && cr_yaml_map_len(j) == 1 ? cr_yaml_map_key(y, j, 0, &kn) : NULL;
         const char *prev = mine ? cr_yaml_str(cr_yaml_map_value(y, j, 0)) : NULL;
         if (!mine || !*mine || !prev || !*prev) {
             cr_load_error(L, y->file, cr_yaml_line(j),
@@ -746,11 +745,10 @@ static void parse_steps(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, co
 
 static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
-    static const char *const keys[] = {"id",        "title",     "type",     "rules",
-                                       "group_by",  "timespan",  "condition", "incident",
-                                       "description", "tags",    "field",    "max_keys",
-                                       "steps",     "history",   "learn",    "max_values",
-                                       NULL};
+    static const char *const keys[] = {
+        "id",        "title",    "type",        "rules",      "group_by", "timespan",
+        "condition", "incident", "description", "tags",       "field",    "max_keys",
+        "steps",     "history",  "learn",       "max_values", NULL};
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
         return;
@@ -905,8 +903,8 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 
     v = cr_yaml_get(y, n, "incident");
     /* a new_value incident takes further new values for an hour, not for its history */
-    int64_t open_for = c->timespan_ms > 0 && c->type != CR_CORR_NEW_VALUE ? c->timespan_ms
-                                                                          : 3600 * 1000LL;
+    int64_t open_for =
+        c->timespan_ms > 0 && c->type != CR_CORR_NEW_VALUE ? c->timespan_ms : 3600 * 1000LL;
     if (!v) {
         cr_load_error(L, y->file, c->line, "%s: missing 'incident'", owner);
         c->incident.title = xstrdup(c->title);

@@ -13,7 +13,7 @@
 
 /* A correlation's references, kept by name until every file is read. */
 struct cr_pending_ref {
-    const char *name;   /* borrowed from the YAML document */
+    const char *name; /* borrowed from the YAML document */
     int line;
 };
 
@@ -26,7 +26,7 @@ struct cr_load {
     int ndocs;
     /* refs[c][i] is step i of correlation c (parallel to rs->corrs). */
     struct cr_pending_ref (*refs)[CR_MAX_STEPS];
-    int *group_by_line; /* per correlation: line of its group_by (for messages) */
+    int *group_by_line;      /* per correlation: line of its group_by (for messages) */
     int *rule_group_by_line; /* per rule */
     uint64_t capture_names[CR_FIELD_WORDS]; /* bit i: some rule captures into field i */
     int cap_rules, cap_corrs, cap_patterns;
@@ -35,14 +35,14 @@ struct cr_load {
     struct cr_sigma_doc {
         struct cr_yaml *y;
         yaml_node_t *root;
-    } *sigma_docs;
+    } * sigma_docs;
     int nsigma_docs;
     struct cr_sigma_map *sigma_map;
     struct cr_sigma_gate {
         uint64_t key;
         uint32_t pat;
         uint8_t used;
-    } *sigma_gates; /* gate patterns shared between Sigma rules (sigma.c) */
+    } * sigma_gates; /* gate patterns shared between Sigma rules (sigma.c) */
     uint32_t sigma_gates_cap, sigma_gates_n;
 };
 

@@ -106,8 +106,7 @@ static void load_path(struct cr_load *L, const char *path)
         return;
     }
     if (load_tree(L, path, 0) == 0)
-        cr_load_error(L, path, 0,
-                      "no rule files (*.yaml, *.yml) in this directory or below it");
+        cr_load_error(L, path, 0, "no rule files (*.yaml, *.yml) in this directory or below it");
 }
 
 /* ---- the id index ---- */
@@ -141,8 +140,8 @@ static const struct cr_id_entry *find_id(const struct cr_ruleset *rs, const char
     return found >= 0 ? &rs->ids[found] : NULL;
 }
 
-static void entry_where(const struct cr_ruleset *rs, const struct cr_id_entry *e,
-                        const char **file, int *line)
+static void entry_where(const struct cr_ruleset *rs, const struct cr_id_entry *e, const char **file,
+                        int *line)
 {
     if (e->is_correlation) {
         *file = rs->corrs[e->index].file;
@@ -206,7 +205,8 @@ static void resolve_refs(struct cr_load *L, uint8_t *ok)
                  co->type == CR_CORR_NEW_VALUE)) {
                 cr_load_error(L, co->file, ref->line,
                               "correlation '%s': '%s' is a correlation; %s counts match "
-                              "rules only", co->id, ref->name,
+                              "rules only",
+                              co->id, ref->name,
                               co->type == CR_CORR_VALUE_COUNT ? "value_count"
                               : co->type == CR_CORR_NEW_VALUE ? "new_value"
                                                               : "event_count");
@@ -263,8 +263,8 @@ static void group_by_text(const struct cr_ruleset *rs, const uint16_t *g, int n,
 {
     size_t used = (size_t)snprintf(buf, len, "[");
     for (int i = 0; i < n && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-                                 rs->field_names[g[i]]);
+        used +=
+            (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", rs->field_names[g[i]]);
     if (used < len)
         snprintf(buf + used, len - used, "]");
 }
@@ -305,7 +305,8 @@ static int add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, in
     if (r->nroutes == (int)(sizeof r->routes / sizeof r->routes[0])) {
         cr_load_error(L, r->file, r->line,
                       "rule '%s': its incident and correlations use more than %d distinct "
-                      "group_by lists", r->id, r->nroutes);
+                      "group_by lists",
+                      r->id, r->nroutes);
         return -1;
     }
     memcpy(r->routes[r->nroutes].group_by, g, (size_t)n * sizeof *g);
@@ -439,8 +440,8 @@ static void link_all(struct cr_load *L)
         if (r->incident && r->ngroup_by > 0) {
             char owner[200];
             snprintf(owner, sizeof owner, "rule '%s'", r->id);
-            check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by,
-                           r->ngroup_by, r);
+            check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by, r->ngroup_by,
+                           r);
             int own = add_route(L, r, r->group_by, r->ngroup_by, -1, 0);
             /* a Sigma rule fires for every matching record: an entity the
              * record lacks keys as "-" instead of dropping the match */
@@ -473,8 +474,7 @@ static void link_all(struct cr_load *L)
                 continue;
             }
             struct cr_rule *r = &rs->rules[co->steps[s].index];
-            check_provides(L, co->file, L->group_by_line[c], owner, co->group_by, co->ngroup_by,
-                           r);
+            check_provides(L, co->file, L->group_by_line[c], owner, co->group_by, co->ngroup_by, r);
             if (co->value_field >= 0) {
                 uint16_t vf = (uint16_t)co->value_field;
                 check_provides(L, co->file, co->line, owner, &vf, 1, r);

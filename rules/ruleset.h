@@ -83,7 +83,7 @@ struct cr_incident_spec {
 struct cr_where {
     uint16_t field;
     uint16_t nvals;
-    uint8_t negate;   /* `not: {field: v}` */
+    uint8_t negate; /* `not: {field: v}` */
     char **vals;
     uint32_t *lens;
 };
@@ -95,21 +95,21 @@ enum cr_pattern_kind {
 };
 
 struct cr_pattern {
-    uint32_t rule;      /* index into rules[] */
-    uint16_t field;     /* field it is matched against */
-    uint8_t kind;       /* enum cr_pattern_kind */
-    uint8_t negated;    /* from not_match: a hit disqualifies the rule */
-    uint8_t gate;       /* a Sigma logsource `select` pattern: its hit is recorded for the
-                         * condition but does not make the rule a candidate (every record of
-                         * the logsource would make all its rules candidates) */
+    uint32_t rule;   /* index into rules[] */
+    uint16_t field;  /* field it is matched against */
+    uint8_t kind;    /* enum cr_pattern_kind */
+    uint8_t negated; /* from not_match: a hit disqualifies the rule */
+    uint8_t gate;    /* a Sigma logsource `select` pattern: its hit is recorded for the
+                      * condition but does not make the rule a candidate (every record of
+                      * the logsource would make all its rules candidates) */
     char *regex;
     unsigned hs_flags;
-    void *pcre;         /* pcre2_code_8 *, always compiled (JIT where possible) */
-    int jit;            /* 1 if JIT compiled */
-    uint16_t ncapture;  /* named captures */
+    void *pcre;                 /* pcre2_code_8 *, always compiled (JIT where possible) */
+    int jit;                    /* 1 if JIT compiled */
+    uint16_t ncapture;          /* named captures */
     uint16_t capture_group[16]; /* group number of each named capture */
     uint16_t capture_field[16]; /* field id it sets */
-    int line;           /* line of the regex in its rule file (for messages) */
+    int line;                   /* line of the regex in its rule file (for messages) */
 };
 
 /* A Sigma rule's detection (rules/sigma.c), evaluated by the matcher after
@@ -130,10 +130,10 @@ enum cr_num_op { CR_NUM_LT = 0, CR_NUM_LTE, CR_NUM_GT, CR_NUM_GTE };
 #define CR_ATOM_MAX_ALT 4 /* field alternatives of one Sigma field (event shapes) */
 
 struct cr_atom {
-    uint8_t kind;       /* enum cr_atom_kind */
-    uint8_t op;         /* CR_ATOM_NUM: enum cr_num_op; CR_ATOM_CIDR: 4 or 6 */
-    uint8_t prefix;     /* CR_ATOM_CIDR: prefix length */
-    uint8_t nalt;       /* fields[0..nalt): any of them */
+    uint8_t kind;   /* enum cr_atom_kind */
+    uint8_t op;     /* CR_ATOM_NUM: enum cr_num_op; CR_ATOM_CIDR: 4 or 6 */
+    uint8_t prefix; /* CR_ATOM_CIDR: prefix length */
+    uint8_t nalt;   /* fields[0..nalt): any of them */
     uint16_t fields[CR_ATOM_MAX_ALT];
     uint16_t ref_fields[CR_ATOM_MAX_ALT]; /* CR_ATOM_FIELDREF: the other field's alternatives */
     uint8_t nref;
@@ -151,7 +151,7 @@ struct cr_expr_step {
 #define CR_EXPR_MAX_DEPTH 65536 /* operands on the stack at once; a sanity limit */
 
 struct cr_expr {
-    int depth; /* the most operands on the stack while evaluating */
+    int depth;         /* the most operands on the stack while evaluating */
     uint32_t *pat_idx; /* the atoms' patterns (gates may be shared with other rules) */
     struct cr_atom *atoms;
     int natoms;
@@ -195,18 +195,18 @@ struct cr_rule {
     struct cr_route {
         uint16_t group_by[CR_MAX_GROUP_BY];
         int ngroup_by;
-        int value_field; /* value_count, new_value: the field whose values count; -1 none */
-        uint16_t pin;    /* 0: the shard is chosen by the key; else 1 + the index of the
-                          * correlation whose id places every state of its chaining group on
-                          * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
+        int value_field;   /* value_count, new_value: the field whose values count; -1 none */
+        uint16_t pin;      /* 0: the shard is chosen by the key; else 1 + the index of the
+                            * correlation whose id places every state of its chaining group on
+                            * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
         uint8_t absent_ok; /* a group_by field the event lacks keys as "-" rather than
                             * dropping the match (a Sigma rule's own incident route) */
     } routes[4];
     uint64_t capture_fields[CR_FIELD_WORDS]; /* bit i set: a capture of this rule sets field i */
-    struct cr_expr *expr;         /* a Sigma rule: its detection; patterns[] are its atoms'
-                                   * (none negated) and `npatterns` counts them */
-    uint8_t expr_needs_hit;       /* the detection cannot hold unless a pattern hit */
-    struct cr_sigma_meta *sigma;  /* non-NULL for a Sigma rule */
+    struct cr_expr *expr;        /* a Sigma rule: its detection; patterns[] are its atoms'
+                                  * (none negated) and `npatterns` counts them */
+    uint8_t expr_needs_hit;      /* the detection cannot hold unless a pattern hit */
+    struct cr_sigma_meta *sigma; /* non-NULL for a Sigma rule */
 };
 
 enum cr_corr_type {
@@ -234,15 +234,15 @@ struct cr_correlation {
     int nsteps;
     uint16_t group_by[CR_MAX_GROUP_BY];
     int ngroup_by;
-    int64_t timespan_ms;    /* new_value: its history */
-    uint32_t gte;           /* event_count / value_count threshold (the lower bound) */
-    uint32_t lte;           /* event_count: upper bound; UINT32_MAX = none */
-    uint8_t windowed;       /* event_count with an upper bound: one window per key, anchored
-                             * at its first match, decided when event time passes its end */
-    int value_field;        /* value_count, new_value: the field; -1 otherwise */
-    int64_t learn_ms;       /* new_value: values are learned silently this long after the
-                             * key's first match */
-    uint32_t max_values;    /* new_value: most recently seen values kept per key */
+    int64_t timespan_ms; /* new_value: its history */
+    uint32_t gte;        /* event_count / value_count threshold (the lower bound) */
+    uint32_t lte;        /* event_count: upper bound; UINT32_MAX = none */
+    uint8_t windowed;    /* event_count with an upper bound: one window per key, anchored
+                          * at its first match, decided when event time passes its end */
+    int value_field;     /* value_count, new_value: the field; -1 otherwise */
+    int64_t learn_ms;    /* new_value: values are learned silently this long after the
+                          * key's first match */
+    uint32_t max_values; /* new_value: most recently seen values kept per key */
     /* temporal_ordered written with `steps:` and `join:` (a cross-key sequence):
      * step s > 0 joins when its field in_field equals the previous step's
      * prev_field. group_by is then the join fields (in_field of steps
@@ -265,16 +265,16 @@ struct cr_correlation {
 
 /* Why a Sigma rule was skipped (rules/sigma.c); names in cr_sigma_skip_name. */
 enum cr_sigma_skip {
-    CR_SIGMA_SKIP_STATUS = 0,    /* status: deprecated or unsupported */
-    CR_SIGMA_SKIP_LOGSOURCE,     /* no sigma_logsources entry maps its logsource */
-    CR_SIGMA_SKIP_MODIFIER,      /* a value modifier corral does not know */
-    CR_SIGMA_SKIP_CONDITION,     /* a condition corral cannot read (aggregation, syntax) */
-    CR_SIGMA_SKIP_REGEX,         /* a regex PCRE2 or Hyperscan refuses */
-    CR_SIGMA_SKIP_PLACEHOLDER,   /* `expand` with a placeholder no config defines */
-    CR_SIGMA_SKIP_CORRELATION,   /* a Sigma correlation or filter rule */
-    CR_SIGMA_SKIP_INVALID,       /* not a valid Sigma rule (missing id, detection...) */
-    CR_SIGMA_SKIP_DUPLICATE,     /* its id is taken */
-    CR_SIGMA_SKIP_LIMIT,         /* over a compile-time limit (fields, nesting, values) */
+    CR_SIGMA_SKIP_STATUS = 0,  /* status: deprecated or unsupported */
+    CR_SIGMA_SKIP_LOGSOURCE,   /* no sigma_logsources entry maps its logsource */
+    CR_SIGMA_SKIP_MODIFIER,    /* a value modifier corral does not know */
+    CR_SIGMA_SKIP_CONDITION,   /* a condition corral cannot read (aggregation, syntax) */
+    CR_SIGMA_SKIP_REGEX,       /* a regex PCRE2 or Hyperscan refuses */
+    CR_SIGMA_SKIP_PLACEHOLDER, /* `expand` with a placeholder no config defines */
+    CR_SIGMA_SKIP_CORRELATION, /* a Sigma correlation or filter rule */
+    CR_SIGMA_SKIP_INVALID,     /* not a valid Sigma rule (missing id, detection...) */
+    CR_SIGMA_SKIP_DUPLICATE,   /* its id is taken */
+    CR_SIGMA_SKIP_LIMIT,       /* over a compile-time limit (fields, nesting, values) */
     CR_SIGMA_SKIP__COUNT
 };
 const char *cr_sigma_skip_name(enum cr_sigma_skip why);
@@ -302,10 +302,10 @@ struct cr_ruleset {
     /* Hyperscan: one block-mode database per field that has patterns. */
     struct cr_hs_field {
         uint16_t field;
-        void *db;          /* hs_database_t * */
+        void *db;                /* hs_database_t * */
         uint32_t *pattern_of_id; /* hs id -> index into patterns[] */
         int npat;
-        int from_cache;    /* 1 if deserialized from the on-disk cache */
+        int from_cache; /* 1 if deserialized from the on-disk cache */
     } hs[CR_MAX_FIELDS];
     int nhs;
     int16_t hs_of_field[CR_MAX_FIELDS]; /* index into hs[] of a field's database, -1 none */
@@ -327,7 +327,7 @@ struct cr_ruleset {
         const char *id;
         uint32_t index;
         uint8_t is_correlation;
-    } *ids;
+    } * ids;
     int nids;
 
     struct cr_sigma_stats sigma;
@@ -349,8 +349,8 @@ int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id);
 /* Placement, the one function that says which shard owns correlation
  * state: a state lives on XXH3_64bits(key bytes, seed 0) modulo nshards
  * (seed and hash are part of the contract: changing them moves keys
- * between shards, and a checkpoint's states with them), except the states of a pinned group (a cross-key sequence and
- * everything chained to it), which all live on the shard of the pinning
+ * between shards, and a checkpoint's states with them), except the states of a pinned group (a
+ * cross-key sequence and everything chained to it), which all live on the shard of the pinning
  * correlation's id. The worker places matches with the route form and a
  * restarting shard places checkpointed states with the state form; both
  * must agree, so both are here.

@@ -16,10 +16,7 @@ static void put_str(XXH3_state_t *st, const char *s)
     XXH3_64bits_update(st, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
-static void put_u64(XXH3_state_t *st, uint64_t v)
-{
-    XXH3_64bits_update(st, &v, sizeof v);
-}
+static void put_u64(XXH3_state_t *st, uint64_t v) { XXH3_64bits_update(st, &v, sizeof v); }
 
 static void put_field(XXH3_state_t *st, const struct cr_ruleset *rs, int f)
 {

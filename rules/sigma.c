@@ -115,13 +115,13 @@ struct cr_sigma_map {
     struct {
         char *tag;
         char category[24];
-    } *tagcat;
+    } * tagcat;
     int ntagcat;
     struct {
         char *name;
         char **vals;
         int nvals;
-    } *ph;
+    } * ph;
     int nph;
     int min_level; /* sigma_min_level: rules below it load and match but open no incident */
 };
@@ -149,8 +149,7 @@ int cr_sigma_is_map(struct cr_yaml *y, yaml_node_t *root)
            cr_yaml_get(y, root, "sigma_placeholders") || cr_yaml_get(y, root, "sigma_min_level");
 }
 
-static void skip_rule(struct cr_load *L, const char *file, int line, int why,
-                      const char *reason);
+static void skip_rule(struct cr_load *L, const char *file, int line, int why, const char *reason);
 
 void cr_sigma_add_doc(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
 {
@@ -182,8 +181,8 @@ static int str_list(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, char *
     for (int i = 0; i < cr_yaml_seq_len(n); i++) {
         const char *s = cr_yaml_str(cr_yaml_seq_at(y, n, i));
         if (!s || !*s || cnt == max) {
-            cr_load_error(L, y->file, cr_yaml_line(n),
-                          "%s: at most %d non-empty strings", what, max);
+            cr_load_error(L, y->file, cr_yaml_line(n), "%s: at most %d non-empty strings", what,
+                          max);
             break;
         }
         out[cnt++] = xstrdup(s);
@@ -229,8 +228,7 @@ static void check_category(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v,
     const char *c = cr_yaml_str(v);
     if (!c || !cr_category_reg_default(c)) {
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "unknown category '%s' (see DOMAIN.md (a): S-... and F-... ids)",
-                      c ? c : "");
+                      "unknown category '%s' (see DOMAIN.md (a): S-... and F-... ids)", c ? c : "");
         return;
     }
     snprintf(out, 24, "%s", c);
@@ -275,8 +273,9 @@ static void load_src(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     }
     yaml_node_t *f = cr_yaml_get(y, n, "fields");
     if (f && !cr_yaml_is_map(f)) {
-        cr_load_error(L, y->file, cr_yaml_line(f), "fields must map Sigma field names to "
-                                                   "corral fields or JSON paths");
+        cr_load_error(L, y->file, cr_yaml_line(f),
+                      "fields must map Sigma field names to "
+                      "corral fields or JSON paths");
     } else if (f) {
         int cnt = cr_yaml_map_len(f);
         s->fields = xrealloc(NULL, (size_t)cnt * sizeof *s->fields);
@@ -455,7 +454,7 @@ struct comp {
     int nprog;
     struct ident *ids;
     int nids;
-    int gating; /* compiling the logsource's select: its patterns are gates */
+    int gating;  /* compiling the logsource's select: its patterns are gates */
     int gate_at; /* prog[gate_at..]: the select, evaluated first; nprog when none */
     /* the first reason to skip, and where */
     int skip;
@@ -791,8 +790,8 @@ static void expand(struct variants *vs, struct comp *c, int line)
         }
         for (int k = 0; k < m->ph[found].nvals; k++) {
             char buf[4096];
-            int w = snprintf(buf, sizeof buf, "%.*s%s%s", (int)(a - s), s, m->ph[found].vals[k],
-                             b + 1);
+            int w =
+                snprintf(buf, sizeof buf, "%.*s%s%s", (int)(a - s), s, m->ph[found].vals[k], b + 1);
             var_add(&out, buf, (size_t)(w < (int)sizeof buf ? w : (int)sizeof buf - 1));
         }
     }
@@ -922,8 +921,7 @@ static void value_atom(struct comp *c, const int *fields, int nalt, const struct
     }
     const char *v = cr_yaml_str(vn);
     if (!v) {
-        fail(c, line, CR_SIGMA_SKIP_INVALID, "field '%s': a value must be a scalar or null",
-             fname);
+        fail(c, line, CR_SIGMA_SKIP_INVALID, "field '%s': a value must be a scalar or null", fname);
         return;
     }
     if (md->exists) {
@@ -1376,7 +1374,7 @@ static int needs_hit_pos(const struct cr_expr_step *p, int n, const struct cr_at
             break;
         default: {
             int k = (int)p[i].arg, and = p[i].op == CR_OP_AND;
-            int v = and ? 1 : 0;
+            int v = and? 1 : 0;
             for (int j = sp - k; j < sp; j++) {
                 if (and)
                     v = (st[j] == 0 || v == 0) ? 0 : (st[j] == 2 || v == 2) ? 2 : 1;
@@ -1408,7 +1406,8 @@ static const struct sigma_src *find_src(const struct cr_sigma_map *m, const char
 {
     for (int i = 0; m && i < m->nsrc; i++) {
         const struct sigma_src *s = &m->src[i];
-#define EQ(a, b) (((a) && strcmp(a, "*") == 0) || (!(a) && !(b)) || ((a) && (b) && strcmp(a, b) == 0))
+#define EQ(a, b)                                                                                   \
+    (((a) && strcmp(a, "*") == 0) || (!(a) && !(b)) || ((a) && (b) && strcmp(a, b) == 0))
         if (EQ(s->product, product) && EQ(s->service, service) && EQ(s->category, category))
             return s;
 #undef EQ
@@ -1508,8 +1507,8 @@ static void remember_gate(struct cr_load *L, const struct pat_spec *ps, int pi)
 
 /* What a Sigma document says about itself (rule or correlation). */
 static struct cr_sigma_meta *doc_meta(struct cr_yaml *y, yaml_node_t *root, const char *level,
-                                      const char *status, const char *product,
-                                      const char *service, const char *category)
+                                      const char *status, const char *product, const char *service,
+                                      const char *category)
 {
     struct cr_sigma_meta *m = calloc(1, sizeof *m);
     if (!m)
@@ -1548,8 +1547,7 @@ static struct cr_sigma_meta *doc_meta(struct cr_yaml *y, yaml_node_t *root, cons
  * author, references}, as compact JSON. */
 static char *annotation(const char *id, const char *title, const struct cr_sigma_meta *m)
 {
-    json_t *o = json_object(), *attack = json_array(), *sg = json_object(),
-           *refs = json_array();
+    json_t *o = json_object(), *attack = json_array(), *sg = json_object(), *refs = json_array();
     if (!o || !attack || !sg || !refs)
         abort();
     char *buf = xstrdup(m->attack);
@@ -1677,8 +1675,7 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     rs->sigma.loaded++;
 }
 
-static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y,
-                                            yaml_node_t *root)
+static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
 {
     const char *file = y->file;
     int line = cr_yaml_line(root);
@@ -1898,8 +1895,8 @@ static int sigma_bounds(struct cr_yaml *y, yaml_node_t *v, uint32_t *lo, uint32_
     return 0;
 }
 
-static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root,
-                         struct named *tab, int *ntab)
+static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root, struct named *tab,
+                         int *ntab)
 {
     struct cr_ruleset *rs = L->rs;
     const char *file = y->file;
@@ -2037,8 +2034,8 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     grade(L, y, root, first_cat, level, &co->incident);
     co->incident.title = xstrdup(co->title);
     {
-        struct cr_sigma_meta *m = doc_meta(y, root, level, scalar(y, root, "status"), NULL,
-                                           NULL, NULL);
+        struct cr_sigma_meta *m =
+            doc_meta(y, root, level, scalar(y, root, "status"), NULL, NULL, NULL);
         co->annotation = annotation(id, co->title, m);
         free_meta(m);
     }

@@ -73,10 +73,7 @@ static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static uint64_t rng_next(struct rng *r)
 {
@@ -146,7 +143,7 @@ static const char *const COMP_USERS[] = {"root", "admin", "ubuntu", "deploy", "g
 /* Staff run the background sudo. None of them is a COMP_USER: a planted
  * login after a brute force followed by background sudo of the same account
  * would really be ssh.bruteforce_then_privesc, which the truth does not plant. */
-static const char *const STAFF[] = {"alice", "bob",   "carol", "dave", "erin",    "frank",
+static const char *const STAFF[] = {"alice", "bob",   "carol", "dave", "erin",     "frank",
                                     "grace", "heidi", "ivan",  "judy", "deployer", "ansible"};
 static const char *const DENIED_USERS[] = {"mallory",  "eve",  "trudy",      "oscar", "intern",
                                            "tempuser", "jdoe", "contractor", "peggy", "victor"};
@@ -334,7 +331,8 @@ static void combo_init(struct combo *c, struct rng *r, uint64_t n)
 
 static int combo_take(struct combo *c, uint64_t *out)
 {
-    if (c->next >= c->n) return -1;
+    if (c->next >= c->n)
+        return -1;
     *out = (c->start + c->next * c->step) % c->n;
     c->next++;
     return 0;
@@ -399,7 +397,8 @@ static void die(const char *fmt, ...)
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);
-    if (!q) die("out of memory");
+    if (!q)
+        die("out of memory");
     return q;
 }
 
@@ -427,7 +426,8 @@ static uint32_t alloc_ip(struct gen *g)
         return nets[g->ip_perm[i][0]] | (uint32_t)g->ip_perm[i][1];
     }
     i -= 3 * 254;
-    if (i >= (1u << 17) - 2) die("too many planted IPs for this --lines");
+    if (i >= (1u << 17) - 2)
+        die("too many planted IPs for this --lines");
     return 0xC6120000u /* 198.18.0.0 */ + 1 + i;
 }
 
@@ -499,39 +499,38 @@ static struct truth *add_truth(struct gen *g, const char *scenario, const char *
 static void truth_time(struct truth *t, int64_t t_s)
 {
     int64_t us = t_s * US_PER_S;
-    if (t->events == 0 || us < t->first_us) t->first_us = us;
-    if (t->events == 0 || us > t->last_us) t->last_us = us;
+    if (t->events == 0 || us < t->first_us)
+        t->first_us = us;
+    if (t->events == 0 || us > t->last_us)
+        t->last_us = us;
     t->events++;
 }
 
 /* Offsets (seconds from 0) of k events with gaps in [lo, hi], total at most budget. */
 static void series(struct rng *r, int k, int lo, int hi, int budget, int64_t *off)
 {
-    if (k > 1 && hi > budget / (k - 1)) hi = budget / (k - 1);
-    if (hi < lo) hi = lo;
+    if (k > 1 && hi > budget / (k - 1))
+        hi = budget / (k - 1);
+    if (hi < lo)
+        hi = lo;
     off[0] = 0;
     for (int i = 1; i < k; i++)
         off[i] = off[i - 1] + rng_range(r, lo, hi);
 }
 
 /* Budget for an instance's span: its natural limit, but never more than the timeline allows. */
-static int fit(int64_t T, int natural)
-{
-    return T - 20 < natural ? (int)(T - 20) : natural;
-}
+static int fit(int64_t T, int natural) { return T - 20 < natural ? (int)(T - 20) : natural; }
 
 /* Start second for an instance spanning span seconds inside a timeline of T seconds. */
 static int64_t pick_start(struct gen *g, int64_t T, int64_t span)
 {
     int64_t room = T - span - 2;
-    if (room < 1) room = 1;
+    if (room < 1)
+        room = 1;
     return 1 + (int64_t)(rng_next(&g->plan_rng) % (uint64_t)room);
 }
 
-static int linux_host(struct gen *g)
-{
-    return (int)rng_below(&g->plan_rng, (uint32_t)g->n_linux);
-}
+static int linux_host(struct gen *g) { return (int)rng_below(&g->plan_rng, (uint32_t)g->n_linux); }
 
 /* SSH failures from one source. A brute force hammers one or two accounts
  * (spread = 0); a password spray tries a different account each time
@@ -546,8 +545,9 @@ static void plan_failures_users(struct gen *g, struct truth *t, int host, uint32
         struct pev *e = add_ev(g, start + off[i], PE_SSH_FAIL, host);
         e->a = ip;
         e->b = (uint32_t)rng_range(&g->plan_rng, 32768, 60999);
-        uint32_t user = spread ? (first + (uint32_t)i) % NELEM(BF_USERS)
-                               : (two && (i & 1)) ? second : first;
+        uint32_t user = spread             ? (first + (uint32_t)i) % NELEM(BF_USERS)
+                        : (two && (i & 1)) ? second
+                                           : first;
         /* variant bit 1: "invalid user"; bits 2..: user name index */
         int invalid = rng_below(&g->plan_rng, 2);
         e->variant |= (uint8_t)(invalid << 1 | user << 2);
@@ -658,7 +658,8 @@ static void plan(struct gen *g)
 {
     int64_t T = (int64_t)((double)g->lines / g->rate);
     uint32_t n_each = (uint32_t)(g->lines / 20000);
-    if (n_each < 2) n_each = 2;
+    if (n_each < 2)
+        n_each = 2;
     uint32_t n_comp = n_each;
     uint32_t n_bf = n_each + (n_each / 2 > 1 ? n_each / 2 : 1);
     int64_t off[16];
@@ -757,14 +758,16 @@ static void plan(struct gen *g)
 static int cmp_ev(const void *pa, const void *pb)
 {
     const struct pev *a = pa, *b = pb;
-    if (a->t_us != b->t_us) return a->t_us < b->t_us ? -1 : 1;
+    if (a->t_us != b->t_us)
+        return a->t_us < b->t_us ? -1 : 1;
     return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
 static int cmp_tr(const void *pa, const void *pb)
 {
     const struct truth *a = pa, *b = pb;
-    if (a->first_us != b->first_us) return a->first_us < b->first_us ? -1 : 1;
+    if (a->first_us != b->first_us)
+        return a->first_us < b->first_us ? -1 : 1;
     return strcmp(a->scenario, b->scenario);
 }
 
@@ -774,7 +777,8 @@ static int cmp_tr(const void *pa, const void *pb)
 static void set_time(struct gen *g, int64_t t_us)
 {
     int64_t sec = g->start_epoch + t_us / US_PER_S;
-    if (sec == g->cached_sec) return;
+    if (sec == g->cached_sec)
+        return;
     g->cached_sec = sec;
     time_t tt = (time_t)sec;
     struct tm tm;
@@ -798,7 +802,8 @@ static void emit(struct gen *g, int64_t t_us, int pri, const char *host, const c
     int n;
     if (rfc5424) {
         char pidbuf[16] = "-";
-        if (pid >= 0) snprintf(pidbuf, sizeof pidbuf, "%d", pid);
+        if (pid >= 0)
+            snprintf(pidbuf, sizeof pidbuf, "%d", pid);
         n = snprintf(g->line, sizeof g->line, "<%d>1 %s.%03dZ %s %s %s - - ", pri, g->ts5424,
                      (int)(t_us / 1000 % 1000), host, prog, pidbuf);
     } else if (!prog) {
@@ -813,7 +818,8 @@ static void emit(struct gen *g, int64_t t_us, int pri, const char *host, const c
     va_start(ap, fmt);
     int m = vsnprintf(g->line + n, sizeof g->line - (size_t)n - 1, fmt, ap);
     va_end(ap);
-    if (m < 0 || (size_t)(n + m) >= sizeof g->line - 1) die("internal: line too long");
+    if (m < 0 || (size_t)(n + m) >= sizeof g->line - 1)
+        die("internal: line too long");
     n += m;
     g->line[n++] = '\n';
     fwrite(g->line, 1, (size_t)n, g->out);
@@ -825,10 +831,7 @@ static void kernel_stamp(struct gen *g, int host, int64_t t_us, char *buf, size_
     snprintf(buf, n, "[%5" PRId64 ".%06" PRId64 "]", up / US_PER_S, up % US_PER_S);
 }
 
-static int cisco_pri(int sev)
-{
-    return 23 * 8 + sev; /* local7 */
-}
+static int cisco_pri(int sev) { return 23 * 8 + sev; /* local7 */ }
 
 /* Cisco IOS via a relay: "<187>Mar  2 08:00:01 sw-acc-07 1234: *Mar  2 08:00:01.123: %..." */
 #define CISCO_HDR "%u: *%s.%03d: "
@@ -1101,7 +1104,8 @@ static void bg_line(struct gen *g, int64_t t_us)
         if (s < 2) {
             /* At most one background down per port per 660 s, on member 1 only. */
             int down = rng_below(r, 2) && t_us - g->bg_last_down[sw][port - 1] > 660 * US_PER_S;
-            if (down) g->bg_last_down[sw][port - 1] = t_us;
+            if (down)
+                g->bg_last_down[sw][port - 1] = t_us;
             emit(g, t_us, cisco_pri(3), g->switches[sw], NULL, -1, 0,
                  CISCO_HDR "%%LINK-3-UPDOWN: Interface GigabitEthernet1/0/%d, changed state to %s",
                  seq, g->ts3164, ms, port, down ? "down" : "up");
@@ -1253,13 +1257,15 @@ static void plan_bad(struct gen *g)
 static void write_truth(struct gen *g)
 {
     FILE *f = fopen(g->truth_path, "w");
-    if (!f) die("cannot open %s: %s", g->truth_path, strerror(errno));
+    if (!f)
+        die("cannot open %s: %s", g->truth_path, strerror(errno));
     qsort(g->tr, g->n_tr, sizeof *g->tr, cmp_tr);
     for (size_t i = 0; i < g->n_tr; i++) {
         const struct truth *t = &g->tr[i];
         char a[48], b[48], first[96], last[96];
         fprintf(f, "{\"scenario\":\"%s\",", t->scenario);
-        if (t->expect_none) fputs("\"expect\":\"none\",", f);
+        if (t->expect_none)
+            fputs("\"expect\":\"none\",", f);
         fprintf(f, "\"category\":\"%s\",\"entities\":{", t->category);
         switch (t->ent) {
         case ENT_IP:
@@ -1289,14 +1295,16 @@ static void write_truth(struct gen *g)
     for (int i = 0; i < g->n_bad; i++)
         fprintf(f, "{\"scenario\":\"bad_record\",\"kind\":\"%s\",\"line\":%" PRIu64 "}\n",
                 g->bads[i].kind, g->bads[i].line + 1);
-    if (fclose(f) != 0) die("writing %s: %s", g->truth_path, strerror(errno));
+    if (fclose(f) != 0)
+        die("writing %s: %s", g->truth_path, strerror(errno));
 }
 
 static void setup_hosts(struct gen *g)
 {
     for (size_t i = 0; i < NELEM(LINUX_ROLES); i++)
         for (int j = 1; j <= LINUX_ROLES[i].count; j++) {
-            if (LINUX_ROLES[i].web) g->web_hosts[g->n_web++] = g->n_linux;
+            if (LINUX_ROLES[i].web)
+                g->web_hosts[g->n_web++] = g->n_linux;
             snprintf(g->linux_hosts[g->n_linux++], HOST_LEN, "%s-%02d", LINUX_ROLES[i].role, j);
         }
     for (size_t i = 0; i < NELEM(SWITCH_ROLES); i++)
@@ -1348,7 +1356,8 @@ static uint64_t parse_u64(const char *s, const char *opt)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || end == s || *s == '-') die("%s: not a number: %s", opt, s);
+    if (errno || *end || end == s || *s == '-')
+        die("%s: not a number: %s", opt, s);
     return (uint64_t)v;
 }
 
@@ -1372,7 +1381,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--rate") == 0 && more) {
             char *end;
             g->rate = strtod(argv[++i], &end);
-            if (*end || !(g->rate > 0)) die("--rate: not a positive number: %s", argv[i]);
+            if (*end || !(g->rate > 0))
+                die("--rate: not a positive number: %s", argv[i]);
         } else if (strcmp(a, "--bad") == 0)
             g->bad = 1;
         else if (strcmp(a, "--out") == 0 && more)
@@ -1382,7 +1392,8 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!g->out_path || !g->truth_path) usage();
+    if (!g->out_path || !g->truth_path)
+        usage();
     struct tm tm = {0};
     char z = 0;
     if (sscanf(start, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
@@ -1404,20 +1415,23 @@ int main(int argc, char **argv)
     setup_hosts(g);
     plan(g);
     qsort(g->ev, g->n_ev, sizeof *g->ev, cmp_ev);
-    if (g->bad) plan_bad(g);
+    if (g->bad)
+        plan_bad(g);
     if (g->n_ev + (size_t)g->n_bad > g->lines / 2)
         die("--lines %" PRIu64 " is too small for %zu planted lines; use at least %zu", g->lines,
             g->n_ev + (size_t)g->n_bad, 2 * (g->n_ev + (size_t)g->n_bad));
 
     g->out = fopen(g->out_path, "wb");
-    if (!g->out) die("cannot open %s: %s", g->out_path, strerror(errno));
+    if (!g->out)
+        die("cannot open %s: %s", g->out_path, strerror(errno));
     static char obuf[1 << 20];
     setvbuf(g->out, obuf, _IOFBF, sizeof obuf);
     g->cached_sec = INT64_MIN;
 
     /* Background clock in microseconds: mean step 1e6/rate, jitter 0.5x..1.5x. */
     uint64_t step_us = (uint64_t)(US_PER_S / g->rate);
-    if (step_us == 0) step_us = 1;
+    if (step_us == 0)
+        step_us = 1;
     int64_t t_next = 0, t_last = 0;
     size_t pi = 0;
     int bi = 0;
@@ -1440,7 +1454,8 @@ int main(int argc, char **argv)
     }
     if (pi != g->n_ev || bi != g->n_bad)
         die("internal: %zu planted / %d bad records not written", g->n_ev - pi, g->n_bad - bi);
-    if (ferror(g->out) || fclose(g->out) != 0) die("writing %s: %s", g->out_path, strerror(errno));
+    if (ferror(g->out) || fclose(g->out) != 0)
+        die("writing %s: %s", g->out_path, strerror(errno));
     write_truth(g);
     free(g->ev);
     free(g->tr);

@@ -136,7 +136,7 @@ static void set_str(char **dst, char *v)
 static int load_engine(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, char *err,
                        size_t errlen)
 {
-    static const char *const keys[] = {"workers", "shards", "batch_size", "batches",
+    static const char *const keys[] = {"workers",     "shards",   "batch_size", "batches",
                                        "queue_depth", "pid_file", NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "engine", err, errlen);
     int64_t v;
@@ -189,8 +189,8 @@ static int load_engine(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, c
 static int load_input(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, char *err,
                       size_t errlen)
 {
-    static const char *const keys[] = {"format", "timezone", "year", "max_record_size",
-                                       "checkpoint_records", NULL};
+    static const char *const keys[] = {"format",          "timezone",           "year",
+                                       "max_record_size", "checkpoint_records", NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "input", err, errlen);
     yaml_node_t *n;
     int64_t v;
@@ -231,8 +231,7 @@ static int load_input(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
         if (cr_yaml_size(y, n, "input.max_record_size", &u, err, errlen) != 0)
             bad++;
         else if (u < 256 || u > (16u << 20)) {
-            cr_yaml_error(y, n, err, errlen,
-                          "input.max_record_size must be between 256 and 16MiB");
+            cr_yaml_error(y, n, err, errlen, "input.max_record_size must be between 256 and 16MiB");
             bad++;
         } else
             c->max_record_bytes = (uint32_t)u;
@@ -243,8 +242,7 @@ static int load_input(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
 static int load_store(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, char *err,
                       size_t errlen)
 {
-    static const char *const keys[] = {"path", "map_size", "commit_interval", "max_rejects",
-                                       NULL};
+    static const char *const keys[] = {"path", "map_size", "commit_interval", "max_rejects", NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "store", err, errlen);
     yaml_node_t *n;
     int64_t v;
@@ -299,9 +297,15 @@ int cr_config_set_kafka_prop(struct cr_config *c, const char *key, const char *v
 static int load_kafka(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, char *err,
                       size_t errlen)
 {
-    static const char *const keys[] = {"brokers", "group", "topics", "output_topic",
-                                       "checkpoint_interval", "stats_interval", "properties",
-                                       "rebuild_records", NULL};
+    static const char *const keys[] = {"brokers",
+                                       "group",
+                                       "topics",
+                                       "output_topic",
+                                       "checkpoint_interval",
+                                       "stats_interval",
+                                       "properties",
+                                       "rebuild_records",
+                                       NULL};
     int bad = cr_yaml_check_keys(y, m, keys, "kafka", err, errlen);
     yaml_node_t *n;
     int64_t v;
@@ -394,8 +398,9 @@ static int load_kafka(struct cr_yaml *y, yaml_node_t *m, struct cr_config *c, ch
     }
     if ((n = cr_yaml_get(y, m, "properties"))) {
         if (!cr_yaml_is_map(n)) {
-            cr_yaml_error(y, n, err, errlen, "kafka.properties: expected a mapping of "
-                                             "librdkafka properties");
+            cr_yaml_error(y, n, err, errlen,
+                          "kafka.properties: expected a mapping of "
+                          "librdkafka properties");
             bad++;
         }
         for (int i = 0; i < cr_yaml_map_len(n); i++) {
@@ -444,8 +449,8 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
         cr_yaml_free(y);
         return -1;
     }
-    static const char *const top[] = {"engine", "input", "rules", "rule_cache", "correlation",
-                                      "store", "kafka", NULL};
+    static const char *const top[] = {"engine",      "input", "rules", "rule_cache",
+                                      "correlation", "store", "kafka", NULL};
     bad += cr_yaml_check_keys(y, root, top, "the config", err, errlen);
 
     yaml_node_t *n;
@@ -488,8 +493,7 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
                     cr_yaml_error(y, it, err, errlen, "rules: expected a file or directory path");
                     bad++;
                 } else if (c->nrule_paths == CR_MAX_RULE_PATHS) {
-                    cr_yaml_error(y, it, err, errlen, "rules: at most %d paths",
-                                  CR_MAX_RULE_PATHS);
+                    cr_yaml_error(y, it, err, errlen, "rules: at most %d paths", CR_MAX_RULE_PATHS);
                     bad++;
                     break;
                 } else
@@ -509,10 +513,9 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
             set_str(&c->rule_cache, cr_config_path(c, s));
     }
     if ((n = cr_yaml_get(y, root, "correlation"))) {
-        static const char *const keys[] = {"max_keys_per_shard", "allowed_lateness",
-                                           "source_idle",        "reorder_max_bytes",
-                                           "tenant_field",       "max_keys_per_tenant",
-                                           "idle_release",       NULL};
+        static const char *const keys[] = {
+            "max_keys_per_shard", "allowed_lateness",    "source_idle",  "reorder_max_bytes",
+            "tenant_field",       "max_keys_per_tenant", "idle_release", NULL};
         bad += cr_yaml_check_keys(y, n, keys, "correlation", err, errlen);
         yaml_node_t *k = cr_yaml_get(y, n, "max_keys_per_shard");
         int64_t v;
@@ -552,9 +555,9 @@ int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errl
             /* a field name as rules write it: a builtin, a capture, a JSON path */
             const char *f = cr_yaml_is_null(k) ? NULL : cr_yaml_str(k);
             size_t i = 0;
-            while (f && f[i] && (f[i] == '_' || f[i] == '.' || f[i] == '-' ||
-                                 (f[i] >= 'a' && f[i] <= 'z') || (f[i] >= 'A' && f[i] <= 'Z') ||
-                                 (f[i] >= '0' && f[i] <= '9')))
+            while (f && f[i] &&
+                   (f[i] == '_' || f[i] == '.' || f[i] == '-' || (f[i] >= 'a' && f[i] <= 'z') ||
+                    (f[i] >= 'A' && f[i] <= 'Z') || (f[i] >= '0' && f[i] <= '9')))
                 i++;
             if (!f || !*f || f[i]) {
                 cr_yaml_error(y, k, err, errlen,

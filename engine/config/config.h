@@ -34,13 +34,13 @@ struct cr_config {
     char *dir;  /* its directory: base for relative paths */
 
     /* engine */
-    int workers;             /* parse+match threads */
-    int shards;              /* correlation threads */
-    size_t batch_bytes;      /* bytes of input per batch */
-    int batches;             /* batches in the pool: bounds memory and is the backpressure signal */
-    int queue_depth;         /* match records per worker->shard ring */
-    char *pid_file;          /* `corral run` writes its pid here for `corral reload`;
-                              * NULL = <store>/corral.pid */
+    int workers;        /* parse+match threads */
+    int shards;         /* correlation threads */
+    size_t batch_bytes; /* bytes of input per batch */
+    int batches;        /* batches in the pool: bounds memory and is the backpressure signal */
+    int queue_depth;    /* match records per worker->shard ring */
+    char *pid_file;     /* `corral run` writes its pid here for `corral reload`;
+                         * NULL = <store>/corral.pid */
 
     /* input defaults (files, stdin) */
     enum cr_format format;
@@ -56,14 +56,14 @@ struct cr_config {
 
     /* correlation */
     uint64_t max_keys_per_shard;
-    int64_t allowed_lateness_ms; /* matches are held back this long (event time) behind each
-                                  * input's newest record, then applied in time order */
-    int64_t source_idle_ms;      /* an input this far behind the newest one stops holding
-                                  * the watermark back (0 = never) */
-    int64_t idle_release_ms;     /* Kafka: no record from any partition for this long (wall
-                                  * clock): every held match is applied (0 = never) */
-    uint64_t reorder_max_bytes;  /* per shard: past it, the oldest held matches are applied
-                                  * early (counted) */
+    int64_t allowed_lateness_ms;  /* matches are held back this long (event time) behind each
+                                   * input's newest record, then applied in time order */
+    int64_t source_idle_ms;       /* an input this far behind the newest one stops holding
+                                   * the watermark back (0 = never) */
+    int64_t idle_release_ms;      /* Kafka: no record from any partition for this long (wall
+                                   * clock): every held match is applied (0 = never) */
+    uint64_t reorder_max_bytes;   /* per shard: past it, the oldest held matches are applied
+                                   * early (counted) */
     char *tenant_field;           /* the field naming a match's tenant (default tenant_id) */
     uint64_t max_keys_per_tenant; /* per shard and tenant: past it, the tenant's least recently
                                    * touched state is evicted (counted); 0 = off */
@@ -75,15 +75,15 @@ struct cr_config {
     uint64_t max_rejects; /* raw records kept in the store's rejects db */
 
     /* kafka (the main input; `run` without --input) */
-    char *kafka_brokers;          /* bootstrap servers */
-    char *kafka_group;            /* consumer group id */
+    char *kafka_brokers; /* bootstrap servers */
+    char *kafka_group;   /* consumer group id */
     struct cr_kafka_topic kafka_topics[CR_MAX_TOPICS];
     int nkafka_topics;
-    char *kafka_output_topic;     /* incidents are produced here as JSON keyed by id; NULL = off */
+    char *kafka_output_topic; /* incidents are produced here as JSON keyed by id; NULL = off */
     int64_t checkpoint_interval_ms;
-    int64_t rebuild_records;      /* per partition taken over from another member: records
-                                   * replayed to rebuild correlation state (0 = none) */
-    int64_t stats_interval_ms;    /* progress line on stderr while consuming; 0 = off */
+    int64_t rebuild_records;   /* per partition taken over from another member: records
+                                * replayed to rebuild correlation state (0 = none) */
+    int64_t stats_interval_ms; /* progress line on stderr while consuming; 0 = off */
     char *kafka_props[CR_MAX_KAFKA_PROPS][2]; /* librdkafka properties passed through */
     int nkafka_props;
 

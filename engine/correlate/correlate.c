@@ -104,17 +104,17 @@ struct stage {
 #define SLAB_CHUNK_MAX 65536u
 #define SLAB_SMALL 4096u
 #define SLAB_NCLASS (SLAB_SMALL / 8 + 4 * 8)
-#define SLAB_OWN 0xffffu /* cls of a chunk that is one allocation */
+#define SLAB_OWN 0xffffu    /* cls of a chunk that is one allocation */
 #define SLAB_MALLOC_HEAD 16 /* what malloc adds to each chunk (glibc, 64-bit) */
 
 struct slab_chunk {
-    char *base;      /* NULL: index free for reuse */
-    uint32_t size;   /* slot size (SLAB_OWN: the allocation's size) */
-    uint32_t free;   /* handle of its first free slot (its first 4 bytes: the next), 0: none */
+    char *base;          /* NULL: index free for reuse */
+    uint32_t size;       /* slot size (SLAB_OWN: the allocation's size) */
+    uint32_t free;       /* handle of its first free slot (its first 4 bytes: the next), 0: none */
     uint32_t prev, next; /* its class's chunks with free slots (chunk indices) */
     uint16_t nslots;
-    uint16_t fresh;  /* slots [fresh, nslots) were never handed out */
-    uint16_t live;   /* slots in use */
+    uint16_t fresh; /* slots [fresh, nslots) were never handed out */
+    uint16_t live;  /* slots in use */
     uint16_t cls;
     uint8_t draining; /* being emptied (compact_blocks): not in the free-slot list */
 };
@@ -130,7 +130,7 @@ struct slab {
     uint32_t nchunk, capchunk;
     uint32_t *spare; /* chunk indices free for reuse */
     uint32_t nspare, capspare;
-    uint64_t bytes;  /* chunk bytes held, malloc's header included */
+    uint64_t bytes; /* chunk bytes held, malloc's header included */
     struct slab_class cls[SLAB_NCLASS];
 };
 
@@ -191,8 +191,8 @@ static uint32_t slab_chunk_new(struct slab *sl, size_t bytes, uint32_t size, uin
 static void slab_chunk_drop(struct slab *sl, uint32_t ci)
 {
     struct slab_chunk *ch = &sl->chunk[ci];
-    sl->bytes -= (ch->cls == SLAB_OWN ? ch->size : (uint64_t)ch->nslots * ch->size) +
-                 SLAB_MALLOC_HEAD;
+    sl->bytes -=
+        (ch->cls == SLAB_OWN ? ch->size : (uint64_t)ch->nslots * ch->size) + SLAB_MALLOC_HEAD;
     free(ch->base);
     ch->base = NULL;
     if (sl->nspare == sl->capspare) {
@@ -357,19 +357,19 @@ static void slab_destroy(struct slab *sl)
  * relies on it never moving: states are not reallocated, only their entry
  * blocks. */
 struct state {
-    uint32_t next;      /* hash chain: handle of the next state in the bucket, 0: none */
-    uint32_t ctx;       /* c->ctx index: input (src) of the latest match, and tenant */
-    int64_t last_ms;    /* newest event time that touched this state */
-    uint32_t n;         /* entries in use (operator-specific) */
-    uint16_t owner;     /* rule index, or nrules + correlation index */
-    uint16_t keylen : 9;   /* <= CR_KEY_MAX + 2 */
-    uint16_t dirty : 1;    /* in c->dirty: its incident has unflushed changes */
-    uint16_t created : 1;  /* the unflushed version is the opening one */
-    uint16_t changed : 1;  /* in c->changed: touched since the last snapshot */
+    uint32_t next;          /* hash chain: handle of the next state in the bucket, 0: none */
+    uint32_t ctx;           /* c->ctx index: input (src) of the latest match, and tenant */
+    int64_t last_ms;        /* newest event time that touched this state */
+    uint32_t n;             /* entries in use (operator-specific) */
+    uint16_t owner;         /* rule index, or nrules + correlation index */
+    uint16_t keylen : 9;    /* <= CR_KEY_MAX + 2 */
+    uint16_t dirty : 1;     /* in c->dirty: its incident has unflushed changes */
+    uint16_t created : 1;   /* the unflushed version is the opening one */
+    uint16_t changed : 1;   /* in c->changed: touched since the last snapshot */
     uint16_t persisted : 1; /* checkpointing: a snapshot holds it */
-    uint16_t heaped : 1;   /* deadlines point at it (count in heap_count()) */
-    uint16_t open : 1;     /* it has an open incident (open_get) */
-    uint16_t ext : 1;      /* event_count/value_count: entries in a block (struct ext) */
+    uint16_t heaped : 1;    /* deadlines point at it (count in heap_count()) */
+    uint16_t open : 1;      /* it has an open incident (open_get) */
+    uint16_t ext : 1;       /* event_count/value_count: entries in a block (struct ext) */
 };
 
 _Static_assert(sizeof(struct state) == 24, "the state header is 24 bytes");
@@ -543,8 +543,8 @@ static uint32_t ctx_get(struct ctx_tab *t, uint32_t src, uint32_t tenant)
 #define LINK_STAGES ((33 + sizeof(struct stage) - 1) / sizeof(struct stage))
 
 /* Size of one state entry (ring slot or stage). */
-#define ENTRY_SIZE (sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref) \
-                                                                : sizeof(struct stage))
+#define ENTRY_SIZE                                                                                 \
+    (sizeof(struct evref) > sizeof(struct stage) ? sizeof(struct evref) : sizeof(struct stage))
 
 /* event_count with an upper bound: the head of the state (WINDOW_HEAD
  * entries), then up to CR_INC_MAX_REFS evidence refs. s->n is 0 when no
@@ -593,45 +593,45 @@ static void svec_push(struct svec *a, struct state *s)
 struct cr_correlator {
     const struct cr_ruleset *rs;
     uint64_t max_keys;
-    uint32_t *cap;      /* [owner]: entries in each of its states (event_count, value_count:
-                         * at most) */
-    int64_t *horizon;   /* [owner]: how long after last_ms a state can still matter */
-    uint8_t *lay;       /* [owner]: LAY_* */
-    uint16_t *poff;     /* [owner]: payload offset (STATE_HEAD, or STATE_HEAD_LRU) */
-    uint32_t *koff;     /* [owner]: key offset (poff + payload bytes) */
-    uint32_t *ioff;     /* [owner]: offset of its open incident's pointer, 0: see open_slot */
+    uint32_t *cap;    /* [owner]: entries in each of its states (event_count, value_count:
+                       * at most) */
+    int64_t *horizon; /* [owner]: how long after last_ms a state can still matter */
+    uint8_t *lay;     /* [owner]: LAY_* */
+    uint16_t *poff;   /* [owner]: payload offset (STATE_HEAD, or STATE_HEAD_LRU) */
+    uint32_t *koff;   /* [owner]: key offset (poff + payload bytes) */
+    uint32_t *ioff;   /* [owner]: offset of its open incident's pointer, 0: see open_slot */
     struct consumer_list *route_consumers; /* [rule * 4 + route] */
     struct consumer_list *chain_consumers; /* [correlation]: seq steps fed by its incidents */
     struct slab slab;
-    uint32_t *buckets;  /* handles */
+    uint32_t *buckets; /* handles */
     size_t nbuckets;
     struct omap opens;  /* open incidents of states that have no place for them (open_slot) */
     uint64_t nopen;     /* open incidents */
     struct ctx_tab ctx; /* (src, tenant) pairs */
     void *scratch;      /* entries of one state unpacked (ring_load, vals_load) */
     size_t scratch_cap; /* in entries of 16 bytes */
-    struct svec dirty;     /* states whose incident has unflushed changes, oldest first */
-    struct svec later;     /* flush: the dirty states that wait for a later batch end */
+    struct svec dirty;  /* states whose incident has unflushed changes, oldest first */
+    struct svec later;  /* flush: the dirty states that wait for a later batch end */
     int64_t watermark;
     uint64_t flushes;
     struct cr_version *extra; /* versions of incidents closed before a flush */
-    int checkpointing;     /* track changes for cr_correlator_snapshot */
-    int replaying;         /* the current match rebuilds state: emit no incident version */
-    struct owner_lru {     /* per consumer (rule, then correlation): its budget (max_keys) */
-        uint32_t head, tail; /* handles; kept only when poff says so (tracked) */
+    int checkpointing;        /* track changes for cr_correlator_snapshot */
+    int replaying;            /* the current match rebuilds state: emit no incident version */
+    struct owner_lru {        /* per consumer (rule, then correlation): its budget (max_keys) */
+        uint32_t head, tail;  /* handles; kept only when poff says so (tracked) */
         uint64_t n, max, evicted;
-    } *lru;
-    struct deadline {      /* absence: a min-heap of pending deadlines (event time) */
+    } * lru;
+    struct deadline { /* absence: a min-heap of pending deadlines (event time) */
         int64_t at;
         struct state *s;
-    } *heap;
+    } * heap;
     size_t nheap, heap_cap;
-    uint32_t cur_src;      /* src of the current match */
-    uint32_t cur_tenant;   /* tenant of the current match (a new state takes it) */
-    struct svec changed;   /* states touched since the last snapshot */
-    char *tomb;            /* keys of persisted states freed since the last snapshot */
+    uint32_t cur_src;    /* src of the current match */
+    uint32_t cur_tenant; /* tenant of the current match (a new state takes it) */
+    struct svec changed; /* states touched since the last snapshot */
+    char *tomb;          /* keys of persisted states freed since the last snapshot */
     size_t tomb_len, tomb_cap;
-    uint64_t max_per_tenant;  /* correlation.max_keys_per_tenant; 0 = off */
+    uint64_t max_per_tenant;   /* correlation.max_keys_per_tenant; 0 = off */
     struct cr_tenants tenants; /* states and evictions per tenant (when max_per_tenant) */
     int tenants_over;          /* a tenant stayed over its budget: flush evicts (tenant.h) */
     struct cr_correlator_stats stats;
@@ -828,8 +828,8 @@ static void build_plan(struct cr_correlator *c)
         for (int i = 0; i < co->nsteps; i++) {
             int s = co->type == CR_CORR_ABSENCE || co->joined ? co->nsteps - 1 - i : i;
             if (co->steps[s].is_correlation)
-                add_consumer(&c->chain_consumers[co->steps[s].index], step_kind(co),
-                             (uint8_t)s, (uint32_t)k);
+                add_consumer(&c->chain_consumers[co->steps[s].index], step_kind(co), (uint8_t)s,
+                             (uint32_t)k);
         }
     }
 }
@@ -1022,7 +1022,6 @@ static inline int evictable(const struct state *v)
 {
     return !v->dirty && !v->changed && !v->heaped;
 }
-
 
 /* A consumer over its max_keys: evict its least recently touched state that
  * can go now (not waiting to be written, snapshotted, or for a deadline; not
@@ -1217,8 +1216,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
 static struct cr_incident *new_incident_key(struct cr_correlator *c, const char *rule_id,
                                             const char *rule_title,
                                             const struct cr_incident_spec *spec,
-                                            const uint16_t *group_by, int ngroup,
-                                            const char *key, size_t keylen, int64_t window_start)
+                                            const uint16_t *group_by, int ngroup, const char *key,
+                                            size_t keylen, int64_t window_start)
 {
     const struct cr_ruleset *rs = c->rs;
     struct cr_incident *inc = incident_alloc();
@@ -1253,8 +1252,7 @@ static struct cr_incident *new_incident_key(struct cr_correlator *c, const char 
 
 /* A fresh incident whose key is the key of state s. */
 static struct cr_incident *new_incident(struct cr_correlator *c, const char *rule_id,
-                                        const char *rule_title,
-                                        const struct cr_incident_spec *spec,
+                                        const char *rule_title, const struct cr_incident_spec *spec,
                                         const uint16_t *group_by, int ngroup, struct state *s,
                                         int64_t window_start)
 {
@@ -1326,8 +1324,8 @@ static void open_incident(struct cr_correlator *c, struct state *s, struct cr_in
     mark_dirty(c, s);
 }
 
-static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen,
-                  int64_t t, const struct cr_incident *from, int depth);
+static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen, int64_t t,
+                  const struct cr_incident *from, int depth);
 
 static void apply_rule_incident(struct cr_correlator *c, uint32_t r, const struct cr_match *m,
                                 struct cr_version **extra)
@@ -1406,8 +1404,8 @@ struct ext {
 /* event_count: a compact entry below the newest (the block starts with the
  * newest's position << 8 | input, whose time is last_ms) */
 struct cref {
-    uint32_t age;  /* last_ms - time */
-    int32_t dpos;  /* newest's position - position (same input) */
+    uint32_t age; /* last_ms - time */
+    int32_t dpos; /* newest's position - position (same input) */
 };
 
 /* value_count: a distinct value, and the last time it was seen */
@@ -1527,8 +1525,7 @@ static void ring_pack(struct cr_correlator *c, struct state *s, const struct evr
     int compact = b->t == s->last_ms;
     for (uint32_t i = 0; compact && i + 1 < n; i++) {
         int64_t d = bpos - (int64_t)evref_pos(&r[i]);
-        compact = r[i].t <= s->last_ms &&
-                  (uint64_t)s->last_ms - (uint64_t)r[i].t <= UINT32_MAX &&
+        compact = r[i].t <= s->last_ms && (uint64_t)s->last_ms - (uint64_t)r[i].t <= UINT32_MAX &&
                   evref_input(&r[i]) == evref_input(b) && d >= INT32_MIN && d <= INT32_MAX;
     }
     if (compact && n == 1) {
@@ -1617,7 +1614,7 @@ static void compact_blocks(struct cr_correlator *c)
             struct ext e = ext_get(c, s);
             if (!slab_draining(&c->slab, e.h))
                 continue;
-            size_t esize = (e.capw & EXT_WIDE)             ? 16
+            size_t esize = (e.capw & EXT_WIDE)            ? 16
                            : c->lay[s->owner] == LAY_RING ? sizeof(struct cref)
                                                           : VREF_PACKED;
             uint32_t nh = slab_alloc(&c->slab, (size_t)(e.capw & ~EXT_WIDE) * esize);
@@ -1631,8 +1628,7 @@ static void compact_blocks(struct cr_correlator *c)
 
 /* Pack entries into s; an open incident stays (the payload may have held
  * it, open_slot). */
-static void ring_store(struct cr_correlator *c, struct state *s, const struct evref *r,
-                       uint32_t n)
+static void ring_store(struct cr_correlator *c, struct state *s, const struct evref *r, uint32_t n)
 {
     struct cr_incident *inc = open_detach(c, s);
     ring_pack(c, s, r, n);
@@ -1748,15 +1744,14 @@ static void apply_count(struct cr_correlator *c, uint32_t k, const struct cr_mat
 
 /* Step `step` of sequence correlation k happened at t for key. m is the
  * match (NULL when the step is a chained correlation's incident). */
-static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char *key,
-                      size_t keylen, int64_t t, const struct cr_match *m,
-                      const struct cr_incident *from, int depth, struct cr_version **extra)
+static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char *key, size_t keylen,
+                      int64_t t, const struct cr_match *m, const struct cr_incident *from,
+                      int depth, struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
     uint32_t owner = (uint32_t)c->rs->nrules + k;
-    struct state *s =
-        lookup(c, owner, key, keylen);
+    struct state *s = lookup(c, owner, key, keylen);
     struct stage *st = payload(c, s);
     char *link = (char *)&st[co->nsteps]; /* id of the incident behind step 0, or "" */
     if (s->n == 0) {
@@ -1811,19 +1806,17 @@ static void apply_seq(struct cr_correlator *c, uint32_t k, int step, const char 
     const char *first_id =
         first->is_correlation ? c->rs->corrs[first->index].id : c->rs->rules[first->index].id;
     const struct cr_input_ref *lastref = &co->steps[last];
-    const char *last_id = lastref->is_correlation ? c->rs->corrs[lastref->index].id
-                                                  : c->rs->rules[lastref->index].id;
+    const char *last_id =
+        lastref->is_correlation ? c->rs->corrs[lastref->index].id : c->rs->rules[lastref->index].id;
     cr_incident_add_reason(inc, "%s at %s, then %s at %s (within %llds)", first_id, a, last_id, b,
                            (long long)(co->timespan_ms / 1000));
     if (link[0]) {
         const struct cr_correlation *first_co = &c->rs->corrs[first->index];
-        cr_incident_add_reason(inc, "follows incident %s (%s)", link,
-                               first_co->incident.category);
+        cr_incident_add_reason(inc, "follows incident %s (%s)", link, first_co->incident.category);
     }
     open_incident(c, s, inc, t + ofor);
     chain(c, k, key, keylen, t, inc, depth + 1);
 }
-
 
 /* ---- value_count ---- */
 
@@ -1884,11 +1877,11 @@ static void apply_value(struct cr_correlator *c, uint32_t k, const struct cr_mat
     inc->event_count = n;
     cr_incident_add_ref(inc, m->input, m->position, t);
     cr_incident_add_sample(inc, m->raw, m->raw_len);
-    const char *fname =
-        co->value_field >= 0 && co->value_field < c->rs->nfields ? c->rs->field_names[co->value_field]
-                                                                  : "?";
-    cr_incident_add_reason(inc, "%u distinct %s values within %llds (threshold: >= %u in %llds)",
-                           n, fname, (long long)((newest - first) / 1000), n,
+    const char *fname = co->value_field >= 0 && co->value_field < c->rs->nfields
+                            ? c->rs->field_names[co->value_field]
+                            : "?";
+    cr_incident_add_reason(inc, "%u distinct %s values within %llds (threshold: >= %u in %llds)", n,
+                           fname, (long long)((newest - first) / 1000), n,
                            (long long)(co->timespan_ms / 1000));
     vals_store(c, s, vr, 0);
     open_incident(c, s, inc, newest + ofor);
@@ -1955,7 +1948,8 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
                             : "?";
     char a[32];
     cr_time_format(head->t + co->learn_ms, a, sizeof a);
-    cr_incident_add_reason(inc, "a %s value not seen for this key within %llds (%u known; "
+    cr_incident_add_reason(inc,
+                           "a %s value not seen for this key within %llds (%u known; "
                            "learning ended %s)",
                            fname, (long long)(co->timespan_ms / 1000), s->n - 2, a);
     open_incident(c, s, inc, t + ofor);
@@ -1964,14 +1958,12 @@ static void apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_ma
 
 /* ---- temporal (every step, any order) ---- */
 
-static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char *key,
-                      size_t keylen, int64_t t, const struct cr_match *m, int depth,
-                      struct cr_version **extra)
+static void apply_all(struct cr_correlator *c, uint32_t k, int step, const char *key, size_t keylen,
+                      int64_t t, const struct cr_match *m, int depth, struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
     int64_t ofor = open_for(&co->incident, co->timespan_ms);
-    struct state *s =
-        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
     struct stage *st = payload(c, s);
     if (s->n == 0) {
         for (int i = 0; i < co->nsteps; i++)
@@ -2076,8 +2068,7 @@ static void apply_absent(struct cr_correlator *c, uint32_t k, int step, const ch
                          const struct cr_incident *from, struct cr_version **extra)
 {
     const struct cr_correlation *co = &c->rs->corrs[k];
-    struct state *s =
-        lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
+    struct state *s = lookup(c, (uint32_t)c->rs->nrules + k, key, keylen);
     struct stage *st = payload(c, s);
     char *link = (char *)&st[2];
     if (s->n == 0) {
@@ -2183,8 +2174,8 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
         c->stats.incident_updates++;
         mark_dirty(c, s);
     } else {
-        struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident,
-                                               co->group_by, co->ngroup_by, s, w->start);
+        struct cr_incident *inc = new_incident(c, co->id, co->title, &co->incident, co->group_by,
+                                               co->ngroup_by, s, w->start);
         inc->first_seen_ms = w->start;
         inc->last_seen_ms = w->last;
         inc->event_count = w->count;
@@ -2193,7 +2184,8 @@ static void fire_window(struct cr_correlator *c, struct state *s, int64_t at)
         char cond[48], a[32];
         condition_text(co, cond, sizeof cond);
         cr_time_format(w->start, a, sizeof a);
-        cr_incident_add_reason(inc, "%llu matches of %s in the %llds window from %s (condition: %s)",
+        cr_incident_add_reason(inc,
+                               "%llu matches of %s in the %llds window from %s (condition: %s)",
                                (unsigned long long)w->count,
                                co->nsteps == 1 ? c->rs->rules[co->steps[0].index].id : "its rules",
                                (long long)(co->timespan_ms / 1000), a, cond);
@@ -2406,8 +2398,8 @@ static void fire_due(struct cr_correlator *c)
     }
 }
 
-static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen,
-                  int64_t t, const struct cr_incident *from, int depth)
+static void chain(struct cr_correlator *c, uint32_t corr, const char *key, size_t keylen, int64_t t,
+                  const struct cr_incident *from, int depth)
 {
     const struct consumer_list *l = &c->chain_consumers[corr];
     if (depth > CR_MAX_STEPS * 4) /* cycles are refused at load; this is a second guard */
@@ -2546,8 +2538,7 @@ static void expire(struct cr_correlator *c)
         uint32_t *link = &c->buckets[i];
         while (*link) {
             struct state *s = S(c, *link);
-            int64_t until =
-                s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + c->horizon[s->owner];
+            int64_t until = s->last_ms == INT64_MIN ? INT64_MIN : s->last_ms + c->horizon[s->owner];
             const struct cr_incident *inc = open_get(c, s);
             if (inc && meta(inc)->until > until)
                 until = meta(inc)->until;
@@ -2600,8 +2591,8 @@ static void expire(struct cr_correlator *c)
  * every batch, and writing each version cost more than correlating. */
 #define EMIT_EVERY 16
 
-static size_t flush_impl(struct cr_correlator *c, struct cr_version **head, struct cr_version **tail,
-                         int force)
+static size_t flush_impl(struct cr_correlator *c, struct cr_version **head,
+                         struct cr_version **tail, int force)
 {
     fire_due(c);
     struct cr_version *h = c->extra, *t = NULL;
@@ -2650,7 +2641,8 @@ static size_t flush_impl(struct cr_correlator *c, struct cr_version **head, stru
     return n;
 }
 
-size_t cr_correlator_flush(struct cr_correlator *c, struct cr_version **head, struct cr_version **tail)
+size_t cr_correlator_flush(struct cr_correlator *c, struct cr_version **head,
+                           struct cr_version **tail)
 {
     return flush_impl(c, head, tail, 1);
 }
@@ -2675,9 +2667,9 @@ uint64_t cr_correlator_memory(const struct cr_correlator *c, uint64_t *incident_
     total += (uint64_t)c->ctx.cap * sizeof *c->ctx.v + (uint64_t)c->ctx.nslot * sizeof *c->ctx.slot;
     total += c->scratch_cap * 16;
     /* open incidents: each with its open_meta, and the map that finds them */
-    uint64_t inc = c->nopen * ((sizeof(struct open_meta) + sizeof(struct cr_incident) + 8 + 15) /
-                               16 * 16) +
-                   c->opens.cap * sizeof *c->opens.v;
+    uint64_t inc =
+        c->nopen * ((sizeof(struct open_meta) + sizeof(struct cr_incident) + 8 + 15) / 16 * 16) +
+        c->opens.cap * sizeof *c->opens.v;
     if (incident_bytes)
         *incident_bytes = inc;
     return total + inc;
@@ -2787,10 +2779,7 @@ const char *cr_correlator_state_format(void)
     return fmt;
 }
 
-void cr_correlator_enable_checkpoints(struct cr_correlator *c)
-{
-    c->checkpointing = 1;
-}
+void cr_correlator_enable_checkpoints(struct cr_correlator *c) { c->checkpointing = 1; }
 
 static int owner_kind(const struct cr_correlator *c, uint32_t owner)
 {

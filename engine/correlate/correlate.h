@@ -76,10 +76,10 @@ struct cr_correlator;
 
 struct cr_correlator_stats {
     uint64_t matches;
-    uint64_t states;       /* live now */
+    uint64_t states; /* live now */
     uint64_t states_peak;
     uint64_t expired;
-    uint64_t evicted;      /* removed because a budget was reached (shard, rule or tenant) */
+    uint64_t evicted;        /* removed because a budget was reached (shard, rule or tenant) */
     uint64_t budget_evicted; /* ... of those, by a rule's or correlation's own max_keys */
     uint64_t tenant_evicted; /* ... of those, by correlation.max_keys_per_tenant */
     uint64_t incidents_opened;

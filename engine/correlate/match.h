@@ -34,13 +34,13 @@ enum cr_msg_kind {
     CR_MSG_BATCH_END = 2,
     CR_MSG_EOF = 3,
     CR_MSG_MARK = 4,
-    CR_MSG_DROP = 5, /* forget the state of input `src` (a partition another process moved on) */
+    CR_MSG_DROP = 5,   /* forget the state of input `src` (a partition another process moved on) */
     CR_MSG_SOURCE = 7, /* input `src` is pending or idle (flags: CR_SOURCE_*): takes a seq */
     CR_MSG_WATERMARK = 6, /* input `src` has reached event time `time_ms` (its records of
                            * this batch, matched or not; before BATCH_END) */
-    CR_MSG_RELOAD = 8, /* switch to new rules here: `value` holds the struct cr_swap * */
-    CR_MSG_QUIET = 9,  /* no input has sent anything for correlation.idle_release of wall
-                        * time: apply everything held (reorder.h, cr_reorder_release_quiet) */
+    CR_MSG_RELOAD = 8,    /* switch to new rules here: `value` holds the struct cr_swap * */
+    CR_MSG_QUIET = 9,     /* no input has sent anything for correlation.idle_release of wall
+                           * time: apply everything held (reorder.h, cr_reorder_release_quiet) */
     CR_MSG_ASSIGNED = 10, /* the Kafka assignment is in: restored inputs it did not claim
                            * stop holding the watermark back (cr_reorder_assigned) */
 };
@@ -57,25 +57,25 @@ enum cr_source_state {
 };
 
 struct cr_match {
-    uint8_t kind;      /* enum cr_msg_kind */
-    uint8_t route;     /* index into the rule's routes[] */
+    uint8_t kind;  /* enum cr_msg_kind */
+    uint8_t route; /* index into the rule's routes[] */
     uint16_t key_len;
     uint16_t raw_len;
-    uint16_t flags;    /* CR_EV_* of the event, truncated to 16 bits */
-    uint8_t replay;    /* rebuilding state after a rebalance: update state, emit nothing */
-    uint32_t src;      /* stable id of the input (hash of its name): whose state this is */
-    uint32_t rule;     /* match rule index */
+    uint16_t flags; /* CR_EV_* of the event, truncated to 16 bits */
+    uint8_t replay; /* rebuilding state after a rebalance: update state, emit nothing */
+    uint32_t src;   /* stable id of the input (hash of its name): whose state this is */
+    uint32_t rule;  /* match rule index */
     uint32_t input;
-    uint64_t seq;      /* batch sequence number */
-    uint64_t epoch;    /* CR_MSG_MARK: the checkpoint */
+    uint64_t seq;   /* batch sequence number */
+    uint64_t epoch; /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
     int64_t time_ms;
-    uint64_t value;    /* value_count routes: hash of the counted field's value;
-                        * CR_MSG_RELOAD: the struct cr_swap *, as uintptr_t */
-    int64_t seen_ms;   /* the newest time of its input in its batch up to this record
-                        * (INT64_MIN: none): a match older than that minus the allowed
-                        * lateness is late, wherever the batch boundaries fall */
-    uint32_t tenant;   /* hash of the event's correlation.tenant_field value; 0 = none */
+    uint64_t value;  /* value_count routes: hash of the counted field's value;
+                      * CR_MSG_RELOAD: the struct cr_swap *, as uintptr_t */
+    int64_t seen_ms; /* the newest time of its input in its batch up to this record
+                      * (INT64_MIN: none): a match older than that minus the allowed
+                      * lateness is late, wherever the batch boundaries fall */
+    uint32_t tenant; /* hash of the event's correlation.tenant_field value; 0 = none */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };

@@ -88,10 +88,7 @@ size_t cr_tenants_top(const struct cr_tenants *ts, struct cr_tenant *out, size_t
     return k;
 }
 
-size_t cr_tenants_memory(const struct cr_tenants *ts)
-{
-    return ts->cap * sizeof *ts->v;
-}
+size_t cr_tenants_memory(const struct cr_tenants *ts) { return ts->cap * sizeof *ts->v; }
 
 void cr_tenants_free(struct cr_tenants *ts)
 {

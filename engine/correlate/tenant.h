@@ -23,10 +23,10 @@
 #include <stdint.h>
 
 struct cr_tenant {
-    uint32_t tenant;    /* 0: empty slot */
+    uint32_t tenant; /* 0: empty slot */
     uint32_t pad;
-    uint64_t states;    /* live now */
-    uint64_t evicted;   /* by the tenant budget */
+    uint64_t states;  /* live now */
+    uint64_t evicted; /* by the tenant budget */
 };
 
 struct cr_tenants {

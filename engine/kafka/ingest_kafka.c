@@ -25,22 +25,22 @@
 
 #define MAX_HEADERS 64
 #define MAX_PENDING_CKPT 64
-#define LINGER_MS 20 /* a partly filled batch waits at most this long for more records */
+#define LINGER_MS 20         /* a partly filled batch waits at most this long for more records */
 #define BACKLOG_CHECK_MS 100 /* how often partitions' backlogs are looked at (track_backlog) */
 
 struct part {
     char topic[96];
     int32_t partition;
     char input[128];
-    int idx;              /* pipeline input index */
+    int idx; /* pipeline input index */
     enum cr_format format;
     int assigned;
     int64_t next;         /* next offset to read; -1 unknown */
     int64_t target;       /* --until-caught-up: end at assignment; -1 unknown */
     int64_t replay_until; /* records below this offset only rebuild state */
     uint64_t records;
-    int idle;             /* reached its end at assignment: told the pipeline (reorder.h) */
-    int behind;           /* records wait in the broker for it: told the pipeline (BEHIND) */
+    int idle;   /* reached its end at assignment: told the pipeline (reorder.h) */
+    int behind; /* records wait in the broker for it: told the pipeline (BEHIND) */
 };
 
 struct ckpt {
@@ -63,8 +63,8 @@ struct kctx {
     int cooperative;
     struct cr_batch *b;
     int64_t batch_started;
-    uint64_t since_ckpt;  /* records since the last checkpoint */
-    struct ckpt *pend;    /* checkpoints not yet stored in librdkafka, oldest first */
+    uint64_t since_ckpt; /* records since the last checkpoint */
+    struct ckpt *pend;   /* checkpoints not yet stored in librdkafka, oldest first */
     int npend;
     int paused;
     int64_t paused_at;
@@ -176,7 +176,8 @@ static void store_durable(struct kctx *k)
 
 static rd_kafka_topic_partition_list_t *assigned_list(struct kctx *k)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(k->nparts ? k->nparts : 1);
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(k->nparts ? k->nparts : 1);
     for (int i = 0; i < k->nparts; i++)
         if (k->parts[i].assigned)
             rd_kafka_topic_partition_list_add(l, k->parts[i].topic, k->parts[i].partition);
@@ -278,8 +279,9 @@ static void commit_sync(struct kctx *k, const rd_kafka_topic_partition_list_t *l
     rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         k->st->commit_failures++;
-        fprintf(stderr, "corral: kafka: group commit %s failed: %s (offsets are durable in the "
-                        "store; the group's may lag)\n",
+        fprintf(stderr,
+                "corral: kafka: group commit %s failed: %s (offsets are durable in the "
+                "store; the group's may lag)\n",
                 when, rd_kafka_err2str(e));
     }
 }
@@ -343,8 +345,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         on_revoke(k, parts);
         k->in_rebalance = 1;
-    }
-    else {
+    } else {
         fprintf(stderr, "corral: kafka: rebalance error: %s\n", rd_kafka_err2str(err));
         if (k->cooperative)
             rd_kafka_incremental_unassign(rk, parts);
@@ -395,9 +396,9 @@ static int append(struct kctx *k, const rd_kafka_message_t *m)
                 const char *name;
                 const void *val;
                 size_t vlen;
-                for (size_t i = 0; nh < MAX_HEADERS &&
-                                   rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen) ==
-                                       RD_KAFKA_RESP_ERR_NO_ERROR;
+                for (size_t i = 0;
+                     nh < MAX_HEADERS && rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen) ==
+                                             RD_KAFKA_RESP_ERR_NO_ERROR;
                      i++) {
                     h[nh].name = name;
                     h[nh].value = val;
@@ -517,8 +518,7 @@ static void track_backlog(struct kctx *k)
         struct part *p = &k->parts[i];
         int64_t lo = 0, hi = -1;
         if (!p->assigned || p->next < 0 ||
-            rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi) ||
-            hi < 0)
+            rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
             continue;
         int behind = p->next < hi;
         if (behind == p->behind)
@@ -599,9 +599,8 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
                     {"enable.partition.eof", "false"}};
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
         rd_kafka_conf_set(conf, defaults[i].k, defaults[i].v, e, sizeof e);
-    if (cfg->kafka_brokers &&
-        rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, e, sizeof e) !=
-            RD_KAFKA_CONF_OK)
+    if (cfg->kafka_brokers && rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, e,
+                                                sizeof e) != RD_KAFKA_CONF_OK)
         goto conf_fail;
     if (rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, e, sizeof e) != RD_KAFKA_CONF_OK)
         goto conf_fail;
@@ -624,11 +623,9 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
     }
     k->cooperative = strcmp(rd_kafka_rebalance_protocol(k->rk), "COOPERATIVE") == 0;
     rd_kafka_poll_set_consumer(k->rk);
-    rd_kafka_topic_partition_list_t *topics =
-        rd_kafka_topic_partition_list_new(cfg->nkafka_topics);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(cfg->nkafka_topics);
     for (int i = 0; i < cfg->nkafka_topics; i++)
-        rd_kafka_topic_partition_list_add(topics, cfg->kafka_topics[i].name,
-                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_topic_partition_list_add(topics, cfg->kafka_topics[i].name, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t serr = rd_kafka_subscribe(k->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (serr) {

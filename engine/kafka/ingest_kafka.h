@@ -48,26 +48,26 @@
 #include <stdint.h>
 
 struct cr_kafka_ingest_opts {
-    int until_caught_up;            /* stop once every assigned partition reached the end it
-                                     * had when it was assigned */
-    volatile sig_atomic_t *stop;    /* set by a signal handler: checkpoint and stop */
-    int quiet;                      /* no progress lines */
+    int until_caught_up;         /* stop once every assigned partition reached the end it
+                                  * had when it was assigned */
+    volatile sig_atomic_t *stop; /* set by a signal handler: checkpoint and stop */
+    int quiet;                   /* no progress lines */
 };
 
 #define CR_KAFKA_MAX_PARTITIONS 256
 
 struct cr_kafka_partition_stats {
-    char input[128];   /* "kafka:TOPIC/PARTITION" */
-    int64_t next;      /* next offset to read */
-    int64_t high;      /* high watermark last seen */
+    char input[128]; /* "kafka:TOPIC/PARTITION" */
+    int64_t next;    /* next offset to read */
+    int64_t high;    /* high watermark last seen */
     uint64_t records;
 };
 
 struct cr_kafka_stats {
-    uint64_t records;          /* consumed */
+    uint64_t records; /* consumed */
     uint64_t bytes;
-    uint64_t consumer_errors;  /* errors reported by the consumer (the run continues) */
-    uint64_t bad_envelopes;    /* CloudEvents records with invalid binary headers */
+    uint64_t consumer_errors; /* errors reported by the consumer (the run continues) */
+    uint64_t bad_envelopes;   /* CloudEvents records with invalid binary headers */
     uint64_t pauses;
     double paused_seconds;
     uint64_t checkpoints;

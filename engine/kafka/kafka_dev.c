@@ -262,8 +262,8 @@ static int fwd_serve(struct fwd_conn *c, const short *rev)
         /* write side: fd[s] receives what fd[1 - s] sent */
         int from = 1 - s;
         if ((rev[s] & POLLOUT) && c->len[from] > c->off[from]) {
-            ssize_t w = send(c->fd[s], c->buf[from] + c->off[from],
-                             c->len[from] - c->off[from], MSG_NOSIGNAL);
+            ssize_t w = send(c->fd[s], c->buf[from] + c->off[from], c->len[from] - c->off[from],
+                             MSG_NOSIGNAL);
             if (w < 0 && errno != EAGAIN && errno != EINTR)
                 return -1;
             if (w > 0) {
@@ -433,15 +433,9 @@ fail:
     return NULL;
 }
 
-const char *cr_kafka_dev_bootstrap(const struct cr_kafka_dev *d)
-{
-    return d->bootstrap;
-}
+const char *cr_kafka_dev_bootstrap(const struct cr_kafka_dev *d) { return d->bootstrap; }
 
-rd_kafka_mock_cluster_t *cr_kafka_dev_mock(struct cr_kafka_dev *d)
-{
-    return d->mc;
-}
+rd_kafka_mock_cluster_t *cr_kafka_dev_mock(struct cr_kafka_dev *d) { return d->mc; }
 
 void cr_kafka_dev_stop(struct cr_kafka_dev *d)
 {

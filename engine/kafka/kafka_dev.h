@@ -68,5 +68,4 @@ void cr_kafka_dev_stop(struct cr_kafka_dev *d);
  * "HOST:PORT", else -1 with the reason in err. */
 int cr_kafka_dev_check_listen(const char *listen, char *err, size_t errlen);
 
-
 #endif

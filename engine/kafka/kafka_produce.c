@@ -26,7 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -54,15 +53,9 @@ int cr_produce_key_parse(const char *s, enum cr_produce_key *key)
 
 /* ---- keys ---- */
 
-static int is_word(char c)
-{
-    return isalnum((unsigned char)c) || c == '_';
-}
+static int is_word(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
-static int is_ipchar(char c)
-{
-    return isxdigit((unsigned char)c) || c == ':' || c == '.';
-}
+static int is_ipchar(char c) { return isxdigit((unsigned char)c) || c == ':' || c == '.'; }
 
 static int parse_ip(const char *s, size_t n, int family)
 {
@@ -138,8 +131,8 @@ static int key_host(const char *p, size_t len, const char **key, size_t *keylen)
         i = j + 1;
         /* RFC 5424: VERSION SP TIMESTAMP SP HOSTNAME */
         if (i + 1 < len && isdigit((unsigned char)p[i]) &&
-            (p[i + 1] == ' ' || (i + 2 < len && isdigit((unsigned char)p[i + 1]) &&
-                                 p[i + 2] == ' '))) {
+            (p[i + 1] == ' ' ||
+             (i + 2 < len && isdigit((unsigned char)p[i + 1]) && p[i + 2] == ' '))) {
             i += token(p + i, len - i) + 1; /* version */
             if (i >= len)
                 return -1;
@@ -157,12 +150,11 @@ static int key_host(const char *p, size_t len, const char **key, size_t *keylen)
     /* RFC 3164: "Mmm dd hh:mm:ss HOST" (day space-padded: "Mar  2") */
     if (i + 15 < len && isalpha((unsigned char)p[i]) && isalpha((unsigned char)p[i + 1]) &&
         isalpha((unsigned char)p[i + 2]) && p[i + 3] == ' ' &&
-        (p[i + 4] == ' ' || isdigit((unsigned char)p[i + 4])) &&
-        isdigit((unsigned char)p[i + 5]) && p[i + 6] == ' ' && p[i + 9] == ':' &&
-        p[i + 12] == ':' && p[i + 15] == ' ') {
+        (p[i + 4] == ' ' || isdigit((unsigned char)p[i + 4])) && isdigit((unsigned char)p[i + 5]) &&
+        p[i + 6] == ' ' && p[i + 9] == ':' && p[i + 12] == ':' && p[i + 15] == ' ') {
         i += 16;
-    } else if (i + 10 < len && isdigit((unsigned char)p[i]) && p[i + 4] == '-' &&
-               p[i + 7] == '-' && p[i + 10] == 'T') {
+    } else if (i + 10 < len && isdigit((unsigned char)p[i]) && p[i + 4] == '-' && p[i + 7] == '-' &&
+               p[i + 10] == 'T') {
         /* ISO timestamp in a BSD header (rsyslog's RSYSLOG_FileFormat) */
         i += token(p + i, len - i) + 1;
     } else {
@@ -179,8 +171,8 @@ static int key_host(const char *p, size_t len, const char **key, size_t *keylen)
     return 0;
 }
 
-int cr_produce_key_of(enum cr_produce_key policy, const char *line, size_t len,
-                      const char **key, size_t *keylen)
+int cr_produce_key_of(enum cr_produce_key policy, const char *line, size_t len, const char **key,
+                      size_t *keylen)
 {
     switch (policy) {
     case CR_KEY_HOST:
@@ -197,17 +189,14 @@ int cr_produce_key_of(enum cr_produce_key policy, const char *line, size_t len,
 
 static void log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    static const char *const names[8] = {"emerg", "alert", "crit", "error",
+    static const char *const names[8] = {"emerg",   "alert",  "crit", "error",
                                          "warning", "notice", "info", "debug"};
     (void)rk;
     fprintf(stderr, "corral: kafka: %s %s: %s\n", level >= 0 && level < 8 ? names[level] : "log",
             fac, buf);
 }
 
-void cr_kafka_conf_set_log(rd_kafka_conf_t *conf)
-{
-    rd_kafka_conf_set_log_cb(conf, log_line);
-}
+void cr_kafka_conf_set_log(rd_kafka_conf_t *conf) { rd_kafka_conf_set_log_cb(conf, log_line); }
 
 /* How long `corral produce` waits for the brokers to answer at all before
  * it gives up (a dead or wrong address must not hang it), and the default
@@ -417,8 +406,8 @@ int cr_kafka_produce_file_at(const char *brokers, const char *topic, const char 
     }
     if (st.delivered != enqueued) {
         /* cannot happen with a drained queue; checked so a silent loss cannot pass */
-        seterr(err, errlen, "%llu records queued but %llu delivered",
-               (unsigned long long)enqueued, (unsigned long long)st.delivered);
+        seterr(err, errlen, "%llu records queued but %llu delivered", (unsigned long long)enqueued,
+               (unsigned long long)st.delivered);
         goto out;
     }
     rc = 0;

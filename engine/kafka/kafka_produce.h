@@ -52,8 +52,8 @@ int cr_produce_key_parse(const char *s, enum cr_produce_key *key);
  *   src_ip: a maximal run of hex digits, ':' and '.' bounded by characters
  *         that are not letters, digits or '_', that inet_pton accepts as
  *         IPv4 or IPv6 ("10.0.0.1:22" keys as 10.0.0.1). */
-int cr_produce_key_of(enum cr_produce_key policy, const char *line, size_t len,
-                      const char **key, size_t *keylen);
+int cr_produce_key_of(enum cr_produce_key policy, const char *line, size_t len, const char **key,
+                      size_t *keylen);
 
 /* Apply "key=value" properties (NULL-terminated list, or NULL; borrowed) to
  * conf. Returns 0, or -1 with "property 'k': reason" in err. Shared with
@@ -80,6 +80,5 @@ int cr_kafka_produce_file(const char *brokers, const char *topic, const char *pa
 int cr_kafka_produce_file_at(const char *brokers, const char *topic, const char *path,
                              enum cr_produce_key key, const char *const *props, double rate,
                              uint64_t *produced, char *err, size_t errlen);
-
 
 #endif

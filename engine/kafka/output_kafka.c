@@ -23,8 +23,8 @@
 struct cr_output_kafka {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
-    uint64_t queued; /* accepted by producev */
-    uint64_t sent;   /* delivery report without error */
+    uint64_t queued;    /* accepted by producev */
+    uint64_t sent;      /* delivery report without error */
     uint64_t failed_dr; /* delivery report with an error */
     uint64_t refused;   /* refused by producev for good (never queued) */
 };
@@ -84,10 +84,10 @@ fail_conf:
 int cr_output_kafka_send(struct cr_output_kafka *o, const char *id, const char *json, size_t len)
 {
     for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            o->rk, RD_KAFKA_V_RKT(o->rkt), RD_KAFKA_V_KEY(id, strlen(id)),
-            RD_KAFKA_V_VALUE((void *)json, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e =
+            rd_kafka_producev(o->rk, RD_KAFKA_V_RKT(o->rkt), RD_KAFKA_V_KEY(id, strlen(id)),
+                              RD_KAFKA_V_VALUE((void *)json, len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             o->queued++;
             rd_kafka_poll(o->rk, 0); /* serve delivery reports as we go */

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 enum {
-    CR_REC_TRUNCATED = 1u << 0, /* longer than max_record_bytes: only the first part is here */
+    CR_REC_TRUNCATED = 1u << 0,    /* longer than max_record_bytes: only the first part is here */
     CR_REC_BAD_ENVELOPE = 1u << 1, /* transport metadata was invalid (e.g. CloudEvents headers);
                                     * the bytes are the record's value as received */
     CR_REC_REPLAY = 1u << 2,       /* read again to rebuild correlation state after a
@@ -37,13 +37,13 @@ enum {
 struct cr_rec {
     uint32_t off;
     uint32_t len;
-    uint64_t position;  /* line number (files) or offset (Kafka) */
-    uint32_t flags;     /* CR_REC_* */
-    uint32_t orig_len;  /* length before truncation (saturated at UINT32_MAX) */
-    uint32_t input;     /* input index (a Kafka batch mixes partitions) */
-    int64_t ts_ms;      /* transport timestamp (Kafka record time); 0 = none */
-    int32_t year_add;   /* files: years the replay rolled over before this line (a year-less
-                         * stamp's month went back, Dec -> Jan); added to input.year */
+    uint64_t position; /* line number (files) or offset (Kafka) */
+    uint32_t flags;    /* CR_REC_* */
+    uint32_t orig_len; /* length before truncation (saturated at UINT32_MAX) */
+    uint32_t input;    /* input index (a Kafka batch mixes partitions) */
+    int64_t ts_ms;     /* transport timestamp (Kafka record time); 0 = none */
+    int32_t year_add;  /* files: years the replay rolled over before this line (a year-less
+                        * stamp's month went back, Dec -> Jan); added to input.year */
 };
 
 struct cr_batch {

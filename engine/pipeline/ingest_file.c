@@ -15,8 +15,8 @@ struct reader {
     struct cr_pipeline *pl;
     int input;
     uint32_t max;
-    uint64_t line;     /* 1-based number of the next line */
-    int skipping;      /* inside the tail of an oversized line */
+    uint64_t line;        /* 1-based number of the next line */
+    int skipping;         /* inside the tail of an oversized line */
     uint64_t skip_before; /* lines numbered below this are not records (resuming) */
     uint64_t since_ckpt;
     struct cr_ingest_stats *st;
@@ -135,8 +135,8 @@ static void checkpoint(struct reader *r, const struct cr_ingest_resume *res)
 
 /* Hand b's complete records to the pipeline and return a fresh batch that
  * starts with the unfinished line (`partial` bytes from line_start). */
-static struct cr_batch *submit_keep_partial(struct reader *r, struct cr_batch *b,
-                                            size_t line_start, size_t partial)
+static struct cr_batch *submit_keep_partial(struct reader *r, struct cr_batch *b, size_t line_start,
+                                            size_t partial)
 {
     struct cr_batch *next = cr_pipeline_get_batch(r->pl);
     next->input = (uint32_t)r->input;
@@ -184,8 +184,7 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_inge
     if (!st)
         st = &local;
     memset(st, 0, sizeof *st);
-    struct reader r = {.pl = pl, .input = input, .max = cfg->max_record_bytes, .line = 1,
-                       .st = st};
+    struct reader r = {.pl = pl, .input = input, .max = cfg->max_record_bytes, .line = 1, .st = st};
     if (resume) {
         r.line = resume->first_line ? resume->first_line : 1;
         r.skip_before = resume->skip_before;
@@ -277,8 +276,8 @@ int cr_ingest_fd(struct cr_pipeline *pl, int fd, int input, const struct cr_inge
 uint64_t cr_ingest_resume_point(struct cr_store *store, const char *name, int is_stdin,
                                 uint64_t checkpoint_every, struct cr_ingest_resume *res)
 {
-    *res = (struct cr_ingest_resume){.name = name, .first_line = 1,
-                                     .checkpoint_every = checkpoint_every, .year_state = -1};
+    *res = (struct cr_ingest_resume){
+        .name = name, .first_line = 1, .checkpoint_every = checkpoint_every, .year_state = -1};
     int64_t stored;
     char ykey[160];
     cr_ingest_year_key(ykey, sizeof ykey, name);

@@ -35,19 +35,19 @@ struct cr_ingest_stats {
     uint64_t lines;
     uint64_t bytes;
     uint64_t oversized;
-    uint64_t skipped;     /* lines before the resume position, read and not processed */
+    uint64_t skipped; /* lines before the resume position, read and not processed */
     uint64_t checkpoints;
 };
 
 /* Resuming (corral run --resume): where this input continues. */
 struct cr_ingest_resume {
-    const char *name;       /* the input's name in checkpoints (path, or "stdin") */
-    uint64_t first_line;    /* number of the first line read (1, or a stdin continuation) */
-    uint64_t skip_before;   /* lines numbered below this are skipped (a named file resumed) */
+    const char *name;          /* the input's name in checkpoints (path, or "stdin") */
+    uint64_t first_line;       /* number of the first line read (1, or a stdin continuation) */
+    uint64_t skip_before;      /* lines numbered below this are skipped (a named file resumed) */
     uint64_t checkpoint_every; /* records between checkpoints; 0 = none (not resuming) */
-    int64_t year_state;     /* the year rollover state checkpointed with the position (under
-                             * cr_ingest_year_key), -1 = none: a stdin continuation does not
-                             * see the lines before it */
+    int64_t year_state;        /* the year rollover state checkpointed with the position (under
+                                * cr_ingest_year_key), -1 = none: a stdin continuation does not
+                                * see the lines before it */
 };
 
 /* The checkpoint key of an input's year rollover state (years rolled over

@@ -22,8 +22,8 @@ struct cr_pipeline {
     const struct cr_ruleset *rs;
     struct cr_batch_pool *pool;
     int W, S;
-    struct cr_ring **batch_rings;  /* [W] */
-    struct cr_ring **match_rings;  /* [W * S]: worker w -> shard s at w * S + s */
+    struct cr_ring **batch_rings; /* [W] */
+    struct cr_ring **match_rings; /* [W * S]: worker w -> shard s at w * S + s */
     struct cr_worker *workers;
     struct cr_shard *shards;
     struct cr_writer *writer;
@@ -34,8 +34,8 @@ struct cr_pipeline {
     _Atomic int ninputs; /* written by the ingest thread only; the writer reads it (writer.h) */
     int64_t start_ms;
     struct timespec t0;
-    uint64_t epoch;            /* last checkpoint requested */
-    _Atomic uint64_t durable;  /* last checkpoint committed */
+    uint64_t epoch;           /* last checkpoint requested */
+    _Atomic uint64_t durable; /* last checkpoint committed */
     pthread_mutex_t dmu;
     pthread_cond_t dcv;
     _Atomic(struct cr_swap *) offer; /* a rules swap waiting for the ingest thread */
@@ -144,9 +144,11 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         wk->quiet = cfg->quiet;
         wk->tenant_field = cfg->tenant_field ? cr_ruleset_field(rs, cfg->tenant_field) : -1;
         if (w == 0 && wk->tenant_field < 0 && cfg->max_keys_per_tenant)
-            fprintf(stderr, "corral: correlation.tenant_field '%s' is neither a builtin field "
+            fprintf(stderr,
+                    "corral: correlation.tenant_field '%s' is neither a builtin field "
                     "nor used by a rule: no match has a tenant, max_keys_per_tenant applies to "
-                    "none\n", cfg->tenant_field ? cfg->tenant_field : "");
+                    "none\n",
+                    cfg->tenant_field ? cfg->tenant_field : "");
         if (cr_worker_start(wk) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d", w);
             return NULL;
@@ -232,10 +234,8 @@ uint64_t cr_pipeline_checkpoint(struct cr_pipeline *pl, const struct cr_position
 
 void cr_pipeline_drop_input(struct cr_pipeline *pl, int input)
 {
-    struct cr_batch_msg msg = {.batch = NULL,
-                               .seq = pl->next_seq,
-                               .src = pl->input_srcs[input],
-                               .kind = CR_BM_DROP};
+    struct cr_batch_msg msg = {
+        .batch = NULL, .seq = pl->next_seq, .src = pl->input_srcs[input], .kind = CR_BM_DROP};
     pl->next_seq++;
     cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);
 }
@@ -273,15 +273,9 @@ void cr_pipeline_set_output(struct cr_pipeline *pl, const struct cr_output *out)
     cr_writer_set_output(pl->writer, out);
 }
 
-int cr_pipeline_failed(struct cr_pipeline *pl)
-{
-    return cr_writer_failed(pl->writer);
-}
+int cr_pipeline_failed(struct cr_pipeline *pl) { return cr_writer_failed(pl->writer); }
 
-const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl)
-{
-    return pl->cfg;
-}
+const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl) { return pl->cfg; }
 
 void cr_pipeline_offer_rules(struct cr_pipeline *pl, struct cr_swap *sw)
 {
@@ -295,10 +289,7 @@ int cr_pipeline_rules_offered(struct cr_pipeline *pl)
     return atomic_load_explicit(&pl->offer, memory_order_relaxed) != NULL;
 }
 
-int cr_pipeline_wake_fd(const struct cr_pipeline *pl)
-{
-    return pl->wake[0];
-}
+int cr_pipeline_wake_fd(const struct cr_pipeline *pl) { return pl->wake[0]; }
 
 static void drain_wake(struct cr_pipeline *pl)
 {
@@ -322,9 +313,11 @@ int cr_pipeline_swap_rules(struct cr_pipeline *pl, int input, int64_t last)
     cr_swap_applied(sw, seq, pl->W + pl->S, where);
     pl->rs = cr_swap_rules(sw);
     for (int w = 0; w < pl->W; w++) {
-        struct cr_batch_msg msg = {.batch = NULL, .seq = seq, .swap = sw,
+        struct cr_batch_msg msg = {.batch = NULL,
+                                   .seq = seq,
+                                   .swap = sw,
                                    .kind = (uint64_t)w == seq % (uint64_t)pl->W ? CR_BM_RELOAD
-                                                                               : CR_BM_SWITCH};
+                                                                                : CR_BM_SWITCH};
         cr_ring_push(pl->batch_rings[w], &msg, 1);
     }
     return 1;

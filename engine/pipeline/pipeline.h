@@ -48,8 +48,8 @@ struct cr_pipeline_stats {
     uint64_t restored_states;
     uint64_t provisional_rolled_back; /* incidents the previous run's end released early,
                                        * put back at the start (store.h); set by the caller */
-    uint64_t *budget_evicted; /* per owner (rule index, then nrules + correlation index):
-                               * states evicted by its max_keys; caller frees */
+    uint64_t *budget_evicted;         /* per owner (rule index, then nrules + correlation index):
+                                       * states evicted by its max_keys; caller frees */
     struct cr_tenant_evictions *tenant_evicted; /* per tenant, summed over shards, most
                                                  * first; caller frees */
     size_t ntenant_evicted;

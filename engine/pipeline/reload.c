@@ -114,8 +114,7 @@ static void write_status(struct cr_reload *r, const struct cr_reload_status *s)
     if (o >= cap)
         o = cap - 1;
     if (write_atomic(r->status_path, buf, o) != 0)
-        fprintf(stderr, "corral: reload: cannot write %s: %s\n", r->status_path,
-                strerror(errno));
+        fprintf(stderr, "corral: reload: cannot write %s: %s\n", r->status_path, strerror(errno));
     free(buf);
 }
 
@@ -219,9 +218,9 @@ static void reload_once(struct cr_reload *r)
                 "%d removed), %d correlations (%d added, %d changed, %d removed); correlation "
                 "states: %llu kept, %llu dropped\n",
                 (unsigned long long)s->generation, s->barrier, s->rules, s->diff.rules_added,
-                s->diff.rules_changed, s->diff.rules_removed, s->correlations,
-                s->diff.corrs_added, s->diff.corrs_changed, s->diff.corrs_removed,
-                (unsigned long long)s->states_kept, (unsigned long long)s->states_dropped);
+                s->diff.rules_changed, s->diff.rules_removed, s->correlations, s->diff.corrs_added,
+                s->diff.corrs_changed, s->diff.corrs_removed, (unsigned long long)s->states_kept,
+                (unsigned long long)s->states_dropped);
     write_status(r, s);
 out:
     free(err);
@@ -332,10 +331,7 @@ void cr_reload_stop(struct cr_reload *r)
     }
 }
 
-const struct cr_ruleset *cr_reload_rules(const struct cr_reload *r)
-{
-    return r ? r->cur : NULL;
-}
+const struct cr_ruleset *cr_reload_rules(const struct cr_reload *r) { return r ? r->cur : NULL; }
 
 void cr_reload_get_stats(const struct cr_reload *r, struct cr_reload_stats *st)
 {

@@ -83,15 +83,15 @@ enum cr_reload_result { CR_RELOAD_FAILED = 0, CR_RELOAD_OK = 1, CR_RELOAD_UNCHAN
 
 struct cr_reload_status {
     long pid;
-    int64_t requested_ms;  /* wall clock when the running process took the SIGHUP */
+    int64_t requested_ms; /* wall clock when the running process took the SIGHUP */
     int64_t finished_ms;
-    int result;            /* enum cr_reload_result */
-    uint64_t generation;   /* swaps applied by this process so far */
-    char barrier[160];     /* input position before the barrier ("stdin:41"), if known */
+    int result;              /* enum cr_reload_result */
+    uint64_t generation;     /* swaps applied by this process so far */
+    char barrier[160];       /* input position before the barrier ("stdin:41"), if known */
     int rules, correlations; /* in the new rules (ok, unchanged) */
     struct cr_ruleset_diff diff;
     uint64_t states_kept, states_dropped;
-    char reason[16384];    /* failed: one `file:line: reason` per line */
+    char reason[16384]; /* failed: one `file:line: reason` per line */
 };
 
 /* Read a status file. Returns 0, or -1 if it is absent or unreadable. */

@@ -52,7 +52,7 @@ struct cr_reorder {
     const struct cr_ruleset *rs;
     int64_t lateness, idle;
     uint64_t max_bytes;
-    int64_t frontier; /* everything below it has left */
+    int64_t frontier;   /* everything below it has left */
     int frontier_dirty; /* it moved (or was never stored): the next snapshot stores it */
     uint32_t shard;     /* this shard's index: the frontier's key (cr_reorder_set_shard) */
     int64_t restored_own, restored_max; /* frontiers read back at restore (INT64_MIN: none) */
@@ -69,8 +69,8 @@ struct cr_reorder {
     struct cr_reorder_stats st;
 };
 
-struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms,
-                                  int64_t idle_ms, uint64_t max_bytes)
+struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms, int64_t idle_ms,
+                                  uint64_t max_bytes)
 {
     struct cr_reorder *r = calloc(1, sizeof *r);
     if (!r)
@@ -85,10 +85,7 @@ struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_
     return r;
 }
 
-void cr_reorder_set_shard(struct cr_reorder *r, uint32_t index)
-{
-    r->shard = index;
-}
+void cr_reorder_set_shard(struct cr_reorder *r, uint32_t index) { r->shard = index; }
 
 static void free_chunks(struct chunk *c)
 {
@@ -239,7 +236,7 @@ static void heap_add(struct cr_reorder *r, struct held *h)
 
 #define HELD_PREFIX_LEN 6 /* "\x01held\0" */
 #define HELD_FIXED (HELD_PREFIX_LEN + 8 + 8 + 4 + 8 + 4 + 1)
-#define SOURCE_PREFIX_LEN 8 /* "\x01source\0" */
+#define SOURCE_PREFIX_LEN 8                                      /* "\x01source\0" */
 #define FRONTIER_PREFIX_LEN (sizeof CR_REORDER_KEY_FRONTIER - 1) /* "\x01frontier" */
 
 static void be64(char *p, uint64_t v)
@@ -554,10 +551,7 @@ size_t cr_reorder_release_quiet(struct cr_reorder *r, cr_reorder_fn fn, void *ar
     return n;
 }
 
-int64_t cr_reorder_frontier(const struct cr_reorder *r)
-{
-    return r->frontier;
-}
+int64_t cr_reorder_frontier(const struct cr_reorder *r) { return r->frontier; }
 
 void cr_reorder_resume(struct cr_reorder *r)
 {
@@ -768,11 +762,9 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
         r->restored_any = 1;
         return 1;
     }
-    if (klen == SOURCE_PREFIX_LEN + 4 &&
-        memcmp(k, CR_REORDER_KEY_SOURCE, SOURCE_PREFIX_LEN) == 0) {
+    if (klen == SOURCE_PREFIX_LEN + 4 && memcmp(k, CR_REORDER_KEY_SOURCE, SOURCE_PREFIX_LEN) == 0) {
         /* 8 bytes: a time only (checkpoints before states were kept: active) */
-        if ((vlen != 8 && vlen != 9) ||
-            (vlen == 9 && (unsigned char)v[8] > CR_SOURCE_IDLE))
+        if ((vlen != 8 && vlen != 9) || (vlen == 9 && (unsigned char)v[8] > CR_SOURCE_IDLE))
             return 0;
         uint32_t src = rd32(k + SOURCE_PREFIX_LEN);
         struct source *s = get_source(r, src);
@@ -828,7 +820,4 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
     return 1;
 }
 
-const struct cr_reorder_stats *cr_reorder_stats(const struct cr_reorder *r)
-{
-    return &r->st;
-}
+const struct cr_reorder_stats *cr_reorder_stats(const struct cr_reorder *r) { return &r->st; }

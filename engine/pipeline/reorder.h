@@ -27,8 +27,8 @@
  * put back in order; cr_reorder_push says so, and the shard counts it and
  * keeps the record. It still leaves, marked late, at the point of event
  * time where it would have been on time: the incident of its key open then
- * takes it as evidence, but no window counts it. If held matches exceed max_bytes, the oldest leave early and
- * are counted (`forced`): memory stays bounded, and nothing is lost.
+ * takes it as evidence, but no window counts it. If held matches exceed max_bytes, the oldest leave
+ * early and are counted (`forced`): memory stays bounded, and nothing is lost.
  *
  * Checkpoints: held matches and the inputs' times are part of a shard's
  * checkpoint (keys prefixed with CR_REORDER_KEY_*), so a restarted run
@@ -53,24 +53,26 @@
 /* Checkpoint key prefixes (a consumer id can never start with 0x01). */
 #define CR_REORDER_KEY_HELD "\x01held"
 #define CR_REORDER_KEY_SOURCE "\x01source"
-#define CR_REORDER_KEY_FRONTIER "\x01" "frontier" /* split: "\x01f" would be one hex escape */
+#define CR_REORDER_KEY_FRONTIER                                                                    \
+    "\x01"                                                                                         \
+    "frontier" /* split: "\x01f" would be one hex escape */
 
 struct cr_reorder;
 
 struct cr_reorder_stats {
-    uint64_t held;      /* matches held now */
+    uint64_t held; /* matches held now */
     uint64_t held_peak;
     uint64_t bytes_peak;
-    uint64_t late;      /* arrived behind the frontier */
-    uint64_t forced;    /* left before the watermark passed them (max_bytes) */
-    uint64_t restored;  /* held matches loaded from a checkpoint */
+    uint64_t late;            /* arrived behind the frontier */
+    uint64_t forced;          /* left before the watermark passed them (max_bytes) */
+    uint64_t restored;        /* held matches loaded from a checkpoint */
     uint64_t restore_dropped; /* ... whose rule no longer exists in the same shape */
     uint64_t reload_dropped;  /* held matches whose rule or route a reload removed */
     uint64_t quiet_releases;  /* every input quiet: all held matches applied at once */
 };
 
-struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms,
-                                  int64_t idle_ms, uint64_t max_bytes);
+struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms, int64_t idle_ms,
+                                  uint64_t max_bytes);
 void cr_reorder_free(struct cr_reorder *r);
 
 /* Hold a match. Returns 0, or 1 if it is late: then *behind_ms says by how

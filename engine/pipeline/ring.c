@@ -167,7 +167,4 @@ size_t cr_ring_size(const struct cr_ring *r)
     return atomic_load(&((struct cr_ring *)r)->head) - atomic_load(&((struct cr_ring *)r)->tail);
 }
 
-size_t cr_ring_capacity(const struct cr_ring *r)
-{
-    return r->mask + 1;
-}
+size_t cr_ring_capacity(const struct cr_ring *r) { return r->mask + 1; }

@@ -272,8 +272,8 @@ static void *shard_main(void *arg)
     for (int o = 0; sh->budget_evicted && o < nowners; o++)
         sh->budget_evicted[o] = cr_correlator_budget_evictions(c, o);
     sh->tenant_evicted = malloc(CR_TENANT_REPORT_MAX * sizeof *sh->tenant_evicted);
-    sh->ntenant_evicted = sh->tenant_evicted ? cr_correlator_tenant_evictions(
-                                                   c, sh->tenant_evicted, CR_TENANT_REPORT_MAX)
+    sh->ntenant_evicted = sh->tenant_evicted ? cr_correlator_tenant_evictions(c, sh->tenant_evicted,
+                                                                              CR_TENANT_REPORT_MAX)
                                              : 0;
     cr_writer_send(sh->writer, cr_wmsg_done());
     for (int w = 0; w < W; w++)
@@ -292,7 +292,4 @@ int cr_shard_start(struct cr_shard *s)
     return pthread_create(&s->thread, NULL, shard_main, s) == 0 ? 0 : -1;
 }
 
-void cr_shard_join(struct cr_shard *s)
-{
-    pthread_join(s->thread, NULL);
-}
+void cr_shard_join(struct cr_shard *s) { pthread_join(s->thread, NULL); }

@@ -47,17 +47,17 @@ struct cr_shard {
     uint64_t reorder_max_bytes;
     struct cr_writer *writer;
     int nshards;
-    int checkpoints;            /* snapshot state at CR_MSG_MARK */
-    struct cr_store *restore;   /* load checkpointed state at start (NULL: start empty) */
+    int checkpoints;                    /* snapshot state at CR_MSG_MARK */
+    struct cr_store *restore;           /* load checkpointed state at start (NULL: start empty) */
     uint64_t restored, restore_dropped; /* states and held matches (reorder.h) */
-    uint64_t dropped; /* states forgotten by CR_MSG_DROP */
+    uint64_t dropped;                   /* states forgotten by CR_MSG_DROP */
     uint64_t *budget_evicted; /* per owner (rule, then correlation), after join; caller frees */
     struct cr_tenant_evictions *tenant_evicted; /* tenants that lost states, after join;
                                                  * caller frees */
     size_t ntenant_evicted;
     struct cr_correlator_stats stats; /* final, after join */
     struct cr_reorder_stats reorder;  /* final, after join */
-    uint64_t late_evidence; /* late matches added to an open incident as evidence */
+    uint64_t late_evidence;           /* late matches added to an open incident as evidence */
     uint64_t batches;
 };
 

@@ -38,10 +38,7 @@ void cr_swap_free(struct cr_swap *s)
     free(s);
 }
 
-const struct cr_ruleset *cr_swap_rules(const struct cr_swap *s)
-{
-    return s->rs;
-}
+const struct cr_ruleset *cr_swap_rules(const struct cr_swap *s) { return s->rs; }
 
 void cr_swap_applied(struct cr_swap *s, uint64_t seq, int acks, const char *where)
 {

@@ -32,10 +32,10 @@
 struct cr_swap;
 
 struct cr_swap_result {
-    int applied;            /* 0: cancelled (the run ended first) */
-    uint64_t seq;           /* the barrier's sequence number */
-    char where[160];        /* the input position before the barrier, when known */
-    uint64_t states_kept;   /* summed over shards */
+    int applied;          /* 0: cancelled (the run ended first) */
+    uint64_t seq;         /* the barrier's sequence number */
+    char where[160];      /* the input position before the barrier, when known */
+    uint64_t states_kept; /* summed over shards */
     uint64_t states_dropped;
 };
 

@@ -30,8 +30,7 @@ static void flush_out(struct cr_worker *w, struct outbuf *ob, int s)
     }
 }
 
-int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key,
-                 uint64_t *value)
+int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key, uint64_t *value)
 {
     if (rt->value_field >= 0) {
         unsigned vf = (unsigned)rt->value_field;
@@ -136,8 +135,8 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
         snprintf(reason + o, sizeof reason - o, "%sNUL byte", o ? ", " : "");
     uint64_t nrej = w->stats.rejected;
     if (!w->quiet && nrej <= CR_WORKER_REJECT_LOG) {
-        const char *name = w->input_names && w->input_names[ev->input] ? w->input_names[ev->input]
-                                                                        : "input";
+        const char *name =
+            w->input_names && w->input_names[ev->input] ? w->input_names[ev->input] : "input";
         fprintf(stderr, "corral: %s:%llu: %s (kept raw in the store's rejects)%s\n", name,
                 (unsigned long long)ev->position, reason,
                 nrej == CR_WORKER_REJECT_LOG ? "; further rejects are only counted here" : "");
@@ -238,7 +237,8 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             fallback = ev.time_ms;
             seen = note_time(w, bt, ob, b->seq, w->input_srcs[rec->input], ev.time_ms);
         }
-        uint32_t bad = ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
+        uint32_t bad =
+            ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
         if (bad) {
             st->rejected++;
             st->rejected_by[reject_cause(&ev, rec, bad)]++;
@@ -262,42 +262,42 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
         /* "message repeated N times": the same match N times (the same
          * position: replays and reordering see the same N) */
         for (uint32_t rep = 0; rep < ev.repeat; rep++)
-        for (int h = 0; h < n; h++) {
-            const struct cr_rule *rule = &rs->rules[hits[h]];
-            for (int r = 0; r < rule->nroutes; r++) {
-                char key[CR_KEY_MAX];
-                uint64_t value;
-                int klen = cr_route_key(&ev, &rule->routes[r], key, &value);
-                if (klen < 0) {
-                    st->missing_key++;
-                    continue;
+            for (int h = 0; h < n; h++) {
+                const struct cr_rule *rule = &rs->rules[hits[h]];
+                for (int r = 0; r < rule->nroutes; r++) {
+                    char key[CR_KEY_MAX];
+                    uint64_t value;
+                    int klen = cr_route_key(&ev, &rule->routes[r], key, &value);
+                    if (klen < 0) {
+                        st->missing_key++;
+                        continue;
+                    }
+                    int s = (int)cr_ruleset_route_shard(rs, &rule->routes[r], key, (size_t)klen,
+                                                        w->nshards);
+                    struct cr_match *out = &ob[s].m[ob[s].n];
+                    out->value = value;
+                    out->kind = CR_MSG_MATCH;
+                    out->route = (uint8_t)r;
+                    out->rule = hits[h];
+                    out->key_len = (uint16_t)klen;
+                    memcpy(out->key, key, (size_t)klen);
+                    out->time_ms = ev.time_ms;
+                    out->seen_ms = seen;
+                    out->input = ev.input;
+                    out->position = ev.position;
+                    out->seq = b->seq;
+                    out->flags = (uint16_t)ev.flags;
+                    out->replay = (rec->flags & CR_REC_REPLAY) != 0;
+                    out->src = w->input_srcs[rec->input];
+                    out->tenant = tenant;
+                    size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
+                    memcpy(out->raw, ev.raw.p, rl);
+                    out->raw_len = (uint16_t)rl;
+                    st->routed++;
+                    if (++ob[s].n == OUTBUF)
+                        flush_out(w, ob, s);
                 }
-                int s = (int)cr_ruleset_route_shard(rs, &rule->routes[r], key, (size_t)klen,
-                                                    w->nshards);
-                struct cr_match *out = &ob[s].m[ob[s].n];
-                out->value = value;
-                out->kind = CR_MSG_MATCH;
-                out->route = (uint8_t)r;
-                out->rule = hits[h];
-                out->key_len = (uint16_t)klen;
-                memcpy(out->key, key, (size_t)klen);
-                out->time_ms = ev.time_ms;
-                out->seen_ms = seen;
-                out->input = ev.input;
-                out->position = ev.position;
-                out->seq = b->seq;
-                out->flags = (uint16_t)ev.flags;
-                out->replay = (rec->flags & CR_REC_REPLAY) != 0;
-                out->src = w->input_srcs[rec->input];
-                out->tenant = tenant;
-                size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
-                memcpy(out->raw, ev.raw.p, rl);
-                out->raw_len = (uint16_t)rl;
-                st->routed++;
-                if (++ob[s].n == OUTBUF)
-                    flush_out(w, ob, s);
             }
-        }
     }
 }
 
@@ -409,7 +409,4 @@ int cr_worker_start(struct cr_worker *w)
     return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 
-void cr_worker_join(struct cr_worker *w)
-{
-    pthread_join(w->thread, NULL);
-}
+void cr_worker_join(struct cr_worker *w) { pthread_join(w->thread, NULL); }

@@ -45,9 +45,9 @@ enum cr_batch_msg_kind {
     CR_BM_DROP = 3,
     CR_BM_RELOAD = 4,
     CR_BM_SWITCH = 5,
-    CR_BM_SOURCE = 6, /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
-                       * none for now (CR_SOURCE_IDLE): reorder.h */
-    CR_BM_QUIET = 7,  /* no input has sent anything for correlation.idle_release */
+    CR_BM_SOURCE = 6,   /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
+                         * none for now (CR_SOURCE_IDLE): reorder.h */
+    CR_BM_QUIET = 7,    /* no input has sent anything for correlation.idle_release */
     CR_BM_ASSIGNED = 8, /* the Kafka assignment is in (cr_pipeline_inputs_assigned) */
 };
 
@@ -71,21 +71,21 @@ struct cr_batch_msg {
  * parse). `records = accepted + rejected` and `rejected` is the sum of
  * `rejected_by`; a rejected record is still matched and kept raw in the
  * store. The names are the keys of --stats-json's rejected_by_cause. */
-#define CR_REJECT_CAUSES(X)                                                                 \
-    X(OVERSIZED, "oversized")                 /* longer than input.max_line_bytes */        \
-    X(NUL_BYTE, "nul_byte")                   /* a NUL byte in the record */                \
-    X(INVALID_UTF8, "invalid_utf8")           /* not valid UTF-8 */                         \
-    X(EMPTY, "empty")                         /* nothing but blanks */                      \
-    X(BAD_ENVELOPE, "bad_cloudevents_headers") /* Kafka binary-mode headers unusable */     \
-    X(NO_ENVELOPE, "no_cloudevents_envelope") /* JSON read as cloudevents, no envelope */   \
-    X(BROKEN_JSON, "broken_json")             /* invalid or truncated JSON */               \
-    X(UNPARSEABLE, "unparseable")             /* fits no syslog or access-log shape */
+#define CR_REJECT_CAUSES(X)                                                                        \
+    X(OVERSIZED, "oversized")                  /* longer than input.max_line_bytes */              \
+    X(NUL_BYTE, "nul_byte")                    /* a NUL byte in the record */                      \
+    X(INVALID_UTF8, "invalid_utf8")            /* not valid UTF-8 */                               \
+    X(EMPTY, "empty")                          /* nothing but blanks */                            \
+    X(BAD_ENVELOPE, "bad_cloudevents_headers") /* Kafka binary-mode headers unusable */            \
+    X(NO_ENVELOPE, "no_cloudevents_envelope")  /* JSON read as cloudevents, no envelope */         \
+    X(BROKEN_JSON, "broken_json")              /* invalid or truncated JSON */                     \
+    X(UNPARSEABLE, "unparseable")              /* fits no syslog or access-log shape */
 
 enum cr_reject_cause {
 #define CR_REJECT_ENUM(id, name) CR_REJECT_##id,
     CR_REJECT_CAUSES(CR_REJECT_ENUM)
 #undef CR_REJECT_ENUM
-    CR_REJECT_NCAUSES
+        CR_REJECT_NCAUSES
 };
 
 /* The stable name of a cause ("broken_json"). */
@@ -94,20 +94,20 @@ const char *cr_reject_cause_name(enum cr_reject_cause c);
 /* Only uint64_t members: the pipeline sums them as an array. */
 struct cr_worker_stats {
     uint64_t records;
-    uint64_t accepted;                        /* records not rejected */
-    uint64_t rejected;                        /* sum of rejected_by */
-    uint64_t rejected_by[CR_REJECT_NCAUSES];  /* enum cr_reject_cause */
+    uint64_t accepted;                       /* records not rejected */
+    uint64_t rejected;                       /* sum of rejected_by */
+    uint64_t rejected_by[CR_REJECT_NCAUSES]; /* enum cr_reject_cause */
     uint64_t bytes;
     uint64_t parsed_ok;
-    uint64_t headerless;    /* parsed only as headerless / partial */
+    uint64_t headerless; /* parsed only as headerless / partial */
     uint64_t parse_errors;
     uint64_t truncated;
     uint64_t bad_utf8;
     uint64_t nul_bytes;
     uint64_t no_time;
     uint64_t rule_matches;
-    uint64_t routed;        /* match records sent to shards */
-    uint64_t missing_key;   /* a match whose event lacked a group_by field */
+    uint64_t routed;      /* match records sent to shards */
+    uint64_t missing_key; /* a match whose event lacked a group_by field */
     uint64_t match_errors;
 };
 
@@ -116,8 +116,8 @@ struct cr_worker {
     pthread_t thread;
     const struct cr_ruleset *rs;
     struct cr_parse_opts popts;
-    struct cr_ring *in;        /* of struct cr_batch_msg */
-    struct cr_ring **out;      /* [shards], of struct cr_match */
+    struct cr_ring *in;   /* of struct cr_batch_msg */
+    struct cr_ring **out; /* [shards], of struct cr_match */
     int nshards;
     struct cr_batch_pool *pool;
     struct cr_writer *writer;
@@ -138,8 +138,7 @@ void cr_worker_join(struct cr_worker *w);
  * stays deterministic), and for value_count routes the hash of the counted
  * field's value. Returns the key length, or -1 if a field is missing (unless
  * the route is absent_ok: a missing field keys as "-"). */
-int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key,
-                 uint64_t *value);
+int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key, uint64_t *value);
 
 /* The tenant of an event: a hash of field f's value (never 0), or 0 when
  * f < 0 or the event lacks it. Matches carry it for tenant budgets. */

@@ -19,8 +19,8 @@
 struct cr_writer {
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;      /* inbox not empty */
-    pthread_cond_t roomy;   /* inbox below its limit */
+    pthread_cond_t cv;    /* inbox not empty */
+    pthread_cond_t roomy; /* inbox below its limit */
     struct cr_wmsg *head, *tail;
     size_t queued;
     int senders_left;
@@ -41,14 +41,14 @@ struct cr_writer {
     void (*durable_cb)(void *arg, uint64_t epoch);
     void *durable_arg;
     struct cr_output out; /* out.send NULL: no output */
-    char **out_json;   /* this transaction's incident versions, produced after commit */
+    char **out_json;      /* this transaction's incident versions, produced after commit */
     size_t nout, out_cap;
     struct epoch {
         uint64_t epoch;
         struct cr_wmsg *positions;
         struct cr_wmsg *snaps, *snaps_tail;
         int nsnaps;
-    } *ep;
+    } * ep;
     int nep, ep_cap;
 };
 
@@ -164,10 +164,10 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             char *json = cr_incident_to_json_ann(
                 &v->inc, w->input_names, atomic_load_explicit(w->ninputs, memory_order_acquire),
                 v->annotation);
-            int rc = !json            ? CR_STORE_ERR
-                     : v->provisional ? cr_store_put_incident_provisional(w->store, &v->inc, json,
-                                                                          strlen(json))
-                                      : cr_store_put_incident(w->store, &v->inc, json, strlen(json));
+            int rc = !json ? CR_STORE_ERR
+                     : v->provisional
+                         ? cr_store_put_incident_provisional(w->store, &v->inc, json, strlen(json))
+                         : cr_store_put_incident(w->store, &v->inc, json, strlen(json));
             if (rc != 0) {
                 fail(w, "writing an incident");
                 ok = 0;
@@ -218,8 +218,9 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             }
         char num[32];
         snprintf(num, sizeof num, "%llu", (unsigned long long)ep->epoch);
-        if (ok && (cr_store_put_meta(w->store, "epoch", num) != 0 ||
-                   cr_store_put_meta(w->store, "state_format", cr_correlator_state_format()) != 0)) {
+        if (ok &&
+            (cr_store_put_meta(w->store, "epoch", num) != 0 ||
+             cr_store_put_meta(w->store, "state_format", cr_correlator_state_format()) != 0)) {
             fail(w, "writing checkpoint metadata");
             ok = 0;
         }
@@ -423,8 +424,7 @@ struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t c
     return w;
 }
 
-void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail,
-                         size_t n)
+void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail, size_t n)
 {
     if (!head)
         return;
@@ -470,10 +470,7 @@ void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)
     cr_writer_send_list(w, m, m, 1);
 }
 
-void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out)
-{
-    w->out = *out;
-}
+void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out) { w->out = *out; }
 
 void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
                                void (*cb)(void *arg, uint64_t epoch), void *arg)
@@ -483,10 +480,7 @@ void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
     w->durable_arg = arg;
 }
 
-int cr_writer_failed(struct cr_writer *w)
-{
-    return atomic_load(&w->failed);
-}
+int cr_writer_failed(struct cr_writer *w) { return atomic_load(&w->failed); }
 
 int cr_writer_join(struct cr_writer *w, struct cr_writer_stats *stats, char *err, size_t errlen)
 {

@@ -70,15 +70,15 @@ struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int
 
 struct cr_writer_stats {
     uint64_t incidents_created;
-    uint64_t incident_versions; /* versions written (creations + updates) */
+    uint64_t incident_versions;    /* versions written (creations + updates) */
     uint64_t provisional_versions; /* ... of those, provisional (store.h) */
     uint64_t rejects_kept;
-    uint64_t rejects_not_kept;  /* beyond store.max_rejects: counted only */
+    uint64_t rejects_not_kept; /* beyond store.max_rejects: counted only */
     uint64_t commits;
-    uint64_t epochs;            /* checkpoints made durable */
-    uint64_t output_sent;       /* incident versions acknowledged by the output topic */
-    uint64_t output_failed;     /* ... and deliveries that failed */
-    uint64_t state_bytes;       /* state deltas written */
+    uint64_t epochs;        /* checkpoints made durable */
+    uint64_t output_sent;   /* incident versions acknowledged by the output topic */
+    uint64_t output_failed; /* ... and deliveries that failed */
+    uint64_t state_bytes;   /* state deltas written */
 };
 
 struct cr_writer;
@@ -118,8 +118,7 @@ void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m);
  * takes ownership. */
 void cr_writer_send_versions(struct cr_writer *w, struct cr_version *head);
 /* Send a list linked through ->next in one lock. */
-void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail,
-                         size_t n);
+void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail, size_t n);
 int cr_writer_failed(struct cr_writer *w);
 /* Waits for every sender's DONE, commits the rest, stops the thread.
  * Returns 0, or -1 if a store error happened (message in err). */

@@ -72,8 +72,8 @@ int cr_ckpt_apply(const char *p, size_t len, struct cr_store *s)
         if (op == 1) {
             if (i + 4 > len)
                 return CR_STORE_ERR;
-            size_t vlen = (size_t)u[i] << 24 | (size_t)u[i + 1] << 16 | (size_t)u[i + 2] << 8 |
-                          u[i + 3];
+            size_t vlen =
+                (size_t)u[i] << 24 | (size_t)u[i + 1] << 16 | (size_t)u[i + 2] << 8 | u[i + 3];
             i += 4;
             if (i + vlen > len)
                 return CR_STORE_ERR;

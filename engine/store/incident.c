@@ -63,10 +63,12 @@ void cr_incident_make_id(char out[33], const char *rule, const char *key, size_t
     XXH3_128bits_reset(&st);
     put_le64(n, rulelen);
     XXH3_128bits_update(&st, n, sizeof n);
-    if (rulelen) XXH3_128bits_update(&st, rule, rulelen);
+    if (rulelen)
+        XXH3_128bits_update(&st, rule, rulelen);
     put_le64(n, keylen);
     XXH3_128bits_update(&st, n, sizeof n);
-    if (keylen) XXH3_128bits_update(&st, key, keylen);
+    if (keylen)
+        XXH3_128bits_update(&st, key, keylen);
     put_le64(n, (uint64_t)window_start_ms);
     XXH3_128bits_update(&st, n, sizeof n);
 
@@ -83,7 +85,8 @@ void cr_incident_make_id(char out[33], const char *rule, const char *key, size_t
 void cr_incident_add_ref(struct cr_incident *inc, uint32_t input, uint64_t position,
                          int64_t time_ms)
 {
-    if (inc->nrefs < 0) inc->nrefs = 0;
+    if (inc->nrefs < 0)
+        inc->nrefs = 0;
     if (inc->nrefs >= CR_INC_MAX_REFS) {
         inc->refs_dropped++;
         return;
@@ -96,16 +99,20 @@ void cr_incident_add_ref(struct cr_incident *inc, uint32_t input, uint64_t posit
 
 void cr_incident_add_sample(struct cr_incident *inc, const char *raw, size_t len)
 {
-    if (inc->nsamples < 0) inc->nsamples = 0;
-    if (inc->nsamples >= CR_INC_MAX_SAMPLES) return;
+    if (inc->nsamples < 0)
+        inc->nsamples = 0;
+    if (inc->nsamples >= CR_INC_MAX_SAMPLES)
+        return;
     cr_raw_escape(inc->samples[inc->nsamples++], CR_INC_SAMPLE_BYTES, raw ? raw : "",
                   raw ? len : 0);
 }
 
 void cr_incident_add_reason(struct cr_incident *inc, const char *fmt, ...)
 {
-    if (inc->nreasons < 0) inc->nreasons = 0;
-    if (inc->nreasons >= CR_INC_MAX_REASONS) return;
+    if (inc->nreasons < 0)
+        inc->nreasons = 0;
+    if (inc->nreasons >= CR_INC_MAX_REASONS)
+        return;
     char *dst = inc->reasons[inc->nreasons++];
     va_list ap;
     va_start(ap, fmt);
@@ -125,7 +132,8 @@ void cr_incident_add_reason(struct cr_incident *inc, const char *fmt, ...)
         if (i > 0) {
             unsigned char lead = (unsigned char)dst[i - 1];
             size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-            if (end - (i - 1) < need) dst[i - 1] = 0;
+            if (end - (i - 1) < need)
+                dst[i - 1] = 0;
         }
     }
 }
@@ -139,11 +147,14 @@ const char *cr_reg_level_name(int level)
 
 int cr_reg_level_parse(const char *s)
 {
-    if (!s || !*s || strcmp(s, "null") == 0) return 0;
+    if (!s || !*s || strcmp(s, "null") == 0)
+        return 0;
     for (int i = 1; i <= 4; i++) {
-        if (strcasecmp(s, level_names[i]) == 0) return i;
+        if (strcasecmp(s, level_names[i]) == 0)
+            return i;
     }
-    if (s[0] >= '1' && s[0] <= '4' && s[1] == 0) return s[0] - '0';
+    if (s[0] >= '1' && s[0] <= '4' && s[1] == 0)
+        return s[0] - '0';
     return -1;
 }
 
@@ -159,16 +170,19 @@ size_t cr_raw_escape(char *dst, size_t dstlen, const char *raw, size_t len)
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)raw;
     size_t i = 0, o = 0;
-    if (dstlen == 0) return 0;
+    if (dstlen == 0)
+        return 0;
     while (i < len) {
         size_t n = utf8_seq(p + i, len - i);
         if (n) {
-            if (o + n > dstlen - 1) break;
+            if (o + n > dstlen - 1)
+                break;
             memcpy(dst + o, p + i, n);
             o += n;
             i += n;
         } else {
-            if (o + 4 > dstlen - 1) break;
+            if (o + 4 > dstlen - 1)
+                break;
             dst[o++] = '\\';
             dst[o++] = 'x';
             dst[o++] = hex[p[i] >> 4];
@@ -187,23 +201,23 @@ static json_t *jstr_len(const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         size_t n = utf8_seq(p + i, len - i);
-        if (!n) break;
+        if (!n)
+            break;
         i += n;
     }
-    if (i == len) return json_stringn(s, len);
+    if (i == len)
+        return json_stringn(s, len);
     size_t cap = 4 * len + 1;
     char *tmp = malloc(cap);
-    if (!tmp) return NULL;
+    if (!tmp)
+        return NULL;
     cr_raw_escape(tmp, cap, s, len);
     json_t *j = json_string(tmp);
     free(tmp);
     return j;
 }
 
-static json_t *jstr(const char *s)
-{
-    return jstr_len(s, strlen(s));
-}
+static json_t *jstr(const char *s) { return jstr_len(s, strlen(s)); }
 
 /* A fixed-size char array of the struct: bounded by its size, so a field
  * filled by hand without a terminating NUL cannot make us read past it. */
@@ -211,7 +225,8 @@ static json_t *jstr(const char *s)
 
 static json_t *jtime(int64_t ms)
 {
-    if (ms == CR_TIME_NONE) return json_null();
+    if (ms == CR_TIME_NONE)
+        return json_null();
     char buf[40];
     cr_time_format(ms, buf, sizeof buf);
     return json_string(buf);
@@ -229,18 +244,17 @@ static json_t *juint(uint64_t v)
  * failure, and a NULL value makes it fail: OOM anywhere sets *ok = 0. */
 static void put(json_t *obj, const char *key, json_t *val, int *ok)
 {
-    if (json_object_set_new(obj, key, val) != 0) *ok = 0;
+    if (json_object_set_new(obj, key, val) != 0)
+        *ok = 0;
 }
 
 static void push(json_t *arr, json_t *val, int *ok)
 {
-    if (json_array_append_new(arr, val) != 0) *ok = 0;
+    if (json_array_append_new(arr, val) != 0)
+        *ok = 0;
 }
 
-static int clamp_count(int n, int max)
-{
-    return n < 0 ? 0 : n > max ? max : n;
-}
+static int clamp_count(int n, int max) { return n < 0 ? 0 : n > max ? max : n; }
 
 char *cr_incident_to_json(const struct cr_incident *inc, const char *const *input_names,
                           int ninputs)

@@ -46,7 +46,7 @@ struct cr_incident {
     char category[24];
     char reg_category[32];
     char priority[4];
-    int reg_level; /* 1..4, 0 = null */
+    int reg_level;   /* 1..4, 0 = null */
     char status[16]; /* "detected" on creation (DOMAIN.md lifecycle) */
     int nentities;
     struct {

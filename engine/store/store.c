@@ -75,10 +75,10 @@ struct cr_store {
     MDB_env *env;
     MDB_dbi incidents, by_time, by_category, by_entity, rejects, meta, state, offsets;
     MDB_dbi provisional; /* 0 in a read-only open of a store that has none */
-    MDB_txn *txn; /* the open write batch, or NULL */
-    int failed;   /* error code of a batch that failed and was rolled back */
+    MDB_txn *txn;        /* the open write batch, or NULL */
+    int failed;          /* error code of a batch that failed and was rolled back */
     int read_only;
-    int lock_fd; /* DIR/writer.lock, flocked, for a writable open; -1 otherwise */
+    int lock_fd;    /* DIR/writer.lock, flocked, for a writable open; -1 otherwise */
     char dir[4096]; /* as opened: every error message names it */
     int unlocked;   /* read-only open without LMDB's lock file (see below) */
     int torn;       /* an unlocked read overlapped two commits: its pages may be reused */
@@ -95,17 +95,15 @@ static void set_err(struct cr_store *s, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *cr_store_errmsg(const struct cr_store *s)
-{
-    return s ? s->err : "no store";
-}
+const char *cr_store_errmsg(const struct cr_store *s) { return s ? s->err : "no store"; }
 
 /* Translate an LMDB error into our message and code. */
 static int lmdb_err(struct cr_store *s, int rc, const char *what)
 {
     MDB_envinfo info;
     unsigned long long size = 0;
-    if (mdb_env_info(s->env, &info) == 0) size = (unsigned long long)info.me_mapsize;
+    if (mdb_env_info(s->env, &info) == 0)
+        size = (unsigned long long)info.me_mapsize;
     if (rc == MDB_MAP_FULL) {
         set_err(s, "store %s: store full: map size %llu bytes reached; raise store.map_size",
                 s->dir, size);
@@ -124,8 +122,8 @@ static int lmdb_err(struct cr_store *s, int rc, const char *what)
         set_err(s,
                 "store %s: %s: %s: the filesystem is full (%llu bytes free); free space "
                 "there or move store.path (store.map_size, %llu bytes, was not reached)",
-                s->dir, what, mdb_strerror(rc),
-                (unsigned long long)fs.f_bavail * fs.f_frsize, size);
+                s->dir, what, mdb_strerror(rc), (unsigned long long)fs.f_bavail * fs.f_frsize,
+                size);
         return CR_STORE_EFULL;
     }
     set_err(s, "store %s: %s: %s", s->dir, what, mdb_strerror(rc));
@@ -159,15 +157,9 @@ static uint64_t get_be64(const unsigned char *p)
 
 /* Sign bit flipped: INT64_MIN -> 0, 0 -> 2^63, so unsigned order is
  * signed order. */
-static void put_time(unsigned char *p, int64_t ms)
-{
-    put_be64(p, (uint64_t)ms ^ (1ULL << 63));
-}
+static void put_time(unsigned char *p, int64_t ms) { put_be64(p, (uint64_t)ms ^ (1ULL << 63)); }
 
-static int64_t get_time(const unsigned char *p)
-{
-    return (int64_t)(get_be64(p) ^ (1ULL << 63));
-}
+static int64_t get_time(const unsigned char *p) { return (int64_t)(get_be64(p) ^ (1ULL << 63)); }
 
 /* ---- open / close ------------------------------------------------------ */
 
@@ -197,7 +189,8 @@ static int txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
     int rc = mdb_txn_begin(env, NULL, flags, txn);
     if (rc == MDB_MAP_RESIZED) {
         rc = mdb_env_set_mapsize(env, 0);
-        if (rc == 0) rc = mdb_txn_begin(env, NULL, flags, txn);
+        if (rc == 0)
+            rc = mdb_txn_begin(env, NULL, flags, txn);
     }
     return rc;
 }
@@ -222,8 +215,8 @@ static int writer_lock(const char *dir, char *err, size_t errlen)
         pid[strcspn(pid, "\n")] = 0;
         if (e == EWOULDBLOCK)
             snprintf(err, errlen,
-                     "store %s is in use by another writer (pid %s): one corral run per store",
-                     dir, pid[0] ? pid : "unknown");
+                     "store %s is in use by another writer (pid %s): one corral run per store", dir,
+                     pid[0] ? pid : "unknown");
         else
             snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
         close(fd);
@@ -243,8 +236,10 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
                                size_t errlen)
 {
     struct cr_store_opts o = {0};
-    if (opts) o = *opts;
-    if (o.map_size == 0) o.map_size = DEFAULT_MAP_SIZE;
+    if (opts)
+        o = *opts;
+    if (o.map_size == 0)
+        o.map_size = DEFAULT_MAP_SIZE;
 
     struct stat st;
     if (o.read_only) {
@@ -296,7 +291,8 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
             mdb_env_close(s->env);
             s->env = NULL;
             rc = mdb_env_create(&s->env);
-            if (rc == 0) rc = mdb_env_set_maxdbs(s->env, NDBS);
+            if (rc == 0)
+                rc = mdb_env_set_maxdbs(s->env, NDBS);
             if (rc == 0)
                 rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_RDONLY | MDB_NOLOCK, 0644);
             s->unlocked = rc == 0;
@@ -337,8 +333,8 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
     if (rc != 0) {
         if (rc == MDB_MAP_FULL)
             snprintf(err, errlen,
-                     "store %s: store full: map size %llu bytes reached; raise store.map_size",
-                     dir, (unsigned long long)o.map_size);
+                     "store %s: store full: map size %llu bytes reached; raise store.map_size", dir,
+                     (unsigned long long)o.map_size);
         else
             snprintf(err, errlen, "%s: %s: %s", dir, what, mdb_strerror(rc));
         cr_store_close(s);
@@ -349,10 +345,14 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
 
 void cr_store_close(struct cr_store *s)
 {
-    if (!s) return;
-    if (s->txn) mdb_txn_abort(s->txn);
-    if (s->env) mdb_env_close(s->env);
-    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the writer's lock */
+    if (!s)
+        return;
+    if (s->txn)
+        mdb_txn_abort(s->txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the writer's lock */
     free(s);
 }
 
@@ -389,7 +389,8 @@ int cr_store_begin(struct cr_store *s)
 /* Common entry check for the put functions. */
 static int batch_ready(struct cr_store *s)
 {
-    if (s->failed) return s->failed; /* message of the original failure kept */
+    if (s->failed)
+        return s->failed; /* message of the original failure kept */
     if (!s->txn) {
         set_err(s, "no write batch open (call cr_store_begin)");
         return CR_STORE_ERR;
@@ -401,7 +402,8 @@ static int batch_ready(struct cr_store *s)
 static size_t index_key(unsigned char *key, const char *prefix, size_t plen, int64_t ts,
                         const char *id)
 {
-    if (plen + TS_LEN + ID_LEN > KEY_MAX) return 0;
+    if (plen + TS_LEN + ID_LEN > KEY_MAX)
+        return 0;
     memcpy(key, prefix, plen);
     put_time(key + plen, ts);
     memcpy(key + plen + TS_LEN, id, ID_LEN);
@@ -412,7 +414,8 @@ static size_t index_key(unsigned char *key, const char *prefix, size_t plen, int
 static size_t entity_prefix(char *buf, size_t cap, const char *name, size_t nlen, const char *value,
                             size_t vlen)
 {
-    if (nlen + 1 + vlen + 1 > cap) return 0;
+    if (nlen + 1 + vlen + 1 > cap)
+        return 0;
     memcpy(buf, name, nlen);
     buf[nlen] = '=';
     memcpy(buf + nlen + 1, value, vlen);
@@ -438,7 +441,8 @@ static int secondary_keys(struct cr_store *s, const struct cr_incident *inc, int
     k.mv_data = key;
     rc = del ? mdb_del(s->txn, s->by_category, &k, NULL)
              : mdb_put(s->txn, s->by_category, &k, &v, 0);
-    if (rc != 0 && !(del && rc == MDB_NOTFOUND)) return rc;
+    if (rc != 0 && !(del && rc == MDB_NOTFOUND))
+        return rc;
 
     int ne = inc->nentities < 0                     ? 0
              : inc->nentities > CR_INC_MAX_ENTITIES ? CR_INC_MAX_ENTITIES
@@ -449,12 +453,14 @@ static int secondary_keys(struct cr_store *s, const struct cr_incident *inc, int
             entity_prefix(prefix, sizeof prefix, name, strnlen(name, sizeof inc->entities[i].name),
                           value, strnlen(value, sizeof inc->entities[i].value));
         klen = plen ? index_key(key, prefix, plen, ts, inc->id) : 0;
-        if (!klen) continue;
+        if (!klen)
+            continue;
         k.mv_size = klen;
         k.mv_data = key;
         rc = del ? mdb_del(s->txn, s->by_entity, &k, NULL)
                  : mdb_put(s->txn, s->by_entity, &k, &v, 0);
-        if (rc != 0 && !(del && rc == MDB_NOTFOUND)) return rc;
+        if (rc != 0 && !(del && rc == MDB_NOTFOUND))
+            return rc;
     }
     return 0;
 }
@@ -463,7 +469,8 @@ static int secondary_keys(struct cr_store *s, const struct cr_incident *inc, int
 static int stored_first_seen(const MDB_val *json, int64_t *ts)
 {
     json_t *o = json_loadb(json->mv_data, json->mv_size, 0, NULL);
-    if (!o) return -1;
+    if (!o)
+        return -1;
     json_t *fs = json_object_get(o, "first_seen");
     int rc = -1;
     if (json_is_null(fs)) {
@@ -482,7 +489,8 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
                           size_t jsonlen)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     if (strnlen(inc->id, sizeof inc->id) != ID_LEN) {
         set_err(s, "incident id '%.*s' is not %d hex digits", (int)sizeof inc->id, inc->id, ID_LEN);
         return CR_STORE_ERR;
@@ -516,8 +524,10 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
                 index_key(okey, "", 0, oldts, inc->id);
                 MDB_val ok = {sizeof okey, okey};
                 rc = mdb_del(s->txn, s->by_time, &ok, NULL);
-                if (rc == 0 || rc == MDB_NOTFOUND) rc = secondary_keys(s, inc, oldts, 1);
-                if (rc != 0) return batch_fail(s, rc, "re-indexing an incident");
+                if (rc == 0 || rc == MDB_NOTFOUND)
+                    rc = secondary_keys(s, inc, oldts, 1);
+                if (rc != 0)
+                    return batch_fail(s, rc, "re-indexing an incident");
             }
             /* (If the stored JSON cannot be read - only if something other
              * than this file wrote it - the old keys stay behind; the query
@@ -531,10 +541,13 @@ int cr_store_put_incident(struct cr_store *s, const struct cr_incident *inc, con
         v.mv_data = (void *)json;
         rc = mdb_put(s->txn, s->incidents, &k, &v, 0);
     }
-    if (rc != 0) return batch_fail(s, rc, "writing an incident");
+    if (rc != 0)
+        return batch_fail(s, rc, "writing an incident");
     rc = mdb_put(s->txn, s->by_time, &tk, &tv, 0);
-    if (rc == 0 && isnew) rc = secondary_keys(s, inc, inc->first_seen_ms, 0);
-    if (rc != 0) return batch_fail(s, rc, "writing the incident indexes");
+    if (rc == 0 && isnew)
+        rc = secondary_keys(s, inc, inc->first_seen_ms, 0);
+    if (rc != 0)
+        return batch_fail(s, rc, "writing the incident indexes");
     return CR_STORE_OK;
 }
 
@@ -547,7 +560,8 @@ int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incide
                                       const char *json, size_t jsonlen)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     if (!s->provisional) {
         set_err(s, "store opened without its provisional table");
         return CR_STORE_ERR;
@@ -573,14 +587,16 @@ int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incide
         }
         MDB_val v = {1 + sizeof basis + plen, NULL};
         rc = mdb_put(s->txn, s->provisional, &k, &v, MDB_RESERVE);
-        if (rc != 0) return batch_fail(s, rc, "writing a provisional version");
+        if (rc != 0)
+            return batch_fail(s, rc, "writing a provisional version");
         unsigned char *p = v.mv_data;
         p[0] = (unsigned char)has_prev;
         memcpy(p + 1, &basis, sizeof basis);
         if (has_prev) {
             /* cur may have moved: read it again after the put */
             rc = mdb_get(s->txn, s->incidents, &k, &cur);
-            if (rc != 0) return batch_fail(s, rc, "reading an incident");
+            if (rc != 0)
+                return batch_fail(s, rc, "reading an incident");
             memcpy(p + 1 + sizeof basis, cur.mv_data, plen);
         }
     } else if (rc != 0)
@@ -593,7 +609,8 @@ int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incide
 static int summary_from_json(const char *json, size_t len, struct cr_incident *inc)
 {
     json_t *o = json_loadb(json, len, 0, NULL);
-    if (!o) return -1;
+    if (!o)
+        return -1;
     json_t *ls = json_object_get(o, "last_seen"), *pr = json_object_get(o, "priority");
     int rc = 0;
     if (json_is_null(ls))
@@ -612,18 +629,22 @@ int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back)
 {
     *rolled_back = 0;
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
-    if (!s->provisional) return CR_STORE_OK;
+    if (rc != 0)
+        return rc;
+    if (!s->provisional)
+        return CR_STORE_OK;
     MDB_cursor *cur;
     rc = mdb_cursor_open(s->txn, s->provisional, &cur);
-    if (rc != 0) return batch_fail(s, rc, "reading provisional versions");
+    if (rc != 0)
+        return batch_fail(s, rc, "reading provisional versions");
     MDB_val k, v;
     int op = MDB_FIRST;
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         op = MDB_NEXT;
         const unsigned char *p = v.mv_data;
         struct cr_incident basis;
-        if (k.mv_size != ID_LEN || v.mv_size < 1 + sizeof basis) continue;
+        if (k.mv_size != ID_LEN || v.mv_size < 1 + sizeof basis)
+            continue;
         memcpy(&basis, p + 1, sizeof basis);
         memcpy(basis.id, k.mv_data, ID_LEN);
         basis.id[ID_LEN] = 0;
@@ -637,8 +658,10 @@ int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back)
             index_key(tkey, "", 0, ts, basis.id);
             MDB_val tk = {sizeof tkey, tkey};
             rc = mdb_del(s->txn, s->by_time, &tk, NULL);
-            if (rc == 0 || rc == MDB_NOTFOUND) rc = secondary_keys(s, &basis, ts, 1);
-            if (rc == 0) rc = mdb_del(s->txn, s->incidents, &ik, NULL);
+            if (rc == 0 || rc == MDB_NOTFOUND)
+                rc = secondary_keys(s, &basis, ts, 1);
+            if (rc == 0)
+                rc = mdb_del(s->txn, s->incidents, &ik, NULL);
         } else if (rc == MDB_NOTFOUND)
             rc = 0;
         else if (rc == 0)
@@ -651,7 +674,8 @@ int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back)
         if (p[0]) {
             size_t jl = v.mv_size - 1 - sizeof basis;
             char *prev = malloc(jl + 1);
-            if (!prev) abort();
+            if (!prev)
+                abort();
             memcpy(prev, p + 1 + sizeof basis, jl);
             prev[jl] = 0;
             if (summary_from_json(prev, jl, &basis) != 0) {
@@ -670,9 +694,11 @@ int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back)
         (*rolled_back)++;
     }
     mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND) return batch_fail(s, rc, "reading provisional versions");
+    if (rc != MDB_NOTFOUND)
+        return batch_fail(s, rc, "reading provisional versions");
     rc = mdb_drop(s->txn, s->provisional, 0);
-    if (rc != 0) return batch_fail(s, rc, "clearing provisional versions");
+    if (rc != 0)
+        return batch_fail(s, rc, "clearing provisional versions");
     return CR_STORE_OK;
 }
 
@@ -680,15 +706,18 @@ int cr_store_settle_provisional(struct cr_store *s, uint64_t *settled)
 {
     *settled = 0;
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
-    if (!s->provisional) return CR_STORE_OK;
+    if (rc != 0)
+        return rc;
+    if (!s->provisional)
+        return CR_STORE_OK;
     MDB_stat st;
     rc = mdb_stat(s->txn, s->provisional, &st);
     if (rc == 0) {
         *settled = st.ms_entries;
         rc = mdb_drop(s->txn, s->provisional, 0);
     }
-    if (rc != 0) return batch_fail(s, rc, "settling provisional versions");
+    if (rc != 0)
+        return batch_fail(s, rc, "settling provisional versions");
     return CR_STORE_OK;
 }
 
@@ -696,16 +725,21 @@ int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position
                         const char *reason, const char *raw, size_t rawlen)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     /* input name | 0x00 | position (BE): sorted by input, then in input order */
     size_t n = input ? strlen(input) : 0;
-    if (n > 400) n = 400;
+    if (n > 400)
+        n = 400;
     unsigned char key[400 + 9];
-    if (n) memcpy(key, input, n);
+    if (n)
+        memcpy(key, input, n);
     key[n] = 0;
     put_be64(key + n + 1, position);
-    if (!reason) reason = "";
-    if (!raw) rawlen = 0;
+    if (!reason)
+        reason = "";
+    if (!raw)
+        rawlen = 0;
     size_t rlen = strlen(reason) + 1;
     MDB_val k = {n + 9, key};
     /* MDB_RESERVE: LMDB gives us the space and we fill it, saving a
@@ -735,23 +769,28 @@ int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position
         memcpy(merged, old, olen);
         memcpy(merged + olen, "; ", 2);
         memcpy(merged + olen + 2, reason, rlen);
-        if (orawlen) memcpy(merged + olen + 2 + rlen, old + olen + 1, orawlen);
+        if (orawlen)
+            memcpy(merged + olen + 2 + rlen, old + olen + 1, orawlen);
         MDB_val mv = {olen + 2 + rlen + orawlen, merged};
         rc = mdb_put(s->txn, s->rejects, &k, &mv, 0);
         free(merged);
-        if (rc != 0) return batch_fail(s, rc, "writing a rejected record");
+        if (rc != 0)
+            return batch_fail(s, rc, "writing a rejected record");
         return CR_STORE_EXISTS; /* the record was kept already */
     }
-    if (rc != 0) return batch_fail(s, rc, "writing a rejected record");
+    if (rc != 0)
+        return batch_fail(s, rc, "writing a rejected record");
     memcpy(v.mv_data, reason, rlen);
-    if (rawlen) memcpy((char *)v.mv_data + rlen, raw, rawlen);
+    if (rawlen)
+        memcpy((char *)v.mv_data + rlen, raw, rawlen);
     return CR_STORE_OK;
 }
 
 int cr_store_put_meta(struct cr_store *s, const char *name, const char *value)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_val k = {strlen(name), (void *)name};
     MDB_val v = {strlen(value), (void *)value};
     if (k.mv_size == 0 || k.mv_size > 511) {
@@ -759,7 +798,8 @@ int cr_store_put_meta(struct cr_store *s, const char *name, const char *value)
         return CR_STORE_ERR;
     }
     rc = mdb_put(s->txn, s->meta, &k, &v, 0);
-    if (rc != 0) return batch_fail(s, rc, "writing metadata");
+    if (rc != 0)
+        return batch_fail(s, rc, "writing metadata");
     return CR_STORE_OK;
 }
 
@@ -782,16 +822,20 @@ int cr_store_commit(struct cr_store *s)
     } else
         rc = mdb_txn_commit(s->txn);
     s->txn = NULL;
-    if (batch_store == s) batch_store = NULL;
-    if (rc != 0) return lmdb_err(s, rc, "committing a write batch");
+    if (batch_store == s)
+        batch_store = NULL;
+    if (rc != 0)
+        return lmdb_err(s, rc, "committing a write batch");
     return CR_STORE_OK;
 }
 
 void cr_store_abort(struct cr_store *s)
 {
-    if (s->txn) mdb_txn_abort(s->txn);
+    if (s->txn)
+        mdb_txn_abort(s->txn);
     s->txn = NULL;
-    if (batch_store == s) batch_store = NULL;
+    if (batch_store == s)
+        batch_store = NULL;
     s->failed = 0;
 }
 
@@ -807,7 +851,8 @@ static int read_begin(struct cr_store *s, MDB_txn **txn)
         return 0;
     }
     int rc = txn_begin(s->env, MDB_RDONLY, txn);
-    if (rc != 0) return lmdb_err(s, rc, "beginning a read transaction");
+    if (rc != 0)
+        return lmdb_err(s, rc, "beginning a read transaction");
     return 0;
 }
 
@@ -818,7 +863,8 @@ static void read_end(struct cr_store *s, MDB_txn *txn)
         if (mdb_env_info(s->env, &info) != 0 || info.me_last_txnid >= mdb_txn_id(txn) + 2)
             s->torn = 1;
     }
-    if (!(batch_store == s && txn == s->txn)) mdb_txn_abort(txn);
+    if (!(batch_store == s && txn == s->txn))
+        mdb_txn_abort(txn);
 }
 
 /* ---- unlocked reads: copy, check, then hand over ------------------------ */
@@ -834,10 +880,12 @@ struct copies {
 
 static void copy_part(struct copies *c, const void *p, size_t n)
 {
-    if (c->oom) return;
+    if (c->oom)
+        return;
     if (c->len + sizeof n + n > c->cap) {
         size_t cap = c->cap ? c->cap : 1 << 16;
-        while (cap < c->len + sizeof n + n) cap *= 2;
+        while (cap < c->len + sizeof n + n)
+            cap *= 2;
         char *b = realloc(c->buf, cap);
         if (!b) {
             c->oom = 1;
@@ -865,8 +913,8 @@ static int copy_incident(const char *json, size_t len, void *arg)
     return 0;
 }
 
-static int copy_reject(const char *input, uint64_t position, const char *reason,
-                       const char *raw, size_t rawlen, void *arg)
+static int copy_reject(const char *input, uint64_t position, const char *reason, const char *raw,
+                       size_t rawlen, void *arg)
 {
     copy_part(arg, input, strlen(input) + 1);
     copy_part(arg, &position, sizeof position);
@@ -877,8 +925,8 @@ static int copy_reject(const char *input, uint64_t position, const char *reason,
 
 /* Run `walk` (cr_store_query or cr_store_rejects with a copying callback)
  * until one pass was not torn. */
-static int unlocked_pass(struct cr_store *s, struct copies *c, int (*walk)(struct cr_store *, void *),
-                         void *warg)
+static int unlocked_pass(struct cr_store *s, struct copies *c,
+                         int (*walk)(struct cr_store *, void *), void *warg)
 {
     int rc = CR_STORE_ERR;
     s->collecting = 1;
@@ -887,11 +935,13 @@ static int unlocked_pass(struct cr_store *s, struct copies *c, int (*walk)(struc
         c->oom = 0;
         s->torn = 0;
         rc = walk(s, warg);
-        if (rc != 0 || !s->torn) break;
+        if (rc != 0 || !s->torn)
+            break;
         rc = CR_STORE_ERR;
-        set_err(s, "store %s: changed faster than it could be read without its lock file "
-                   "(%d attempts); let this user write %s/lock.mdb", s->dir, UNLOCKED_ATTEMPTS,
-                s->dir);
+        set_err(s,
+                "store %s: changed faster than it could be read without its lock file "
+                "(%d attempts); let this user write %s/lock.mdb",
+                s->dir, UNLOCKED_ATTEMPTS, s->dir);
     }
     s->collecting = 0;
     if (rc == 0 && c->oom) {
@@ -927,13 +977,15 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
         int rc = unlocked_pass(s, &c, query_walk, &w);
         for (size_t at = 0, n; rc == 0 && at < c.len;) {
             const char *json = next_part(&c, &at, &n);
-            if (cb(json, n, arg) != 0) break;
+            if (cb(json, n, arg) != 0)
+                break;
         }
         free(c.buf);
         return rc;
     }
     struct cr_query none = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
-    if (!q) q = &none;
+    if (!q)
+        q = &none;
 
     /* The walk goes through the most selective index that applies; the
      * other filters are checked per entry with point lookups. */
@@ -952,7 +1004,8 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
     }
     if (q->category && *q->category) {
         clen = strlen(q->category) + 1;
-        if (clen + TS_LEN + ID_LEN > KEY_MAX) return CR_STORE_OK;
+        if (clen + TS_LEN + ID_LEN > KEY_MAX)
+            return CR_STORE_OK;
         memcpy(cbuf, q->category, clen);
     }
     struct scan sc = {s->by_time, (const unsigned char *)"", 0};
@@ -963,7 +1016,8 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
 
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, sc.dbi, &cur);
     if (rc != 0) {
@@ -989,7 +1043,8 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
         const unsigned char *kp = k.mv_data;
         /* Keys with the prefix are contiguous: the first one without it
          * (walking down) ends the walk. */
-        if (k.mv_size < sc.plen || memcmp(kp, sc.prefix, sc.plen) != 0) break;
+        if (k.mv_size < sc.plen || memcmp(kp, sc.prefix, sc.plen) != 0)
+            break;
         if (k.mv_size != sc.plen + TS_LEN + ID_LEN)
             continue; /* a longer entity value sharing the prefix cannot
                        * happen (NUL-terminated), but never trust a key */
@@ -1002,12 +1057,15 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
             if (mdb_get(txn, s->by_time, &tk, &sum) != 0)
                 continue; /* stale secondary key: skip, never fail a query */
         }
-        if (sum.mv_size < TS_LEN) continue;
+        if (sum.mv_size < TS_LEN)
+            continue;
         const unsigned char *sp = sum.mv_data;
-        if (get_time(sp) < q->since_ms) continue;
+        if (get_time(sp) < q->since_ms)
+            continue;
         if (q->priority && *q->priority) {
             size_t pl = strlen(q->priority);
-            if (sum.mv_size - TS_LEN != pl || memcmp(sp + TS_LEN, q->priority, pl) != 0) continue;
+            if (sum.mv_size - TS_LEN != pl || memcmp(sp + TS_LEN, q->priority, pl) != 0)
+                continue;
         }
         if (elen && clen) {
             /* Walking by entity; the category must also match. */
@@ -1015,15 +1073,20 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
             memcpy(ck, cbuf, clen);
             memcpy(ck + clen, tsid, TS_LEN + ID_LEN);
             MDB_val ckv = {clen + TS_LEN + ID_LEN, ck}, dummy;
-            if (mdb_get(txn, s->by_category, &ckv, &dummy) != 0) continue;
+            if (mdb_get(txn, s->by_category, &ckv, &dummy) != 0)
+                continue;
         }
         MDB_val ik = {ID_LEN, (void *)id}, json;
-        if (mdb_get(txn, s->incidents, &ik, &json) != 0) continue;
+        if (mdb_get(txn, s->incidents, &ik, &json) != 0)
+            continue;
         emitted++;
-        if (cb(json.mv_data, json.mv_size, arg) != 0) break;
-        if (q->limit && emitted >= q->limit) break;
+        if (cb(json.mv_data, json.mv_size, arg) != 0)
+            break;
+        if (q->limit && emitted >= q->limit)
+            break;
     }
-    if (rc != 0 && rc != MDB_NOTFOUND) ret = lmdb_err(s, rc, "reading the incident index");
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = lmdb_err(s, rc, "reading the incident index");
     mdb_cursor_close(cur);
     read_end(s, txn);
     return ret;
@@ -1048,14 +1111,16 @@ int cr_store_rejects(struct cr_store *s,
             memcpy(&position, next_part(&c, &at, &n), sizeof position);
             const char *reason = next_part(&c, &at, &n);
             const char *raw = next_part(&c, &at, &n);
-            if (cb(input, position, reason, raw, n, arg) != 0) break;
+            if (cb(input, position, reason, raw, n, arg) != 0)
+                break;
         }
         free(c.buf);
         return rc;
     }
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, s->rejects, &cur);
     if (rc != 0) {
@@ -1070,15 +1135,18 @@ int cr_store_rejects(struct cr_store *s,
         const char *vp = v.mv_data;
         const char *nul = v.mv_size ? memchr(vp, 0, v.mv_size) : NULL;
         const unsigned char *knul = k.mv_size >= 9 ? memchr(kp, 0, k.mv_size) : NULL;
-        if (!nul || !knul || (size_t)(knul - kp) + 9 != k.mv_size) continue; /* not ours */
+        if (!nul || !knul || (size_t)(knul - kp) + 9 != k.mv_size)
+            continue; /* not ours */
         char input[401];
         memcpy(input, kp, (size_t)(knul - kp));
         input[knul - kp] = 0;
         uint64_t position = get_be64(knul + 1);
         size_t rlen = (size_t)(nul - vp) + 1;
-        if (cb(input, position, vp, vp + rlen, v.mv_size - rlen, arg) != 0) break;
+        if (cb(input, position, vp, vp + rlen, v.mv_size - rlen, arg) != 0)
+            break;
     }
-    if (rc != 0 && rc != MDB_NOTFOUND) ret = lmdb_err(s, rc, "reading rejected records");
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = lmdb_err(s, rc, "reading rejected records");
     mdb_cursor_close(cur);
     read_end(s, txn);
     return ret;
@@ -1088,7 +1156,8 @@ int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t ou
 {
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_val k = {strlen(name), (void *)name}, v;
     int ret = CR_STORE_OK;
     rc = k.mv_size ? mdb_get(txn, s->meta, &k, &v) : MDB_NOTFOUND;
@@ -1114,19 +1183,18 @@ int cr_store_count_incidents(struct cr_store *s, uint64_t *n)
 {
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_stat st;
     rc = mdb_stat(txn, s->incidents, &st);
     read_end(s, txn);
-    if (rc != 0) return lmdb_err(s, rc, "counting incidents");
+    if (rc != 0)
+        return lmdb_err(s, rc, "counting incidents");
     *n = st.ms_entries;
     return CR_STORE_OK;
 }
 
-const char *cr_store_lib_version(void)
-{
-    return mdb_version(NULL, NULL, NULL);
-}
+const char *cr_store_lib_version(void) { return mdb_version(NULL, NULL, NULL); }
 
 /* ---- checkpoints: correlation state and input positions ---- */
 
@@ -1134,42 +1202,50 @@ int cr_store_put_state(struct cr_store *s, const void *key, size_t klen, const v
                        size_t vlen)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     if (klen == 0 || klen > 511) {
         set_err(s, "state key must be 1..511 bytes");
         return CR_STORE_ERR;
     }
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
     rc = mdb_put(s->txn, s->state, &k, &v, 0);
-    if (rc != 0) return batch_fail(s, rc, "writing correlation state");
+    if (rc != 0)
+        return batch_fail(s, rc, "writing correlation state");
     return CR_STORE_OK;
 }
 
 int cr_store_del_state(struct cr_store *s, const void *key, size_t klen)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
-    if (klen == 0 || klen > 511) return CR_STORE_OK; /* never stored */
+    if (rc != 0)
+        return rc;
+    if (klen == 0 || klen > 511)
+        return CR_STORE_OK; /* never stored */
     MDB_val k = {klen, (void *)key};
     rc = mdb_del(s->txn, s->state, &k, NULL);
-    if (rc != 0 && rc != MDB_NOTFOUND) return batch_fail(s, rc, "deleting correlation state");
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return batch_fail(s, rc, "deleting correlation state");
     return CR_STORE_OK;
 }
 
 int cr_store_put_offset(struct cr_store *s, const char *input, int64_t next)
 {
     int rc = batch_ready(s);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     size_t n = strlen(input);
     if (n == 0 || n > 511) {
         set_err(s, "input name must be 1..511 bytes");
         return CR_STORE_ERR;
     }
     unsigned char be[8];
-    for (int i = 0; i < 8; i++) be[i] = (unsigned char)((uint64_t)next >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        be[i] = (unsigned char)((uint64_t)next >> (56 - 8 * i));
     MDB_val k = {n, (void *)input}, v = {8, be};
     rc = mdb_put(s->txn, s->offsets, &k, &v, 0);
-    if (rc != 0) return batch_fail(s, rc, "writing an input position");
+    if (rc != 0)
+        return batch_fail(s, rc, "writing an input position");
     return CR_STORE_OK;
 }
 
@@ -1177,7 +1253,8 @@ int cr_store_get_offset(struct cr_store *s, const char *input, int64_t *next)
 {
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_val k = {strlen(input), (void *)input}, v;
     int ret = CR_STORE_OK;
     rc = k.mv_size ? mdb_get(txn, s->offsets, &k, &v) : MDB_NOTFOUND;
@@ -1189,7 +1266,8 @@ int cr_store_get_offset(struct cr_store *s, const char *input, int64_t *next)
     } else {
         const unsigned char *b = v.mv_data;
         uint64_t x = 0;
-        for (int i = 0; i < 8; i++) x = x << 8 | b[i];
+        for (int i = 0; i < 8; i++)
+            x = x << 8 | b[i];
         *next = (int64_t)x;
     }
     read_end(s, txn);
@@ -1203,7 +1281,8 @@ int cr_store_each_state(struct cr_store *s,
 {
     MDB_txn *txn;
     int rc = read_begin(s, &txn);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, s->state, &cur);
     if (rc != 0) {
@@ -1218,6 +1297,7 @@ int cr_store_each_state(struct cr_store *s,
     }
     mdb_cursor_close(cur);
     read_end(s, txn);
-    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_err(s, rc, "reading correlation state");
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return lmdb_err(s, rc, "reading correlation state");
     return CR_STORE_OK;
 }

@@ -59,7 +59,7 @@ struct cr_store;
 #define CR_STORE_EXISTS (-4)   /* cr_store_put_reject: the record was kept already */
 
 struct cr_store_opts {
-    uint64_t map_size;  /* bytes; default 1 GiB */
+    uint64_t map_size; /* bytes; default 1 GiB */
     int read_only;
 };
 
@@ -114,8 +114,8 @@ void cr_store_abort(struct cr_store *s);
 
 /* Query: incidents, newest first_seen first. Filters may be NULL / 0. */
 struct cr_query {
-    int64_t since_ms;  /* last_seen >= since (INT64_MIN = none) */
-    int64_t until_ms;  /* first_seen <= until (INT64_MAX = none) */
+    int64_t since_ms; /* last_seen >= since (INT64_MIN = none) */
+    int64_t until_ms; /* first_seen <= until (INT64_MAX = none) */
     const char *category;
     const char *priority;
     const char *entity; /* "name=value" */

@@ -111,7 +111,8 @@ static int reencodes(const uint8_t *p, size_t len)
                 ok = 0;
                 break;
             }
-            size_t vl = (size_t)p[i] << 24 | (size_t)p[i + 1] << 16 | (size_t)p[i + 2] << 8 | p[i + 3];
+            size_t vl =
+                (size_t)p[i] << 24 | (size_t)p[i + 1] << 16 | (size_t)p[i + 2] << 8 | p[i + 3];
             i += 4;
             if (i + vl > len) {
                 ok = 0;

@@ -24,10 +24,7 @@
 #include "fuzz_common.h"
 #include "parsers/cloudevents_kafka.h"
 
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -21,12 +21,41 @@
 #include "fuzz_common.h"
 
 static const char *const EXTRA[] = {
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, /* builtins */
-    "userIdentity.type", "objectRef.resource", "sourceIPs.0", "data.user.name",
-    "requestParameters.bucketName", "protoPayload.methodName", "a.b.c.d.e", "x.0.1",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL, /* builtins */
+    "userIdentity.type",
+    "objectRef.resource",
+    "sourceIPs.0",
+    "data.user.name",
+    "requestParameters.bucketName",
+    "protoPayload.methodName",
+    "a.b.c.d.e",
+    "x.0.1",
 };
-_Static_assert(sizeof EXTRA / sizeof EXTRA[0] == CR_F__BUILTIN + 8, "EXTRA starts at CR_F__BUILTIN");
+_Static_assert(sizeof EXTRA / sizeof EXTRA[0] == CR_F__BUILTIN + 8,
+               "EXTRA starts at CR_F__BUILTIN");
 
 static const char *MANY[CR_F__BUILTIN + 8 + CR_XNAMES_WALK_MIN + 8];
 static char pad[CR_XNAMES_WALK_MIN + 8][16];

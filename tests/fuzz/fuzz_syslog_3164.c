@@ -20,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct cr_parser *p, *p_year, *p_auto;
     if (!p) {
         p = fuzz_parser(CR_FMT_RFC3164, NULL, 0);
-        struct cr_parse_opts o = {.format = CR_FMT_RFC3164, .year = 2026, .tz_offset_min = 480,
+        struct cr_parse_opts o = {.format = CR_FMT_RFC3164,
+                                  .year = 2026,
+                                  .tz_offset_min = 480,
                                   .reference_ms = FUZZ_REFERENCE_MS};
         p_year = cr_parser_new(&o);
         p_auto = fuzz_parser(CR_FMT_AUTO, NULL, 0);

@@ -210,11 +210,14 @@ static void cloudevents_seeds(void)
     ce_seed(bin, 8, "{bad json");
     struct hdr missing[] = {{"ce_specversion", "1.0"}, {"ce_id", "1"}, {"ce_type", "t"}};
     ce_seed(missing, 3, "");
-    struct hdr nul[] = {{"ce_specversion", "1.0"}, {"ce_id", "1"},  {"ce_source", "/s"},
+    struct hdr nul[] = {{"ce_specversion", "1.0"}, {"ce_id", "1"}, {"ce_source", "/s"},
                         {"ce_type", "t"},          {"ce_ID", "2"}, {"ce_datacontenttype", NULL}};
     ce_seed(nul, 6, "x");
-    struct hdr v03[] = {{"ce_specversion", "0.3"}, {"ce_id", "1"}, {"ce_source", "/s"},
-                        {"ce_type", "t"}, {"ce_data", "d"}};
+    struct hdr v03[] = {{"ce_specversion", "0.3"},
+                        {"ce_id", "1"},
+                        {"ce_source", "/s"},
+                        {"ce_type", "t"},
+                        {"ce_data", "d"}};
     ce_seed(v03, 5, "");
     struct hdr none[] = {{"content-type", "application/json"}, {"key", "k"}};
     ce_seed(none, 2, "{\"a\":1}");

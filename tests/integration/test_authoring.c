@@ -1,10 +1,9 @@
 /*
  * test_authoring.c - the rule author's tools through the real binary on
- * the shipped config. `corral explain`: a record given as an argument and records on stdin; the parsed
- * and captured fields, the matching rules with the fields they test, the
- * incident's key, the correlations fed (chaining included), a record no
- * rule matches, and a wrong config. `corral test-rules`: a failing
- * expectation names the keys that differed in the closest incident, and a
+ * the shipped config. `corral explain`: a record given as an argument and records on stdin; the
+ * parsed and captured fields, the matching rules with the fields they test, the incident's key, the
+ * correlations fed (chaining included), a record no rule matches, and a wrong config. `corral
+ * test-rules`: a failing expectation names the keys that differed in the closest incident, and a
  * fixture with a repeated key is invalid.
  */
 #include "testutil.h"
@@ -16,16 +15,15 @@
 
 /* Runs `corral SUB ARGS` in the source tree with text in a temporary file,
  * given on stdin (as_stdin) or as the last argument; stdout and stderr. */
-static char *run_corral(const char *sub, const char *args, const char *text, int as_stdin,
-                        int *rc)
+static char *run_corral(const char *sub, const char *args, const char *text, int as_stdin, int *rc)
 {
     static char cmd[16384];
     char *tmp = cr_test_tmpdir();
     char path[4200];
     snprintf(path, sizeof path, "%s/fx.yaml", tmp);
     cr_assert_eq(cr_test_write_file(path, text, strlen(text)), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s %s %s'%s' 2>&1", CORRAL_SOURCE_DIR,
-             CORRAL_BINARY, sub, args, as_stdin ? "< " : "", path);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s %s %s'%s' 2>&1", CORRAL_SOURCE_DIR, CORRAL_BINARY,
+             sub, args, as_stdin ? "< " : "", path);
     char *out = NULL;
     *rc = cr_test_run(cmd, &out);
     cr_test_rmtree(tmp);
@@ -104,9 +102,9 @@ Test(authoring, a_wrong_config_is_a_config_error)
     free(out);
 }
 
-#define FIVE_FAILURES                                                                         \
-    "    events:\n      - at: 0s\n        log: \"<38>Mar  2 08:00:00 web-01 sshd[1040]: Failed "  \
-    "password for root from 203.0.113.5 port 40001 ssh2\"\n        repeat: 5\n        every: "   \
+#define FIVE_FAILURES                                                                              \
+    "    events:\n      - at: 0s\n        log: \"<38>Mar  2 08:00:00 web-01 sshd[1040]: Failed "   \
+    "password for root from 203.0.113.5 port 40001 ssh2\"\n        repeat: 5\n        every: "     \
     "10s\n"
 
 Test(authoring, a_failing_fixture_names_what_differed)
@@ -147,9 +145,10 @@ Test(authoring, a_sigma_incident_carries_attack_and_attribution)
     char *tmp = cr_test_tmpdir();
     char path[4200], cmd[16384];
     snprintf(path, sizeof path, "%s/ct.json", tmp);
-    const char *rec = "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\","
-                      "\"userName\":\"ops\"},\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":"
-                      "\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n";
+    const char *rec =
+        "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\","
+        "\"userName\":\"ops\"},\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":"
+        "\"cloudtrail.amazonaws.com\",\"eventName\":\"StopLogging\"}\n";
     cr_assert_eq(cr_test_write_file(path, rec, strlen(rec)), 0);
     snprintf(cmd, sizeof cmd,
              "cd '%s' && '%s' run -c configs/corral.yaml --input '%s' --store '%s/st' --quiet && "
@@ -159,9 +158,10 @@ Test(authoring, a_sigma_incident_carries_attack_and_attribution)
     cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", cmd);
     has(out, "\"rule\":\"corral.aws.cloudtrail.logging_stopped\"");
     has(out, "\"priority\":\"P2\"");
-    has(out, "\"attack\":[\"T1562.008\"],\"sigma\":{\"id\":\"corral.aws.cloudtrail.logging_stopped\","
-             "\"title\":\"CloudTrail logging stopped or deleted\",\"level\":\"high\",\"status\":"
-             "\"stable\",\"author\":\"corral maintainers\",\"references\":[]}");
+    has(out,
+        "\"attack\":[\"T1562.008\"],\"sigma\":{\"id\":\"corral.aws.cloudtrail.logging_stopped\","
+        "\"title\":\"CloudTrail logging stopped or deleted\",\"level\":\"high\",\"status\":"
+        "\"stable\",\"author\":\"corral maintainers\",\"references\":[]}");
     free(out);
     cr_test_rmtree(tmp);
     free(tmp);

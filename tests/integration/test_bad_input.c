@@ -18,10 +18,7 @@
 
 static char *tmp;
 
-static void setup(void)
-{
-    tmp = cr_test_tmpdir();
-}
+static void setup(void) { tmp = cr_test_tmpdir(); }
 
 static void teardown(void)
 {
@@ -59,13 +56,15 @@ Test(bad_input, a_mutated_corpus_is_counted_to_the_record, .init = setup, .fini 
      .timeout = 300)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && '%s' --seed 5 --lines 120000 --out src.log --truth t >/dev/null 2>&1 && "
-             "python3 '%s/tests/support/mutate_corpus.py' src.log '%s/tests/golden/cloud_json/input.log' "
-             "mut.log expect.json 16384 3 && "
-             "printf 'rules: [%s/configs/rules]\\ninput: { year: 2026, max_record_size: 16KiB }\\n' "
-             "> c.yaml",
-             tmp, CORRAL_GEN_CORPUS, CORRAL_SOURCE_DIR, CORRAL_SOURCE_DIR, CORRAL_SOURCE_DIR);
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && '%s' --seed 5 --lines 120000 --out src.log --truth t >/dev/null 2>&1 && "
+        "python3 '%s/tests/support/mutate_corpus.py' src.log "
+        "'%s/tests/golden/cloud_json/input.log' "
+        "mut.log expect.json 16384 3 && "
+        "printf 'rules: [%s/configs/rules]\\ninput: { year: 2026, max_record_size: 16KiB }\\n' "
+        "> c.yaml",
+        tmp, CORRAL_GEN_CORPUS, CORRAL_SOURCE_DIR, CORRAL_SOURCE_DIR, CORRAL_SOURCE_DIR);
     cr_assert_eq(cr_test_run(cmd, NULL), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd, "%s/expect.json", tmp);
     size_t len = 0;
@@ -163,7 +162,9 @@ Test(bad_input, json_without_an_envelope_is_its_own_cause, .init = setup, .fini 
     cr_assert_eq(num(by, "broken_json"), 1);
     cr_assert_eq(num(st, "rejected"), 16);
     json_decref(st);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' rejects --store s --format ndjson | grep -c 'JSON without a CloudEvents envelope'",
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' rejects --store s --format ndjson | grep -c 'JSON without a "
+             "CloudEvents envelope'",
              tmp, CORRAL_BINARY);
     out = NULL;
     cr_test_run(cmd, &out);

@@ -112,16 +112,17 @@ Test(event_time, reordered_within_lateness_equals_sorted, .init = setup, .fini =
     char *a = incidents("sorted", 0), *b = incidents("shuffled", 0), *c = incidents("strict", 0);
     cr_assert_gt(strlen(a), 1000, "the corpus should open incidents");
     cr_assert_str_eq(b, a);
-    cr_assert_str_neq(c, a, "without lateness the reordered file correlates differently: "
-                            "this test would not see a broken reorder buffer");
+    cr_assert_str_neq(c, a,
+                      "without lateness the reordered file correlates differently: "
+                      "this test would not see a broken reorder buffer");
     free(a);
     free(b);
     free(c);
     free(st);
 }
 
-Test(event_time, reordered_file_resumed_in_parts_equals_one_run, .init = setup,
-     .fini = teardown, .timeout = 180)
+Test(event_time, reordered_file_resumed_in_parts_equals_one_run, .init = setup, .fini = teardown,
+     .timeout = 180)
 {
     sh("cat shuffled.log | " RUN "-c c.yaml --input - --store whole");
     sh("head -n 20001 shuffled.log | " RUN "-c c.yaml --input - --store parts --resume");
@@ -188,8 +189,8 @@ Test(event_time, late_records_are_counted_kept_and_evidence, .init = setup, .fin
  * same host at 08:01:35, within the lateness. One uninterrupted run opens a
  * single incident at 08:01:35; the parts must end with exactly that one, not
  * also the one the first part's end opened at 08:01:40. */
-Test(event_time, resumed_after_the_end_keeps_no_incident_of_the_early_release,
-     .init = setup, .fini = teardown)
+Test(event_time, resumed_after_the_end_keeps_no_incident_of_the_early_release, .init = setup,
+     .fini = teardown)
 {
     char rules[4200], cfg[8400];
     snprintf(rules, sizeof rules, "%s/fan.yaml", tmp);
@@ -247,8 +248,9 @@ Test(event_time, a_replay_rolls_the_year_over_from_december_to_january, .init = 
                 mon, h, mi, 1000 + i);
         if (i == 100 || i == 400)
             for (int k = 0; k < 6; k++)
-                fprintf(f, "<38>%s %02d:%02d:%02d web-01 sshd[77]: Failed password for root from "
-                           "203.0.113.%d port 4%04d ssh2\n",
+                fprintf(f,
+                        "<38>%s %02d:%02d:%02d web-01 sshd[77]: Failed password for root from "
+                        "203.0.113.%d port 4%04d ssh2\n",
                         mon, h, mi, 5 * k + 1, i == 100 ? 50 : 60, k);
     }
     fclose(f);

@@ -193,14 +193,13 @@ static void assert_group_committed(const char *group, const char *topic)
 }
 
 /* Every line of file to topic, keyed by host as `corral produce` does. */
-static void produce(const char *topic, const char *file, uint64_t lines,
-                    const char *const *props)
+static void produce(const char *topic, const char *file, uint64_t lines, const char *const *props)
 {
     char err[512];
     uint64_t n = 0;
-    cr_assert_eq(cr_kafka_produce_file(brokers, topic, file, CR_KEY_HOST, props, &n, err,
-                                       sizeof err),
-                 0, "produce: %s", err);
+    cr_assert_eq(
+        cr_kafka_produce_file(brokers, topic, file, CR_KEY_HOST, props, &n, err, sizeof err), 0,
+        "produce: %s", err);
     cr_assert_eq(n, lines);
     assert_unpruned(topic, lines);
 }
@@ -277,8 +276,7 @@ static void proc_wait(struct proc *p, double timeout_s)
             waitpid(p->pid, &p->status, 0);
             p->done = 1;
             char *e = cr_test_slurp(p->err, NULL);
-            cr_assert_fail("corral did not finish in %.0f s; stderr:\n%s", timeout_s,
-                           e ? e : "");
+            cr_assert_fail("corral did not finish in %.0f s; stderr:\n%s", timeout_s, e ? e : "");
         }
         sleep_ms(20);
     }
@@ -356,8 +354,8 @@ static long long partitions_caught_up(json_t *kaf, int want_parts)
 static long store_epoch(const char *dir)
 {
     char err[256], buf[32];
-    struct cr_store *s = cr_store_open(dir, &(struct cr_store_opts){.read_only = 1}, err,
-                                       sizeof err);
+    struct cr_store *s =
+        cr_store_open(dir, &(struct cr_store_opts){.read_only = 1}, err, sizeof err);
     if (!s)
         return -1;
     long e = cr_store_get_meta(s, "epoch", buf, sizeof buf) == 0 ? atol(buf) : -1;
@@ -458,8 +456,7 @@ static void assert_unique_ids(const struct incs *s, const char *what)
 }
 
 /* got equals want row for row; reports up to 8 differences. */
-static void assert_same_incidents(const struct incs *got, const struct incs *want,
-                                  const char *what)
+static void assert_same_incidents(const struct incs *got, const struct incs *want, const char *what)
 {
     char diff[4096];
     size_t o = 0, i = 0, j = 0;
@@ -472,9 +469,9 @@ static void assert_same_incidents(const struct incs *got, const struct incs *wan
             continue;
         }
         if (ndiff++ < 8 && o < sizeof diff - 300)
-            o += (size_t)snprintf(diff + o, sizeof diff - o, "  %s %s\n",
-                                  c < 0 ? "extra:  " : "missing:", c < 0 ? got->v[i].row
-                                                                         : want->v[j].row);
+            o += (size_t)snprintf(
+                diff + o, sizeof diff - o, "  %s %s\n",
+                c < 0 ? "extra:  " : "missing:", c < 0 ? got->v[i].row : want->v[j].row);
         if (c < 0)
             i++;
         else
@@ -509,8 +506,7 @@ static void incs_free(struct incs *s)
 
 /* A clean single-process run of the topic (fresh group, fresh store):
  * the reference for the tests that disturb a run. */
-static struct incs clean_run(const char *cfg, const char *topic, const char *group,
-                             long long lines)
+static struct incs clean_run(const char *cfg, const char *topic, const char *group, long long lines)
 {
     char store[PATHLEN];
     tpath(store, "clean");
@@ -612,8 +608,8 @@ Test(kafka, topic_equals_file, .init = setup, .fini = teardown, .timeout = 120)
     /* the file run first: it needs no broker and is the reference */
     tpath(fstore, "file");
     char cmd[CMDLEN];
-    snprintf(cmd, sizeof cmd, "'%s' run -c '%s' --input '%s' --store '%s' --quiet",
-             CORRAL_BINARY, cfg, log, fstore);
+    snprintf(cmd, sizeof cmd, "'%s' run -c '%s' --input '%s' --store '%s' --quiet", CORRAL_BINARY,
+             cfg, log, fstore);
     cr_assert_eq(cr_test_run(cmd, NULL), 0, "%s", cmd);
 
     tpath(kstore, "kafka");
@@ -644,8 +640,8 @@ Test(kafka, topic_equals_file, .init = setup, .fini = teardown, .timeout = 120)
 static long long store_incidents(const char *dir)
 {
     char err[256];
-    struct cr_store *s = cr_store_open(dir, &(struct cr_store_opts){.read_only = 1}, err,
-                                       sizeof err);
+    struct cr_store *s =
+        cr_store_open(dir, &(struct cr_store_opts){.read_only = 1}, err, sizeof err);
     if (!s)
         return -1;
     uint64_t n = 0;
@@ -659,8 +655,7 @@ static long long store_incidents(const char *dir)
  * passes them. With correlation.idle_release the incident is stored while
  * the consumer still runs, and nothing is left for the end (no provisional
  * versions). */
-Test(kafka, a_quiet_topic_releases_held_matches, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(kafka, a_quiet_topic_releases_held_matches, .init = setup, .fini = teardown, .timeout = 120)
 {
     start_cluster(1, "quiet");
     char log[PATHLEN], cfg[PATHLEN], store[PATHLEN], text[4096];
@@ -750,8 +745,10 @@ Test(kafka, kill9_and_restart, .init = setup, .fini = teardown, .timeout = 240)
         run_kafka(cfg, "logs", group, store, NULL, &st);
         partitions_caught_up(st.kaf, 8);
         long long again = jint(st.kaf, "kafka_records");
-        cr_assert_lt(again, lines, "the restart re-read everything (%lld records): the killed "
-                                   "run's checkpoints were not used", again);
+        cr_assert_lt(again, lines,
+                     "the restart re-read everything (%lld records): the killed "
+                     "run's checkpoints were not used",
+                     again);
         cr_assert_gt(jint(st.kaf, "restored_states"), 0,
                      "the restart restored no correlation state");
         assert_group_committed(group, "logs");
@@ -771,8 +768,7 @@ Test(kafka, kill9_and_restart, .init = setup, .fini = teardown, .timeout = 240)
  * 2nd checkpoint became durable in the store (the group's offsets lag
  * behind it), then the next one after its first; a last member finishes.
  * The clean run's incidents, each once. */
-Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardown,
-     .timeout = 240)
+Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardown, .timeout = 240)
 {
     const int lines = 200000;
     char log[PATHLEN], cfg[PATHLEN], store[PATHLEN];
@@ -825,8 +821,8 @@ Test(kafka, crashed_at_checkpoints_and_restarted, .init = setup, .fini = teardow
         char *e = cr_test_slurp(p.err, NULL);
         cr_assert(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 1 && e &&
                       strstr(e, fails[i].says),
-                  "run with CORRAL_FAIL_AT=%s: status 0x%x; stderr:\n%s", fails[i].point,
-                  p.status, e ? e : "");
+                  "run with CORRAL_FAIL_AT=%s: status 0x%x; stderr:\n%s", fails[i].point, p.status,
+                  e ? e : "");
         free(e);
     }
     struct stats st;
@@ -931,12 +927,10 @@ Test(kafka, broker_errors_survived, .init = setup, .fini = teardown, .timeout = 
     rd_kafka_mock_push_request_errors(mc, API_OFFSET_FETCH, 2,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
-    rd_kafka_mock_push_request_errors(mc, API_FETCH, 3,
-                                      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+    rd_kafka_mock_push_request_errors(mc, API_FETCH, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
-    rd_kafka_mock_push_request_errors(mc, API_OFFSET_COMMIT, 3,
-                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+    rd_kafka_mock_push_request_errors(mc, API_OFFSET_COMMIT, 3, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
                                       RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
     tpath(store, "errors");
@@ -1006,11 +1000,11 @@ static void produce_ce(const char *topic, const struct ce_rec *recs, int n)
         rd_kafka_headers_t *h = rd_kafka_headers_new(8);
         for (int j = 0; recs[i].hdr[j]; j += 2)
             rd_kafka_header_add(h, recs[i].hdr[j], -1, recs[i].hdr[j + 1], -1);
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].vlen), RD_KAFKA_V_HEADERS(h),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_VALUE((void *)recs[i].value, recs[i].vlen),
+                              RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "%s: %s", recs[i].what, rd_kafka_err2str(e));
     }
     cr_assert_eq(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -1021,8 +1015,7 @@ static void produce_ce(const char *topic, const struct ce_rec *recs, int n)
 /* A :cloudevents topic with valid binary-mode and structured-mode events
  * and four broken records: everything is consumed, the broken records are
  * counted and kept, and the valid events open the test rule's incident. */
-Test(kafka, malformed_cloudevents_counted_and_kept, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(kafka, malformed_cloudevents_counted_and_kept, .init = setup, .fini = teardown, .timeout = 120)
 {
 #define CT "content-type"
 #define CE_JSON "application/cloudevents+json"
@@ -1033,16 +1026,19 @@ Test(kafka, malformed_cloudevents_counted_and_kept, .init = setup, .fini = teard
     static const char broken[] = "{\"specversion\":\"1.0\",\"id\":\"broken-json\",\"type\":";
     static const char utf8[] = "\xff\xfe not-utf8 \x80\xc3";
     static const struct ce_rec recs[] = {
-        {"binary mode", "{\"n\":1}", 7,
+        {"binary mode",
+         "{\"n\":1}",
+         7,
          {"ce_specversion", "1.0", "ce_id", "b-1", "ce_source", "/ci", "ce_type", DEPLOY,
-          "ce_subject", "svc-a", "ce_time", "2026-03-02T08:00:00Z", CT, "application/json",
-          NULL}},
+          "ce_subject", "svc-a", "ce_time", "2026-03-02T08:00:00Z", CT, "application/json", NULL}},
         {"structured mode", structured, sizeof structured - 1, {CT, CE_JSON, NULL}},
         {"broken JSON", broken, sizeof broken - 1, {CT, CE_JSON, NULL}},
         {"empty value", "", 0, {CT, CE_JSON, NULL}},
         /* the same type and subject as the valid events: if the bad
          * envelope were used, the incident would count 3 */
-        {"binary mode without ce_id", "{\"n\":3}", 7,
+        {"binary mode without ce_id",
+         "{\"n\":3}",
+         7,
          {"ce_specversion", "1.0", "ce_source", "/ci", "ce_type", DEPLOY, "ce_subject", "svc-a",
           "ce_time", "2026-03-02T08:00:10Z", CT, "application/json", NULL}},
         {"non-UTF-8", utf8, sizeof utf8 - 1, {NULL}},
@@ -1108,8 +1104,8 @@ Test(kafka, malformed_cloudevents_counted_and_kept, .init = setup, .fini = teard
     }
     cr_assert_eq(listed, 4, "rejects listed %d:\n%s", listed, out);
     cr_assert(saw_broken == 1 && saw_noid == 1 && saw_empty == 1 && saw_utf8 == 1,
-              "rejects: broken %d, no ce_id %d, empty %d, non-UTF-8 %d:\n%s", saw_broken,
-              saw_noid, saw_empty, saw_utf8, out);
+              "rejects: broken %d, no ce_id %d, empty %d, non-UTF-8 %d:\n%s", saw_broken, saw_noid,
+              saw_empty, saw_utf8, out);
     free(out);
     json_decref(objs);
     incs_free(&s);

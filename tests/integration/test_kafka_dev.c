@@ -254,8 +254,8 @@ Test(kafka_dev, produce_keyed_by_host_consumes_back_exactly_once)
     /* a 64-record local queue: QUEUE_FULL must slow the reader, not drop lines */
     const char *props[] = {"queue.buffering.max.messages=64", NULL};
     uint64_t produced = 0;
-    cr_assert_eq(cr_kafka_produce_file(cr_kafka_dev_bootstrap(d), "logs", path, CR_KEY_HOST,
-                                       props, &produced, err, sizeof err),
+    cr_assert_eq(cr_kafka_produce_file(cr_kafka_dev_bootstrap(d), "logs", path, CR_KEY_HOST, props,
+                                       &produced, err, sizeof err),
                  0, "%s", err);
     cr_assert_eq(produced, N);
 
@@ -342,8 +342,7 @@ Test(kafka_dev, key_extraction_rules)
         size_t kl = 0;
         int rc = cr_produce_key_of(cases[i].pol, cases[i].line, strlen(cases[i].line), &k, &kl);
         if (!cases[i].key) {
-            cr_expect_neq(rc, 0, "'%s': unexpected key '%.*s'", cases[i].line, (int)kl,
-                          k ? k : "");
+            cr_expect_neq(rc, 0, "'%s': unexpected key '%.*s'", cases[i].line, (int)kl, k ? k : "");
         } else {
             cr_expect_eq(rc, 0, "'%s': no key", cases[i].line);
             cr_expect(rc == 0 && kl == strlen(cases[i].key) && memcmp(k, cases[i].key, kl) == 0,
@@ -390,9 +389,9 @@ Test(kafka_dev, listen_forwarder_serves_a_group_consumer)
 
     /* both clients bootstrap through the forwarder only */
     uint64_t produced = 0;
-    cr_assert_eq(cr_kafka_produce_file(listen, "fw", path, CR_KEY_SRC_IP, NULL, &produced, err,
-                                       sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        cr_kafka_produce_file(listen, "fw", path, CR_KEY_SRC_IP, NULL, &produced, err, sizeof err),
+        0, "%s", err);
     cr_assert_eq(produced, N);
     size_t got;
     struct rec *recs = consume(listen, "fw", 2, 1, "g-fw", N, 25, &got);
@@ -441,10 +440,9 @@ Test(kafka_dev, output_kafka_delivers_incidents_keyed_by_id_through_errors)
     cr_assert_not_null(d, "%s", err);
     /* the first Produce requests fail with retriable errors (ApiKey 0 =
      * Produce): the idempotent producer must retry without duplicating */
-    rd_kafka_mock_push_request_errors(cr_kafka_dev_mock(d), 0, 3,
-                                      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                      RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+    rd_kafka_mock_push_request_errors(
+        cr_kafka_dev_mock(d), 0, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+        RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
 
     struct cr_output_kafka *o =
         cr_output_kafka_new(cr_kafka_dev_bootstrap(d), "incidents", NULL, err, sizeof err);
@@ -495,8 +493,8 @@ Test(kafka_dev, output_kafka_counts_failed_deliveries)
     cr_assert_not_null(d, "%s", err);
 
     const char *bad[] = {"no.such.property=1", NULL};
-    cr_assert_null(cr_output_kafka_new(cr_kafka_dev_bootstrap(d), "incidents", bad, err,
-                                       sizeof err));
+    cr_assert_null(
+        cr_output_kafka_new(cr_kafka_dev_bootstrap(d), "incidents", bad, err, sizeof err));
     cr_assert(strstr(err, "no.such.property"), "%s", err);
 
     /* the broker is down for good: every record times out and is counted */

@@ -15,10 +15,7 @@
 
 static char *tmp;
 
-static void setup(void)
-{
-    tmp = cr_test_tmpdir();
-}
+static void setup(void) { tmp = cr_test_tmpdir(); }
 
 static void teardown(void)
 {
@@ -29,8 +26,7 @@ static void teardown(void)
 static void gen(const char *name, int lines, int bad)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd,
-             "'%s' --seed 7 --lines %d %s --out '%s/%s.log' --truth '%s/%s.truth'",
+    snprintf(cmd, sizeof cmd, "'%s' --seed 7 --lines %d %s --out '%s/%s.log' --truth '%s/%s.truth'",
              CORRAL_GEN_CORPUS, lines, bad ? "--bad" : "", tmp, name, tmp, name);
     cr_assert_eq(cr_test_run(cmd, NULL), 0, "gen_corpus failed: %s", cmd);
 }
@@ -42,8 +38,8 @@ static json_t *run(const char *input, const char *store, int workers, int shards
     snprintf(cmd, sizeof cmd,
              "'%s' run -c '%s' --input '%s' --store '%s/%s' --workers %d --shards %d --quiet "
              "--stats-json",
-             CORRAL_BINARY, cr_test_source_path("configs/corral.yaml"), input, tmp, store,
-             workers, shards);
+             CORRAL_BINARY, cr_test_source_path("configs/corral.yaml"), input, tmp, store, workers,
+             shards);
     char *out = NULL;
     int rc = cr_test_run(cmd, &out);
     cr_assert_eq(rc, 0, "corral run exited %d: %s", rc, cmd);
@@ -154,8 +150,7 @@ Test(pipeline, exact_detections_against_ground_truth, .init = setup, .fini = tea
 
 /* Incidents depend on the input only: 1 worker / 1 shard and 3 workers /
  * 4 shards store byte-identical incidents (ids, times, counts, evidence). */
-Test(pipeline, same_incidents_for_any_thread_count, .init = setup, .fini = teardown,
-     .timeout = 300)
+Test(pipeline, same_incidents_for_any_thread_count, .init = setup, .fini = teardown, .timeout = 300)
 {
     gen("d", 150000, 0);
     char input[4200];

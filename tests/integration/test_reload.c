@@ -160,9 +160,8 @@ static void setup(void)
     snprintf(path, sizeof path, "%s/rules", tmp);
     cr_assert_eq(mkdir(path, 0755), 0);
     write_tmp("rules/ssh.yaml", SSH_V1);
-    write_tmp("c.yaml",
-              "rules: [rules]\ninput: { year: 2026 }\nstore: { commit_interval: 20ms }\n"
-              "correlation: { allowed_lateness: 0s }\n");
+    write_tmp("c.yaml", "rules: [rules]\ninput: { year: 2026 }\nstore: { commit_interval: 20ms }\n"
+                        "correlation: { allowed_lateness: 0s }\n");
     make_log();
 }
 
@@ -218,10 +217,7 @@ static struct run start_run_with(int resume)
     return (struct run){pid, p[1]};
 }
 
-static struct run start_run(void)
-{
-    return start_run_with(0);
-}
+static struct run start_run(void) { return start_run_with(0); }
 
 static void feed(struct run *r, const char *text)
 {
@@ -273,10 +269,7 @@ static json_t *incidents_of(int must)
     return all;
 }
 
-static json_t *incidents(void)
-{
-    return incidents_of(1);
-}
+static json_t *incidents(void) { return incidents_of(1); }
 
 /* Incidents of `rule` whose first entity value is `value`; the first in *first. */
 static int find(json_t *all, const char *rule, const char *value, json_t **first)
@@ -477,8 +470,8 @@ Test(reload, invalid_rules_change_nothing_and_say_why)
     cr_assert(strstr(err, "reloads the rules of") != NULL,
               "the client notes that the process reloads its own config:\n%s", err);
     status = status_file();
-    cr_assert(status && strstr(status, "result: failed\n") &&
-                  strstr(status, "reason: ") && strstr(status, "ssh.yaml:5:"),
+    cr_assert(status && strstr(status, "result: failed\n") && strstr(status, "reason: ") &&
+                  strstr(status, "ssh.yaml:5:"),
               "%s", status ? status : "(no status)");
     free(status);
     free(out);

@@ -27,9 +27,9 @@ static void setup(void)
     cr_assert_eq(cr_test_run(cmd, NULL), 0);
     snprintf(cmd, sizeof cmd, "%s/c.yaml", tmp);
     char cfg[4096];
-    int n = snprintf(cfg, sizeof cfg,
-                     "rules: [%s]\ninput: { year: 2026, checkpoint_records: 1000 }\n",
-                     cr_test_source_path("configs/rules"));
+    int n =
+        snprintf(cfg, sizeof cfg, "rules: [%s]\ninput: { year: 2026, checkpoint_records: 1000 }\n",
+                 cr_test_source_path("configs/rules"));
     cr_assert_eq(cr_test_write_file(cmd, cfg, (size_t)n), 0);
 }
 
@@ -95,8 +95,8 @@ Test(resume, stdin_in_three_parts, .init = setup, .fini = teardown, .timeout = 1
 Test(resume, a_growing_log_file, .init = setup, .fini = teardown, .timeout = 120)
 {
     sh(RUN "--input all.log --store %s%s", "whole", "");
-    sh("head -n 50001 all.log > grow.log && " RUN "--input grow.log --store %s --resume%s",
-       "grow", "");
+    sh("head -n 50001 all.log > grow.log && " RUN "--input grow.log --store %s --resume%s", "grow",
+       "");
     sh("sed -n 50002,99999p all.log >> grow.log && " RUN "--input grow.log --store %s --resume%s",
        "grow", "");
     sh("tail -n +100000 all.log >> grow.log && " RUN "--input grow.log --store %s --resume%s",
@@ -110,8 +110,7 @@ Test(resume, a_growing_log_file, .init = setup, .fini = teardown, .timeout = 120
 
 /* Without --resume a run is a replay: it starts from empty state and reads
  * the whole file, whatever the store holds, and rewrites the same ids. */
-Test(resume, replay_without_resume_starts_fresh, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(resume, replay_without_resume_starts_fresh, .init = setup, .fini = teardown, .timeout = 120)
 {
     sh(RUN "--input all.log --store %s --resume%s", "s", "");
     char *a = incidents("s", "all.log", "F");
@@ -179,8 +178,7 @@ static void crashed_equals_whole(const char *inputs, const char *name)
     free(b);
 }
 
-Test(resume, killed_after_checkpoints_and_resumed, .init = setup, .fini = teardown,
-     .timeout = 240)
+Test(resume, killed_after_checkpoints_and_resumed, .init = setup, .fini = teardown, .timeout = 240)
 {
     crashed_equals_whole("--input all.log", "all.log");
 }
@@ -258,8 +256,8 @@ static char *output_of(const char *line)
  * what it had committed is intact, and the same command with the default
  * map and --resume ends with exactly the incidents of an uninterrupted
  * run (nothing was dropped when the commit failed, nothing written twice). */
-Test(resume, a_full_map_stops_the_run_and_a_larger_one_continues, .init = setup,
-     .fini = teardown, .timeout = 240)
+Test(resume, a_full_map_stops_the_run_and_a_larger_one_continues, .init = setup, .fini = teardown,
+     .timeout = 240)
 {
     sh(RUN "--input all.log --store whole%s%s", "", "");
     char path[4200], cfg[4096];
@@ -276,7 +274,8 @@ Test(resume, a_full_map_stops_the_run_and_a_larger_one_continues, .init = setup,
               "%s", out);
     free(out);
     sh(RUN "--input all.log --store full --resume%s%s", "", "");
-    char *a = incidents("whole", "all.log", "all.log"), *b = incidents("full", "all.log", "all.log");
+    char *a = incidents("whole", "all.log", "all.log"),
+         *b = incidents("full", "all.log", "all.log");
     cr_assert_gt(strlen(a), 1000);
     cr_assert_str_eq(b, a);
     free(a);
@@ -290,8 +289,8 @@ Test(resume, a_full_map_stops_the_run_and_a_larger_one_continues, .init = setup,
 Test(resume, a_full_filesystem_stops_the_run_and_free_space_continues, .init = setup,
      .fini = teardown, .timeout = 240)
 {
-    if (cr_test_run("unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs /mnt' 2>/dev/null",
-                    NULL) != 0) {
+    if (cr_test_run("unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs /mnt' 2>/dev/null", NULL) !=
+        0) {
         cr_assert_null(getenv("CI"), "CI must be able to mount a tmpfs in a user namespace");
         cr_skip_test("cannot mount a tmpfs in a user namespace here");
     }
@@ -322,8 +321,8 @@ Test(resume, a_full_filesystem_stops_the_run_and_free_space_continues, .init = s
  * a read-only mount): query and rejects print what the owner sees, both on
  * a finished store and while a run writes one. LMDB's lock file cannot be
  * opened for them, so they read without it (see store.c). */
-Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setup,
-     .fini = teardown, .timeout = 120)
+Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setup, .fini = teardown,
+     .timeout = 120)
 {
     /* the other user cannot read files under a private checkout (a mktemp
      * clone is 0700): TSan's suppressions file among them, which would stop
@@ -333,7 +332,8 @@ Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setu
                                     : "";
     sh("chmod 755 . && { head -n 60000 all.log; printf 'bad \\377\\376 bytes\\n{\"broken json\\n'; "
        "tail -n +60001 all.log; } > mixed.log && " RUN "--input mixed.log --store ro && "
-       "chmod -R a-w ro%s%s", "", "");
+       "chmod -R a-w ro%s%s",
+       "", "");
     char q[8192];
     snprintf(q, sizeof q, "'" CORRAL_BINARY "' query --store ro --format ndjson");
     char *own = output_of(q);
@@ -364,7 +364,8 @@ Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setu
     /* The shell lets go of popen's pipe first (exec), or popen would wait
      * for the background job to close it. */
     sh("exec </dev/null >/dev/null 2>&1; { " RUN "--input - --resume --store live/s "
-       "<live.fifo 2>live.err; echo $? >live.rc; } &%s%s", "", "");
+       "<live.fifo 2>live.err; echo $? >live.rc; } &%s%s",
+       "", "");
     int fd = open(path, O_WRONLY);
     cr_assert_geq(fd, 0);
     size_t len = 0;
@@ -398,7 +399,8 @@ Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setu
     free(all);
     close(fd);
     sh("while ! test -s live.rc; do sleep 0.05; done; test \"$(cat live.rc)\" = 0 || "
-       "{ cat live.err; exit 1; }%s%s", "", "");
+       "{ cat live.err; exit 1; }%s%s",
+       "", "");
     cr_assert_eq(reads, 6);
     snprintf(q, sizeof q, "%s'" CORRAL_BINARY "' query --store live/s --format ndjson | wc -l", as);
     char *out = output_of(q);
@@ -455,8 +457,8 @@ Test(resume, the_short_option_resumes_like_the_long_one, .init = setup, .fini = 
  * which a file run cannot reach without brokers) tears the pipeline down
  * and says why: exit 1, nothing read, the store closed cleanly (a query
  * opens it). */
-Test(resume, a_failure_after_the_pipeline_started_tears_it_down, .init = setup,
-     .fini = teardown, .timeout = 60)
+Test(resume, a_failure_after_the_pipeline_started_tears_it_down, .init = setup, .fini = teardown,
+     .timeout = 60)
 {
     char cmd[8192], *out = NULL;
     snprintf(cmd, sizeof cmd,

@@ -16,8 +16,8 @@
 static inline void cr_assert_field(const struct cr_event *ev, unsigned f, const char *want)
 {
     if (!want) {
-        cr_assert(!cr_event_has(ev, f), "%s should be absent, is '%.*s'",
-                  cr_field_builtin_name(f), (int)ev->f[f].len, ev->f[f].p);
+        cr_assert(!cr_event_has(ev, f), "%s should be absent, is '%.*s'", cr_field_builtin_name(f),
+                  (int)ev->f[f].len, ev->f[f].p);
         return;
     }
     cr_assert(cr_event_has(ev, f), "%s absent (want '%s')", cr_field_builtin_name(f), want);

@@ -14,8 +14,8 @@
 #include <string.h>
 
 /* got[0..*n) holds one incident per id; created may be NULL. */
-static inline void cr_test_collect(struct cr_correlator *c, struct cr_incident *got,
-                                   int *created, int *n, int max)
+static inline void cr_test_collect(struct cr_correlator *c, struct cr_incident *got, int *created,
+                                   int *n, int max)
 {
     struct cr_version *h, *t;
     cr_correlator_flush(c, &h, &t);

@@ -16,8 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static inline struct cr_ruleset *cr_test_rules(const char *dir, const char *name,
-                                               const char *yaml)
+static inline struct cr_ruleset *cr_test_rules(const char *dir, const char *name, const char *yaml)
 {
     char path[4200], err[4096] = "";
     snprintf(path, sizeof path, "%s/%s", dir, name);

@@ -19,11 +19,7 @@ static void setup(void)
     p = cr_parser_new(&o);
 }
 
-static void teardown(void)
-{
-    cr_parser_free(p);
-}
-
+static void teardown(void) { cr_parser_free(p); }
 
 TestSuite(access_log, .init = setup, .fini = teardown);
 

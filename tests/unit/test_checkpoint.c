@@ -16,26 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *RULES =
-    "rules:\n"
-    "  - id: fail\n"
-    "    match: 'Failed from (?<src_ip>\\S+)'\n"
-    "  - id: ok\n"
-    "    match: 'Accepted from (?<src_ip>\\S+)'\n"
-    "correlations:\n"
-    "  - id: brute\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 60s\n"
-    "    condition: { gte: %d }\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: comp\n"
-    "    type: temporal_ordered\n"
-    "    rules: [brute, ok]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 300s\n"
-    "    incident: { category: S-ATK-COMP }\n";
+static const char *RULES = "rules:\n"
+                           "  - id: fail\n"
+                           "    match: 'Failed from (?<src_ip>\\S+)'\n"
+                           "  - id: ok\n"
+                           "    match: 'Accepted from (?<src_ip>\\S+)'\n"
+                           "correlations:\n"
+                           "  - id: brute\n"
+                           "    type: event_count\n"
+                           "    rules: [fail]\n"
+                           "    group_by: [src_ip]\n"
+                           "    timespan: 60s\n"
+                           "    condition: { gte: %d }\n"
+                           "    incident: { category: S-ATK-BRUTE }\n"
+                           "  - id: comp\n"
+                           "    type: temporal_ordered\n"
+                           "    rules: [brute, ok]\n"
+                           "    group_by: [src_ip]\n"
+                           "    timespan: 300s\n"
+                           "    incident: { category: S-ATK-COMP }\n";
 
 static char *dir;
 
@@ -127,10 +126,7 @@ static struct cr_store *open_store(void)
     return s;
 }
 
-static void setup(void)
-{
-    dir = cr_test_tmpdir();
-}
+static void setup(void) { dir = cr_test_tmpdir(); }
 
 static void teardown(void)
 {
@@ -254,7 +250,7 @@ Test(checkpoint, key_expired_and_back_in_one_epoch_survives)
     for (int i = 0; i < 3; i++)
         feed(a, rs, "fail", "10.4.0.1", i * 10, 7);
     drain(a, sink, sizeof sink);
-    checkpoint(a, s); /* the old window is in the store */
+    checkpoint(a, s);                         /* the old window is in the store */
     feed(a, rs, "fail", "10.9.9.9", 7200, 7); /* two hours later: it expires */
     for (int i = 0; i < 64; i++)
         drain(a, sink, sizeof sink);

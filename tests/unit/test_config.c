@@ -73,23 +73,23 @@ Test(config, every_error_with_file_and_line)
     char *d = cr_test_tmpdir();
     char *p = write_tmp(d, "bad.yaml",
                         "engine:\n"
-                        "  workers: zero\n"        /* line 2 */
-                        "  shards: 0\n"            /* line 3 */
-                        "  turbo: true\n"          /* line 4 */
+                        "  workers: zero\n" /* line 2 */
+                        "  shards: 0\n"     /* line 3 */
+                        "  turbo: true\n"   /* line 4 */
                         "input:\n"
-                        "  format: xml\n"          /* line 6 */
+                        "  format: xml\n"            /* line 6 */
                         "  timezone: Mars/Olympus\n" /* line 7 */
                         "store:\n"
                         "  commit_interval: soon\n" /* line 9 */
                         "rules: [r]\n"
-                        "colour: blue\n");         /* line 11 */
+                        "colour: blue\n"); /* line 11 */
     struct cr_config c;
     char err[8192] = "";
     cr_assert_eq(cr_config_load(p, &c, err, sizeof err), -1);
     char want[4200];
-    const char *lines[][2] = {{"2", "engine.workers"}, {"3", "engine.shards"},
-                              {"4", "unknown key 'turbo'"}, {"6", "unknown format 'xml'"},
-                              {"7", "input.timezone"}, {"9", "store.commit_interval"},
+    const char *lines[][2] = {{"2", "engine.workers"},       {"3", "engine.shards"},
+                              {"4", "unknown key 'turbo'"},  {"6", "unknown format 'xml'"},
+                              {"7", "input.timezone"},       {"9", "store.commit_interval"},
                               {"11", "unknown key 'colour'"}};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         snprintf(want, sizeof want, "%s:%s: ", p, lines[i][0]);
@@ -129,8 +129,8 @@ Test(config, tenant_budget)
     p = write_tmp(d, "bad.yaml",
                   "rules: [r]\n"
                   "correlation:\n"
-                  "  tenant_field: 'my tenant'\n"  /* line 3 */
-                  "  max_keys_per_tenant: -1\n");  /* line 4 */
+                  "  tenant_field: 'my tenant'\n" /* line 3 */
+                  "  max_keys_per_tenant: -1\n"); /* line 4 */
     cr_assert_eq(cr_config_load(p, &c, err, sizeof err), -1);
     char want[4200];
     snprintf(want, sizeof want, "%s:3: correlation.tenant_field", p);
@@ -143,7 +143,7 @@ Test(config, tenant_budget)
     p = write_tmp(d, "bad2.yaml",
                   "rules: [r]\n"
                   "correlation:\n"
-                  "  tenant_field: [a, b]\n"       /* line 3 */
+                  "  tenant_field: [a, b]\n"        /* line 3 */
                   "  max_keys_per_tenant: many\n"); /* line 4 */
     cr_assert_eq(cr_config_load(p, &c, err, sizeof err), -1);
     snprintf(want, sizeof want, "%s:3: correlation.tenant_field", p);
@@ -163,8 +163,8 @@ Test(config, syntax_error_and_missing_file)
     struct cr_config c;
     char err[4096] = "";
     cr_assert_eq(cr_config_load(p, &c, err, sizeof err), -1);
-    cr_assert(strstr(err, "syntax.yaml:") != NULL && strstr(err, "YAML syntax error") != NULL,
-              "%s", err);
+    cr_assert(strstr(err, "syntax.yaml:") != NULL && strstr(err, "YAML syntax error") != NULL, "%s",
+              err);
     cr_config_free(&c);
     err[0] = 0;
     cr_assert_eq(cr_config_load("/nonexistent/corral.yaml", &c, err, sizeof err), -1);

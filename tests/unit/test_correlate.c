@@ -17,30 +17,29 @@
 #include <string.h>
 #include <xxhash.h>
 
-static const char *RULES =
-    "rules:\n"
-    "  - id: fail\n"
-    "    match: 'Failed password from (?<src_ip>\\S+)'\n"
-    "  - id: ok\n"
-    "    match: 'Accepted from (?<src_ip>\\S+)'\n"
-    "  - id: single\n"
-    "    match: 'boom (?<src_ip>\\S+)'\n"
-    "    group_by: [src_ip]\n"
-    "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
-    "correlations:\n"
-    "  - id: brute\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 60s\n"
-    "    condition: { gte: 5 }\n"
-    "    incident: { category: S-ATK-BRUTE, priority: P3 }\n"
-    "  - id: comp\n"
-    "    type: temporal_ordered\n"
-    "    rules: [brute, ok]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 300s\n"
-    "    incident: { category: S-ATK-COMP, priority: P2 }\n";
+static const char *RULES = "rules:\n"
+                           "  - id: fail\n"
+                           "    match: 'Failed password from (?<src_ip>\\S+)'\n"
+                           "  - id: ok\n"
+                           "    match: 'Accepted from (?<src_ip>\\S+)'\n"
+                           "  - id: single\n"
+                           "    match: 'boom (?<src_ip>\\S+)'\n"
+                           "    group_by: [src_ip]\n"
+                           "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
+                           "correlations:\n"
+                           "  - id: brute\n"
+                           "    type: event_count\n"
+                           "    rules: [fail]\n"
+                           "    group_by: [src_ip]\n"
+                           "    timespan: 60s\n"
+                           "    condition: { gte: 5 }\n"
+                           "    incident: { category: S-ATK-BRUTE, priority: P3 }\n"
+                           "  - id: comp\n"
+                           "    type: temporal_ordered\n"
+                           "    rules: [brute, ok]\n"
+                           "    group_by: [src_ip]\n"
+                           "    timespan: 300s\n"
+                           "    incident: { category: S-ATK-COMP, priority: P2 }\n";
 
 static struct cr_ruleset *rs;
 static struct cr_correlator *c;
@@ -54,15 +53,9 @@ static void setup_rules(const char *name, const char *yaml, uint64_t max_keys)
     c = cr_correlator_new(rs, max_keys);
 }
 
-static void setup_keys(uint64_t max_keys)
-{
-    setup_rules("r.yaml", RULES, max_keys);
-}
+static void setup_keys(uint64_t max_keys) { setup_rules("r.yaml", RULES, max_keys); }
 
-static void setup(void)
-{
-    setup_keys(1000000);
-}
+static void setup(void) { setup_keys(1000000); }
 
 static void teardown(void)
 {
@@ -102,10 +95,7 @@ static struct cr_incident got[MAXI];
 static int created[MAXI];
 static int ngot;
 
-static void flush(void)
-{
-    cr_test_collect(c, got, created, &ngot, MAXI);
-}
+static void flush(void) { cr_test_collect(c, got, created, &ngot, MAXI); }
 
 static const struct cr_incident *find(const char *rule, const char *ip, int nth)
 {
@@ -208,8 +198,7 @@ Test(correlate, sequence_after_chained_correlation)
     cr_assert_str_eq(x->priority, "P2");
     cr_assert_eq(x->first_seen_ms, 1772438400000LL + 4000, "starts when the brute force fired");
     cr_assert_eq(x->nreasons, 2, "sequence reason and the incident it follows");
-    cr_assert(strstr(x->reasons[1], find("brute", "10.0.3.1", 0)->id) != NULL, "%s",
-              x->reasons[1]);
+    cr_assert(strstr(x->reasons[1], find("brute", "10.0.3.1", 0)->id) != NULL, "%s", x->reasons[1]);
     cr_assert(find("comp", "10.0.3.2", 0) == NULL, "too late and the early one came first");
 }
 
@@ -267,47 +256,46 @@ Test(correlate, eviction_is_bounded_and_counted)
 
 /* ---- value_count, temporal, absence ---- */
 
-static const char *OPS_RULES =
-    "rules:\n"
-    "  - id: deny\n"
-    "    match: 'DENY (?<src_ip>\\S+) -> port (?<dst_port>\\d+)'\n"
-    "  - id: exec\n"
-    "    match: 'exec into pod by (?<user>\\S+)'\n"
-    "  - id: secret\n"
-    "    match: 'secret read by (?<user>\\S+)'\n"
-    "  - id: bstart\n"
-    "    match: 'backup start (?<host>\\S+)'\n"
-    "  - id: bdone\n"
-    "    match: 'backup done (?<host>\\S+)'\n"
-    "  - id: beat\n"
-    "    match: 'heartbeat (?<host>\\S+)'\n"
-    "correlations:\n"
-    "  - id: scan\n"
-    "    type: value_count\n"
-    "    rules: [deny]\n"
-    "    group_by: [src_ip]\n"
-    "    field: dst_port\n"
-    "    timespan: 60s\n"
-    "    condition: { gte: 4 }\n"
-    "    incident: { category: S-ATK-SCAN }\n"
-    "  - id: exec_secrets\n"
-    "    type: temporal\n"
-    "    rules: [exec, secret]\n"
-    "    group_by: [user]\n"
-    "    timespan: 10m\n"
-    "    incident: { category: S-OPS-CLOUDPRIV }\n"
-    "  - id: backup_unfinished\n"
-    "    type: absence\n"
-    "    rules: [bstart, bdone]\n"
-    "    group_by: [host]\n"
-    "    timespan: 1h\n"
-    "    incident: { category: F-STO-BKP }\n"
-    "  - id: heartbeat_lost\n"
-    "    type: absence\n"
-    "    rules: [beat, beat]\n"
-    "    group_by: [host]\n"
-    "    timespan: 5m\n"
-    "    incident: { category: F-CMP-HOST }\n";
+static const char *OPS_RULES = "rules:\n"
+                               "  - id: deny\n"
+                               "    match: 'DENY (?<src_ip>\\S+) -> port (?<dst_port>\\d+)'\n"
+                               "  - id: exec\n"
+                               "    match: 'exec into pod by (?<user>\\S+)'\n"
+                               "  - id: secret\n"
+                               "    match: 'secret read by (?<user>\\S+)'\n"
+                               "  - id: bstart\n"
+                               "    match: 'backup start (?<host>\\S+)'\n"
+                               "  - id: bdone\n"
+                               "    match: 'backup done (?<host>\\S+)'\n"
+                               "  - id: beat\n"
+                               "    match: 'heartbeat (?<host>\\S+)'\n"
+                               "correlations:\n"
+                               "  - id: scan\n"
+                               "    type: value_count\n"
+                               "    rules: [deny]\n"
+                               "    group_by: [src_ip]\n"
+                               "    field: dst_port\n"
+                               "    timespan: 60s\n"
+                               "    condition: { gte: 4 }\n"
+                               "    incident: { category: S-ATK-SCAN }\n"
+                               "  - id: exec_secrets\n"
+                               "    type: temporal\n"
+                               "    rules: [exec, secret]\n"
+                               "    group_by: [user]\n"
+                               "    timespan: 10m\n"
+                               "    incident: { category: S-OPS-CLOUDPRIV }\n"
+                               "  - id: backup_unfinished\n"
+                               "    type: absence\n"
+                               "    rules: [bstart, bdone]\n"
+                               "    group_by: [host]\n"
+                               "    timespan: 1h\n"
+                               "    incident: { category: F-STO-BKP }\n"
+                               "  - id: heartbeat_lost\n"
+                               "    type: absence\n"
+                               "    rules: [beat, beat]\n"
+                               "    group_by: [host]\n"
+                               "    timespan: 5m\n"
+                               "    incident: { category: F-CMP-HOST }\n";
 
 static void ops_setup(void)
 {
@@ -462,28 +450,27 @@ Test(correlate, storm_updates_are_coalesced)
 
 /* ---- budgets ---- */
 
-static const char *BUDGET_RULES =
-    "rules:\n"
-    "  - id: fail\n"
-    "    match: 'Failed from (?<src_ip>\\S+)'\n"
-    "  - id: ok\n"
-    "    match: 'Accepted from (?<src_ip>\\S+)'\n"
-    "correlations:\n"
-    "  - id: brute\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 1h\n"
-    "    condition: { gte: 3 }\n"
-    "    max_keys: 100\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: many_ok\n"
-    "    type: event_count\n"
-    "    rules: [ok]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 1h\n"
-    "    condition: { gte: 3 }\n"
-    "    incident: { category: S-ABN-ACCESS }\n";
+static const char *BUDGET_RULES = "rules:\n"
+                                  "  - id: fail\n"
+                                  "    match: 'Failed from (?<src_ip>\\S+)'\n"
+                                  "  - id: ok\n"
+                                  "    match: 'Accepted from (?<src_ip>\\S+)'\n"
+                                  "correlations:\n"
+                                  "  - id: brute\n"
+                                  "    type: event_count\n"
+                                  "    rules: [fail]\n"
+                                  "    group_by: [src_ip]\n"
+                                  "    timespan: 1h\n"
+                                  "    condition: { gte: 3 }\n"
+                                  "    max_keys: 100\n"
+                                  "    incident: { category: S-ATK-BRUTE }\n"
+                                  "  - id: many_ok\n"
+                                  "    type: event_count\n"
+                                  "    rules: [ok]\n"
+                                  "    group_by: [src_ip]\n"
+                                  "    timespan: 1h\n"
+                                  "    condition: { gte: 3 }\n"
+                                  "    incident: { category: S-ABN-ACCESS }\n";
 
 static void budget_setup(void)
 {
@@ -761,7 +748,7 @@ static int has_ref(const struct cr_incident *inc, uint64_t position)
     return 0;
 }
 
-#define T(sec) (1772438400000LL + (int64_t)(sec) * 1000)
+#define T(sec) (1772438400000LL + (int64_t)(sec)*1000)
 
 TestSuite(lang, .init = lang_setup, .fini = teardown);
 
@@ -926,7 +913,7 @@ Test(lang, range_condition_is_decided_when_the_window_ends)
 Test(lang, new_value_learns_then_fires_and_evicts)
 {
     ev("console", 0, "user", "alice", "src_ip", "192.0.2.1");
-    ev("console", 300, "user", "alice", "src_ip", "192.0.2.2"); /* learning: silent */
+    ev("console", 300, "user", "alice", "src_ip", "192.0.2.2");  /* learning: silent */
     ev("console", 1200, "user", "alice", "src_ip", "192.0.2.1"); /* known */
     ev("console", 1800, "user", "alice", "src_ip", "192.0.2.2"); /* known (seen at 300 s) */
     flush();
@@ -1018,15 +1005,15 @@ Test(lang, snapshot_restore_keeps_partials_windows_and_known_values)
     for (int s = 0; s < 3; s++)
         ev("fail", s, "src_ip", "198.51.100.20", "user", "root");
     ev("accepted", 60, "src_ip", "198.51.100.20", "user", "gina"); /* partial at step 2 */
-    ev("alert", 60, "dst_ip", "10.2.0.1", NULL, NULL);               /* partial at step 1 */
-    ev("req", 50, "host", "w", NULL, NULL);                          /* open window, 1 so far */
-    ev("console", 0, "user", "hank", "src_ip", "192.0.2.1");         /* learned value */
+    ev("alert", 60, "dst_ip", "10.2.0.1", NULL, NULL);             /* partial at step 1 */
+    ev("req", 50, "host", "w", NULL, NULL);                        /* open window, 1 so far */
+    ev("console", 0, "user", "hank", "src_ip", "192.0.2.1");       /* learned value */
     ev("console", 30, "user", "hank", "src_ip", "192.0.2.2");
     int restored = restart();
     cr_assert_geq(restored, 6, "%d states restored", restored);
     ev("req", 90, "host", "w", NULL, NULL); /* second of the restored window [50, 110] */
     ev("login", 100, "src_ip", "10.2.0.1", "dst_ip", "10.2.0.2");
-    ev("sudo", 200, "user", "gina", NULL, NULL); /* also moves time past the window */
+    ev("sudo", 200, "user", "gina", NULL, NULL);               /* also moves time past the window */
     ev("console", 900, "user", "hank", "src_ip", "192.0.2.2"); /* known from before */
     ev("console", 901, "user", "hank", "src_ip", "192.0.2.3"); /* new */
     flush();
@@ -1078,33 +1065,32 @@ Test(lang, placement_of_matches_and_restored_states_agrees)
 
 /* ---- compact state: exact evidence in every entry form, lazy growth, the slab ---- */
 
-static const char *COMPACT_RULES =
-    "rules:\n"
-    "  - id: hit\n"
-    "    match: 'hit (?<src_ip>\\S+) (?<port>\\d+)'\n"
-    "correlations:\n"
-    "  - id: four\n"
-    "    type: event_count\n"
-    "    rules: [hit]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 1h\n"
-    "    condition: { gte: 4 }\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: long\n"
-    "    type: event_count\n"
-    "    rules: [hit]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 60d\n"
-    "    condition: { gte: 3 }\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: ports\n"
-    "    type: value_count\n"
-    "    rules: [hit]\n"
-    "    group_by: [src_ip]\n"
-    "    field: port\n"
-    "    timespan: 60d\n"
-    "    condition: { gte: 3 }\n"
-    "    incident: { category: S-ATK-SCAN }\n";
+static const char *COMPACT_RULES = "rules:\n"
+                                   "  - id: hit\n"
+                                   "    match: 'hit (?<src_ip>\\S+) (?<port>\\d+)'\n"
+                                   "correlations:\n"
+                                   "  - id: four\n"
+                                   "    type: event_count\n"
+                                   "    rules: [hit]\n"
+                                   "    group_by: [src_ip]\n"
+                                   "    timespan: 1h\n"
+                                   "    condition: { gte: 4 }\n"
+                                   "    incident: { category: S-ATK-BRUTE }\n"
+                                   "  - id: long\n"
+                                   "    type: event_count\n"
+                                   "    rules: [hit]\n"
+                                   "    group_by: [src_ip]\n"
+                                   "    timespan: 60d\n"
+                                   "    condition: { gte: 3 }\n"
+                                   "    incident: { category: S-ATK-BRUTE }\n"
+                                   "  - id: ports\n"
+                                   "    type: value_count\n"
+                                   "    rules: [hit]\n"
+                                   "    group_by: [src_ip]\n"
+                                   "    field: port\n"
+                                   "    timespan: 60d\n"
+                                   "    condition: { gte: 3 }\n"
+                                   "    incident: { category: S-ATK-SCAN }\n";
 
 static void compact_setup(void)
 {
@@ -1162,9 +1148,9 @@ Test(compact, refs_from_two_inputs_and_far_positions_stay_exact)
 {
     const uint64_t far = (UINT64_C(1) << 40) + 12345;
     hit("10.0.0.1", 1, 0, 0, 10);
-    hit("10.0.0.1", 1, 1000, 1, 20);    /* another input */
-    hit("10.0.0.1", 1, 2000, 0, far);   /* 2^40 further on */
-    hit("10.0.0.1", 1, 3000, 3, 7);     /* and back */
+    hit("10.0.0.1", 1, 1000, 1, 20);  /* another input */
+    hit("10.0.0.1", 1, 2000, 0, far); /* 2^40 further on */
+    hit("10.0.0.1", 1, 3000, 3, 7);   /* and back */
     flush();
     const struct want_ref four[] = {{0, 10, 0}, {1, 20, 1000}, {0, far, 2000}, {3, 7, 3000}};
     assert_refs(find("four", "10.0.0.1", 0), four, 4);
@@ -1213,10 +1199,10 @@ Test(compact, snapshot_keeps_inline_compact_and_wide_entries)
 {
     cr_correlator_enable_checkpoints(c);
     const uint64_t far = UINT64_C(1) << 45;
-    hit("10.0.1.1", 1, 0, 0, 5);          /* inline */
-    hit("10.0.1.2", 1, 0, 1, 5);          /* compact block */
+    hit("10.0.1.1", 1, 0, 0, 5); /* inline */
+    hit("10.0.1.2", 1, 0, 1, 5); /* compact block */
     hit("10.0.1.2", 2, 500, 1, 9);
-    hit("10.0.1.3", 1, 0, 0, 5);          /* wide block */
+    hit("10.0.1.3", 1, 0, 0, 5); /* wide block */
     hit("10.0.1.3", 2, 500, 2, far);
     cr_assert_geq(restart(), 9);
     for (int k = 1; k <= 3; k++) {
@@ -1239,29 +1225,28 @@ Test(compact, snapshot_keeps_inline_compact_and_wide_entries)
     cr_assert_not_null(find("ports", "10.0.1.2", 0), "values 1, 2 restored, then 10");
 }
 
-static const char *SLAB_RULES =
-    "rules:\n"
-    "  - id: hit\n"
-    "    match: 'hit (?<src_ip>\\S+)'\n"
-    "  - id: h\n"
-    "    match: 'h (?<src_ip>\\S+)'\n"
-    "  - id: tick\n"
-    "    match: 'tick (?<src_ip>\\S+)'\n"
-    "correlations:\n"
-    "  - id: hour\n"
-    "    type: event_count\n"
-    "    rules: [hit, h]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 1h\n"
-    "    condition: { gte: 5 }\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: minute\n"
-    "    type: event_count\n"
-    "    rules: [hit, tick]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 60s\n"
-    "    condition: { gte: 5 }\n"
-    "    incident: { category: S-ATK-BRUTE }\n";
+static const char *SLAB_RULES = "rules:\n"
+                                "  - id: hit\n"
+                                "    match: 'hit (?<src_ip>\\S+)'\n"
+                                "  - id: h\n"
+                                "    match: 'h (?<src_ip>\\S+)'\n"
+                                "  - id: tick\n"
+                                "    match: 'tick (?<src_ip>\\S+)'\n"
+                                "correlations:\n"
+                                "  - id: hour\n"
+                                "    type: event_count\n"
+                                "    rules: [hit, h]\n"
+                                "    group_by: [src_ip]\n"
+                                "    timespan: 1h\n"
+                                "    condition: { gte: 5 }\n"
+                                "    incident: { category: S-ATK-BRUTE }\n"
+                                "  - id: minute\n"
+                                "    type: event_count\n"
+                                "    rules: [hit, tick]\n"
+                                "    group_by: [src_ip]\n"
+                                "    timespan: 60s\n"
+                                "    condition: { gte: 5 }\n"
+                                "    incident: { category: S-ATK-BRUTE }\n";
 
 static void slab_setup(void)
 {
@@ -1361,8 +1346,9 @@ Test(slab, accounting_counts_chunks_and_slots_are_reused)
     flush_n(64);
     cr_assert_eq(cr_correlator_stats(c)->states, 1);
     /* 2N states of 40 bytes ("k0000001": 24 + 8 + 8); the bucket array stays */
-    cr_assert_geq(full - state_bytes(), 2 * N * 40 - 2 * 65536, "the chunks went back (%llu of %llu)",
-                  (unsigned long long)state_bytes(), (unsigned long long)full);
+    cr_assert_geq(full - state_bytes(), 2 * N * 40 - 2 * 65536,
+                  "the chunks went back (%llu of %llu)", (unsigned long long)state_bytes(),
+                  (unsigned long long)full);
 }
 
 /* Entry blocks move out of chunks that a few long-lived blocks would

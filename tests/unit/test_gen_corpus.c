@@ -70,7 +70,8 @@ static int64_t month_of(const char *p)
 {
     static const char m[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     for (int i = 0; i < 12; i++)
-        if (memcmp(p, m + 3 * i, 3) == 0) return i;
+        if (memcmp(p, m + 3 * i, 3) == 0)
+            return i;
     return -1;
 }
 
@@ -81,9 +82,11 @@ static void parse_header(struct cline *c)
     c->t_ms = -1;
     c->host = NULL;
     c->host_len = 0;
-    if (c->len < 20 || p[0] != '<') return;
+    if (c->len < 20 || p[0] != '<')
+        return;
     const char *gt = memchr(p, '>', 6 < c->len ? 6 : c->len);
-    if (!gt) return;
+    if (!gt)
+        return;
     p = gt + 1;
     /* sscanf takes strlen of its input: give it a short NUL-terminated copy, not the corpus. */
     char head[40];
@@ -100,7 +103,8 @@ static void parse_header(struct cline *c)
         tm.tm_mon -= 1;
         p += 2 + 24 + 1;
     } else {
-        if (end - p < 16 || month_of(p) < 0) return;
+        if (end - p < 16 || month_of(p) < 0)
+            return;
         tm.tm_mon = (int)month_of(p);
         tm.tm_year = 2026 - 1900;
         if (sscanf(head + 4, "%2d %2d:%2d:%2d", &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) !=
@@ -229,7 +233,8 @@ static const size_t *lines_with(struct corpus *c, const char *marker, size_t *n)
     cr_assert_lt(c->n_mk, 16, "too many markers");
     size_t m = 0, *ix = malloc((c->n + 1) * sizeof *ix);
     for (size_t i = 0; i < c->n; i++)
-        if (has(&c->l[i], marker)) ix[m++] = i;
+        if (has(&c->l[i], marker))
+            ix[m++] = i;
     c->mk[c->n_mk].marker = marker;
     c->mk[c->n_mk].ix = ix;
     c->mk[c->n_mk].n = m;
@@ -247,12 +252,15 @@ static size_t find(struct corpus *c, const char *host, const char *const *needle
     const size_t *ix = lines_with(c, needles[0], &nix);
     for (size_t x = 0; x < nix; x++) {
         const struct cline *l = &c->l[ix[x]];
-        if (host && !host_is(l, host)) continue;
+        if (host && !host_is(l, host))
+            continue;
         int ok = 1;
         for (const char *const *nd = needles; *nd && ok; nd++)
             ok = has(l, *nd);
-        if (!ok) continue;
-        if (n < cap) ts[n] = l->t_ms;
+        if (!ok)
+            continue;
+        if (n < cap)
+            ts[n] = l->t_ms;
         n++;
     }
     return n;
@@ -265,7 +273,8 @@ static size_t densest(const int64_t *ts, size_t n, int64_t win_ms)
     for (size_t i = 0, j = 0; j < n; j++) {
         while (ts[j] - ts[i] > win_ms)
             i++;
-        if (j - i + 1 > best) best = j - i + 1;
+        if (j - i + 1 > best)
+            best = j - i + 1;
     }
     return best;
 }
@@ -369,7 +378,8 @@ static void check_instance(struct corpus *c, json_t *o)
         cr_assert_eq(m, n, "%s: %zu downs but %zu ups", sc, n, m);
         for (size_t i = 0; i < n; i++) {
             cr_assert_geq(ts2[i], ts[i], "up before its down");
-            if (i + 1 < n) cr_assert_leq(ts2[i], ts[i + 1], "downs not interleaved with ups");
+            if (i + 1 < n)
+                cr_assert_leq(ts2[i], ts[i + 1], "downs not interleaved with ups");
         }
         if (strcmp(sc, "link_flaps") == 0) {
             cr_assert_geq(n, 4);
@@ -475,7 +485,8 @@ static int token_after(const struct cline *l, const char *marker, const char *st
                        size_t cap)
 {
     const char *m = memmem(l->p, l->len, marker, strlen(marker));
-    if (!m) return 0;
+    if (!m)
+        return 0;
     const char *p = m + strlen(marker), *end = l->p + l->len;
     size_t k = strlen(key);
     while (p < end && !strchr(stops, *p) && k + 1 < cap)
@@ -529,7 +540,8 @@ static size_t over_threshold(const struct corpus *c, enum shape sh, const char *
             }
             break;
         }
-        if (!ok || l->t_ms < 0) continue;
+        if (!ok || l->t_ms < 0)
+            continue;
         if (n == cap) {
             cap *= 2;
             o = realloc(o, cap * sizeof *o);
@@ -556,7 +568,8 @@ static size_t over_threshold(const struct corpus *c, enum shape sh, const char *
             int listed = 0;
             for (size_t k = 0; k < c->n_truth && !listed; k++) {
                 json_t *t = c->truth[k];
-                if (strcmp(tstr(t, "scenario"), scenario) != 0) continue;
+                if (strcmp(tstr(t, "scenario"), scenario) != 0)
+                    continue;
                 char want[96];
                 if (sh == SH_BRUTE)
                     snprintf(want, sizeof want, "%s", ent(t, "src_ip"));
@@ -595,9 +608,11 @@ static int valid_utf8(const unsigned char *s, size_t n)
                    : (b & 0xF0) == 0xE0 ? 2
                    : (b & 0xF8) == 0xF0 ? 3
                                         : 9;
-        if (k == 9 || (k == 1 && b < 0xC2) || i + k >= n + (k == 0)) return 0;
+        if (k == 9 || (k == 1 && b < 0xC2) || i + k >= n + (k == 0))
+            return 0;
         for (size_t j = 1; j <= k; j++)
-            if ((s[i + j] & 0xC0) != 0x80) return 0;
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
         if (k == 2 && b == 0xED && s[i + 1] >= 0xA0) /* surrogates */
             return 0;
         i += k + 1;
@@ -632,7 +647,8 @@ static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
 
     int64_t prev = 0;
     for (size_t i = 0; i < c->n; i++) {
-        if (c->l[i].t_ms < 0) continue;
+        if (c->l[i].t_ms < 0)
+            continue;
         cr_assert_geq(c->l[i].t_ms / 1000, prev / 1000, "line %zu goes back in time", i + 1);
         prev = c->l[i].t_ms;
     }
@@ -646,7 +662,8 @@ static void check_corpus(struct corpus *c, size_t lines, size_t min_each)
         json_t *o = c->truth[i];
         const char *sc = tstr(o, "scenario");
         cr_assert_not_null(sc);
-        if (strcmp(sc, "bad_record") == 0) continue;
+        if (strcmp(sc, "bad_record") == 0)
+            continue;
         cr_assert_not_null(tstr(o, "category"));
         cr_assert_eq(strncmp(sc, "near_miss_", 10) == 0, tstr(o, "expect") != NULL,
                      "%s: expect:none iff near miss", sc);
@@ -764,7 +781,8 @@ Test(gen_corpus, bad_records_are_where_the_truth_says)
     size_t seen = 0;
     for (size_t i = 0; i < c.n_truth; i++) {
         json_t *o = c.truth[i];
-        if (strcmp(tstr(o, "scenario"), "bad_record") != 0) continue;
+        if (strcmp(tstr(o, "scenario"), "bad_record") != 0)
+            continue;
         seen++;
         const char *kind = tstr(o, "kind");
         json_int_t line = json_integer_value(json_object_get(o, "line"));

@@ -62,8 +62,7 @@ static void run_case(const char *dir)
     int rc = cr_test_run(cmd, &out);
     cr_assert_eq(rc, 0, "%s: corral run exited %d", dir, rc);
     free(out);
-    snprintf(cmd, sizeof cmd, "'%s' query --store '%s/store' --format ndjson", CORRAL_BINARY,
-             tmp);
+    snprintf(cmd, sizeof cmd, "'%s' query --store '%s/store' --format ndjson", CORRAL_BINARY, tmp);
     rc = cr_test_run(cmd, &out);
     cr_assert_eq(rc, 0, "%s: corral query exited %d", dir, rc);
 
@@ -97,15 +96,15 @@ static void run_case(const char *dir)
         }
         if (!found) {
             char *all = json_dumps(got, JSON_INDENT(1));
-            cr_assert_fail("%s/expected.jsonl:%d: no stored incident matches %s\nstored:\n%s",
-                           dir, lineno, line, all);
+            cr_assert_fail("%s/expected.jsonl:%d: no stored incident matches %s\nstored:\n%s", dir,
+                           lineno, line, all);
         }
         json_decref(want);
     }
     if (json_array_size(got) != nexp) {
         char *all = json_dumps(got, JSON_INDENT(1));
-        cr_assert_fail("%s: %zu incidents stored, %zu expected:\n%s", dir,
-                       json_array_size(got), nexp, all);
+        cr_assert_fail("%s: %zu incidents stored, %zu expected:\n%s", dir, json_array_size(got),
+                       nexp, all);
     }
     free(exp);
     json_decref(got);

@@ -21,12 +21,11 @@ static char *dir;
 static char rules_path[1024], cache_dir[1024];
 static char err[4096];
 
-static const char *RULES =
-    "rules:\n"
-    "  - id: sshd.auth.failed\n"
-    "    match: 'Failed password for (?<user>\\S+) from (?<src_ip>\\S+)'\n"
-    "  - id: repeated.word\n"
-    "    match: '\\b(\\w+) \\1\\b'\n";
+static const char *RULES = "rules:\n"
+                           "  - id: sshd.auth.failed\n"
+                           "    match: 'Failed password for (?<user>\\S+) from (?<src_ip>\\S+)'\n"
+                           "  - id: repeated.word\n"
+                           "    match: '\\b(\\w+) \\1\\b'\n";
 
 static void setup(void)
 {
@@ -143,30 +142,15 @@ static void flip_middle(char *buf, size_t *len)
         buf[i] ^= 0x5a;
 }
 
-static void truncate_half(char *buf, size_t *len)
-{
-    *len /= 2;
-}
+static void truncate_half(char *buf, size_t *len) { *len /= 2; }
 
-static void bad_magic(char *buf, size_t *len)
-{
-    buf[0] = 'X';
-}
+static void bad_magic(char *buf, size_t *len) { buf[0] = 'X'; }
 
-Test(hs_cache, corrupt_file_recompiled)
-{
-    damage(flip_middle);
-}
+Test(hs_cache, corrupt_file_recompiled) { damage(flip_middle); }
 
-Test(hs_cache, truncated_file_recompiled)
-{
-    damage(truncate_half);
-}
+Test(hs_cache, truncated_file_recompiled) { damage(truncate_half); }
 
-Test(hs_cache, bad_magic_recompiled)
-{
-    damage(bad_magic);
-}
+Test(hs_cache, bad_magic_recompiled) { damage(bad_magic); }
 
 Test(hs_cache, changed_rule_gets_a_new_key)
 {

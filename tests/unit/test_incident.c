@@ -15,7 +15,8 @@
 static int is_lower_hex(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
     }
     return s[n] == 0;
 }
@@ -347,7 +348,8 @@ Test(incident_json, annotation_members_follow_the_incident)
         inc, NULL, 0,
         "{\"attack\":[\"T1110\"],\"sigma\":{\"id\":\"x-1\",\"level\":\"high\"},\"rule\":\"nope\"}");
     cr_assert_not_null(js);
-    const char *reasons = strstr(js, "\"reasons\":"), *attack = strstr(js, "\"attack\":[\"T1110\"]");
+    const char *reasons = strstr(js, "\"reasons\":"),
+               *attack = strstr(js, "\"attack\":[\"T1110\"]");
     cr_assert(reasons && attack && attack > reasons, "%s", js);
     cr_assert(strstr(js, "\"sigma\":{\"id\":\"x-1\",\"level\":\"high\"}"), "%s", js);
     cr_assert_null(strstr(js, "\"nope\""), "the incident's own rule stays: %s", js);

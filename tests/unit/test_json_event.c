@@ -39,10 +39,7 @@ static void setup(void)
     cr_assert_not_null(P);
 }
 
-static void teardown(void)
-{
-    cr_parser_free(P);
-}
+static void teardown(void) { cr_parser_free(P); }
 
 static enum cr_parse_result parse(const char *rec)
 {
@@ -55,15 +52,9 @@ static int has_value(unsigned f, const char *want)
            memcmp(EV.f[f].p, want, EV.f[f].len) == 0;
 }
 
-static void field_is(unsigned f, const char *want)
-{
-    cr_assert_field(&EV, f, want);
-}
+static void field_is(unsigned f, const char *want) { cr_assert_field(&EV, f, want); }
 
-static void time_is(const char *rfc3339)
-{
-    cr_assert_time(&EV, rfc3339);
-}
+static void time_is(const char *rfc3339) { cr_assert_time(&EV, rfc3339); }
 
 TestSuite(json, .init = setup, .fini = teardown);
 
@@ -247,7 +238,7 @@ Test(json, escapes_are_unescaped)
 
 Test(json, broken)
 {
-    const char *bad[] = {"{",   "{\"a\":",   "{\"a\":1,}", "[1,2]", "{\"a\":\"\\x\"}",
+    const char *bad[] = {"{",   "{\"a\":",   "{\"a\":1,}", "[1,2]",      "{\"a\":\"\\x\"}",
                          "{}x", "{\"a\" 1}", "\"str\"",    "{\"a\":tru}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(cr_parse_json(P, bad[i], strlen(bad[i]), FALLBACK, &EV), CR_PARSE_ERROR,
@@ -308,9 +299,8 @@ static void expect_str(json_t *obj, const char *key, unsigned f, const char *ctx
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v))
         return;
-    cr_assert(has_value(f, json_string_value(v)), "%s: %s = '%s' not extracted (got '%.*s')",
-              ctx, key, json_string_value(v), (int)EV.f[f].len,
-              cr_event_has(&EV, f) ? EV.f[f].p : "");
+    cr_assert(has_value(f, json_string_value(v)), "%s: %s = '%s' not extracted (got '%.*s')", ctx,
+              key, json_string_value(v), (int)EV.f[f].len, cr_event_has(&EV, f) ? EV.f[f].p : "");
 }
 
 Test(json_data, cloudevents_spec_examples, .init = setup, .fini = teardown)
@@ -441,16 +431,15 @@ Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
                 expect_str(uid, "userName", CR_F_USER, s);
             else
                 expect_str(uid, "arn", CR_F_USER, s);
-            field_is(CR_F_OUTCOME, json_object_get(log, "errorCode") ||
-                                           (json_is_string(json_object_get(
-                                                json_object_get(log, "responseElements"),
-                                                "ConsoleLogin")) &&
-                                            strcmp(json_string_value(json_object_get(
-                                                       json_object_get(log, "responseElements"),
-                                                       "ConsoleLogin")),
-                                                   "Success") != 0)
-                                       ? "failure"
-                                       : "success");
+            field_is(CR_F_OUTCOME,
+                     json_object_get(log, "errorCode") ||
+                             (json_is_string(json_object_get(
+                                  json_object_get(log, "responseElements"), "ConsoleLogin")) &&
+                              strcmp(json_string_value(json_object_get(
+                                         json_object_get(log, "responseElements"), "ConsoleLogin")),
+                                     "Success") != 0)
+                         ? "failure"
+                         : "success");
             field_is(CR_F_HOST, NULL);
             json_t *t = json_object_get(log, "eventTime");
             int64_t want;
@@ -467,8 +456,8 @@ Test(json_data, panther_cloudtrail_and_k8s, .init = setup, .fini = teardown)
             json_t *ips = json_object_get(log, "sourceIPs");
             if (json_is_string(json_array_get(ips, 0)))
                 cr_assert(has_value(CR_F_SRC_IP, json_string_value(json_array_get(ips, 0))));
-        } else if (json_is_string(json_object_get(json_object_get(log, "protoPayload"),
-                                                  "methodName"))) {
+        } else if (json_is_string(
+                       json_object_get(json_object_get(log, "protoPayload"), "methodName"))) {
             gcp++;
             json_t *pp = json_object_get(log, "protoPayload");
             const char *svc = json_string_value(json_object_get(pp, "serviceName"));
@@ -582,15 +571,39 @@ Test(json_data, falco_k8s_audit, .init = setup, .fini = teardown)
  * paths: nested keys, array indexes, flat keys with dots, numbers, booleans,
  * and names no record has. */
 static const char *const PATHS[] = {
-    "annotations.authorization.k8s.io/decision", "objectRef.resource", "objectRef.subresource",
-    "responseStatus.code", "user.groups.0", "user.groups.1", "sourceIPs.0", "requestObject.spec.containers.0.securityContext.privileged",
-    "userIdentity.type", "userIdentity.arn", "userIdentity.sessionContext.sessionIssuer.userName",
-    "requestParameters.bucketName", "requestParameters.DescribeInstanceTypesRequest.MaxResults",
-    "eventType", "@version", "awsRegion", "EventID", "Channel", "Image", "CommandLine",
-    "ParentImage", "TargetImage", "GrantedAccess", "Hashes", "Event.EventData.Image",
-    "winlog.event_data.Image", "nope", "nope.deeper.0", "level", "stage",
+    "annotations.authorization.k8s.io/decision",
+    "objectRef.resource",
+    "objectRef.subresource",
+    "responseStatus.code",
+    "user.groups.0",
+    "user.groups.1",
+    "sourceIPs.0",
+    "requestObject.spec.containers.0.securityContext.privileged",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "userIdentity.sessionContext.sessionIssuer.userName",
+    "requestParameters.bucketName",
+    "requestParameters.DescribeInstanceTypesRequest.MaxResults",
+    "eventType",
+    "@version",
+    "awsRegion",
+    "EventID",
+    "Channel",
+    "Image",
+    "CommandLine",
+    "ParentImage",
+    "TargetImage",
+    "GrantedAccess",
+    "Hashes",
+    "Event.EventData.Image",
+    "winlog.event_data.Image",
+    "nope",
+    "nope.deeper.0",
+    "level",
+    "stage",
     /* containers: their compact text, found by the walk as by a lookup */
-    "requestObject.spec", "user.groups",
+    "requestObject.spec",
+    "user.groups",
 };
 
 Test(json, one_walk_sets_what_a_lookup_per_name_sets)
@@ -651,7 +664,9 @@ Test(json, one_walk_sets_what_a_lookup_per_name_sets)
         free(buf);
     }
     cr_assert_gt(records, 200);
-    cr_assert_gt(fields, 900, "the paths must be found, not only be absent in both: %zu in %zu records", fields, records);
+    cr_assert_gt(fields, 900,
+                 "the paths must be found, not only be absent in both: %zu in %zu records", fields,
+                 records);
     cr_parser_free(a);
     cr_parser_free(b);
 }
@@ -722,10 +737,11 @@ Test(json, containers_are_their_compact_text)
     n += 20000;
     n += snprintf(rec + n, sizeof rec - (size_t)n, "\"]}");
     cr_parse(p, rec, (size_t)n, FALLBACK, &EV);
-    cr_assert_field(&EV, CR_F__BUILTIN,
-                    "{\"items\":[{\"fromPort\":22,\"ipRanges\":{\"items\":[{\"cidrIp\":\"10.0.0.0/8\"},"
-                    "{\"cidrIp\":\"0.0.0.0/0\",\"description\":\"a \"b\"\"}]},\"ok\":true,\"x\":null,"
-                    "\"f\":1.5}]}");
+    cr_assert_field(
+        &EV, CR_F__BUILTIN,
+        "{\"items\":[{\"fromPort\":22,\"ipRanges\":{\"items\":[{\"cidrIp\":\"10.0.0.0/8\"},"
+        "{\"cidrIp\":\"0.0.0.0/0\",\"description\":\"a \"b\"\"}]},\"ok\":true,\"x\":null,"
+        "\"f\":1.5}]}");
     cr_assert_field(&EV, CR_F__BUILTIN + 1, "[\"a\",2]");
     cr_assert_field(&EV, CR_F__BUILTIN + 3, "{}");
     cr_assert_not(cr_event_has(&EV, CR_F__BUILTIN + 2), "20 kB does not fit: absent, not cut");
@@ -739,7 +755,8 @@ Test(json, aks_and_gke_kubernetes_audit_are_unwrapped)
 {
     static const char aks[] =
         "{\"time\":\"2026-03-02T09:00:00.2Z\",\"category\":\"kube-audit\",\"operationName\":"
-        "\"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read\",\"properties\":{\"log\":"
+        "\"Microsoft.ContainerService/managedClusters/diagnosticLogs/"
+        "Read\",\"properties\":{\"log\":"
         "\"{\\\"kind\\\":\\\"Event\\\",\\\"apiVersion\\\":\\\"audit.k8s.io/v1\\\",\\\"auditID\\\":"
         "\\\"x1\\\",\\\"verb\\\":\\\"create\\\",\\\"user\\\":{\\\"username\\\":\\\"dev\\\"},"
         "\\\"objectRef\\\":{\\\"resource\\\":\\\"pods\\\",\\\"subresource\\\":\\\"exec\\\"},"

@@ -105,7 +105,8 @@ struct res {
 static char *subst_dir(const char *a)
 {
     const char *at = strstr(a, "@DIR");
-    if (!at) return strdup(a);
+    if (!at)
+        return strdup(a);
     char *r = malloc(strlen(a) + strlen(dir) + 1);
     sprintf(r, "%.*s%s%s", (int)(at - a), a, dir, at + 4);
     return r;
@@ -363,16 +364,15 @@ Test(query_cli, rejects_table_and_ndjson)
     cr_assert_not_null(row);
     cr_assert(strstr(row, "GET /\\x00\\xFF\\n\n"), "raw escaped on one line: %s", row);
     cr_assert(strstr(r.out, "\nauth.log                             12 unparseable"), "%s", r.out);
-    cr_assert(strstr(r.out, "\nkafka:logs/1                          3 too long"), "input order: %s",
-              r.out);
+    cr_assert(strstr(r.out, "\nkafka:logs/1                          3 too long"),
+              "input order: %s", r.out);
     res_free(&r);
 
     r = rejects("--store", "@DIR", "--format", "ndjson");
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    cr_assert_str_eq(r.out,
-                     "{\"input\":\"auth.log\",\"position\":12,\"reason\":\"unparseable\","
-                     "\"raw\":\"GET /\\\\x00\\\\xFF\\n\"}\n"
-                     "{\"input\":\"kafka:logs/1\",\"position\":3,\"reason\":\"too long\","
-                     "\"raw\":\"ok\"}\n");
+    cr_assert_str_eq(r.out, "{\"input\":\"auth.log\",\"position\":12,\"reason\":\"unparseable\","
+                            "\"raw\":\"GET /\\\\x00\\\\xFF\\n\"}\n"
+                            "{\"input\":\"kafka:logs/1\",\"position\":3,\"reason\":\"too long\","
+                            "\"raw\":\"ok\"}\n");
     res_free(&r);
 }

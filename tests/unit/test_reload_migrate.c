@@ -21,79 +21,77 @@
 
 /* v1: a brute-force count, a count whose threshold will change, a rule with
  * its own incident, and a backup absence. */
-static const char *V1 =
-    "rules:\n"
-    "  - id: fail\n"
-    "    match: 'Failed password from (?<src_ip>\\S+)'\n"
-    "  - id: boom\n"
-    "    match: 'boom (?<src_ip>\\S+)'\n"
-    "    group_by: [src_ip]\n"
-    "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
-    "  - id: bstart\n"
-    "    match: 'backup start (?<host>\\S+)'\n"
-    "  - id: bdone\n"
-    "    match: 'backup done (?<host>\\S+)'\n"
-    "correlations:\n"
-    "  - id: brute\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 10m\n"
-    "    condition: { gte: 5 }\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: burst\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 10m\n"
-    "    condition: { gte: 4 }\n"
-    "    incident: { category: S-ATK-BRUTE, priority: P4 }\n"
-    "  - id: backup_unfinished\n"
-    "    type: absence\n"
-    "    rules: [bstart, bdone]\n"
-    "    group_by: [host]\n"
-    "    timespan: 1h\n"
-    "    incident: { category: F-STO-BKP }\n";
+static const char *V1 = "rules:\n"
+                        "  - id: fail\n"
+                        "    match: 'Failed password from (?<src_ip>\\S+)'\n"
+                        "  - id: boom\n"
+                        "    match: 'boom (?<src_ip>\\S+)'\n"
+                        "    group_by: [src_ip]\n"
+                        "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
+                        "  - id: bstart\n"
+                        "    match: 'backup start (?<host>\\S+)'\n"
+                        "  - id: bdone\n"
+                        "    match: 'backup done (?<host>\\S+)'\n"
+                        "correlations:\n"
+                        "  - id: brute\n"
+                        "    type: event_count\n"
+                        "    rules: [fail]\n"
+                        "    group_by: [src_ip]\n"
+                        "    timespan: 10m\n"
+                        "    condition: { gte: 5 }\n"
+                        "    incident: { category: S-ATK-BRUTE }\n"
+                        "  - id: burst\n"
+                        "    type: event_count\n"
+                        "    rules: [fail]\n"
+                        "    group_by: [src_ip]\n"
+                        "    timespan: 10m\n"
+                        "    condition: { gte: 4 }\n"
+                        "    incident: { category: S-ATK-BRUTE, priority: P4 }\n"
+                        "  - id: backup_unfinished\n"
+                        "    type: absence\n"
+                        "    rules: [bstart, bdone]\n"
+                        "    group_by: [host]\n"
+                        "    timespan: 1h\n"
+                        "    incident: { category: F-STO-BKP }\n";
 
 /* v2: a new rule first (every index moves) with a new capture field (field
  * ids move too), burst's threshold 4 -> 3, everything else unchanged. */
-static const char *V2 =
-    "rules:\n"
-    "  - id: sudo\n"
-    "    match: 'sudo (?<user>\\S+) ran (?<command>\\S+)'\n"
-    "    group_by: [user]\n"
-    "    incident: { category: S-OPS-PRIV }\n"
-    "  - id: fail\n"
-    "    match: 'Failed password from (?<src_ip>\\S+)'\n"
-    "  - id: boom\n"
-    "    match: 'boom (?<src_ip>\\S+)'\n"
-    "    group_by: [src_ip]\n"
-    "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
-    "  - id: bstart\n"
-    "    match: 'backup start (?<host>\\S+)'\n"
-    "  - id: bdone\n"
-    "    match: 'backup done (?<host>\\S+)'\n"
-    "correlations:\n"
-    "  - id: burst\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 10m\n"
-    "    condition: { gte: 3 }\n"
-    "    incident: { category: S-ATK-BRUTE, priority: P4 }\n"
-    "  - id: brute\n"
-    "    type: event_count\n"
-    "    rules: [fail]\n"
-    "    group_by: [src_ip]\n"
-    "    timespan: 10m\n"
-    "    condition: { gte: 5 }\n"
-    "    incident: { category: S-ATK-BRUTE }\n"
-    "  - id: backup_unfinished\n"
-    "    type: absence\n"
-    "    rules: [bstart, bdone]\n"
-    "    group_by: [host]\n"
-    "    timespan: 1h\n"
-    "    incident: { category: F-STO-BKP }\n";
+static const char *V2 = "rules:\n"
+                        "  - id: sudo\n"
+                        "    match: 'sudo (?<user>\\S+) ran (?<command>\\S+)'\n"
+                        "    group_by: [user]\n"
+                        "    incident: { category: S-OPS-PRIV }\n"
+                        "  - id: fail\n"
+                        "    match: 'Failed password from (?<src_ip>\\S+)'\n"
+                        "  - id: boom\n"
+                        "    match: 'boom (?<src_ip>\\S+)'\n"
+                        "    group_by: [src_ip]\n"
+                        "    incident: { category: S-ATK-EXPL, open_for: 10m }\n"
+                        "  - id: bstart\n"
+                        "    match: 'backup start (?<host>\\S+)'\n"
+                        "  - id: bdone\n"
+                        "    match: 'backup done (?<host>\\S+)'\n"
+                        "correlations:\n"
+                        "  - id: burst\n"
+                        "    type: event_count\n"
+                        "    rules: [fail]\n"
+                        "    group_by: [src_ip]\n"
+                        "    timespan: 10m\n"
+                        "    condition: { gte: 3 }\n"
+                        "    incident: { category: S-ATK-BRUTE, priority: P4 }\n"
+                        "  - id: brute\n"
+                        "    type: event_count\n"
+                        "    rules: [fail]\n"
+                        "    group_by: [src_ip]\n"
+                        "    timespan: 10m\n"
+                        "    condition: { gte: 5 }\n"
+                        "    incident: { category: S-ATK-BRUTE }\n"
+                        "  - id: backup_unfinished\n"
+                        "    type: absence\n"
+                        "    rules: [bstart, bdone]\n"
+                        "    group_by: [host]\n"
+                        "    timespan: 1h\n"
+                        "    incident: { category: F-STO-BKP }\n";
 
 static struct cr_ruleset *rs1, *rs2, *cur;
 static struct cr_correlator *c;
@@ -137,10 +135,7 @@ static void feed(const char *rule, const char *key, int sec)
 static struct cr_incident got[MAXI];
 static int ngot;
 
-static void flush(void)
-{
-    cr_test_collect(c, got, NULL, &ngot, MAXI);
-}
+static void flush(void) { cr_test_collect(c, got, NULL, &ngot, MAXI); }
 
 static const struct cr_incident *find(const char *rule, const char *key)
 {
@@ -191,8 +186,8 @@ Test(migrate, keeps_windows_incidents_and_deadlines_of_unchanged_rules)
 {
     for (int s = 0; s < 3; s++)
         feed("fail", "10.0.0.1", s); /* brute 3/5, burst 3/4 */
-    feed("boom", "10.0.0.9", 5);    /* opens boom's own incident */
-    feed("bstart", "db-01", 10);    /* deadline at 3610 s */
+    feed("boom", "10.0.0.9", 5);     /* opens boom's own incident */
+    feed("bstart", "db-01", 10);     /* deadline at 3610 s */
     uint64_t kept = 0, dropped = 0;
     migrate(&kept, &dropped);
     cr_assert_eq(dropped, 1, "burst's window for 10.0.0.1");

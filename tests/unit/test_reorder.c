@@ -78,8 +78,7 @@ static void collect(void *arg, const struct cr_match *m, int64_t late_at)
     if (o->n >= sizeof o->s - 32)
         return; /* long runs: the start is what the tests look at */
     o->n += (size_t)snprintf(o->s + o->n, sizeof o->s - o->n, "%s%lld%s", o->n ? " " : "",
-                             (long long)((m->time_ms - T0) / SEC),
-                             late_at == INT64_MIN ? "" : "L");
+                             (long long)((m->time_ms - T0) / SEC), late_at == INT64_MIN ? "" : "L");
 }
 
 static int push(struct cr_reorder *r, uint32_t src, int sec, int seen, const char *ip)
@@ -165,8 +164,7 @@ Test(reorder, a_backlogged_input_holds_the_watermark_however_far_it_trails, .ini
     cr_reorder_free(r);
 }
 
-Test(reorder, arrival_order_within_the_lateness_does_not_matter, .init = setup,
-     .fini = teardown)
+Test(reorder, arrival_order_within_the_lateness_does_not_matter, .init = setup, .fini = teardown)
 {
     /* the same six matches from two inputs, in two arrival orders */
     static const struct {
@@ -335,8 +333,8 @@ Test(reorder, held_matches_survive_a_checkpoint, .init = setup, .fini = teardown
             size_t kl;
             if (cr_reorder_entry_key(tab[i].k, tab[i].kl, &kl))
                 held++;
-            else if (memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER,
-                            strlen(CR_REORDER_KEY_FRONTIER)) == 0)
+            else if (memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER, strlen(CR_REORDER_KEY_FRONTIER)) ==
+                     0)
                 frontiers++;
             else
                 sources++;
@@ -416,8 +414,8 @@ Test(reorder, held_matches_follow_a_rules_swap, .init = setup, .fini = teardown)
  * order, as at the end of the input; a record that then arrives older than
  * the newest input time is late, also in a process restored from the
  * checkpoint taken after the release, while a newer one is on time. */
-Test(reorder, a_quiet_release_applies_everything_and_later_older_records_are_late,
-     .init = setup, .fini = teardown)
+Test(reorder, a_quiet_release_applies_everything_and_later_older_records_are_late, .init = setup,
+     .fini = teardown)
 {
     static struct kv tab[64];
     struct cr_reorder *r = cr_reorder_new(rs, 10 * SEC, 0, 0);
@@ -435,9 +433,10 @@ Test(reorder, a_quiet_release_applies_everything_and_later_older_records_are_lat
     cr_assert_eq(cr_reorder_stats(r)->quiet_releases, 1);
     int n = snapshot(r, tab, 0), frontier = 0;
     for (int i = 0; i < n; i++)
-        frontier += tab[i].live && tab[i].kl == strlen(CR_REORDER_KEY_FRONTIER) + 4 &&
-                    memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER, strlen(CR_REORDER_KEY_FRONTIER)) == 0 &&
-                    cr_reorder_is_key(tab[i].k, tab[i].kl); /* the shard restores it */
+        frontier +=
+            tab[i].live && tab[i].kl == strlen(CR_REORDER_KEY_FRONTIER) + 4 &&
+            memcmp(tab[i].k, CR_REORDER_KEY_FRONTIER, strlen(CR_REORDER_KEY_FRONTIER)) == 0 &&
+            cr_reorder_is_key(tab[i].k, tab[i].kl); /* the shard restores it */
     cr_assert_eq(frontier, 1, "the checkpoint stores the frontier");
 
     struct cr_reorder *b = restored(tab, n);

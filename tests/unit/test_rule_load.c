@@ -398,21 +398,21 @@ Test(rule_load, several_errors_all_reported)
 {
     expect_error("rules:\n"
                  "  - id: a\n"
-                 "    match: '(?<=a+)b'\n"           /* 3: variable-length lookbehind */
-                 "    colour: red\n"                 /* 4: unknown key */
+                 "    match: '(?<=a+)b'\n" /* 3: variable-length lookbehind */
+                 "    colour: red\n"       /* 4: unknown key */
                  "  - id: b\n"
                  "    match: ok\n"
                  "    group_by: [host]\n"
                  "    incident:\n"
-                 "      category: NOPE\n"            /* 9 */
-                 "      priority: high\n"            /* 10 */
-                 "  - match: no id\n"                /* 11 */
+                 "      category: NOPE\n" /* 9 */
+                 "      priority: high\n" /* 10 */
+                 "  - match: no id\n"     /* 11 */
                  "correlations:\n"
                  "  - id: c\n"
                  "    type: event_count\n"
-                 "    rules: [b, ghost]\n"           /* 15 */
+                 "    rules: [b, ghost]\n" /* 15 */
                  "    group_by: [host]\n"
-                 "    timespan: -3s\n"               /* 17 */
+                 "    timespan: -3s\n" /* 17 */
                  "    condition: { gte: 1 }\n"
                  "    incident: { category: F-NET-LINK }\n",
                  "%s:4: unknown key 'colour' in rule 'a'\n"
@@ -601,8 +601,7 @@ Test(rule_load, condition_bounds)
                       "    incident: { category: S-ATK-BRUTE }\n",
                       "%s:22: correlation 'c': value_count takes a lower bound only (gte or gt)");
     /* the accepted forms and what they mean */
-    static const char *const ok[] = {"{ gte: 3, lte: 10 }", "{ lt: 3 }", "{ eq: 4 }",
-                                     "{ gt: 2 }"};
+    static const char *const ok[] = {"{ gte: 3, lte: 10 }", "{ lt: 3 }", "{ eq: 4 }", "{ gt: 2 }"};
     static const uint32_t lo[] = {3, 1, 4, 3}, hi[] = {10, 2, 4, UINT32_MAX};
     for (int i = 0; i < 4; i++) {
         char text[2048];
@@ -700,7 +699,8 @@ Test(rule_load, the_documented_categories_are_the_table)
         cr_assert_str_eq(id, cr_category_id(i), "row %d", i);
         cr_assert_str_eq(reg, cr_category_reg_default(id), "%s", id);
     }
-    cr_assert_null(cr_category_id(i), "the table has %s, the docs stop at %d", cr_category_id(i), i);
+    cr_assert_null(cr_category_id(i), "the table has %s, the docs stop at %d", cr_category_id(i),
+                   i);
     cr_assert_eq(i, 58);
     free(doc);
 }

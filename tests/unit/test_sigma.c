@@ -93,7 +93,7 @@ static const char *matches(const char *rec)
 }
 
 #define RULE(id, title, logsource, detection)                                                      \
-    "title: " title "\nid: " id "\nstatus: test\nauthor: corral tests\nlevel: high\n"             \
+    "title: " title "\nid: " id "\nstatus: test\nauthor: corral tests\nlevel: high\n"              \
     "tags:\n  - attack.execution\n  - attack.t1059.001\n"                                          \
     "logsource:\n" logsource "detection:\n" detection
 
@@ -101,12 +101,12 @@ static const char *matches(const char *rec)
 
 /* Sysmon process creation in NXLog's flat shape and in Winlogbeat's. */
 #define SYSMON_FLAT(image, cmd)                                                                    \
-    "{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Hostname\":\"WS5\","  \
-    "\"Image\":\"" image "\",\"CommandLine\":\"" cmd "\",\"ParentImage\":\"C:\\\\Windows\\\\"     \
+    "{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Hostname\":\"WS5\","    \
+    "\"Image\":\"" image "\",\"CommandLine\":\"" cmd "\",\"ParentImage\":\"C:\\\\Windows\\\\"      \
     "explorer.exe\",\"User\":\"LAB\\\\wardog\",\"TimeCreated\":\"2026-10-18T10:56:18Z\"}"
 #define SYSMON_BEAT(image, cmd)                                                                    \
-    "{\"@timestamp\":\"2026-10-18T10:56:18Z\",\"host\":{\"name\":\"WS6\"},\"winlog\":{"          \
-    "\"channel\":\"Microsoft-Windows-Sysmon/Operational\",\"event_id\":1,\"event_data\":{"       \
+    "{\"@timestamp\":\"2026-10-18T10:56:18Z\",\"host\":{\"name\":\"WS6\"},\"winlog\":{"            \
+    "\"channel\":\"Microsoft-Windows-Sysmon/Operational\",\"event_id\":1,\"event_data\":{"         \
     "\"Image\":\"" image "\",\"CommandLine\":\"" cmd "\"}}}"
 
 Test(sigma, string_modifiers_and_wildcards_match_case_insensitively, .init = setup,
@@ -123,24 +123,25 @@ Test(sigma, string_modifiers_and_wildcards_match_case_insensitively, .init = set
     /* Sigma's escapes: '\\*' is a backslash and then the wildcard; '\*' alone
      * would be a literal star */
     start();
+    cr_assert_str_eq(matches(SYSMON_FLAT(
+                         "C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\POWERSHELL.EXE",
+                         "powershell.exe -ExecutionPolicy Bypass -enc SQBFAFgA")),
+                     "encoded powershell");
+    cr_assert_str_eq(matches(SYSMON_FLAT(
+                         "C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\powershell.exe",
+                         "powershell.exe -enc SQBFAFgA")),
+                     "", "contains|all: every value must be there");
     cr_assert_str_eq(
-        matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\POWERSHELL.EXE",
-                            "powershell.exe -ExecutionPolicy Bypass -enc SQBFAFgA")),
-        "encoded powershell");
-    cr_assert_str_eq(
-        matches(SYSMON_FLAT("C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\powershell.exe",
-                            "powershell.exe -enc SQBFAFgA")),
-        "", "contains|all: every value must be there");
-    cr_assert_str_eq(matches(SYSMON_BEAT("C:\\\\Users\\\\bob\\\\AppData\\\\Local\\\\Temp\\\\x.exe",
-                                         "x.exe")),
-                     "temp binary", "the Winlogbeat shape of the same event");
+        matches(SYSMON_BEAT("C:\\\\Users\\\\bob\\\\AppData\\\\Local\\\\Temp\\\\x.exe", "x.exe")),
+        "temp binary", "the Winlogbeat shape of the same event");
     cr_assert_str_eq(
         matches(SYSMON_FLAT("C:\\\\Users\\\\bob\\\\AppData\\\\Local\\\\Temp\\\\x.dll", "x")), "",
         "the wildcard pattern is anchored at both ends");
     /* the logsource's select: the same fields on a non-process event do not match */
-    cr_assert_str_eq(matches("{\"EventID\":11,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
-                             "\"Image\":\"C:\\\\Users\\\\b\\\\AppData\\\\Local\\\\Temp\\\\x.exe\"}"),
-                     "");
+    cr_assert_str_eq(
+        matches("{\"EventID\":11,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
+                "\"Image\":\"C:\\\\Users\\\\b\\\\AppData\\\\Local\\\\Temp\\\\x.exe\"}"),
+        "");
     cr_assert_eq(rs->sigma.loaded, 2);
     cr_assert_eq(rs->sigma.skipped, 0, "%s", rs->sigma.skips ? rs->sigma.skips : "");
 }
@@ -227,9 +228,10 @@ Test(sigma, re_cidr_exists_null_numbers_fieldref_base64offset_windash, .init = s
     cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\p.exe",
                                          "powershell -e SUVYIChOZXctT2JqZWN0IE5ldC5XZWJDbGllbnQp")),
                      "encoded iex");
-    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\p.exe",
-                                         "powershell -e ICBJRVggKE5ldy1PYmplY3QgTmV0LldlYkNsaWVudCk=")),
-                     "encoded iex");
+    cr_assert_str_eq(
+        matches(SYSMON_FLAT("C:\\\\p.exe",
+                            "powershell -e ICBJRVggKE5ldy1PYmplY3QgTmV0LldlYkNsaWVudCk=")),
+        "encoded iex");
     cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\p.exe", "powershell -e aWV4IChuZXctb2JqZWN0")), "",
                      "base64 is case-sensitive: 'iex (new-object' is another text");
     cr_assert_str_eq(matches("{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\","
@@ -281,7 +283,7 @@ Test(sigma, rules_that_cannot_run_are_skipped_and_counted, .init = setup, .fini 
                    "logsource:\n  product: windows\n  category: process_creation\n"
                    "detection:\n  sel: {Image: x}\n  condition: sel\n");
     put("zdup.yml", RULE("00000000-0000-0000-0000-000000000030", "again", WIN_PROC,
-                        "  sel:\n    Image|endswith: '\\y.exe'\n  condition: sel\n"));
+                         "  sel:\n    Image|endswith: '\\y.exe'\n  condition: sel\n"));
     put("cond.yml", RULE("00000000-0000-0000-0000-000000000035", "unknown id", WIN_PROC,
                          "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel and nothere\n"));
     start();
@@ -294,18 +296,21 @@ Test(sigma, rules_that_cannot_run_are_skipped_and_counted, .init = setup, .fini 
     cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_STATUS], 1);
     cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_DUPLICATE], 1);
     char want[1400];
-    snprintf(want, sizeof want, "%s/mod.yml:14: skipped: rule 00000000-0000-0000-0000-000000000031: "
-                                "field 'Image': unknown modifier 'sounds_like'",
+    snprintf(want, sizeof want,
+             "%s/mod.yml:14: skipped: rule 00000000-0000-0000-0000-000000000031: "
+             "field 'Image': unknown modifier 'sounds_like'",
              dir);
     cr_assert(strstr(st->skips, want), "%s", st->skips);
-    snprintf(want, sizeof want, "%s/ls.yml:4: skipped: rule 00000000-0000-0000-0000-000000000032: "
-                                "no sigma_logsources entry for logsource product=amiga",
+    snprintf(want, sizeof want,
+             "%s/ls.yml:4: skipped: rule 00000000-0000-0000-0000-000000000032: "
+             "no sigma_logsources entry for logsource product=amiga",
              dir);
     cr_assert(strstr(st->skips, want), "%s", st->skips);
     cr_assert(strstr(st->skips, "deprecated Sigma; write a correlation rule"), "%s", st->skips);
     cr_assert(strstr(st->skips, "unknown search identifier 'nothere'"), "%s", st->skips);
     /* the rule that loaded carries its attribution and grading */
-    const struct cr_rule *r = &rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000030")];
+    const struct cr_rule *r =
+        &rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000030")];
     cr_assert_str_eq(r->title, "fine");
     cr_assert_str_eq(r->sigma->author, "corral tests");
     cr_assert_str_eq(r->sigma->level, "high");
@@ -335,20 +340,19 @@ Test(sigma, a_wrong_mapping_is_an_error_naming_file_and_line, .init = setup, .fi
  * opening incidents of its own (`exact: true` checks). */
 Test(sigma, a_correlation_rule_runs_on_the_correlation_engine, .init = setup, .fini = teardown)
 {
-    put("bf.yml",
-        "title: AWS console login failure\nid: 9b1b2f3c-0000-4000-8000-000000000001\n"
-        "name: aws_console_login_failure\nstatus: test\nlevel: low\nlogsource:\n"
-        "  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n"
-        "    eventSource: signin.amazonaws.com\n    eventName: ConsoleLogin\n"
-        "    errorMessage|exists: true\n  condition: selection\n"
-        "---\n"
-        "title: AWS console brute force\nid: 9b1b2f3c-0000-4000-8000-000000000002\n"
-        "status: test\nlevel: high\ntags:\n  - attack.credential_access\n"
-        "correlation:\n  type: event_count\n  rules:\n    - aws_console_login_failure\n"
-        "  group-by:\n    - sourceIPAddress\n  timespan: 5m\n  condition:\n    gte: 5\n");
+    put("bf.yml", "title: AWS console login failure\nid: 9b1b2f3c-0000-4000-8000-000000000001\n"
+                  "name: aws_console_login_failure\nstatus: test\nlevel: low\nlogsource:\n"
+                  "  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n"
+                  "    eventSource: signin.amazonaws.com\n    eventName: ConsoleLogin\n"
+                  "    errorMessage|exists: true\n  condition: selection\n"
+                  "---\n"
+                  "title: AWS console brute force\nid: 9b1b2f3c-0000-4000-8000-000000000002\n"
+                  "status: test\nlevel: high\ntags:\n  - attack.credential_access\n"
+                  "correlation:\n  type: event_count\n  rules:\n    - aws_console_login_failure\n"
+                  "  group-by:\n    - sourceIPAddress\n  timespan: 5m\n  condition:\n    gte: 5\n");
 #define FAIL_LOGIN                                                                                 \
-    "'{\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":\"signin.amazonaws.com\","       \
-    "\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":\"203.0.113.9\",\"userIdentity\":"      \
+    "'{\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":\"signin.amazonaws.com\","           \
+    "\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":\"203.0.113.9\",\"userIdentity\":"         \
     "{\"type\":\"IAMUser\",\"userName\":\"ops\"},\"errorMessage\":\"Failed authentication\"}'"
     char fx[1200], cfg[1200], rules[1200];
     snprintf(rules, sizeof rules, "%s/rules", dir);
@@ -394,8 +398,9 @@ Test(sigma, a_correlation_rule_runs_on_the_correlation_engine, .init = setup, .f
     cr_assert(strstr(rs->rules[cr_ruleset_find_rule(rs, "9b1b2f3c-0000-4000-8000-000000000001")]
                          .sigma->annotation,
                      "\"title\":\"AWS console login failure\",\"level\":\"low\""));
-    cr_assert_null(rs->rules[cr_ruleset_find_rule(rs, "9b1b2f3c-0000-4000-8000-000000000001")].incident,
-                   "generate: false");
+    cr_assert_null(
+        rs->rules[cr_ruleset_find_rule(rs, "9b1b2f3c-0000-4000-8000-000000000001")].incident,
+        "generate: false");
 }
 
 /* What the correlation compiler cannot run yet is skipped and counted. */
@@ -435,13 +440,14 @@ Test(sigma, rules_below_the_minimum_level_match_but_do_not_alert, .init = setup,
                              "\"s3.amazonaws.com\",\"eventName\":\"ListBuckets\",\"userIdentity\":"
                              "{\"type\":\"AssumedRole\"}}"),
                      "assumed role used no level");
-    cr_assert_null(rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000050")].incident);
+    cr_assert_null(
+        rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000050")].incident);
     cr_assert_not_null(
         rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")].incident,
         "a rule without a level counts as medium");
-    cr_assert_str_eq(
-        rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")].incident->priority,
-        "P3", "and is graded as medium");
+    cr_assert_str_eq(rs->rules[cr_ruleset_find_rule(rs, "00000000-0000-0000-0000-000000000051")]
+                         .incident->priority,
+                     "P3", "and is graded as medium");
 }
 
 /* The same value in many rules is compiled once (hs_db.c chains the
@@ -476,6 +482,7 @@ Test(sigma, a_repeated_key_skips_the_rule, .init = setup, .fini = teardown)
     const struct cr_sigma_stats *st = &rs->sigma;
     cr_assert_eq(st->loaded, 1, "%s", st->skips ? st->skips : "");
     cr_assert_eq(st->by_reason[CR_SIGMA_SKIP_INVALID], 1);
-    cr_assert(strstr(st->skips, "/dupkey.yml:") && strstr(st->skips, "duplicate key 'Image|endswith'"),
+    cr_assert(strstr(st->skips, "/dupkey.yml:") &&
+                  strstr(st->skips, "duplicate key 'Image|endswith'"),
               "%s", st->skips);
 }

@@ -69,10 +69,7 @@ static int put_as(struct cr_store *s, const struct cr_incident *inc, int provisi
     return rc;
 }
 
-static int put(struct cr_store *s, const struct cr_incident *inc)
-{
-    return put_as(s, inc, 0);
-}
+static int put(struct cr_store *s, const struct cr_incident *inc) { return put_as(s, inc, 0); }
 
 static struct cr_store *open_rw(void)
 {
@@ -322,10 +319,7 @@ Test(store, first_seen_moving_earlier_reindexes)
     cr_store_close(s);
 }
 
-static int put_prov(struct cr_store *s, const struct cr_incident *inc)
-{
-    return put_as(s, inc, 1);
-}
+static int put_prov(struct cr_store *s, const struct cr_incident *inc) { return put_as(s, inc, 1); }
 
 /* The end of an input stored versions early (store.h): rolling back puts
  * each incident back exactly as it was before them (JSON and every index,
@@ -505,8 +499,7 @@ Test(store, rejects_in_input_order_with_any_bytes)
      * kept beside the first, and the raw bytes stay the first ones */
     cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json", "{\"a\":", 5),
                  CR_STORE_EXISTS);
-    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "late", "ignored", 7),
-                 CR_STORE_EXISTS);
+    cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "late", "ignored", 7), CR_STORE_EXISTS);
     cr_assert_eq(cr_store_put_reject(s, "kafka:logs/1", 5, "bad json", "{\"a\":", 5),
                  CR_STORE_EXISTS);
     cr_assert_eq(cr_store_commit(s), 0);
@@ -636,11 +629,15 @@ Test(store, reader_in_another_process_while_a_batch_is_open)
          * then commit. Exit status tells the parent how it went. */
         char err[256], c;
         struct cr_store *w = cr_store_open(dir, NULL, err, sizeof err);
-        if (!w || cr_store_begin(w) != 0) _exit(10);
+        if (!w || cr_store_begin(w) != 0)
+            _exit(10);
         struct cr_incident *f = mk("f", 600, "S-ATK-BRUTE", "P1", "10.0.0.9");
-        if (put(w, f) != 0) _exit(11);
-        if (write(go[1], "g", 1) != 1 || read(done[0], &c, 1) != 1) _exit(12);
-        if (cr_store_commit(w) != 0) _exit(13);
+        if (put(w, f) != 0)
+            _exit(11);
+        if (write(go[1], "g", 1) != 1 || read(done[0], &c, 1) != 1)
+            _exit(12);
+        if (cr_store_commit(w) != 0)
+            _exit(13);
         cr_store_close(w);
         _exit(0);
     }

@@ -35,30 +35,18 @@ static struct cr_parser *mkparser(int year, int tz)
     return p;
 }
 
-static void setup(void)
-{
-    P = mkparser(0, 0);
-}
+static void setup(void) { P = mkparser(0, 0); }
 
-static void teardown(void)
-{
-    cr_parser_free(P);
-}
+static void teardown(void) { cr_parser_free(P); }
 
 static enum cr_parse_result parse(const char *line)
 {
     return cr_parse(P, line, strlen(line), FALLBACK, &EV);
 }
 
-static void field_is(unsigned f, const char *want)
-{
-    cr_assert_field(&EV, f, want);
-}
+static void field_is(unsigned f, const char *want) { cr_assert_field(&EV, f, want); }
 
-static void time_is(const char *rfc3339)
-{
-    cr_assert_time(&EV, rfc3339);
-}
+static void time_is(const char *rfc3339) { cr_assert_time(&EV, rfc3339); }
 
 TestSuite(rfc3164, .init = setup, .fini = teardown);
 
@@ -358,9 +346,8 @@ static size_t unescape_octal(const char *s, size_t n, char *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' &&
-            s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' &&
-            s[i + 3] <= '7') {
+        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+            s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
             out[o++] = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
             i += 3;
         } else {
@@ -485,8 +472,8 @@ Test(rfc3164_data, rsyslog_parse1)
             }
             if (*rest) {
                 char prog[4096];
-                escape_ctl(EV.f[CR_F_PROGRAM].p, cr_event_has(&EV, CR_F_PROGRAM)
-                               ? EV.f[CR_F_PROGRAM].len : 0, prog);
+                escape_ctl(EV.f[CR_F_PROGRAM].p,
+                           cr_event_has(&EV, CR_F_PROGRAM) ? EV.f[CR_F_PROGRAM].len : 0, prog);
                 cr_assert(strncmp(rest, prog, strlen(prog)) == 0 &&
                               (rest[strlen(prog)] == ',' ||
                                (EV.format == CR_FMT_RFC5424 && rest[strlen(prog)] == '[')),
@@ -564,9 +551,15 @@ static size_t wazuh_log(const char *line, char *out, size_t cap)
         }
         k++;
         switch (*k) {
-        case 'n': out[o++] = '\n'; break;
-        case 't': out[o++] = '\t'; break;
-        case 'r': out[o++] = '\r'; break;
+        case 'n':
+            out[o++] = '\n';
+            break;
+        case 't':
+            out[o++] = '\t';
+            break;
+        case 'r':
+            out[o++] = '\r';
+            break;
         case 'u': {
             unsigned cp = (unsigned)strtoul((char[]){k[1], k[2], k[3], k[4], 0}, NULL, 16);
             k += 4;
@@ -582,7 +575,9 @@ static size_t wazuh_log(const char *line, char *out, size_t cap)
             }
             break;
         }
-        default: out[o++] = *k; break;
+        default:
+            out[o++] = *k;
+            break;
         }
     }
     return o;

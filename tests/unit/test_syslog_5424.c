@@ -28,25 +28,16 @@ static void setup(void)
     cr_assert_not_null(P);
 }
 
-static void teardown(void)
-{
-    cr_parser_free(P);
-}
+static void teardown(void) { cr_parser_free(P); }
 
 static enum cr_parse_result parse(const char *line)
 {
     return cr_parse(P, line, strlen(line), FALLBACK, &EV);
 }
 
-static void field_is(unsigned f, const char *want)
-{
-    cr_assert_field(&EV, f, want);
-}
+static void field_is(unsigned f, const char *want) { cr_assert_field(&EV, f, want); }
 
-static void time_is(const char *rfc3339)
-{
-    cr_assert_time(&EV, rfc3339);
-}
+static void time_is(const char *rfc3339) { cr_assert_time(&EV, rfc3339); }
 
 TestSuite(rfc5424, .init = setup, .fini = teardown);
 
@@ -91,7 +82,8 @@ Test(rfc5424, example_3_4_structured_data)
     field_is(CR_F_MSG, "");
     parse("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
           "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] "
-          "\xEF\xBB\xBF" "An application event log entry...");
+          "\xEF\xBB\xBF"
+          "An application event log entry...");
     field_is(CR_F_MSG, "An application event log entry...");
     field_is(CR_F_STRUCTURED_DATA,
              "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"]");

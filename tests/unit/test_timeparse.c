@@ -60,9 +60,17 @@ Test(timeparse, rfc3339_variants)
 Test(timeparse, rfc3339_rejects)
 {
     size_t n;
-    const char *bad[] = {"", "2026", "2026-11-21", "2026-11-21X19:55:00Z", "2026-13-21T19:55:00Z",
-                         "2026-11-31T19:55:00Z", "2026-11-21T25:55:00Z", "2026-11-21T19:55:00.Z",
-                         "20261121T195500Z", "2026-11-21T19:55:00+25:00", "Nov 21 19:55:00"};
+    const char *bad[] = {"",
+                         "2026",
+                         "2026-11-21",
+                         "2026-11-21X19:55:00Z",
+                         "2026-13-21T19:55:00Z",
+                         "2026-11-31T19:55:00Z",
+                         "2026-11-21T25:55:00Z",
+                         "2026-11-21T19:55:00.Z",
+                         "20261121T195500Z",
+                         "2026-11-21T19:55:00+25:00",
+                         "Nov 21 19:55:00"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         p3339(bad[i], 0, &n);
         cr_assert_eq(n, 0, "accepted %s", bad[i]);
@@ -74,8 +82,8 @@ Test(timeparse, rfc3339_rejects)
 
 Test(timeparse, month_abbrev_any_case)
 {
-    const char *m[] = {"Jan", "FEB", "mar", "Apr", "May", "Jun", "Jul", "AUG", "Sep", "oct",
-                       "Nov", "Dec"};
+    const char *m[] = {"Jan", "FEB", "mar", "Apr", "May", "Jun",
+                       "Jul", "AUG", "Sep", "oct", "Nov", "Dec"};
     for (int i = 0; i < 12; i++)
         cr_assert_eq(cr_month_from_abbrev(m[i]), i + 1, "%s", m[i]);
     cr_assert_eq(cr_month_from_abbrev("Foo"), 0);
