@@ -142,6 +142,9 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
             (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
             (unsigned long long)st->correlate.states_peak,
             (unsigned long long)st->correlate.evicted);
+    if (st->correlate.values_evicted) /* a forgotten value looks new if it comes back */
+        fprintf(stderr, "corral: new_value: %llu known values dropped at max_values\n",
+                (unsigned long long)st->correlate.values_evicted);
     fprintf(stderr,
             "corral: event time: %llu late matches (%llu taken as evidence by an open "
             "incident), %llu applied early at reorder_max_bytes, %llu held at most\n",
@@ -175,46 +178,11 @@ static void print_kafka_text(const struct cr_kafka_stats *k, uint64_t restored)
 static void print_stats_json(const struct cr_pipeline_stats *st, uint64_t bytes,
                              const struct cr_kafka_stats *k, const struct cr_reload_stats *rl)
 {
-    const struct cr_worker_stats *e = &st->events;
-    printf("{\"records\":%llu,\"bytes\":%llu,\"seconds\":%.6f,\"workers\":%d,\"shards\":%d,"
-           "\"parsed_ok\":%llu,\"headerless\":%llu,\"parse_errors\":%llu,\"oversized\":%llu,"
-           "\"invalid_utf8\":%llu,\"nul_bytes\":%llu,\"no_time\":%llu,\"rule_matches\":%llu,"
-           "\"routed\":%llu,\"missing_key\":%llu,\"incidents_opened\":%llu,"
-           "\"incident_updates\":%llu,\"incident_versions_written\":%llu,\"commits\":%llu,"
-           "\"states_peak\":%llu,\"states_evicted\":%llu,\"states_evicted_by_max_keys\":%llu,"
-           "\"states_evicted_by_tenant_budget\":%llu,"
-           "\"late_matches\":%llu,\"late_evidence\":%llu,\"reorder_forced\":%llu,"
-           "\"reorder_held_peak\":%llu,\"rejects_kept\":%llu,"
-           "\"rejects_not_kept\":%llu,\"reloads\":%llu,\"reloads_failed\":%llu,"
-           "\"reloads_unchanged\":%llu,\"reload_states_kept\":%llu,"
-           "\"reload_states_dropped\":%llu,\"provisional_versions\":%llu,"
-           "\"provisional_rolled_back\":%llu,\"idle_releases\":%llu,",
-           (unsigned long long)e->records, (unsigned long long)bytes, st->seconds, st->workers,
-           st->shards, (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
-           (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
-           (unsigned long long)e->bad_utf8, (unsigned long long)e->nul_bytes,
-           (unsigned long long)e->no_time, (unsigned long long)e->rule_matches,
-           (unsigned long long)e->routed, (unsigned long long)e->missing_key,
-           (unsigned long long)st->correlate.incidents_opened,
-           (unsigned long long)st->correlate.incident_updates,
-           (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
-           (unsigned long long)st->correlate.states_peak, (unsigned long long)st->correlate.evicted,
-           (unsigned long long)st->correlate.budget_evicted,
-           (unsigned long long)st->correlate.tenant_evicted, (unsigned long long)st->reorder.late,
-           (unsigned long long)st->late_evidence, (unsigned long long)st->reorder.forced,
-           (unsigned long long)st->reorder.held_peak, (unsigned long long)st->store.rejects_kept,
-           (unsigned long long)st->store.rejects_not_kept, (unsigned long long)rl->reloads,
-           (unsigned long long)rl->failed, (unsigned long long)rl->unchanged,
-           (unsigned long long)rl->states_kept, (unsigned long long)rl->states_dropped,
-           (unsigned long long)st->store.provisional_versions,
-           (unsigned long long)st->provisional_rolled_back,
-           (unsigned long long)st->reorder.quiet_releases);
-    printf("\"accepted\":%llu,\"rejected\":%llu,\"rejected_by_cause\":{",
-           (unsigned long long)e->accepted, (unsigned long long)e->rejected);
-    for (int c = 0; c < CR_REJECT_NCAUSES; c++)
-        printf("%s\"%s\":%llu", c ? "," : "", cr_reject_cause_name((enum cr_reject_cause)c),
-               (unsigned long long)e->rejected_by[c]);
-    printf("}}\n");
+    printf("{\"bytes\":%llu,\"seconds\":%.6f,\"workers\":%d,\"shards\":%d",
+           (unsigned long long)bytes, st->seconds, st->workers, st->shards);
+    cr_pipeline_stats_json(stdout, st);
+    CR_COUNTERS_JSON(CR_RELOAD_COUNTERS, stdout, rl);
+    printf("}\n");
     if (!k)
         return;
     /* Kafka runs add one more object on its own line */

@@ -64,6 +64,7 @@
 #ifndef CR_CORRELATE_H
 #define CR_CORRELATE_H
 
+#include "base/counters.h"
 #include "engine/store/incident.h"
 #include "engine/correlate/match.h"
 
@@ -74,19 +75,27 @@
 
 struct cr_correlator;
 
+/* X(field, "json name", merge): base/counters.h */
+#define CR_CORRELATOR_COUNTERS(X)                                                                  \
+    X(matches, "correlated_matches", SUM)                                                          \
+    X(states, "states", SUM)           /* live now */                                              \
+    X(states_peak, "states_peak", SUM) /* per shard, summed: an upper bound */                     \
+    X(expired, "states_expired", SUM)                                                              \
+    X(evicted, "states_evicted",                                                                   \
+      SUM) /* removed because a budget was reached (shard, rule, tenant) */                        \
+    X(budget_evicted, "states_evicted_by_max_keys",                                                \
+      SUM) /* ... of those, by a rule's own max_keys */                                            \
+    X(tenant_evicted, "states_evicted_by_tenant_budget", SUM) /* ... by max_keys_per_tenant */     \
+    X(incidents_opened, "incidents_opened", SUM)                                                   \
+    X(incident_updates, "incident_updates", SUM)                                                   \
+    X(values_evicted, "values_evicted", SUM) /* new_value: known values dropped at max_values */
+
 struct cr_correlator_stats {
-    uint64_t matches;
-    uint64_t states; /* live now */
-    uint64_t states_peak;
-    uint64_t expired;
-    uint64_t evicted;        /* removed because a budget was reached (shard, rule or tenant) */
-    uint64_t budget_evicted; /* ... of those, by a rule's or correlation's own max_keys */
-    uint64_t tenant_evicted; /* ... of those, by correlation.max_keys_per_tenant */
-    uint64_t incidents_opened;
-    uint64_t incident_updates;
-    uint64_t values_evicted; /* new_value: known values dropped at max_values (they would
-                              * look new if they came back) */
+    CR_CORRELATOR_COUNTERS(CR_COUNTER_FIELD)
 };
+_Static_assert(sizeof(struct cr_correlator_stats) ==
+                   (CR_COUNTERS_N(CR_CORRELATOR_COUNTERS)) * sizeof(uint64_t),
+               "every counter of struct cr_correlator_stats is in CR_CORRELATOR_COUNTERS");
 
 struct cr_correlator *cr_correlator_new(const struct cr_ruleset *rs, uint64_t max_keys);
 void cr_correlator_free(struct cr_correlator *c);

@@ -332,10 +332,9 @@ void cr_pipeline_cancel_rules(struct cr_pipeline *pl)
 
 static void add_worker_stats(struct cr_worker_stats *a, const struct cr_worker_stats *b)
 {
-    const uint64_t *src = (const uint64_t *)b;
-    uint64_t *dst = (uint64_t *)a;
-    for (size_t i = 0; i < sizeof *a / sizeof(uint64_t); i++)
-        dst[i] += src[i];
+    CR_COUNTERS_MERGE(CR_WORKER_COUNTERS, a, b);
+    for (int c = 0; c < CR_REJECT_NCAUSES; c++)
+        a->rejected_by[c] += b->rejected_by[c];
 }
 
 int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, char *err,
@@ -353,27 +352,10 @@ int cr_pipeline_finish(struct cr_pipeline *pl, struct cr_pipeline_stats *stats, 
     }
     for (int s = 0; s < pl->S; s++) {
         cr_shard_join(&pl->shards[s]);
-        const struct cr_correlator_stats *c = &pl->shards[s].stats;
-        st.correlate.matches += c->matches;
-        st.correlate.states += c->states;
-        st.correlate.states_peak += c->states_peak;
-        st.correlate.expired += c->expired;
-        st.correlate.evicted += c->evicted;
-        st.correlate.incidents_opened += c->incidents_opened;
-        st.correlate.incident_updates += c->incident_updates;
+        CR_COUNTERS_MERGE(CR_CORRELATOR_COUNTERS, &st.correlate, &pl->shards[s].stats);
+        CR_COUNTERS_MERGE(CR_REORDER_COUNTERS, &st.reorder, &pl->shards[s].reorder);
         st.restored_states += pl->shards[s].restored;
-        const struct cr_reorder_stats *ro = &pl->shards[s].reorder;
-        st.reorder.held_peak += ro->held_peak;
-        st.reorder.bytes_peak += ro->bytes_peak;
-        st.reorder.late += ro->late;
-        st.reorder.forced += ro->forced;
-        if (ro->quiet_releases > st.reorder.quiet_releases) /* every shard counts each one */
-            st.reorder.quiet_releases = ro->quiet_releases;
-        st.reorder.restored += ro->restored;
-        st.reorder.restore_dropped += ro->restore_dropped;
         st.late_evidence += pl->shards[s].late_evidence;
-        st.correlate.budget_evicted += c->budget_evicted;
-        st.correlate.tenant_evicted += c->tenant_evicted;
         cr_tenant_evictions_merge(&st.tenant_evicted, &st.ntenant_evicted,
                                   pl->shards[s].tenant_evicted, pl->shards[s].ntenant_evicted);
         free(pl->shards[s].tenant_evicted);
@@ -447,4 +429,18 @@ int cr_pipeline_prepare_store(struct cr_store *store, struct cr_pipeline_opts *o
     if (opts->restore)
         *provisional = n;
     return 0;
+}
+
+void cr_pipeline_stats_json(FILE *f, const struct cr_pipeline_stats *st)
+{
+    CR_COUNTERS_JSON(CR_WORKER_COUNTERS, f, &st->events);
+    CR_COUNTERS_JSON(CR_CORRELATOR_COUNTERS, f, &st->correlate);
+    CR_COUNTERS_JSON(CR_REORDER_COUNTERS, f, &st->reorder);
+    CR_COUNTERS_JSON(CR_WRITER_COUNTERS, f, &st->store);
+    CR_COUNTERS_JSON(CR_PIPELINE_COUNTERS, f, st);
+    fprintf(f, ",\"rejected_by_cause\":{");
+    for (int c = 0; c < CR_REJECT_NCAUSES; c++)
+        fprintf(f, "%s\"%s\":%llu", c ? "," : "", cr_reject_cause_name((enum cr_reject_cause)c),
+                (unsigned long long)st->events.rejected_by[c]);
+    fprintf(f, "}");
 }

@@ -38,24 +38,33 @@
 
 #define CR_MAX_INPUTS 256
 
+/* The pipeline's own counters (base/counters.h). */
+#define CR_PIPELINE_COUNTERS(X)                                                                    \
+    X(late_evidence, "late_evidence", SUM) /* late matches an open incident took as evidence */    \
+    X(batches, "batches", SUM)                                                                     \
+    X(restored_states, "restored_states", SUM)                                                     \
+    X(provisional_rolled_back, "provisional_rolled_back", SUM) /* the previous run's early         \
+                                                                * releases, put back (store.h);    \
+                                                                * set by the caller */
+
 struct cr_pipeline_stats {
     struct cr_worker_stats events;        /* summed over workers */
     struct cr_correlator_stats correlate; /* summed over shards */
     struct cr_reorder_stats reorder;      /* summed over shards (peaks too: an upper bound) */
-    uint64_t late_evidence;               /* late matches an open incident took as evidence */
     struct cr_writer_stats store;
-    uint64_t batches;
-    uint64_t restored_states;
-    uint64_t provisional_rolled_back; /* incidents the previous run's end released early,
-                                       * put back at the start (store.h); set by the caller */
-    uint64_t *budget_evicted;         /* per owner (rule index, then nrules + correlation index):
-                                       * states evicted by its max_keys; caller frees */
+    CR_PIPELINE_COUNTERS(CR_COUNTER_FIELD)
+    uint64_t *budget_evicted; /* per owner (rule index, then nrules + correlation index):
+                               * states evicted by its max_keys; caller frees */
     struct cr_tenant_evictions *tenant_evicted; /* per tenant, summed over shards, most
                                                  * first; caller frees */
     size_t ntenant_evicted;
     int workers, shards;
     double seconds;
 };
+
+/* Every counter of st (each list of base/counters.h, and the rejects by
+ * cause as "rejected_by_cause":{...}) as ,"name":value members. */
+void cr_pipeline_stats_json(FILE *f, const struct cr_pipeline_stats *st);
 
 struct cr_pipeline;
 

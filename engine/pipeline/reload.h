@@ -34,6 +34,7 @@
 #ifndef CR_RELOAD_H
 #define CR_RELOAD_H
 
+#include "base/counters.h"
 #include "engine/pipeline/pipeline.h"
 
 #include "rules/ruleset.h"
@@ -52,13 +53,20 @@ struct cr_reload_opts {
     int quiet;               /* no message on success (failures are always said) */
 };
 
+/* X(field, "json name", merge): base/counters.h */
+#define CR_RELOAD_COUNTERS(X)                                                                      \
+    X(reloads, "reloads", SUM)       /* swaps applied */                                           \
+    X(failed, "reloads_failed", SUM) /* refused (invalid rules) or not applied (run ended) */      \
+    X(unchanged, "reloads_unchanged", SUM)    /* rules that meant the same as the running ones */  \
+    X(states_kept, "reload_states_kept", SUM) /* states carried over, summed over swaps */         \
+    X(states_dropped, "reload_states_dropped", SUM) /* states of changed or removed rules */
+
 struct cr_reload_stats {
-    uint64_t reloads;        /* swaps applied */
-    uint64_t failed;         /* attempts refused (invalid rules) or not applied (run ended) */
-    uint64_t unchanged;      /* attempts whose rules meant the same as the running ones */
-    uint64_t states_kept;    /* correlation states carried over, summed over swaps */
-    uint64_t states_dropped; /* states of changed or removed rules, summed over swaps */
+    CR_RELOAD_COUNTERS(CR_COUNTER_FIELD)
 };
+_Static_assert(sizeof(struct cr_reload_stats) ==
+                   (CR_COUNTERS_N(CR_RELOAD_COUNTERS)) * sizeof(uint64_t),
+               "every counter of struct cr_reload_stats is in CR_RELOAD_COUNTERS");
 
 struct cr_reload;
 

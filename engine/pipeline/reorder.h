@@ -42,6 +42,7 @@
 #ifndef CR_REORDER_H
 #define CR_REORDER_H
 
+#include "base/counters.h"
 #include "engine/store/checkpoint.h"
 #include "engine/correlate/match.h"
 
@@ -59,17 +60,25 @@
 
 struct cr_reorder;
 
+/* X(field, "json name", merge): base/counters.h */
+#define CR_REORDER_COUNTERS(X)                                                                     \
+    X(held, "reorder_held", SUM)           /* matches held now */                                  \
+    X(held_peak, "reorder_held_peak", SUM) /* per shard, summed: an upper bound */                 \
+    X(bytes_peak, "reorder_bytes_peak", SUM)                                                       \
+    X(late, "late_matches", SUM)         /* arrived behind the frontier */                         \
+    X(forced, "reorder_forced", SUM)     /* left before the watermark passed them (max_bytes) */   \
+    X(restored, "reorder_restored", SUM) /* held matches loaded from a checkpoint */               \
+    X(restore_dropped, "reorder_restore_dropped", SUM) /* ... whose rule changed shape */          \
+    X(reload_dropped, "reorder_reload_dropped", SUM)   /* held matches a reload removed */         \
+    X(quiet_releases, "idle_releases",                                                             \
+      MAX) /* every input quiet: all applied (each shard counts it) */
+
 struct cr_reorder_stats {
-    uint64_t held; /* matches held now */
-    uint64_t held_peak;
-    uint64_t bytes_peak;
-    uint64_t late;            /* arrived behind the frontier */
-    uint64_t forced;          /* left before the watermark passed them (max_bytes) */
-    uint64_t restored;        /* held matches loaded from a checkpoint */
-    uint64_t restore_dropped; /* ... whose rule no longer exists in the same shape */
-    uint64_t reload_dropped;  /* held matches whose rule or route a reload removed */
-    uint64_t quiet_releases;  /* every input quiet: all held matches applied at once */
+    CR_REORDER_COUNTERS(CR_COUNTER_FIELD)
 };
+_Static_assert(sizeof(struct cr_reorder_stats) ==
+                   (CR_COUNTERS_N(CR_REORDER_COUNTERS)) * sizeof(uint64_t),
+               "every counter of struct cr_reorder_stats is in CR_REORDER_COUNTERS");
 
 struct cr_reorder *cr_reorder_new(const struct cr_ruleset *rs, int64_t lateness_ms, int64_t idle_ms,
                                   uint64_t max_bytes);

@@ -22,6 +22,7 @@
 #ifndef CR_WORKER_H
 #define CR_WORKER_H
 
+#include "base/counters.h"
 #include "engine/pipeline/batch.h"
 #include "engine/pipeline/ring.h"
 #include "engine/pipeline/writer.h"
@@ -91,25 +92,31 @@ enum cr_reject_cause {
 /* The stable name of a cause ("broken_json"). */
 const char *cr_reject_cause_name(enum cr_reject_cause c);
 
-/* Only uint64_t members: the pipeline sums them as an array. */
+/* X(field, "json name", merge): base/counters.h */
+#define CR_WORKER_COUNTERS(X)                                                                      \
+    X(records, "records", SUM)                                                                     \
+    X(accepted, "accepted", SUM)  /* records not rejected */                                       \
+    X(rejected, "rejected", SUM)  /* sum of rejected_by */                                         \
+    X(bytes, "record_bytes", SUM) /* bytes of the records parsed */                                \
+    X(parsed_ok, "parsed_ok", SUM)                                                                 \
+    X(headerless, "headerless", SUM) /* parsed only as headerless / partial */                     \
+    X(parse_errors, "parse_errors", SUM)                                                           \
+    X(truncated, "oversized", SUM) /* cut at input.max_record_bytes */                             \
+    X(bad_utf8, "invalid_utf8", SUM)                                                               \
+    X(nul_bytes, "nul_bytes", SUM)                                                                 \
+    X(no_time, "no_time", SUM)                                                                     \
+    X(rule_matches, "rule_matches", SUM)                                                           \
+    X(routed, "routed", SUM)           /* match records sent to shards */                          \
+    X(missing_key, "missing_key", SUM) /* a match whose event lacked a group_by field */           \
+    X(match_errors, "match_errors", SUM)
+
 struct cr_worker_stats {
-    uint64_t records;
-    uint64_t accepted;                       /* records not rejected */
-    uint64_t rejected;                       /* sum of rejected_by */
-    uint64_t rejected_by[CR_REJECT_NCAUSES]; /* enum cr_reject_cause */
-    uint64_t bytes;
-    uint64_t parsed_ok;
-    uint64_t headerless; /* parsed only as headerless / partial */
-    uint64_t parse_errors;
-    uint64_t truncated;
-    uint64_t bad_utf8;
-    uint64_t nul_bytes;
-    uint64_t no_time;
-    uint64_t rule_matches;
-    uint64_t routed;      /* match records sent to shards */
-    uint64_t missing_key; /* a match whose event lacked a group_by field */
-    uint64_t match_errors;
+    CR_WORKER_COUNTERS(CR_COUNTER_FIELD)
+    uint64_t rejected_by[CR_REJECT_NCAUSES]; /* enum cr_reject_cause: "rejected_by_cause" */
 };
+_Static_assert(sizeof(struct cr_worker_stats) ==
+                   (CR_COUNTERS_N(CR_WORKER_COUNTERS) + CR_REJECT_NCAUSES) * sizeof(uint64_t),
+               "every counter of struct cr_worker_stats is in CR_WORKER_COUNTERS");
 
 struct cr_worker {
     int index;

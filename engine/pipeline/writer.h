@@ -27,6 +27,7 @@
 #ifndef CR_WRITER_H
 #define CR_WRITER_H
 
+#include "base/counters.h"
 #include "engine/store/checkpoint.h"
 #include "engine/correlate/correlate.h"
 #include "engine/store/incident.h"
@@ -68,18 +69,25 @@ struct cr_wmsg *cr_wmsg_done(void);
 struct cr_wmsg *cr_wmsg_snapshot(uint64_t epoch, const char *delta, size_t len);
 struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int n);
 
+/* X(field, "json name", merge): base/counters.h */
+#define CR_WRITER_COUNTERS(X)                                                                      \
+    X(incidents_created, "incidents_created", SUM)                                                 \
+    X(incident_versions, "incident_versions_written", SUM) /* creations + updates */               \
+    X(provisional_versions, "provisional_versions", SUM) /* ... of those, provisional (store.h) */ \
+    X(rejects_kept, "rejects_kept", SUM)                                                           \
+    X(rejects_not_kept, "rejects_not_kept", SUM) /* beyond store.max_rejects: counted only */      \
+    X(commits, "commits", SUM)                                                                     \
+    X(epochs, "durable_checkpoints", SUM)  /* checkpoints made durable */                          \
+    X(output_sent, "output_sent", SUM)     /* versions acknowledged by the output topic */         \
+    X(output_failed, "output_failed", SUM) /* ... and deliveries that failed */                    \
+    X(state_bytes, "state_bytes", SUM)     /* state deltas written */
+
 struct cr_writer_stats {
-    uint64_t incidents_created;
-    uint64_t incident_versions;    /* versions written (creations + updates) */
-    uint64_t provisional_versions; /* ... of those, provisional (store.h) */
-    uint64_t rejects_kept;
-    uint64_t rejects_not_kept; /* beyond store.max_rejects: counted only */
-    uint64_t commits;
-    uint64_t epochs;        /* checkpoints made durable */
-    uint64_t output_sent;   /* incident versions acknowledged by the output topic */
-    uint64_t output_failed; /* ... and deliveries that failed */
-    uint64_t state_bytes;   /* state deltas written */
+    CR_WRITER_COUNTERS(CR_COUNTER_FIELD)
 };
+_Static_assert(sizeof(struct cr_writer_stats) ==
+                   (CR_COUNTERS_N(CR_WRITER_COUNTERS)) * sizeof(uint64_t),
+               "every counter of struct cr_writer_stats is in CR_WRITER_COUNTERS");
 
 struct cr_writer;
 
