@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 static const char *const crash_names[CR_CRASH_NPOINTS] = {"epoch", "txn"};
-static const char *const fail_names[CR_FAIL_NPOINTS] = {"commit", "kafka", "reload"};
+static const char *const fail_names[CR_FAIL_NPOINTS] = {"commit", "kafka", "reload",
+                                                        "unlocked_walk"};
 
 struct armed {
     int point; /* the point armed, or -1 */
@@ -46,7 +47,7 @@ int cr_crash_init(void)
     if (arm(&crash, "CORRAL_CRASH_AT", crash_names, CR_CRASH_NPOINTS, "epoch:N or txn:N") != 0)
         return -1;
     return arm(&fail, "CORRAL_FAIL_AT", fail_names, CR_FAIL_NPOINTS,
-               "commit:N, kafka:N or reload:N");
+               "commit:N, kafka:N, reload:N or unlocked_walk:N");
 }
 
 static int reached(struct armed *a, int point)

@@ -29,6 +29,10 @@
  *   reload  the n-th reload's rules, compiled, fail before the swap (as
  *           an allocation failure in the compile would): the reload is
  *           refused and the run goes on with the rules it had
+ *   unlocked_walk  the n-th walk of a reader without the lock file is
+ *           killed, as one is when a snapshot the writer changed under it
+ *           makes it fault (or LMDB's assertions stop it): the reader
+ *           walks again
  *
  * Threading: cr_crash_init once from main before any thread starts;
  * cr_crash_point and cr_fail_point from any thread.
@@ -38,7 +42,13 @@
 
 enum cr_crash_at { CR_CRASH_EPOCH, CR_CRASH_TXN, CR_CRASH_NPOINTS };
 
-enum cr_fail_at { CR_FAIL_COMMIT, CR_FAIL_KAFKA, CR_FAIL_RELOAD, CR_FAIL_NPOINTS };
+enum cr_fail_at {
+    CR_FAIL_COMMIT,
+    CR_FAIL_KAFKA,
+    CR_FAIL_RELOAD,
+    CR_FAIL_UNLOCKED_WALK,
+    CR_FAIL_NPOINTS
+};
 
 /* Read CORRAL_CRASH_AT and CORRAL_FAIL_AT. Returns 0, or -1 with a message
  * on stderr when one is set but malformed (the caller exits with a usage

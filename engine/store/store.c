@@ -37,7 +37,9 @@
  *    rejects walk first copies what it reads, then checks that the store
  *    advanced by fewer than two commits meanwhile (else it walks again),
  *    and only then hands the copies to the caller: slower and bounded by
- *    memory, but never torn.
+ *    memory, but never torn. Each walk runs in a child process, because
+ *    a snapshot that changed under it can make LMDB assert (abort) before
+ *    the check: the child dies and the walk is retried.
  *
  *  - One writer per store: a writable open takes an exclusive flock on
  *    DIR/writer.lock and writes its pid there. A second writer is refused
@@ -54,6 +56,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <lmdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE (1ULL << 30)
@@ -923,32 +927,150 @@ static int copy_reject(const char *input, uint64_t position, const char *reason,
     return 0;
 }
 
+/* What a pass in the child reports before its copies. */
+struct attempt_head {
+    int rc, torn, oom;
+    size_t len;
+    char err[1024];
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    for (const char *b = p; n;) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    for (char *b = p; n;) {
+        ssize_t r = read(fd, b, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+#define ATTEMPT_TORN 3 /* a child's exit status: LMDB asserted on a changed snapshot */
+
+static void child_assert(MDB_env *env, const char *msg)
+{
+    (void)env;
+    (void)msg;
+    _exit(ATTEMPT_TORN); /* quietly: the parent retries */
+}
+
+/* One pass, walked in a child process: a snapshot whose pages the writer
+ * reused can make LMDB assert (abort) or follow garbage, and that must
+ * cost a retry, not the reader (an unlocked walk aborted in
+ * mdb_cursor_prev: 'IS_LEAF(mp)' while a run wrote). The child opens the
+ * store afresh (LMDB handles do not cross fork), walks it copying into c,
+ * and sends the copies through a pipe. Returns 0 with *torn set, -1 on a
+ * failure to say in s->err; a child killed by a signal is a torn pass. */
+static int unlocked_attempt(struct cr_store *s, struct copies *c,
+                            int (*walk)(struct cr_store *, void *), void *warg, int *torn)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        set_err(s, "store %s: pipe: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    int die = cr_fail_point(CR_FAIL_UNLOCKED_WALK); /* counted here: children are copies */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        set_err(s, "store %s: fork: %s", s->dir, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        struct attempt_head h = {.rc = CR_STORE_ERR};
+        struct cr_store_opts o = {.read_only = 1};
+        struct cr_store *t = cr_store_open(s->dir, &o, h.err, sizeof h.err);
+        if (die)
+            raise(SIGKILL); /* as a segfault on a reused page would */
+        if (t) {
+            mdb_env_set_assert(t->env, child_assert);
+            t->collecting = 1;
+            c->len = 0;
+            c->oom = 0;
+            h.rc = walk(t, warg);
+            h.torn = t->torn;
+            h.oom = c->oom;
+            h.len = c->len;
+            snprintf(h.err, sizeof h.err, "%s", t->err);
+        }
+        int ok = write_all(fds[1], &h, sizeof h) == 0 &&
+                 (h.rc != 0 || h.oom || h.torn || write_all(fds[1], c->buf, h.len) == 0);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    struct attempt_head h;
+    int got = read_all(fds[0], &h, sizeof h) == 0;
+    int rc = 0;
+    *torn = 0;
+    if (got && h.rc == 0 && !h.oom && !h.torn) {
+        char *b = h.len > c->cap ? realloc(c->buf, h.len) : c->buf;
+        if (!b && h.len) {
+            set_err(s, "store %s: out of memory copying an unlocked read", s->dir);
+            rc = -1;
+        } else {
+            if (h.len > c->cap) {
+                c->buf = b;
+                c->cap = h.len;
+            }
+            got = read_all(fds[0], c->buf, h.len) == 0;
+            c->len = h.len;
+        }
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (rc != 0)
+        return rc;
+    if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == ATTEMPT_TORN) || !got) {
+        *torn = 1; /* died on a snapshot that changed under it */
+        return 0;
+    }
+    if (h.rc != 0 || h.oom) {
+        set_err(s, "%s", h.oom ? "out of memory copying an unlocked read" : h.err);
+        return -1;
+    }
+    *torn = h.torn;
+    return 0;
+}
+
 /* Run `walk` (cr_store_query or cr_store_rejects with a copying callback)
  * until one pass was not torn. */
 static int unlocked_pass(struct cr_store *s, struct copies *c,
                          int (*walk)(struct cr_store *, void *), void *warg)
 {
-    int rc = CR_STORE_ERR;
-    s->collecting = 1;
     for (int i = 0; i < UNLOCKED_ATTEMPTS; i++) {
-        c->len = 0;
-        c->oom = 0;
-        s->torn = 0;
-        rc = walk(s, warg);
-        if (rc != 0 || !s->torn)
-            break;
-        rc = CR_STORE_ERR;
-        set_err(s,
-                "store %s: changed faster than it could be read without its lock file "
-                "(%d attempts); let this user write %s/lock.mdb",
-                s->dir, UNLOCKED_ATTEMPTS, s->dir);
+        int torn;
+        if (unlocked_attempt(s, c, walk, warg, &torn) != 0)
+            return CR_STORE_ERR;
+        if (!torn)
+            return 0;
     }
-    s->collecting = 0;
-    if (rc == 0 && c->oom) {
-        set_err(s, "store %s: out of memory copying an unlocked read", s->dir);
-        rc = CR_STORE_ERR;
-    }
-    return rc;
+    set_err(s,
+            "store %s: changed faster than it could be read without its lock file "
+            "(%d attempts); let this user write %s/lock.mdb",
+            s->dir, UNLOCKED_ATTEMPTS, s->dir);
+    return CR_STORE_ERR;
 }
 
 struct scan {
