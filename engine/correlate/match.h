@@ -35,10 +35,10 @@ enum cr_msg_kind {
     CR_MSG_EOF = 3,
     CR_MSG_MARK = 4,
     CR_MSG_DROP = 5,   /* forget the state of input `src` (a partition another process moved on) */
-    CR_MSG_SOURCE = 7, /* input `src` is pending or idle (flags: CR_SOURCE_*): takes a seq */
+    CR_MSG_SOURCE = 7, /* input `src` is pending or idle (`source`): takes a seq */
     CR_MSG_WATERMARK = 6, /* input `src` has reached event time `time_ms` (its records of
                            * this batch, matched or not; before BATCH_END) */
-    CR_MSG_RELOAD = 8,    /* switch to new rules here: `value` holds the struct cr_swap * */
+    CR_MSG_RELOAD = 8,    /* switch to new rules here: `swap` */
     CR_MSG_QUIET = 9,     /* no input has sent anything for correlation.idle_release of wall
                            * time: apply everything held (reorder.h, cr_reorder_release_quiet) */
     CR_MSG_ASSIGNED = 10, /* the Kafka assignment is in: restored inputs it did not claim
@@ -56,6 +56,8 @@ enum cr_source_state {
     CR_SOURCE_CAUGHT_UP = 4
 };
 
+struct cr_swap;
+
 struct cr_match {
     uint8_t kind;  /* enum cr_msg_kind */
     uint8_t route; /* index into the rule's routes[] */
@@ -63,6 +65,7 @@ struct cr_match {
     uint16_t raw_len;
     uint16_t flags; /* CR_EV_* of the event, truncated to 16 bits */
     uint8_t replay; /* rebuilding state after a rebalance: update state, emit nothing */
+    uint8_t source; /* CR_MSG_SOURCE: the input's enum cr_source_state */
     uint32_t src;   /* stable id of the input (hash of its name): whose state this is */
     uint32_t rule;  /* match rule index */
     uint32_t input;
@@ -70,8 +73,10 @@ struct cr_match {
     uint64_t epoch; /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
     int64_t time_ms;
-    uint64_t value;  /* value_count routes: hash of the counted field's value;
-                      * CR_MSG_RELOAD: the struct cr_swap *, as uintptr_t */
+    union {
+        uint64_t value;       /* value_count routes: hash of the counted field's value */
+        struct cr_swap *swap; /* CR_MSG_RELOAD: the new rules (engine/pipeline/swap.h) */
+    };
     int64_t seen_ms; /* the newest time of its input in its batch up to this record
                       * (INT64_MIN: none): a match older than that minus the allowed
                       * lateness is late, wherever the batch boundaries fall */

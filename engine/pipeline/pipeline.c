@@ -245,7 +245,7 @@ void cr_pipeline_input_state(struct cr_pipeline *pl, int input, enum cr_source_s
     struct cr_batch_msg msg = {.batch = NULL,
                                .seq = pl->next_seq,
                                .src = pl->input_srcs[input],
-                               .epoch = (uint64_t)state,
+                               .source = (int)state,
                                .kind = CR_BM_SOURCE};
     pl->next_seq++;
     cr_ring_push(pl->batch_rings[msg.seq % (uint64_t)pl->W], &msg, 1);

@@ -170,7 +170,7 @@ static void *shard_main(void *arg)
                 break;
             case CR_MSG_SOURCE:
                 batch_done = 1;
-                cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->flags);
+                cr_reorder_source_state(ro, m->src, (enum cr_source_state)m->source);
                 break;
             case CR_MSG_QUIET:
                 batch_done = 1;
@@ -187,7 +187,7 @@ static void *shard_main(void *arg)
                 break;
             case CR_MSG_RELOAD:
                 batch_done = 1;
-                swap = (struct cr_swap *)(uintptr_t)m->value;
+                swap = m->swap;
                 break;
             case CR_MSG_EOF:
                 /* worker w has no batch `seq`: the input ended before it */

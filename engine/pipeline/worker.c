@@ -328,7 +328,7 @@ static void switch_rules(struct cr_worker *w, const struct cr_batch_msg *msg,
         memset(&ctl, 0, sizeof ctl);
         ctl.kind = CR_MSG_RELOAD;
         ctl.seq = msg->seq;
-        ctl.value = (uint64_t)(uintptr_t)msg->swap;
+        ctl.swap = msg->swap;
         for (int s = 0; s < w->nshards; s++)
             cr_ring_push(w->out[s], &ctl, 1);
     }
@@ -373,7 +373,7 @@ static void *worker_main(void *arg)
             ctl.seq = msg.seq;
             ctl.epoch = msg.epoch;
             ctl.src = msg.src;
-            ctl.flags = (uint16_t)msg.epoch;
+            ctl.source = (uint8_t)msg.source;
             for (int s = 0; s < w->nshards; s++)
                 cr_ring_push(w->out[s], &ctl, 1);
             continue;

@@ -46,8 +46,8 @@ enum cr_batch_msg_kind {
     CR_BM_DROP = 3,
     CR_BM_RELOAD = 4,
     CR_BM_SWITCH = 5,
-    CR_BM_SOURCE = 6,   /* input `src` will send records (epoch = CR_SOURCE_PENDING) or has
-                         * none for now (CR_SOURCE_IDLE): reorder.h */
+    CR_BM_SOURCE = 6,   /* input `src` will send records (`source` = CR_SOURCE_PENDING) or
+                         * has none for now (CR_SOURCE_IDLE): reorder.h */
     CR_BM_QUIET = 7,    /* no input has sent anything for correlation.idle_release */
     CR_BM_ASSIGNED = 8, /* the Kafka assignment is in (cr_pipeline_inputs_assigned) */
 };
@@ -60,6 +60,7 @@ struct cr_batch_msg {
     uint64_t epoch;         /* CR_BM_MARK */
     uint32_t src;           /* CR_BM_DROP, CR_BM_SOURCE: the input */
     struct cr_swap *swap;   /* CR_BM_RELOAD, CR_BM_SWITCH: the new rules */
+    int source;             /* CR_BM_SOURCE: enum cr_source_state */
     int kind;
 };
 
