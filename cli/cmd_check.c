@@ -15,18 +15,21 @@
 static void usage_check(FILE *f)
 {
     fprintf(f, "usage: corral check -c CONFIG [--stats-json]\n"
+               "       corral check --keys\n"
                "\n"
                "Loads the config and every rule file, compiles all rule regexes, and prints\n"
                "each problem as file:line: reason. Exits 0 if all is well, 78 otherwise.\n"
                "Sigma rules corral cannot run are skipped, never an error: each is printed\n"
                "as file:line: skipped: reason, and counted by reason.\n"
-               "  --stats-json   also print one JSON object of the counts on stdout\n");
+               "  --stats-json   also print one JSON object of the counts on stdout\n"
+               "  --keys         print every config key, its default and meaning (Markdown)\n");
 }
 
 int cr_cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"stats-json", no_argument, 0, 'j'},
+                                         {"keys", no_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *config = NULL;
@@ -37,6 +40,9 @@ int cr_cmd_check(int argc, char **argv)
         case 'c':
             config = optarg;
             break;
+        case 'k':
+            cr_config_keys_markdown(stdout);
+            return 0;
         case 'j':
             json = 1;
             break;

@@ -6,8 +6,9 @@
  * file (rules, store, cache) are relative to the directory of the config
  * file, so a config and its rule pack can be moved together.
  *
- * Every default lives in cr_config_defaults() and in configs/corral.yaml's
- * comments; keep both in step.
+ * Every key is described once, in config.c's key table: name, type, range,
+ * default and meaning. The defaults, the checks and the documentation
+ * (cr_config_keys_markdown, docs/operations.md) all come from it.
  *
  * Ownership: cr_config_load fills a caller-provided struct; release it with
  * cr_config_free. Threading: load-time only; read-only afterwards.
@@ -18,6 +19,7 @@
 #include "base/event.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define CR_MAX_RULE_PATHS 32
@@ -92,6 +94,10 @@ struct cr_config {
 };
 
 void cr_config_defaults(struct cr_config *c);
+/* Every key of corral.yaml as a Markdown table (key, default, meaning):
+ * the one description config.c loads, checks and documents from
+ * (docs/operations.md holds its output). */
+void cr_config_keys_markdown(FILE *f);
 /* Load and validate; on error returns -1 with all problems in err (one
  * `file:line: reason` per line). c is filled with defaults first. */
 int cr_config_load(const char *path, struct cr_config *c, char *err, size_t errlen);

@@ -203,3 +203,28 @@ Test(config, duplicate_key_names_both_lines)
     cr_test_rmtree(d);
     free(d);
 }
+
+/* The key table is the documentation: docs/operations.md's configuration
+ * table is exactly what cr_config_keys_markdown prints, so a key added,
+ * renamed or given another default cannot leave the docs behind. */
+Test(config, the_documented_keys_are_the_loaded_keys)
+{
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&table, &tlen);
+    cr_assert_not_null(f);
+    cr_config_keys_markdown(f);
+    fclose(f);
+    size_t dlen = 0;
+    char *doc = cr_test_slurp(cr_test_source_path("docs/operations.md"), &dlen);
+    cr_assert_not_null(doc);
+    const char *at = strstr(doc, "| key | default | meaning |");
+    cr_assert_not_null(at, "docs/operations.md has no configuration table");
+    const char *end = strstr(at, "\n\n");
+    cr_assert_not_null(end);
+    size_t n = (size_t)(end + 1 - at);
+    cr_assert(n == tlen && memcmp(at, table, n) == 0,
+              "docs/operations.md's table differs from the key table; replace it with:\n%s", table);
+    free(table);
+    free(doc);
+}
