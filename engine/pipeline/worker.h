@@ -129,7 +129,10 @@ struct cr_worker {
     int nshards;
     struct cr_batch_pool *pool;
     struct cr_writer *writer;
-    const char *const *input_names; /* borrowed from the pipeline */
+    const char *const *input_names; /* borrowed from the pipeline, which appends while
+                                     * workers run (a Kafka partition assigned mid-run); a
+                                     * record's input name is written before the record
+                                     * enters a batch, and the ring orders the two */
     const uint8_t *input_formats;   /* borrowed: format per input index (enum cr_format) */
     const uint32_t *input_srcs;     /* borrowed: stable id per input index (hash of the name) */
     int quiet;                      /* no per-record messages on stderr */

@@ -7,7 +7,10 @@
  * input), so durable commits cost two fsyncs per batch rather than per
  * incident. Items arrive rarely next to events (incidents, malformed
  * records), so the inbox is a mutex-protected list: senders take the lock
- * once per batch-end or per reject, never per event.
+ * once per batch end (a shard's versions go as one list) or per reject,
+ * never per event. The inbox is bounded (65,536 messages): a sender waits
+ * while the writer is behind, so backpressure reaches the shards, then the
+ * workers, then ingest; after a store failure nobody waits.
  *
  * Checkpoints: ingest sends CR_W_EPOCH(e) with the input positions of epoch
  * e, and each shard sends CR_W_SNAPSHOT(e) with its state delta when it

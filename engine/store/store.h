@@ -24,8 +24,13 @@
  * Writing: exactly one writer (the writer thread, or a test) calls
  * cr_store_begin / cr_store_put_* / cr_store_commit: one transaction per
  * batch, so a durable commit (two fsyncs) is paid per batch, not per
- * incident. Reading (query) uses read-only transactions and may run in
- * other processes at the same time.
+ * incident. Reading uses read-only transactions, on any thread of the
+ * process (MDB_NOTLS: the Kafka ingest thread reads offsets and
+ * checkpointed state while the writer thread writes; on the writer thread
+ * a read inside its open batch sees the batch) and in other processes at
+ * the same time (corral query, rejects). A reader without write access to
+ * the directory reads without LMDB's lock file, each walk in a child
+ * process (store.c).
  *
  * Errors: functions return 0 or a negative value; cr_store_errmsg() gives
  * the text of the last error on that handle.
