@@ -17,6 +17,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -112,24 +113,53 @@ static void run_case(const char *dir)
     free(tmp);
 }
 
-Test(golden, all_cases, .timeout = 300)
+/* One test per case (a failing case does not hide the others): the
+ * directories of tests/golden, in name order. */
+struct golden_case {
+    char name[64];
+};
+
+static int by_name(const void *a, const void *b)
 {
-    char root[4200];
-    snprintf(root, sizeof root, "%s", cr_test_source_path("tests/golden"));
-    DIR *d = opendir(root);
-    cr_assert(d != NULL, "no tests/golden directory");
-    struct dirent *e;
-    char *names[256];
-    int n = 0;
-    while ((e = readdir(d)) && n < 256)
-        if (e->d_name[0] != '.')
-            names[n++] = strdup(e->d_name);
+    return strcmp(((const struct golden_case *)a)->name, ((const struct golden_case *)b)->name);
+}
+
+static size_t list_cases(struct golden_case *out, size_t cap)
+{
+    DIR *d = opendir(cr_test_source_path("tests/golden"));
+    if (!d)
+        return 0;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && n < cap)
+            snprintf(out[n++].name, sizeof out->name, "%.63s", e->d_name);
     closedir(d);
-    cr_assert_gt(n, 0, "no golden cases");
-    for (int i = 0; i < n; i++) {
-        char dir[8400];
-        snprintf(dir, sizeof dir, "%s/%s", root, names[i]);
-        run_case(dir);
-        free(names[i]);
-    }
+    qsort(out, n, sizeof *out, by_name);
+    return n;
+}
+
+static void free_cases(struct criterion_test_params *p) { cr_free(p->params); }
+
+ParameterizedTestParameters(golden, each_case)
+{
+    struct golden_case found[256];
+    size_t n = list_cases(found, 256);
+    struct golden_case *cases = cr_malloc(sizeof *cases * (n ? n : 1));
+    memcpy(cases, found, sizeof *cases * n);
+    return cr_make_param_array(struct golden_case, cases, n, free_cases);
+}
+
+ParameterizedTest(struct golden_case *c, golden, each_case, .timeout = 120)
+{
+    char dir[8400];
+    snprintf(dir, sizeof dir, "%s/%s", cr_test_source_path("tests/golden"), c->name);
+    cr_log_info("golden case %s", c->name); /* --verbose names each */
+    run_case(dir);
+}
+
+/* ... and there are cases: an empty or missing directory runs none above. */
+Test(golden, the_cases_are_there)
+{
+    struct golden_case found[256];
+    cr_assert_geq(list_cases(found, 256), 7, "tests/golden holds seven cases");
 }
