@@ -17,7 +17,7 @@
 #include "rules/hs_db.h"
 
 #include "rules/hs_cache.h"
-#include "rules/rule_load.h"
+#include "rules/rule_error.h"
 
 #include <hs/hs.h>
 #include <stdlib.h>

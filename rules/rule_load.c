@@ -16,6 +16,7 @@
  * (duplicates, references) see it; the load fails as a whole anyway.
  */
 #include "rules/rule_load.h"
+#include "rules/rule_error.h"
 
 #include "rules/hs_db.h"
 #include "rules/pcre_confirm.h"
@@ -26,37 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vappend(char *err, size_t errlen, const char *file, int line, const char *fmt,
-                    va_list ap)
-{
-    if (!err || errlen == 0)
-        return;
-    size_t used = strnlen(err, errlen);
-    if (used && used < errlen - 1 && err[used - 1] != '\n')
-        err[used++] = '\n', err[used] = 0;
-    if (used >= errlen - 1)
-        return;
-    /* line 0: the problem is the path itself (a directory, an unreadable file) */
-    int w = line > 0 ? snprintf(err + used, errlen - used, "%s:%d: ", file, line)
-                     : snprintf(err + used, errlen - used, "%s: ", file);
-    if (w < 0 || (size_t)w >= errlen - used)
-        return;
-    vsnprintf(err + used + w, errlen - used - w, fmt, ap);
-}
-
-void cr_rules_error(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vappend(err, errlen, file, line, fmt, ap);
-    va_end(ap);
-}
-
 void cr_load_error(struct cr_load *L, const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vappend(L->err, L->errlen, file, line, fmt, ap);
+    cr_rules_verror(L->err, L->errlen, file, line, fmt, ap);
     va_end(ap);
     L->nerr++;
 }

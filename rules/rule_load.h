@@ -1,7 +1,8 @@
 /*
  * rule_load.h - private to rules/: the pieces of cr_ruleset_load that are
- * split across files (YAML walking in rule_load.c, linking and compiling in
- * ruleset.c, Hyperscan in hs_db.c) and the one error formatter they share.
+ * split across files (YAML walking in rule_load.c and sigma.c, linking and
+ * compiling in ruleset.c). Hyperscan (hs_db.c) and the error formatter
+ * (rule_error.c) are below it: they include nothing of the load.
  */
 #ifndef CR_RULE_LOAD_H
 #define CR_RULE_LOAD_H
@@ -76,9 +77,7 @@ void cr_sigma_free_rule(struct cr_rule *r);
 /* "file:line: reason" appended to err on its own line; counts it. */
 void cr_load_error(struct cr_load *L, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Same formatting for callers without a cr_load (hs_db.c). */
-void cr_rules_error(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* (callers without a cr_load use rules/rule_error.h) */
 
 /* Field id of a name, registering an extra field if needed. -1 (and an
  * error reported at file:line) when CR_MAX_FIELDS is exhausted. */
