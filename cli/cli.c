@@ -4,10 +4,12 @@
 #include "cli/cli.h"
 
 #include "engine/config/config.h"
+#include "engine/store/store.h"
 
 #include "rules/ruleset.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -67,4 +69,26 @@ int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
     if (rc == 0 && (rc = cr_cli_compile_rules(cfg, use_cache, rs)) != 0)
         cr_config_free(cfg);
     return rc;
+}
+
+/* getopt_long's own complaint, in our words. opterr is off so getopt prints
+ * nothing; with ':' first in optstring, a missing argument returns ':'. */
+int cr_cli_getopt_error(FILE *err, const char *cmd, int c, char **argv)
+{
+    const char *opt = argv[optind - 1];
+    if (c == ':')
+        return cr_cli_usage(err, cmd, "option '%s' needs an argument", opt);
+    if (optopt)
+        return cr_cli_usage(err, cmd, "unknown option '-%c'", optopt);
+    return cr_cli_usage(err, cmd, "unknown option '%s'", opt);
+}
+
+struct cr_store *cr_cli_open_store(const char *dir, FILE *err)
+{
+    char msg[512];
+    struct cr_store_opts o = {.map_size = 0, .read_only = 1};
+    struct cr_store *s = cr_store_open(dir, &o, msg, sizeof msg);
+    if (!s)
+        fprintf(err, "corral: %s\n", msg);
+    return s;
 }

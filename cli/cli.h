@@ -42,4 +42,13 @@ int cr_cli_compile_rules(const struct cr_config *cfg, int use_cache, struct cr_r
 int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
                       struct cr_ruleset **rs);
 
+/* getopt_long's complaint in our words (opterr off, ':' first in the
+ * optstring): c is what getopt_long returned ('?' or ':'). Returns
+ * CR_EXIT_USAGE. */
+int cr_cli_getopt_error(FILE *err, const char *cmd, int c, char **argv);
+struct cr_store;
+/* The store at dir, read-only (another process may be writing it); NULL
+ * with "corral: <why>" on err. */
+struct cr_store *cr_cli_open_store(const char *dir, FILE *err);
+
 #endif
