@@ -3,6 +3,7 @@
  */
 #include "cli/cli.h"
 
+#include "engine/assets/inventory.h"
 #include "engine/config/config.h"
 #include "engine/store/store.h"
 
@@ -91,4 +92,18 @@ struct cr_store *cr_cli_open_store(const char *dir, FILE *err)
     if (!s)
         fprintf(err, "corral: %s\n", msg);
     return s;
+}
+
+int cr_cli_load_assets(const struct cr_config *cfg, struct cr_inventory **inv)
+{
+    static char err[65536];
+    *inv = NULL;
+    if (!cfg->assets_path)
+        return 0;
+    *inv = cr_inventory_load(cfg->assets_path, NULL, err, sizeof err);
+    if (!*inv) {
+        fprintf(stderr, "%s\n", err);
+        return CR_EXIT_CONFIG;
+    }
+    return 0;
 }

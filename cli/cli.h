@@ -42,6 +42,12 @@ int cr_cli_compile_rules(const struct cr_config *cfg, int use_cache, struct cr_r
 int cr_cli_load_rules(const char *config, int use_cache, struct cr_config *cfg,
                       struct cr_ruleset **rs);
 
+struct cr_inventory;
+/* The inventory cfg names (assets:), into *inv (NULL when it names none).
+ * On failure prints every "file:line: reason" on stderr and returns
+ * CR_EXIT_CONFIG; else 0, and the caller frees *inv. */
+int cr_cli_load_assets(const struct cr_config *cfg, struct cr_inventory **inv);
+
 /* getopt_long's complaint in our words (opterr off, ':' first in the
  * optstring): c is what getopt_long returned ('?' or ':'). Returns
  * CR_EXIT_USAGE. */

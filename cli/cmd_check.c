@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+#include "engine/assets/inventory.h"
 #include "engine/config/config.h"
 #include "rules/ruleset.h"
 
@@ -60,7 +61,10 @@ int cr_cmd_check(int argc, char **argv)
         return cr_cli_usage(stderr, "check", "%s", "-c CONFIG is required");
     struct cr_config cfg;
     struct cr_ruleset *rs = NULL;
+    struct cr_inventory *inv = NULL;
     int rc = cr_cli_load_rules(config, 1, &cfg, &rs);
+    if (rc == 0 && (rc = cr_cli_load_assets(&cfg, &inv)) != 0)
+        cr_ruleset_free(rs);
     if (rc == 0) {
         int prefiltered = 0, cached = 0;
         for (int i = 0; i < rs->npatterns; i++)
@@ -77,6 +81,10 @@ int cr_cmd_check(int argc, char **argv)
                 "Hyperscan database%s (%d from cache)\n",
                 config, rs->nrules, rs->ncorrs, sg->loaded, sg->skipped, rs->npatterns, prefiltered,
                 rs->nhs, rs->nhs == 1 ? "" : "s", cached);
+        if (inv)
+            fprintf(out, "%s: inventory: %d tenants, %d systems, %d assets\n", cfg.assets_path,
+                    cr_inventory_ntenants(inv), cr_inventory_nsystems(inv),
+                    cr_inventory_nassets(inv));
         if (json) {
             printf("{\"match_rules\":%d,\"correlations\":%d,\"patterns\":%d,"
                    "\"prefiltered\":%d,\"hs_databases\":%d,\"hs_from_cache\":%d,"
@@ -87,9 +95,14 @@ int cr_cmd_check(int argc, char **argv)
             for (int i = 0; i < CR_SIGMA_SKIP__COUNT; i++)
                 printf("%s\"%s\":%d", i ? "," : "", cr_sigma_skip_name((enum cr_sigma_skip)i),
                        sg->by_reason[i]);
-            printf("}}\n");
+            printf("}");
+            if (inv)
+                printf(",\"tenants\":%d,\"systems\":%d,\"assets\":%d", cr_inventory_ntenants(inv),
+                       cr_inventory_nsystems(inv), cr_inventory_nassets(inv));
+            printf("}\n");
         }
         cr_ruleset_free(rs);
+        cr_inventory_free(inv);
     }
     cr_config_free(&cfg);
     return rc;

@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+#include "engine/assets/inventory.h"
 #include "engine/config/config.h"
 #include "engine/kafka/ingest_kafka.h"
 #include "engine/kafka/output_kafka.h"
@@ -50,7 +51,8 @@ struct run_args {
 struct run {
     struct run_args a;
     struct cr_config cfg;
-    struct cr_ruleset *rs; /* the rules loaded at the start */
+    struct cr_ruleset *rs;    /* the rules loaded at the start */
+    struct cr_inventory *inv; /* the asset inventory, if the config names one */
     int fds[CR_MAX_INPUTS];
     int nfds; /* fds[0..nfds) are open (0 is stdin, never closed) */
     struct cr_store *store;
@@ -365,7 +367,9 @@ static int configure(struct run *r)
         replace(&cfg->store_path, a->store_dir);
     if (cr_config_default_rule_cache(cfg, r->err, sizeof r->err) != 0)
         fprintf(stderr, "corral run: %s\n", r->err);
-    return cr_cli_compile_rules(cfg, 1, &r->rs);
+    if ((rc = cr_cli_compile_rules(cfg, 1, &r->rs)) != 0)
+        return rc;
+    return cr_cli_load_assets(cfg, &r->inv);
 }
 
 /* Every input opens before any thread starts: a missing file is reported
@@ -596,6 +600,7 @@ static void teardown(struct run *r)
         cr_store_close(r->store);
     cr_reload_free(r->rl); /* the rules it compiled, after every thread that used them */
     cr_ruleset_free(r->rs);
+    cr_inventory_free(r->inv);
     cr_config_free(&r->cfg);
 }
 

@@ -302,6 +302,11 @@ static const struct key keys[] = {
     {NULL, "rule_cache", K_PATH, 0, 0, F(rule_cache), 0, NULL, KEY_NULLABLE,
      "expected a directory path or null", NULL, "`<store>/hs-cache`",
      "compiled Hyperscan databases; safe to delete (recompiled on start)"},
+    {NULL, "assets", K_PATH, 0, 0, F(assets_path), 0, NULL, KEY_NULLABLE,
+     "expected a file path or null", NULL, "null",
+     "the asset inventory (`configs/assets.yaml`; format in `engine/assets/inventory.h`): "
+     "tenants, business systems with their 等保 level, CII flag and portal class, assets and "
+     "what they depend on; refused with `file:line: reason` like the config"},
     {"correlation", "max_keys_per_shard", K_INT, 1000, INT64_MAX, F(max_keys_per_shard), 1000000,
      NULL, 0, NULL, NULL, NULL,
      "correlation state bound; beyond it the least recently used states are evicted and counted"},
@@ -540,6 +545,7 @@ void cr_config_free(struct cr_config *c)
     for (int i = 0; i < c->nrule_paths; i++)
         free(c->rule_paths[i]);
     free(c->rule_cache);
+    free(c->assets_path);
     free(c->store_path);
     free(c->pid_file);
     free(c->kafka_brokers);

@@ -54,7 +54,8 @@ struct cr_config {
     /* rules */
     char *rule_paths[CR_MAX_RULE_PATHS];
     int nrule_paths;
-    char *rule_cache; /* Hyperscan cache directory; NULL = off */
+    char *rule_cache;  /* Hyperscan cache directory; NULL = off */
+    char *assets_path; /* the asset inventory (engine/assets/inventory.h); NULL = none */
 
     /* correlation */
     uint64_t max_keys_per_shard;

@@ -17,13 +17,14 @@ BELOW = {
     "rules": ["base"],
     "engine/store": ["base"],
     "engine/config": ["base"],
+    "engine/assets": ["base"],
     "engine/correlate": ["base", "rules", "engine/store"],
     "engine/pipeline": ["base", "parsers", "rules", "engine/store", "engine/config",
-                        "engine/correlate"],
+                        "engine/assets", "engine/correlate"],
     "engine/kafka": ["base", "parsers", "rules", "engine/store", "engine/config",
-                     "engine/correlate", "engine/pipeline"],
-    "cli": ["base", "parsers", "rules", "engine/store", "engine/config", "engine/correlate",
-            "engine/pipeline", "engine/kafka"],
+                     "engine/assets", "engine/correlate", "engine/pipeline"],
+    "cli": ["base", "parsers", "rules", "engine/store", "engine/config", "engine/assets",
+            "engine/correlate", "engine/pipeline", "engine/kafka"],
 }
 # system headers of a wrapped library -> the folders that may include them
 # (cli/cmd_version.c prints every library's version)
