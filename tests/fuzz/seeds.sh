@@ -19,7 +19,7 @@ shared=$(dirname "$root")/shared/data
 
 rm -rf "$out"
 mkdir -p "$out"
-for t in syslog_3164 syslog_5424 json_event access_log cloudevents rules config checkpoint incident; do
+for t in $(cat "$root/tests/fuzz/targets"); do
   mkdir -p "$out/$t"
 done
 
@@ -132,6 +132,11 @@ for p in sorted(glob.glob(os.path.join(root, "configs/tests/**/*.yaml"), recursi
 for p in sorted([os.path.join(root, "configs/corral.yaml")] +
                 glob.glob(os.path.join(root, "tests/golden/*/config.yaml"))):
     seed("config", open(p, "rb").read())
+seed("inventory", open(os.path.join(root, "configs/assets.yaml"), "rb").read())
+for p in sorted(glob.glob(os.path.join(root, "tests/unit/test_assets.c"))):
+    for lit in c_literals(p):
+        if re.match(rb"^(tenants|systems|assets|hosts):", lit):
+            seed("inventory", lit)
 
 # --- ../shared/data ---------------------------------------------------------
 if use_shared:
