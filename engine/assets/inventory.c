@@ -615,7 +615,10 @@ static void compute_reach(struct cr_inventory *inv)
     dep_of = malloc(sizeof *dep_of * (size_t)(cnt[n] + 1));
     pos = malloc(sizeof *pos * (size_t)(n + 1));
     int *stack = malloc(sizeof *stack * (size_t)(n + 1));
-    uint8_t *seen = malloc((size_t)n + 1), *tseen = malloc((size_t)inv->ntenants + 1);
+    /* stamped with the walk's number, so no walk clears them: n walks
+     * cost the assets and edges they visit, not n times n */
+    unsigned *seen = calloc((size_t)n + 1, sizeof *seen);
+    unsigned *tseen = calloc((size_t)inv->ntenants + 1, sizeof *tseen);
     if (!dep_of || !pos || !stack || !seen || !tseen)
         abort();
     memcpy(pos, cnt, sizeof *pos * (size_t)n);
@@ -623,21 +626,20 @@ static void compute_reach(struct cr_inventory *inv)
         for (int i = 0; i < inv->assets[a].ndeps; i++)
             dep_of[pos[inv->assets[a].deps[i]]++] = a;
     for (int a = 0; a < n; a++) {
-        memset(seen, 0, (size_t)n);
-        memset(tseen, 0, (size_t)inv->ntenants + 1);
+        unsigned walk = (unsigned)a + 1;
         int sp = 0, tenants = 0;
         stack[sp++] = a;
-        seen[a] = 1;
+        seen[a] = walk;
         while (sp) {
             int x = stack[--sp];
             int t = inv->assets[x].tenant;
-            if (t >= 0 && !tseen[t]) {
-                tseen[t] = 1;
+            if (t >= 0 && tseen[t] != walk) {
+                tseen[t] = walk;
                 tenants++;
             }
             for (int j = cnt[x]; j < cnt[x + 1]; j++)
-                if (!seen[dep_of[j]]) {
-                    seen[dep_of[j]] = 1;
+                if (seen[dep_of[j]] != walk) {
+                    seen[dep_of[j]] = walk;
                     stack[sp++] = dep_of[j];
                 }
         }
