@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 
 #include "cli/cli.h"
+#include "engine/assets/inventory.h"
 #include "engine/config/config.h"
 #include "engine/correlate/match.h"
 #include "engine/pipeline/worker.h"
@@ -142,8 +143,45 @@ static void show_consumers(const struct cr_ruleset *rs, const struct cr_event *e
     }
 }
 
-static void explain(const struct cr_ruleset *rs, struct cr_parser *p, struct cr_matcher *m,
-                    const char *rec, size_t len)
+/* What the inventory knows of the record's host and addresses: the asset,
+ * its system and tier, its tenant (DOMAIN.md (b) step 1). */
+static void show_assets(const struct cr_inventory *inv, const struct cr_event *ev)
+{
+    static const struct {
+        int field;
+        const char *what;
+    } keys[] = {{CR_F_HOST, "host"}, {CR_F_SRC_IP, "src_ip"}, {CR_F_DST_IP, "dst_ip"}};
+    printf("assets:\n");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        int f = keys[i].field;
+        if (!cr_event_has(ev, (unsigned)f))
+            continue;
+        const char *v = ev->f[f].p;
+        size_t n = ev->f[f].len;
+        int a = f == CR_F_HOST ? cr_inventory_by_name(inv, v, n) : cr_inventory_by_ip(inv, v, n);
+        if (a < 0 && f == CR_F_HOST)
+            a = cr_inventory_by_ip(inv, v, n); /* devices often log their address */
+        printf("  %s %.*s: ", keys[i].what, (int)n, v);
+        if (a < 0) {
+            printf("in no asset of the inventory (graded with the defaults)\n");
+            continue;
+        }
+        const struct cr_asset *as = cr_inventory_asset(inv, a);
+        const struct cr_system *sys = cr_inventory_system(inv, as->system);
+        const struct cr_tenant_unit *t = cr_inventory_tenant(inv, as->tenant);
+        printf("asset %s (%s)", as->id, cr_asset_kind_name(as->kind));
+        if (sys)
+            printf(", system %s%s%s", sys->id, sys->name[0] ? " " : "", sys->name);
+        printf(", tier T%d", (int)cr_inventory_asset_tier(inv, a));
+        if (t)
+            printf(", tenant %s%s%s", t->id, t->name[0] ? " " : "", t->name);
+        printf(", its failure reaches %d tenant%s\n", cr_inventory_reach_tenants(inv, a),
+               cr_inventory_reach_tenants(inv, a) == 1 ? "" : "s");
+    }
+}
+
+static void explain(const struct cr_ruleset *rs, const struct cr_inventory *inv,
+                    struct cr_parser *p, struct cr_matcher *m, const char *rec, size_t len)
 {
     static struct cr_event ev;
     enum cr_parse_result pr = cr_parse(p, rec, len, 0, &ev);
@@ -175,6 +213,8 @@ static void explain(const struct cr_ruleset *rs, struct cr_parser *p, struct cr_
         show_value(&ev, f);
         printf("%s\n", parsed[f >> 6] >> (f & 63) & 1 ? "" : "   (captured by a rule)");
     }
+    if (inv)
+        show_assets(inv, &ev);
     if (n == 0) {
         printf("no rule matches\n\n");
         return;
@@ -244,8 +284,14 @@ int cr_cmd_explain(int argc, char **argv)
     }
     struct cr_config cfg;
     struct cr_ruleset *rs;
+    struct cr_inventory *inv = NULL;
     if (cr_cli_load_rules(config, 1, &cfg, &rs) != 0)
         return CR_EXIT_CONFIG;
+    if (cr_cli_load_assets(&cfg, &inv) != 0) {
+        cr_ruleset_free(rs);
+        cr_config_free(&cfg);
+        return CR_EXIT_CONFIG;
+    }
     struct cr_parse_opts po = {.format = cfg.format,
                                .tz_offset_min = cfg.tz_offset_min,
                                .year = cfg.year,
@@ -259,7 +305,7 @@ int cr_cmd_explain(int argc, char **argv)
         rc = CR_EXIT_RUNTIME;
     } else if (optind < argc) {
         for (int i = optind; i < argc; i++)
-            explain(rs, p, m, argv[i], strlen(argv[i]));
+            explain(rs, inv, p, m, argv[i], strlen(argv[i]));
     } else {
         char *line = NULL;
         size_t cap = 0;
@@ -268,13 +314,14 @@ int cr_cmd_explain(int argc, char **argv)
             while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 n--;
             if (n > 0)
-                explain(rs, p, m, line, (size_t)n);
+                explain(rs, inv, p, m, line, (size_t)n);
         }
         free(line);
     }
     cr_matcher_free(m);
     cr_parser_free(p);
     cr_ruleset_free(rs);
+    cr_inventory_free(inv);
     cr_config_free(&cfg);
     return rc;
 }

@@ -166,3 +166,26 @@ Test(authoring, a_sigma_incident_carries_attack_and_attribution)
     cr_test_rmtree(tmp);
     free(tmp);
 }
+
+/* With an inventory (configs/corral.yaml names the sample's), explain says
+ * what the record's host and addresses are: asset, system, tier, tenant, and
+ * what is in no inventory. */
+Test(authoring, explain_names_the_assets_a_record_is_about)
+{
+    int rc;
+    char *out = explain("-c configs/corral.yaml",
+                        "<38>Mar  2 08:00:00 web-03 sshd[1]: Failed password for root from "
+                        "203.0.113.9 port 22 ssh2\n"
+                        "<38>Mar  2 08:00:00 DB-02 sshd[1]: Accepted password for admin from "
+                        "10.21.3.4 port 22 ssh2\n",
+                        &rc);
+    cr_assert_eq(rc, 0, "%s", out);
+    has(out, "host web-03: asset web-03 (vm), system gov-portal 市政府门户网站, tier T2, tenant "
+             "t-gov");
+    has(out, "src_ip 203.0.113.9: in no asset of the inventory (graded with the defaults)");
+    /* syslog's host names in any case; 等保 4 and CII make T1 */
+    has(out, "host DB-02: asset db-02 (host), system social-security");
+    has(out, "tier T1");
+    has(out, "src_ip 10.21.3.4: asset office-lan (ip_range), tier T3, tenant t-gov");
+    free(out);
+}
