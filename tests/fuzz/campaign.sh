@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # campaign.sh [SECONDS] [BUILD_DIR] - a fuzzing campaign: each target in
-# turn for SECONDS (default 400: nine targets in an hour on one core),
+# turn for SECONDS (default 400: every target of tests/fuzz/targets),
 # growing a corpus kept across campaigns in CORPUS (default
 # /tmp/corral-fuzz-corpus/<target>) from the seeds. Prints one line per
 # target (executions, coverage, features, corpus, crashes) for
@@ -17,7 +17,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 seeds=${SEEDS:-/tmp/corral-fuzz-seeds}
 corpus_root=${CORPUS:-/tmp/corral-fuzz-corpus}
 artifacts=${ARTIFACTS:-/tmp/corral-fuzz-artifacts}
-targets=${TARGETS:-"syslog_3164 syslog_5424 json_event access_log cloudevents rules config checkpoint incident"}
+targets=${TARGETS:-$(cat "$root/tests/fuzz/targets")}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$artifacts"
