@@ -355,8 +355,11 @@ Test(resume, readers_without_write_access_see_what_the_writer_sees, .init = setu
     /* A walk that dies (a snapshot the writer changed can make the reader
      * fault, or LMDB assert, before the torn read is noticed) costs a
      * retry, not the query: the first walk of this reader is killed. */
+    /* the variable before `as`: setpriv passes it on, and an `env` after
+     * setpriv would exec the binary without the rights to reach it in a
+     * private (0700) checkout */
     snprintf(q, sizeof q,
-             "%senv CORRAL_FAIL_AT=unlocked_walk:1 '" CORRAL_BINARY "' query --store ro "
+             "CORRAL_FAIL_AT=unlocked_walk:1 %s'" CORRAL_BINARY "' query --store ro "
              "--format ndjson 2>walk.err",
              as);
     other = output_of(q);
