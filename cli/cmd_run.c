@@ -426,7 +426,7 @@ static int start(struct run *r)
         fprintf(stderr, "corral run: %s\n", r->err);
         return CR_EXIT_RUNTIME;
     }
-    if (cr_output_kafka_for_config(&r->cfg, r->a.brokers, &r->out, r->err, sizeof r->err) != 0) {
+    if (cr_output_kafka_for_config(&r->cfg, &r->out, r->err, sizeof r->err) != 0) {
         fprintf(stderr, "corral run: %s\n", r->err);
         return CR_EXIT_RUNTIME;
     }

@@ -33,14 +33,18 @@ struct smap {
     size_t cap, n; /* cap: a power of two */
 };
 
+/* With fold, the hash of the key's first 256 bytes in lower case, seeded
+ * with its length: keys that differ in case hash alike however long they
+ * are (key_eq compares them whole). */
 static uint64_t fold_hash(const char *s, size_t n, int fold)
 {
-    char buf[256];
-    if (!fold || n > sizeof buf)
+    if (!fold)
         return XXH3_64bits(s, n);
-    for (size_t i = 0; i < n; i++)
+    char buf[256];
+    size_t m = n < sizeof buf ? n : sizeof buf;
+    for (size_t i = 0; i < m; i++)
         buf[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
-    return XXH3_64bits(buf, n);
+    return XXH3_64bits_withSeed(buf, m, n);
 }
 
 static int key_eq(const char *a, const char *b, size_t n, int fold)

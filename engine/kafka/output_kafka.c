@@ -153,13 +153,13 @@ struct cr_output cr_output_kafka_sink(struct cr_output_kafka *o)
     return (struct cr_output){.send = sink_send, .finish = sink_finish, .arg = o};
 }
 
-int cr_output_kafka_for_config(const struct cr_config *cfg, const char *brokers,
-                               struct cr_output_kafka **out, char *err, size_t errlen)
+int cr_output_kafka_for_config(const struct cr_config *cfg, struct cr_output_kafka **out, char *err,
+                               size_t errlen)
 {
     *out = NULL;
     if (!cfg->kafka_output_topic)
         return 0;
-    const char *brk = brokers ? brokers : cfg->kafka_brokers;
+    const char *brk = cfg->kafka_brokers;
     if (!brk) {
         snprintf(err, errlen, "kafka.output_topic: needs kafka.brokers or --brokers");
         return -1;

@@ -56,13 +56,13 @@ void cr_output_kafka_stats(const struct cr_output_kafka *o, uint64_t *sent, uint
 uint64_t cr_output_kafka_pending(const struct cr_output_kafka *o);
 
 /* The output a run's config asks for (kafka.output_topic, NULL if none: 0
- * and *out NULL): a producer to the brokers (brokers, or kafka.brokers)
+ * and *out NULL): a producer to kafka.brokers (--brokers already applied)
  * with the consumer's security properties (security.*, ssl.*, sasl.*; the
  * consumer-only ones would be refused). Returns 0, or -1 with the reason
  * in err (no brokers, an invalid property). */
 struct cr_config;
-int cr_output_kafka_for_config(const struct cr_config *cfg, const char *brokers,
-                               struct cr_output_kafka **out, char *err, size_t errlen);
+int cr_output_kafka_for_config(const struct cr_config *cfg, struct cr_output_kafka **out, char *err,
+                               size_t errlen);
 
 /* The writer's output (writer.h) producing to o: send is
  * cr_output_kafka_send, finish flushes for up to 30 s and reports the

@@ -200,3 +200,20 @@ Test(assets, corral_check_validates_the_inventory)
     cr_test_rmtree(d);
     free(d);
 }
+
+/* A name longer than the folding buffer is still found in any case. */
+Test(assets, long_names_fold_whole)
+{
+    char name[320], text[512];
+    for (int i = 0; i < 300; i++)
+        name[i] = (char)('a' + i % 26);
+    name[300] = 0;
+    snprintf(text, sizeof text, "assets:\n  - {id: x, kind: host, names: [%s]}\n", name);
+    struct cr_inventory *inv = load(text, 0);
+    for (int i = 0; i < 300; i++)
+        name[i] = (char)(name[i] - 32);
+    FOUND(inv, cr_inventory_by_name(inv, name, 300), "x");
+    name[299] = 'A';
+    cr_assert_eq(cr_inventory_by_name(inv, name, 300), -1, "the last byte differs");
+    cr_inventory_free(inv);
+}
