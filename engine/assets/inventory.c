@@ -224,7 +224,9 @@ struct cr_inventory {
     struct smap names, accounts, namespaces;
     struct ptab *prefixes; /* longest first */
     int nprefixes;
-    int *reach; /* per asset: tenants its failure reaches */
+    int *reach;  /* per asset: tenants its failure reaches */
+    int *rstart; /* reverse graph: the assets depending on a directly are */
+    int *rdeps;  /* rdeps[rstart[a] .. rstart[a + 1]) */
     int shared_tenants;
     char **strings; /* every string the tables borrow */
     size_t nstrings, cap_strings;
@@ -272,6 +274,8 @@ void cr_inventory_free(struct cr_inventory *inv)
         free(inv->prefixes[i].v);
     free(inv->prefixes);
     free(inv->reach);
+    free(inv->rstart);
+    free(inv->rdeps);
     for (size_t i = 0; i < inv->nstrings; i++)
         free(inv->strings[i]);
     free(inv->strings);
@@ -649,8 +653,8 @@ static void compute_reach(struct cr_inventory *inv)
         }
         inv->reach[a] = tenants;
     }
-    free(cnt);
-    free(dep_of);
+    inv->rstart = cnt; /* kept: cr_inventory_dependants walks it */
+    inv->rdeps = dep_of;
     free(pos);
     free(stack);
     free(seen);
@@ -799,6 +803,29 @@ enum cr_tier cr_inventory_tier(const struct cr_inventory *inv, int system)
 int cr_inventory_reach_tenants(const struct cr_inventory *inv, int asset)
 {
     return asset >= 0 && asset < inv->nassets ? inv->reach[asset] : 0;
+}
+
+int cr_inventory_dependants(const struct cr_inventory *inv, int asset, int *out, int max)
+{
+    if (asset < 0 || asset >= inv->nassets || max < 1)
+        return 0;
+    int n = 0;
+    out[n++] = asset;
+    /* out is the queue: breadth first, nearest dependants first */
+    for (int head = 0; head < n; head++) {
+        int x = out[head];
+        for (int j = inv->rstart[x]; j < inv->rstart[x + 1]; j++) {
+            int d = inv->rdeps[j], dup = 0;
+            for (int k = 0; k < n && !dup; k++)
+                dup = out[k] == d;
+            if (dup)
+                continue;
+            if (n == max)
+                return n;
+            out[n++] = d;
+        }
+    }
+    return n;
 }
 
 enum cr_tier cr_inventory_asset_tier(const struct cr_inventory *inv, int asset)

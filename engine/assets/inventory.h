@@ -135,6 +135,12 @@ enum cr_tier cr_inventory_asset_tier(const struct cr_inventory *inv, int asset);
  * asset that depends on it, directly or not. */
 int cr_inventory_reach_tenants(const struct cr_inventory *inv, int asset);
 
+/* Asset i and every asset that depends on it, directly or not, nearest
+ * first, into out (at most max; i is out[0]). Returns how many. A walk of
+ * the reverse dependency graph with no allocation: the caller's array is
+ * the queue (dependants of a UPS, a core switch, a storage pool). */
+int cr_inventory_dependants(const struct cr_inventory *inv, int asset, int *out, int max);
+
 const char *cr_asset_kind_name(enum cr_asset_kind k);
 
 #endif

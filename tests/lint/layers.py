@@ -19,12 +19,13 @@ BELOW = {
     "engine/config": ["base"],
     "engine/assets": ["base"],
     "engine/correlate": ["base", "rules", "engine/store"],
+    "engine/grade": ["base", "engine/store", "engine/assets"],
     "engine/pipeline": ["base", "parsers", "rules", "engine/store", "engine/config",
-                        "engine/assets", "engine/correlate"],
+                        "engine/assets", "engine/correlate", "engine/grade"],
     "engine/kafka": ["base", "parsers", "rules", "engine/store", "engine/config",
-                     "engine/assets", "engine/correlate", "engine/pipeline"],
+                     "engine/assets", "engine/correlate", "engine/grade", "engine/pipeline"],
     "cli": ["base", "parsers", "rules", "engine/store", "engine/config", "engine/assets",
-            "engine/correlate", "engine/pipeline", "engine/kafka"],
+            "engine/correlate", "engine/grade", "engine/pipeline", "engine/kafka"],
 }
 # system headers of a wrapped library -> the folders that may include them
 # (cli/cmd_version.c prints every library's version)
