@@ -54,8 +54,8 @@ void cr_impact_defaults(struct cr_impact *im, const char *cat)
     if (strcmp(cat, "S-ATK-COMP") == 0 || strcmp(cat, "S-MAL-TROJ") == 0 ||
         strcmp(cat, "S-MAL-WORM") == 0 || strcmp(cat, "S-ATK-WEBSHELL") == 0)
         im->compromised = 1;
-    if (strcmp(cat, "S-ATK-COMP") == 0 || strcmp(cat, "S-ATK-APT") == 0)
-        im->lateral = 1;
+    if (strcmp(cat, "S-ATK-APT") == 0)
+        im->lateral = 1; /* a multi-stage chain: moved inside */
     if (strcmp(cat, "S-DATA-LEAK") == 0)
         im->data = CR_DATA_IMPORTANT;
     if (strcmp(cat, "S-DATA-TAMPER") == 0)

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "engine/assets/inventory.h"
+#include "engine/grade/policy.h"
 #include "engine/config/config.h"
 #include "engine/store/store.h"
 
@@ -92,6 +93,19 @@ struct cr_store *cr_cli_open_store(const char *dir, FILE *err)
     if (!s)
         fprintf(err, "corral: %s\n", msg);
     return s;
+}
+
+int cr_cli_load_grading(const struct cr_config *cfg, struct cr_grade_policy *p)
+{
+    static char err[16384];
+    cr_grade_policy_defaults(p);
+    if (!cfg->grading_path)
+        return 0;
+    if (cr_grade_policy_load(cfg->grading_path, p, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return CR_EXIT_CONFIG;
+    }
+    return 0;
 }
 
 int cr_cli_load_assets(const struct cr_config *cfg, struct cr_inventory **inv)

@@ -47,6 +47,10 @@ struct cr_inventory;
  * On failure prints every "file:line: reason" on stderr and returns
  * CR_EXIT_CONFIG; else 0, and the caller frees *inv. */
 int cr_cli_load_assets(const struct cr_config *cfg, struct cr_inventory **inv);
+/* The config's grading policy (`grading:`) over the defaults; errors on
+ * stderr, CR_EXIT_CONFIG. */
+struct cr_grade_policy;
+int cr_cli_load_grading(const struct cr_config *cfg, struct cr_grade_policy *p);
 
 /* getopt_long's complaint in our words (opterr off, ':' first in the
  * optstring): c is what getopt_long returned ('?' or ':'). Returns

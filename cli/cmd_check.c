@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 
 #include "engine/assets/inventory.h"
+#include "engine/grade/policy.h"
 #include "engine/config/config.h"
 #include "rules/ruleset.h"
 
@@ -63,8 +64,12 @@ int cr_cmd_check(int argc, char **argv)
     struct cr_ruleset *rs = NULL;
     struct cr_inventory *inv = NULL;
     int rc = cr_cli_load_rules(config, 1, &cfg, &rs);
-    if (rc == 0 && (rc = cr_cli_load_assets(&cfg, &inv)) != 0)
+    struct cr_grade_policy grading;
+    if (rc == 0 && ((rc = cr_cli_load_assets(&cfg, &inv)) != 0 ||
+                    (rc = cr_cli_load_grading(&cfg, &grading)) != 0)) {
         cr_ruleset_free(rs);
+        cr_inventory_free(inv);
+    }
     if (rc == 0) {
         int prefiltered = 0, cached = 0;
         for (int i = 0; i < rs->npatterns; i++)

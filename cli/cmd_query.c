@@ -37,6 +37,8 @@
 
 #include "engine/store/incident.h"
 #include "base/timeparse.h"
+#include "engine/grade/assess.h"
+#include "engine/grade/lifecycle.h"
 #include "engine/store/store.h"
 
 #include <errno.h>
@@ -59,6 +61,11 @@ static const char query_usage[] =
     "  --category C      domain category, e.g. S-ATK-BRUTE\n"
     "  --priority P      P1, P2, P3 or P4\n"
     "  --entity K=V      incidents with this entity, e.g. src_ip=203.0.113.5\n"
+    "  --level L         reg_level I, II, III or IV\n"
+    "  --status S        lifecycle state, e.g. detected, acknowledged, closed\n"
+    "  --overdue         only incidents past a deadline they have not met (respond,\n"
+    "                    on_site, restore, resolve, report, summary); the table shows\n"
+    "                    which, and the count goes to stderr\n"
     "  --format F        table (default), ndjson (stored JSON, one per line) or csv\n"
     "  --limit N         print at most N incidents\n"
     "  -h, --help        show this help\n"
@@ -70,6 +77,11 @@ struct qout {
     FILE *err;
     enum cr_out_format fmt;
     int bad; /* stored records that did not parse (table/csv) */
+    /* filters on the record itself (they need its JSON parsed) */
+    const char *level, *status;
+    int overdue;
+    int64_t now_ms;
+    size_t limit, printed, overdue_n;
 };
 
 static const char *jget(json_t *o, const char *key)
@@ -106,14 +118,16 @@ static char *entities_text(json_t *o, const char *sep)
 /* One row of the table; the header goes through the same function so the
  * columns cannot drift apart. */
 static void table_row(FILE *out, const char *first_seen, const char *prio, const char *level,
-                      const char *category, const char *entities, const char *events,
-                      const char *title, const char *id)
+                      const char *status, const char *category, const char *entities,
+                      const char *events, const char *title, const char *id)
 {
     cr_out_cell(out, first_seen, 24, 0);
     fputc(' ', out);
     cr_out_cell(out, prio, 4, 0);
     fputc(' ', out);
     cr_out_cell(out, level, 5, 0);
+    fputc(' ', out);
+    cr_out_cell(out, status, 24, 0);
     fputc(' ', out);
     cr_out_cell(out, category, 16, 0);
     fputc(' ', out);
@@ -133,7 +147,8 @@ static const char csv_header[] = "id,first_seen,last_seen,priority,reg_level,cat
 static int print_incident(const char *json, size_t len, void *arg)
 {
     struct qout *q = arg;
-    if (q->fmt == CR_OUT_NDJSON) {
+    int filters = q->level || q->status || q->overdue;
+    if (q->fmt == CR_OUT_NDJSON && !filters) {
         fwrite(json, 1, len, q->out);
         fputc('\n', q->out);
         return ferror(q->out) ? 1 : 0;
@@ -144,6 +159,32 @@ static int print_incident(const char *json, size_t len, void *arg)
         q->bad++;
         return 0;
     }
+    char late[96] = "";
+    if (filters) {
+        json_t *od = cr_incident_overdue(o, q->now_ms);
+        for (size_t i = 0; i < json_array_size(od); i++)
+            snprintf(late + strlen(late), sizeof late - strlen(late), "%s%s", i ? "," : "",
+                     json_string_value(json_array_get(od, i)));
+        int pass = (!q->level || !strcmp(jget(o, "reg_level"), q->level)) &&
+                   (!q->status || !strcmp(jget(o, "status"), q->status)) &&
+                   (!q->overdue || json_array_size(od) > 0);
+        json_decref(od);
+        if (!pass) {
+            json_decref(o);
+            return 0;
+        }
+        if (q->limit && q->printed++ >= q->limit) {
+            json_decref(o);
+            return 1;
+        }
+        q->overdue_n += late[0] != 0;
+        if (q->fmt == CR_OUT_NDJSON) {
+            json_decref(o);
+            fwrite(json, 1, len, q->out);
+            fputc('\n', q->out);
+            return ferror(q->out) ? 1 : 0;
+        }
+    }
     char count[24];
     snprintf(count, sizeof count, "%lld",
              (long long)json_integer_value(json_object_get(o, "event_count")));
@@ -152,7 +193,9 @@ static int print_incident(const char *json, size_t len, void *arg)
         char *ents = entities_text(o, " ");
         char id[13];
         snprintf(id, sizeof id, "%s", jget(o, "id"));
-        table_row(q->out, jget(o, "first_seen"), jget(o, "priority"), *level ? level : "-",
+        char st[40];
+        snprintf(st, sizeof st, "%s%s%s", jget(o, "status"), late[0] ? " LATE:" : "", late);
+        table_row(q->out, jget(o, "first_seen"), jget(o, "priority"), *level ? level : "-", st,
                   jget(o, "category"), ents ? ents : "", count, jget(o, "title"), id);
         free(ents);
     } else {
@@ -178,17 +221,27 @@ static int print_incident(const char *json, size_t len, void *arg)
 int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
 {
     static const struct option longopts[] = {
-        {"store", required_argument, NULL, 's'},    {"since", required_argument, NULL, 'S'},
-        {"until", required_argument, NULL, 'U'},    {"category", required_argument, NULL, 'c'},
-        {"priority", required_argument, NULL, 'p'}, {"entity", required_argument, NULL, 'e'},
-        {"format", required_argument, NULL, 'f'},   {"limit", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"store", required_argument, NULL, 's'},
+        {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},
+        {"category", required_argument, NULL, 'c'},
+        {"priority", required_argument, NULL, 'p'},
+        {"entity", required_argument, NULL, 'e'},
+        {"format", required_argument, NULL, 'f'},
+        {"limit", required_argument, NULL, 'n'},
+        {"level", required_argument, NULL, 'L'},
+        {"status", required_argument, NULL, 'T'},
+        {"overdue", no_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *cmd = "query";
     const char *dir = NULL;
     char prio[3] = "";
     struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
     enum cr_out_format fmt = CR_OUT_TABLE;
+    const char *level = NULL, *state = NULL;
+    int overdue = 0;
     int c;
 
     optind = 0; /* glibc: full reset, so the command can run more than once */
@@ -240,6 +293,20 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
             q.limit = (size_t)n;
             break;
         }
+        case 'L':
+            if (cr_reg_level_parse(optarg) <= 0)
+                return cr_cli_usage(err, cmd, "invalid level '%s' (I, II, III or IV)", optarg);
+            level = cr_reg_level_name(cr_reg_level_parse(optarg));
+            break;
+        case 'T':
+            if (cr_state_parse(optarg) < 0)
+                return cr_cli_usage(err, cmd, "unknown status '%s' (detected, acknowledged, ...)",
+                                    optarg);
+            state = optarg;
+            break;
+        case 'O':
+            overdue = 1;
+            break;
         case 'h':
             fputs(query_usage, out);
             return 0;
@@ -255,10 +322,14 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
     struct cr_store *s = cr_cli_open_store(dir, err);
     if (!s)
         return 1;
-    struct qout qo = {out, err, fmt, 0};
+    struct qout qo = {out, err, fmt, 0, level, state, overdue, cr_assess_now(), 0, 0, 0};
+    if (level || state || overdue) { /* the limit counts what passes the record filters */
+        qo.limit = q.limit;
+        q.limit = 0;
+    }
     if (fmt == CR_OUT_TABLE)
-        table_row(out, "FIRST_SEEN", "PRIO", "LEVEL", "CATEGORY", "ENTITIES", "EVENTS", "TITLE",
-                  "ID");
+        table_row(out, "FIRST_SEEN", "PRIO", "LEVEL", "STATUS", "CATEGORY", "ENTITIES", "EVENTS",
+                  "TITLE", "ID");
     else if (fmt == CR_OUT_CSV)
         fputs(csv_header, out);
     int rc = cr_store_query(s, &q, print_incident, &qo);
@@ -268,6 +339,9 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         status = 1;
     }
     cr_store_close(s);
+    fflush(out);
+    if (overdue)
+        fprintf(err, "corral query: %zu incident(s) overdue\n", qo.overdue_n);
     if (qo.bad) {
         fprintf(err, "corral query: %d stored incident(s) could not be read as JSON\n", qo.bad);
         status = 1;

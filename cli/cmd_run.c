@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 
 #include "engine/assets/inventory.h"
+#include "engine/grade/policy.h"
 #include "engine/config/config.h"
 #include "engine/kafka/ingest_kafka.h"
 #include "engine/kafka/output_kafka.h"
@@ -53,6 +54,7 @@ struct run {
     struct cr_config cfg;
     struct cr_ruleset *rs;    /* the rules loaded at the start */
     struct cr_inventory *inv; /* the asset inventory, if the config names one */
+    struct cr_grade_policy grading;
     int fds[CR_MAX_INPUTS];
     int nfds; /* fds[0..nfds) are open (0 is stdin, never closed) */
     struct cr_store *store;
@@ -369,6 +371,8 @@ static int configure(struct run *r)
         fprintf(stderr, "corral run: %s\n", r->err);
     if ((rc = cr_cli_compile_rules(cfg, 1, &r->rs)) != 0)
         return rc;
+    if ((rc = cr_cli_load_grading(cfg, &r->grading)) != 0)
+        return rc;
     return cr_cli_load_assets(cfg, &r->inv);
 }
 
@@ -421,6 +425,8 @@ static int start(struct run *r)
 {
     /* before any thread exists: SIGHUP goes to the reload thread only */
     cr_reload_block_signal();
+    r->po.inventory = r->inv;
+    r->po.grading = &r->grading;
     r->pl = cr_pipeline_start(&r->cfg, r->rs, r->store, &r->po, r->err, sizeof r->err);
     if (!r->pl) {
         fprintf(stderr, "corral run: %s\n", r->err);

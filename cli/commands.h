@@ -26,6 +26,7 @@ int cr_cmd_test_rules(int argc, char **argv); /* cmd_test_rules.c */
 int cr_cmd_explain(int argc, char **argv);    /* cmd_explain.c */
 int cr_cmd_query(int argc, char **argv);      /* cmd_query.c */
 int cr_cmd_rejects(int argc, char **argv);    /* cmd_query.c */
+int cr_cmd_incident(int argc, char **argv);   /* cmd_incident.c */
 int cr_cmd_version(int argc, char **argv);    /* cmd_version.c */
 
 /* query and rejects writing to the given streams (borrowed; not closed),

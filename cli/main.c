@@ -34,6 +34,8 @@ static const struct command {
      "one record through parser and rules: fields, matching rules and why,\n"
      "the incident and the correlation state it would touch"},
     {"query", cr_cmd_query, "list stored incidents (table, ndjson, csv)"},
+    {"incident", cr_cmd_incident,
+     "an incident's lifecycle: show, ack, transition, note, confirm-level"},
     {"rejects", cr_cmd_rejects, "list records kept raw because they did not parse cleanly"},
     {"version", cr_cmd_version, "print versions of corral and its libraries"},
 };

@@ -119,12 +119,106 @@ static void parse_max_keys(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
         inc->max_keys = (uint64_t)num;
 }
 
+/* `impact:` (base/impact.h): what the incident does, over the category's
+ * defaults. */
+static void parse_impact(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                         struct cr_incident_spec *inc)
+{
+    static const char *const keys[] = {"outage",      "data",    "defacement",    "compromised",
+                                       "ransomware",  "lateral", "control_plane", "mains_lost",
+                                       "on_battery",  "fire",    "records",       "runtime",
+                                       "temperature", NULL};
+    static const struct {
+        const char *key;
+        size_t off;
+    } flags[] = {
+        {"compromised", offsetof(struct cr_impact, compromised)},
+        {"ransomware", offsetof(struct cr_impact, ransomware)},
+        {"lateral", offsetof(struct cr_impact, lateral)},
+        {"control_plane", offsetof(struct cr_impact, control_plane)},
+        {"mains_lost", offsetof(struct cr_impact, mains_lost)},
+        {"on_battery", offsetof(struct cr_impact, on_battery)},
+        {"fire", offsetof(struct cr_impact, fire)},
+    };
+    static const char *const measures[] = {"records", "runtime", "temperature"};
+    char where[200];
+    if (!cr_yaml_is_map(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: incident: impact must be a mapping", owner);
+        return;
+    }
+    snprintf(where, sizeof where, "the impact of %s", owner);
+    L->nerr += cr_yaml_check_keys(y, n, keys, where, L->err, L->errlen);
+    struct cr_impact *im = &inc->impact;
+    yaml_node_t *v;
+    if ((v = cr_yaml_get(y, n, "outage"))) {
+        int o = cr_outage_parse(cr_yaml_str(v));
+        if (o < 0)
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: impact: outage '%s' is not one of none, degraded, main, full", owner,
+                          cr_yaml_str(v) ? cr_yaml_str(v) : "");
+        else
+            im->outage = (uint8_t)o;
+    }
+    if ((v = cr_yaml_get(y, n, "data"))) {
+        int d = cr_data_impact_parse(cr_yaml_str(v));
+        if (d < 0)
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: impact: data '%s' is not one of none, important, key_leaked, "
+                          "key_tampered, key_destroyed",
+                          owner, cr_yaml_str(v) ? cr_yaml_str(v) : "");
+        else
+            im->data = (uint8_t)d;
+    }
+    if ((v = cr_yaml_get(y, n, "defacement"))) {
+        int d = cr_deface_parse(cr_yaml_str(v));
+        if (d < 0)
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: impact: defacement '%s' is not one of none, other, home", owner,
+                          cr_yaml_str(v) ? cr_yaml_str(v) : "");
+        else
+            im->deface = (uint8_t)d;
+    }
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        if (!(v = cr_yaml_get(y, n, flags[i].key)))
+            continue;
+        int b;
+        char what[240];
+        snprintf(what, sizeof what, "%s: impact: %s", owner, flags[i].key);
+        if (cr_yaml_bool(y, v, what, &b, L->err, L->errlen) != 0)
+            L->nerr++;
+        else
+            *((uint8_t *)im + flags[i].off) = (uint8_t)b;
+    }
+    for (int m = 0; m < 3; m++) {
+        if (!(v = cr_yaml_get(y, n, measures[m])))
+            continue;
+        const char *f = cr_yaml_str(v);
+        if (im->measure) {
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: impact: one measure per incident (%s and %s)", owner,
+                          cr_measure_name(im->measure), measures[m]);
+            continue;
+        }
+        if (!f || !*f || strlen(f) >= sizeof im->measure_field) {
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: impact: %s names the field holding the number", owner, measures[m]);
+            continue;
+        }
+        int fid = cr_load_field(L, f, y->file, cr_yaml_line(v));
+        if (fid < 0)
+            continue;
+        im->measure = (uint8_t)cr_measure_parse(measures[m]);
+        snprintf(im->measure_field, sizeof im->measure_field, "%s", f);
+        inc->measure_field = fid + 1;
+    }
+}
+
 static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
                            struct cr_incident_spec *inc, const char *default_title,
                            int64_t default_open_for)
 {
     static const char *const keys[] = {"category", "reg_category", "priority", "reg_level",
-                                       "title",    "open_for",     NULL};
+                                       "title",    "open_for",     "impact",   NULL};
     char where[160];
     memset(inc, 0, sizeof *inc);
     snprintf(inc->priority, sizeof inc->priority, "P3");
@@ -151,6 +245,9 @@ static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
         snprintf(inc->category, sizeof inc->category, "%s", cat);
         snprintf(inc->reg_category, sizeof inc->reg_category, "%s", reg);
     }
+    cr_impact_defaults(&inc->impact, inc->category[0] ? inc->category : NULL);
+    if ((v = cr_yaml_get(y, n, "impact")))
+        parse_impact(L, y, v, owner, inc);
 
     if ((v = cr_yaml_get(y, n, "reg_category"))) {
         const char *s = want_str(L, y, v, owner, "incident reg_category");

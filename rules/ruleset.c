@@ -482,6 +482,17 @@ static void link_all(struct cr_load *L)
             add_route(L, r, co->group_by, co->ngroup_by, co->value_field, co->pin);
         }
     }
+    /* the number an incident's impact measures, read by the worker from the
+     * matches that feed it */
+    for (int i = 0; i < rs->nrules; i++)
+        if (rs->rules[i].incident)
+            rs->rules[i].measure_field = rs->rules[i].incident->measure_field;
+    for (int c = 0; c < rs->ncorrs; c++)
+        for (int s = 0; s < rs->corrs[c].nsteps && rs->corrs[c].incident.measure_field; s++)
+            if (!rs->corrs[c].steps[s].is_correlation &&
+                !rs->rules[rs->corrs[c].steps[s].index].measure_field)
+                rs->rules[rs->corrs[c].steps[s].index].measure_field =
+                    rs->corrs[c].incident.measure_field;
     free(ok);
     free(color);
     free(path);
@@ -502,6 +513,7 @@ static void hash_incident(XXH3_state_t *st, const struct cr_incident_spec *inc)
     hash_str(st, inc->title);
     XXH3_64bits_update(st, &inc->reg_level, sizeof inc->reg_level);
     XXH3_64bits_update(st, &inc->open_for_ms, sizeof inc->open_for_ms);
+    XXH3_64bits_update(st, &inc->impact, sizeof inc->impact);
 }
 
 /* Hash of what the rules mean (not of file bytes: a comment change is no

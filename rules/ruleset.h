@@ -61,6 +61,7 @@
 #define CR_RULESET_H
 
 #include "base/event.h"
+#include "base/impact.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -69,14 +70,16 @@
 #define CR_MAX_STEPS 8
 
 struct cr_incident_spec {
-    char category[24];     /* DOMAIN.md (a) id, e.g. S-ATK-BRUTE; validated against the table */
-    char reg_category[32]; /* GB/T 20986 code, e.g. NA/NACRED; defaults from the category */
-    char priority[4];      /* P1..P4 */
-    int reg_level;         /* 1..4 for I..IV, 0 = null */
-    char *title;           /* defaults to the rule's title */
-    int64_t open_for_ms;   /* how long after last_seen the incident takes new evidence */
-    uint64_t max_keys;     /* state budget of the rule or correlation that opens it (its
-                            * YAML `max_keys`; 0 = only the shard's budget) */
+    char category[24];       /* DOMAIN.md (a) id, e.g. S-ATK-BRUTE; validated against the table */
+    char reg_category[32];   /* GB/T 20986 code, e.g. NA/NACRED; defaults from the category */
+    char priority[4];        /* P1..P4 */
+    int reg_level;           /* 1..4 for I..IV, 0 = null */
+    char *title;             /* defaults to the rule's title */
+    int64_t open_for_ms;     /* how long after last_seen the incident takes new evidence */
+    uint64_t max_keys;       /* state budget of the rule or correlation that opens it (its
+                              * YAML `max_keys`; 0 = only the shard's budget) */
+    struct cr_impact impact; /* `impact:` over the category's defaults (base/impact.h) */
+    int measure_field;       /* 1 + the field impact.measure is read from; 0 = none */
 };
 
 /* One equality predicate: field == one of vals (exact bytes). */
@@ -203,6 +206,9 @@ struct cr_rule {
                             * dropping the match (a Sigma rule's own incident route) */
     } routes[4];
     uint64_t capture_fields[CR_FIELD_WORDS]; /* bit i set: a capture of this rule sets field i */
+    int measure_field;           /* 1 + the field whose number the worker reads from a match into
+                                  * cr_match.measure: its own incident's impact measure, else that of
+                                  * the first correlation that counts it; 0 = none */
     struct cr_expr *expr;        /* a Sigma rule: its detection; patterns[] are its atoms'
                                   * (none negated) and `npatterns` counts them */
     uint8_t expr_needs_hit;      /* the detection cannot hold unless a pattern hit */

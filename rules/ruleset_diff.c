@@ -39,6 +39,7 @@ static void put_incident(XXH3_state_t *st, const struct cr_incident_spec *inc)
     put_u64(st, (uint64_t)inc->reg_level);
     put_u64(st, (uint64_t)inc->open_for_ms);
     put_u64(st, inc->max_keys);
+    XXH3_64bits_update(st, &inc->impact, sizeof inc->impact);
 }
 
 uint64_t cr_rule_def_hash(const struct cr_ruleset *rs, int r)

@@ -221,6 +221,7 @@ static void grade(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root, const
     snprintf(inc->reg_category, sizeof inc->reg_category, "%s", cr_category_reg_default(cat));
     static const char *const pri[] = {"P4", "P4", "P3", "P2", "P1"};
     snprintf(inc->priority, sizeof inc->priority, "%s", pri[level_of(level)]);
+    cr_impact_defaults(&inc->impact, cat);
 }
 
 static void check_category(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, char *out)

@@ -306,6 +306,10 @@ static const char *need_str(struct ld *L, yaml_node_t *m, const char *key, const
         FAIL(L, n ? n : m, "%s: '%s' must be a non-empty string", what, key);
         return NULL;
     }
+    if (strcmp(key, "id") == 0 && strlen(s) > CR_INVENTORY_ID_MAX) {
+        FAIL(L, n, "%s: id '%.20s...' is longer than %d bytes", what, s, CR_INVENTORY_ID_MAX);
+        return NULL;
+    }
     return s;
 }
 

@@ -43,6 +43,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Ids are at most this long (incidents carry them in fixed fields). */
+#define CR_INVENTORY_ID_MAX 47
+
 enum cr_asset_kind {
     CR_ASSET_HOST,
     CR_ASSET_VM,

@@ -210,6 +210,28 @@ static int set_tenant_field(struct cr_yaml *y, yaml_node_t *n, struct cr_config 
     return bad;
 }
 
+static int set_asset_fields(struct cr_yaml *y, yaml_node_t *n, struct cr_config *c, char *err,
+                            size_t errlen)
+{
+    char buf[512] = "";
+    int len = cr_yaml_seq_len(n);
+    if (!cr_yaml_is_seq(n) || len < 1) {
+        cr_yaml_error(y, n, err, errlen, "asset_fields: expected a list of field names");
+        return 1;
+    }
+    for (int i = 0; i < len; i++) {
+        yaml_node_t *it = cr_yaml_seq_at(y, n, i);
+        const char *f = cr_yaml_str(it);
+        if (!f || !*f || strchr(f, ',') || strlen(buf) + strlen(f) + 2 > sizeof buf) {
+            cr_yaml_error(y, it, err, errlen, "asset_fields: expected a field name");
+            return 1;
+        }
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "", f);
+    }
+    set_str(&c->asset_fields, strdup(buf));
+    return 0;
+}
+
 static int set_format(struct cr_yaml *y, yaml_node_t *n, struct cr_config *c, char *err,
                       size_t errlen)
 {
@@ -307,6 +329,15 @@ static const struct key keys[] = {
      "the asset inventory (`configs/assets.yaml`; format in `engine/assets/inventory.h`): "
      "tenants, business systems with their 等保 level, CII flag and portal class, assets and "
      "what they depend on; refused with `file:line: reason` like the config"},
+    {NULL, "asset_fields", K_CUSTOM, 0, 0, F(asset_fields), 0, "ups,device,dst_ip,host,tenant_id",
+     0, NULL, set_asset_fields, "`[ups, device, dst_ip, host, tenant_id]`",
+     "the fields of a matching record whose value names its asset (a host name, an address, a "
+     "cloud account, a namespace), tried in order; the first the inventory knows is the "
+     "record's asset"},
+    {NULL, "grading", K_PATH, 0, 0, F(grading_path), 0, NULL, KEY_NULLABLE,
+     "expected a file path or null", NULL, "null",
+     "the grading policy (`configs/grading.yaml`; every [P] number of DOMAIN.md (b)); null = "
+     "the built-in defaults, which that file repeats"},
     {"correlation", "max_keys_per_shard", K_INT, 1000, INT64_MAX, F(max_keys_per_shard), 1000000,
      NULL, 0, NULL, NULL, NULL,
      "correlation state bound; beyond it the least recently used states are evicted and counted"},
@@ -546,6 +577,8 @@ void cr_config_free(struct cr_config *c)
         free(c->rule_paths[i]);
     free(c->rule_cache);
     free(c->assets_path);
+    free(c->asset_fields);
+    free(c->grading_path);
     free(c->store_path);
     free(c->pid_file);
     free(c->kafka_brokers);

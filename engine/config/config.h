@@ -54,8 +54,11 @@ struct cr_config {
     /* rules */
     char *rule_paths[CR_MAX_RULE_PATHS];
     int nrule_paths;
-    char *rule_cache;  /* Hyperscan cache directory; NULL = off */
-    char *assets_path; /* the asset inventory (engine/assets/inventory.h); NULL = none */
+    char *rule_cache;   /* Hyperscan cache directory; NULL = off */
+    char *assets_path;  /* the asset inventory (engine/assets/inventory.h); NULL = none */
+    char *asset_fields; /* comma-separated: the fields whose values name a record's asset,
+                         * tried in order (engine/pipeline/enrich.h) */
+    char *grading_path; /* the grading policy (engine/grade/policy.h); NULL = built-in */
 
     /* correlation */
     uint64_t max_keys_per_shard;

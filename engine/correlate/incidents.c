@@ -68,6 +68,7 @@ struct cr_incident *corr_new_incident_key(struct cr_correlator *c, const char *r
     copy_str(inc->reg_category, sizeof inc->reg_category, spec->reg_category);
     copy_str(inc->priority, sizeof inc->priority, spec->priority[0] ? spec->priority : "P3");
     inc->reg_level = spec->reg_level;
+    inc->impact = spec->impact;
     copy_str(inc->status, sizeof inc->status, "detected");
     inc->window_start_ms = window_start;
     /* entities: the group_by field names with the key's values */
@@ -88,6 +89,17 @@ struct cr_incident *corr_new_incident_key(struct cr_correlator *c, const char *r
             break;
     }
     return inc;
+}
+
+void corr_note_match(struct cr_incident *inc, const struct cr_match *m)
+{
+    cr_incident_add_sample(inc, m->raw, m->raw_len);
+    cr_incident_add_asset(inc, m->asset, 0);
+    cr_incident_add_asset(inc, m->src_asset, 1);
+    if (m->has_measure) {
+        inc->has_measure = 1;
+        inc->measure = m->measure;
+    }
 }
 
 /* A fresh incident whose key is the key of state s. */
@@ -144,7 +156,7 @@ void corr_update_incident(struct cr_correlator *c, struct state *s, struct cr_in
         inc->first_seen_ms = t;
     if (m) {
         cr_incident_add_ref(inc, m->input, m->position, t);
-        cr_incident_add_sample(inc, m->raw, m->raw_len);
+        corr_note_match(inc, m);
     }
     if (t + open_ms > meta(inc)->until)
         meta(inc)->until = t + open_ms;
@@ -184,7 +196,7 @@ void corr_apply_rule_incident(struct cr_correlator *c, uint32_t r, const struct 
     inc->first_seen_ms = inc->last_seen_ms = t;
     inc->event_count = 1;
     cr_incident_add_ref(inc, m->input, m->position, t);
-    cr_incident_add_sample(inc, m->raw, m->raw_len);
+    corr_note_match(inc, m);
     cr_incident_add_reason(inc, "matched rule %s", rule->id);
     corr_open_incident(c, s, inc, t + ofor);
 }

@@ -77,10 +77,14 @@ struct cr_match {
         uint64_t value;       /* value_count routes: hash of the counted field's value */
         struct cr_swap *swap; /* CR_MSG_RELOAD: the new rules (engine/pipeline/swap.h) */
     };
-    int64_t seen_ms; /* the newest time of its input in its batch up to this record
-                      * (INT64_MIN: none): a match older than that minus the allowed
-                      * lateness is late, wherever the batch boundaries fall */
-    uint32_t tenant; /* hash of the event's correlation.tenant_field value; 0 = none */
+    int64_t seen_ms;     /* the newest time of its input in its batch up to this record
+                          * (INT64_MIN: none): a match older than that minus the allowed
+                          * lateness is late, wherever the batch boundaries fall */
+    uint32_t tenant;     /* hash of the event's correlation.tenant_field value; 0 = none */
+    uint8_t has_measure; /* the rule's impact measure field held a number (measure) */
+    int64_t measure;
+    char asset[48];     /* the record's asset id (enrichment: engine/pipeline/enrich.h), "" */
+    char src_asset[48]; /* the asset its source address belongs to, "" */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };

@@ -89,6 +89,9 @@ static const struct key keys[] = {
     {"triggers.economic_loss_cny.III", K_INT, P(economic_cny[2]), "5000000", "... III"},
     {"regrade.interval", K_DUR, P(regrade_interval_ms), "60s",
      "how often (wall clock) a run looks at its open incidents for rungs time has crossed"},
+    {"topology.window", K_DUR, P(topology_window_ms), "30m",
+     "a fault of a dependant (a VM, a host, a switch port) within this time of its parent's "
+     "failure (UPS, core switch, storage pool, host) is grouped under it as a consequence"},
     {"priority.P1.tenants", K_INT, P(p1_tenants), "10", "tenants impacted for P1"},
     {"priority.P1.systems", K_INT, P(p1_systems), "20", "systems impacted for P1"},
     {"priority.P1.control_plane_down", K_DUR, P(p1_control_plane_ms), "15m",

@@ -53,6 +53,8 @@ struct cr_grade_policy {
     int64_t rungs_ms[CR_GRADE_MAX_RUNGS];
     int nrungs;
     int64_t regrade_interval_ms; /* wall clock: how often open incidents are looked at */
+    int64_t topology_window_ms;  /* a dependant's fault this near a parent's failure is its
+                                  * consequence (topology.h) */
     /* step 4: priority criteria */
     int64_t p1_tenants, p1_systems, p1_control_plane_ms, p1_ups_runtime_min, p1_inlet_c;
     int64_t p2_tenants, p2_systems, p2_inlet_c;

@@ -101,6 +101,7 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
     }
     if (opts->checkpoints)
         cr_writer_set_checkpoints(pl->writer, pl->S, on_durable, pl);
+    cr_writer_set_grading(pl->writer, opts->inventory, opts->grading);
     for (int s = 0; s < pl->S; s++) {
         struct cr_shard *sh = &pl->shards[s];
         sh->index = s;
@@ -143,6 +144,8 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         wk->input_srcs = pl->input_srcs;
         wk->quiet = cfg->quiet;
         wk->tenant_field = cfg->tenant_field ? cr_ruleset_field(rs, cfg->tenant_field) : -1;
+        wk->inventory = opts ? opts->inventory : NULL;
+        wk->asset_fields = cfg->asset_fields;
         if (w == 0 && wk->tenant_field < 0 && cfg->max_keys_per_tenant)
             fprintf(stderr,
                     "corral: correlation.tenant_field '%s' is neither a builtin field "

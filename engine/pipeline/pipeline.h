@@ -68,9 +68,14 @@ void cr_pipeline_stats_json(FILE *f, const struct cr_pipeline_stats *st);
 
 struct cr_pipeline;
 
+struct cr_inventory;
+struct cr_grade_policy;
+
 struct cr_pipeline_opts {
     int checkpoints; /* shards snapshot state at cr_pipeline_checkpoint marks */
     int restore;     /* shards load the store's checkpointed state before any record */
+    const struct cr_inventory *inventory;  /* borrowed for the run; NULL: none */
+    const struct cr_grade_policy *grading; /* borrowed; NULL: the built-in defaults */
 };
 
 /* Before starting a run on store: if opts->restore and the store's

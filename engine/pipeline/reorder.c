@@ -33,8 +33,10 @@ struct held {
     uint32_t tenant; /* cr_match.tenant */
     uint16_t key_len, raw_len, flags;
     uint8_t route, replay, persisted, late;
+    uint8_t has_measure, asset_len, src_asset_len; /* enrichment (cr_match) */
+    int64_t measure;
     struct chunk *chunk;
-    char data[]; /* key, then raw */
+    char data[]; /* key, raw, asset, src_asset */
 };
 
 struct source {
@@ -336,9 +338,23 @@ static void retire(struct cr_reorder *r, struct held *h)
 
 /* ---- holding and leaving ---- */
 
+/* The enrichment a held match carries back into m. */
+static void held_enrichment(const struct held *h, struct cr_match *m)
+{
+    const char *p = h->data + h->key_len + h->raw_len;
+    m->has_measure = h->has_measure;
+    m->measure = h->measure;
+    memcpy(m->asset, p, h->asset_len);
+    m->asset[h->asset_len] = 0;
+    memcpy(m->src_asset, p + h->asset_len, h->src_asset_len);
+    m->src_asset[h->src_asset_len] = 0;
+}
+
 static struct held *hold(struct cr_reorder *r, const struct cr_match *m, int64_t at)
 {
-    struct held *h = alloc_held(r, (size_t)m->key_len + m->raw_len);
+    size_t al = strnlen(m->asset, sizeof m->asset - 1),
+           sl = strnlen(m->src_asset, sizeof m->src_asset - 1);
+    struct held *h = alloc_held(r, (size_t)m->key_len + m->raw_len + al + sl);
     h->t = at;
     h->ev_t = m->time_ms;
     h->late = at != m->time_ms;
@@ -355,8 +371,14 @@ static struct held *hold(struct cr_reorder *r, const struct cr_match *m, int64_t
     h->route = m->route;
     h->replay = m->replay;
     h->persisted = 0;
+    h->has_measure = m->has_measure;
+    h->measure = m->measure;
+    h->asset_len = (uint8_t)al;
+    h->src_asset_len = (uint8_t)sl;
     memcpy(h->data, m->key, m->key_len);
     memcpy(h->data + m->key_len, m->raw, m->raw_len);
+    memcpy(h->data + m->key_len + m->raw_len, m->asset, al);
+    memcpy(h->data + m->key_len + m->raw_len + al, m->src_asset, sl);
     return h;
 }
 
@@ -505,6 +527,7 @@ static void leave(struct cr_reorder *r, cr_reorder_fn fn, void *arg)
     m->value = h->value;
     memcpy(m->key, h->data, h->key_len);
     memcpy(m->raw, h->data + h->key_len, h->raw_len);
+    held_enrichment(h, m);
     int64_t late_at = h->late ? h->t : INT64_MIN;
     retire(r, h);
     fn(arg, m, late_at);
@@ -674,9 +697,24 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
                              .ev_t = h->ev_t,
                              .late = h->late,
                              .tenant = h->tenant};
-        const void *parts[3] = {&v, id, h->data + h->key_len};
-        size_t lens[3] = {sizeof v, v.rule_len, h->raw_len};
-        cr_ckpt_put(b, key, held_key(r, h, key), parts, lens, 3);
+        /* the enrichment tail: has_measure, measure (BE), asset, src_asset
+         * (each a length byte and its bytes); a checkpoint written before it
+         * existed restores without */
+        char tail[11 + 2 * 48];
+        size_t tl = 0;
+        tail[tl++] = (char)h->has_measure;
+        be64(tail + tl, (uint64_t)h->measure);
+        tl += 8;
+        const char *ap = h->data + h->key_len + h->raw_len;
+        tail[tl++] = (char)h->asset_len;
+        memcpy(tail + tl, ap, h->asset_len);
+        tl += h->asset_len;
+        tail[tl++] = (char)h->src_asset_len;
+        memcpy(tail + tl, ap + h->asset_len, h->src_asset_len);
+        tl += h->src_asset_len;
+        const void *parts[4] = {&v, id, h->data + h->key_len, tail};
+        size_t lens[4] = {sizeof v, v.rule_len, h->raw_len, tl};
+        cr_ckpt_put(b, key, held_key(r, h, key), parts, lens, 4);
         h->persisted = 1;
     }
     if (r->frontier_dirty) {
@@ -783,7 +821,8 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
     if (!mkey || keylen > CR_KEY_MAX || vlen < sizeof hv)
         return 0;
     memcpy(&hv, v, sizeof hv);
-    if (vlen != sizeof hv + hv.rule_len + hv.raw_len || hv.raw_len > CR_MATCH_RAW)
+    size_t base = sizeof hv + hv.rule_len + hv.raw_len;
+    if (vlen < base || hv.raw_len > CR_MATCH_RAW)
         return 0;
     char id[256];
     if (hv.rule_len >= sizeof id)
@@ -812,6 +851,27 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
     memcpy(m->key, mkey, keylen);
     m->raw_len = hv.raw_len;
     memcpy(m->raw, v + sizeof hv + hv.rule_len, hv.raw_len);
+    m->has_measure = 0;
+    m->measure = 0;
+    m->asset[0] = m->src_asset[0] = 0;
+    if (vlen > base) { /* the enrichment tail */
+        const char *t = v + base;
+        size_t left = vlen - base;
+        if (left < 10)
+            return 0;
+        m->has_measure = (uint8_t)t[0];
+        m->measure = (int64_t)rd64(t + 1);
+        size_t al = (unsigned char)t[9];
+        if (al >= sizeof m->asset || left < 11 + al)
+            return 0;
+        memcpy(m->asset, t + 10, al);
+        m->asset[al] = 0;
+        size_t sl = (unsigned char)t[10 + al];
+        if (sl >= sizeof m->src_asset || left != 11 + al + sl)
+            return 0;
+        memcpy(m->src_asset, t + 11 + al, sl);
+        m->src_asset[sl] = 0;
+    }
     struct held *h = hold(r, m, at);
     h->late = hv.late;
     h->persisted = 1;

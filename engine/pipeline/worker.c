@@ -259,6 +259,19 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
         }
         st->rule_matches += (uint64_t)n;
         uint32_t tenant = n ? cr_event_tenant(&ev, w->tenant_field) : 0;
+        const char *asset = "", *src_asset = "";
+        if (n && w->enrich.inv) {
+            int a = cr_enrich_asset(&w->enrich, &ev), sa = cr_enrich_source(&w->enrich, &ev);
+            if (a >= 0) {
+                asset = cr_inventory_asset(w->enrich.inv, a)->id;
+                st->enriched++;
+            } else
+                st->unenriched++;
+            if (sa >= 0)
+                src_asset = cr_inventory_asset(w->enrich.inv, sa)->id;
+        }
+        /* inventory ids fit (CR_INVENTORY_ID_MAX) */
+        size_t alen = strlen(asset), slen = strlen(src_asset);
         /* "message repeated N times": the same match N times (the same
          * position: replays and reordering see the same N) */
         for (uint32_t rep = 0; rep < ev.repeat; rep++)
@@ -290,6 +303,10 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                     out->replay = (rec->flags & CR_REC_REPLAY) != 0;
                     out->src = w->input_srcs[rec->input];
                     out->tenant = tenant;
+                    out->has_measure = rule->measure_field &&
+                                       cr_event_number(&ev, rule->measure_field - 1, &out->measure);
+                    memcpy(out->asset, asset, alen + 1);
+                    memcpy(out->src_asset, src_asset, slen + 1);
                     size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
                     memcpy(out->raw, ev.raw.p, rl);
                     out->raw_len = (uint16_t)rl;
@@ -323,6 +340,7 @@ static void switch_rules(struct cr_worker *w, const struct cr_batch_msg *msg,
     *m = nm;
     *hits = nh;
     w->rs = rs;
+    cr_enrich_init(&w->enrich, w->inventory, rs, w->asset_fields);
     if (msg->kind == CR_BM_RELOAD) {
         struct cr_match ctl;
         memset(&ctl, 0, sizeof ctl);
@@ -406,6 +424,7 @@ static void *worker_main(void *arg)
 
 int cr_worker_start(struct cr_worker *w)
 {
+    cr_enrich_init(&w->enrich, w->inventory, w->rs, w->asset_fields);
     return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 

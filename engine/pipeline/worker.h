@@ -24,6 +24,7 @@
 
 #include "base/counters.h"
 #include "engine/pipeline/batch.h"
+#include "engine/pipeline/enrich.h"
 #include "engine/pipeline/ring.h"
 #include "engine/pipeline/writer.h"
 
@@ -109,7 +110,9 @@ const char *cr_reject_cause_name(enum cr_reject_cause c);
     X(rule_matches, "rule_matches", SUM)                                                           \
     X(routed, "routed", SUM)           /* match records sent to shards */                          \
     X(missing_key, "missing_key", SUM) /* a match whose event lacked a group_by field */           \
-    X(match_errors, "match_errors", SUM)
+    X(match_errors, "match_errors", SUM)                                                           \
+    X(enriched, "enriched_matches", SUM)     /* matching records whose asset was found */          \
+    X(unenriched, "unenriched_matches", SUM) /* ... and not (graded with tier.unknown) */
 
 struct cr_worker_stats {
     CR_WORKER_COUNTERS(CR_COUNTER_FIELD)
@@ -137,6 +140,9 @@ struct cr_worker {
     const uint32_t *input_srcs;     /* borrowed: stable id per input index (hash of the name) */
     int quiet;                      /* no per-record messages on stderr */
     int tenant_field;               /* field id of correlation.tenant_field, -1: none */
+    const struct cr_inventory *inventory; /* borrowed; NULL: none (enrich.h) */
+    const char *asset_fields;             /* config asset_fields, borrowed */
+    struct cr_enrich enrich;              /* resolved against rs (again at a swap) */
     struct cr_worker_stats stats;
     int failed;
 };

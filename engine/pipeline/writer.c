@@ -2,6 +2,12 @@
  * writer.c - see writer.h.
  */
 #include "engine/pipeline/writer.h"
+
+#include "engine/grade/assess.h"
+#include "engine/grade/lifecycle.h"
+#include "engine/grade/topology.h"
+
+#include <jansson.h>
 #include "base/clock.h"
 
 #include "base/crashpoint.h"
@@ -40,7 +46,13 @@ struct cr_writer {
     int shards;
     void (*durable_cb)(void *arg, uint64_t epoch);
     void *durable_arg;
-    struct cr_output out; /* out.send NULL: no output */
+    struct cr_output out;      /* out.send NULL: no output */
+    struct cr_assessor assess; /* grading (engine/grade/assess.h) */
+    struct cr_topology *topo;  /* the run's open faults, for root causes */
+    char (*open_ids)[33];      /* incidents whose grade time can raise (outages), for the
+                                * wall-clock re-grade */
+    size_t nopen, open_cap;
+    int64_t next_regrade; /* monotonic ms */
     char **out_json;      /* this transaction's incident versions, produced after commit */
     size_t nout, out_cap;
     struct epoch {
@@ -148,6 +160,172 @@ static void free_list(struct cr_wmsg *m)
     }
 }
 
+static int time_can_raise(const json_t *o)
+{
+    const json_t *im = json_object_get(o, "impact");
+    const char *out = json_string_value(json_object_get(im, "outage"));
+    return (out && strcmp(out, "none") != 0) || json_object_get(im, "defacement") ||
+           json_object_get(im, "control_plane");
+}
+
+static void track_open(struct cr_writer *w, const char *id)
+{
+    for (size_t i = 0; i < w->nopen; i++)
+        if (strcmp(w->open_ids[i], id) == 0)
+            return;
+    if (w->nopen == w->open_cap) {
+        w->open_cap = w->open_cap ? w->open_cap * 2 : 64;
+        w->open_ids = realloc(w->open_ids, w->open_cap * sizeof *w->open_ids);
+        if (!w->open_ids)
+            abort();
+    }
+    snprintf(w->open_ids[w->nopen++], 33, "%s", id);
+}
+
+/* The stored version of id, parsed, or NULL. */
+static json_t *stored(struct cr_writer *w, const char *id)
+{
+    char *j = NULL;
+    if (cr_store_get_incident(w->store, id, &j, NULL) != CR_STORE_OK)
+        return NULL;
+    json_t *o = json_loads(j, 0, NULL);
+    free(j);
+    return o;
+}
+
+/* Store an edited incident again (its index from its JSON). */
+static int store_json(struct cr_writer *w, const json_t *o)
+{
+    struct cr_incident idx;
+    char *j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int rc = !j || cr_incident_index_from_json(o, &idx) != 0 ||
+             cr_store_put_incident(w->store, &idx, j, strlen(j)) != 0;
+    free(j);
+    return rc ? -1 : 0;
+}
+
+/* Root causes (topology.h): link obj to its root, or the incidents it
+ * roots to it, rewriting the stored side of each link. */
+static int link_topology(struct cr_writer *w, json_t *obj)
+{
+    struct cr_topology_result tr;
+    cr_topology_place(w->topo, w->assess.inv, obj, w->assess.policy.topology_window_ms, &tr);
+    const char *id = json_string_value(json_object_get(obj, "id"));
+    int rc = 0;
+    if (tr.root[0]) {
+        json_t *r = stored(w, tr.root);
+        if (r) {
+            cr_topology_add_child(r, id);
+            rc |= store_json(w, r);
+        }
+        json_decref(r);
+    }
+    for (int i = 0; i < tr.nadopt; i++) {
+        json_t *c = stored(w, tr.adopt[i]);
+        if (c) {
+            cr_topology_adopt(c, id);
+            rc |= store_json(w, c);
+        }
+        json_decref(c);
+    }
+    return rc;
+}
+
+/* Version v as stored JSON: graded, merged with its stored version
+ * (assess.h). New evidence for an incident that was closed opens a new
+ * one that `follows` it (its id derived from the closed one's, so a replay
+ * finds it again): v's id changes to it. v's priority becomes the graded
+ * one (the time index keeps it). Returns malloc'd JSON or NULL. */
+static char *graded_json(struct cr_writer *w, struct cr_version *v, struct cr_writer_stats *d)
+{
+    json_t *obj =
+        cr_incident_to_jobj(&v->inc, w->input_names,
+                            atomic_load_explicit(w->ninputs, memory_order_acquire), v->annotation);
+    if (!obj)
+        return NULL;
+    json_t *prev = stored(w, v->inc.id);
+    for (int hops = 0; prev && cr_incident_state(prev) >= CR_ST_CLOSED && hops < 64; hops++) {
+        char closed[33], at[40];
+        snprintf(closed, sizeof closed, "%s", v->inc.id);
+        const char *c = json_string_value(json_object_get(prev, "closed_at"));
+        snprintf(at, sizeof at, "%s", c ? c : "");
+        cr_incident_make_id(v->inc.id, "reopened", at, strlen(at),
+                            (int64_t)strtoull(closed + 16, NULL, 16));
+        json_object_set_new(obj, "id", json_string(v->inc.id));
+        json_object_set_new(obj, "follows", json_string(closed));
+        json_decref(prev);
+        prev = stored(w, v->inc.id);
+        if (!prev) {
+            v->created = 1;
+            d->incidents_reopened++;
+        }
+    }
+    cr_assess(&w->assess, obj, prev, cr_assess_now());
+    json_decref(prev);
+    if (w->topo && link_topology(w, obj) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    const char *pr = json_string_value(json_object_get(obj, "priority"));
+    if (pr)
+        snprintf(v->inc.priority, sizeof v->inc.priority, "%s", pr);
+    if (time_can_raise(obj) && cr_incident_state(obj) < CR_ST_RESTORED)
+        track_open(w, v->inc.id);
+    char *out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+    return out;
+}
+
+/* The wall clock passed a rung for some open outages: grade each again
+ * (assess.h, cr_assess_regrade) and store those that rose, in one
+ * transaction. */
+static void regrade_open(struct cr_writer *w)
+{
+    if (atomic_load(&w->failed) || !w->nopen || cr_store_begin(w->store) != 0)
+        return;
+    int64_t now = cr_assess_now();
+    size_t keep = 0;
+    uint64_t raised = 0;
+    int ok = 1;
+    for (size_t i = 0; i < w->nopen && ok; i++) {
+        json_t *o = stored(w, w->open_ids[i]);
+        if (!o)
+            continue;
+        if (cr_incident_state(o) < CR_ST_RESTORED)
+            memmove(w->open_ids[keep++], w->open_ids[i], 33);
+        if (cr_assess_regrade(&w->assess, o, now)) {
+            char *j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (!j || store_json(w, o) != 0) {
+                fail(w, "re-grading an incident");
+                ok = 0;
+            } else if (w->out.send) {
+                if (w->nout == w->out_cap) {
+                    w->out_cap = w->out_cap ? w->out_cap * 2 : 64;
+                    w->out_json = realloc(w->out_json, w->out_cap * sizeof *w->out_json);
+                    if (!w->out_json)
+                        abort();
+                }
+                w->out_json[w->nout++] = j;
+                j = NULL;
+            }
+            free(j);
+            raised++;
+        }
+        json_decref(o);
+    }
+    if (ok)
+        w->nopen = keep; /* the others moved on (restored, closed): no longer watched */
+    if (!ok || cr_store_commit(w->store) != 0) {
+        if (ok)
+            fail(w, "commit");
+        drop_output(w);
+        return;
+    }
+    produce_output(w);
+    w->stats.regraded += raised;
+    w->stats.commits++;
+}
+
 /* Write one list of messages in one transaction, with an epoch's state
  * deltas and positions if ep is given; frees them. Returns 1 if committed. */
 static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *ep)
@@ -160,10 +338,8 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
     struct cr_writer_stats delta = {0};
     for (struct cr_wmsg *m = list; m; m = m->next) {
         if (ok && m->kind == CR_W_INCIDENT) {
-            const struct cr_version *v = m->version;
-            char *json = cr_incident_to_json_ann(
-                &v->inc, w->input_names, atomic_load_explicit(w->ninputs, memory_order_acquire),
-                v->annotation);
+            struct cr_version *v = m->version;
+            char *json = graded_json(w, v, &delta);
             int rc = !json ? CR_STORE_ERR
                      : v->provisional
                          ? cr_store_put_incident_provisional(w->store, &v->inc, json, strlen(json))
@@ -241,6 +417,7 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
             cr_crash_point(CR_CRASH_EPOCH);
         produce_output(w);
         w->stats.incidents_created += delta.incidents_created;
+        w->stats.incidents_reopened += delta.incidents_reopened;
         w->stats.incident_versions += delta.incident_versions;
         w->stats.provisional_versions += delta.provisional_versions;
         w->stats.rejects_kept += delta.rejects_kept;
@@ -321,15 +498,19 @@ static void *writer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (!w->head && w->senders_left > 0) {
-            if (npending) {
-                /* wait at most until the commit interval elapses */
-                int64_t due = last_commit + w->commit_interval_ms - cr_mono_ms();
-                if (due <= 0)
-                    break;
-                struct timespec ts = cr_deadline_in(due);
-                pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-            } else
+            int64_t now = cr_mono_ms(), due = INT64_MAX;
+            if (npending) /* wait at most until the commit interval elapses */
+                due = last_commit + w->commit_interval_ms - now;
+            if (w->nopen && w->next_regrade - now < due) /* or the next re-grade */
+                due = w->next_regrade - now;
+            if (due <= 0)
+                break;
+            if (due == INT64_MAX) {
                 pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            struct timespec ts = cr_deadline_in(due);
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         }
         struct cr_wmsg *got = w->head;
         w->head = w->tail = NULL;
@@ -378,6 +559,10 @@ static void *writer_main(void *arg)
             npending = 0;
             last_commit = cr_mono_ms();
         }
+        if (!npending && cr_mono_ms() >= w->next_regrade) {
+            regrade_open(w);
+            w->next_regrade = cr_mono_ms() + w->assess.policy.regrade_interval_ms;
+        }
         if (done && !npending) {
             pthread_mutex_lock(&w->mu);
             int empty = w->head == NULL;
@@ -398,6 +583,8 @@ static void *writer_main(void *arg)
         w->out.finish(w->out.arg, &w->stats.output_sent, &w->stats.output_failed);
     }
     free(w->out_json);
+    free(w->open_ids);
+    cr_topology_free(w->topo);
     return NULL;
 }
 
@@ -417,6 +604,9 @@ struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t c
     w->max_rejects = max_rejects;
     w->input_names = input_names;
     w->ninputs = ninputs;
+    cr_grade_policy_defaults(&w->assess.policy);
+    w->topo = cr_topology_new();
+    w->next_regrade = cr_mono_ms() + w->assess.policy.regrade_interval_ms;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         free(w);
         return NULL;
@@ -468,6 +658,15 @@ void cr_writer_send(struct cr_writer *w, struct cr_wmsg *m)
 {
     m->next = NULL;
     cr_writer_send_list(w, m, m, 1);
+}
+
+void cr_writer_set_grading(struct cr_writer *w, const struct cr_inventory *inv,
+                           const struct cr_grade_policy *p)
+{
+    w->assess.inv = inv;
+    if (p)
+        w->assess.policy = *p;
+    w->next_regrade = cr_mono_ms() + w->assess.policy.regrade_interval_ms;
 }
 
 void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out) { w->out = *out; }

@@ -75,6 +75,8 @@ struct cr_wmsg *cr_wmsg_epoch(uint64_t epoch, const struct cr_position *pos, int
 /* X(field, "json name", merge): base/counters.h */
 #define CR_WRITER_COUNTERS(X)                                                                      \
     X(incidents_created, "incidents_created", SUM)                                                 \
+    X(incidents_reopened, "incidents_reopened", SUM) /* new evidence after closing: a new one */   \
+    X(regraded, "incidents_regraded", SUM)           /* raised by the wall clock (assess.h) */     \
     X(incident_versions, "incident_versions_written", SUM) /* creations + updates */               \
     X(provisional_versions, "provisional_versions", SUM) /* ... of those, provisional (store.h) */ \
     X(rejects_kept, "rejects_kept", SUM)                                                           \
@@ -114,6 +116,15 @@ struct cr_output {
     void (*finish)(void *arg, uint64_t *sent, uint64_t *failed);
     void *arg;
 };
+/* Grading (engine/grade/assess.h): every version is graded against inv
+ * (borrowed until cr_writer_join; NULL: none) with policy p (copied; NULL:
+ * the defaults) and merged with its stored version before it is written;
+ * every regrade.interval the open outages are graded again as the wall
+ * clock moves. Call before any incident is sent. */
+struct cr_inventory;
+struct cr_grade_policy;
+void cr_writer_set_grading(struct cr_writer *w, const struct cr_inventory *inv,
+                           const struct cr_grade_policy *p);
 /* The writer copies *out and borrows out->arg until cr_writer_join. */
 void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out);
 

@@ -265,6 +265,15 @@ char *cr_incident_to_json(const struct cr_incident *inc, const char *const *inpu
 char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *input_names,
                               int ninputs, const char *annotation)
 {
+    json_t *o = cr_incident_to_jobj(inc, input_names, ninputs, annotation);
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return out;
+}
+
+json_t *cr_incident_to_jobj(const struct cr_incident *inc, const char *const *input_names,
+                            int ninputs, const char *annotation)
+{
     int ok = 1;
     json_t *o = json_object();
     json_t *ents = json_object();
@@ -336,6 +345,41 @@ char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *
     for (int i = 0; i < nrs; i++)
         push(reasons, JFIELD(inc->reasons[i]), &ok);
     put(o, "reasons", reasons, &ok);
+    /* grading inputs (engine/grade/assess.h reads them back) */
+    put(o, "rule_priority", JFIELD(inc->priority), &ok);
+    json_t *im = json_object(), *ta = json_array(), *sa = json_array();
+    if (!im || !ta || !sa)
+        ok = 0;
+    const struct cr_impact *ip = &inc->impact;
+    put(im, "outage", json_string(cr_outage_name(ip->outage)), &ok);
+    if (ip->data)
+        put(im, "data", json_string(cr_data_impact_name(ip->data)), &ok);
+    if (ip->deface)
+        put(im, "defacement", json_string(cr_deface_name(ip->deface)), &ok);
+    const struct {
+        const char *name;
+        int on;
+    } flags[] = {{"compromised", ip->compromised},
+                 {"ransomware", ip->ransomware},
+                 {"lateral", ip->lateral},
+                 {"control_plane", ip->control_plane},
+                 {"mains_lost", ip->mains_lost},
+                 {"on_battery", ip->on_battery},
+                 {"fire", ip->fire}};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (flags[i].on)
+            put(im, flags[i].name, json_true(), &ok);
+    if (ip->measure) {
+        put(im, cr_measure_name(ip->measure),
+            inc->has_measure ? json_integer((json_int_t)inc->measure) : json_null(), &ok);
+    }
+    put(o, "impact", im, &ok);
+    for (int i = 0; i < clamp_count(inc->nassets, CR_INC_MAX_ASSETS); i++)
+        push(ta, JFIELD(inc->assets[i]), &ok);
+    for (int i = 0; i < clamp_count(inc->nsource_assets, CR_INC_MAX_ASSETS); i++)
+        push(sa, JFIELD(inc->source_assets[i]), &ok);
+    put(o, "assets", ta, &ok);
+    put(o, "source_assets", sa, &ok);
     if (annotation && *annotation) {
         json_t *a = json_loads(annotation, 0, NULL);
         if (json_is_object(a))
@@ -343,9 +387,60 @@ char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *
         json_decref(a);
     }
 
-    char *out = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    return out;
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int cr_incident_index_from_json(const json_t *o, struct cr_incident *inc)
+{
+    memset(inc, 0, sizeof *inc);
+    const char *id = json_string_value(json_object_get(o, "id"));
+    if (!id || strlen(id) != 32)
+        return -1;
+    memcpy(inc->id, id, 33);
+    const char *s;
+    if ((s = json_string_value(json_object_get(o, "category"))))
+        snprintf(inc->category, sizeof inc->category, "%s", s);
+    if ((s = json_string_value(json_object_get(o, "priority"))))
+        snprintf(inc->priority, sizeof inc->priority, "%s", s);
+    const char *keys[2] = {"first_seen", "last_seen"};
+    int64_t *dst[2] = {&inc->first_seen_ms, &inc->last_seen_ms};
+    for (int i = 0; i < 2; i++) {
+        *dst[i] = CR_TIME_NONE;
+        s = json_string_value(json_object_get(o, keys[i]));
+        if (s && !cr_time_parse_rfc3339(s, strlen(s), 0, dst[i]))
+            return -1;
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)json_object_get(o, "entities"), name, v)
+    {
+        if (inc->nentities == CR_INC_MAX_ENTITIES || !json_is_string(v))
+            continue;
+        snprintf(inc->entities[inc->nentities].name, sizeof inc->entities[0].name, "%s", name);
+        snprintf(inc->entities[inc->nentities].value, sizeof inc->entities[0].value, "%s",
+                 json_string_value(v));
+        inc->nentities++;
+    }
+    return 0;
+}
+
+void cr_incident_add_asset(struct cr_incident *inc, const char *id, int source)
+{
+    char(*v)[CR_ASSET_ID_MAX] = source ? inc->source_assets : inc->assets;
+    int *n = source ? &inc->nsource_assets : &inc->nassets;
+    if (!id || !*id)
+        return;
+    for (int i = 0; i < *n; i++)
+        if (strncmp(v[i], id, CR_ASSET_ID_MAX) == 0)
+            return;
+    if (*n >= CR_INC_MAX_ASSETS)
+        return;
+    snprintf(v[*n], CR_ASSET_ID_MAX, "%s", id);
+    (*n)++;
 }
 
 struct cr_version *cr_version_new(const struct cr_incident *inc, int created,

@@ -24,10 +24,14 @@
 #ifndef CR_INCIDENT_H
 #define CR_INCIDENT_H
 
+#include "base/impact.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define CR_INC_MAX_ENTITIES 4
+#define CR_INC_MAX_ASSETS 8
+#define CR_ASSET_ID_MAX 48
 #define CR_INC_MAX_REFS 32
 #define CR_INC_MAX_SAMPLES 5
 #define CR_INC_MAX_REASONS 4
@@ -64,6 +68,15 @@ struct cr_incident {
     char samples[CR_INC_MAX_SAMPLES][CR_INC_SAMPLE_BYTES];
     int nreasons;
     char reasons[CR_INC_MAX_REASONS][160];
+    /* grading inputs (engine/grade): what the rule says the incident does,
+     * the latest value of its measure, and the distinct assets its records
+     * named (enrichment, engine/pipeline/enrich.h), targets and sources */
+    struct cr_impact impact;
+    int has_measure;
+    int64_t measure;
+    int nassets, nsource_assets;
+    char assets[CR_INC_MAX_ASSETS][CR_ASSET_ID_MAX];
+    char source_assets[CR_INC_MAX_ASSETS][CR_ASSET_ID_MAX];
 };
 
 /* Deterministic id: 128-bit hash of rule, key bytes and window start. */
@@ -78,6 +91,9 @@ void cr_incident_make_id(char out[33], const char *rule, const char *key, size_t
 void cr_incident_add_ref(struct cr_incident *inc, uint32_t input, uint64_t position,
                          int64_t time_ms);
 void cr_incident_add_sample(struct cr_incident *inc, const char *raw, size_t len);
+/* Add an asset id to the targets (source = 0) or sources, once; ignored
+ * past CR_INC_MAX_ASSETS or when empty. */
+void cr_incident_add_asset(struct cr_incident *inc, const char *id, int source);
 void cr_incident_add_reason(struct cr_incident *inc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -112,6 +128,19 @@ char *cr_incident_to_json(const struct cr_incident *inc, const char *const *inpu
  * JSON object. */
 char *cr_incident_to_json_ann(const struct cr_incident *inc, const char *const *input_names,
                               int ninputs, const char *annotation);
+
+/* The same as a jansson object (the caller owns the reference), for
+ * grading to add its members to (engine/grade/assess.h); NULL if out of
+ * memory. */
+typedef struct json_t json_t;
+json_t *cr_incident_to_jobj(const struct cr_incident *inc, const char *const *input_names,
+                            int ninputs, const char *annotation);
+
+/* The members of a stored incident's JSON the store indexes (id,
+ * category, first and last seen, priority, entities) into inc, the rest
+ * zero: to store an edited version again (a lifecycle move, a re-grade).
+ * 0, or -1 if the object lacks a valid id or time. */
+int cr_incident_index_from_json(const json_t *o, struct cr_incident *inc);
 
 /* One version of an incident as the correlator hands it out: a copy of the
  * incident, whether this version opened it, whether it is provisional (a

@@ -725,6 +725,20 @@ int cr_store_settle_provisional(struct cr_store *s, uint64_t *settled)
     return CR_STORE_OK;
 }
 
+int cr_store_settle_incident(struct cr_store *s, const char *id)
+{
+    int rc = batch_ready(s);
+    if (rc != 0)
+        return rc;
+    if (!s->provisional)
+        return CR_STORE_OK;
+    MDB_val k = {strlen(id), (void *)id};
+    rc = mdb_del(s->txn, s->provisional, &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return batch_fail(s, rc, "settling a provisional version");
+    return CR_STORE_OK;
+}
+
 int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position,
                         const char *reason, const char *raw, size_t rawlen)
 {
@@ -1296,6 +1310,37 @@ int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t ou
         /* Copy before the transaction ends: LMDB memory is borrowed. */
         memcpy(out, v.mv_data, v.mv_size);
         out[v.mv_size] = 0;
+    }
+    read_end(s, txn);
+    return ret;
+}
+
+int cr_store_get_incident(struct cr_store *s, const char *id, char **json, size_t *len)
+{
+    *json = NULL;
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int ret = CR_STORE_OK;
+    rc = k.mv_size ? mdb_get(txn, s->incidents, &k, &v) : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND) {
+        set_err(s, "no incident %s", id);
+        ret = CR_STORE_NOTFOUND;
+    } else if (rc != 0) {
+        ret = lmdb_err(s, rc, "reading an incident");
+    } else {
+        *json = malloc(v.mv_size + 1);
+        if (!*json) {
+            ret = CR_STORE_ERR;
+            set_err(s, "out of memory");
+        } else {
+            memcpy(*json, v.mv_data, v.mv_size);
+            (*json)[v.mv_size] = 0;
+            if (len)
+                *len = v.mv_size;
+        }
     }
     read_end(s, txn);
     return ret;

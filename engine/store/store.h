@@ -110,6 +110,12 @@ int cr_store_put_incident_provisional(struct cr_store *s, const struct cr_incide
                                       const char *json, size_t jsonlen);
 int cr_store_rollback_provisional(struct cr_store *s, uint64_t *rolled_back);
 int cr_store_settle_provisional(struct cr_store *s, uint64_t *settled);
+/* One incident's version is no longer provisional: someone acted on it (a
+ * lifecycle move), and a resumed run must not roll that back. The resumed
+ * run still derives its held matches again; the writer then finds the
+ * version as the analyst left it (a closed incident: the new evidence
+ * opens one that follows it). */
+int cr_store_settle_incident(struct cr_store *s, const char *id);
 
 int cr_store_put_reject(struct cr_store *s, const char *input, uint64_t position,
                         const char *reason, const char *raw, size_t rawlen);
@@ -140,6 +146,11 @@ int cr_store_rejects(struct cr_store *s,
 /* Copies the value, NUL-terminated, into out; CR_STORE_NOTFOUND if unset,
  * CR_STORE_ERR if it does not fit. */
 int cr_store_get_meta(struct cr_store *s, const char *name, char *out, size_t outlen);
+/* One incident's stored JSON by id: a malloc'd NUL-terminated copy in
+ * *json (caller frees), its length in *len (may be NULL);
+ * CR_STORE_NOTFOUND if there is none. Inside the open write batch if there
+ * is one (it sees the batch). */
+int cr_store_get_incident(struct cr_store *s, const char *id, char **json, size_t *len);
 /* Counts for metrics: number of incidents stored. */
 int cr_store_count_incidents(struct cr_store *s, uint64_t *n);
 /* Checkpoints. Correlation state (key: consumer id | 0 | key bytes; value:

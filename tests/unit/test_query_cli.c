@@ -263,7 +263,7 @@ Test(query_cli, table_has_header_aligned_columns_and_one_line_rows)
     cr_assert_eq(width, (int)(hid + 1 - r.out), "ID column aligned with the header");
     /* Reg level null shows as '-'; a newline in a title does not break the row. */
     cr_assert(strstr(r.out, "multi line title"));
-    cr_assert(strstr(r.out, "P4   -     S-ATK-SCAN"));
+    cr_assert(strstr(r.out, "P4   -     detected                 S-ATK-SCAN"), "%s", r.out);
     json_decref(o);
     res_free(&r);
 }

@@ -1,0 +1,344 @@
+/*
+ * cmd_incident.c - `corral incident`: an incident's lifecycle from a shell.
+ *
+ *   corral incident show ID
+ *   corral incident ack ID [--note TEXT]
+ *   corral incident transition ID STATE [--note TEXT]
+ *   corral incident note ID TEXT
+ *   corral incident confirm-level ID LEVEL [--note TEXT]
+ *
+ * with --store DIR, --actor NAME and --role ROLE (administrator, operator,
+ * tenant, supervisor) for the moves, and -c CONFIG for the grading policy
+ * (reporting level, deadlines). ID may be the 12-digit prefix the table
+ * prints. The rules of the lifecycle are engine/grade/lifecycle.h's: a
+ * move it does not allow is refused with the reason (exit 1) and nothing
+ * changes. The edited incident is written back in one store transaction,
+ * so this takes the store's writer lock: it cannot run while `corral run`
+ * writes the same store (the HTTP API of issue 13 serves that case).
+ *
+ * Threading: command-line code, main thread only.
+ */
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+#include "engine/assets/inventory.h"
+#include "engine/config/config.h"
+#include "engine/grade/assess.h"
+#include "engine/grade/lifecycle.h"
+#include "engine/grade/policy.h"
+#include "engine/store/incident.h"
+#include "engine/store/store.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "Usage: corral incident ACTION ID [ARG] --store DIR [options]\n"
+    "Move an incident through its lifecycle (docs/operations.md, Incident lifecycle).\n"
+    "\n"
+    "Actions:\n"
+    "  show ID                    print the incident (JSON, with its history)\n"
+    "  ack ID                     acknowledge it (detected -> acknowledged)\n"
+    "  transition ID STATE        move it to STATE: acknowledged, graded, reported,\n"
+    "                             on_site, mitigated, restored, resolved,\n"
+    "                             verified_by_tenant, closed, summary_filed\n"
+    "  note ID TEXT               add a note to its history\n"
+    "  confirm-level ID LEVEL     confirm (or correct) its level: I, II, III or IV\n"
+    "                             (administrator only)\n"
+    "  regrade ID|all             grade it (or every open one) again as of now: an\n"
+    "                             outage that went on crosses rungs (a running\n"
+    "                             `corral run` does this every regrade.interval)\n"
+    "\n"
+    "  --store DIR       store directory (required)\n"
+    "  --actor NAME      who acts (required for every action but show)\n"
+    "  --role ROLE       administrator, operator (default), tenant or supervisor\n"
+    "  --note TEXT       a note for the history entry of the move\n"
+    "  -c, --config F    the config whose grading policy and inventory apply\n"
+    "                    (default: the built-in policy, no inventory)\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "ID is the 32-digit id or a unique prefix of it (the table shows 12).\n"
+    "Exit status: 0 done, 1 refused or runtime error, 2 usage error.\n";
+
+/* The full id of a prefix, by a walk of the store (the table prints 12
+ * digits). */
+struct find {
+    const char *prefix;
+    size_t len;
+    char id[33];
+    int found;
+};
+
+static int match_prefix(const char *json, size_t len, void *arg)
+{
+    struct find *f = arg;
+    /* "id" is the first member: {"id":"<32 hex>", */
+    if (len > 40 && memcmp(json, "{\"id\":\"", 7) == 0 &&
+        memcmp(json + 7, f->prefix, f->len) == 0) {
+        memcpy(f->id, json + 7, 32);
+        f->id[32] = 0;
+        f->found++;
+    }
+    return f->found > 1;
+}
+
+static int resolve_id(struct cr_store *s, const char *prefix, char out[33], FILE *err)
+{
+    struct find f = {prefix, strlen(prefix), "", 0};
+    if (f.len == 0 || f.len > 32) {
+        fprintf(err, "corral incident: '%s' is not an incident id\n", prefix);
+        return -1;
+    }
+    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    if (cr_store_query(s, &q, match_prefix, &f) != 0) {
+        fprintf(err, "corral incident: %s\n", cr_store_errmsg(s));
+        return -1;
+    }
+    if (f.found != 1) {
+        fprintf(err, "corral incident: %s incident has the id %s\n",
+                f.found ? "more than one" : "no", prefix);
+        return -1;
+    }
+    memcpy(out, f.id, 33);
+    return 0;
+}
+
+static int load_config(const char *config, struct cr_grade_policy *p, struct cr_inventory **inv)
+{
+    cr_grade_policy_defaults(p);
+    *inv = NULL;
+    if (!config)
+        return 0;
+    struct cr_config cfg;
+    char err[8192];
+    if (cr_config_load(config, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return CR_EXIT_CONFIG;
+    }
+    int rc = cr_cli_load_grading(&cfg, p);
+    if (!rc)
+        rc = cr_cli_load_assets(&cfg, inv);
+    cr_config_free(&cfg);
+    return rc;
+}
+
+static int put_back(struct cr_store *s, json_t *o)
+{
+    struct cr_incident idx;
+    char *j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int rc = !j || cr_incident_index_from_json(o, &idx) != 0 ||
+             cr_store_put_incident(s, &idx, j, strlen(j)) != 0 ||
+             cr_store_settle_incident(s, idx.id) != 0;
+    free(j);
+    return rc ? -1 : 0;
+}
+
+struct ids {
+    char (*v)[33];
+    size_t n, cap;
+};
+
+static int collect(const char *json, size_t len, void *arg)
+{
+    struct ids *ids = arg;
+    if (len < 40 || memcmp(json, "{\"id\":\"", 7) != 0)
+        return 0;
+    if (ids->n == ids->cap) {
+        ids->cap = ids->cap ? ids->cap * 2 : 256;
+        ids->v = realloc(ids->v, ids->cap * sizeof *ids->v);
+        if (!ids->v)
+            abort();
+    }
+    memcpy(ids->v[ids->n], json + 7, 32);
+    ids->v[ids->n++][32] = 0;
+    return 0;
+}
+
+/* `regrade all`: every incident not yet restored, in one transaction. */
+static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t now)
+{
+    struct ids ids = {0};
+    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    if (cr_store_query(s, &q, collect, &ids) != 0 || cr_store_begin(s) != 0) {
+        fprintf(stderr, "corral incident: %s\n", cr_store_errmsg(s));
+        free(ids.v);
+        return 1;
+    }
+    size_t raised = 0;
+    int bad = 0;
+    for (size_t i = 0; i < ids.n && !bad; i++) {
+        char *j = NULL;
+        json_t *o = NULL;
+        if (cr_store_get_incident(s, ids.v[i], &j, NULL) == 0 && (o = json_loads(j, 0, NULL)) &&
+            cr_assess_regrade(a, o, now)) {
+            bad = put_back(s, o) != 0;
+            raised++;
+        }
+        json_decref(o);
+        free(j);
+    }
+    free(ids.v);
+    if (bad || cr_store_commit(s) != 0) {
+        fprintf(stderr, "corral incident: writing: %s\n", cr_store_errmsg(s));
+        return 1;
+    }
+    printf("%zu incident(s) graded higher\n", raised);
+    return 0;
+}
+
+int cr_cmd_incident(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"store", required_argument, NULL, 's'},
+        {"actor", required_argument, NULL, 'a'},
+        {"role", required_argument, NULL, 'r'},
+        {"note", required_argument, NULL, 'n'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "incident", *dir = NULL, *actor = NULL, *note = NULL, *config = NULL;
+    int role = CR_ROLE_OPERATOR, c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            dir = optarg;
+            break;
+        case 'a':
+            actor = optarg;
+            break;
+        case 'r':
+            if ((role = cr_role_parse(optarg)) < 0)
+                return cr_cli_usage(stderr, cmd,
+                                    "unknown role '%s' (administrator, operator, tenant, "
+                                    "supervisor)",
+                                    optarg);
+            break;
+        case 'n':
+            note = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return cr_cli_getopt_error(stderr, cmd, c, argv);
+        }
+    }
+    int nargs = argc - optind;
+    char **args = argv + optind;
+    if (nargs < 2)
+        return cr_cli_usage(stderr, cmd, "expected an action and an incident id");
+    const char *action = args[0];
+    int want = !strcmp(action, "show") || !strcmp(action, "ack") || !strcmp(action, "regrade") ? 2
+               : !strcmp(action, "transition") || !strcmp(action, "note") ||
+                       !strcmp(action, "confirm-level")
+                   ? 3
+                   : 0;
+    if (!want)
+        return cr_cli_usage(stderr, cmd,
+                            "unknown action '%s' (show, ack, transition, note, confirm-level, "
+                            "regrade)",
+                            action);
+    if (nargs != want)
+        return cr_cli_usage(stderr, cmd, "%s takes %s", action,
+                            want == 2 ? "an incident id" : "an incident id and one argument");
+    int state = -1, level = 0;
+    if (!strcmp(action, "transition") && (state = cr_state_parse(args[2])) < 0)
+        return cr_cli_usage(stderr, cmd, "unknown state '%s' (see --help)", args[2]);
+    if (!strcmp(action, "confirm-level")) {
+        static const char *const lv[] = {"I", "II", "III", "IV"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(args[2], lv[i]))
+                level = i + 1;
+        if (!level)
+            return cr_cli_usage(stderr, cmd, "invalid level '%s' (I, II, III or IV)", args[2]);
+    }
+    int show = !strcmp(action, "show"), regrade = !strcmp(action, "regrade");
+    if (!dir)
+        return cr_cli_usage(stderr, cmd, "--store DIR is required");
+    if (!show && !regrade && !actor)
+        return cr_cli_usage(stderr, cmd, "--actor NAME is required: every move is recorded");
+
+    struct cr_assessor as;
+    struct cr_inventory *inv = NULL;
+    int rc = load_config(config, &as.policy, &inv);
+    if (rc)
+        return rc;
+    as.inv = inv;
+    const struct cr_grade_policy pol = as.policy;
+    char msg[512];
+    struct cr_store_opts so = {.map_size = 0, .read_only = show};
+    struct cr_store *s = cr_store_open(dir, &so, msg, sizeof msg);
+    if (!s) {
+        fprintf(stderr, "corral incident: %s\n", msg);
+        return 1;
+    }
+    char id[33], *json = NULL;
+    json_t *o = NULL;
+    int status = 1;
+    if (regrade && !strcmp(args[1], "all")) {
+        status = regrade_all(s, &as, cr_assess_now());
+        goto out;
+    }
+    if (resolve_id(s, args[1], id, stderr) != 0)
+        goto out;
+    if (cr_store_get_incident(s, id, &json, NULL) != 0 || !(o = json_loads(json, 0, NULL))) {
+        fprintf(stderr, "corral incident: %s: cannot read it: %s\n", id, cr_store_errmsg(s));
+        goto out;
+    }
+    if (show) {
+        char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", t ? t : "");
+        free(t);
+        status = 0;
+        goto out;
+    }
+    struct cr_actor who = {actor, role};
+    int64_t now = cr_assess_now();
+    char why[512] = "";
+    int r;
+    if (regrade) {
+        int up = cr_assess_regrade(&as, o, now);
+        if (up && (cr_store_begin(s) != 0 || put_back(s, o) != 0 || cr_store_commit(s) != 0)) {
+            fprintf(stderr, "corral incident: %s: writing it: %s\n", id, cr_store_errmsg(s));
+            goto out;
+        }
+        printf("%s: %s/%s%s\n", id, json_string_value(json_object_get(o, "reg_level")),
+               json_string_value(json_object_get(o, "priority")), up ? " (graded higher)" : "");
+        status = 0;
+        goto out;
+    }
+    if (!strcmp(action, "ack"))
+        r = cr_lifecycle_transition(o, CR_ST_ACKNOWLEDGED, &who, note, now, &pol, why, sizeof why);
+    else if (!strcmp(action, "transition"))
+        r = cr_lifecycle_transition(o, state, &who, note, now, &pol, why, sizeof why);
+    else if (!strcmp(action, "note"))
+        r = cr_lifecycle_note(o, &who, args[2], now, why, sizeof why);
+    else
+        r = cr_lifecycle_confirm_level(o, level, &who, note, now, &pol, why, sizeof why);
+    if (r != 0) {
+        fprintf(stderr, "corral incident: %s: refused: %s\n", id, why);
+        goto out;
+    }
+    if (cr_store_begin(s) != 0 || put_back(s, o) != 0 || cr_store_commit(s) != 0) {
+        fprintf(stderr, "corral incident: %s: writing it: %s\n", id, cr_store_errmsg(s));
+        goto out;
+    }
+    printf("%s: %s (%s by %s)\n", id, json_string_value(json_object_get(o, "status")), action,
+           actor);
+    status = 0;
+out:
+    json_decref(o);
+    free(json);
+    cr_store_close(s);
+    cr_inventory_free(inv);
+    return status;
+}
