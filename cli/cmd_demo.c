@@ -8,6 +8,8 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+#include "engine/store/store.h"
+
 #include "engine/kafka/kafka_dev.h"
 #include "engine/kafka/kafka_produce.h"
 
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <jansson.h>
 
 static void usage_demo(FILE *f)
 {
@@ -31,6 +35,70 @@ static void usage_demo(FILE *f)
                "  -s, --store DIR     default ./corral-demo (emptied first)\n"
                "  -b, --brokers LIST  a real Kafka cluster instead of the embedded broker\n"
                "  -p, --partitions N  partitions of the embedded broker's topics (default 3)\n");
+}
+
+/* What grading made of the run: the incidents that are reportable or
+ * are a root cause, with their systems, deadlines and consequences. */
+static int graded_one(const char *json, size_t len, void *arg)
+{
+    int *n = arg;
+    json_t *o = json_loadb(json, len, 0, NULL);
+    const char *lv = json_string_value(json_object_get(o, "reg_level"));
+    json_t *children = json_object_get(o, "children");
+    int reportable = lv && (!strcmp(lv, "I") || !strcmp(lv, "II") || !strcmp(lv, "III"));
+    if (o && (reportable || json_array_size(children) > 0)) {
+        (*n)++;
+        printf("\n%.12s  %s  level %s, %s, %s\n", json_string_value(json_object_get(o, "id")),
+               json_string_value(json_object_get(o, "title")), lv ? lv : "-",
+               json_string_value(json_object_get(o, "priority")),
+               json_string_value(json_object_get(o, "status")));
+        size_t i;
+        json_t *v;
+        printf("  affects:");
+        json_array_foreach(json_object_get(o, "systems"), i, v)
+        {
+            printf("%s %s (%s)", i ? "," : "", json_string_value(json_object_get(v, "id")),
+                   json_string_value(json_object_get(v, "tier")));
+        }
+        printf("\n  tenants:");
+        json_array_foreach(json_object_get(o, "tenants"), i, v) printf(" %s", json_string_value(v));
+        json_t *g = json_object_get(json_object_get(o, "grading"), "reasons");
+        json_array_foreach(g, i, v) printf("\n  why: %s", json_string_value(v));
+        printf("\n  respond by %s, restore by %s",
+               json_string_value(json_object_get(o, "respond_due")),
+               json_string_value(json_object_get(o, "restore_due")));
+        if (json_string_value(json_object_get(o, "report_due")))
+            printf(", report (%s) by %s", json_string_value(json_object_get(o, "report_route")),
+                   json_string_value(json_object_get(o, "report_due")));
+        printf("\n");
+        if (json_array_size(children)) {
+            printf("  root cause of %zu incident(s), grouped under it:", json_array_size(children));
+            json_array_foreach(children, i, v) printf(" %.12s", json_string_value(v));
+            printf("\n");
+        }
+    }
+    json_decref(o);
+    return 0;
+}
+
+static int print_graded(const char *store)
+{
+    printf("\n== graded: reportable incidents (level III and above) and root causes\n");
+    struct cr_store *s = cr_cli_open_store(store, stderr);
+    if (!s)
+        return 1;
+    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    int n = 0, rc = cr_store_query(s, &q, graded_one, &n);
+    if (rc != 0)
+        fprintf(stderr, "corral demo: %s\n", cr_store_errmsg(s));
+    cr_store_close(s);
+    if (!n)
+        printf("(none)\n");
+    printf("\nMove one along: corral incident ack ID --store %s --actor YOU; "
+           "see what is late: corral query --store %s --overdue\n",
+           store, store);
+    fflush(stdout);
+    return rc ? 1 : 0;
 }
 
 int cr_cmd_demo(int argc, char **argv)
@@ -128,6 +196,8 @@ int cr_cmd_demo(int argc, char **argv)
         fflush(stdout);
         char *q_argv[] = {"query", "--store", (char *)store, "--format", "table", NULL};
         rc = cr_cmd_query(5, q_argv);
+        if (rc == 0)
+            rc = print_graded(store);
     }
     cr_kafka_dev_stop(dev);
     return rc;
