@@ -445,7 +445,9 @@ static int start(struct run *r)
         snprintf(pid_path, sizeof pid_path, "%s", r->cfg.pid_file);
     else
         snprintf(pid_path, sizeof pid_path, "%s/corral.pid", r->cfg.store_path);
-    struct cr_reload_opts rlo = {.config_path = r->a.config,
+    struct cr_reload_opts rlo = {.inventory = r->inv,
+                                 .grading = &r->grading,
+                                 .config_path = r->a.config,
                                  .rule_cache = r->cfg.rule_cache,
                                  .pid_path = pid_path,
                                  .quiet = r->a.quiet};

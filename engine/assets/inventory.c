@@ -15,6 +15,7 @@
 #include "base/yaml_doc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,7 @@ struct cr_inventory {
     int *rstart; /* reverse graph: the assets depending on a directly are */
     int *rdeps;  /* rdeps[rstart[a] .. rstart[a + 1]) */
     int shared_tenants;
+    uint64_t hash;  /* of the text it was loaded from */
     char **strings; /* every string the tables borrow */
     size_t nstrings, cap_strings;
 };
@@ -713,7 +715,33 @@ struct cr_inventory *cr_inventory_load(const char *path, const struct cr_invento
 {
     if (err && errlen)
         err[0] = 0;
-    return load(cr_yaml_load(path, err, errlen), opts, err, errlen);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    do {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            text = realloc(text, cap);
+            if (!text)
+                abort();
+        }
+        n = fread(text + len, 1, cap - len, f);
+        len += n;
+    } while (n > 0);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s: cannot read", path);
+        free(text);
+        return NULL;
+    }
+    struct cr_inventory *inv = cr_inventory_load_string(path, text, len, opts, err, errlen);
+    free(text);
+    return inv;
 }
 
 struct cr_inventory *cr_inventory_load_string(const char *name, const char *text, size_t len,
@@ -722,8 +750,14 @@ struct cr_inventory *cr_inventory_load_string(const char *name, const char *text
 {
     if (err && errlen)
         err[0] = 0;
-    return load(cr_yaml_load_string(name, text, len, err, errlen), opts, err, errlen);
+    struct cr_inventory *inv =
+        load(cr_yaml_load_string(name, text, len, err, errlen), opts, err, errlen);
+    if (inv)
+        inv->hash = XXH3_64bits(text, len);
+    return inv;
 }
+
+uint64_t cr_inventory_hash(const struct cr_inventory *inv) { return inv ? inv->hash : 0; }
 
 int cr_inventory_ntenants(const struct cr_inventory *inv) { return inv->ntenants; }
 int cr_inventory_nsystems(const struct cr_inventory *inv) { return inv->nsystems; }

@@ -109,6 +109,9 @@ struct cr_inventory *cr_inventory_load_string(const char *name, const char *text
                                               const struct cr_inventory_opts *opts, char *err,
                                               size_t errlen);
 void cr_inventory_free(struct cr_inventory *inv);
+/* A hash of the text it was loaded from (0 for NULL): a reload tells
+ * whether the inventory changed. */
+uint64_t cr_inventory_hash(const struct cr_inventory *inv);
 
 int cr_inventory_ntenants(const struct cr_inventory *inv);
 int cr_inventory_nsystems(const struct cr_inventory *inv);

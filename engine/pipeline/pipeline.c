@@ -160,6 +160,17 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
     return pl;
 }
 
+uint64_t cr_pipeline_send_grading(struct cr_pipeline *pl, const struct cr_inventory *inv,
+                                  const struct cr_grade_policy *p)
+{
+    return cr_writer_send_grading(pl->writer, inv, p);
+}
+
+uint64_t cr_pipeline_grading_applied(struct cr_pipeline *pl)
+{
+    return cr_writer_grading_applied(pl->writer);
+}
+
 int cr_pipeline_add_input(struct cr_pipeline *pl, const char *name)
 {
     return cr_pipeline_add_input_format(pl, name, pl->cfg->format);

@@ -161,6 +161,12 @@ int cr_pipeline_swap_rules(struct cr_pipeline *pl, int input, int64_t last);
 /* A descriptor that becomes readable when a swap is offered: an ingest
  * blocked on a pipe polls it with its input. */
 int cr_pipeline_wake_fd(const struct cr_pipeline *pl);
+/* A reload's grading inputs for the writer (writer.h,
+ * cr_writer_send_grading); wait for cr_pipeline_grading_applied to reach
+ * the returned generation before freeing the inventory it replaces. */
+uint64_t cr_pipeline_send_grading(struct cr_pipeline *pl, const struct cr_inventory *inv,
+                                  const struct cr_grade_policy *p);
+uint64_t cr_pipeline_grading_applied(struct cr_pipeline *pl);
 /* Cancel an offered swap that was not placed yet (the input ended).
  * cr_pipeline_finish does it too. */
 void cr_pipeline_cancel_rules(struct cr_pipeline *pl);

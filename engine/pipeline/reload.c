@@ -11,6 +11,8 @@
  * are then.
  */
 #include "engine/pipeline/reload.h"
+#include "engine/grade/policy.h"
+#include "engine/assets/inventory.h"
 #include "base/clock.h"
 #include "base/crashpoint.h"
 
@@ -32,8 +34,11 @@
 
 struct cr_reload {
     struct cr_pipeline *pl;
-    const struct cr_ruleset *initial; /* borrowed */
-    const struct cr_ruleset *cur;     /* the rules in use; owned unless == initial */
+    const struct cr_ruleset *initial;       /* borrowed */
+    const struct cr_ruleset *cur;           /* the rules in use; owned unless == initial */
+    const struct cr_inventory *inv_initial; /* borrowed */
+    const struct cr_inventory *inv;         /* the inventory in use; owned unless == inv_initial */
+    struct cr_grade_policy grading;         /* the policy in use */
     char *config_path, *rule_cache, *pid_path, *status_path;
     int quiet;
     pthread_t thread;
@@ -152,24 +157,42 @@ static void reload_once(struct cr_reload *r)
         refuse(r, s, err);
         goto out;
     }
+    /* the inventory and the grading policy reload with the rules */
+    struct cr_grade_policy pol;
+    cr_grade_policy_defaults(&pol);
+    if (cfg.grading_path && cr_grade_policy_load(cfg.grading_path, &pol, err, ERR_CAP) != 0) {
+        cr_config_free(&cfg);
+        refuse(r, s, err);
+        goto out;
+    }
+    struct cr_inventory *inv = NULL;
+    if (cfg.assets_path && !(inv = cr_inventory_load(cfg.assets_path, NULL, err, ERR_CAP))) {
+        cr_config_free(&cfg);
+        refuse(r, s, err);
+        goto out;
+    }
     struct cr_ruleset_opts ro = {.cache_dir = r->rule_cache};
     struct cr_ruleset *rs =
         cr_ruleset_load((const char *const *)cfg.rule_paths, cfg.nrule_paths, &ro, err, ERR_CAP);
     cr_config_free(&cfg);
+    int inv_same = cr_inventory_hash(inv) == cr_inventory_hash(r->inv);
+    int pol_same = memcmp(&pol, &r->grading, sizeof pol) == 0;
     if (rs && cr_fail_point(CR_FAIL_RELOAD)) {
         cr_ruleset_free(rs);
         rs = NULL;
         snprintf(err, ERR_CAP, "compiling the rules failed (injected by CORRAL_FAIL_AT)");
     }
     if (!rs) {
+        cr_inventory_free(inv);
         refuse(r, s, err[0] ? err : "the rules did not load (no reason given)");
         goto out;
     }
     s->rules = rs->nrules;
     s->correlations = rs->ncorrs;
     cr_ruleset_diff(r->cur, rs, &s->diff);
-    if (rs->hash == r->cur->hash) {
+    if (rs->hash == r->cur->hash && inv_same && pol_same) {
         cr_ruleset_free(rs);
+        cr_inventory_free(inv);
         r->st.unchanged++;
         s->result = CR_RELOAD_UNCHANGED;
         s->generation = r->generation;
@@ -179,7 +202,14 @@ static void reload_once(struct cr_reload *r)
         write_status(r, s);
         goto out;
     }
+    /* an unchanged inventory stays the one in use (one copy, no wait) */
+    const struct cr_inventory *use = inv_same ? r->inv : inv;
+    if (inv_same) {
+        cr_inventory_free(inv);
+        inv = NULL;
+    }
     struct cr_swap *sw = cr_swap_new(rs);
+    cr_swap_set_inventory(sw, use);
     pthread_mutex_lock(&r->mu);
     int stopping = r->stopping;
     if (!stopping)
@@ -193,13 +223,24 @@ static void reload_once(struct cr_reload *r)
     cr_swap_free(sw);
     if (!res.applied) {
         cr_ruleset_free(rs);
+        cr_inventory_free(inv);
         refuse(r, s, "the input ended before the new rules could be swapped in");
         goto out;
     }
-    /* every worker and shard acknowledged: nothing uses the old rules */
+    /* every worker and shard acknowledged: nothing uses the old rules; the
+     * writer grades with the new inventory once it took this message */
+    uint64_t gen = cr_pipeline_send_grading(r->pl, use, &pol);
+    while (cr_pipeline_grading_applied(r->pl) < gen)
+        usleep(1000);
     if (r->cur != r->initial)
         cr_ruleset_free((struct cr_ruleset *)r->cur);
     r->cur = rs;
+    if (!inv_same) {
+        if (r->inv != r->inv_initial)
+            cr_inventory_free((struct cr_inventory *)r->inv);
+        r->inv = use;
+    }
+    r->grading = pol;
     r->generation++;
     r->st.reloads++;
     r->st.states_kept += res.states_kept;
@@ -272,6 +313,11 @@ struct cr_reload *cr_reload_start(struct cr_pipeline *pl, const struct cr_rulese
         abort();
     r->pl = pl;
     r->initial = r->cur = rs;
+    r->inv_initial = r->inv = opts->inventory;
+    if (opts->grading)
+        r->grading = *opts->grading;
+    else
+        cr_grade_policy_defaults(&r->grading);
     r->quiet = opts->quiet;
     char *abs = realpath(opts->config_path, NULL);
     r->config_path = abs ? abs : strdup(opts->config_path);
@@ -347,6 +393,8 @@ void cr_reload_free(struct cr_reload *r)
         return;
     if (r->cur != r->initial)
         cr_ruleset_free((struct cr_ruleset *)r->cur);
+    if (r->inv != r->inv_initial)
+        cr_inventory_free((struct cr_inventory *)r->inv);
     pthread_mutex_destroy(&r->mu);
     free(r->config_path);
     free(r->rule_cache);

@@ -21,7 +21,12 @@
  * pid file (`engine.pid_file`, default `<store>/corral.pid`) holds the pid
  * and, on its second line, the config path the run reloads from.
  *
- * Only the rules are reloaded. The other settings (threads, store, Kafka,
+ * The rules reload with the asset inventory (`assets:`) and the grading
+ * policy (`grading:`) the config names: a bad inventory or policy refuses
+ * the reload like a bad rule; a changed one is swapped in even when the
+ * rules are the same (workers enrich with it from the barrier on, the
+ * writer grades with it once it took the reload's message, and only then
+ * is the old one freed). The other settings (threads, store, Kafka,
  * input defaults) are read at start; changing them needs a restart.
  *
  * Ownership: the reloader borrows the pipeline and the initial ruleset
@@ -37,6 +42,9 @@
 #include "base/counters.h"
 #include "engine/pipeline/pipeline.h"
 
+struct cr_inventory;
+struct cr_grade_policy;
+
 #include "rules/ruleset.h"
 #include "rules/ruleset_diff.h"
 
@@ -47,10 +55,12 @@
 void cr_reload_block_signal(void);
 
 struct cr_reload_opts {
-    const char *config_path; /* re-read at every reload for its `rules` */
-    const char *rule_cache;  /* the run's Hyperscan cache directory (NULL: none) */
-    const char *pid_path;    /* pid file; the status file is pid_path + ".status" */
-    int quiet;               /* no message on success (failures are always said) */
+    const char *config_path;               /* re-read at every reload for its `rules` */
+    const char *rule_cache;                /* the run's Hyperscan cache directory (NULL: none) */
+    const char *pid_path;                  /* pid file; the status file is pid_path + ".status" */
+    int quiet;                             /* no message on success (failures are always said) */
+    const struct cr_inventory *inventory;  /* the run's at start (borrowed; may be NULL) */
+    const struct cr_grade_policy *grading; /* the run's at start (copied; NULL: defaults) */
 };
 
 /* X(field, "json name", merge): base/counters.h */

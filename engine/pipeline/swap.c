@@ -11,6 +11,7 @@
 
 struct cr_swap {
     const struct cr_ruleset *rs;
+    const struct cr_inventory *inv; /* the inventory the workers enrich with from here */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int state; /* 0 offered, 1 applied, 2 cancelled */
@@ -89,3 +90,6 @@ int cr_swap_wait(struct cr_swap *s, int timeout_ms, struct cr_swap_result *out)
     pthread_mutex_unlock(&s->mu);
     return done ? 0 : -1;
 }
+
+void cr_swap_set_inventory(struct cr_swap *s, const struct cr_inventory *inv) { s->inv = inv; }
+const struct cr_inventory *cr_swap_inventory(const struct cr_swap *s) { return s->inv; }

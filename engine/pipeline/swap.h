@@ -43,6 +43,11 @@ struct cr_swap *cr_swap_new(const struct cr_ruleset *rs);
 void cr_swap_free(struct cr_swap *s);
 /* The new rules. */
 const struct cr_ruleset *cr_swap_rules(const struct cr_swap *s);
+/* The asset inventory that goes with them (borrowed like the rules; set
+ * before the swap is offered): workers enrich with it after the barrier. */
+struct cr_inventory;
+void cr_swap_set_inventory(struct cr_swap *s, const struct cr_inventory *inv);
+const struct cr_inventory *cr_swap_inventory(const struct cr_swap *s);
 
 /* The ingest thread placed the barrier at `seq`; `acks` threads will answer. */
 void cr_swap_applied(struct cr_swap *s, uint64_t seq, int acks, const char *where);

@@ -340,6 +340,7 @@ static void switch_rules(struct cr_worker *w, const struct cr_batch_msg *msg,
     *m = nm;
     *hits = nh;
     w->rs = rs;
+    w->inventory = cr_swap_inventory(msg->swap);
     cr_enrich_init(&w->enrich, w->inventory, rs, w->asset_fields);
     if (msg->kind == CR_BM_RELOAD) {
         struct cr_match ctl;

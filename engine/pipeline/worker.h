@@ -140,7 +140,8 @@ struct cr_worker {
     const uint32_t *input_srcs;     /* borrowed: stable id per input index (hash of the name) */
     int quiet;                      /* no per-record messages on stderr */
     int tenant_field;               /* field id of correlation.tenant_field, -1: none */
-    const struct cr_inventory *inventory; /* borrowed; NULL: none (enrich.h) */
+    const struct cr_inventory *inventory; /* borrowed; NULL: none (enrich.h); replaced at a
+                                           * swap, like rs */
     const char *asset_fields;             /* config asset_fields, borrowed */
     struct cr_enrich enrich;              /* resolved against rs (again at a swap) */
     struct cr_worker_stats stats;

@@ -46,11 +46,12 @@ struct cr_writer {
     int shards;
     void (*durable_cb)(void *arg, uint64_t epoch);
     void *durable_arg;
-    struct cr_output out;      /* out.send NULL: no output */
-    struct cr_assessor assess; /* grading (engine/grade/assess.h) */
-    struct cr_topology *topo;  /* the run's open faults, for root causes */
-    char (*open_ids)[33];      /* incidents whose grade time can raise (outages), for the
-                                * wall-clock re-grade */
+    struct cr_output out;                           /* out.send NULL: no output */
+    struct cr_assessor assess;                      /* grading (engine/grade/assess.h) */
+    struct cr_topology *topo;                       /* the run's open faults, for root causes */
+    _Atomic uint64_t grading_sent, grading_applied; /* reload generations (writer.h) */
+    char (*open_ids)[33]; /* incidents whose grade time can raise (outages), for the
+                           * wall-clock re-grade */
     size_t nopen, open_cap;
     int64_t next_regrade; /* monotonic ms */
     char **out_json;      /* this transaction's incident versions, produced after commit */
@@ -159,6 +160,11 @@ static void free_list(struct cr_wmsg *m)
         free(m);
     }
 }
+
+struct cr_wgrading {
+    const struct cr_inventory *inv;
+    struct cr_grade_policy policy;
+};
 
 static int time_can_raise(const json_t *o)
 {
@@ -526,6 +532,23 @@ static void *writer_main(void *arg)
                 free(m);
                 continue;
             }
+            if (m->kind == CR_W_GRADING) {
+                /* the incidents before it are graded with what they came with */
+                if (npending) {
+                    write_batch(w, pending, NULL);
+                    pending = pending_tail = NULL;
+                    npending = 0;
+                    last_commit = cr_mono_ms();
+                }
+                const struct cr_wgrading *g = (const struct cr_wgrading *)m->raw;
+                w->assess.inv = g->inv;
+                w->assess.policy = g->policy;
+                cr_topology_free(w->topo);
+                w->topo = cr_topology_new();
+                atomic_store(&w->grading_applied, m->epoch);
+                free(m);
+                continue;
+            }
             if (m->kind == CR_W_SNAPSHOT || m->kind == CR_W_EPOCH) {
                 add_to_epoch(w, m);
                 struct epoch *ep;
@@ -670,6 +693,28 @@ void cr_writer_set_grading(struct cr_writer *w, const struct cr_inventory *inv,
 }
 
 void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out) { w->out = *out; }
+
+uint64_t cr_writer_send_grading(struct cr_writer *w, const struct cr_inventory *inv,
+                                const struct cr_grade_policy *p)
+{
+    struct cr_wmsg *m = calloc(1, sizeof *m + sizeof(struct cr_wgrading));
+    if (!m)
+        abort();
+    m->kind = CR_W_GRADING;
+    m->epoch = atomic_fetch_add(&w->grading_sent, 1) + 1;
+    struct cr_wgrading *g = (struct cr_wgrading *)m->raw;
+    g->inv = inv;
+    if (p)
+        g->policy = *p;
+    else
+        cr_grade_policy_defaults(&g->policy);
+    m->rawlen = sizeof *g;
+    uint64_t gen = m->epoch;
+    cr_writer_send(w, m);
+    return gen;
+}
+
+uint64_t cr_writer_grading_applied(struct cr_writer *w) { return atomic_load(&w->grading_applied); }
 
 void cr_writer_set_checkpoints(struct cr_writer *w, int shards,
                                void (*cb)(void *arg, uint64_t epoch), void *arg)

@@ -46,6 +46,7 @@ enum cr_wmsg_kind {
     CR_W_DONE = 3,
     CR_W_SNAPSHOT = 4, /* raw = a shard's state delta for `epoch` */
     CR_W_EPOCH = 5,    /* raw = struct cr_position[npositions] of `epoch` */
+    CR_W_GRADING = 6,  /* raw = struct cr_wgrading: grade with these from here (a reload) */
 };
 
 /* A message to the writer: small (an incident travels as a pointer to its
@@ -125,6 +126,14 @@ struct cr_inventory;
 struct cr_grade_policy;
 void cr_writer_set_grading(struct cr_writer *w, const struct cr_inventory *inv,
                            const struct cr_grade_policy *p);
+/* A reload while the writer runs: versions taken from the inbox after this
+ * message are graded against inv and p (copied). Returns a generation
+ * (> 0); cr_writer_grading_applied(w) reaches it once the writer switched,
+ * and only then may the caller free the inventory it replaced. The run's
+ * root-cause memory starts again (it refers to the old inventory). */
+uint64_t cr_writer_send_grading(struct cr_writer *w, const struct cr_inventory *inv,
+                                const struct cr_grade_policy *p);
+uint64_t cr_writer_grading_applied(struct cr_writer *w);
 /* The writer copies *out and borrows out->arg until cr_writer_join. */
 void cr_writer_set_output(struct cr_writer *w, const struct cr_output *out);
 

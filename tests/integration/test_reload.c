@@ -633,3 +633,60 @@ Test(reload, a_reload_failing_mid_way_keeps_the_old_rules_and_the_next_applies)
     cr_assert_eq(stat_of(st, "reloads_failed"), 1);
     json_decref(st);
 }
+
+/* The inventory reloads with the rules: with the rules unchanged, a new
+ * inventory is still swapped in, and records after the barrier are
+ * enriched with it; a broken one is refused with file:line and changes
+ * nothing. */
+Test(reload, the_inventory_reloads_with_the_rules)
+{
+    struct run r = start_run();
+    feed(&r, part1);
+    wait_part1();
+    /* a broken inventory: refused, the run keeps none */
+    write_tmp("assets.yaml", "systems:\n  - {id: s1, dengbao: 7}\n");
+    char *c = NULL;
+    size_t len;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/c.yaml", tmp);
+    c = cr_test_slurp(path, &len);
+    cr_assert(c);
+    char *with = malloc(len + 64);
+    snprintf(with, len + 64, "%sassets: assets.yaml\n", c);
+    write_tmp("c.yaml", with);
+    char *out = NULL, *err = NULL;
+    int rc = reload_cmd("-c c.yaml --store st", &out, &err);
+    cr_assert_neq(rc, 0, "a broken inventory is refused");
+    cr_assert(strstr(err, "assets.yaml:2:") != NULL, "%s", err);
+    free(out);
+    free(err);
+    /* a valid one: the rules are the same, the inventory is new */
+    write_tmp("assets.yaml", "tenants:\n  - {id: t-gov}\n"
+                             "systems:\n  - {id: portal, tenant: t-gov, dengbao: 3}\n"
+                             "assets:\n  - {id: web1, kind: vm, system: portal, names: [web1]}\n");
+    rc = reload_cmd("-c c.yaml --store st", &out, &err);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    char *status = status_file();
+    cr_assert(status && strstr(status, "result: ok\n"), "%s", status ? status : "");
+    free(status);
+    free(out);
+    free(err);
+    feed(&r, part2);
+    cr_assert_eq(finish(&r), 0);
+    json_t *all = incidents(), *inc = NULL;
+    /* v1's burst of 4 for C (3 after the reload) does not fire; bob's sudo
+     * rule is v2's; what is there after the barrier: B's burst */
+    cr_assert_eq(find(all, "ssh.fail_burst", B, &inc), 1);
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(inc, "assets"), 0)), "web1",
+                     "enriched with the inventory loaded by the reload");
+    cr_expect_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(inc, "systems"), 0), "id")),
+                     "portal", "graded with it");
+    json_decref(all);
+    json_t *st = stats();
+    cr_assert_eq(stat_of(st, "reloads"), 1);
+    cr_assert_eq(stat_of(st, "reloads_failed"), 1);
+    json_decref(st);
+    free(with);
+    free(c);
+}
