@@ -36,6 +36,7 @@
 #include "cli/text_out.h"
 
 #include "engine/store/incident.h"
+#include "engine/store/ocsf.h"
 #include "base/timeparse.h"
 #include "engine/grade/assess.h"
 #include "engine/grade/lifecycle.h"
@@ -66,7 +67,8 @@ static const char query_usage[] =
     "  --overdue         only incidents past a deadline they have not met (respond,\n"
     "                    on_site, restore, resolve, report, summary); the table shows\n"
     "                    which, and the count goes to stderr\n"
-    "  --format F        table (default), ndjson (stored JSON, one per line) or csv\n"
+    "  --format F        table (default), ndjson (stored JSON, one per line), csv, or\n"
+    "                    ocsf (OCSF 1.1 Incident / Detection Findings, one per line)\n"
     "  --limit N         print at most N incidents\n"
     "  -h, --help        show this help\n"
     "\n"
@@ -189,7 +191,16 @@ static int print_incident(const char *json, size_t len, void *arg)
     snprintf(count, sizeof count, "%lld",
              (long long)json_integer_value(json_object_get(o, "event_count")));
     const char *level = jget(o, "reg_level");
-    if (q->fmt == CR_OUT_TABLE) {
+    if (q->fmt == CR_OUT_OCSF) {
+        json_t *oc = cr_incident_to_ocsf(o);
+        char *t = oc ? json_dumps(oc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (t)
+            fprintf(q->out, "%s\n", t);
+        else
+            q->bad++;
+        free(t);
+        json_decref(oc);
+    } else if (q->fmt == CR_OUT_TABLE) {
         char *ents = entities_text(o, " ");
         char id[13];
         snprintf(id, sizeof id, "%s", jget(o, "id"));
@@ -281,7 +292,8 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         }
         case 'f':
             if (cr_out_parse_format(optarg, &fmt, 1) != 0)
-                return cr_cli_usage(err, cmd, "invalid format '%s' (table, ndjson or csv)", optarg);
+                return cr_cli_usage(err, cmd, "invalid format '%s' (table, ndjson, csv or ocsf)",
+                                    optarg);
             break;
         case 'n': {
             char *end;

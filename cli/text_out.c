@@ -84,6 +84,8 @@ int cr_out_parse_format(const char *s, enum cr_out_format *f, int allow_csv)
         *f = CR_OUT_NDJSON;
     else if (allow_csv && strcmp(s, "csv") == 0)
         *f = CR_OUT_CSV;
+    else if (allow_csv && strcmp(s, "ocsf") == 0)
+        *f = CR_OUT_OCSF;
     else
         return -1;
     return 0;

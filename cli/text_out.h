@@ -10,9 +10,10 @@
 
 #include <stdio.h>
 
-enum cr_out_format { CR_OUT_TABLE, CR_OUT_NDJSON, CR_OUT_CSV };
+enum cr_out_format { CR_OUT_TABLE, CR_OUT_NDJSON, CR_OUT_CSV, CR_OUT_OCSF };
 
-/* "table", "ndjson", and "csv" if allow_csv. Returns 0, or -1 for another. */
+/* "table", "ndjson", and "csv" and "ocsf" if allow_csv (incidents only).
+ * Returns 0, or -1 for another. */
 int cr_out_parse_format(const char *s, enum cr_out_format *f, int allow_csv);
 /* s in exactly `width` columns: control characters become spaces (a row
  * stays one line), too long ends in "…", short is padded (on the left if

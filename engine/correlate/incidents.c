@@ -193,6 +193,7 @@ void corr_apply_rule_incident(struct cr_correlator *c, uint32_t r, const struct 
     }
     struct cr_incident *inc =
         corr_new_incident(c, rule->id, rule->title, spec, rule->group_by, rule->ngroup_by, s, t);
+    inc->detection = 1;
     inc->first_seen_ms = inc->last_seen_ms = t;
     inc->event_count = 1;
     cr_incident_add_ref(inc, m->input, m->position, t);

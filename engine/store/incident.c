@@ -347,6 +347,7 @@ json_t *cr_incident_to_jobj(const struct cr_incident *inc, const char *const *in
     put(o, "reasons", reasons, &ok);
     /* grading inputs (engine/grade/assess.h reads them back) */
     put(o, "rule_priority", JFIELD(inc->priority), &ok);
+    put(o, "kind", json_string(inc->detection ? "detection" : "correlation"), &ok);
     json_t *im = json_object(), *ta = json_array(), *sa = json_array();
     if (!im || !ta || !sa)
         ok = 0;

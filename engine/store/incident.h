@@ -16,7 +16,13 @@
  *   first_seen, last_seen, window_start (RFC 3339 UTC, ms, or null),
  *   event_count, priority, reg_level ("I".."IV" or null), status,
  *   evidence {refs: [{input, position, time}], samples: [raw...],
- *   refs_dropped}, reasons [text...].
+ *   refs_dropped}, reasons [text...], then the grading inputs:
+ *   rule_priority, kind ("detection": a match rule's own incident;
+ *   "correlation"), impact {outage, ... , measure}, assets [ids],
+ *   source_assets [ids]. The writer's grading (engine/grade/assess.h) adds
+ *   what it derives after these: tenants, systems, cii, duration_s,
+ *   grading, reg_level_proposed, deadlines, lifecycle times, history,
+ *   parent/children (docs/operations.md, Grading).
  *
  * Threading: an incident has one owner at a time; ownership moves by
  * pointer through a ring, never shared.
@@ -72,6 +78,7 @@ struct cr_incident {
      * the latest value of its measure, and the distinct assets its records
      * named (enrichment, engine/pipeline/enrich.h), targets and sources */
     struct cr_impact impact;
+    int detection; /* a match rule's own incident (1), not a correlation's (0) */
     int has_measure;
     int64_t measure;
     int nassets, nsource_assets;
