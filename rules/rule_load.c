@@ -82,25 +82,34 @@ static const char *want_str(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n
     return s;
 }
 
-static void parse_group_by(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
-                           uint16_t *out, int *nout)
+/* A field or a list of fields (group_by, an incident's fields), at most max. */
+static void parse_field_list(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
+                             const char *owner, const char *what, int max, uint16_t *out, int *nout)
 {
     int cnt = cr_yaml_is_seq(n) ? cr_yaml_seq_len(n) : 1;
     *nout = 0;
-    if (cnt > CR_MAX_GROUP_BY) {
-        cr_load_error(L, y->file, cr_yaml_line(n), "%s: group_by has %d fields (at most %d)", owner,
-                      cnt, CR_MAX_GROUP_BY);
+    if (cnt > max) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: %s has %d fields (at most %d)", owner, what,
+                      cnt, max);
         return;
     }
+    char item_what[64];
+    snprintf(item_what, sizeof item_what, "a %s field", what);
     for (int i = 0; i < cnt; i++) {
         yaml_node_t *item = cr_yaml_is_seq(n) ? cr_yaml_seq_at(y, n, i) : n;
-        const char *s = want_str(L, y, item, owner, "a group_by field");
+        const char *s = want_str(L, y, item, owner, item_what);
         if (!s)
             continue;
         int f = cr_load_field(L, s, y->file, cr_yaml_line(item));
         if (f >= 0)
             out[(*nout)++] = (uint16_t)f;
     }
+}
+
+static void parse_group_by(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                           uint16_t *out, int *nout)
+{
+    parse_field_list(L, y, n, owner, "group_by", CR_MAX_GROUP_BY, out, nout);
 }
 
 /* `max_keys: N`: the most keys whose state the rule or correlation keeps. */
@@ -213,12 +222,51 @@ static void parse_impact(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, c
     }
 }
 
+/* `attack: [T1110, T1078.003]`: MITRE ATT&CK technique ids, kept as the
+ * JSON its incidents carry ({"attack":[...]}, as a Sigma rule's tags). */
+static void parse_attack(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                         struct cr_incident_spec *inc)
+{
+    if (!cr_yaml_is_seq(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n),
+                      "%s: incident: attack must be a list of ATT&CK technique ids", owner);
+        return;
+    }
+    char buf[1024] = "{\"attack\":[";
+    int bad = 0;
+    for (int i = 0; i < cr_yaml_seq_len(n); i++) {
+        yaml_node_t *it = cr_yaml_seq_at(y, n, i);
+        const char *t = cr_yaml_str(it);
+        size_t len = t ? strlen(t) : 0;
+        /* T + 4 digits, optionally . + 3 digits */
+        int ok = t && (len == 5 || len == 9) && t[0] == 'T';
+        for (size_t k = 1; ok && k < len; k++)
+            ok = k == 5 ? t[k] == '.' : t[k] >= '0' && t[k] <= '9';
+        if (!ok) {
+            cr_load_error(L, y->file, cr_yaml_line(it),
+                          "%s: incident: attack: '%s' is not an ATT&CK technique id (T1110, "
+                          "T1078.003)",
+                          owner, t ? t : "");
+            bad++;
+            continue;
+        }
+        if (strlen(buf) + len + 4 < sizeof buf)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s\"%s\"",
+                     buf[strlen(buf) - 1] == '[' ? "" : ",", t);
+    }
+    if (!bad) {
+        strcat(buf, "]}");
+        free(inc->annotation);
+        inc->annotation = xstrdup(buf);
+    }
+}
+
 static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
                            struct cr_incident_spec *inc, const char *default_title,
                            int64_t default_open_for)
 {
-    static const char *const keys[] = {"category", "reg_category", "priority", "reg_level",
-                                       "title",    "open_for",     "impact",   NULL};
+    static const char *const keys[] = {"category", "reg_category", "priority", "reg_level", "title",
+                                       "open_for", "impact",       "fields",   "attack",    NULL};
     char where[160];
     memset(inc, 0, sizeof *inc);
     snprintf(inc->priority, sizeof inc->priority, "P3");
@@ -248,6 +296,11 @@ static void parse_incident(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
     cr_impact_defaults(&inc->impact, inc->category[0] ? inc->category : NULL);
     if ((v = cr_yaml_get(y, n, "impact")))
         parse_impact(L, y, v, owner, inc);
+    if ((v = cr_yaml_get(y, n, "attack")))
+        parse_attack(L, y, v, owner, inc);
+    if ((v = cr_yaml_get(y, n, "fields")))
+        parse_field_list(L, y, v, owner, "incident fields", CR_INC_FIELDS, inc->fields,
+                         &inc->nfields);
 
     if ((v = cr_yaml_get(y, n, "reg_category"))) {
         const char *s = want_str(L, y, v, owner, "incident reg_category");

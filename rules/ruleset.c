@@ -421,6 +421,15 @@ static void link_joined(struct cr_load *L, int c)
     }
 }
 
+static void carry_field(struct cr_rule *r, uint16_t f)
+{
+    for (int i = 0; i < r->ncarry; i++)
+        if (r->carry[i] == f)
+            return;
+    if (r->ncarry < (int)(sizeof r->carry / sizeof *r->carry))
+        r->carry[r->ncarry++] = f;
+}
+
 static void link_all(struct cr_load *L)
 {
     struct cr_ruleset *rs = L->rs;
@@ -482,6 +491,19 @@ static void link_all(struct cr_load *L)
             add_route(L, r, co->group_by, co->ngroup_by, co->value_field, co->pin);
         }
     }
+    /* the fields incidents carry, read by the worker from the matches that
+     * feed them */
+    for (int i = 0; i < rs->nrules; i++) {
+        struct cr_rule *r = &rs->rules[i];
+        for (int k = 0; r->incident && k < r->incident->nfields; k++)
+            carry_field(r, r->incident->fields[k]);
+    }
+    for (int c = 0; c < rs->ncorrs; c++)
+        for (int s = 0; s < rs->corrs[c].nsteps; s++)
+            for (int k = 0;
+                 !rs->corrs[c].steps[s].is_correlation && k < rs->corrs[c].incident.nfields; k++)
+                carry_field(&rs->rules[rs->corrs[c].steps[s].index],
+                            rs->corrs[c].incident.fields[k]);
     /* the number an incident's impact measures, read by the worker from the
      * matches that feed it */
     for (int i = 0; i < rs->nrules; i++)
@@ -511,9 +533,11 @@ static void hash_incident(XXH3_state_t *st, const struct cr_incident_spec *inc)
     hash_str(st, inc->reg_category);
     hash_str(st, inc->priority);
     hash_str(st, inc->title);
+    hash_str(st, inc->annotation);
     XXH3_64bits_update(st, &inc->reg_level, sizeof inc->reg_level);
     XXH3_64bits_update(st, &inc->open_for_ms, sizeof inc->open_for_ms);
     XXH3_64bits_update(st, &inc->impact, sizeof inc->impact);
+    XXH3_64bits_update(st, inc->fields, sizeof inc->fields[0] * (size_t)inc->nfields);
 }
 
 /* Hash of what the rules mean (not of file bytes: a comment change is no
@@ -643,8 +667,10 @@ void cr_ruleset_free(struct cr_ruleset *rs)
         }
         free(r->where);
         free(r->patterns);
-        if (r->incident)
+        if (r->incident) {
             free(r->incident->title);
+            free(r->incident->annotation);
+        }
         free(r->incident);
         free(r->id);
         free(r->title);
@@ -658,6 +684,7 @@ void cr_ruleset_free(struct cr_ruleset *rs)
         free(rs->corrs[i].title);
         free(rs->corrs[i].file);
         free(rs->corrs[i].incident.title);
+        free(rs->corrs[i].incident.annotation);
         free(rs->corrs[i].annotation);
     }
     free(rs->corrs);

@@ -80,7 +80,13 @@ struct cr_incident_spec {
                               * YAML `max_keys`; 0 = only the shard's budget) */
     struct cr_impact impact; /* `impact:` over the category's defaults (base/impact.h) */
     int measure_field;       /* 1 + the field impact.measure is read from; 0 = none */
+    char *annotation;        /* `attack: [T1110, ...]` as {"attack":[...]} (the JSON members
+                              * its incidents add, like a Sigma rule's), or NULL */
+    uint16_t fields[4];      /* `fields:` whose values the incident carries (the user and
+                              * host a brute force got into, a captured file name) */
+    int nfields;
 };
+#define CR_INC_FIELDS 4
 
 /* One equality predicate: field == one of vals (exact bytes). */
 struct cr_where {
@@ -206,6 +212,9 @@ struct cr_rule {
                             * dropping the match (a Sigma rule's own incident route) */
     } routes[4];
     uint64_t capture_fields[CR_FIELD_WORDS]; /* bit i set: a capture of this rule sets field i */
+    uint16_t carry[8]; /* fields whose values its matches carry (cr_match.carried): its own
+                        * incident's `fields`, then those of the correlations that count it */
+    int ncarry;
     int measure_field;           /* 1 + the field whose number the worker reads from a match into
                                   * cr_match.measure: its own incident's impact measure, else that of
                                   * the first correlation that counts it; 0 = none */

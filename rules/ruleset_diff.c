@@ -30,7 +30,8 @@ static void put_group_by(XXH3_state_t *st, const struct cr_ruleset *rs, const ui
         put_field(st, rs, g[i]);
 }
 
-static void put_incident(XXH3_state_t *st, const struct cr_incident_spec *inc)
+static void put_incident(XXH3_state_t *st, const struct cr_ruleset *rs,
+                         const struct cr_incident_spec *inc)
 {
     put_str(st, inc->category);
     put_str(st, inc->reg_category);
@@ -40,6 +41,10 @@ static void put_incident(XXH3_state_t *st, const struct cr_incident_spec *inc)
     put_u64(st, (uint64_t)inc->open_for_ms);
     put_u64(st, inc->max_keys);
     XXH3_64bits_update(st, &inc->impact, sizeof inc->impact);
+    put_str(st, inc->annotation ? inc->annotation : "");
+    put_u64(st, (uint64_t)inc->nfields);
+    for (int i = 0; i < inc->nfields; i++)
+        put_field(st, rs, inc->fields[i]);
 }
 
 uint64_t cr_rule_def_hash(const struct cr_ruleset *rs, int r)
@@ -72,7 +77,7 @@ uint64_t cr_rule_def_hash(const struct cr_ruleset *rs, int r)
     put_group_by(st, rs, rule->group_by, rule->ngroup_by);
     put_u64(st, rule->incident != NULL);
     if (rule->incident)
-        put_incident(st, rule->incident);
+        put_incident(st, rs, rule->incident);
     uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);
     return h;
@@ -97,7 +102,7 @@ uint64_t cr_corr_def_hash(const struct cr_ruleset *rs, int k)
     put_u64(st, (uint64_t)co->timespan_ms);
     put_u64(st, co->gte);
     put_field(st, rs, co->value_field);
-    put_incident(st, &co->incident);
+    put_incident(st, rs, &co->incident);
     uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);
     return h;

@@ -406,7 +406,7 @@ int cr_correlator_apply_late(struct cr_correlator *c, const struct cr_match *m, 
         if (!inc || at > meta(inc)->until)
             continue;
         cr_incident_add_ref(inc, m->input, m->position, m->time_ms);
-        corr_note_match(inc, m);
+        corr_note_match(c, inc, m);
         corr_mark_changed(c, s);
         corr_mark_dirty(c, s);
         n++;

@@ -386,7 +386,8 @@ void corr_open_set(struct cr_correlator *c, struct state *s, struct cr_incident 
 void corr_open_clear(struct cr_correlator *c, struct state *s);
 /* A match's record is evidence of inc: its raw sample, its assets and its
  * measure. */
-void corr_note_match(struct cr_incident *inc, const struct cr_match *m);
+void corr_note_match(const struct cr_correlator *c, struct cr_incident *inc,
+                     const struct cr_match *m);
 struct cr_incident *corr_new_incident_key(struct cr_correlator *c, const char *rule_id,
                                           const char *rule_title,
                                           const struct cr_incident_spec *spec,

@@ -91,9 +91,19 @@ struct cr_incident *corr_new_incident_key(struct cr_correlator *c, const char *r
     return inc;
 }
 
-void corr_note_match(struct cr_incident *inc, const struct cr_match *m)
+void corr_note_match(const struct cr_correlator *c, struct cr_incident *inc,
+                     const struct cr_match *m)
 {
     cr_incident_add_sample(inc, m->raw, m->raw_len);
+    for (size_t o = 0; o + 3 <= m->carried_len;) {
+        unsigned f = (unsigned char)m->carried[o] | (unsigned)(unsigned char)m->carried[o + 1] << 8;
+        size_t len = (unsigned char)m->carried[o + 2];
+        if (o + 3 + len > m->carried_len)
+            break;
+        if (f < (unsigned)c->rs->nfields)
+            cr_incident_add_field(inc, c->rs->field_names[f], m->carried + o + 3, len);
+        o += 3 + len;
+    }
     cr_incident_add_asset(inc, m->asset, 0);
     cr_incident_add_asset(inc, m->src_asset, 1);
     if (m->has_measure) {
@@ -121,9 +131,14 @@ int64_t corr_open_for(const struct cr_incident_spec *spec, int64_t fallback)
  * rule's or correlation's attribution), or NULL. */
 static const char *annotation_of(const struct cr_correlator *c, uint32_t owner)
 {
-    if (owner >= (uint32_t)c->rs->nrules)
-        return c->rs->corrs[owner - (uint32_t)c->rs->nrules].annotation;
-    return c->rs->rules[owner].sigma ? c->rs->rules[owner].sigma->annotation : NULL;
+    if (owner >= (uint32_t)c->rs->nrules) {
+        const struct cr_correlation *co = &c->rs->corrs[owner - (uint32_t)c->rs->nrules];
+        return co->annotation ? co->annotation : co->incident.annotation;
+    }
+    const struct cr_rule *r = &c->rs->rules[owner];
+    if (r->sigma)
+        return r->sigma->annotation;
+    return r->incident ? r->incident->annotation : NULL;
 }
 
 /* The incident of state s is past its open window: forget it (its last
@@ -156,7 +171,7 @@ void corr_update_incident(struct cr_correlator *c, struct state *s, struct cr_in
         inc->first_seen_ms = t;
     if (m) {
         cr_incident_add_ref(inc, m->input, m->position, t);
-        corr_note_match(inc, m);
+        corr_note_match(c, inc, m);
     }
     if (t + open_ms > meta(inc)->until)
         meta(inc)->until = t + open_ms;
@@ -197,7 +212,7 @@ void corr_apply_rule_incident(struct cr_correlator *c, uint32_t r, const struct 
     inc->first_seen_ms = inc->last_seen_ms = t;
     inc->event_count = 1;
     cr_incident_add_ref(inc, m->input, m->position, t);
-    corr_note_match(inc, m);
+    corr_note_match(c, inc, m);
     cr_incident_add_reason(inc, "matched rule %s", rule->id);
     corr_open_incident(c, s, inc, t + ofor);
 }

@@ -28,6 +28,7 @@
 #define CR_KEY_MAX 256
 #define CR_MATCH_RAW 511
 #define CR_KEY_SEP '\x1f'
+#define CR_MATCH_CARRIED 192
 
 enum cr_msg_kind {
     CR_MSG_MATCH = 1,
@@ -83,8 +84,11 @@ struct cr_match {
     uint32_t tenant;     /* hash of the event's correlation.tenant_field value; 0 = none */
     uint8_t has_measure; /* the rule's impact measure field held a number (measure) */
     int64_t measure;
-    char asset[48];     /* the record's asset id (enrichment: engine/pipeline/enrich.h), "" */
-    char src_asset[48]; /* the asset its source address belongs to, "" */
+    char asset[48];      /* the record's asset id (enrichment: engine/pipeline/enrich.h), "" */
+    char src_asset[48];  /* the asset its source address belongs to, "" */
+    uint8_t carried_len; /* bytes of carried */
+    char carried[CR_MATCH_CARRIED]; /* values the incident keeps (a rule's `fields`): per
+                                     * field its id (u16, little endian), length (u8), bytes */
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };

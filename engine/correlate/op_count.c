@@ -80,7 +80,7 @@ void corr_apply_count(struct cr_correlator *c, uint32_t k, const struct cr_match
     inc->event_count = n;
     for (uint32_t i = 0; i < n; i++)
         cr_incident_add_ref(inc, evref_input(&ring[i]), evref_pos(&ring[i]), ring[i].t);
-    corr_note_match(inc, m);
+    corr_note_match(c, inc, m);
     char span[32];
     int64_t secs = (ring[n - 1].t - ring[0].t) / 1000;
     snprintf(span, sizeof span, "%llds", (long long)secs);

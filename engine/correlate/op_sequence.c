@@ -59,7 +59,7 @@ void corr_apply_seq(struct cr_correlator *c, uint32_t k, int step, const char *k
     inc->event_count = 1;
     if (m) {
         cr_incident_add_ref(inc, m->input, m->position, t);
-        corr_note_match(inc, m);
+        corr_note_match(c, inc, m);
     }
     char a[32], b[32];
     cr_time_format(start, a, sizeof a);
@@ -122,7 +122,7 @@ void corr_apply_all(struct cr_correlator *c, uint32_t k, int step, const char *k
     inc->event_count = (uint64_t)co->nsteps;
     if (m) {
         cr_incident_add_ref(inc, m->input, m->position, t);
-        corr_note_match(inc, m);
+        corr_note_match(c, inc, m);
     }
     cr_incident_add_reason(inc, "all %d of its steps within %llds (window %llds)", co->nsteps,
                            (long long)((hi - lo) / 1000), (long long)(co->timespan_ms / 1000));
@@ -266,7 +266,7 @@ void corr_apply_jseq(struct cr_correlator *c, uint32_t k, int step, const char *
         if (p.refs[i].t != INT64_MIN)
             cr_incident_add_ref(inc, evref_input(&p.refs[i]), evref_pos(&p.refs[i]), p.refs[i].t);
     if (m)
-        corr_note_match(inc, m);
+        corr_note_match(c, inc, m);
     char a[32], b[32], origin[CR_KEY_MAX + 1];
     cr_time_format(p.start, a, sizeof a);
     cr_time_format(t, b, sizeof b);

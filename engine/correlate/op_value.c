@@ -62,7 +62,7 @@ void corr_apply_value(struct cr_correlator *c, uint32_t k, const struct cr_match
     inc->last_seen_ms = newest;
     inc->event_count = n;
     cr_incident_add_ref(inc, m->input, m->position, t);
-    corr_note_match(inc, m);
+    corr_note_match(c, inc, m);
     const char *fname = co->value_field >= 0 && co->value_field < c->rs->nfields
                             ? c->rs->field_names[co->value_field]
                             : "?";
@@ -128,7 +128,7 @@ void corr_apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_matc
     inc->first_seen_ms = inc->last_seen_ms = t;
     inc->event_count = 1;
     cr_incident_add_ref(inc, m->input, m->position, t);
-    corr_note_match(inc, m);
+    corr_note_match(c, inc, m);
     const char *fname = co->value_field >= 0 && co->value_field < c->rs->nfields
                             ? c->rs->field_names[co->value_field]
                             : "?";

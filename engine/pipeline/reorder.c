@@ -33,10 +33,10 @@ struct held {
     uint32_t tenant; /* cr_match.tenant */
     uint16_t key_len, raw_len, flags;
     uint8_t route, replay, persisted, late;
-    uint8_t has_measure, asset_len, src_asset_len; /* enrichment (cr_match) */
+    uint8_t has_measure, asset_len, src_asset_len, carried_len; /* cr_match's */
     int64_t measure;
     struct chunk *chunk;
-    char data[]; /* key, raw, asset, src_asset */
+    char data[]; /* key, raw, asset, src_asset, carried */
 };
 
 struct source {
@@ -348,13 +348,15 @@ static void held_enrichment(const struct held *h, struct cr_match *m)
     m->asset[h->asset_len] = 0;
     memcpy(m->src_asset, p + h->asset_len, h->src_asset_len);
     m->src_asset[h->src_asset_len] = 0;
+    m->carried_len = h->carried_len;
+    memcpy(m->carried, p + h->asset_len + h->src_asset_len, h->carried_len);
 }
 
 static struct held *hold(struct cr_reorder *r, const struct cr_match *m, int64_t at)
 {
     size_t al = strnlen(m->asset, sizeof m->asset - 1),
            sl = strnlen(m->src_asset, sizeof m->src_asset - 1);
-    struct held *h = alloc_held(r, (size_t)m->key_len + m->raw_len + al + sl);
+    struct held *h = alloc_held(r, (size_t)m->key_len + m->raw_len + al + sl + m->carried_len);
     h->t = at;
     h->ev_t = m->time_ms;
     h->late = at != m->time_ms;
@@ -379,6 +381,8 @@ static struct held *hold(struct cr_reorder *r, const struct cr_match *m, int64_t
     memcpy(h->data + m->key_len, m->raw, m->raw_len);
     memcpy(h->data + m->key_len + m->raw_len, m->asset, al);
     memcpy(h->data + m->key_len + m->raw_len + al, m->src_asset, sl);
+    h->carried_len = m->carried_len;
+    memcpy(h->data + m->key_len + m->raw_len + al + sl, m->carried, m->carried_len);
     return h;
 }
 
@@ -700,7 +704,7 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
         /* the enrichment tail: has_measure, measure (BE), asset, src_asset
          * (each a length byte and its bytes); a checkpoint written before it
          * existed restores without */
-        char tail[11 + 2 * 48];
+        char tail[12 + 2 * 48 + CR_MATCH_CARRIED];
         size_t tl = 0;
         tail[tl++] = (char)h->has_measure;
         be64(tail + tl, (uint64_t)h->measure);
@@ -712,6 +716,9 @@ void cr_reorder_snapshot(struct cr_reorder *r, struct cr_ckpt_buf *b)
         tail[tl++] = (char)h->src_asset_len;
         memcpy(tail + tl, ap + h->asset_len, h->src_asset_len);
         tl += h->src_asset_len;
+        tail[tl++] = (char)h->carried_len;
+        memcpy(tail + tl, ap + h->asset_len + h->src_asset_len, h->carried_len);
+        tl += h->carried_len;
         const void *parts[4] = {&v, id, h->data + h->key_len, tail};
         size_t lens[4] = {sizeof v, v.rule_len, h->raw_len, tl};
         cr_ckpt_put(b, key, held_key(r, h, key), parts, lens, 4);
@@ -854,6 +861,7 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
     m->has_measure = 0;
     m->measure = 0;
     m->asset[0] = m->src_asset[0] = 0;
+    m->carried_len = 0;
     if (vlen > base) { /* the enrichment tail */
         const char *t = v + base;
         size_t left = vlen - base;
@@ -867,10 +875,18 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
         memcpy(m->asset, t + 10, al);
         m->asset[al] = 0;
         size_t sl = (unsigned char)t[10 + al];
-        if (sl >= sizeof m->src_asset || left != 11 + al + sl)
+        if (sl >= sizeof m->src_asset || left < 11 + al + sl)
             return 0;
         memcpy(m->src_asset, t + 11 + al, sl);
         m->src_asset[sl] = 0;
+        size_t rest = left - (11 + al + sl); /* the carried values, when there */
+        if (rest) {
+            size_t cl = (unsigned char)t[11 + al + sl];
+            if (cl > CR_MATCH_CARRIED || rest != 1 + cl)
+                return 0;
+            memcpy(m->carried, t + 12 + al + sl, cl);
+            m->carried_len = (uint8_t)cl;
+        }
     }
     struct held *h = hold(r, m, at);
     h->late = hv.late;

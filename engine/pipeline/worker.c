@@ -60,6 +60,28 @@ int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key
     return (int)off;
 }
 
+/* The values of the rule's carried fields (its incidents' `fields`) into
+ * buf (CR_MATCH_CARRIED bytes): per present field its id (u16 LE), length
+ * (u8, values cut at 63 bytes) and bytes. Returns the length. */
+static size_t carry(const struct cr_event *ev, const struct cr_rule *r, char *buf)
+{
+    size_t n = 0;
+    for (int i = 0; i < r->ncarry; i++) {
+        unsigned f = r->carry[i];
+        if (!cr_event_has(ev, f) || ev->f[f].len == 0)
+            continue;
+        size_t len = ev->f[f].len < 63 ? ev->f[f].len : 63;
+        if (n + 3 + len > CR_MATCH_CARRIED)
+            break;
+        buf[n] = (char)(f & 0xff);
+        buf[n + 1] = (char)(f >> 8);
+        buf[n + 2] = (char)len;
+        memcpy(buf + n + 3, ev->f[f].p, len);
+        n += 3 + len;
+    }
+    return n;
+}
+
 uint32_t cr_event_tenant(const struct cr_event *ev, int f)
 {
     if (f < 0 || !cr_event_has(ev, (unsigned)f) || ev->f[f].len == 0)
@@ -305,6 +327,7 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
                     out->tenant = tenant;
                     out->has_measure = rule->measure_field &&
                                        cr_event_number(&ev, rule->measure_field - 1, &out->measure);
+                    out->carried_len = (uint8_t)carry(&ev, rule, out->carried);
                     memcpy(out->asset, asset, alen + 1);
                     memcpy(out->src_asset, src_asset, slen + 1);
                     size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;

@@ -381,6 +381,25 @@ json_t *cr_incident_to_jobj(const struct cr_incident *inc, const char *const *in
         push(sa, JFIELD(inc->source_assets[i]), &ok);
     put(o, "assets", ta, &ok);
     put(o, "source_assets", sa, &ok);
+    /* fields: {name: [values...]} in the order first seen */
+    json_t *fl = json_object();
+    if (!fl)
+        ok = 0;
+    for (int i = 0; fl && i < clamp_count(inc->nfields, CR_INC_MAX_FIELDS); i++) {
+        json_t *k = JFIELD(inc->fields[i].name);
+        if (!k) {
+            ok = 0;
+            continue;
+        }
+        json_t *arr = json_object_get(fl, json_string_value(k));
+        if (!arr) {
+            arr = json_array();
+            put(fl, json_string_value(k), arr, &ok);
+        }
+        push(arr, JFIELD(inc->fields[i].value), &ok);
+        json_decref(k);
+    }
+    put(o, "fields", fl, &ok);
     if (annotation && *annotation) {
         json_t *a = json_loads(annotation, 0, NULL);
         if (json_is_object(a))
@@ -427,6 +446,22 @@ int cr_incident_index_from_json(const json_t *o, struct cr_incident *inc)
         inc->nentities++;
     }
     return 0;
+}
+
+void cr_incident_add_field(struct cr_incident *inc, const char *name, const char *value, size_t len)
+{
+    if (len >= sizeof inc->fields[0].value)
+        len = sizeof inc->fields[0].value - 1;
+    for (int i = 0; i < inc->nfields; i++)
+        if (!strcmp(inc->fields[i].name, name) && strlen(inc->fields[i].value) == len &&
+            !memcmp(inc->fields[i].value, value, len))
+            return;
+    if (inc->nfields >= CR_INC_MAX_FIELDS)
+        return;
+    snprintf(inc->fields[inc->nfields].name, sizeof inc->fields[0].name, "%s", name);
+    memcpy(inc->fields[inc->nfields].value, value, len);
+    inc->fields[inc->nfields].value[len] = 0;
+    inc->nfields++;
 }
 
 void cr_incident_add_asset(struct cr_incident *inc, const char *id, int source)

@@ -37,6 +37,7 @@
 
 #define CR_INC_MAX_ENTITIES 4
 #define CR_INC_MAX_ASSETS 8
+#define CR_INC_MAX_FIELDS 8
 #define CR_ASSET_ID_MAX 48
 #define CR_INC_MAX_REFS 32
 #define CR_INC_MAX_SAMPLES 5
@@ -84,6 +85,12 @@ struct cr_incident {
     int nassets, nsource_assets;
     char assets[CR_INC_MAX_ASSETS][CR_ASSET_ID_MAX];
     char source_assets[CR_INC_MAX_ASSETS][CR_ASSET_ID_MAX];
+    /* the distinct (field, value) pairs of its rules' `fields`, first seen first */
+    int nfields;
+    struct {
+        char name[32];
+        char value[64];
+    } fields[CR_INC_MAX_FIELDS];
 };
 
 /* Deterministic id: 128-bit hash of rule, key bytes and window start. */
@@ -101,6 +108,9 @@ void cr_incident_add_sample(struct cr_incident *inc, const char *raw, size_t len
 /* Add an asset id to the targets (source = 0) or sources, once; ignored
  * past CR_INC_MAX_ASSETS or when empty. */
 void cr_incident_add_asset(struct cr_incident *inc, const char *id, int source);
+/* Add a (field, value) pair once; ignored past CR_INC_MAX_FIELDS. */
+void cr_incident_add_field(struct cr_incident *inc, const char *name, const char *value,
+                           size_t len);
 void cr_incident_add_reason(struct cr_incident *inc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -704,3 +704,22 @@ Test(rule_load, the_documented_categories_are_the_table)
     cr_assert_eq(i, 58);
     free(doc);
 }
+
+Test(rule_load, bad_impact_attack_and_fields)
+{
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident:\n      category: F-NET-LINK\n      impact: { outage: down }\n",
+                 "%s:7: rule 'a': impact: outage 'down' is not one of none, degraded, main, full");
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident:\n      category: F-NET-LINK\n"
+                 "      impact: { runtime: minutes, records: n }\n",
+                 "%s:7: rule 'a': impact: one measure per incident (records and runtime)");
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident:\n      category: S-ATK-BRUTE\n      attack: [T1110, brute]\n",
+                 "%s:7: rule 'a': incident: attack: 'brute' is not an ATT&CK technique id "
+                 "(T1110, T1078.003)");
+    expect_error("rules:\n  - id: a\n    match: x\n    group_by: [host]\n"
+                 "    incident:\n      category: S-ATK-BRUTE\n"
+                 "      fields: [user, host, src_ip, dst_ip, command]\n",
+                 "%s:7: rule 'a': incident fields has 5 fields (at most 4)");
+}
