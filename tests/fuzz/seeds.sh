@@ -133,6 +133,12 @@ for p in sorted([os.path.join(root, "configs/corral.yaml")] +
                 glob.glob(os.path.join(root, "tests/golden/*/config.yaml"))):
     seed("config", open(p, "rb").read())
 seed("inventory", open(os.path.join(root, "configs/assets.yaml"), "rb").read())
+seed("grading", open(os.path.join(root, "configs/grading.yaml"), "rb").read())
+for p in sorted(glob.glob(os.path.join(root, "tests/unit/test_grade.c")) +
+                glob.glob(os.path.join(root, "tests/unit/test_ocsf.c"))):
+    for lit in c_literals(p):
+        if re.match(rb"^(loss|matrix|targets|tier|regrade|triggers):", lit) or lit.startswith(b"{"):
+            seed("grading", lit)
 for p in sorted(glob.glob(os.path.join(root, "tests/unit/test_assets.c"))):
     for lit in c_literals(p):
         if re.match(rb"^(tenants|systems|assets|hosts):", lit):
