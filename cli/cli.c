@@ -108,13 +108,15 @@ int cr_cli_load_grading(const struct cr_config *cfg, struct cr_grade_policy *p)
     return 0;
 }
 
-int cr_cli_load_assets(const struct cr_config *cfg, struct cr_inventory **inv)
+int cr_cli_load_assets(const struct cr_config *cfg, const struct cr_grade_policy *p,
+                       struct cr_inventory **inv)
 {
     static char err[65536];
     *inv = NULL;
     if (!cfg->assets_path)
         return 0;
-    *inv = cr_inventory_load(cfg->assets_path, NULL, err, sizeof err);
+    struct cr_inventory_opts o = {.shared_tenants = p ? (int)p->shared_tenants : 0};
+    *inv = cr_inventory_load(cfg->assets_path, &o, err, sizeof err);
     if (!*inv) {
         fprintf(stderr, "%s\n", err);
         return CR_EXIT_CONFIG;

@@ -46,10 +46,12 @@ struct cr_inventory;
 /* The inventory cfg names (assets:), into *inv (NULL when it names none).
  * On failure prints every "file:line: reason" on stderr and returns
  * CR_EXIT_CONFIG; else 0, and the caller frees *inv. */
-int cr_cli_load_assets(const struct cr_config *cfg, struct cr_inventory **inv);
+/* p (may be NULL: defaults) gives the shared-component threshold. */
+struct cr_grade_policy;
+int cr_cli_load_assets(const struct cr_config *cfg, const struct cr_grade_policy *p,
+                       struct cr_inventory **inv);
 /* The config's grading policy (`grading:`) over the defaults; errors on
  * stderr, CR_EXIT_CONFIG. */
-struct cr_grade_policy;
 int cr_cli_load_grading(const struct cr_config *cfg, struct cr_grade_policy *p);
 
 /* getopt_long's complaint in our words (opterr off, ':' first in the

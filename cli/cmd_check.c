@@ -65,8 +65,8 @@ int cr_cmd_check(int argc, char **argv)
     struct cr_inventory *inv = NULL;
     int rc = cr_cli_load_rules(config, 1, &cfg, &rs);
     struct cr_grade_policy grading;
-    if (rc == 0 && ((rc = cr_cli_load_assets(&cfg, &inv)) != 0 ||
-                    (rc = cr_cli_load_grading(&cfg, &grading)) != 0)) {
+    if (rc == 0 && ((rc = cr_cli_load_grading(&cfg, &grading)) != 0 ||
+                    (rc = cr_cli_load_assets(&cfg, &grading, &inv)) != 0)) {
         cr_ruleset_free(rs);
         cr_inventory_free(inv);
     }

@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "engine/assets/inventory.h"
+#include "engine/grade/policy.h"
 #include "engine/config/config.h"
 #include "engine/correlate/match.h"
 #include "engine/pipeline/worker.h"
@@ -287,7 +288,8 @@ int cr_cmd_explain(int argc, char **argv)
     struct cr_inventory *inv = NULL;
     if (cr_cli_load_rules(config, 1, &cfg, &rs) != 0)
         return CR_EXIT_CONFIG;
-    if (cr_cli_load_assets(&cfg, &inv) != 0) {
+    struct cr_grade_policy grading;
+    if (cr_cli_load_grading(&cfg, &grading) != 0 || cr_cli_load_assets(&cfg, &grading, &inv) != 0) {
         cr_ruleset_free(rs);
         cr_config_free(&cfg);
         return CR_EXIT_CONFIG;

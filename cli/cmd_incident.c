@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+#include "base/impact.h"
 #include "engine/assets/inventory.h"
 #include "engine/config/config.h"
 #include "engine/grade/assess.h"
@@ -48,6 +49,10 @@ static const char usage[] =
     "  note ID TEXT               add a note to its history\n"
     "  confirm-level ID LEVEL     confirm (or correct) its level: I, II, III or IV\n"
     "                             (administrator only)\n"
+    "  input ID KEY=VALUE         an analyst's grading input, then grade it again:\n"
+    "                             economic_loss_cny=N, pi_records=N (personal data\n"
+    "                             exposed), outage=none|degraded|main|full,\n"
+    "                             data=important|key_leaked|key_tampered|key_destroyed\n"
     "  regrade ID|all             grade it (or every open one) again as of now: an\n"
     "                             outage that went on crosses rungs (a running\n"
     "                             `corral run` does this every regrade.interval)\n"
@@ -120,7 +125,7 @@ static int load_config(const char *config, struct cr_grade_policy *p, struct cr_
     }
     int rc = cr_cli_load_grading(&cfg, p);
     if (!rc)
-        rc = cr_cli_load_assets(&cfg, inv);
+        rc = cr_cli_load_assets(&cfg, p, inv);
     cr_config_free(&cfg);
     return rc;
 }
@@ -173,7 +178,7 @@ static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t 
         char *j = NULL;
         json_t *o = NULL;
         if (cr_store_get_incident(s, ids.v[i], &j, NULL) == 0 && (o = json_loads(j, 0, NULL)) &&
-            cr_assess_regrade(a, o, now)) {
+            cr_assess_regrade(a, o, now, "time passed")) {
             bad = put_back(s, o) != 0;
             raised++;
         }
@@ -186,6 +191,52 @@ static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t 
         return 1;
     }
     printf("%zu incident(s) graded higher\n", raised);
+    return 0;
+}
+
+/* `input ID KEY=VALUE`: a grading input only an analyst knows, recorded
+ * in the history, then the incident graded again (levels only go up). */
+static int analyst_input(json_t *o, const char *kv, const struct cr_actor *who,
+                         const struct cr_assessor *as, int64_t now, char *err, size_t errlen)
+{
+    const char *eq = strchr(kv, '=');
+    if (who->role != CR_ROLE_ADMIN && who->role != CR_ROLE_OPERATOR) {
+        snprintf(err, errlen, "the %s role may not change grading inputs", cr_role_name(who->role));
+        return -1;
+    }
+    if (!eq || eq == kv) {
+        snprintf(err, errlen, "expected KEY=VALUE, not '%s'", kv);
+        return -1;
+    }
+    char key[32];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+    const char *val = eq + 1;
+    char *end;
+    long long n = strtoll(val, &end, 10);
+    int isnum = *val && !*end && n >= 0;
+    json_t *im = json_object_get(o, "impact");
+    if (!json_is_object(im)) {
+        im = json_object();
+        json_object_set_new(o, "impact", im);
+    }
+    if (!strcmp(key, "economic_loss_cny") && isnum)
+        json_object_set_new(o, "economic_loss_cny", json_integer(n));
+    else if (!strcmp(key, "pi_records") && isnum)
+        json_object_set_new(im, "records", json_integer(n));
+    else if (!strcmp(key, "outage") && cr_outage_parse(val) >= 0)
+        json_object_set_new(im, "outage", json_string(val));
+    else if (!strcmp(key, "data") && cr_data_impact_parse(val) >= 0)
+        json_object_set_new(im, "data", json_string(val));
+    else {
+        snprintf(err, errlen,
+                 "unknown input '%s' (economic_loss_cny=N, pi_records=N, "
+                 "outage=none|degraded|main|full, data=important|key_leaked|key_tampered|"
+                 "key_destroyed)",
+                 kv);
+        return -1;
+    }
+    cr_history_add(o, now, who->name, cr_role_name(who->role), "input", NULL, kv, NULL);
+    cr_assess_regrade(as, o, now, "analyst input");
     return 0;
 }
 
@@ -239,13 +290,13 @@ int cr_cmd_incident(int argc, char **argv)
     const char *action = args[0];
     int want = !strcmp(action, "show") || !strcmp(action, "ack") || !strcmp(action, "regrade") ? 2
                : !strcmp(action, "transition") || !strcmp(action, "note") ||
-                       !strcmp(action, "confirm-level")
+                       !strcmp(action, "confirm-level") || !strcmp(action, "input")
                    ? 3
                    : 0;
     if (!want)
         return cr_cli_usage(stderr, cmd,
                             "unknown action '%s' (show, ack, transition, note, confirm-level, "
-                            "regrade)",
+                            "input, regrade)",
                             action);
     if (nargs != want)
         return cr_cli_usage(stderr, cmd, "%s takes %s", action,
@@ -306,7 +357,7 @@ int cr_cmd_incident(int argc, char **argv)
     char why[512] = "";
     int r;
     if (regrade) {
-        int up = cr_assess_regrade(&as, o, now);
+        int up = cr_assess_regrade(&as, o, now, "time passed");
         if (up && (cr_store_begin(s) != 0 || put_back(s, o) != 0 || cr_store_commit(s) != 0)) {
             fprintf(stderr, "corral incident: %s: writing it: %s\n", id, cr_store_errmsg(s));
             goto out;
@@ -316,7 +367,9 @@ int cr_cmd_incident(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (!strcmp(action, "ack"))
+    if (!strcmp(action, "input"))
+        r = analyst_input(o, args[2], &who, &as, now, why, sizeof why);
+    else if (!strcmp(action, "ack"))
         r = cr_lifecycle_transition(o, CR_ST_ACKNOWLEDGED, &who, note, now, &pol, why, sizeof why);
     else if (!strcmp(action, "transition"))
         r = cr_lifecycle_transition(o, state, &who, note, now, &pol, why, sizeof why);

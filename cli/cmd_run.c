@@ -373,7 +373,7 @@ static int configure(struct run *r)
         return rc;
     if ((rc = cr_cli_load_grading(cfg, &r->grading)) != 0)
         return rc;
-    return cr_cli_load_assets(cfg, &r->inv);
+    return cr_cli_load_assets(cfg, &r->grading, &r->inv);
 }
 
 /* Every input opens before any thread starts: a missing file is reported

@@ -94,7 +94,8 @@ struct cr_asset {
 
 struct cr_inventory_opts {
     /* DOMAIN.md (b) step 1 [P]: a shared component whose failure reaches
-     * at least this many tenants is T2 (default 10). */
+     * at least this many tenants is T2 (default 10; the grading policy's
+     * tier.shared_tenants, engine/grade/policy.h). */
     int shared_tenants;
 };
 

@@ -357,7 +357,7 @@ int cr_assess(const struct cr_assessor *a, json_t *obj, const json_t *prev, int6
     return !prev || changed;
 }
 
-int cr_assess_regrade(const struct cr_assessor *a, json_t *obj, int64_t now_ms)
+int cr_assess_regrade(const struct cr_assessor *a, json_t *obj, int64_t now_ms, const char *why)
 {
     int st = cr_incident_state(obj);
     if (st >= CR_ST_RESTORED)
@@ -383,7 +383,7 @@ int cr_assess_regrade(const struct cr_assessor *a, json_t *obj, int64_t now_ms)
         json_decref(copy);
         return 0;
     }
-    record_change(copy, prev_level, prev_prio, now_ms, "time passed");
+    record_change(copy, prev_level, prev_prio, now_ms, why ? why : "time passed");
     json_object_update(obj, copy);
     json_decref(copy);
     return 1;

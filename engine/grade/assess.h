@@ -51,10 +51,11 @@ struct cr_assessor {
  * (or obj is new), 0 otherwise. */
 int cr_assess(const struct cr_assessor *a, json_t *obj, const json_t *prev, int64_t now_ms);
 
-/* Grade the stored obj again at now_ms. Returns 1 if its level or
+/* Grade the stored obj again at now_ms (why: the history's reason, "time
+ * passed", "analyst input"). Returns 1 if its level or
  * priority rose (obj edited), else 0 (obj unchanged). Closed and restored
  * incidents are left as they are. */
-int cr_assess_regrade(const struct cr_assessor *a, json_t *obj, int64_t now_ms);
+int cr_assess_regrade(const struct cr_assessor *a, json_t *obj, int64_t now_ms, const char *why);
 
 /* The wall clock grading reads: CORRAL_NOW (RFC 3339) when set, so tests
  * and examples can move time; else the real clock. */

@@ -166,7 +166,8 @@ static void reload_once(struct cr_reload *r)
         goto out;
     }
     struct cr_inventory *inv = NULL;
-    if (cfg.assets_path && !(inv = cr_inventory_load(cfg.assets_path, NULL, err, ERR_CAP))) {
+    struct cr_inventory_opts io = {.shared_tenants = (int)pol.shared_tenants};
+    if (cfg.assets_path && !(inv = cr_inventory_load(cfg.assets_path, &io, err, ERR_CAP))) {
         cr_config_free(&cfg);
         refuse(r, s, err);
         goto out;

@@ -299,7 +299,7 @@ static void regrade_open(struct cr_writer *w)
             continue;
         if (cr_incident_state(o) < CR_ST_RESTORED)
             memmove(w->open_ids[keep++], w->open_ids[i], 33);
-        if (cr_assess_regrade(&w->assess, o, now)) {
+        if (cr_assess_regrade(&w->assess, o, now, "time passed")) {
             char *j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
             if (!j || store_json(w, o) != 0) {
                 fail(w, "re-grading an incident");

@@ -40,7 +40,7 @@ static void incident(const uint8_t *data, size_t size)
     FUZZ_ASSERT(valid_level(json_string_value(json_object_get(v, "reg_level_proposed"))));
     const char *pr = json_string_value(json_object_get(v, "priority"));
     FUZZ_ASSERT(pr && pr[0] == 'P' && pr[1] >= '1' && pr[1] <= '4' && !pr[2]);
-    cr_assess_regrade(&a, v, FUZZ_REFERENCE_MS + 3600000);
+    cr_assess_regrade(&a, v, FUZZ_REFERENCE_MS + 3600000, NULL);
     struct cr_actor admin = {"fuzz", CR_ROLE_ADMIN};
     char err[512];
     cr_lifecycle_confirm_level(v, 3, &admin, "n", FUZZ_REFERENCE_MS, &a.policy, err, sizeof err);

@@ -403,3 +403,78 @@ Test(grading, topology_groups_dependants_under_the_failed_parent)
     for (int i = 0; i < 4; i++)
         json_decref(by[i]);
 }
+
+/* tier.shared_tenants of the policy file is the inventory's threshold for
+ * a shared component: the same pool is T3 reaching 1 tenant at the default
+ * 10, T2 when the contract says 1. */
+Test(grading, the_policy_sets_the_shared_component_threshold)
+{
+    write_case();
+    write_log("a.log", 0, 0);
+    char *out = NULL, path[4200];
+    for (int round = 0; round < 2; round++) {
+        snprintf(path, sizeof path, "%s/g.yaml", tmp);
+        const char *pol =
+            round ? "tier: { shared_tenants: 1 }\n" : "tier: { shared_tenants: 10 }\n";
+        cr_assert_eq(cr_test_write_file(path, pol, strlen(pol)), 0);
+        char cfg[512];
+        snprintf(cfg, sizeof cfg,
+                 "rules: [rules.yaml]\nassets: assets.yaml\ngrading: g.yaml\n"
+                 "asset_fields: [device, host]\ninput: { year: 2026 }\n");
+        snprintf(path, sizeof path, "%s/corral.yaml", tmp);
+        cr_assert_eq(cr_test_write_file(path, cfg, strlen(cfg)), 0);
+        cr_assert_eq(
+            corral(&out, "run -c corral.yaml --input a.log --store st%d --quiet 2>&1", round), 0,
+            "%s", out);
+        free(out);
+        cr_assert_eq(corral(&out, "query --store st%d --format ndjson", round), 0);
+        json_t *o = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+        free(out);
+        cr_assert(o);
+        json_t *pool = json_array_get(json_object_get(o, "systems"), 0);
+        cr_expect_str_eq(str(pool, "id"), "pool-1");
+        cr_expect_str_eq(str(pool, "tier"), round ? "T2" : "T3", "round %d", round);
+        json_decref(o);
+    }
+}
+
+/* What only an analyst knows goes in as an input and the incident is
+ * graded again: worked example 3's 1.2 million records leaked makes it
+ * III (reportable) and P1; a wrong key or value is refused. */
+Test(grading, analyst_inputs_grade_again)
+{
+    write_case();
+    setenv("CORRAL_NOW", "2026-03-02T08:30:05Z", 1);
+    run_until(30);
+    char *id = first_id(), *out = NULL;
+    cr_expect_eq(
+        corral(&out, "incident input %s pi_records=lots --store st --actor li.wei 2>&1", id), 1);
+    cr_expect(strstr(out, "unknown input 'pi_records=lots'"), "%s", out);
+    free(out);
+    cr_expect_eq(
+        corral(&out, "incident input %s pi_records=5 --store st --actor t --role tenant 2>&1", id),
+        1);
+    cr_expect(strstr(out, "the tenant role may not change grading inputs"), "%s", out);
+    free(out);
+    cr_assert_eq(corral(&out,
+                        "incident input %s pi_records=1200000 --store st --actor li.wei "
+                        "-c corral.yaml 2>&1",
+                        id),
+                 0, "%s", out);
+    free(out);
+    json_t *o = the_incident();
+    cr_expect_str_eq(str(o, "reg_level"), "III");
+    cr_expect_str_eq(str(o, "priority"), "P1");
+    cr_expect_str_eq(str(o, "report_due"), "2026-03-02T12:30:05.000Z");
+    char *r = json_dumps(json_object_get(json_object_get(o, "grading"), "reasons"), 0);
+    cr_expect(strstr(r, "1200000 personal-information records leaked -> III"), "%s", r);
+    free(r);
+    json_t *h = json_object_get(o, "history");
+    cr_expect_str_eq(str(json_array_get(h, 1), "action"), "input");
+    cr_expect_str_eq(str(json_array_get(h, 1), "to"), "pi_records=1200000");
+    cr_expect_str_eq(str(json_array_get(h, 2), "action"), "regrade");
+    cr_expect(strstr(str(json_array_get(h, 2), "note"), "analyst input"), "%s",
+              str(json_array_get(h, 2), "note"));
+    json_decref(o);
+    free(id);
+}
