@@ -204,7 +204,7 @@ static int print_incident(const char *json, size_t len, void *arg)
         char *ents = entities_text(o, " ");
         char id[13];
         snprintf(id, sizeof id, "%s", jget(o, "id"));
-        char st[40];
+        char st[sizeof late + 48];
         snprintf(st, sizeof st, "%s%s%s", jget(o, "status"), late[0] ? " LATE:" : "", late);
         table_row(q->out, jget(o, "first_seen"), jget(o, "priority"), *level ? level : "-", st,
                   jget(o, "category"), ents ? ents : "", count, jget(o, "title"), id);
