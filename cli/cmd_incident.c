@@ -318,7 +318,8 @@ int cr_cmd_incident(int argc, char **argv)
     if (!show && !regrade && !actor)
         return cr_cli_usage(stderr, cmd, "--actor NAME is required: every move is recorded");
 
-    struct cr_assessor as;
+    struct cr_inventory_walk walk = {0};
+    struct cr_assessor as = {.walk = &walk};
     struct cr_inventory *inv = NULL;
     int rc = load_config(config, &as.policy, &inv);
     if (rc)
@@ -393,5 +394,6 @@ out:
     free(json);
     cr_store_close(s);
     cr_inventory_free(inv);
+    cr_inventory_walk_free(&walk);
     return status;
 }

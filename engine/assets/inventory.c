@@ -843,27 +843,75 @@ int cr_inventory_reach_tenants(const struct cr_inventory *inv, int asset)
     return asset >= 0 && asset < inv->nassets ? inv->reach[asset] : 0;
 }
 
-int cr_inventory_dependants(const struct cr_inventory *inv, int asset, int *out, int max)
+void cr_inventory_walk_free(struct cr_inventory_walk *w)
 {
-    if (asset < 0 || asset >= inv->nassets || max < 1)
+    free(w->out);
+    free(w->stamp);
+    memset(w, 0, sizeof *w);
+}
+
+/* Make w hold n assets and start a walk: a fresh stamp value. */
+static void walk_begin(struct cr_inventory_walk *w, int n)
+{
+    if (w->cap < n) {
+        w->out = realloc(w->out, sizeof *w->out * (size_t)n);
+        unsigned *st = realloc(w->stamp, sizeof *w->stamp * (size_t)n);
+        if (!w->out || !st)
+            abort();
+        memset(st + w->cap, 0, sizeof *st * (size_t)(n - w->cap));
+        w->stamp = st;
+        w->cap = n;
+    }
+    if (++w->gen == 0) { /* wrapped: old stamps could equal new ones */
+        memset(w->stamp, 0, sizeof *w->stamp * (size_t)w->cap);
+        w->gen = 1;
+    }
+}
+
+int cr_inventory_dependants(const struct cr_inventory *inv, int asset, struct cr_inventory_walk *w)
+{
+    if (asset < 0 || asset >= inv->nassets)
         return 0;
+    walk_begin(w, inv->nassets);
     int n = 0;
-    out[n++] = asset;
+    w->out[n++] = asset;
+    w->stamp[asset] = w->gen;
     /* out is the queue: breadth first, nearest dependants first */
     for (int head = 0; head < n; head++) {
-        int x = out[head];
+        int x = w->out[head];
         for (int j = inv->rstart[x]; j < inv->rstart[x + 1]; j++) {
-            int d = inv->rdeps[j], dup = 0;
-            for (int k = 0; k < n && !dup; k++)
-                dup = out[k] == d;
-            if (dup)
-                continue;
-            if (n == max)
-                return n;
-            out[n++] = d;
+            int d = inv->rdeps[j];
+            if (w->stamp[d] != w->gen) {
+                w->stamp[d] = w->gen;
+                w->out[n++] = d;
+            }
         }
     }
     return n;
+}
+
+int cr_inventory_depends_on(const struct cr_inventory *inv, int d, int r,
+                            struct cr_inventory_walk *w)
+{
+    if (d < 0 || d >= inv->nassets || r < 0 || r >= inv->nassets || d == r)
+        return 0;
+    walk_begin(w, inv->nassets);
+    int sp = 0;
+    w->out[sp++] = d; /* out is the stack */
+    w->stamp[d] = w->gen;
+    while (sp) {
+        const struct cr_asset *a = &inv->assets[w->out[--sp]];
+        for (int i = 0; i < a->ndeps; i++) {
+            int p = a->deps[i];
+            if (p == r)
+                return 1;
+            if (w->stamp[p] != w->gen) {
+                w->stamp[p] = w->gen;
+                w->out[sp++] = p;
+            }
+        }
+    }
+    return 0;
 }
 
 enum cr_tier cr_inventory_asset_tier(const struct cr_inventory *inv, int asset)

@@ -142,11 +142,28 @@ enum cr_tier cr_inventory_asset_tier(const struct cr_inventory *inv, int asset);
  * asset that depends on it, directly or not. */
 int cr_inventory_reach_tenants(const struct cr_inventory *inv, int asset);
 
+/* Scratch for walks of the dependency graph, owned by the caller (one per
+ * thread that walks): the result and a visited stamp per asset, grown to
+ * the inventory's size on first use, so a walk costs what it visits, with
+ * no allocation after the first and no cap (a shared pool under 20,000
+ * VMs reaches all of them). Zero-initialise; free with
+ * cr_inventory_walk_free. */
+struct cr_inventory_walk {
+    int *out;
+    unsigned *stamp;
+    int cap;
+    unsigned gen;
+};
+void cr_inventory_walk_free(struct cr_inventory_walk *w);
+
 /* Asset i and every asset that depends on it, directly or not, nearest
- * first, into out (at most max; i is out[0]). Returns how many. A walk of
- * the reverse dependency graph with no allocation: the caller's array is
- * the queue (dependants of a UPS, a core switch, a storage pool). */
-int cr_inventory_dependants(const struct cr_inventory *inv, int asset, int *out, int max);
+ * first, in w->out (i is w->out[0]; valid until w's next walk). Returns
+ * how many (0 for an index out of range). */
+int cr_inventory_dependants(const struct cr_inventory *inv, int asset, struct cr_inventory_walk *w);
+/* 1 if asset d depends on asset r, directly or not (d != r): a walk up
+ * d's depends_on, which is short where the walk down from a UPS is not. */
+int cr_inventory_depends_on(const struct cr_inventory *inv, int d, int r,
+                            struct cr_inventory_walk *w);
 
 const char *cr_asset_kind_name(enum cr_asset_kind k);
 

@@ -15,7 +15,6 @@
 #include <time.h>
 
 #define MAX_SYSTEMS 64
-#define MAX_WALK 4096
 
 static const char *const level_names[] = {NULL, "I", "II", "III", "IV"};
 
@@ -134,13 +133,12 @@ static int hosts_of(const struct cr_inventory *inv, int s)
 }
 
 /* Systems and tenants the incident affects. */
-static void find_affected(const struct cr_inventory *inv, const json_t *assets,
-                          const struct cr_impact *im, struct affected *af)
+static void find_affected(const struct cr_inventory *inv, struct cr_inventory_walk *walk,
+                          const json_t *assets, const struct cr_impact *im, struct affected *af)
 {
     memset(af, 0, sizeof *af);
     if (!inv)
         return;
-    static __thread int walk[MAX_WALK];
     size_t i;
     const json_t *v;
     json_array_foreach(assets, i, v)
@@ -156,14 +154,14 @@ static void find_affected(const struct cr_inventory *inv, const json_t *assets,
         if (im->outage == CR_OUTAGE_NONE)
             continue;
         /* a failure reaches everything that depends on the asset */
-        int n = cr_inventory_dependants(inv, a, walk, MAX_WALK);
+        int n = cr_inventory_dependants(inv, a, walk);
         for (int k = 1; k < n; k++) {
-            const struct cr_asset *d = cr_inventory_asset(inv, walk[k]);
+            const struct cr_asset *d = cr_inventory_asset(inv, walk->out[k]);
             add_tenant(af, d->tenant);
             if (d->system >= 0) {
                 char via[96];
                 snprintf(via, sizeof via, "depends on %s", as->id);
-                entry(inv, af, d->system, walk[k], via);
+                entry(inv, af, d->system, walk->out[k], via);
             }
         }
     }
@@ -216,7 +214,7 @@ static int grade_into(const struct cr_assessor *a, json_t *obj, int prev_level, 
     int64_t measure = 0;
     read_impact(obj, &im, &has_measure, &measure);
     struct affected af;
-    find_affected(a->inv, json_object_get(obj, "assets"), &im, &af);
+    find_affected(a->inv, a->walk, json_object_get(obj, "assets"), &im, &af);
 
     /* duration: the evidence's span, plus wall time since the last new
      * evidence while the outage is not restored */

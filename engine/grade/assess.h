@@ -29,8 +29,8 @@
  * cr_assess_regrade grades a stored incident again with no new evidence
  * (the wall clock moved): the same computation, from its stored members.
  *
- * Threading: the assessor is immutable; one thread calls at a time per
- * object.
+ * Threading: one thread uses an assessor at a time (its walk scratch is
+ * written by every assessment).
  */
 #ifndef CR_ASSESS_H
 #define CR_ASSESS_H
@@ -44,6 +44,7 @@
 struct cr_assessor {
     const struct cr_inventory *inv; /* NULL: every incident matches no asset */
     struct cr_grade_policy policy;
+    struct cr_inventory_walk *walk; /* the caller's walk scratch (needed with inv) */
 };
 
 /* obj: the new version (cr_incident_to_jobj); prev: the stored version or

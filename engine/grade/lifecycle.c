@@ -147,7 +147,9 @@ int cr_lifecycle_transition(json_t *inc, int to, const struct cr_actor *who, con
     int rep = reportable(inc, p);
     if ((to == CR_ST_REPORTED || to == CR_ST_SUMMARY_FILED) && !rep)
         REFUSE("%s applies only to level %s and above (this incident is %s)", cr_state_name(to),
-               p->report_min_level == 3 ? "III" : "the reporting level",
+               p->report_min_level >= 1 && p->report_min_level <= 4
+                   ? (const char *[]){"I", "II", "III", "IV"}[p->report_min_level - 1]
+                   : "the reporting level",
                json_string_value(json_object_get(inc, "reg_level"))
                    ? json_string_value(json_object_get(inc, "reg_level"))
                    : "ungraded");

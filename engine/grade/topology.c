@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_WALK 4096
-
 struct entry {
     char id[33];
     int asset;  /* in the inventory of the run */
@@ -25,11 +23,16 @@ struct entry {
 struct cr_topology {
     struct entry e[CR_TOPOLOGY_MAX];
     int n;
-    int walk[MAX_WALK];
+    struct cr_inventory_walk walk;
 };
 
 struct cr_topology *cr_topology_new(void) { return calloc(1, sizeof(struct cr_topology)); }
-void cr_topology_free(struct cr_topology *t) { free(t); }
+void cr_topology_free(struct cr_topology *t)
+{
+    if (t)
+        cr_inventory_walk_free(&t->walk);
+    free(t);
+}
 
 static int is_failure(const json_t *obj)
 {
@@ -42,11 +45,7 @@ static int is_failure(const json_t *obj)
 /* Is asset d a dependant of asset r (directly or not, r itself excluded)? */
 static int depends(struct cr_topology *t, const struct cr_inventory *inv, int r, int d)
 {
-    int n = cr_inventory_dependants(inv, r, t->walk, MAX_WALK);
-    for (int i = 1; i < n; i++)
-        if (t->walk[i] == d)
-            return 1;
-    return 0;
+    return cr_inventory_depends_on(inv, d, r, &t->walk);
 }
 
 static int near(const struct entry *a, int64_t first, int64_t last, int64_t window)

@@ -48,6 +48,7 @@ struct cr_writer {
     void *durable_arg;
     struct cr_output out;                           /* out.send NULL: no output */
     struct cr_assessor assess;                      /* grading (engine/grade/assess.h) */
+    struct cr_inventory_walk walk;                  /* assess.walk points here */
     struct cr_topology *topo;                       /* the run's open faults, for root causes */
     _Atomic uint64_t grading_sent, grading_applied; /* reload generations (writer.h) */
     char (*open_ids)[33]; /* incidents whose grade time can raise (outages), for the
@@ -608,6 +609,7 @@ static void *writer_main(void *arg)
     free(w->out_json);
     free(w->open_ids);
     cr_topology_free(w->topo);
+    cr_inventory_walk_free(&w->walk);
     return NULL;
 }
 
@@ -628,6 +630,7 @@ struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t c
     w->input_names = input_names;
     w->ninputs = ninputs;
     cr_grade_policy_defaults(&w->assess.policy);
+    w->assess.walk = &w->walk;
     w->topo = cr_topology_new();
     w->next_regrade = cr_mono_ms() + w->assess.policy.regrade_interval_ms;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

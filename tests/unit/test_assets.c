@@ -217,3 +217,48 @@ Test(assets, long_names_fold_whole)
     cr_assert_eq(cr_inventory_by_name(inv, name, 300), -1, "the last byte differs");
     cr_inventory_free(inv);
 }
+
+/* Walks of the dependency graph: everything under a UPS (through the pool
+ * and the host), whether one asset depends on another, and no cap on a
+ * shared pool with thousands of VMs under it. */
+Test(assets, dependants_and_ancestors)
+{
+    struct cr_inventory *inv = load(CITY, 10);
+    struct cr_inventory_walk w = {0};
+    int ups = cr_inventory_find_asset(inv, "ups-a");
+    int n = cr_inventory_dependants(inv, ups, &w);
+    cr_expect_eq(w.out[0], ups);
+    const char *want[] = {"pool-1", "host-7", "vm-portal", "vm-ss", "vm-clinic"};
+    cr_expect_eq(n, 6, "the UPS and the five assets under it");
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        int found = 0;
+        for (int k = 1; k < n; k++)
+            found |= !strcmp(id_of(inv, w.out[k]), want[i]);
+        cr_expect(found, "%s is under ups-a", want[i]);
+    }
+    int clinic = cr_inventory_find_asset(inv, "vm-clinic"),
+        core = cr_inventory_find_asset(inv, "core-sw"),
+        portal = cr_inventory_find_asset(inv, "vm-portal");
+    cr_expect(cr_inventory_depends_on(inv, clinic, ups, &w), "through pool-1");
+    cr_expect(cr_inventory_depends_on(inv, portal, core, &w), "through host-7");
+    cr_expect(!cr_inventory_depends_on(inv, clinic, core, &w));
+    cr_expect(!cr_inventory_depends_on(inv, core, ups, &w));
+    cr_expect(!cr_inventory_depends_on(inv, ups, ups, &w), "not on itself");
+    cr_expect_eq(cr_inventory_dependants(inv, -1, &w), 0);
+    cr_inventory_free(inv);
+
+    /* 5,000 VMs on one pool: all of them */
+    size_t cap = 5000 * 64 + 256, len = 0;
+    char *big = malloc(cap);
+    len += (size_t)snprintf(big, cap, "assets:\n  - {id: pool, kind: storage_pool}\n");
+    for (int i = 0; i < 5000; i++)
+        len += (size_t)snprintf(big + len, cap - len,
+                                "  - {id: vm-%d, kind: vm, depends_on: [pool]}\n", i);
+    inv = load(big, 10);
+    cr_expect_eq(cr_inventory_dependants(inv, cr_inventory_find_asset(inv, "pool"), &w), 5001);
+    cr_expect(cr_inventory_depends_on(inv, cr_inventory_find_asset(inv, "vm-4999"),
+                                      cr_inventory_find_asset(inv, "pool"), &w));
+    cr_inventory_free(inv);
+    free(big);
+    cr_inventory_walk_free(&w);
+}
