@@ -87,7 +87,7 @@ static int print_graded(const char *store)
     struct cr_store *s = cr_cli_open_store(store, stderr);
     if (!s)
         return 1;
-    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    struct cr_query q = CR_QUERY_ALL;
     int n = 0, rc = cr_store_query(s, &q, graded_one, &n);
     if (rc != 0)
         fprintf(stderr, "corral demo: %s\n", cr_store_errmsg(s));

@@ -24,6 +24,7 @@
 #include "base/impact.h"
 #include "engine/assets/inventory.h"
 #include "engine/config/config.h"
+#include "engine/grade/action.h"
 #include "engine/grade/assess.h"
 #include "engine/grade/lifecycle.h"
 #include "engine/grade/policy.h"
@@ -97,7 +98,7 @@ static int resolve_id(struct cr_store *s, const char *prefix, char out[33], FILE
         fprintf(err, "corral incident: '%s' is not an incident id\n", prefix);
         return -1;
     }
-    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    struct cr_query q = CR_QUERY_ALL;
     if (cr_store_query(s, &q, match_prefix, &f) != 0) {
         fprintf(err, "corral incident: %s\n", cr_store_errmsg(s));
         return -1;
@@ -130,17 +131,6 @@ static int load_config(const char *config, struct cr_grade_policy *p, struct cr_
     return rc;
 }
 
-static int put_back(struct cr_store *s, json_t *o)
-{
-    struct cr_incident idx;
-    char *j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    int rc = !j || cr_incident_index_from_json(o, &idx) != 0 ||
-             cr_store_put_incident(s, &idx, j, strlen(j)) != 0 ||
-             cr_store_settle_incident(s, idx.id) != 0;
-    free(j);
-    return rc ? -1 : 0;
-}
-
 struct ids {
     char (*v)[33];
     size_t n, cap;
@@ -166,7 +156,7 @@ static int collect(const char *json, size_t len, void *arg)
 static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t now)
 {
     struct ids ids = {0};
-    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    struct cr_query q = CR_QUERY_ALL;
     if (cr_store_query(s, &q, collect, &ids) != 0 || cr_store_begin(s) != 0) {
         fprintf(stderr, "corral incident: %s\n", cr_store_errmsg(s));
         free(ids.v);
@@ -179,7 +169,7 @@ static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t 
         json_t *o = NULL;
         if (cr_store_get_incident(s, ids.v[i], &j, NULL) == 0 && (o = json_loads(j, 0, NULL)) &&
             cr_assess_regrade(a, o, now, "time passed")) {
-            bad = put_back(s, o) != 0;
+            bad = cr_action_put_back(s, o) != 0;
             raised++;
         }
         json_decref(o);
@@ -191,52 +181,6 @@ static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t 
         return 1;
     }
     printf("%zu incident(s) graded higher\n", raised);
-    return 0;
-}
-
-/* `input ID KEY=VALUE`: a grading input only an analyst knows, recorded
- * in the history, then the incident graded again (levels only go up). */
-static int analyst_input(json_t *o, const char *kv, const struct cr_actor *who,
-                         const struct cr_assessor *as, int64_t now, char *err, size_t errlen)
-{
-    const char *eq = strchr(kv, '=');
-    if (who->role != CR_ROLE_ADMIN && who->role != CR_ROLE_OPERATOR) {
-        snprintf(err, errlen, "the %s role may not change grading inputs", cr_role_name(who->role));
-        return -1;
-    }
-    if (!eq || eq == kv) {
-        snprintf(err, errlen, "expected KEY=VALUE, not '%s'", kv);
-        return -1;
-    }
-    char key[32];
-    snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
-    const char *val = eq + 1;
-    char *end;
-    long long n = strtoll(val, &end, 10);
-    int isnum = *val && !*end && n >= 0;
-    json_t *im = json_object_get(o, "impact");
-    if (!json_is_object(im)) {
-        im = json_object();
-        json_object_set_new(o, "impact", im);
-    }
-    if (!strcmp(key, "economic_loss_cny") && isnum)
-        json_object_set_new(o, "economic_loss_cny", json_integer(n));
-    else if (!strcmp(key, "pi_records") && isnum)
-        json_object_set_new(im, "records", json_integer(n));
-    else if (!strcmp(key, "outage") && cr_outage_parse(val) >= 0)
-        json_object_set_new(im, "outage", json_string(val));
-    else if (!strcmp(key, "data") && cr_data_impact_parse(val) >= 0)
-        json_object_set_new(im, "data", json_string(val));
-    else {
-        snprintf(err, errlen,
-                 "unknown input '%s' (economic_loss_cny=N, pi_records=N, "
-                 "outage=none|degraded|main|full, data=important|key_leaked|key_tampered|"
-                 "key_destroyed)",
-                 kv);
-        return -1;
-    }
-    cr_history_add(o, now, who->name, cr_role_name(who->role), "input", NULL, kv, NULL);
-    cr_assess_regrade(as, o, now, "analyst input");
     return 0;
 }
 
@@ -325,7 +269,6 @@ int cr_cmd_incident(int argc, char **argv)
     if (rc)
         return rc;
     as.inv = inv;
-    const struct cr_grade_policy pol = as.policy;
     char msg[512];
     struct cr_store_opts so = {.map_size = 0, .read_only = show};
     struct cr_store *s = cr_store_open(dir, &so, msg, sizeof msg);
@@ -353,37 +296,39 @@ int cr_cmd_incident(int argc, char **argv)
         status = 0;
         goto out;
     }
-    struct cr_actor who = {actor, role};
-    int64_t now = cr_assess_now();
-    char why[512] = "";
-    int r;
-    if (regrade) {
-        int up = cr_assess_regrade(&as, o, now, "time passed");
-        if (up && (cr_store_begin(s) != 0 || put_back(s, o) != 0 || cr_store_commit(s) != 0)) {
-            fprintf(stderr, "corral incident: %s: writing it: %s\n", id, cr_store_errmsg(s));
-            goto out;
-        }
+    struct cr_action act = {
+        .kind = cr_action_parse(action), .state = state, .level = level, .role = role};
+    snprintf(act.id, sizeof act.id, "%s", id);
+    snprintf(act.actor, sizeof act.actor, "%s", actor ? actor : "");
+    snprintf(act.note, sizeof act.note, "%s", !strcmp(action, "note") ? args[2] : note ? note : "");
+    if (act.kind == CR_ACT_INPUT)
+        snprintf(act.input, sizeof act.input, "%s", args[2]);
+    char why[512] = "", *now_json = NULL;
+    if (cr_store_begin(s) != 0) {
+        fprintf(stderr, "corral incident: %s\n", cr_store_errmsg(s));
+        goto out;
+    }
+    int r = cr_action_store(s, &act, &as, cr_assess_now(), &now_json, why, sizeof why);
+    if (r == CR_ACTION_DONE && cr_store_commit(s) != 0) {
+        fprintf(stderr, "corral incident: %s: writing it: %s\n", id, cr_store_errmsg(s));
+        free(now_json);
+        goto out;
+    }
+    if (r != CR_ACTION_DONE)
+        cr_store_abort(s);
+    json_decref(o);
+    o = now_json ? json_loads(now_json, 0, NULL) : NULL;
+    free(now_json);
+    if (r == CR_ACTION_UNCHANGED || (r == CR_ACTION_DONE && regrade)) {
         printf("%s: %s/%s%s\n", id, json_string_value(json_object_get(o, "reg_level")),
-               json_string_value(json_object_get(o, "priority")), up ? " (graded higher)" : "");
+               json_string_value(json_object_get(o, "priority")),
+               r == CR_ACTION_DONE ? " (graded higher)" : "");
         status = 0;
         goto out;
     }
-    if (!strcmp(action, "input"))
-        r = analyst_input(o, args[2], &who, &as, now, why, sizeof why);
-    else if (!strcmp(action, "ack"))
-        r = cr_lifecycle_transition(o, CR_ST_ACKNOWLEDGED, &who, note, now, &pol, why, sizeof why);
-    else if (!strcmp(action, "transition"))
-        r = cr_lifecycle_transition(o, state, &who, note, now, &pol, why, sizeof why);
-    else if (!strcmp(action, "note"))
-        r = cr_lifecycle_note(o, &who, args[2], now, why, sizeof why);
-    else
-        r = cr_lifecycle_confirm_level(o, level, &who, note, now, &pol, why, sizeof why);
-    if (r != 0) {
-        fprintf(stderr, "corral incident: %s: refused: %s\n", id, why);
-        goto out;
-    }
-    if (cr_store_begin(s) != 0 || put_back(s, o) != 0 || cr_store_commit(s) != 0) {
-        fprintf(stderr, "corral incident: %s: writing it: %s\n", id, cr_store_errmsg(s));
+    if (r != CR_ACTION_DONE) {
+        fprintf(stderr, "corral incident: %s: %s: %s\n", id,
+                r == CR_ACTION_REFUSED || r == CR_ACTION_FORBIDDEN ? "refused" : "failed", why);
         goto out;
     }
     printf("%s: %s (%s by %s)\n", id, json_string_value(json_object_get(o, "status")), action,

@@ -249,7 +249,7 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
     const char *cmd = "query";
     const char *dir = NULL;
     char prio[3] = "";
-    struct cr_query q = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    struct cr_query q = CR_QUERY_ALL;
     enum cr_out_format fmt = CR_OUT_TABLE;
     const char *level = NULL, *state = NULL;
     int overdue = 0;

@@ -66,6 +66,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE (1ULL << 30)
@@ -87,19 +88,33 @@ struct cr_store {
     int unlocked;   /* read-only open without LMDB's lock file (see below) */
     int torn;       /* an unlocked read overlapped two commits: its pages may be reused */
     int collecting; /* inside cr_store_query's or cr_store_rejects' first pass */
-    char err[1024];
+    pthread_mutex_t unlocked_mu; /* an unlocked handle reads one walk at a time (torn) */
 };
+
+/* The last error, per thread and handle: the writer thread and the HTTP
+ * API's threads share one handle (one per process, store.h), and each
+ * asks for the reason of its own failure. */
+static _Thread_local struct {
+    const struct cr_store *s;
+    char msg[1024];
+} last_err;
 
 static void set_err(struct cr_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct cr_store *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    vsnprintf(last_err.msg, sizeof last_err.msg, fmt, ap);
     va_end(ap);
+    last_err.s = s;
 }
 
-const char *cr_store_errmsg(const struct cr_store *s) { return s ? s->err : "no store"; }
+const char *cr_store_errmsg(const struct cr_store *s)
+{
+    if (!s)
+        return "no store";
+    return last_err.s == s ? last_err.msg : "no error on this thread";
+}
 
 /* Translate an LMDB error into our message and code. */
 static int lmdb_err(struct cr_store *s, int rc, const char *what)
@@ -270,6 +285,7 @@ struct cr_store *cr_store_open(const char *dir, const struct cr_store_opts *opts
     }
     s->read_only = o.read_only;
     s->lock_fd = -1;
+    pthread_mutex_init(&s->unlocked_mu, NULL);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     if (!o.read_only && (s->lock_fd = writer_lock(dir, err, errlen)) < 0) {
         free(s);
@@ -357,6 +373,9 @@ void cr_store_close(struct cr_store *s)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the writer's lock */
+    pthread_mutex_destroy(&s->unlocked_mu);
+    if (last_err.s == s)
+        last_err.s = NULL;
     free(s);
 }
 
@@ -868,9 +887,14 @@ static int read_begin(struct cr_store *s, MDB_txn **txn)
         *txn = s->txn;
         return 0;
     }
+    if (s->unlocked && !s->collecting)
+        pthread_mutex_lock(&s->unlocked_mu);
     int rc = txn_begin(s->env, MDB_RDONLY, txn);
-    if (rc != 0)
+    if (rc != 0) {
+        if (s->unlocked && !s->collecting)
+            pthread_mutex_unlock(&s->unlocked_mu);
         return lmdb_err(s, rc, "beginning a read transaction");
+    }
     return 0;
 }
 
@@ -883,6 +907,8 @@ static void read_end(struct cr_store *s, MDB_txn *txn)
     }
     if (!(batch_store == s && txn == s->txn))
         mdb_txn_abort(txn);
+    if (s->unlocked && !s->collecting)
+        pthread_mutex_unlock(&s->unlocked_mu);
 }
 
 /* ---- unlocked reads: copy, check, then hand over ------------------------ */
@@ -1025,7 +1051,7 @@ static int unlocked_attempt(struct cr_store *s, struct copies *c,
             h.torn = t->torn;
             h.oom = c->oom;
             h.len = c->len;
-            snprintf(h.err, sizeof h.err, "%s", t->err);
+            snprintf(h.err, sizeof h.err, "%s", cr_store_errmsg(t));
         }
         int ok = write_all(fds[1], &h, sizeof h) == 0 &&
                  (h.rc != 0 || h.oom || h.torn || write_all(fds[1], c->buf, h.len) == 0);
@@ -1110,7 +1136,9 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
     if (s->unlocked && !s->collecting) {
         struct copies c = {0};
         struct query_walk w = {q, &c};
+        pthread_mutex_lock(&s->unlocked_mu);
         int rc = unlocked_pass(s, &c, query_walk, &w);
+        pthread_mutex_unlock(&s->unlocked_mu);
         for (size_t at = 0, n; rc == 0 && at < c.len;) {
             const char *json = next_part(&c, &at, &n);
             if (cb(json, n, arg) != 0)
@@ -1119,7 +1147,7 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
         free(c.buf);
         return rc;
     }
-    struct cr_query none = {INT64_MIN, INT64_MAX, NULL, NULL, NULL, 0};
+    struct cr_query none = CR_QUERY_ALL;
     if (!q)
         q = &none;
 
@@ -1161,21 +1189,41 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
         return lmdb_err(s, rc, "opening a cursor");
     }
 
-    /* Seek just past (prefix, until, any id): ids are hex, below 0xff. */
+    /* Newest first: seek just past (prefix, until, any id) - ids are hex,
+     * below 0xff - or to the cursor, and step back. Oldest first: seek
+     * the start of the prefix or the cursor, and step forward. A cursor
+     * is a position only: every filter still applies past it. */
     unsigned char seek[KEY_MAX + 1];
     memcpy(seek, sc.prefix, sc.plen);
-    put_time(seek + sc.plen, q->until_ms);
-    seek[sc.plen + TS_LEN] = 0xff;
-    MDB_val k = {sc.plen + TS_LEN + 1, seek}, v;
+    int cursor = q->after_id && strlen(q->after_id) == ID_LEN &&
+                 (q->ascending ? 1 : q->after_ts <= q->until_ms);
+    MDB_cursor_op step = q->ascending ? MDB_NEXT : MDB_PREV;
+    MDB_val k, v;
+    if (cursor) {
+        put_time(seek + sc.plen, q->after_ts);
+        memcpy(seek + sc.plen + TS_LEN, q->after_id, ID_LEN);
+        k = (MDB_val){sc.plen + TS_LEN + ID_LEN, seek};
+    } else {
+        put_time(seek + sc.plen, q->ascending ? INT64_MIN : q->until_ms);
+        seek[sc.plen + TS_LEN] = q->ascending ? 0 : 0xff;
+        k = (MDB_val){sc.plen + TS_LEN + 1, seek};
+    }
+    unsigned char at[KEY_MAX + 1];
+    size_t atlen = k.mv_size;
+    memcpy(at, seek, atlen);
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == 0)
+    if (q->ascending) {
+        if (rc == 0 && cursor && k.mv_size == atlen && memcmp(k.mv_data, at, atlen) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* strictly past the cursor */
+    } else if (rc == 0) {
         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
+    } else if (rc == MDB_NOTFOUND) {
         rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    }
 
     size_t emitted = 0;
     int ret = CR_STORE_OK;
-    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, step)) {
         const unsigned char *kp = k.mv_data;
         /* Keys with the prefix are contiguous: the first one without it
          * (walking down) ends the walk. */
@@ -1186,6 +1234,8 @@ int cr_store_query(struct cr_store *s, const struct cr_query *q,
                        * happen (NUL-terminated), but never trust a key */
         const unsigned char *tsid = kp + sc.plen;
         const char *id = (const char *)tsid + TS_LEN;
+        if (q->ascending && get_time(tsid) > q->until_ms)
+            break;
 
         MDB_val sum = v;
         if (sc.dbi != s->by_time) {
@@ -1240,7 +1290,9 @@ int cr_store_rejects(struct cr_store *s,
 {
     if (s->unlocked && !s->collecting) {
         struct copies c = {0};
+        pthread_mutex_lock(&s->unlocked_mu);
         int rc = unlocked_pass(s, &c, rejects_walk, &c);
+        pthread_mutex_unlock(&s->unlocked_mu);
         for (size_t at = 0, n; rc == 0 && at < c.len;) {
             const char *input = next_part(&c, &at, &n);
             uint64_t position;

@@ -123,7 +123,8 @@ int cr_store_put_meta(struct cr_store *s, const char *name, const char *value);
 int cr_store_commit(struct cr_store *s);
 void cr_store_abort(struct cr_store *s);
 
-/* Query: incidents, newest first_seen first. Filters may be NULL / 0. */
+/* Query: incidents, newest first_seen first (or oldest, ascending), ids
+ * breaking ties. Filters may be NULL / 0. */
 struct cr_query {
     int64_t since_ms; /* last_seen >= since (INT64_MIN = none) */
     int64_t until_ms; /* first_seen <= until (INT64_MAX = none) */
@@ -131,7 +132,18 @@ struct cr_query {
     const char *priority;
     const char *entity; /* "name=value" */
     size_t limit;       /* 0 = no limit */
+    int ascending;      /* oldest first_seen first (default: newest first) */
+    /* A cursor: start strictly past (after_ts, after_id) in the walk's
+     * order, the first_seen and id of the last incident a page ended
+     * with. after_id NULL (or not 32 characters): from the start. */
+    int64_t after_ts;
+    const char *after_id;
 };
+/* Every incident, newest first: struct cr_query q = CR_QUERY_ALL; */
+#define CR_QUERY_ALL                                                                               \
+    {                                                                                              \
+        .since_ms = INT64_MIN, .until_ms = INT64_MAX                                               \
+    }
 /* Calls cb(json, len, arg) for each incident that passes, in order; json is
  * borrowed for the duration of the call. cb returns non-zero to stop (the
  * query then returns 0). Runs in its own read-only transaction, or inside
