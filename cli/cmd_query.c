@@ -35,6 +35,7 @@
 #include "cli/commands.h"
 #include "cli/text_out.h"
 
+#include "engine/store/csv.h"
 #include "engine/store/incident.h"
 #include "engine/store/ocsf.h"
 #include "base/timeparse.h"
@@ -143,9 +144,6 @@ static void table_row(FILE *out, const char *first_seen, const char *prio, const
     fputc('\n', out);
 }
 
-static const char csv_header[] = "id,first_seen,last_seen,priority,reg_level,category,reg_category,"
-                                 "rule,title,entities,event_count,status\r\n";
-
 static int print_incident(const char *json, size_t len, void *arg)
 {
     struct qout *q = arg;
@@ -210,20 +208,7 @@ static int print_incident(const char *json, size_t len, void *arg)
                   jget(o, "category"), ents ? ents : "", count, jget(o, "title"), id);
         free(ents);
     } else {
-        char *ents = entities_text(o, ";");
-        cr_out_csv_field(q->out, jget(o, "id"), 0);
-        cr_out_csv_field(q->out, jget(o, "first_seen"), 0);
-        cr_out_csv_field(q->out, jget(o, "last_seen"), 0);
-        cr_out_csv_field(q->out, jget(o, "priority"), 0);
-        cr_out_csv_field(q->out, level, 0);
-        cr_out_csv_field(q->out, jget(o, "category"), 0);
-        cr_out_csv_field(q->out, jget(o, "reg_category"), 0);
-        cr_out_csv_field(q->out, jget(o, "rule"), 0);
-        cr_out_csv_field(q->out, jget(o, "title"), 0);
-        cr_out_csv_field(q->out, ents ? ents : "", 0);
-        cr_out_csv_field(q->out, count, 0);
-        cr_out_csv_field(q->out, jget(o, "status"), 1);
-        free(ents);
+        cr_incident_csv_row(q->out, o);
     }
     json_decref(o);
     return ferror(q->out) ? 1 : 0;
@@ -343,7 +328,7 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         table_row(out, "FIRST_SEEN", "PRIO", "LEVEL", "STATUS", "CATEGORY", "ENTITIES", "EVENTS",
                   "TITLE", "ID");
     else if (fmt == CR_OUT_CSV)
-        fputs(csv_header, out);
+        fputs(cr_incident_csv_header, out);
     int rc = cr_store_query(s, &q, print_incident, &qo);
     int status = 0;
     if (rc != 0) {

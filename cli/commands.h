@@ -28,6 +28,8 @@ int cr_cmd_query(int argc, char **argv);      /* cmd_query.c */
 int cr_cmd_rejects(int argc, char **argv);    /* cmd_query.c */
 int cr_cmd_incident(int argc, char **argv);   /* cmd_incident.c */
 int cr_cmd_version(int argc, char **argv);    /* cmd_version.c */
+int cr_cmd_serve(int argc, char **argv);      /* cmd_serve.c */
+int cr_cmd_audit(int argc, char **argv);      /* cmd_audit.c */
 
 /* query and rejects writing to the given streams (borrowed; not closed),
  * so tests can run them in-process. getopt may permute argv. */

@@ -37,6 +37,8 @@ static const struct command {
     {"incident", cr_cmd_incident,
      "an incident's lifecycle: show, ack, transition, note, confirm-level"},
     {"rejects", cr_cmd_rejects, "list records kept raw because they did not parse cleanly"},
+    {"serve", cr_cmd_serve, "serve the HTTP API, the web page and /metrics over a store"},
+    {"audit", cr_cmd_audit, "verify (or show) the API's hash-chained audit log"},
     {"version", cr_cmd_version, "print versions of corral and its libraries"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -403,10 +403,28 @@ static const struct key keys[] = {
     {"kafka", "stats_interval", K_DURATION, 0, INT64_MAX, F(stats_interval_ms), 10000, NULL, 0,
      NULL, NULL, NULL,
      "progress line on stderr (records, checkpoints, paused time, lag per partition)"},
+    {"serve", "listen", K_STR, 0, 0, F(serve_listen), 0, NULL, KEY_NULLABLE,
+     "expected HOST:PORT (127.0.0.1:8780) or null", NULL, "null (off)",
+     "`corral run` also serves the HTTP API, the web page, `/healthz` and `/metrics` here "
+     "while it runs (`corral serve` listens on 127.0.0.1:8780 when this is null); bind "
+     "beyond 127.0.0.1 only behind TLS"},
+    {"serve", "tokens", K_PATH, 0, 0, F(serve_tokens), 0, NULL, KEY_NULLABLE,
+     "expected a file path or null", NULL, "null",
+     "the API's bearer tokens with their roles (`configs/tokens.example.yaml`; "
+     "`engine/serve/tokens.h`); required to serve"},
+    {"serve", "audit_log", K_PATH, 0, 0, F(serve_audit_log), 0, NULL, KEY_NULLABLE,
+     "expected a file path or null", NULL, "`<store>/audit.log`",
+     "the append-only, hash-chained record of every API request (`corral audit verify`)"},
+    {"serve", "tls_cert", K_PATH, 0, 0, F(serve_tls_cert), 0, NULL, KEY_NULLABLE,
+     "expected a file path or null", NULL, "null", "PEM certificate: with `tls_key`, HTTPS"},
+    {"serve", "tls_key", K_PATH, 0, 0, F(serve_tls_key), 0, NULL, KEY_NULLABLE,
+     "expected a file path or null", NULL, "null", "PEM private key of `tls_cert`"},
+    {"serve", "threads", K_INT, 1, 64, F(serve_threads), 4, NULL, 0, NULL, NULL, NULL,
+     "HTTP handler threads (each reads the store in its own read transaction)"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"engine", "input", "correlation", "store", "kafka"};
+static const char *const sections[] = {"engine", "input", "correlation", "store", "kafka", "serve"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static void put_num(struct cr_config *c, const struct key *k, int64_t v)
@@ -579,6 +597,11 @@ void cr_config_free(struct cr_config *c)
     free(c->assets_path);
     free(c->asset_fields);
     free(c->grading_path);
+    free(c->serve_listen);
+    free(c->serve_tokens);
+    free(c->serve_audit_log);
+    free(c->serve_tls_cert);
+    free(c->serve_tls_key);
     free(c->store_path);
     free(c->pid_file);
     free(c->kafka_brokers);

@@ -93,6 +93,13 @@ struct cr_config {
     char *kafka_props[CR_MAX_KAFKA_PROPS][2]; /* librdkafka properties passed through */
     int nkafka_props;
 
+    /* serve (engine/serve): the HTTP API */
+    char *serve_listen;    /* HOST:PORT; NULL = `corral run` does not serve */
+    char *serve_tokens;    /* the tokens file */
+    char *serve_audit_log; /* NULL = <store>/audit.log */
+    char *serve_tls_cert, *serve_tls_key;
+    int serve_threads;
+
     /* set by the command line, not the file */
     int quiet; /* no per-record messages on stderr */
 };

@@ -1413,6 +1413,33 @@ int cr_store_count_incidents(struct cr_store *s, uint64_t *n)
     return CR_STORE_OK;
 }
 
+int cr_store_usage(struct cr_store *s, struct cr_store_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    MDB_envinfo info;
+    MDB_stat est;
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &est) != 0) {
+        set_err(s, "store %s: reading its size", s->dir);
+        return CR_STORE_ERR;
+    }
+    u->map_bytes = (uint64_t)info.me_mapsize;
+    u->used_bytes = (uint64_t)(info.me_last_pgno + 1) * est.ms_psize;
+    u->last_txn = (uint64_t)info.me_last_txnid;
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn);
+    if (rc != 0)
+        return rc;
+    MDB_stat st;
+    if (mdb_stat(txn, s->incidents, &st) == 0)
+        u->incidents = st.ms_entries;
+    if (mdb_stat(txn, s->rejects, &st) == 0)
+        u->rejects = st.ms_entries;
+    if (mdb_stat(txn, s->state, &st) == 0)
+        u->state_entries = st.ms_entries;
+    read_end(s, txn);
+    return CR_STORE_OK;
+}
+
 const char *cr_store_lib_version(void) { return mdb_version(NULL, NULL, NULL); }
 
 /* ---- checkpoints: correlation state and input positions ---- */

@@ -184,6 +184,14 @@ int cr_store_each_state(struct cr_store *s,
                                   void *arg),
                         void *arg);
 
+/* Sizes for metrics: the map and the pages in use, entries per table,
+ * and the last committed transaction (it moves with every commit). */
+struct cr_store_usage {
+    uint64_t map_bytes, used_bytes, last_txn;
+    uint64_t incidents, rejects, state_entries;
+};
+int cr_store_usage(struct cr_store *s, struct cr_store_usage *u);
+
 /* The LMDB library version string (for `corral version`). */
 const char *cr_store_lib_version(void);
 

@@ -24,8 +24,10 @@ BELOW = {
                         "engine/assets", "engine/correlate", "engine/grade"],
     "engine/kafka": ["base", "parsers", "rules", "engine/store", "engine/config",
                      "engine/assets", "engine/correlate", "engine/grade", "engine/pipeline"],
+    "engine/serve": ["base", "engine/store", "engine/assets", "engine/grade"],
     "cli": ["base", "parsers", "rules", "engine/store", "engine/config", "engine/assets",
-            "engine/correlate", "engine/grade", "engine/pipeline", "engine/kafka"],
+            "engine/correlate", "engine/grade", "engine/pipeline", "engine/kafka",
+            "engine/serve"],
 }
 # system headers of a wrapped library -> the folders that may include them
 # (cli/cmd_version.c prints every library's version)
@@ -34,6 +36,9 @@ OWNED = {
     "librdkafka/": ["engine/kafka", "parsers", "cli/cmd_version.c"],
     "hs/": ["rules", "cli/cmd_version.c"],
     "pcre2.h": ["rules", "cli/cmd_version.c"],
+    "microhttpd.h": ["engine/serve", "cli/cmd_version.c"],
+    "openssl/": ["engine/serve"],
+    "curl/": ["cli"],
 }
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -276,9 +276,9 @@ Test(query_cli, csv_rfc4180)
     char want[1024];
     snprintf(want, sizeof want,
              "id,first_seen,last_seen,priority,reg_level,category,reg_category,rule,title,"
-             "entities,event_count,status\r\n"
+             "entities,event_count,status,tenants\r\n"
              "%s,2020-11-21T01:00:00.000Z,2020-11-21T01:10:00.000Z,P4,,S-ATK-SCAN,NA/NACRED,"
-             "rule-1,\"Port scan, \"\"wide\"\"\",src_ip=10.0.0.2;user=u1,20,detected\r\n",
+             "rule-1,\"Port scan, \"\"wide\"\"\",src_ip=10.0.0.2;user=u1,20,detected,\r\n",
              json_string_value(json_object_get(o, "id")));
     cr_assert_str_eq(r.out, want);
     json_decref(o);
