@@ -19,10 +19,12 @@
  */
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/serving.h"
 
 #include "engine/assets/inventory.h"
 #include "engine/grade/policy.h"
 #include "engine/config/config.h"
+#include "engine/grade/action.h"
 #include "engine/kafka/ingest_kafka.h"
 #include "engine/kafka/output_kafka.h"
 #include "engine/pipeline/ingest_file.h"
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The command line, as given. */
@@ -69,6 +72,9 @@ struct run {
     struct cr_kafka_stats kst;
     uint64_t bytes;
     char err[1024];
+    struct cr_serving sv; /* the HTTP API, when serve.listen is set */
+    int serving;
+    char writer_desc[64];
 };
 
 static void usage_run(FILE *f)
@@ -421,6 +427,53 @@ static int open_store(struct run *r)
 }
 
 /* The pipeline's threads, the output topic, the reload thread. */
+/* The HTTP API while the run writes (serve.listen): moves go to the
+ * writer thread (cr_pipeline_act), /metrics adds the writer's counters. */
+static int run_act(void *arg, const struct cr_action *a, char **json, char *err, size_t errlen)
+{
+    struct run *r = arg;
+    return cr_pipeline_act(r->pl, a, json, err, errlen);
+}
+
+static void run_metrics(void *arg, FILE *out)
+{
+    struct run *r = arg;
+    struct cr_writer_stats st;
+    int64_t last_epoch;
+    cr_pipeline_writer_published(r->pl, &st, &last_epoch);
+#define CR_WRITER_PROM(field, name, merge)                                                         \
+    fprintf(out, "# TYPE corral_%s_total counter\ncorral_%s_total %llu\n", name, name,             \
+            (unsigned long long)st.field);
+    CR_WRITER_COUNTERS(CR_WRITER_PROM)
+#undef CR_WRITER_PROM
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    fprintf(out,
+            "# HELP corral_checkpoint_age_seconds Since the last durable checkpoint (-1: none "
+            "yet).\n# TYPE corral_checkpoint_age_seconds gauge\ncorral_checkpoint_age_seconds "
+            "%.3f\n",
+            last_epoch ? (double)(now - last_epoch) / 1000.0 : -1.0);
+    fprintf(out, "# HELP corral_running 1 while corral run ingests.\n# TYPE corral_running "
+                 "gauge\ncorral_running 1\n");
+}
+
+static int serve(struct run *r)
+{
+    if (!r->cfg.serve_listen)
+        return 0;
+    snprintf(r->writer_desc, sizeof r->writer_desc, "this process (corral run, pid %ld)",
+             (long)getpid());
+    struct cr_serve_backend b = {.store = r->store,
+                                 .act = run_act,
+                                 .metrics = run_metrics,
+                                 .arg = r,
+                                 .writer = r->writer_desc};
+    int rc = cr_serving_start(&r->sv, &r->cfg, NULL, r->cfg.store_path, &b, "run");
+    r->serving = rc == 0;
+    return rc;
+}
+
 static int start(struct run *r)
 {
     /* before any thread exists: SIGHUP goes to the reload thread only */
@@ -455,7 +508,7 @@ static int start(struct run *r)
     r->rl = cr_reload_start(r->pl, r->rs, &rlo, r->err, sizeof r->err);
     if (r->err[0]) /* a missing pid file only disables `corral reload`, not SIGHUP */
         fprintf(stderr, "corral run: hot reload: %s\n", r->err);
-    return 0;
+    return serve(r);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -524,6 +577,10 @@ static int ingest_files(struct run *r)
  * store and its threads stop. */
 static int finish(struct run *r)
 {
+    if (r->serving) { /* no move may wait on a writer that is about to stop */
+        cr_serving_stop(&r->sv);
+        r->serving = 0;
+    }
     if (r->rl) {
         cr_reload_stop(r->rl);
         cr_reload_get_stats(r->rl, &r->rls);
@@ -592,6 +649,8 @@ static int report(struct run *r)
 
 static void teardown(struct run *r)
 {
+    if (r->serving)
+        cr_serving_stop(&r->sv);
     if (r->pl && !r->finished) {
         char err[1024];
         if (r->rl)

@@ -458,3 +458,15 @@ void cr_pipeline_stats_json(FILE *f, const struct cr_pipeline_stats *st)
                 (unsigned long long)st->events.rejected_by[c]);
     fprintf(f, "}");
 }
+
+int cr_pipeline_act(struct cr_pipeline *pl, const struct cr_action *a, char **json, char *err,
+                    size_t errlen)
+{
+    return cr_writer_act(pl->writer, a, json, err, errlen);
+}
+
+void cr_pipeline_writer_published(struct cr_pipeline *pl, struct cr_writer_stats *st,
+                                  int64_t *last_epoch_ms)
+{
+    cr_writer_published(pl->writer, st, last_epoch_ms);
+}

@@ -141,6 +141,16 @@ void cr_pipeline_submit(struct cr_pipeline *pl, struct cr_batch *b);
 /* Give back a batch that was not submitted. */
 void cr_pipeline_put_batch(struct cr_pipeline *pl, struct cr_batch *b);
 /* 1 if the store failed: ingest should stop reading. */
+/* A person's move while the run writes the store (the HTTP API of a
+ * `corral run` with serve.listen): applied by the writer thread in its next
+ * batch, returning once durable (writer.h, cr_writer_act). Any thread. */
+struct cr_action;
+int cr_pipeline_act(struct cr_pipeline *pl, const struct cr_action *a, char **json, char *err,
+                    size_t errlen);
+/* The writer's counters as of its last commit and the wall-clock ms of the
+ * last durable checkpoint (0: none), from any thread (/metrics). */
+void cr_pipeline_writer_published(struct cr_pipeline *pl, struct cr_writer_stats *st,
+                                  int64_t *last_epoch_ms);
 int cr_pipeline_failed(struct cr_pipeline *pl);
 const struct cr_config *cr_pipeline_config(const struct cr_pipeline *pl);
 

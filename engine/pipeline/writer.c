@@ -3,6 +3,7 @@
  */
 #include "engine/pipeline/writer.h"
 
+#include "engine/grade/action.h"
 #include "engine/grade/assess.h"
 #include "engine/grade/lifecycle.h"
 #include "engine/grade/topology.h"
@@ -40,6 +41,12 @@ struct cr_writer {
     _Atomic int failed;
     char err[1280];
     struct cr_writer_stats stats;
+    int closed; /* under mu: the writer stopped taking messages (actions fail) */
+    /* what other threads may read (under pub_mu): the counters as of the
+     * last commit, and when the last checkpoint became durable */
+    pthread_mutex_t pub_mu;
+    struct cr_writer_stats published;
+    int64_t last_epoch_ms;
 
     /* checkpoints: epochs wait here until their positions and every
      * shard's snapshot arrived */
@@ -65,6 +72,32 @@ struct cr_writer {
     } * ep;
     int nep, ep_cap;
 };
+
+/* An action's way back to the thread that sent it (on that thread's
+ * stack: the sender waits until done). */
+struct cr_wreply {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, rc;
+    char *json;
+    char err[512];
+};
+
+struct cr_waction {
+    struct cr_action a;
+    struct cr_wreply *reply;
+};
+
+static void reply(struct cr_wreply *r, int rc, const char *err)
+{
+    pthread_mutex_lock(&r->mu);
+    r->rc = rc;
+    if (err && err != r->err)
+        snprintf(r->err, sizeof r->err, "%s", err);
+    r->done = 1;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
 
 struct cr_wmsg *cr_wmsg_incident(struct cr_version *v)
 {
@@ -283,6 +316,18 @@ static char *graded_json(struct cr_writer *w, struct cr_version *v, struct cr_wr
     return out;
 }
 
+/* The counters other threads may read (cr_writer_published). */
+static void publish(struct cr_writer *w, int epoch)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pthread_mutex_lock(&w->pub_mu);
+    w->published = w->stats;
+    if (epoch)
+        w->last_epoch_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    pthread_mutex_unlock(&w->pub_mu);
+}
+
 /* The wall clock passed a rung for some open outages: grade each again
  * (assess.h, cr_assess_regrade) and store those that rose, in one
  * transaction. */
@@ -331,6 +376,7 @@ static void regrade_open(struct cr_writer *w)
     produce_output(w);
     w->stats.regraded += raised;
     w->stats.commits++;
+    publish(w, 0);
 }
 
 /* Write one list of messages in one transaction, with an epoch's state
@@ -343,7 +389,35 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
         ok = 0;
     }
     struct cr_writer_stats delta = {0};
+    struct cr_wreply *replies[64];
+    int nreplies = 0;
     for (struct cr_wmsg *m = list; m; m = m->next) {
+        if (m->kind == CR_W_ACTION) {
+            struct cr_waction *wa = (struct cr_waction *)m->raw;
+            struct cr_wreply *r = wa->reply;
+            if (!ok) {
+                reply(r, CR_ACTION_ERROR, "the store failed: nothing was changed");
+                continue;
+            }
+            free(r->json);
+            r->json = NULL;
+            r->rc = cr_action_store(w->store, &wa->a, &w->assess, cr_assess_now(), &r->json, r->err,
+                                    sizeof r->err);
+            if (r->rc == CR_ACTION_ERROR) {
+                fail(w, "applying an analyst's move");
+                ok = 0;
+            } else if (r->rc == CR_ACTION_DONE && r->json && w->out.send) {
+                if (w->nout == w->out_cap) {
+                    w->out_cap = w->out_cap ? w->out_cap * 2 : 64;
+                    w->out_json = realloc(w->out_json, w->out_cap * sizeof *w->out_json);
+                    if (!w->out_json)
+                        abort();
+                }
+                w->out_json[w->nout++] = strdup(r->json);
+            }
+            replies[nreplies++] = r; /* answered once the batch is durable */
+            continue;
+        }
         if (ok && m->kind == CR_W_INCIDENT) {
             struct cr_version *v = m->version;
             char *json = graded_json(w, v, &delta);
@@ -417,8 +491,12 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
         if (cr_store_commit(w->store) != 0) {
             fail(w, "commit");
             drop_output(w);
+            for (int i = 0; i < nreplies; i++)
+                reply(replies[i], CR_ACTION_ERROR, "the store failed: nothing was changed");
             return 0;
         }
+        for (int i = 0; i < nreplies; i++)
+            reply(replies[i], replies[i]->rc, NULL);
         cr_crash_point(CR_CRASH_TXN);
         if (ep)
             cr_crash_point(CR_CRASH_EPOCH);
@@ -431,13 +509,15 @@ static int write_batch(struct cr_writer *w, struct cr_wmsg *list, struct epoch *
         w->stats.rejects_not_kept += delta.rejects_not_kept;
         w->stats.state_bytes += delta.state_bytes;
         w->stats.commits++;
-        if (ep) {
+        if (ep)
             w->stats.epochs++;
-            if (w->durable_cb)
-                w->durable_cb(w->durable_arg, ep->epoch);
-        }
+        publish(w, ep != NULL);
+        if (ep && w->durable_cb)
+            w->durable_cb(w->durable_arg, ep->epoch);
         return 1;
     }
+    for (int i = 0; i < nreplies; i++)
+        reply(replies[i], CR_ACTION_ERROR, "the store failed: nothing was changed");
     drop_output(w);
     if (!atomic_load(&w->failed))
         cr_store_abort(w->store);
@@ -500,7 +580,7 @@ static void *writer_main(void *arg)
     struct cr_writer *w = arg;
     pthread_setname_np(pthread_self(), "cr-writer");
     struct cr_wmsg *pending = NULL, *pending_tail = NULL;
-    size_t npending = 0;
+    size_t npending = 0, nactions = 0;
     int64_t last_commit = cr_mono_ms();
     for (;;) {
         pthread_mutex_lock(&w->mu);
@@ -538,7 +618,7 @@ static void *writer_main(void *arg)
                 if (npending) {
                     write_batch(w, pending, NULL);
                     pending = pending_tail = NULL;
-                    npending = 0;
+                    npending = nactions = 0;
                     last_commit = cr_mono_ms();
                 }
                 const struct cr_wgrading *g = (const struct cr_wgrading *)m->raw;
@@ -559,7 +639,7 @@ static void *writer_main(void *arg)
                     pop_epoch(w);
                     write_batch(w, pending, &e);
                     pending = pending_tail = NULL;
-                    npending = 0;
+                    npending = nactions = 0;
                     last_commit = cr_mono_ms();
                 }
                 continue;
@@ -570,17 +650,19 @@ static void *writer_main(void *arg)
                 pending = m;
             pending_tail = m;
             npending++;
-            if (npending >= CR_WRITER_MAX_TXN_ITEMS) {
+            nactions += m->kind == CR_W_ACTION;
+            if (npending >= CR_WRITER_MAX_TXN_ITEMS || nactions == 64) {
                 write_batch(w, pending, NULL);
                 pending = pending_tail = NULL;
-                npending = 0;
+                npending = nactions = 0;
                 last_commit = cr_mono_ms();
             }
         }
-        if (npending && (done || cr_mono_ms() - last_commit >= w->commit_interval_ms)) {
+        /* a person waits for an action: its batch goes now */
+        if (npending && (done || nactions || cr_mono_ms() - last_commit >= w->commit_interval_ms)) {
             write_batch(w, pending, NULL);
             pending = pending_tail = NULL;
-            npending = 0;
+            npending = nactions = 0;
             last_commit = cr_mono_ms();
         }
         if (!npending && cr_mono_ms() >= w->next_regrade) {
@@ -590,6 +672,7 @@ static void *writer_main(void *arg)
         if (done && !npending) {
             pthread_mutex_lock(&w->mu);
             int empty = w->head == NULL;
+            w->closed = empty; /* from here an action is refused, not lost */
             pthread_mutex_unlock(&w->mu);
             if (empty)
                 break;
@@ -623,6 +706,7 @@ struct cr_writer *cr_writer_start(struct cr_store *store, int senders, int64_t c
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     pthread_cond_init(&w->roomy, NULL);
+    pthread_mutex_init(&w->pub_mu, NULL);
     w->store = store;
     w->senders_left = senders;
     w->commit_interval_ms = commit_interval_ms > 0 ? commit_interval_ms : 1;
@@ -740,6 +824,50 @@ int cr_writer_join(struct cr_writer *w, struct cr_writer_stats *stats, char *err
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->roomy);
+    pthread_mutex_destroy(&w->pub_mu);
     free(w);
     return rc;
+}
+
+int cr_writer_act(struct cr_writer *w, const struct cr_action *a, char **json, char *err,
+                  size_t errlen)
+{
+    *json = NULL;
+    struct cr_wreply r = {.rc = CR_ACTION_ERROR};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    struct cr_wmsg *m = calloc(1, sizeof *m + sizeof(struct cr_waction));
+    if (!m)
+        abort();
+    m->kind = CR_W_ACTION;
+    struct cr_waction *wa = (struct cr_waction *)m->raw;
+    wa->a = *a;
+    wa->reply = &r;
+    m->rawlen = sizeof *wa;
+    pthread_mutex_lock(&w->mu);
+    int closed = w->closed || atomic_load(&w->failed);
+    pthread_mutex_unlock(&w->mu);
+    if (closed) {
+        free(m);
+        snprintf(err, errlen, "the engine has stopped writing the store");
+    } else {
+        cr_writer_send(w, m); /* the writer frees it */
+        pthread_mutex_lock(&r.mu);
+        while (!r.done)
+            pthread_cond_wait(&r.cv, &r.mu);
+        pthread_mutex_unlock(&r.mu);
+        snprintf(err, errlen, "%s", r.err);
+        *json = r.json;
+    }
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
+    return closed ? CR_ACTION_ERROR : r.rc;
+}
+
+void cr_writer_published(struct cr_writer *w, struct cr_writer_stats *st, int64_t *last_epoch_ms)
+{
+    pthread_mutex_lock(&w->pub_mu);
+    *st = w->published;
+    *last_epoch_ms = w->last_epoch_ms;
+    pthread_mutex_unlock(&w->pub_mu);
 }

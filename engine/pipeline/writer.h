@@ -47,6 +47,7 @@ enum cr_wmsg_kind {
     CR_W_SNAPSHOT = 4, /* raw = a shard's state delta for `epoch` */
     CR_W_EPOCH = 5,    /* raw = struct cr_position[npositions] of `epoch` */
     CR_W_GRADING = 6,  /* raw = struct cr_wgrading: grade with these from here (a reload) */
+    CR_W_ACTION = 7,   /* raw = struct cr_waction: a person's move, from the HTTP API */
 };
 
 /* A message to the writer: small (an incident travels as a pointer to its
@@ -151,6 +152,19 @@ void cr_writer_send_versions(struct cr_writer *w, struct cr_version *head);
 /* Send a list linked through ->next in one lock. */
 void cr_writer_send_list(struct cr_writer *w, struct cr_wmsg *head, struct cr_wmsg *tail, size_t n);
 int cr_writer_failed(struct cr_writer *w);
+/* A person's move (engine/grade/action.h) while the engine writes the
+ * store, from any thread (the HTTP API's): the writer applies it in its
+ * next batch, in order with the incidents before it, and commits that
+ * batch at once; this returns when the batch is durable (or failed), with
+ * the CR_ACTION_* result and the incident as it now is in *json
+ * (malloc'd). After the writer stopped it returns CR_ACTION_ERROR. */
+struct cr_action;
+int cr_writer_act(struct cr_writer *w, const struct cr_action *a, char **json, char *err,
+                  size_t errlen);
+/* The counters as of the last commit, from any thread (the /metrics of a
+ * running engine); and the wall-clock ms of the last durable checkpoint
+ * (0: none yet). */
+void cr_writer_published(struct cr_writer *w, struct cr_writer_stats *st, int64_t *last_epoch_ms);
 /* Waits for every sender's DONE, commits the rest, stops the thread.
  * Returns 0, or -1 if a store error happened (message in err). */
 int cr_writer_join(struct cr_writer *w, struct cr_writer_stats *stats, char *err, size_t errlen);
