@@ -2,11 +2,14 @@
 # Build corral and run every test: the normal build with warnings as errors,
 # then the tests again in an address+undefined sanitizer build, then the
 # threaded ones (pipeline, Kafka, reload, event time, resume) against a
+# (the web page is tested in Debian's headless chromium: ui_browser)
 # ThreadSanitizer build of the corral binary: any race report fails the run.
 # Usage: bash tests/run.sh        (from the project root; installs missing packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install-deps
+bash .ci/install-deps --tests
+# playwright-core for the browser test (tests/browser/package-lock.json)
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
 jobs=$(nproc)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORRAL_WERROR=ON >/dev/null
