@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build corral and run every test: the normal build with warnings as errors,
 # then the tests again in an address+undefined sanitizer build, then the
-# threaded ones (pipeline, Kafka, reload, event time, resume) against a
+# threaded ones (pipeline, Kafka, reload, event time, resume, the API) against a
 # (the web page is tested in Debian's headless chromium: ui_browser)
 # ThreadSanitizer build of the corral binary: any race report fails the run.
 # Usage: bash tests/run.sh        (from the project root; installs missing packages)
@@ -32,7 +32,7 @@ cmake --build build-tsan -j "$jobs"
 tsan_logs=$(mktemp -d /tmp/corral-tsan-XXXXXX)
 (cd build-tsan && TSAN_OPTIONS="log_path=$tsan_logs/corral suppressions=$PWD/../tests/tsan.supp" \
     ctest --output-on-failure -j "$jobs" \
-    -R '^test_(pipeline|kafka|reload|event_time|resume|ingest)$')
+    -R '^test_(pipeline|kafka|reload|event_time|resume|ingest|serve_run|api)$')
 if [ -n "$(ls -A "$tsan_logs")" ]; then
     echo "ThreadSanitizer reported races:" >&2
     cat "$tsan_logs"/* >&2

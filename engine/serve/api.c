@@ -291,11 +291,10 @@ static void act(struct cr_req *r, const char *id, const char *verb)
         for (size_t i = 0; i < 4; i++)
             ok |= !strcmp(k, known[i]) && json_is_string(val);
         if (!ok) {
+            cr_http_error(r, 400, "unknown or non-string member '%s' (note, to, level, input)",
+                          k); /* k belongs to body: the reply first */
             json_decref(body);
-            return cr_http_error(r, 400,
-                                 "unknown or non-string member '%s' (note, to, level, "
-                                 "input)",
-                                 k);
+            return;
         }
     }
     if (note && strlen(note) >= sizeof a.note) {

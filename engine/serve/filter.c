@@ -401,7 +401,8 @@ int cr_filter_maybe(const struct cr_filter *f, const char *json, size_t len)
         if (!hit)
             return 0;
     }
-    const struct cr_filter_values *exact[] = {&f->rule, &f->level, &f->tenant, &f->system};
+    const struct cr_filter_values *exact[] = {&f->rule, &f->level, &f->tenant, &f->system,
+                                              &f->status};
     for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
         if (exact[i]->n && !any_quoted(json, len, exact[i]))
             return 0;
