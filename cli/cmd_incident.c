@@ -20,6 +20,7 @@
  */
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/remote.h"
 
 #include "base/impact.h"
 #include "engine/assets/inventory.h"
@@ -58,7 +59,10 @@ static const char usage[] =
     "                             outage that went on crosses rungs (a running\n"
     "                             `corral run` does this every regrade.interval)\n"
     "\n"
-    "  --store DIR       store directory (required)\n"
+    "  --store DIR       store directory (required, unless --server)\n"
+    "  --server URL      act through a running `corral serve` or `corral run` (who acts\n"
+    "                    and in which role come from the token; ID in full)\n"
+    "  --token-file F    with --server: the API token, on the file's first line\n"
     "  --actor NAME      who acts (required for every action but show)\n"
     "  --role ROLE       administrator, operator (default), tenant or supervisor\n"
     "  --note TEXT       a note for the history entry of the move\n"
@@ -184,6 +188,62 @@ static int regrade_all(struct cr_store *s, const struct cr_assessor *a, int64_t 
     return 0;
 }
 
+/* `--server`: the same action as a request to the API. */
+static int remote_incident(const char *server, const char *token_file, const char *action,
+                           const char *id, const char *arg, const char *note, int level, int state)
+{
+    struct cr_remote rm;
+    if (cr_remote_init(&rm, server, token_file, stderr) != 0)
+        return 1;
+    char path[256];
+    json_t *body = json_object();
+    if (!strcmp(action, "show")) {
+        snprintf(path, sizeof path, "/api/v1/incidents/%s", id);
+    } else {
+        snprintf(path, sizeof path, "/api/v1/incidents/%s/%s", id, action);
+        if (!strcmp(action, "note"))
+            json_object_set_new(body, "note", json_string(arg));
+        else if (note)
+            json_object_set_new(body, "note", json_string(note));
+        if (!strcmp(action, "transition"))
+            json_object_set_new(body, "to", json_string(cr_state_name(state)));
+        if (!strcmp(action, "confirm-level"))
+            json_object_set_new(body, "level", json_string(cr_reg_level_name(level)));
+        if (!strcmp(action, "input"))
+            json_object_set_new(body, "input", json_string(arg));
+    }
+    char *b = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char *out = NULL;
+    long st = cr_remote_call(&rm, !strcmp(action, "show") ? "GET" : "POST", path,
+                             !strcmp(action, "show") ? NULL : b, &out, NULL, stderr);
+    free(b);
+    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
+    int rc = 1;
+    if (st == 200 && o && !strcmp(action, "show")) {
+        char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", t ? t : "");
+        free(t);
+        rc = 0;
+    } else if (st == 200 && o) {
+        json_t *h = json_object_get(o, "history");
+        json_t *last = json_array_get(h, json_array_size(h) ? json_array_size(h) - 1 : 0);
+        printf("%s: %s (%s by %s)\n", id, json_string_value(json_object_get(o, "status")), action,
+               json_string_value(json_object_get(last, "actor")));
+        rc = 0;
+    } else if (st > 0) {
+        const char *why = json_string_value(json_object_get(o, "error"));
+        fprintf(stderr, "corral incident: %s: %s: %s\n", id,
+                st == 409 || st == 403 ? "refused" : "failed",
+                why   ? why
+                : out ? out
+                      : "");
+    }
+    json_decref(o);
+    free(out);
+    return rc;
+}
+
 int cr_cmd_incident(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -192,11 +252,14 @@ int cr_cmd_incident(int argc, char **argv)
         {"role", required_argument, NULL, 'r'},
         {"note", required_argument, NULL, 'n'},
         {"config", required_argument, NULL, 'c'},
+        {"server", required_argument, NULL, 'R'},
+        {"token-file", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "incident", *dir = NULL, *actor = NULL, *note = NULL, *config = NULL;
-    int role = CR_ROLE_OPERATOR, c;
+    const char *server = NULL, *token_file = NULL;
+    int role = CR_ROLE_OPERATOR, role_given = 0, c;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
@@ -207,7 +270,14 @@ int cr_cmd_incident(int argc, char **argv)
         case 'a':
             actor = optarg;
             break;
+        case 'R':
+            server = optarg;
+            break;
+        case 'K':
+            token_file = optarg;
+            break;
         case 'r':
+            role_given = 1;
             if ((role = cr_role_parse(optarg)) < 0)
                 return cr_cli_usage(stderr, cmd,
                                     "unknown role '%s' (administrator, operator, tenant, "
@@ -257,6 +327,16 @@ int cr_cmd_incident(int argc, char **argv)
             return cr_cli_usage(stderr, cmd, "invalid level '%s' (I, II, III or IV)", args[2]);
     }
     int show = !strcmp(action, "show"), regrade = !strcmp(action, "regrade");
+    if (server) {
+        if (dir || actor || role_given || config)
+            return cr_cli_usage(stderr, cmd,
+                                "with --server, who acts and under which policy is the "
+                                "server's: no --store, --actor, --role or -c");
+        if (strlen(args[1]) != 32)
+            return cr_cli_usage(stderr, cmd, "with --server, give the incident's full 32-digit id");
+        return remote_incident(server, token_file, action, args[1], nargs > 2 ? args[2] : NULL,
+                               note, level, state);
+    }
     if (!dir)
         return cr_cli_usage(stderr, cmd, "--store DIR is required");
     if (!show && !regrade && !actor)

@@ -33,6 +33,7 @@
  */
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/remote.h"
 #include "cli/text_out.h"
 
 #include "engine/store/csv.h"
@@ -55,7 +56,9 @@ static const char query_usage[] =
     "Usage: corral query --store DIR [options]\n"
     "List stored incidents, newest first_seen first.\n"
     "\n"
-    "  --store DIR       store directory (required)\n"
+    "  --store DIR       store directory (required, unless --server)\n"
+    "  --server URL      ask a running `corral serve` or `corral run` (http://127.0.0.1:8780)\n"
+    "  --token-file F    with --server: the API token, on the file's first line\n"
     "  --since T         incidents active at or after T (last_seen >= T)\n"
     "  --until T         incidents that began at or before T (first_seen <= T)\n"
     "                    T is RFC 3339 (2026-11-21T19:55:00Z), a date (2026-11-21,\n"
@@ -214,6 +217,46 @@ static int print_incident(const char *json, size_t len, void *arg)
     return ferror(q->out) ? 1 : 0;
 }
 
+/* `--server`: every page of /api/v1/incidents (whole records: the
+ * export, which streams them in first_seen order) through print_incident. */
+static int remote_query(const char *server, const char *token_file, const char *qs,
+                        enum cr_out_format fmt, size_t limit, FILE *out, FILE *err)
+{
+    struct cr_remote rm;
+    if (cr_remote_init(&rm, server, token_file, err) != 0)
+        return 1;
+    char path[4200], *body = NULL;
+    snprintf(path, sizeof path, "/api/v1/export?format=ndjson%s%s", qs[0] ? "&" : "", qs);
+    long st = cr_remote_call(&rm, "GET", path, NULL, &body, NULL, err);
+    if (st != 200) {
+        if (st > 0)
+            fprintf(err, "corral query: %s answered %ld: %s", server, st, body ? body : "\n");
+        free(body);
+        return 1;
+    }
+    struct qout qo = {out, err, fmt, 0, NULL, NULL, 0, cr_assess_now(), limit, 0, 0};
+    if (fmt == CR_OUT_TABLE)
+        table_row(out, "FIRST_SEEN", "PRIO", "LEVEL", "STATUS", "CATEGORY", "ENTITIES", "EVENTS",
+                  "TITLE", "ID");
+    else if (fmt == CR_OUT_CSV)
+        fputs(cr_incident_csv_header, out);
+    size_t printed = 0;
+    for (char *p = body, *nl; p && *p && (!limit || printed < limit); p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len && print_incident(p, len, &qo) != 0)
+            break;
+        printed += len > 0;
+    }
+    free(body);
+    fflush(out);
+    if (qo.bad) {
+        fprintf(err, "corral query: %d incident(s) from the server were not JSON\n", qo.bad);
+        return 1;
+    }
+    return ferror(out) ? 1 : 0;
+}
+
 int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
 {
     static const struct option longopts[] = {
@@ -228,6 +271,8 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         {"level", required_argument, NULL, 'L'},
         {"status", required_argument, NULL, 'T'},
         {"overdue", no_argument, NULL, 'O'},
+        {"server", required_argument, NULL, 'R'},
+        {"token-file", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -236,7 +281,7 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
     char prio[3] = "";
     struct cr_query q = CR_QUERY_ALL;
     enum cr_out_format fmt = CR_OUT_TABLE;
-    const char *level = NULL, *state = NULL;
+    const char *level = NULL, *state = NULL, *server = NULL, *token_file = NULL;
     int overdue = 0;
     int c;
 
@@ -304,6 +349,12 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         case 'O':
             overdue = 1;
             break;
+        case 'R':
+            server = optarg;
+            break;
+        case 'K':
+            token_file = optarg;
+            break;
         case 'h':
             fputs(query_usage, out);
             return 0;
@@ -313,6 +364,32 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
     }
     if (optind < argc)
         return cr_cli_usage(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (server && dir)
+        return cr_cli_usage(err, cmd, "give --store DIR or --server URL, not both");
+    if (server) {
+        /* the same filters, asked of the server: its answer is the same
+         * stored JSON, printed by the same code */
+        char qs[4096] = "";
+        size_t n = 0;
+        char t[40];
+        if (q.since_ms != INT64_MIN)
+            cr_time_format(q.since_ms, t, sizeof t), cr_remote_param(qs, sizeof qs, &n, "from", t);
+        if (q.until_ms != INT64_MAX)
+            cr_time_format(q.until_ms, t, sizeof t), cr_remote_param(qs, sizeof qs, &n, "to", t);
+        if (q.category)
+            cr_remote_param(qs, sizeof qs, &n, "category", q.category);
+        if (q.priority)
+            cr_remote_param(qs, sizeof qs, &n, "priority", q.priority);
+        if (q.entity)
+            cr_remote_param(qs, sizeof qs, &n, "entity", q.entity);
+        if (level)
+            cr_remote_param(qs, sizeof qs, &n, "reg_level", level);
+        if (state)
+            cr_remote_param(qs, sizeof qs, &n, "status", state);
+        if (overdue)
+            cr_remote_param(qs, sizeof qs, &n, "overdue", "true");
+        return remote_query(server, token_file, qs, fmt, q.limit, out, err);
+    }
     if (!dir)
         return cr_cli_usage(err, cmd, "--store DIR is required");
 

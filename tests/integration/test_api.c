@@ -797,3 +797,62 @@ Test(api, overdue_is_the_command_lines_overdue)
     cr_expect(strstr(out, line), "%s not in %s", line, out);
     free(out);
 }
+
+Test(api, the_command_line_asks_a_running_server)
+{
+    serve();
+    char tf[4200], cmd[16384], *out = NULL;
+    const char *who[] = {OPER, EDU, SUPER};
+    for (int i = 0; i < 3; i++) {
+        snprintf(tf, sizeof tf, "%s/token-%d", tmp, i);
+        cr_assert_eq(cr_test_write_file(tf, who[i], strlen(who[i])), 0);
+    }
+    /* the same incidents as the store gives, in the same order */
+    snprintf(cmd, sizeof cmd, "'%s' query --server %s --token-file '%s/token-0' --format ndjson",
+             CORRAL_BINARY, srv.url, tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", out);
+    json_t *got = ndjson(out), *ids = json_array();
+    free(out);
+    for (size_t i = 0; i < json_array_size(got); i++)
+        json_array_append(ids, json_object_get(json_array_get(got, i), "id"));
+    json_decref(got);
+    same_ids(ids, oracle(p_all, NULL), "query --server");
+    /* a tenant's token: its own */
+    snprintf(cmd, sizeof cmd,
+             "'%s' query --server %s --token-file '%s/token-1' --format csv --status detected",
+             CORRAL_BINARY, srv.url, tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", out);
+    int rows = 0;
+    for (char *l = strtok(out, "\r\n"); l; l = strtok(NULL, "\r\n"))
+        if (rows++)
+            cr_expect(strstr(l, ",t-edu"), "a row of another tenant: %s", l);
+    cr_expect_gt(rows, 1);
+    free(out);
+    /* a move, and the incident as the server has it */
+    const char *id = pick(1);
+    snprintf(cmd, sizeof cmd,
+             "'%s' incident ack %s --server %s --token-file '%s/token-0' --note 'from the shell' "
+             "2>&1",
+             CORRAL_BINARY, id, srv.url, tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", out);
+    cr_expect(strstr(out, "acknowledged (ack by li.wei)"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' incident show %s --server %s --token-file '%s/token-1'",
+             CORRAL_BINARY, id, srv.url, tmp);
+    cr_assert_eq(cr_test_run(cmd, &out), 0, "%s", out);
+    json_t *o = json_loads(out, 0, NULL);
+    cr_expect_str_eq(str(o, "status"), "acknowledged");
+    json_decref(o);
+    free(out);
+    /* refusals come back with the server's reason */
+    snprintf(cmd, sizeof cmd,
+             "'%s' incident transition %s closed --server %s --token-file '%s/token-2' 2>&1",
+             CORRAL_BINARY, id, srv.url, tmp);
+    cr_expect_eq(cr_test_run(cmd, &out), 1);
+    cr_expect(strstr(out, "refused: the supervisor role may not"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' incident ack %.12s --server %s --token-file '%s/token-0' 2>&1",
+             CORRAL_BINARY, id, srv.url, tmp);
+    cr_expect_eq(cr_test_run(cmd, &out), 2, "a prefix needs the store: %s", out);
+    free(out);
+}
