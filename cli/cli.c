@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
 {
@@ -122,4 +123,12 @@ int cr_cli_load_assets(const struct cr_config *cfg, const struct cr_grade_policy
         return CR_EXIT_CONFIG;
     }
     return 0;
+}
+
+const char *cr_cli_default_config(void)
+{
+    const char *e = getenv("CORRAL_CONFIG");
+    if (e && *e)
+        return e;
+    return access(CORRAL_DEFAULT_CONFIG, R_OK) == 0 ? CORRAL_DEFAULT_CONFIG : NULL;
 }

@@ -26,6 +26,11 @@ int cr_cli_usage(FILE *err, const char *cmd, const char *fmt, ...)
  * or -1 if s is not one. */
 int cr_cli_parse_count(const char *s, int *out);
 
+/* The config a command uses without -c: $CORRAL_CONFIG, else the installed
+ * one (CORRAL_DEFAULT_CONFIG, /etc/corral/corral.yaml for a /usr install)
+ * if it exists; NULL if neither. */
+const char *cr_cli_default_config(void);
+
 struct cr_config;
 struct cr_ruleset;
 /* Load CONFIG into *cfg. On failure prints every "file:line: reason" on

@@ -59,7 +59,10 @@ int cr_cmd_check(int argc, char **argv)
     if (optind < argc)
         return cr_cli_usage(stderr, "check", "unexpected argument '%s'", argv[optind]);
     if (!config)
-        return cr_cli_usage(stderr, "check", "%s", "-c CONFIG is required");
+        config = cr_cli_default_config();
+    if (!config)
+        return cr_cli_usage(stderr, "check", "-c CONFIG is required (there is no %s)",
+                            CORRAL_DEFAULT_CONFIG);
     struct cr_config cfg;
     struct cr_ruleset *rs = NULL;
     struct cr_inventory *inv = NULL;

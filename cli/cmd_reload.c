@@ -133,7 +133,10 @@ int cr_cmd_reload(int argc, char **argv)
     if (optind < argc)
         return cr_cli_usage(stderr, "reload", "unexpected argument '%s'", argv[optind]);
     if (!config)
-        return cr_cli_usage(stderr, "reload", "%s", "-c CONFIG is required");
+        config = cr_cli_default_config();
+    if (!config)
+        return cr_cli_usage(stderr, "reload", "-c CONFIG is required (there is no %s)",
+                            CORRAL_DEFAULT_CONFIG);
 
     /* 1. the check: the same loading as `corral run`, through the same cache */
     static char err[65536];

@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/serving.h"
 
+#include "base/notify.h"
 #include "engine/assets/inventory.h"
 #include "engine/grade/policy.h"
 #include "engine/config/config.h"
@@ -36,6 +37,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +75,9 @@ struct run {
     struct cr_kafka_stats kst;
     uint64_t bytes;
     char err[1024];
+    pthread_t watchdog; /* WATCHDOG=1 to systemd while the writer is healthy */
+    int watching;
+    _Atomic int watch_stop;
     struct cr_serving sv; /* the HTTP API, when serve.listen is set */
     int serving;
     char writer_desc[64];
@@ -302,7 +308,10 @@ static int parse_args(struct run_args *a, int argc, char **argv)
     if (optind < argc)
         return cr_cli_usage(stderr, "run", "unexpected argument '%s'", argv[optind]);
     if (!a->config)
-        return cr_cli_usage(stderr, "run", "%s", "-c CONFIG is required");
+        a->config = cr_cli_default_config();
+    if (!a->config)
+        return cr_cli_usage(stderr, "run", "-c CONFIG is required (there is no %s)",
+                            CORRAL_DEFAULT_CONFIG);
     if (a->resume && !a->ninputs)
         return cr_cli_usage(stderr, "run", "%s",
                             "--resume applies to --input (Kafka runs always resume)");
@@ -456,6 +465,47 @@ static void run_metrics(void *arg, FILE *out)
             last_epoch ? (double)(now - last_epoch) / 1000.0 : -1.0);
     fprintf(out, "# HELP corral_running 1 while corral run ingests.\n# TYPE corral_running "
                  "gauge\ncorral_running 1\n");
+}
+
+/* systemd's watchdog (WatchdogSec=): a ping every half interval while the
+ * store writer has not failed. A run whose writer failed stops pinging and
+ * systemd restarts it; a run that hangs elsewhere still pings, so the
+ * watchdog covers the writer, not every thread. */
+static void *watchdog_main(void *arg)
+{
+    struct run *r = arg;
+    uint64_t usec = cr_notify_watchdog_usec() / 2;
+    pthread_setname_np(pthread_self(), "cr-watchdog");
+    while (!atomic_load(&r->watch_stop)) {
+        if (!cr_pipeline_failed(r->pl))
+            cr_notify("WATCHDOG=1");
+        for (uint64_t slept = 0; slept < usec && !atomic_load(&r->watch_stop); slept += 50000) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+static void notify_started(struct run *r)
+{
+    char st[256];
+    snprintf(st, sizeof st, "READY=1\nSTATUS=%s%s%s",
+             r->a.ninputs ? "reading files" : "consuming Kafka", r->serving ? ", serving " : "",
+             r->serving ? cr_server_url(r->sv.srv) : "");
+    cr_notify(st);
+    if (cr_notify_watchdog_usec() && pthread_create(&r->watchdog, NULL, watchdog_main, r) == 0)
+        r->watching = 1;
+}
+
+static void notify_stopping(struct run *r)
+{
+    cr_notify("STOPPING=1");
+    if (r->watching) {
+        atomic_store(&r->watch_stop, 1);
+        pthread_join(r->watchdog, NULL);
+        r->watching = 0;
+    }
 }
 
 static int serve(struct run *r)
@@ -649,6 +699,7 @@ static int report(struct run *r)
 
 static void teardown(struct run *r)
 {
+    notify_stopping(r);
     if (r->serving)
         cr_serving_stop(&r->sv);
     if (r->pl && !r->finished) {
@@ -680,7 +731,9 @@ int cr_cmd_run(int argc, char **argv)
         return rc;
     if ((rc = configure(&r)) == 0 && (rc = open_inputs(&r)) == 0 && (rc = open_store(&r)) == 0 &&
         (rc = start(&r)) == 0) {
+        notify_started(&r);
         rc = r.a.ninputs ? ingest_files(&r) : ingest_kafka(&r);
+        notify_stopping(&r);
         int frc = finish(&r);
         if (frc)
             rc = frc;

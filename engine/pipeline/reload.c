@@ -11,6 +11,8 @@
  * are then.
  */
 #include "engine/pipeline/reload.h"
+
+#include "base/notify.h"
 #include "engine/grade/policy.h"
 #include "engine/assets/inventory.h"
 #include "base/clock.h"
@@ -282,7 +284,9 @@ static void *reload_main(void *arg)
             continue;
         if (atomic_load(&r->stop))
             break;
+        cr_notify_reloading(); /* systemd: ExecReload waits for READY=1 again */
         reload_once(r);
+        cr_notify("READY=1");
     }
     return NULL;
 }
