@@ -17,6 +17,10 @@
  *   sort            -first_seen (default), first_seen, -last_seen,
  *                   last_seen, priority (P1 first), reg_level (I first)
  *   page_size       1..1000 (default 50); cursor: next_cursor of a page
+ * Cost: first_seen orders read the index and stop after a page of matches;
+ * the other orders, and a filter that matches rarely (q, a rare tenant),
+ * walk every incident in the time bounds (seconds on a million: narrow
+ * them with from/to).
  * A parameter given more than once matches any of its values; different
  * parameters must all match (entity: each name must match one of the
  * values given for it). An unknown parameter or a bad value is refused
