@@ -856,3 +856,32 @@ Test(api, the_command_line_asks_a_running_server)
     cr_expect_eq(cr_test_run(cmd, &out), 2, "a prefix needs the store: %s", out);
     free(out);
 }
+
+Test(api, https_when_given_a_certificate)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s/key.pem' -out '%s/cert.pem' "
+             "-days 1 -subj /CN=127.0.0.1 2>/dev/null",
+             tmp, tmp);
+    cr_assert_eq(cr_test_run(cmd, NULL), 0, "openssl makes a test certificate");
+    cr_assert_eq(cr_test_serve(&srv, tmp, "tls",
+                               "serve --store '%s/st' --tokens '%s/tokens.yaml' --listen "
+                               "127.0.0.1:0 --tls-cert '%s/cert.pem' --tls-key '%s/key.pem'",
+                               tmp, tmp, tmp, tmp),
+                 0, "%s", cr_test_slurp(srv.log, NULL));
+    cr_assert(!strncmp(srv.url, "https://", 8), "%s", srv.url);
+    char ca[4200];
+    snprintf(ca, sizeof ca, "%s/cert.pem", tmp);
+    cr_test_http_cainfo = ca;
+    same_ids(list_ids(OPER, ""), oracle(p_all, NULL), "the list over TLS");
+    char *out = NULL;
+    cr_expect_eq(cr_test_http(&srv, "GET", "/api/v1/incidents", NULL, NULL, &out, NULL, 0), 401);
+    free(out);
+    /* plain HTTP to the TLS port gets no answer */
+    struct cr_test_server plain = srv;
+    snprintf(plain.url, sizeof plain.url, "http://127.0.0.1:%d", srv.port);
+    cr_expect_eq(cr_test_http(&plain, "GET", "/healthz", NULL, NULL, &out, NULL, 0), -1);
+    free(out);
+    cr_test_http_cainfo = NULL;
+}

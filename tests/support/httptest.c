@@ -37,9 +37,11 @@ int cr_test_serve(struct cr_test_server *s, const char *dir, const char *name, c
     for (int i = 0; i < 3000; i++) {
         char *log = cr_test_slurp(s->log, NULL);
         const char *p = log ? strstr(log, "serving http://127.0.0.1:") : NULL;
-        if (p) {
-            s->port = atoi(p + strlen("serving http://127.0.0.1:"));
-            snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+        const char *ps = log ? strstr(log, "serving https://127.0.0.1:") : NULL;
+        if (p || ps) {
+            s->port = atoi(p ? p + strlen("serving http://127.0.0.1:")
+                             : ps + strlen("serving https://127.0.0.1:"));
+            snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%d", p ? "http" : "https", s->port);
             free(log);
             return 0;
         }
@@ -65,6 +67,8 @@ int cr_test_serve_stop(struct cr_test_server *s)
     s->pid = 0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+const char *cr_test_http_cainfo;
 
 struct sink {
     char *buf;
@@ -112,6 +116,10 @@ long cr_test_http(const struct cr_test_server *s, const char *method, const char
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (cr_test_http_cainfo) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, cr_test_http_cainfo);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L); /* a test certificate for 127.0.0.1 */
+    }
     long code = -1;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

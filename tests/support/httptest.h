@@ -18,7 +18,7 @@ struct cr_test_server {
 
 /* Run `CORRAL_BINARY <args>` (a shell command line after the binary; it
  * must make corral listen on 127.0.0.1:0) with stderr to dir/NAME.log,
- * and wait (up to 30 s) for its "serving http://127.0.0.1:PORT" line.
+ * and wait (up to 30 s) for its "serving http[s]://127.0.0.1:PORT" line.
  * Returns 0, or -1 if it exited or never said so (the log tells why). */
 int cr_test_serve(struct cr_test_server *s, const char *dir, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -31,5 +31,8 @@ int cr_test_serve_stop(struct cr_test_server *s);
  * NULL, cap bytes). Returns the HTTP status, or -1 if the request failed. */
 long cr_test_http(const struct cr_test_server *s, const char *method, const char *path,
                   const char *token, const char *body, char **out, char *ctype, size_t cap);
+
+/* A CA file that verifies the server's certificate (HTTPS), or NULL. */
+extern const char *cr_test_http_cainfo;
 
 #endif
