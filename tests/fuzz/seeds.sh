@@ -134,6 +134,18 @@ for p in sorted([os.path.join(root, "configs/corral.yaml")] +
     seed("config", open(p, "rb").read())
 seed("inventory", open(os.path.join(root, "configs/assets.yaml"), "rb").read())
 seed("grading", open(os.path.join(root, "configs/grading.yaml"), "rb").read())
+seed("serve", open(os.path.join(root, "configs/tokens.example.yaml"), "rb").read())
+for p in sorted(glob.glob(os.path.join(root, "tests/unit/test_serve_parts.c")) +
+                glob.glob(os.path.join(root, "tests/integration/test_api.c"))):
+    for lit in c_literals(p):
+        if lit.startswith(b"tokens:"):
+            seed("serve", lit)
+        elif lit.startswith(b"/api/v1/incidents?") or lit.startswith(b"/api/v1/export?"):
+            seed("serve", lit.split(b"?", 1)[1])
+for q in [b"category=S-ATK&status=detected&status=acknowledged", b"tenant=t-gov&reg_level=IV",
+          b"entity=src_ip=203.0.113.5&host=web-01&q=brute", b"sort=priority&page_size=7",
+          b"from=2026-03-01&to=2026-03-03&overdue=true", b"system=gov-portal&rule=ssh.bruteforce"]:
+    seed("serve", q)
 for p in sorted(glob.glob(os.path.join(root, "tests/unit/test_grade.c")) +
                 glob.glob(os.path.join(root, "tests/unit/test_ocsf.c"))):
     for lit in c_literals(p):
