@@ -216,7 +216,7 @@ static int remote_incident(const char *server, const char *token_file, const cha
     json_decref(body);
     char *out = NULL;
     long st = cr_remote_call(&rm, !strcmp(action, "show") ? "GET" : "POST", path,
-                             !strcmp(action, "show") ? NULL : b, &out, NULL, stderr);
+                             !strcmp(action, "show") ? NULL : b, &out, stderr);
     free(b);
     json_t *o = out ? json_loads(out, 0, NULL) : NULL;
     int rc = 1;

@@ -227,7 +227,7 @@ static int remote_query(const char *server, const char *token_file, const char *
         return 1;
     char path[4200], *body = NULL;
     snprintf(path, sizeof path, "/api/v1/export?format=ndjson%s%s", qs[0] ? "&" : "", qs);
-    long st = cr_remote_call(&rm, "GET", path, NULL, &body, NULL, err);
+    long st = cr_remote_call(&rm, "GET", path, NULL, &body, err);
     if (st != 200) {
         if (st > 0)
             fprintf(err, "corral query: %s answered %ld: %s", server, st, body ? body : "\n");
@@ -372,10 +372,14 @@ int cr_cmd_query_io(int argc, char **argv, FILE *out, FILE *err)
         char qs[4096] = "";
         size_t n = 0;
         char t[40];
-        if (q.since_ms != INT64_MIN)
-            cr_time_format(q.since_ms, t, sizeof t), cr_remote_param(qs, sizeof qs, &n, "from", t);
-        if (q.until_ms != INT64_MAX)
-            cr_time_format(q.until_ms, t, sizeof t), cr_remote_param(qs, sizeof qs, &n, "to", t);
+        if (q.since_ms != INT64_MIN) {
+            cr_time_format(q.since_ms, t, sizeof t);
+            cr_remote_param(qs, sizeof qs, &n, "from", t);
+        }
+        if (q.until_ms != INT64_MAX) {
+            cr_time_format(q.until_ms, t, sizeof t);
+            cr_remote_param(qs, sizeof qs, &n, "to", t);
+        }
         if (q.category)
             cr_remote_param(qs, sizeof qs, &n, "category", q.category);
         if (q.priority)

@@ -35,15 +35,12 @@ int cr_remote_init(struct cr_remote *r, const char *server, const char *token_fi
 struct sink {
     char *buf;
     size_t len;
-    FILE *to;
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
     struct sink *k = arg;
     size_t m = size * n;
-    if (k->to)
-        return fwrite(p, 1, m, k->to);
     char *b = realloc(k->buf, k->len + m + 1);
     if (!b)
         return 0;
@@ -63,7 +60,7 @@ void cr_remote_param(char *buf, size_t cap, size_t *len, const char *key, const 
 }
 
 long cr_remote_call(const struct cr_remote *r, const char *method, const char *path,
-                    const char *body, char **out, FILE *sink, FILE *err)
+                    const char *body, char **out, FILE *err)
 {
     *out = NULL;
     CURL *c = curl_easy_init();
@@ -75,7 +72,7 @@ long cr_remote_call(const struct cr_remote *r, const char *method, const char *p
     struct curl_slist *h = curl_slist_append(NULL, auth);
     if (body)
         h = curl_slist_append(h, "Content-Type: application/json");
-    struct sink k = {NULL, 0, NULL};
+    struct sink k = {NULL, 0};
     char ebuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -95,12 +92,6 @@ long cr_remote_call(const struct cr_remote *r, const char *method, const char *p
         fprintf(err, "corral: %s: %s\n", url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    if (sink && status == 200 && k.buf)
-        fwrite(k.buf, 1, k.len, sink);
-    if (sink && status == 200) {
-        free(k.buf);
-        k.buf = NULL;
-    }
     *out = k.buf;
     return status;
 }

@@ -20,11 +20,9 @@ struct cr_remote {
 /* Read the token (the file's first line). 0, or -1 with the reason on err. */
 int cr_remote_init(struct cr_remote *r, const char *server, const char *token_file, FILE *err);
 /* method path [body]: the status (or -1 with the reason on err), the body
- * in *out (malloc'd). With sink non-NULL a 200's body is written there
- * instead (an export) and *out is left NULL; another status's body (the
- * error) still comes in *out. */
+ * in *out (malloc'd). */
 long cr_remote_call(const struct cr_remote *r, const char *method, const char *path,
-                    const char *body, char **out, FILE *sink, FILE *err);
+                    const char *body, char **out, FILE *err);
 /* s escaped for a query string, appended to buf at *len. */
 void cr_remote_param(char *buf, size_t cap, size_t *len, const char *key, const char *value);
 

@@ -90,19 +90,3 @@ int cr_out_parse_format(const char *s, enum cr_out_format *f, int allow_csv)
         return -1;
     return 0;
 }
-
-void cr_out_csv_field(FILE *out, const char *s, int last)
-{
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else {
-        fputs(s, out);
-    }
-    fputs(last ? "\r\n" : ",", out);
-}

@@ -1,7 +1,7 @@
 /*
  * text_out.h - what the reading commands (query, rejects) print with: the
  * output formats they offer, fixed-width terminal cells that count East
- * Asian wide characters as two columns, and CSV fields (RFC 4180).
+ * Asian wide characters as two columns (CSV rows: engine/store/csv.h).
  *
  * Threading: command-line code, main thread only.
  */
@@ -19,8 +19,5 @@ int cr_out_parse_format(const char *s, enum cr_out_format *f, int allow_csv);
  * stays one line), too long ends in "…", short is padded (on the left if
  * right). With width 0 the whole text is printed (the last column). */
 void cr_out_cell(FILE *out, const char *s, int width, int right);
-/* One CSV field, quoted when it holds a comma, a quote or a line break;
- * then "," or, for the last, "\r\n". */
-void cr_out_csv_field(FILE *out, const char *s, int last);
 
 #endif

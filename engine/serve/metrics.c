@@ -84,18 +84,17 @@ static int tally_one(const char *json, size_t len, void *arg)
             return 0;
         }
     }
-    if (t->n == MAX_SERIES) {
+    if (t->n == MAX_SERIES) { /* "other" is there: it takes the rest */
+        t->v[MAX_SERIES - 1].n++;
+        t->v[MAX_SERIES - 1].overdue += s.overdue;
+        return 0;
+    }
+    if (t->n == MAX_SERIES - 1) {
+        /* the last series is "other": every label set past the others */
         t->full = 1;
         snprintf(s.category, sizeof s.category, "other");
         snprintf(s.level, sizeof s.level, "other");
         snprintf(s.status, sizeof s.status, "other");
-        for (size_t i = 0; i < t->n; i++)
-            if (!strcmp(t->v[i].category, "other")) {
-                t->v[i].n++;
-                t->v[i].overdue += s.overdue;
-                return 0;
-            }
-        t->n--; /* the last series gives way to "other" */
     }
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
