@@ -94,12 +94,13 @@ int cr_cmd_check(int argc, char **argv)
                     cr_inventory_ntenants(inv), cr_inventory_nsystems(inv),
                     cr_inventory_nassets(inv));
         if (json) {
-            printf("{\"match_rules\":%d,\"correlations\":%d,\"patterns\":%d,"
-                   "\"prefiltered\":%d,\"hs_databases\":%d,\"hs_from_cache\":%d,"
-                   "\"sigma_loaded\":%d,\"sigma_silent\":%d,\"sigma_skipped\":%d,"
-                   "\"sigma_skipped_by_reason\":{",
-                   rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs, cached, sg->loaded,
-                   sg->silent, sg->skipped);
+            printf(
+                "{\"match_rules\":%d,\"correlations\":%d,\"patterns\":%d,"
+                "\"prefiltered\":%d,\"hs_databases\":%d,\"hs_from_cache\":%d,"
+                "\"sigma_loaded\":%d,\"sigma_silent\":%d,\"sigma_filters\":%d,\"sigma_skipped\":%d,"
+                "\"sigma_skipped_by_reason\":{",
+                rs->nrules, rs->ncorrs, rs->npatterns, prefiltered, rs->nhs, cached, sg->loaded,
+                sg->silent, sg->filters, sg->skipped);
             for (int i = 0; i < CR_SIGMA_SKIP__COUNT; i++)
                 printf("%s\"%s\":%d", i ? "," : "", cr_sigma_skip_name((enum cr_sigma_skip)i),
                        sg->by_reason[i]);

@@ -36,6 +36,7 @@ struct cr_load {
     struct cr_sigma_doc {
         struct cr_yaml *y;
         yaml_node_t *root;
+        int applied; /* a filter document: the rules it was ANDed to */
     } * sigma_docs;
     int nsigma_docs;
     struct cr_sigma_map *sigma_map;

@@ -296,7 +296,8 @@ const char *cr_sigma_skip_name(enum cr_sigma_skip why);
 
 struct cr_sigma_stats {
     int loaded, skipped;
-    int silent; /* loaded below sigma_min_level: they match, open no incident of their own */
+    int silent;  /* loaded below sigma_min_level: they match, open no incident of their own */
+    int filters; /* filter documents applied to at least one rule (not in loaded) */
     int by_reason[CR_SIGMA_SKIP__COUNT];
     char *skips; /* "file:line: reason" per skipped rule, one per line (malloc'd; may be NULL) */
 };

@@ -162,6 +162,7 @@ void cr_sigma_add_doc(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
     L->sigma_docs = xrealloc(L->sigma_docs, (size_t)(L->nsigma_docs + 1) * sizeof *L->sigma_docs);
     L->sigma_docs[L->nsigma_docs].y = y;
     L->sigma_docs[L->nsigma_docs].root = root;
+    L->sigma_docs[L->nsigma_docs].applied = 0;
     L->nsigma_docs++;
 }
 
@@ -1676,6 +1677,102 @@ static void commit(struct comp *c, struct cr_yaml *y, yaml_node_t *root, const c
     rs->sigma.loaded++;
 }
 
+/* ---- filters (Sigma v2.1 "global filters") ---- */
+
+/* Whether a filter document's logsource fits a rule's: each of product,
+ * service and category the filter names must be the rule's. */
+static int filter_fits(struct cr_yaml *fy, yaml_node_t *froot, const char *product,
+                       const char *service, const char *category)
+{
+    yaml_node_t *ls = cr_yaml_get(fy, froot, "logsource");
+    const char *fp = scalar(fy, ls, "product"), *fs = scalar(fy, ls, "service"),
+               *fc = scalar(fy, ls, "category");
+    return (!fp || (product && strcmp(fp, product) == 0)) &&
+           (!fs || (service && strcmp(fs, service) == 0)) &&
+           (!fc || (category && strcmp(fc, category) == 0));
+}
+
+/* Whether a filter document names the rule (by id or name) in filter.rules. */
+static int filter_names(struct cr_yaml *fy, yaml_node_t *froot, const char *id, const char *name)
+{
+    yaml_node_t *rules = cr_yaml_get(fy, cr_yaml_get(fy, froot, "filter"), "rules");
+    int n = cr_yaml_is_seq(rules) ? cr_yaml_seq_len(rules) : cr_yaml_str(rules) ? 1 : 0;
+    for (int i = 0; i < n; i++) {
+        const char *r = cr_yaml_str(cr_yaml_is_seq(rules) ? cr_yaml_seq_at(fy, rules, i) : rules);
+        if (r && ((id && strcmp(r, id) == 0) || (name && strcmp(r, name) == 0)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Every filter document that names this rule and fits its logsource is
+ * ANDed to its condition under `not`: the rule's program becomes
+ * (detection) and not (filter 1) and not (filter 2)... The filter's
+ * selections are placed with the rule's own mapping (same logsource) and,
+ * being under `not`, become gates (they never make the rule a candidate).
+ * A filter that does not compile skips the rule: running it without the
+ * site's tuning would bring back what the site tuned away. */
+static void apply_filters(struct comp *c, const char *id, const char *name, const char *product,
+                          const char *service, const char *category)
+{
+    struct cr_load *L = c->L;
+    for (int d = 0; d < L->nsigma_docs && c->skip < 0; d++) {
+        struct cr_yaml *fy = L->sigma_docs[d].y;
+        yaml_node_t *froot = L->sigma_docs[d].root, *f = cr_yaml_get(fy, froot, "filter");
+        if (!f || !filter_names(fy, froot, id, name) ||
+            !filter_fits(fy, froot, product, service, category))
+            continue;
+        yaml_node_t *fcond = cr_yaml_get(fy, f, "condition");
+        const char *fcs = cr_yaml_str(fcond);
+        if (!cr_yaml_is_map(f) || !fcs) {
+            fail(c, cr_yaml_line(f), CR_SIGMA_SKIP_INVALID,
+                 "filter %s (%s): 'filter' must be a mapping with a 'condition'",
+                 scalar(fy, froot, "id") ? scalar(fy, froot, "id") : "?", fy->file);
+            return;
+        }
+        struct cr_yaml *keep_y = c->y;
+        struct ident *keep_ids = c->ids;
+        int keep_n = c->nids, n = cr_yaml_map_len(f);
+        c->y = fy;
+        c->ids = xrealloc(NULL, (size_t)n * sizeof *c->ids);
+        c->nids = 0;
+        struct cr_expr_step *keep_prog = c->prog;
+        int keep_nprog = c->nprog;
+        for (int i = 0; i < n && c->skip < 0; i++) {
+            yaml_node_t *kn;
+            const char *k = cr_yaml_map_key(fy, f, i, &kn);
+            if (!k || strcmp(k, "condition") == 0 || strcmp(k, "rules") == 0)
+                continue;
+            c->prog = NULL;
+            c->nprog = 0;
+            selection(c, cr_yaml_map_value(fy, f, i));
+            c->ids[c->nids++] = (struct ident){k, c->prog, c->nprog};
+        }
+        c->prog = keep_prog;
+        c->nprog = keep_nprog;
+        if (c->skip < 0) {
+            condition(c, fcs, cr_yaml_line(fcond));
+            emit(c, CR_OP_NOT, 0);
+            join(c, CR_OP_AND, 2);
+        }
+        if (c->skip >= 0) { /* say which file the reason is in */
+            char w[sizeof c->why];
+            int k = snprintf(w, sizeof w, "filter in %s: ", fy->file);
+            if (k > 0 && (size_t)k < sizeof w)
+                snprintf(w + k, sizeof w - (size_t)k, "%.*s", (int)(sizeof w - (size_t)k - 1),
+                         c->why);
+            memcpy(c->why, w, sizeof w);
+        } else
+            L->sigma_docs[d].applied++;
+        for (int i = 0; i < c->nids; i++)
+            free(c->ids[i].prog);
+        free(c->ids);
+        c->ids = keep_ids;
+        c->nids = keep_n;
+        c->y = keep_y;
+    }
+}
+
 static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root)
 {
     const char *file = y->file;
@@ -1684,11 +1781,6 @@ static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y
     const char *status = scalar(y, root, "status");
     const char *level = scalar(y, root, "level");
     char why[400];
-    if (cr_yaml_get(y, root, "filter")) {
-        skip_rule(L, file, line, CR_SIGMA_SKIP_CORRELATION,
-                  "Sigma filter documents are not compiled yet");
-        return NULL;
-    }
     if (!id || !*id) {
         skip_rule(L, file, line, CR_SIGMA_SKIP_INVALID, "a Sigma rule needs an 'id'");
         return NULL;
@@ -1760,6 +1852,8 @@ static const struct sigma_src *compile_rule(struct cr_load *L, struct cr_yaml *y
             condition(&c, cs ? cs : "", cr_yaml_line(cond));
         }
     }
+    if (c.skip < 0)
+        apply_filters(&c, id, scalar(y, root, "name"), product, service, category);
     /* Whether the detection alone can hold without a positive pattern hit;
      * if not, only those patterns make the rule a candidate: the others
      * (filters under `not`) and the select's become gates. */
@@ -2067,8 +2161,9 @@ void cr_sigma_compile_all(struct cr_load *L)
     for (int i = 0; i < L->nsigma_docs; i++) {
         struct cr_yaml *y = L->sigma_docs[i].y;
         yaml_node_t *root = L->sigma_docs[i].root;
-        if (cr_yaml_get(y, root, "correlation"))
-            continue; /* once every rule it may name is compiled */
+        if (cr_yaml_get(y, root, "correlation") || cr_yaml_get(y, root, "filter"))
+            continue; /* correlations once every rule they may name is compiled;
+                       * filters are applied by the rules they name */
         const struct sigma_src *src = compile_rule(L, y, root);
         if (src)
             tab[ntab++] = (struct named){scalar(y, root, "id"), scalar(y, root, "name"), src, 0,
@@ -2114,4 +2209,20 @@ void cr_sigma_compile_all(struct cr_load *L)
                       "a correlation in a cycle of correlations naming each other");
     free(done);
     free(tab);
+    for (int i = 0; i < L->nsigma_docs; i++) { /* filters: applied, or said why not */
+        struct cr_yaml *y = L->sigma_docs[i].y;
+        yaml_node_t *root = L->sigma_docs[i].root;
+        if (!cr_yaml_get(y, root, "filter") || cr_yaml_get(y, root, "detection"))
+            continue;
+        if (L->sigma_docs[i].applied) {
+            L->rs->sigma.filters++;
+            continue;
+        }
+        char why[400];
+        const char *id = scalar(y, root, "id");
+        snprintf(why, sizeof why,
+                 "filter %s: names no loaded rule of its logsource (filter.rules: ids or names)",
+                 id ? id : "?");
+        skip_rule(L, y->file, cr_yaml_line(root), CR_SIGMA_SKIP_CORRELATION, why);
+    }
 }

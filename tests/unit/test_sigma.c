@@ -486,3 +486,72 @@ Test(sigma, a_repeated_key_skips_the_rule, .init = setup, .fini = teardown)
                   strstr(st->skips, "duplicate key 'Image|endswith'"),
               "%s", st->skips);
 }
+
+/* Sigma filters (v2.1 global filters): a site's tuning ANDed under `not` to
+ * the rules it names, by id or by name, when its logsource fits; one that
+ * fits no loaded rule, or does not compile, says so. */
+Test(sigma, filters_tune_the_rules_they_name, .init = setup, .fini = teardown)
+{
+    put("rar.yml", RULE("00000000-0000-0000-0000-000000000060", "rar compress", WIN_PROC,
+                        "  sel:\n    Image|endswith: '\\rar.exe'\n    CommandLine|contains: ' a '\n"
+                        "  condition: sel\n"));
+    put("7z.yml", "title: 7z compress\nid: 00000000-0000-0000-0000-000000000061\nname: seven_zip\n"
+                  "status: test\nlevel: high\nlogsource:\n" WIN_PROC "detection:\n  sel:\n"
+                  "    Image|endswith: '\\7z.exe'\n  condition: sel\n");
+    put("mf_admins.yml", "title: Filter administrator accounts\n"
+                         "id: 00000000-0000-0000-0000-0000000000f1\nlogsource:\n"
+                         "  category: process_creation\n  product: windows\nfilter:\n  rules:\n"
+                         "    - 00000000-0000-0000-0000-000000000060\n    - seven_zip\n"
+                         "  selection:\n    User|startswith: 'LAB\\adm_'\n"
+                         "  backup:\n    ParentImage|endswith: '\\backup.exe'\n"
+                         "  condition: selection or backup\n");
+    put("mf_linux.yml", "title: Filter for another logsource\n"
+                        "id: 00000000-0000-0000-0000-0000000000f2\nlogsource:\n  product: linux\n"
+                        "filter:\n  rules: [00000000-0000-0000-0000-000000000060]\n"
+                        "  selection:\n    User: root\n  condition: selection\n");
+    start();
+    cr_assert_eq(rs->sigma.loaded, 2, "%s", rs->sigma.skips);
+    cr_assert_eq(rs->sigma.filters, 1);
+    cr_assert(strstr(rs->sigma.skips, "filter 00000000-0000-0000-0000-0000000000f2: names no "
+                                      "loaded rule of its logsource"),
+              "%s", rs->sigma.skips);
+#define PROC(image, cmd, user, parent)                                                             \
+    "{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Hostname\":\"WS5\","    \
+    "\"Image\":\"" image "\",\"CommandLine\":\"" cmd "\",\"User\":\"" user                         \
+    "\",\"ParentImage\":\"" parent "\"}"
+    cr_assert_str_eq(
+        matches(PROC("C:\\\\Program Files\\\\WinRAR\\\\rar.exe", "rar a x.rar C:\\\\data",
+                     "LAB\\\\wardog", "C:\\\\Windows\\\\explorer.exe")),
+        "rar compress");
+    cr_assert_str_eq(
+        matches(PROC("C:\\\\Program Files\\\\WinRAR\\\\rar.exe", "rar a x.rar C:\\\\data",
+                     "LAB\\\\adm_kim", "C:\\\\Windows\\\\explorer.exe")),
+        "", "an administrator's compression is tuned away");
+    cr_assert_str_eq(
+        matches(PROC("C:\\\\Program Files\\\\WinRAR\\\\rar.exe", "rar a x.rar C:\\\\data",
+                     "LAB\\\\wardog", "D:\\\\tools\\\\backup.exe")),
+        "", "the filter's other selection");
+    cr_assert_str_eq(matches(PROC("C:\\\\7-Zip\\\\7z.exe", "7z a x.7z", "LAB\\\\adm_kim",
+                                  "C:\\\\Windows\\\\explorer.exe")),
+                     "", "named by its name");
+    cr_assert_str_eq(matches(PROC("C:\\\\7-Zip\\\\7z.exe", "7z a x.7z", "LAB\\\\wardog",
+                                  "C:\\\\Windows\\\\explorer.exe")),
+                     "7z compress");
+#undef PROC
+}
+
+/* A filter that does not compile skips the rules it names, with the file. */
+Test(sigma, a_broken_filter_skips_its_rules_naming_the_filter, .init = setup, .fini = teardown)
+{
+    put("rar.yml", RULE("00000000-0000-0000-0000-000000000062", "rar compress", WIN_PROC,
+                        "  sel:\n    Image|endswith: '\\rar.exe'\n  condition: sel\n"));
+    put("mf_bad.yml", "title: Broken filter\nid: 00000000-0000-0000-0000-0000000000f3\n"
+                      "logsource:\n  product: windows\nfilter:\n"
+                      "  rules: [00000000-0000-0000-0000-000000000062]\n"
+                      "  selection:\n    User|sometimes: adm_\n  condition: selection\n");
+    start();
+    cr_assert_eq(rs->sigma.loaded, 0, "%s", rs->sigma.skips);
+    cr_assert_eq(rs->sigma.by_reason[CR_SIGMA_SKIP_MODIFIER], 1, "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "mf_bad.yml"), "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "sometimes"), "%s", rs->sigma.skips);
+}
