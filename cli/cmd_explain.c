@@ -138,7 +138,7 @@ static void show_consumers(const struct cr_ruleset *rs, const struct cr_event *e
             printf(" distinct %s", field_name(rs, (unsigned)co->value_field));
         printf(" within %llds, %s %s): ", (long long)(co->timespan_ms / 1000),
                co->incident.category, co->incident.priority);
-        show_key(rs, ev, co->group_by, co->ngroup_by);
+        show_key(rs, ev, is_corr ? co->group_by : CR_STEP_GROUP_BY(co, step), co->ngroup_by);
         putchar('\n');
         show_consumers(rs, ev, 1, (uint32_t)c, depth + 1);
     }

@@ -483,12 +483,13 @@ static void link_all(struct cr_load *L)
                 continue;
             }
             struct cr_rule *r = &rs->rules[co->steps[s].index];
-            check_provides(L, co->file, L->group_by_line[c], owner, co->group_by, co->ngroup_by, r);
+            const uint16_t *g = CR_STEP_GROUP_BY(co, s);
+            check_provides(L, co->file, L->group_by_line[c], owner, g, co->ngroup_by, r);
             if (co->value_field >= 0) {
                 uint16_t vf = (uint16_t)co->value_field;
                 check_provides(L, co->file, co->line, owner, &vf, 1, r);
             }
-            add_route(L, r, co->group_by, co->ngroup_by, co->value_field, co->pin);
+            add_route(L, r, g, co->ngroup_by, co->value_field, co->pin);
         }
     }
     /* the fields incidents carry, read by the worker from the matches that

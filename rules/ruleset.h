@@ -239,6 +239,9 @@ struct cr_input_ref {
     uint32_t index;
 };
 
+/* The fields a correlation's step s keys its matches by. */
+#define CR_STEP_GROUP_BY(co, s) ((co)->per_step_group_by ? (co)->step_group_by[s] : (co)->group_by)
+
 struct cr_correlation {
     char *id;
     char *title;
@@ -249,6 +252,12 @@ struct cr_correlation {
     int nsteps;
     uint16_t group_by[CR_MAX_GROUP_BY];
     int ngroup_by;
+    /* Set when the steps find the key in different fields (Sigma `aliases`,
+     * or rules of different logsources): step s, a match rule, is keyed by
+     * step_group_by[s] (ngroup_by fields, in the order of group_by); group_by
+     * is then step 0's and names the incident's entities. */
+    uint8_t per_step_group_by;
+    uint16_t step_group_by[CR_MAX_STEPS][CR_MAX_GROUP_BY];
     int64_t timespan_ms; /* new_value: its history */
     uint32_t gte;        /* event_count / value_count threshold (the lower bound) */
     uint32_t lte;        /* event_count: upper bound; UINT32_MAX = none */

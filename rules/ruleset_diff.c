@@ -99,6 +99,8 @@ uint64_t cr_corr_def_hash(const struct cr_ruleset *rs, int k)
         put_str(st, in->is_correlation ? rs->corrs[in->index].id : rs->rules[in->index].id);
     }
     put_group_by(st, rs, co->group_by, co->ngroup_by);
+    for (int i = 0; co->per_step_group_by && i < co->nsteps; i++)
+        put_group_by(st, rs, co->step_group_by[i], co->ngroup_by);
     put_u64(st, (uint64_t)co->timespan_ms);
     put_u64(st, co->gte);
     put_field(st, rs, co->value_field);

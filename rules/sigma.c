@@ -2033,8 +2033,9 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
         SKIP("type '%s' is not compiled yet (event_count, value_count, temporal, "
              "temporal_ordered are)",
              type ? type : "");
-    if (cr_yaml_get(y, cn, "aliases"))
-        SKIP("field name aliases are not compiled yet");
+    yaml_node_t *aliases = cr_yaml_get(y, cn, "aliases");
+    if (aliases && !cr_yaml_is_map(aliases))
+        SKIP("'aliases' must map alias names to {rule: field}");
     yaml_node_t *rules = cr_yaml_get(y, cn, "rules");
     int nrules = cr_yaml_is_seq(rules) ? cr_yaml_seq_len(rules) : cr_yaml_str(rules) ? 1 : 0;
     if (nrules == 0 || nrules > CR_MAX_STEPS)
@@ -2042,8 +2043,10 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     if ((t == CR_CORR_TEMPORAL || t == CR_CORR_TEMPORAL_ORDERED) && nrules < 2)
         SKIP("%s needs at least 2 rules", type);
     const struct named *refs[CR_MAX_STEPS];
+    const char *ref_names[CR_MAX_STEPS];
     for (int i = 0; i < nrules; i++) {
         const char *ref = cr_yaml_str(cr_yaml_is_seq(rules) ? cr_yaml_seq_at(y, rules, i) : rules);
+        ref_names[i] = ref;
         refs[i] = ref ? find_named(tab, *ntab, ref) : NULL;
         if (!refs[i])
             SKIP("rule '%s' is not a loaded Sigma rule or correlation", ref ? ref : "");
@@ -2067,11 +2070,9 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
         if (lo != (uint32_t)nrules || hi != UINT32_MAX)
             SKIP("%s with a condition other than all %d rules is not compiled yet", type, nrules);
     }
-    /* where the fields are: the mapping of the first rule (all must share it) */
+    /* where the fields are: each rule's own mapping (rules of different
+     * logsources, and aliases, key each step by its own fields) */
     const struct sigma_src *src = refs[0]->src;
-    for (int i = 1; i < nrules; i++)
-        if (refs[i]->src != src)
-            SKIP("its rules come from different logsources; group-by needs aliases then");
     struct comp c;
     memset(&c, 0, sizeof c);
     c.L = L;
@@ -2084,19 +2085,54 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     int ng = cr_yaml_is_seq(gb) ? cr_yaml_seq_len(gb) : 0;
     if (ng == 0 || ng > CR_MAX_GROUP_BY)
         SKIP("group-by lists %d fields (1 to %d)", ng, CR_MAX_GROUP_BY);
+    uint16_t step_gb[CR_MAX_STEPS][CR_MAX_GROUP_BY];
+    memset(step_gb, 0, sizeof step_gb);
+    int per_step = 0;
     for (int i = 0; i < ng; i++) {
         const char *f = cr_yaml_str(cr_yaml_seq_at(y, gb, i));
-        int alts[CR_ATOM_MAX_ALT];
-        if (!f || resolve_field(&c, f, line, alts) == 0 || c.skip >= 0)
-            SKIP("group-by field '%s' cannot be placed", f ? f : "");
-        group_by[ngroup++] = (uint16_t)alts[0]; /* the first shape the mapping gives */
+        yaml_node_t *al = f ? cr_yaml_get(y, aliases, f) : NULL;
+        if (al && !cr_yaml_is_map(al))
+            SKIP("alias '%s' must map each rule to its field", f);
+        for (int s = 0; s < nrules; s++) {
+            /* an alias names the field per rule (by the name or id the
+             * correlation uses, or the rule's other one) */
+            const char *fs = f;
+            if (al) {
+                fs = scalar(y, al, ref_names[s]);
+                if (!fs && refs[s]->name)
+                    fs = scalar(y, al, refs[s]->name);
+                if (!fs)
+                    fs = scalar(y, al, refs[s]->id);
+                if (!fs)
+                    SKIP("alias '%s' names no field for rule '%s'", f, ref_names[s]);
+            }
+            if (refs[s]->corr && (al || refs[s]->src != src))
+                SKIP("a chained correlation '%s' keys by its own group-by: aliases and mixed "
+                     "logsources are for rules",
+                     ref_names[s]);
+            int alts[CR_ATOM_MAX_ALT];
+            c.src = refs[s]->src;
+            if (!fs || resolve_field(&c, fs, line, alts) == 0 || c.skip >= 0)
+                SKIP("group-by field '%s' cannot be placed", fs ? fs : "");
+            step_gb[s][i] = (uint16_t)alts[0]; /* the first shape the mapping gives */
+            if (step_gb[s][i] != step_gb[0][i])
+                per_step = 1;
+        }
+        group_by[ngroup++] = step_gb[0][i];
     }
+    c.src = src;
     int value_field = -1;
     if (vfield) {
-        int alts[CR_ATOM_MAX_ALT];
-        if (resolve_field(&c, vfield, line, alts) == 0 || c.skip >= 0)
-            SKIP("condition.field '%s' cannot be placed", vfield);
-        value_field = alts[0];
+        for (int s = 0; s < nrules; s++) {
+            int alts[CR_ATOM_MAX_ALT];
+            c.src = refs[s]->src;
+            if (resolve_field(&c, vfield, line, alts) == 0 || c.skip >= 0)
+                SKIP("condition.field '%s' cannot be placed", vfield);
+            if (s > 0 && alts[0] != value_field)
+                SKIP("condition.field '%s' is in different fields in its rules", vfield);
+            value_field = alts[0];
+        }
+        c.src = src;
     }
 
     /* the incident: category from the tags, else the first rule's */
@@ -2120,6 +2156,9 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     }
     memcpy(co->group_by, group_by, sizeof group_by);
     co->ngroup_by = ngroup;
+    co->per_step_group_by = (uint8_t)per_step;
+    if (per_step)
+        memcpy(co->step_group_by, step_gb, sizeof step_gb);
     L->group_by_line[ci] = cr_yaml_line(gb);
     co->timespan_ms = span;
     co->gte = lo;

@@ -78,14 +78,15 @@ void corr_build_plan(struct cr_correlator *c)
                             add_consumer(l, CONS_JSEQ, (uint8_t)s, (uint32_t)k);
                     continue;
                 }
-                if (!same_group(co->group_by, co->ngroup_by, rt->group_by, rt->ngroup_by) ||
-                    co->value_field != rt->value_field)
+                if (co->value_field != rt->value_field)
                     continue;
                 /* absence: the follow-up first, so that one rule serving as both
                  * (a heartbeat) first answers the previous start, then starts anew */
                 for (int j = 0; j < co->nsteps; j++) {
                     int s = co->type == CR_CORR_ABSENCE ? co->nsteps - 1 - j : j;
-                    if (co->steps[s].is_correlation || co->steps[s].index != (uint32_t)r)
+                    if (co->steps[s].is_correlation || co->steps[s].index != (uint32_t)r ||
+                        !same_group(CR_STEP_GROUP_BY(co, s), co->ngroup_by, rt->group_by,
+                                    rt->ngroup_by))
                         continue;
                     if (counts_rules(co)) {
                         add_consumer(l,

@@ -555,3 +555,106 @@ Test(sigma, a_broken_filter_skips_its_rules_naming_the_filter, .init = setup, .f
     cr_assert(strstr(rs->sigma.skips, "mf_bad.yml"), "%s", rs->sigma.skips);
     cr_assert(strstr(rs->sigma.skips, "sometimes"), "%s", rs->sigma.skips);
 }
+
+/* Sigma `aliases`: the key of a correlation found in different fields per
+ * rule, here across two logsources (a web scan's client address, then a
+ * console login failure's source address): one engine, one key. */
+Test(sigma, aliases_key_each_rule_by_its_own_field, .init = setup, .fini = teardown)
+{
+    char rules[1200], cfg[1200], fx[1200];
+    snprintf(rules, sizeof rules, "%s/rules", dir);
+    cr_assert_eq(mkdir(rules, 0755), 0);
+    char text[4000];
+    snprintf(text, sizeof text, "%s/rules/probe.yml", dir);
+    const char *doc =
+        "title: Dotenv file probed\nid: 00000000-0000-0000-0000-000000000070\nname: env_probe\n"
+        "status: test\nlevel: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    cs-uri-stem|endswith: '/.env'\n  condition: sel\n"
+        "---\n"
+        "title: Console login failure\nid: 00000000-0000-0000-0000-000000000071\n"
+        "name: console_fail\nstatus: test\nlevel: low\nlogsource:\n  product: aws\n"
+        "  service: cloudtrail\ndetection:\n  sel:\n    eventName: ConsoleLogin\n"
+        "    errorMessage|exists: true\n  condition: sel\n"
+        "---\n"
+        "title: Secrets probed, then the console tried, from one address\n"
+        "id: 00000000-0000-0000-0000-000000000072\nstatus: test\nlevel: high\n"
+        "tags:\n  - attack.credential_access\ncorrelation:\n  type: temporal_ordered\n"
+        "  rules: [env_probe, console_fail]\n  aliases:\n    ip:\n      env_probe: c-ip\n"
+        "      console_fail: sourceIPAddress\n  group-by: [ip]\n  timespan: 10m\n";
+    cr_assert_eq(cr_test_write_file(text, doc, strlen(doc)), 0);
+#define PROBE(ip)                                                                                  \
+    "'" ip " - - [02/Mar/2026:08:00:00 +0000] \"GET /.env HTTP/1.1\" 404 12 \"-\" \"curl/8\"'"
+#define CONSOLE(ip)                                                                                \
+    "'{\"eventTime\":\"2026-03-02T08:00:00Z\",\"eventSource\":\"signin.amazonaws.com\","           \
+    "\"eventName\":\"ConsoleLogin\",\"sourceIPAddress\":\"" ip "\",\"userIdentity\":"              \
+    "{\"type\":\"IAMUser\",\"userName\":\"ops\"},\"errorMessage\":\"Failed authentication\"}'"
+    put("fx.yaml",
+        "tests:\n"
+        "  - name: the probe, then the console, from one address\n"
+        "    events:\n      - { at: 0s, log: " PROBE(
+            "203.0.113.9") " }\n"
+                           "      - { at: 2m, log: " CONSOLE(
+                               "203.0.113.9") " }\n"
+                                              "    expect:\n      - { rule: "
+                                              "00000000-0000-0000-0000-000000000072, "
+                                              "priority: P2, entities: { src_ip: 203.0.113.9 } }\n"
+                                              "    exact: true\n"
+                                              "  - name: from two addresses they are not one "
+                                              "actor\n"
+                                              "    events:\n      - { at: 0s, log: " PROBE(
+                                                  "203.0.113.9") " }\n"
+                                                                 "      - { at: 2m, log: " CONSOLE(
+                                                                     "198.51.100.4") " }\n"
+                                                                                     "    exact: "
+                                                                                     "true\n"
+                                                                                     "  - name: "
+                                                                                     "the console "
+                                                                                     "first is not "
+                                                                                     "the order\n"
+                                                                                     "    "
+                                                                                     "events:\n    "
+                                                                                     "  - { at: "
+                                                                                     "0s, "
+                                                                                     "log:"
+                                                                                     " " CONSOLE(
+                                                                                         "203.0."
+                                                                                         "113.9") " }\n"
+                                                                                                  "      - { at: 2m, log: " PROBE(
+                                                                                                      "203.0.113.9") " }\n"
+                                                                                                                     "    exact: true\n");
+#undef PROBE
+#undef CONSOLE
+    snprintf(fx, sizeof fx, "%s/fx.yaml", dir);
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+    snprintf(text, sizeof text, "rules: [%s, %s]\n", cr_test_source_path("configs/sigma"), rules);
+    put("c.yaml", text);
+    char *argv[] = {"test-rules", "-c", cfg, fx, NULL};
+    cr_assert_eq(cr_cmd_test_rules(4, argv), 0, "the fixture must pass (see stdout)");
+    const char *paths[] = {cr_test_source_path("configs/sigma"), rules};
+    rs = cr_ruleset_load(paths, 2, NULL, err, sizeof err);
+    cr_assert_not_null(rs, "%s", err);
+    cr_assert_eq(rs->sigma.loaded, 3, "%s", rs->sigma.skips);
+    cr_assert_eq(rs->ncorrs, 1);
+    cr_assert_eq(rs->corrs[0].per_step_group_by, 1);
+    cr_assert_str_eq(rs->field_names[rs->corrs[0].step_group_by[0][0]], "src_ip");
+    cr_assert_str_eq(rs->field_names[rs->corrs[0].step_group_by[1][0]], "sourceIPAddress");
+}
+
+/* An alias that leaves a rule out is a skip that names the rule. */
+Test(sigma, an_alias_missing_a_rule_is_skipped, .init = setup, .fini = teardown)
+{
+    put("a.yml", RULE("00000000-0000-0000-0000-000000000073", "a", WIN_PROC,
+                      "  sel:\n    Image|endswith: '\\a.exe'\n  condition: sel\n"));
+    put("b.yml", RULE("00000000-0000-0000-0000-000000000074", "b", WIN_PROC,
+                      "  sel:\n    Image|endswith: '\\b.exe'\n  condition: sel\n"));
+    put("c.yml", "title: c\nid: 00000000-0000-0000-0000-000000000075\ncorrelation:\n"
+                 "  type: temporal\n  rules: [00000000-0000-0000-0000-000000000073, "
+                 "00000000-0000-0000-0000-000000000074]\n  aliases:\n    who:\n"
+                 "      00000000-0000-0000-0000-000000000073: User\n"
+                 "  group-by: [who]\n  timespan: 1h\n");
+    start();
+    cr_assert_eq(rs->sigma.loaded, 2);
+    cr_assert(strstr(rs->sigma.skips, "alias 'who' names no field for rule "
+                                      "'00000000-0000-0000-0000-000000000074'"),
+              "%s", rs->sigma.skips);
+}
