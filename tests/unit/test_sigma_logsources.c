@@ -429,6 +429,33 @@ Test(sigma_logsources, dns_category_is_zeek_dns, .init = setup, .fini = teardown
                      "");
 }
 
+/* Apache's and nginx's error logs through syslog: keyword rules over the
+ * message of the server's own program only. */
+Test(sigma_logsources, apache_and_nginx_error_logs_through_syslog, .init = setup, .fini = teardown)
+{
+    put("ap.yml",
+        RULE("00000000-0000-0000-0000-00000000a081", "apache segfault", "  service: apache\n",
+             "  keywords:\n    - 'exit signal Segmentation Fault'\n"
+             "  condition: keywords\n"));
+    put("ng.yml", RULE("00000000-0000-0000-0000-00000000a082", "nginx core", "  service: nginx\n",
+                       "  keywords:\n    - 'exited on signal 6 (core dumped)'\n"
+                       "  condition: keywords\n"));
+    start();
+    cr_assert_str_eq(matches("<187>Oct 18 10:56:18 web1 apache2[1234]: [core:notice] [pid 1234] "
+                             "AH00052: child pid 5678 exit signal Segmentation fault (11)"),
+                     "apache segfault");
+    cr_assert_str_eq(matches("<11>Oct 18 10:56:18 web2 nginx: 2026/10/18 10:56:18 [alert] "
+                             "1234#1234: worker process 5678 exited on signal 6 (core dumped)"),
+                     "nginx core");
+    /* the same words from other programs */
+    cr_assert_str_eq(matches("<4>Oct 18 10:56:18 web1 kernel: php-fpm[5678]: exit signal "
+                             "Segmentation fault (11)"),
+                     "");
+    cr_assert_str_eq(matches("<11>Oct 18 10:56:18 web2 systemd[1]: nginx.service: worker "
+                             "exited on signal 6 (core dumped)"),
+                     "");
+}
+
 /* SigmaHQ's own rules for Zeek, OpenCanary, Bitbucket and RPC Firewall load,
  * none skipped, and real ones fire on the records those products ship. */
 Test(sigma_logsources, sigmahq_rules_of_these_logsources_load, .init = setup, .fini = teardown)
