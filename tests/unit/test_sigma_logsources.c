@@ -185,31 +185,32 @@ Test(sigma_logsources, sysmon_file_change_and_executable_detected, .init = setup
                      "");
 }
 
-/* RPC Firewall's audit events: Application channel, provider RPCFW. */
-Test(sigma_logsources, rpc_firewall_is_the_application_channel_provider_rpcfw, .init = setup,
-     .fini = teardown)
+/* RPC Firewall's events: its own RPCFW log, message-file events whose data
+ * Winlogbeat ships as param1..param12 (RPC_SERVER_CALL: %7 InterfaceUuid,
+ * %8 OpNum, per RPC Firewall's Messages.mc). */
+#define RPCFW(channel, uuid, opnum)                                                                \
+    "{\"@timestamp\":\"2026-10-18T10:56:18Z\",\"winlog\":{\"channel\":\"" channel "\","            \
+    "\"provider_name\":\"RPCFW\",\"event_id\":3,\"computer_name\":\"DC1\",\"event_data\":{"        \
+    "\"param1\":\"RpcServerCall\",\"param2\":\"812\",\"param3\":"                                  \
+    "\"C:\\\\Windows\\\\System32\\\\svchost.exe\",\"param4\":\"ncacn_np\",\"param5\":"             \
+    "\"\\\\PIPE\\\\atsvc\",\"param6\":\"10.0.0.7\",\"param7\":\"" uuid "\",\"param8\":\"" opnum    \
+    "\",\"param9\":\"S-1-5-21-1-2-3-1105\",\"param10\":\"6\",\"param11\":\"9\","                   \
+    "\"param12\":\"49712\"}}}"
+#define ATSVC "1ff70682-0a51-30e8-076d-740be8cee98b"
+
+Test(sigma_logsources, rpc_firewall_is_its_own_rpcfw_log, .init = setup, .fini = teardown)
 {
     put("rpc.yml", RULE("00000000-0000-0000-0000-00000000a021", "atsvc",
                         "  product: rpc_firewall\n  category: application\n",
                         "  selection:\n    EventLog: RPCFW\n    EventID: 3\n"
-                        "    InterfaceUuid: 1ff70682-0a51-30e8-076d-740be8cee98b\n"
+                        "    InterfaceUuid: " ATSVC "\n"
                         "    OpNum: [0, 1]\n  condition: selection\n"));
     start();
-    const char *rec = "{\"@timestamp\":\"2026-10-18T10:56:18Z\",\"winlog\":{\"channel\":"
-                      "\"Application\",\"provider_name\":\"RPCFW\",\"event_id\":3,"
-                      "\"computer_name\":\"DC1\",\"event_data\":{\"InterfaceUuid\":"
-                      "\"1ff70682-0a51-30e8-076d-740be8cee98b\",\"OpNum\":\"1\","
-                      "\"SourceNetwork\":\"10.0.0.7\",\"Protocol\":\"ncacn_np\"}}}";
-    cr_assert_str_eq(matches(rec), "atsvc");
-    /* the interface's other calls; another provider in Application */
-    cr_assert_str_eq(matches("{\"winlog\":{\"channel\":\"Application\",\"provider_name\":\"RPCFW\","
-                             "\"event_id\":3,\"event_data\":{\"InterfaceUuid\":\"1ff70682-0a51-"
-                             "30e8-076d-740be8cee98b\",\"OpNum\":\"2\"}}}"),
-                     "");
-    cr_assert_str_eq(matches("{\"winlog\":{\"channel\":\"Application\",\"provider_name\":"
-                             "\"MsiInstaller\",\"event_id\":3,\"event_data\":{\"InterfaceUuid\":"
-                             "\"1ff70682-0a51-30e8-076d-740be8cee98b\",\"OpNum\":\"1\"}}}"),
-                     "");
+    cr_assert_str_eq(matches(RPCFW("RPCFW", ATSVC, "1")), "atsvc");
+    /* the interface's other calls; the same event in the Application log */
+    cr_assert_str_eq(matches(RPCFW("RPCFW", ATSVC, "2")), "");
+    cr_assert_str_eq(matches(RPCFW("RPCFW", "12345778-1234-abcd-ef00-0123456789ac", "1")), "");
+    cr_assert_str_eq(matches(RPCFW("Application", ATSVC, "1")), "");
 }
 
 /* Bitbucket Data Center's audit log and the Office 365 Management Activity API. */
