@@ -6,6 +6,7 @@
 
 #include "engine/correlate/match.h"
 #include "engine/pipeline/swap.h"
+#include "parsers/json_array.h"
 
 #include "rules/matcher.h"
 
@@ -215,129 +216,158 @@ static int64_t note_time(struct cr_worker *w, struct batch_times *bt, struct out
     return t;
 }
 
+/* One record (or one object of a record that is a JSON array of them):
+ * parse, count, keep it if rejected, match, and route its matches. */
+static void process_rec(struct cr_worker *w, struct cr_parser *parser, struct cr_matcher *m,
+                        const struct cr_batch *b, const struct cr_rec *rec, const char *p,
+                        size_t len, int64_t *fallbackp, struct outbuf *ob, uint32_t *hits,
+                        struct batch_times *bt)
+{
+    struct cr_event ev;
+    int64_t fallback = *fallbackp;
+    struct cr_worker_stats *st = &w->stats;
+    const struct cr_ruleset *rs = w->rs;
+    /* a record without a time of its own takes its transport's time
+     * (the Kafka record timestamp), else the previous record's */
+    enum cr_parse_result pr = cr_parse(parser, p, len, rec->ts_ms ? rec->ts_ms : fallback, &ev);
+    ev.input = rec->input;
+    ev.position = rec->position;
+    if (rec->flags & CR_REC_TRUNCATED)
+        ev.flags |= CR_EV_TRUNCATED;
+    if ((rec->flags & CR_REC_BAD_ENVELOPE) && pr != CR_PARSE_ERROR) {
+        ev.flags |= CR_EV_PARSE_ERROR;
+        pr = CR_PARSE_ERROR;
+    }
+    st->records++;
+    st->bytes += len;
+    if (pr == CR_PARSE_OK)
+        st->parsed_ok++;
+    else if (pr == CR_PARSE_FALLBACK)
+        st->headerless++;
+    else
+        st->parse_errors++;
+    int64_t seen = INT64_MIN;
+    if (ev.flags & CR_EV_NO_TIME)
+        st->no_time++;
+    else {
+        fallback = *fallbackp = ev.time_ms;
+        seen = note_time(w, bt, ob, b->seq, w->input_srcs[rec->input], ev.time_ms);
+    }
+    uint32_t bad = ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
+    if (bad) {
+        st->rejected++;
+        st->rejected_by[reject_cause(&ev, rec, bad)]++;
+    } else {
+        st->accepted++;
+    }
+    if (bad && !(rec->flags & CR_REC_REPLAY)) { /* a replayed reject was kept already */
+        st->truncated += !!(bad & CR_EV_TRUNCATED);
+        st->bad_utf8 += !!(bad & CR_EV_BAD_UTF8);
+        st->nul_bytes += !!(bad & CR_EV_NUL);
+        reject(w, &ev, rec, bad);
+    }
+
+    int n = cr_matcher_match(m, &ev, hits, rs->nrules);
+    if (n < 0) {
+        st->match_errors++;
+        return;
+    }
+    st->rule_matches += (uint64_t)n;
+    uint32_t tenant = n ? cr_event_tenant(&ev, w->tenant_field) : 0;
+    const char *asset = "", *src_asset = "";
+    if (n && w->enrich.inv) {
+        int a = cr_enrich_asset(&w->enrich, &ev), sa = cr_enrich_source(&w->enrich, &ev);
+        if (a >= 0) {
+            asset = cr_inventory_asset(w->enrich.inv, a)->id;
+            st->enriched++;
+        } else
+            st->unenriched++;
+        if (sa >= 0)
+            src_asset = cr_inventory_asset(w->enrich.inv, sa)->id;
+    }
+    /* inventory ids fit (CR_INVENTORY_ID_MAX) */
+    size_t alen = strlen(asset), slen = strlen(src_asset);
+    /* "message repeated N times": the same match N times (the same
+     * position: replays and reordering see the same N) */
+    for (uint32_t rep = 0; rep < ev.repeat; rep++)
+        for (int h = 0; h < n; h++) {
+            const struct cr_rule *rule = &rs->rules[hits[h]];
+            for (int r = 0; r < rule->nroutes; r++) {
+                char key[CR_KEY_MAX];
+                uint64_t value;
+                int klen = cr_route_key(&ev, &rule->routes[r], key, &value);
+                if (klen < 0) {
+                    st->missing_key++;
+                    continue;
+                }
+                int s = (int)cr_ruleset_route_shard(rs, &rule->routes[r], key, (size_t)klen,
+                                                    w->nshards);
+                struct cr_match *out = &ob[s].m[ob[s].n];
+                out->value = value;
+                out->kind = CR_MSG_MATCH;
+                out->route = (uint8_t)r;
+                out->rule = hits[h];
+                out->key_len = (uint16_t)klen;
+                memcpy(out->key, key, (size_t)klen);
+                out->time_ms = ev.time_ms;
+                out->seen_ms = seen;
+                out->input = ev.input;
+                out->position = ev.position;
+                out->seq = b->seq;
+                out->flags = (uint16_t)ev.flags;
+                out->replay = (rec->flags & CR_REC_REPLAY) != 0;
+                out->src = w->input_srcs[rec->input];
+                out->tenant = tenant;
+                out->has_measure = rule->measure_field &&
+                                   cr_event_number(&ev, rule->measure_field - 1, &out->measure);
+                out->carried_len = (uint8_t)carry(&ev, rule, out->carried);
+                memcpy(out->asset, asset, alen + 1);
+                memcpy(out->src_asset, src_asset, slen + 1);
+                size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
+                memcpy(out->raw, ev.raw.p, rl);
+                out->raw_len = (uint16_t)rl;
+                st->routed++;
+                if (++ob[s].n == OUTBUF)
+                    flush_out(w, ob, s);
+            }
+        }
+}
+
+/* JSON inputs: a record that is a JSON array of objects (a CloudEvents
+ * batch) is each of its objects, at the record's position. */
+static int json_input(enum cr_format f)
+{
+    return f == CR_FMT_AUTO || f == CR_FMT_JSON || f == CR_FMT_CLOUDEVENTS;
+}
+
 static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct cr_matcher *m,
                           struct cr_batch *b, struct outbuf *ob, uint32_t *hits,
                           struct batch_times *bt)
 {
-    struct cr_event ev;
     int64_t fallback = b->fallback_ms;
-    struct cr_worker_stats *st = &w->stats;
-    const struct cr_ruleset *rs = w->rs;
     uint32_t input = UINT32_MAX;
+    int json = 0;
     for (uint32_t i = 0; i < b->nrecs; i++) {
         const struct cr_rec *rec = &b->recs[i];
         const char *p = b->buf + rec->off;
         if (rec->input != input) {
             input = rec->input;
             cr_parser_set_format(parser, (enum cr_format)w->input_formats[input]);
+            json = json_input((enum cr_format)w->input_formats[input]);
         }
         cr_parser_set_year_add(parser, rec->year_add);
-        /* a record without a time of its own takes its transport's time
-         * (the Kafka record timestamp), else the previous record's */
-        enum cr_parse_result pr =
-            cr_parse(parser, p, rec->len, rec->ts_ms ? rec->ts_ms : fallback, &ev);
-        ev.input = rec->input;
-        ev.position = rec->position;
-        if (rec->flags & CR_REC_TRUNCATED)
-            ev.flags |= CR_EV_TRUNCATED;
-        if ((rec->flags & CR_REC_BAD_ENVELOPE) && pr != CR_PARSE_ERROR) {
-            ev.flags |= CR_EV_PARSE_ERROR;
-            pr = CR_PARSE_ERROR;
-        }
-        st->records++;
-        st->bytes += rec->len;
-        if (pr == CR_PARSE_OK)
-            st->parsed_ok++;
-        else if (pr == CR_PARSE_FALLBACK)
-            st->headerless++;
-        else
-            st->parse_errors++;
-        int64_t seen = INT64_MIN;
-        if (ev.flags & CR_EV_NO_TIME)
-            st->no_time++;
-        else {
-            fallback = ev.time_ms;
-            seen = note_time(w, bt, ob, b->seq, w->input_srcs[rec->input], ev.time_ms);
-        }
-        uint32_t bad =
-            ev.flags & (CR_EV_PARSE_ERROR | CR_EV_TRUNCATED | CR_EV_BAD_UTF8 | CR_EV_NUL);
-        if (bad) {
-            st->rejected++;
-            st->rejected_by[reject_cause(&ev, rec, bad)]++;
-        } else {
-            st->accepted++;
-        }
-        if (bad && !(rec->flags & CR_REC_REPLAY)) { /* a replayed reject was kept already */
-            st->truncated += !!(bad & CR_EV_TRUNCATED);
-            st->bad_utf8 += !!(bad & CR_EV_BAD_UTF8);
-            st->nul_bytes += !!(bad & CR_EV_NUL);
-            reject(w, &ev, rec, bad);
-        }
-
-        int n = cr_matcher_match(m, &ev, hits, rs->nrules);
-        if (n < 0) {
-            st->match_errors++;
+        size_t k = 0;
+        while (k < rec->len && (p[k] == ' ' || p[k] == '\t'))
+            k++;
+        if (json && k < rec->len && p[k] == '[' && !(rec->flags & CR_REC_TRUNCATED) &&
+            cr_json_array_count(p, rec->len) > 0) {
+            w->stats.json_batches++;
+            size_t pos = 0, off, olen;
+            while (cr_json_array_next(p, rec->len, &pos, &off, &olen))
+                process_rec(w, parser, m, b, rec, p + off, olen, &fallback, ob, hits, bt);
             continue;
         }
-        st->rule_matches += (uint64_t)n;
-        uint32_t tenant = n ? cr_event_tenant(&ev, w->tenant_field) : 0;
-        const char *asset = "", *src_asset = "";
-        if (n && w->enrich.inv) {
-            int a = cr_enrich_asset(&w->enrich, &ev), sa = cr_enrich_source(&w->enrich, &ev);
-            if (a >= 0) {
-                asset = cr_inventory_asset(w->enrich.inv, a)->id;
-                st->enriched++;
-            } else
-                st->unenriched++;
-            if (sa >= 0)
-                src_asset = cr_inventory_asset(w->enrich.inv, sa)->id;
-        }
-        /* inventory ids fit (CR_INVENTORY_ID_MAX) */
-        size_t alen = strlen(asset), slen = strlen(src_asset);
-        /* "message repeated N times": the same match N times (the same
-         * position: replays and reordering see the same N) */
-        for (uint32_t rep = 0; rep < ev.repeat; rep++)
-            for (int h = 0; h < n; h++) {
-                const struct cr_rule *rule = &rs->rules[hits[h]];
-                for (int r = 0; r < rule->nroutes; r++) {
-                    char key[CR_KEY_MAX];
-                    uint64_t value;
-                    int klen = cr_route_key(&ev, &rule->routes[r], key, &value);
-                    if (klen < 0) {
-                        st->missing_key++;
-                        continue;
-                    }
-                    int s = (int)cr_ruleset_route_shard(rs, &rule->routes[r], key, (size_t)klen,
-                                                        w->nshards);
-                    struct cr_match *out = &ob[s].m[ob[s].n];
-                    out->value = value;
-                    out->kind = CR_MSG_MATCH;
-                    out->route = (uint8_t)r;
-                    out->rule = hits[h];
-                    out->key_len = (uint16_t)klen;
-                    memcpy(out->key, key, (size_t)klen);
-                    out->time_ms = ev.time_ms;
-                    out->seen_ms = seen;
-                    out->input = ev.input;
-                    out->position = ev.position;
-                    out->seq = b->seq;
-                    out->flags = (uint16_t)ev.flags;
-                    out->replay = (rec->flags & CR_REC_REPLAY) != 0;
-                    out->src = w->input_srcs[rec->input];
-                    out->tenant = tenant;
-                    out->has_measure = rule->measure_field &&
-                                       cr_event_number(&ev, rule->measure_field - 1, &out->measure);
-                    out->carried_len = (uint8_t)carry(&ev, rule, out->carried);
-                    memcpy(out->asset, asset, alen + 1);
-                    memcpy(out->src_asset, src_asset, slen + 1);
-                    size_t rl = ev.raw.len < CR_MATCH_RAW ? ev.raw.len : CR_MATCH_RAW;
-                    memcpy(out->raw, ev.raw.p, rl);
-                    out->raw_len = (uint16_t)rl;
-                    st->routed++;
-                    if (++ob[s].n == OUTBUF)
-                        flush_out(w, ob, s);
-                }
-            }
+        process_rec(w, parser, m, b, rec, p, rec->len, &fallback, ob, hits, bt);
     }
 }
 

@@ -112,7 +112,9 @@ const char *cr_reject_cause_name(enum cr_reject_cause c);
     X(missing_key, "missing_key", SUM) /* a match whose event lacked a group_by field */           \
     X(match_errors, "match_errors", SUM)                                                           \
     X(enriched, "enriched_matches", SUM)     /* matching records whose asset was found */          \
-    X(unenriched, "unenriched_matches", SUM) /* ... and not (graded with tier.unknown) */
+    X(unenriched, "unenriched_matches", SUM) /* ... and not (graded with tier.unknown) */          \
+    X(json_batches, "json_batches", SUM)     /* records that were a JSON array of objects (a       \
+                                              * CloudEvents batch): each object is one of records */
 
 struct cr_worker_stats {
     CR_WORKER_COUNTERS(CR_COUNTER_FIELD)
