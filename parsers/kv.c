@@ -21,6 +21,9 @@
  * the buffer is full the hex stays as it is. Nothing is allocated.
  *
  * A bare auditd line has no syslog header: its time is msg=audit(S.MS:N).
+ * A FortiGate record (date=, devid=, logid=) also fills the normalized
+ * fields FortiOS names itself: action, user, logid as event_type, devname
+ * as host when the syslog header gave none, source_product fortigate.
  */
 #include "parsers/parser_int.h"
 
@@ -135,7 +138,10 @@ enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum
     if (!cr_kv_looks(m, n))
         return r;
     p->kv_used = 0;
-    int audit = 0, npairs = 0;
+    int audit = 0, forti = 0, npairs = 0;
+    /* FortiGate: date= time= devname= devid=FG... logid= (FortiOS Log Reference) */
+    forti = n > 5 && memcmp(m, "date=", 5) == 0 && memmem(m, n, " devid=", 7) &&
+            memmem(m, n, " logid=", 7);
     while (i < n) {
         while (i < n && cr_kv_sep(m[i]))
             i++;
@@ -183,6 +189,17 @@ enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum
         }
         if (audit && kn == 4 && memcmp(key, "type", 4) == 0 && !cr_event_has(ev, CR_F_EVENT_TYPE))
             cr_event_set(ev, CR_F_EVENT_TYPE, v, vn);
+        if (forti) {
+            /* the normalized fields FortiOS names itself */
+            if (kn == 6 && memcmp(key, "action", 6) == 0 && !cr_event_has(ev, CR_F_ACTION))
+                cr_event_set(ev, CR_F_ACTION, v, vn);
+            else if (kn == 4 && memcmp(key, "user", 4) == 0 && !cr_event_has(ev, CR_F_USER))
+                cr_event_set(ev, CR_F_USER, v, vn);
+            else if (kn == 5 && memcmp(key, "logid", 5) == 0 && !cr_event_has(ev, CR_F_EVENT_TYPE))
+                cr_event_set(ev, CR_F_EVENT_TYPE, v, vn);
+            else if (kn == 7 && memcmp(key, "devname", 7) == 0 && !cr_event_has(ev, CR_F_HOST))
+                cr_event_set(ev, CR_F_HOST, v, vn);
+        }
         int id = cr_kv_field(p, key, kn);
         if (id < 0 || cr_event_has(ev, (unsigned)id))
             continue; /* the first occurrence of a key counts */
@@ -198,6 +215,8 @@ enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum
         }
         cr_event_set(ev, (unsigned)id, v, vn);
     }
+    if (forti && !cr_event_has(ev, CR_F_SOURCE_PRODUCT))
+        cr_event_set(ev, CR_F_SOURCE_PRODUCT, "fortigate", 9);
     if (audit) {
         if (!cr_event_has(ev, CR_F_SOURCE_PRODUCT))
             cr_event_set(ev, CR_F_SOURCE_PRODUCT, "auditd", 6);

@@ -155,9 +155,11 @@ ParameterizedTest(int *many, kv, all, .fini = fin)
     want(F_USER_UI, "https(10.0.0.1)");
     want(F_STATUS, "failed");
     want(F_TYPE, "event");
-    cr_assert_not(cr_event_has(&ev, CR_F_SOURCE_PRODUCT) && ev.f[CR_F_SOURCE_PRODUCT].len == 6 &&
-                      memcmp(ev.f[CR_F_SOURCE_PRODUCT].p, "auditd", 6) == 0,
-                  "FortiGate is not auditd");
+    want(CR_F_SOURCE_PRODUCT, "fortigate");
+    want(CR_F_ACTION, "login");
+    want(CR_F_USER, "admin");
+    want(CR_F_EVENT_TYPE, "0100032002");
+    want(CR_F_HOST, "FGT-1");
 
     /* malformed: empty key, empty value, words without '=', a repeated key (first counts) */
     parse("type=X msg=audit(1700000003.000:1): =junk a0= word a1=\"v\" a1=\"second\" exe");

@@ -146,6 +146,57 @@ Test(sigma_auditd, enriched_format_interpreted_keys, .init = setup, .fini = tear
                      "");
 }
 
+#define NET_RULE(id, title, product, service, detection)                                           \
+    "title: " title "\nid: " id "\nstatus: test\nauthor: corral tests\nlevel: high\n"              \
+    "logsource:\n  product: " product "\n  service: " service "\ndetection:\n" detection
+
+/* FortiOS event log, system config change (FortiOS Log Reference, logid 0100044547) */
+#define FGT(action, cfgpath)                                                                       \
+    "<189>date=2026-05-01 time=10:00:00 devname=\"FGT-HQ\" devid=\"FG100E4Q17000000\" "            \
+    "eventtime=1777629600000000000 tz=\"+0000\" logid=\"0100044547\" type=\"event\" "              \
+    "subtype=\"system\" level=\"information\" vd=\"root\" logdesc=\"Object attribute "             \
+    "configured\" "                                                                                \
+    "user=\"admin\" ui=\"GUI(10.0.0.5)\" action=\"" action "\" cfgtid=1 cfgpath=\"" cfgpath "\" "  \
+    "cfgobj=\"7\" msg=\"" action " " cfgpath " 7\""
+
+Test(sigma_auditd, fortigate_event_config_changes, .init = setup, .fini = teardown)
+{
+    put("fgt.yml", NET_RULE("5a3e1b4c-0000-4000-8000-000000000005", "New firewall policy",
+                            "fortigate", "event",
+                            "  selection:\n    action: 'Add'\n    cfgpath: 'firewall.policy'\n"
+                            "  condition: selection\n"));
+    start();
+    cr_assert_str_eq(matches(FGT("Add", "firewall.policy")), "New firewall policy");
+    cr_assert_eq(ev.f[CR_F_HOST].len, 6u); /* devname, no syslog host */
+    cr_assert_str_eq(matches(FGT("Edit", "firewall.policy")), "");
+    cr_assert_str_eq(matches(FGT("Add", "firewall.address")), "");
+    /* the same pairs but not FortiGate's (no devid/logid): not this logsource */
+    cr_assert_str_eq(matches("<189>date=2026-05-01 time=10:00:00 type=\"event\" action=\"Add\" "
+                             "cfgpath=\"firewall.policy\""),
+                     "");
+}
+
+Test(sigma_auditd, cisco_aaa_logged_commands, .init = setup, .fini = teardown)
+{
+    put("cisco.yml",
+        NET_RULE("5a3e1b4c-0000-4000-8000-000000000006", "Disable logging", "cisco", "aaa",
+                 "  keywords:\n    - 'no logging'\n    - 'no aaa new-model'\n"
+                 "  condition: keywords\n"));
+    start();
+    cr_assert_str_eq(matches("<189>52: core-sw1: *Dec  4 10:00:00.123 UTC: "
+                             "%PARSER-5-CFGLOG_LOGGEDCMD: User:netadmin  logged command:no logging "
+                             "console"),
+                     "Disable logging");
+    /* the words in another Cisco message, and a config command that is not one of them */
+    cr_assert_str_eq(matches("<189>53: core-sw1: *Dec  4 10:00:01.000 UTC: %SYS-5-CONFIG_I: "
+                             "Configured from console by netadmin, no logging change"),
+                     "");
+    cr_assert_str_eq(matches("<189>54: core-sw1: *Dec  4 10:00:02.000 UTC: "
+                             "%PARSER-5-CFGLOG_LOGGEDCMD: User:netadmin  logged command:logging "
+                             "host 10.0.0.9"),
+                     "");
+}
+
 /* SigmaHQ's published linux/auditd rules: every one loads (none is skipped
  * for its logsource). */
 Test(sigma_auditd, sigmahq_linux_auditd_rules_load, .init = setup, .fini = teardown)
