@@ -5,7 +5,7 @@
  * format: configured, or sniffed per record for CR_FMT_AUTO), the UTF-8 /
  * NUL scan every record gets, and the event-time policy for stamps that
  * lack a year. The format parsers proper live in syslog_3164.c,
- * syslog_5424.c and json_event.c.
+ * syslog_5424.c and json_event.c; key=value payloads in kv.c.
  *
  * Sniffing looks at one or a few bytes, never at the whole record: '{'
  * means JSON, "<PRI>1 " means RFC 5424, anything else goes to the RFC 3164
@@ -194,9 +194,11 @@ enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len, 
 {
     switch (p->opts.format) {
     case CR_FMT_RFC3164:
-        return cr_syslog_payload(ev, cr_parse_rfc3164(p, rec, len, fallback_ms, ev));
+        return cr_kv_fields(p, ev,
+                            cr_syslog_payload(ev, cr_parse_rfc3164(p, rec, len, fallback_ms, ev)));
     case CR_FMT_RFC5424:
-        return cr_syslog_payload(ev, cr_parse_rfc5424(p, rec, len, fallback_ms, ev));
+        return cr_kv_fields(p, ev,
+                            cr_syslog_payload(ev, cr_parse_rfc5424(p, rec, len, fallback_ms, ev)));
     case CR_FMT_JSON:
     case CR_FMT_CLOUDEVENTS:
         return cr_parse_json(p, rec, len, fallback_ms, ev);
@@ -213,7 +215,7 @@ enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len, 
     enum cr_parse_result r = cr_looks_5424(rec + i, len - i)
                                  ? cr_parse_rfc5424(p, rec, len, fallback_ms, ev)
                                  : cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
-    return cr_syslog_payload(ev, r);
+    return cr_kv_fields(p, ev, cr_syslog_payload(ev, r));
 }
 
 /* rsyslog's and syslog-ng's reduction of repeats: "message repeated N

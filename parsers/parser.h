@@ -8,7 +8,8 @@
  * Kubernetes audit, CloudTrail, GCP audit or generic JSON), "<PRI>1 " ->
  * RFC 5424, anything else -> RFC 3164 with the vendor variants (Cisco,
  * Huawei VRP, H3C) and a headerless fallback. A syslog message that is a
- * web access-log line (nginx/Apache) also gets its fields (access_log.c).
+ * web access-log line (nginx/Apache) also gets its fields (access_log.c),
+ * and a key=value message (auditd, FortiGate) the rule-requested keys (kv.c).
  *
  * Parsing never fails in the sense of losing a record: a record that does
  * not fit its format still yields an event whose msg is the whole record and
@@ -45,7 +46,8 @@ struct cr_parse_opts {
     /* Extra (non-builtin) field names the rules use, indexed by field id:
      * extra_names[i] names field id i (NULL where unused). JSON parsing
      * fills each one whose name is a dotted path found in the document
-     * (e.g. "userIdentity.type", "objectRef.resource", "sourceIPs.0").
+     * (e.g. "userIdentity.type", "objectRef.resource", "sourceIPs.0");
+     * a key=value syslog message fills each one named by a key (kv.c).
      * Borrowed; must outlive the parser. */
     const char *const *extra_names;
     unsigned n_extra_names; /* length of extra_names (ids < n are looked up) */

@@ -19,6 +19,9 @@
 
 /* Bytes for values the JSON path assembles (K8s "namespace/name"). */
 #define CR_PARSER_SCRATCH 1024
+/* Bytes for decoded key=value values of one record (kv.c); auditd's
+ * EXECVE records carry at most ~8 KiB of argv before they split. */
+#define CR_PARSER_KVBUF 16384
 
 struct cr_parser {
     struct cr_parse_opts opts;
@@ -38,6 +41,9 @@ struct cr_parser {
         uint16_t field;
     } * xnames;
     uint32_t xmask; /* slots - 1 (a power of two) */
+    /* Decoded auditd hex values of the current record (kv.c). */
+    size_t kv_used;
+    char kvbuf[CR_PARSER_KVBUF];
 };
 
 /* The field id of a rule-requested path, -1 if no rule names it. */
@@ -46,6 +52,11 @@ int cr_parser_xname(const struct cr_parser *p, const char *path, size_t len);
 /* If msg is a web access-log line (NCSA common/combined), set its fields
  * (access_log.c). Returns 1 if it was one. */
 int cr_access_log_fields(struct cr_event *ev);
+
+/* After a syslog parse: if msg is key=value (auditd, FortiGate...) and the
+ * rules name extra fields, set those found (kv.c). Returns the possibly
+ * upgraded result (a bare audit.log line has its own time). */
+enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum cr_parse_result r);
 
 /* Reset ev for rec and set the byte-level flags (UTF-8, NUL). */
 void cr_parse_begin(struct cr_event *ev, const char *rec, size_t len, enum cr_format fmt);

@@ -1,13 +1,16 @@
 /*
  * fuzz_syslog_3164.c - RFC 3164 syslog (parsers/syslog_3164.c with its
  * Cisco / Huawei VRP / H3C variants and the headerless fallback, the
- * timestamp code of base/timeparse.c, and the access-log payload
- * recogniser that cr_syslog_payload runs on the message).
+ * timestamp code of base/timeparse.c, the access-log payload
+ * recogniser that cr_syslog_payload runs on the message, and the
+ * key=value scan of parsers/kv.c with auditd's hex decoding).
  *
  * One input is one record (no trailing newline), parsed three ways: by
  * cr_parse_rfc3164 + cr_syslog_payload (what a `format: rfc3164` input
  * does), with an explicit year, and through cr_parse in auto mode (the
- * sniffing that sends anything not JSON or RFC 5424 here).
+ * sniffing that sends anything not JSON or RFC 5424 here), and once more
+ * in auto mode with extra names as Sigma's auditd/FortiGate rules use them
+ * (kv.c runs only then; its decoded values live in the parser's buffer).
  *
  * A finding means a record read from a log file or Kafka can crash the
  * worker (out-of-bounds read, UB) or yields an event that breaks the
@@ -17,8 +20,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct cr_parser *p, *p_year, *p_auto;
+    static struct cr_parser *p, *p_year, *p_auto, *p_kv;
+    static const char *kv_names[CR_F__BUILTIN + 12];
     if (!p) {
+        static const char *const k[] = {"type", "a0",  "a1",  "a2",      "exe",     "proctitle",
+                                        "name", "key", "cwd", "SYSCALL", "cfgpath", "x"};
+        for (unsigned i = 0; i < 12; i++)
+            kv_names[CR_F__BUILTIN + i] = k[i];
+        p_kv = fuzz_parser(CR_FMT_AUTO, kv_names, CR_F__BUILTIN + 12);
         p = fuzz_parser(CR_FMT_RFC3164, NULL, 0);
         struct cr_parse_opts o = {.format = CR_FMT_RFC3164,
                                   .year = 2026,
@@ -45,6 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     r = cr_parse(p_auto, rec, size, 0, &ev);
     fuzz_check_event(r, rec, size, &ev);
+
+    r = cr_parse(p_kv, rec, size, 0, &ev);
+    fuzz_check_event(r, rec, size, &ev);
+    fuzz_check_within(rec, size, &ev);
 
     free(rec);
     return 0;

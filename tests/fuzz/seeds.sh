@@ -109,14 +109,15 @@ for p in sorted(glob.glob(os.path.join(root, "tests/golden/*/expected.jsonl"))):
     for l in lines(p, 200):
         seed("incident", l)
 for t in ["test_syslog_3164", "test_syslog_5424", "test_json_event", "test_access_log",
-          "test_golden", "test_matcher", "test_timeparse"]:
+          "test_golden", "test_matcher", "test_timeparse", "test_kv", "test_sigma_auditd"]:
     p = os.path.join(root, "tests/unit", t + ".c")
     if not os.path.exists(p):
         continue
     for lit in c_literals(p):
         if len(lit) < 8:
             continue
-        if lit.startswith(b"<") or lit.startswith(b"{") or ACCESS.search(lit) or t == "test_syslog_3164":
+        if lit.startswith(b"<") or lit.startswith(b"{") or ACCESS.search(lit) or t == "test_syslog_3164" \
+                or lit.startswith(b"type="):
             route(lit)
 for p in sorted(glob.glob(os.path.join(root, "tests/unit/test_*.c"))):
     for lit in c_literals(p):
