@@ -39,6 +39,8 @@ struct cr_load {
         int applied; /* a filter document: the rules it was ANDed to */
     } * sigma_docs;
     int nsigma_docs;
+    int *filter_docs; /* indexes into sigma_docs of the filter documents, while compiling */
+    int nfilter_docs;
     struct cr_sigma_map *sigma_map;
     struct cr_sigma_gate {
         uint64_t key;

@@ -1716,7 +1716,8 @@ static void apply_filters(struct comp *c, const char *id, const char *name, cons
                           const char *service, const char *category)
 {
     struct cr_load *L = c->L;
-    for (int d = 0; d < L->nsigma_docs && c->skip < 0; d++) {
+    for (int fi = 0; fi < L->nfilter_docs && c->skip < 0; fi++) {
+        int d = L->filter_docs[fi];
         struct cr_yaml *fy = L->sigma_docs[d].y;
         yaml_node_t *froot = L->sigma_docs[d].root, *f = cr_yaml_get(fy, froot, "filter");
         if (!f || !filter_names(fy, froot, id, name) ||
@@ -2197,10 +2198,18 @@ void cr_sigma_compile_all(struct cr_load *L)
 {
     struct named *tab = xrealloc(NULL, ((size_t)L->nsigma_docs + 1) * sizeof *tab);
     int ntab = 0;
+    /* the filter documents, found once: each rule looks only at them */
+    L->filter_docs = xrealloc(NULL, ((size_t)L->nsigma_docs + 1) * sizeof *L->filter_docs);
+    L->nfilter_docs = 0;
+    for (int i = 0; i < L->nsigma_docs; i++)
+        if (cr_yaml_get(L->sigma_docs[i].y, L->sigma_docs[i].root, "filter") &&
+            !cr_yaml_get(L->sigma_docs[i].y, L->sigma_docs[i].root, "detection"))
+            L->filter_docs[L->nfilter_docs++] = i;
     for (int i = 0; i < L->nsigma_docs; i++) {
         struct cr_yaml *y = L->sigma_docs[i].y;
         yaml_node_t *root = L->sigma_docs[i].root;
-        if (cr_yaml_get(y, root, "correlation") || cr_yaml_get(y, root, "filter"))
+        if (cr_yaml_get(y, root, "correlation") ||
+            (cr_yaml_get(y, root, "filter") && !cr_yaml_get(y, root, "detection")))
             continue; /* correlations once every rule they may name is compiled;
                        * filters are applied by the rules they name */
         const struct sigma_src *src = compile_rule(L, y, root);
@@ -2248,11 +2257,10 @@ void cr_sigma_compile_all(struct cr_load *L)
                       "a correlation in a cycle of correlations naming each other");
     free(done);
     free(tab);
-    for (int i = 0; i < L->nsigma_docs; i++) { /* filters: applied, or said why not */
+    for (int fi = 0; fi < L->nfilter_docs; fi++) { /* filters: applied, or said why not */
+        int i = L->filter_docs[fi];
         struct cr_yaml *y = L->sigma_docs[i].y;
         yaml_node_t *root = L->sigma_docs[i].root;
-        if (!cr_yaml_get(y, root, "filter") || cr_yaml_get(y, root, "detection"))
-            continue;
         if (L->sigma_docs[i].applied) {
             L->rs->sigma.filters++;
             continue;
@@ -2264,4 +2272,7 @@ void cr_sigma_compile_all(struct cr_load *L)
                  id ? id : "?");
         skip_rule(L, y->file, cr_yaml_line(root), CR_SIGMA_SKIP_CORRELATION, why);
     }
+    free(L->filter_docs);
+    L->filter_docs = NULL;
+    L->nfilter_docs = 0;
 }
