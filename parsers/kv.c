@@ -115,19 +115,6 @@ static int64_t cr_kv_audit_time(const char *v, size_t n)
     return s * 1000 + ms;
 }
 
-static int cr_kv_field(const struct cr_parser *p, const char *k, size_t n)
-{
-    if (p->xnames)
-        return cr_parser_xname(p, k, n);
-    unsigned lim = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names : CR_MAX_FIELDS;
-    for (unsigned id = CR_F__BUILTIN; id < lim; id++) {
-        const char *name = p->opts.extra_names[id];
-        if (name && strncmp(name, k, n) == 0 && name[n] == 0)
-            return (int)id;
-    }
-    return -1;
-}
-
 enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum cr_parse_result r)
 {
     if (!p->opts.extra_names || p->opts.n_extra_names <= CR_F__BUILTIN ||
@@ -200,7 +187,7 @@ enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum
             else if (kn == 7 && memcmp(key, "devname", 7) == 0 && !cr_event_has(ev, CR_F_HOST))
                 cr_event_set(ev, CR_F_HOST, v, vn);
         }
-        int id = cr_kv_field(p, key, kn);
+        int id = cr_parser_extra_field(p, key, kn);
         if (id < 0 || cr_event_has(ev, (unsigned)id))
             continue; /* the first occurrence of a key counts */
         if (audit && !quoted && cr_kv_hexkey(key, kn)) {

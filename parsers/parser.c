@@ -5,7 +5,8 @@
  * format: configured, or sniffed per record for CR_FMT_AUTO), the UTF-8 /
  * NUL scan every record gets, and the event-time policy for stamps that
  * lack a year. The format parsers proper live in syslog_3164.c,
- * syslog_5424.c and json_event.c; key=value payloads in kv.c.
+ * syslog_5424.c and json_event.c; payloads inside a syslog message in
+ * kv.c (key=value) and event_xml.c (<Event> XML).
  *
  * Sniffing looks at one or a few bytes, never at the whole record: '{'
  * means JSON, "<PRI>1 " means RFC 5424, anything else goes to the RFC 3164
@@ -94,6 +95,19 @@ int cr_parser_xname(const struct cr_parser *p, const char *path, size_t len)
         if (p->xnames[i].hash == h && p->xnames[i].len == len &&
             memcmp(p->xnames[i].name, path, len) == 0)
             return p->xnames[i].field;
+    return -1;
+}
+
+int cr_parser_extra_field(const struct cr_parser *p, const char *name, size_t len)
+{
+    if (p->xnames)
+        return cr_parser_xname(p, name, len);
+    unsigned lim = p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names : CR_MAX_FIELDS;
+    for (unsigned id = CR_F__BUILTIN; id < lim; id++) {
+        const char *x = p->opts.extra_names[id];
+        if (x && strncmp(x, name, len) == 0 && x[len] == 0)
+            return (int)id;
+    }
     return -1;
 }
 
@@ -189,16 +203,24 @@ static int cr_looks_5424(const char *s, size_t len)
     return s[i + 1] == '1' && s[i + 2] == ' ';
 }
 
+/* After a syslog parse: the structured payloads a message may carry. */
+static enum cr_parse_result cr_msg_fields(struct cr_parser *p, struct cr_event *ev,
+                                          enum cr_parse_result r)
+{
+    r = cr_syslog_payload(ev, r);
+    if (cr_event_has(ev, CR_F_MSG) && ev->f[CR_F_MSG].len > 0 && ev->f[CR_F_MSG].p[0] == '<')
+        return cr_xml_fields(p, ev, r);
+    return cr_kv_fields(p, ev, r);
+}
+
 enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len, int64_t fallback_ms,
                               struct cr_event *ev)
 {
     switch (p->opts.format) {
     case CR_FMT_RFC3164:
-        return cr_kv_fields(p, ev,
-                            cr_syslog_payload(ev, cr_parse_rfc3164(p, rec, len, fallback_ms, ev)));
+        return cr_msg_fields(p, ev, cr_parse_rfc3164(p, rec, len, fallback_ms, ev));
     case CR_FMT_RFC5424:
-        return cr_kv_fields(p, ev,
-                            cr_syslog_payload(ev, cr_parse_rfc5424(p, rec, len, fallback_ms, ev)));
+        return cr_msg_fields(p, ev, cr_parse_rfc5424(p, rec, len, fallback_ms, ev));
     case CR_FMT_JSON:
     case CR_FMT_CLOUDEVENTS:
         return cr_parse_json(p, rec, len, fallback_ms, ev);
@@ -215,7 +237,7 @@ enum cr_parse_result cr_parse(struct cr_parser *p, const char *rec, size_t len, 
     enum cr_parse_result r = cr_looks_5424(rec + i, len - i)
                                  ? cr_parse_rfc5424(p, rec, len, fallback_ms, ev)
                                  : cr_parse_rfc3164(p, rec, len, fallback_ms, ev);
-    return cr_kv_fields(p, ev, cr_syslog_payload(ev, r));
+    return cr_msg_fields(p, ev, r);
 }
 
 /* rsyslog's and syslog-ng's reduction of repeats: "message repeated N

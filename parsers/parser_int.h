@@ -22,6 +22,9 @@
 /* Bytes for decoded key=value values of one record (kv.c); auditd's
  * EXECVE records carry at most ~8 KiB of argv before they split. */
 #define CR_PARSER_KVBUF 16384
+/* Bytes expat may use for one event XML record (event_xml.c): its input
+ * buffer holds a copy of the record, so this bounds the XML records read. */
+#define CR_PARSER_XML_ARENA (256 * 1024)
 
 struct cr_parser {
     struct cr_parse_opts opts;
@@ -41,13 +44,20 @@ struct cr_parser {
         uint16_t field;
     } * xnames;
     uint32_t xmask; /* slots - 1 (a power of two) */
-    /* Decoded auditd hex values of the current record (kv.c). */
+    /* Values of the current record the parser had to build: decoded auditd
+     * hex (kv.c), unescaped XML text (event_xml.c). */
     size_t kv_used;
     char kvbuf[CR_PARSER_KVBUF];
+    /* expat's memory for the current event XML record (event_xml.c) */
+    size_t xml_used;
+    _Alignas(16) unsigned char xml_arena[CR_PARSER_XML_ARENA];
 };
 
 /* The field id of a rule-requested path, -1 if no rule names it. */
 int cr_parser_xname(const struct cr_parser *p, const char *path, size_t len);
+/* The same, also when the names are few (no xnames table): the lookup
+ * kv.c and event_xml.c do for each name they find. */
+int cr_parser_extra_field(const struct cr_parser *p, const char *name, size_t len);
 
 /* If msg is a web access-log line (NCSA common/combined), set its fields
  * (access_log.c). Returns 1 if it was one. */
@@ -57,6 +67,12 @@ int cr_access_log_fields(struct cr_event *ev);
  * rules name extra fields, set those found (kv.c). Returns the possibly
  * upgraded result (a bare audit.log line has its own time). */
 enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum cr_parse_result r);
+
+/* After a syslog parse: if msg is event XML (<Event>...: Sysmon for Linux,
+ * forwarded Windows events) and the rules name extra fields, set those
+ * found (event_xml.c). Returns the possibly changed result. */
+enum cr_parse_result cr_xml_fields(struct cr_parser *p, struct cr_event *ev,
+                                   enum cr_parse_result r);
 
 /* Reset ev for rec and set the byte-level flags (UTF-8, NUL). */
 void cr_parse_begin(struct cr_event *ev, const char *rec, size_t len, enum cr_format fmt);

@@ -2,15 +2,17 @@
  * fuzz_syslog_3164.c - RFC 3164 syslog (parsers/syslog_3164.c with its
  * Cisco / Huawei VRP / H3C variants and the headerless fallback, the
  * timestamp code of base/timeparse.c, the access-log payload
- * recogniser that cr_syslog_payload runs on the message, and the
- * key=value scan of parsers/kv.c with auditd's hex decoding).
+ * recogniser that cr_syslog_payload runs on the message, the key=value
+ * scan of parsers/kv.c with auditd's hex decoding, and the event XML of
+ * parsers/event_xml.c over expat).
  *
  * One input is one record (no trailing newline), parsed three ways: by
  * cr_parse_rfc3164 + cr_syslog_payload (what a `format: rfc3164` input
  * does), with an explicit year, and through cr_parse in auto mode (the
  * sniffing that sends anything not JSON or RFC 5424 here), and once more
- * in auto mode with extra names as Sigma's auditd/FortiGate rules use them
- * (kv.c runs only then; its decoded values live in the parser's buffer).
+ * in auto mode with extra names as Sigma's auditd/FortiGate/Sysmon rules
+ * use them (kv.c and event_xml.c run only then; their decoded values live
+ * in the parser's buffer).
  *
  * A finding means a record read from a log file or Kafka can crash the
  * worker (out-of-bounds read, UB) or yields an event that breaks the
@@ -21,13 +23,28 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct cr_parser *p, *p_year, *p_auto, *p_kv;
-    static const char *kv_names[CR_F__BUILTIN + 12];
+    static const char *const k[] = {"type",
+                                    "a0",
+                                    "a1",
+                                    "a2",
+                                    "exe",
+                                    "proctitle",
+                                    "name",
+                                    "key",
+                                    "cwd",
+                                    "SYSCALL",
+                                    "cfgpath",
+                                    "x",
+                                    "Event.System.EventID",
+                                    "Event.System.Provider.#attributes.Name",
+                                    "Event.EventData.Image",
+                                    "Event.EventData.CommandLine"};
+    enum { NK = sizeof k / sizeof *k };
+    static const char *kv_names[CR_F__BUILTIN + NK];
     if (!p) {
-        static const char *const k[] = {"type", "a0",  "a1",  "a2",      "exe",     "proctitle",
-                                        "name", "key", "cwd", "SYSCALL", "cfgpath", "x"};
-        for (unsigned i = 0; i < 12; i++)
+        for (unsigned i = 0; i < NK; i++)
             kv_names[CR_F__BUILTIN + i] = k[i];
-        p_kv = fuzz_parser(CR_FMT_AUTO, kv_names, CR_F__BUILTIN + 12);
+        p_kv = fuzz_parser(CR_FMT_AUTO, kv_names, CR_F__BUILTIN + NK);
         p = fuzz_parser(CR_FMT_RFC3164, NULL, 0);
         struct cr_parse_opts o = {.format = CR_FMT_RFC3164,
                                   .year = 2026,

