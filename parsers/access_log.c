@@ -13,6 +13,9 @@
  * fields set, web rules match the request URI (object_id), a field only
  * access-log events have, so their patterns cost nothing on other lines.
  *
+ * Also Apache's vhost_combined (a `host:port` before the client) and a
+ * one-digit day in the stamp.
+ *
  * Fields: src_ip (client), user (unless "-"), action (method), object_id
  * (request target), protocol, reason (status code), outcome (success below
  * 400, failure from 400), user_agent, event_type "http_request". The
@@ -51,10 +54,18 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-/* "02/Mar/2026:12:00:00 +0000" (26 bytes) -> ms; -1 if malformed. */
+/* "02/Mar/2026:12:00:00 +0000" (26 bytes) -> ms; -1 if malformed. A
+ * one-digit day ("2/Mar/...", written by hand-made formats) is read too. */
 static int64_t clf_time(const char *s, size_t len)
 {
     int d, y, h, mi, sec, zh, zm;
+    char two[26];
+    if (len == 25 && s[1] == '/') {
+        two[0] = '0';
+        memcpy(two + 1, s, 25);
+        s = two;
+        len = 26;
+    }
     if (len < 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' ||
         s[20] != ' ' || (s[21] != '+' && s[21] != '-'))
         return -1;
@@ -70,12 +81,8 @@ static int64_t clf_time(const char *s, size_t len)
     return s[21] == '+' ? t - off : t + off;
 }
 
-int cr_access_log_fields(struct cr_event *ev)
+static int clf_fields(struct cr_event *ev, const char *s, size_t len)
 {
-    if (!cr_event_has(ev, CR_F_MSG))
-        return 0;
-    const char *s = ev->f[CR_F_MSG].p;
-    size_t len = ev->f[CR_F_MSG].len;
     /* client address: at least 2 address characters, then a space */
     size_t i = 0;
     while (i < len && is_ip_char(s[i]))
@@ -156,4 +163,41 @@ int cr_access_log_fields(struct cr_event *ev)
         ev->flags &= ~(uint32_t)CR_EV_NO_TIME;
     }
     return 1;
+}
+
+/* Apache's vhost_combined (its other_vhosts_access.log) puts `%v:%p`, the
+ * virtual host and port, before the client: "www.example.com:80 1.2.3.4 - -
+ * [...]". Such a first token is skipped when the rest parses. */
+static size_t vhost_prefix(const char *s, size_t len)
+{
+    size_t i = 0, colon = 0;
+    int alpha = 0;
+    while (i < len && s[i] != ' ') {
+        if (s[i] == ':')
+            colon = i;
+        else if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-')
+            alpha = 1;
+        i++;
+    }
+    if (i >= len || colon == 0 || i - colon < 2 || i - colon > 6)
+        return 0;
+    for (size_t k = colon + 1; k < i; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    /* "host:port", or an IPv4 address and port; not an IPv6 client */
+    if (!alpha && memchr(s, ':', colon) != NULL)
+        return 0;
+    return i + 1;
+}
+
+int cr_access_log_fields(struct cr_event *ev)
+{
+    if (!cr_event_has(ev, CR_F_MSG))
+        return 0;
+    const char *s = ev->f[CR_F_MSG].p;
+    size_t len = ev->f[CR_F_MSG].len;
+    if (clf_fields(ev, s, len))
+        return 1;
+    size_t v = vhost_prefix(s, len);
+    return v > 0 && clf_fields(ev, s + v, len - v);
 }

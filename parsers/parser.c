@@ -271,12 +271,13 @@ enum cr_parse_result cr_syslog_payload(struct cr_event *ev, enum cr_parse_result
 {
     if (r != CR_PARSE_ERROR && cr_event_has(ev, CR_F_MSG))
         cr_syslog_repeated(ev);
-    /* A message that starts like an address may be an access-log line; one
-     * byte decides for almost every other message. */
+    /* A message that starts like an address (or like Apache's vhost_combined
+     * `host:port`) may be an access-log line; one byte, or the first token,
+     * decides for every other message. */
     if (r == CR_PARSE_ERROR || !cr_event_has(ev, CR_F_MSG) || ev->f[CR_F_MSG].len < 16)
         return r;
     char c = ev->f[CR_F_MSG].p[0];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':'))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ':'))
         return r;
     if (cr_access_log_fields(ev) && (ev->flags & CR_EV_HEADERLESS)) {
         /* a bare access log is a complete, known format, not a degraded syslog line */

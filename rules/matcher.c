@@ -51,6 +51,10 @@ struct cr_matcher {
     int ntouched_rules;
     uint32_t *cand; /* touched + unconditional, in rule order */
     uint8_t *stack; /* Sigma condition evaluation, max_expr_depth deep */
+    /* Derived fields' values for the current event (rs->derived): grown to
+     * the largest event seen, so steady state allocates nothing. */
+    char *xf_buf;
+    size_t xf_cap;
     struct cr_matcher_stats st;
 };
 
@@ -99,6 +103,7 @@ void cr_matcher_free(struct cr_matcher *m)
     if (m->scratch)
         hs_free_scratch(m->scratch);
     cr_pcre_thread_free(&m->pt);
+    free(m->xf_buf);
     free(m->pat_word);
     free(m->pat_hit);
     free(m->touched_pats);
@@ -409,11 +414,52 @@ static int rule_matches(struct cr_matcher *m, uint32_t ri, struct cr_event *ev)
     return 1;
 }
 
+/* Set the event's derived fields (a rule's transforms) from their sources,
+ * before the scans look at them. Each value takes its source's length at
+ * most (transform.h), plus as much scratch for the chain's steps. */
+static int derive_fields(struct cr_matcher *m, struct cr_event *ev)
+{
+    const struct cr_ruleset *rs = m->rs;
+    size_t need = 0, maxlen = 0;
+    for (int i = 0; i < rs->nderived; i++) {
+        const struct cr_derived *d = &rs->derived[i];
+        if (!cr_event_has(ev, d->src))
+            continue;
+        need += ev->f[d->src].len;
+        if (ev->f[d->src].len > maxlen)
+            maxlen = ev->f[d->src].len;
+    }
+    need += maxlen;
+    if (need > m->xf_cap) {
+        size_t cap = m->xf_cap ? m->xf_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *b = realloc(m->xf_buf, cap);
+        if (!b)
+            return -1;
+        m->xf_buf = b;
+        m->xf_cap = cap;
+    }
+    char *tmp = m->xf_buf + need - maxlen, *o = m->xf_buf;
+    for (int i = 0; i < rs->nderived; i++) {
+        const struct cr_derived *d = &rs->derived[i];
+        if (!cr_event_has(ev, d->src))
+            continue;
+        const struct cr_slice *s = &ev->f[d->src];
+        size_t len = cr_xform_apply(d->ops, d->nops, s->p ? s->p : "", s->len, o, tmp);
+        cr_event_set(ev, d->field, o, len);
+        o += len;
+    }
+    return 0;
+}
+
 int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, int max)
 {
     const struct cr_ruleset *rs = m->rs;
     int rc = 0;
     m->st.events++;
+    if (rs->nderived && derive_fields(m, ev) != 0)
+        return -1;
     /* the present fields that have a database, in field order (thousands
      * of Sigma fields have one; an event has a few dozen fields) */
     for (int w = 0; w < CR_FIELD_WORDS; w++) {

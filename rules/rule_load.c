@@ -68,6 +68,63 @@ int cr_load_field(struct cr_load *L, const char *name, const char *file, int lin
     return rs->nfields++;
 }
 
+/* The derived field "src|t1|t2" (transform.h), added once per chain. */
+static int cr_load_derived(struct cr_load *L, int src, const uint8_t *ops, int nops,
+                           const char *file, int line)
+{
+    struct cr_ruleset *rs = L->rs;
+    if (src < 0 || nops == 0)
+        return src;
+    char name[512];
+    size_t o = (size_t)snprintf(name, sizeof name, "%s", rs->field_names[src]);
+    for (int i = 0; i < nops && o < sizeof name; i++)
+        o += (size_t)snprintf(name + o, sizeof name - o, "|%s",
+                              cr_xform_name((enum cr_xform)ops[i]));
+    int id = cr_ruleset_field(rs, name);
+    if (id >= 0)
+        return id;
+    id = cr_load_field(L, name, file, line);
+    if (id < 0)
+        return id;
+    rs->derived = xrealloc(rs->derived, (size_t)(rs->nderived + 1) * sizeof *rs->derived);
+    struct cr_derived *d = &rs->derived[rs->nderived++];
+    memset(d, 0, sizeof *d);
+    d->field = (uint16_t)id;
+    d->src = (uint16_t)src;
+    d->nops = (uint8_t)nops;
+    memcpy(d->ops, ops, (size_t)nops);
+    return id;
+}
+
+/* `transforms:` of a rule: a list of transform names, in order. */
+static int parse_transforms(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
+                            uint8_t *ops)
+{
+    if (!cr_yaml_is_seq(n)) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: transforms must be a list (of %s)", owner,
+                      cr_xform_names());
+        return 0;
+    }
+    int cnt = cr_yaml_seq_len(n), nops = 0;
+    if (cnt > CR_MAX_XFORMS) {
+        cr_load_error(L, y->file, cr_yaml_line(n), "%s: %d transforms (at most %d)", owner, cnt,
+                      CR_MAX_XFORMS);
+        return 0;
+    }
+    for (int i = 0; i < cnt; i++) {
+        yaml_node_t *e = cr_yaml_seq_at(y, n, i);
+        const char *s = cr_yaml_str(e);
+        enum cr_xform x = cr_xform_from_name(s);
+        if (!x) {
+            cr_load_error(L, y->file, cr_yaml_line(e), "%s: unknown transform '%s' (known: %s)",
+                          owner, s ? s : "(not a string)", cr_xform_names());
+            return 0;
+        }
+        ops[nops++] = (uint8_t)x;
+    }
+    return nops;
+}
+
 /* ---- small typed readers that report their own errors ---- */
 
 static const char *want_str(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
@@ -444,7 +501,7 @@ static void add_pattern(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
 /* `match:` / `not_match:` value: a string (field msg) or a map field -> regex. */
 static void parse_match(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r, uint32_t ri,
                         const char *owner, yaml_node_t *n, int negated, int caseless,
-                        uint32_t **idx, int *nidx)
+                        const uint8_t *ops, int nops, uint32_t **idx, int *nidx)
 {
     if (cr_yaml_is_map(n)) {
         int cnt = cr_yaml_map_len(n);
@@ -457,11 +514,13 @@ static void parse_match(struct cr_load *L, struct cr_yaml *y, struct cr_rule *r,
                 continue;
             }
             int f = cr_load_field(L, fname, y->file, cr_yaml_line(kn));
+            f = cr_load_derived(L, f, ops, nops, y->file, cr_yaml_line(kn));
             add_pattern(L, y, r, ri, owner, f, cr_yaml_map_value(y, n, i), negated, caseless, idx,
                         nidx);
         }
     } else {
-        add_pattern(L, y, r, ri, owner, CR_F_MSG, n, negated, caseless, idx, nidx);
+        int f = cr_load_derived(L, CR_F_MSG, ops, nops, y->file, cr_yaml_line(n));
+        add_pattern(L, y, r, ri, owner, f, n, negated, caseless, idx, nidx);
     }
 }
 
@@ -565,8 +624,8 @@ int cr_load_rule_index(struct cr_load *L, const char *id)
 static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "id",       "title",    "where",       "not",  "match",    "not_match", "caseless",
-        "group_by", "incident", "description", "tags", "max_keys", NULL};
+        "id",       "title",    "where",       "not",  "match",    "not_match",  "caseless",
+        "group_by", "incident", "description", "tags", "max_keys", "transforms", NULL};
     struct cr_ruleset *rs = L->rs;
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a rule must be a mapping");
@@ -603,10 +662,19 @@ static void parse_rule(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 
     uint32_t *pos = NULL, *neg = NULL;
     int npos = 0, nneg = 0;
+    uint8_t ops[CR_MAX_XFORMS];
+    int nops = 0;
+    if ((v = cr_yaml_get(y, n, "transforms"))) {
+        nops = parse_transforms(L, y, v, owner, ops);
+        if (!cr_yaml_get(y, n, "match") && !cr_yaml_get(y, n, "not_match"))
+            cr_load_error(L, y->file, cr_yaml_line(v),
+                          "%s: transforms apply to match / not_match, and the rule has neither",
+                          owner);
+    }
     if ((v = cr_yaml_get(y, n, "match")))
-        parse_match(L, y, r, ri, owner, v, 0, caseless, &pos, &npos);
+        parse_match(L, y, r, ri, owner, v, 0, caseless, ops, nops, &pos, &npos);
     if ((v = cr_yaml_get(y, n, "not_match")))
-        parse_match(L, y, r, ri, owner, v, 1, caseless, &neg, &nneg);
+        parse_match(L, y, r, ri, owner, v, 1, caseless, ops, nops, &neg, &nneg);
     r = &rs->rules[ri];
     r->patterns = xrealloc(NULL, (size_t)(npos + nneg) * sizeof *r->patterns);
     if (npos)

@@ -692,6 +692,7 @@ void cr_ruleset_free(struct cr_ruleset *rs)
     /* Extra field names were strdup'ed by the loader; builtin ones are static. */
     for (int i = CR_F__BUILTIN; i < rs->nfields; i++)
         free((char *)rs->field_names[i]);
+    free(rs->derived);
     free(rs->unconditional);
     free(rs->ids);
     free(rs);

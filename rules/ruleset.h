@@ -17,6 +17,7 @@
  *       # or: match: { msg: '...', event_type: '...' }   (every regex must match)
  *       # optional: not_match: '...' (or a map)           (none may match)
  *       # optional: caseless: true
+ *       # optional: transforms: [url_decode, lowercase]   (decode the matched fields first)
  *       # optional, makes every match an incident:
  *       # group_by: [src_ip]
  *       # incident: { category: S-ATK-EXPL, reg_category: NA/NAEXPLOIT,
@@ -62,6 +63,7 @@
 
 #include "base/event.h"
 #include "base/impact.h"
+#include "rules/transform.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -323,6 +325,15 @@ struct cr_ruleset {
      * paths) at ids CR_F__BUILTIN..nfields-1. */
     const char *field_names[CR_MAX_FIELDS];
     int nfields;
+    /* Derived fields (a rule's `transforms:`, rules/transform.h): field is
+     * the transforms of src, computed by the matcher before its scans; its
+     * name is "src|t1|t2", one per distinct (src, chain) in the ruleset. */
+    struct cr_derived {
+        uint16_t field, src;
+        uint8_t ops[CR_MAX_XFORMS];
+        uint8_t nops;
+    } * derived;
+    int nderived;
 
     /* Hyperscan: one block-mode database per field that has patterns. */
     struct cr_hs_field {

@@ -118,3 +118,32 @@ Test(access_log, real_apache_log)
     cr_assert_eq(ok, n, "%d of %d lines taken apart", ok, n);
     free(text);
 }
+
+/* Apache's vhost_combined (other_vhosts_access.log): `%v:%p` first */
+Test(access_log, vhost_combined_and_one_digit_day)
+{
+    const char *l = "www.example.com:443 198.51.100.9 - - [02/Mar/2026:12:01:00 +0000] \"GET "
+                    "/a?b=1 HTTP/1.1\" 200 10 \"-\" \"curl/8.0\"";
+    struct cr_event ev;
+    cr_assert_eq(cr_parse(p, l, strlen(l), 0, &ev), CR_PARSE_OK);
+    cr_assert_field(&ev, CR_F_SRC_IP, "198.51.100.9");
+    cr_assert_field(&ev, CR_F_OBJECT_ID, "/a?b=1");
+    cr_assert_field(&ev, CR_F_USER_AGENT, "curl/8.0");
+    l = "10.0.0.8:80 198.51.100.9 - - [02/Mar/2026:12:01:00 +0000] \"GET / HTTP/1.1\" 200 1";
+    cr_assert_eq(cr_parse(p, l, strlen(l), 0, &ev), CR_PARSE_OK);
+    cr_assert_field(&ev, CR_F_SRC_IP, "198.51.100.9");
+    /* a one-digit day, as some hand-written formats print it */
+    l = "10.0.0.5 - - [1/Apr/2014:00:00:01 -0500] \"GET / HTTP/1.1\" 403 181 \"-\" \"x\"";
+    cr_assert_eq(cr_parse(p, l, strlen(l), 0, &ev), CR_PARSE_OK);
+    cr_assert_eq(ev.time_ms, 1396328401000LL, "%lld", (long long)ev.time_ms);
+    /* look-alikes: a word and a port before something that is not a client */
+    l = "kernel:12 usb 1-1: new device [02/Mar/2026:12:01:00 +0000] \"x\"";
+    cr_parse(p, l, strlen(l), 0, &ev);
+    cr_assert(!cr_event_has(&ev, CR_F_SRC_IP));
+    l = "web:80 - - [02/Mar/2026:12:01:00 +0000] \"GET / HTTP/1.1\" 200 1";
+    cr_parse(p, l, strlen(l), 0, &ev);
+    cr_assert(!cr_event_has(&ev, CR_F_OBJECT_ID), "a vhost needs a client after it");
+    l = "Mar 02 12:01:00 not an access log line at all, just words";
+    cr_parse(p, l, strlen(l), 0, &ev);
+    cr_assert(!cr_event_has(&ev, CR_F_OBJECT_ID));
+}

@@ -6,7 +6,7 @@
  * kinds of rule the matcher distinguishes: exact Hyperscan hits, captures,
  * where/not predicates, not_match, caseless, prefiltered patterns confirmed
  * or rejected by PCRE2, two-field rules, where-only rules, raw bytes that
- * are not UTF-8, and JSON-path fields.
+ * are not UTF-8, JSON-path fields, and fields decoded by transforms.
  */
 #include <criterion/criterion.h>
 #include <hs/hs.h>
@@ -47,7 +47,17 @@ static const char *RULES =
     "    match: { event_type: '^ConsoleLogin$' }\n"
     "  - id: not.prefiltered\n"
     "    where: { program: app }\n"
-    "    not_match: '(\\w+)=\\1'\n";
+    "    not_match: '(\\w+)=\\1'\n"
+    "  - id: web.union\n"
+    "    transforms: [url_decode, remove_comments, compress_whitespace, lowercase]\n"
+    "    match: { object_id: 'union (all )?select' }\n"
+    "  - id: web.union.other\n"
+    "    transforms: [url_decode, remove_comments, compress_whitespace, lowercase]\n"
+    "    match: { object_id: 'select .* from (?<table>\\w+)' }\n"
+    "    not_match: { object_id: 'from dual' }\n"
+    "  - id: web.traversal\n"
+    "    transforms: [url_decode]\n"
+    "    match: { object_id: '\\.\\./' }\n";
 
 static struct cr_ruleset *rs;
 static struct cr_matcher *m;
@@ -264,4 +274,49 @@ Test(matcher, several_rules_in_rule_order_and_max)
     /* State is reset between events: an unrelated event matches nothing. */
     syslog_ev(&ev, "sshd", "Connection closed by 10.9.9.9");
     cr_assert_str_eq(match_ids(&ev), "");
+}
+
+/* transforms: the rules see the decoded request; two rules with the same
+ * chain on the same field share one derived field (one scan); the source
+ * field stays as it was. */
+Test(matcher, transforms_decode_before_matching)
+{
+    cr_assert_eq(rs->nderived, 2, "%d", rs->nderived);
+    struct cr_event ev;
+    const char *uri =
+        "/items?q=1%27%2F%2A%2A%2FUNION%2F%2A%2A%2F%0ASeLeCt%20password%20FROM%20users";
+    syslog_ev(&ev, "nginx", "GET");
+    set(&ev, CR_F_OBJECT_ID, uri);
+    cr_assert_str_eq(match_ids(&ev), "web.union web.union.other");
+    cr_assert(field_eq(&ev, CR_F_OBJECT_ID, uri), "the source field is unchanged");
+    int tf = cr_ruleset_field(rs, "table");
+    cr_assert(tf >= 0 && field_eq(&ev, tf, "users"), "capture from the decoded value");
+    int df = cr_ruleset_field(rs, "object_id|url_decode|remove_comments|compress_whitespace|"
+                                  "lowercase");
+    cr_assert(df >= 0 && field_eq(&ev, df, "/items?q=1' union select password from users"));
+    /* double-encoded traversal */
+    syslog_ev(&ev, "nginx", "GET");
+    set(&ev, CR_F_OBJECT_ID, "/static/%252e%252e%252f%252e%252e%252fetc/passwd");
+    cr_assert_str_eq(match_ids(&ev), "web.traversal");
+    /* not_match sees the decoded value too; a plain request matches nothing */
+    syslog_ev(&ev, "nginx", "GET");
+    set(&ev, CR_F_OBJECT_ID, "/q?s=SELECT%201%20FROM%20DUAL");
+    cr_assert_str_eq(match_ids(&ev), "");
+    syslog_ev(&ev, "nginx", "GET");
+    set(&ev, CR_F_OBJECT_ID, "/select-plan?union=1&order=asc");
+    cr_assert_str_eq(match_ids(&ev), "");
+    /* an event without the source field has no derived field either */
+    syslog_ev(&ev, "nginx", "union select x from y");
+    cr_assert_str_eq(match_ids(&ev), "");
+    cr_assert_not(cr_event_has(&ev, (unsigned)df));
+    /* a value far larger than any before: the buffer grows, the match holds */
+    size_t big = 200000;
+    char *v = malloc(big + 64);
+    cr_assert_not_null(v);
+    memset(v, 'a', big);
+    strcpy(v + big, "%20UNION%20ALL%20SELECT%201");
+    syslog_ev(&ev, "nginx", "GET");
+    set(&ev, CR_F_OBJECT_ID, v);
+    cr_assert_str_eq(match_ids(&ev), "web.union");
+    free(v);
 }

@@ -723,3 +723,20 @@ Test(rule_load, bad_impact_attack_and_fields)
                  "      fields: [user, host, src_ip, dst_ip, command]\n",
                  "%s:7: rule 'a': incident fields has 5 fields (at most 4)");
 }
+
+Test(rule_load, bad_transforms)
+{
+    expect_error("rules:\n  - id: a\n    transforms: [url_decode, rot13]\n    match: 'x'\n",
+                 "%s:3: rule 'a': unknown transform 'rot13' (known: url_decode, "
+                 "html_entity_decode, lowercase, normalize_path, compress_whitespace, "
+                 "remove_comments)");
+    expect_error("rules:\n  - id: a\n    transforms: lowercase\n    match: 'x'\n",
+                 "%s:3: rule 'a': transforms must be a list (of url_decode, html_entity_decode, "
+                 "lowercase, normalize_path, compress_whitespace, remove_comments)");
+    expect_error("rules:\n  - id: a\n    transforms: [lowercase, lowercase, lowercase, "
+                 "lowercase, lowercase, lowercase, lowercase]\n    match: 'x'\n",
+                 "%s:3: rule 'a': 7 transforms (at most 6)");
+    expect_error("rules:\n  - id: a\n    transforms: [lowercase]\n    where: { program: x }\n",
+                 "%s:3: rule 'a': transforms apply to match / not_match, and the rule has "
+                 "neither");
+}
