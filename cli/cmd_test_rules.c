@@ -159,6 +159,7 @@ struct runner {
     struct cr_parser *p;
     int passed, failed, invalid;
     int verbose;
+    uint64_t records; /* fed so far: a record's position, as a file input numbers lines */
 };
 
 /* Problems with the fixture itself (not the rules under test). */
@@ -179,6 +180,7 @@ static int feed_record(struct runner *r, struct cr_correlator *c, const char *lo
     ev.time_ms = t; /* the fixture's timeline, whatever the record's own stamp */
     ev.flags &= ~(uint32_t)CR_EV_NO_TIME;
     int n = cr_matcher_match(r->m, &ev, hits, r->rs->nrules);
+    uint64_t position = ++r->records;
     for (uint32_t rep = 0; rep < ev.repeat; rep++) /* "message repeated N times", as worker.c */
         for (int h = 0; h < n; h++) {
             const struct cr_rule *rule = &r->rs->rules[hits[h]];
@@ -193,6 +195,8 @@ static int feed_record(struct runner *r, struct cr_correlator *c, const char *lo
                 m.route = (uint8_t)k;
                 m.key_len = (uint16_t)klen;
                 m.time_ms = t;
+                m.position = position;
+                m.rep = rep;
                 size_t rl = strlen(log) < CR_MATCH_RAW ? strlen(log) : CR_MATCH_RAW;
                 memcpy(m.raw, log, rl);
                 m.raw_len = (uint16_t)rl;

@@ -277,6 +277,28 @@ void cr_correlator_advance(struct cr_correlator *c, int64_t t)
     }
 }
 
+/* Whether this event already counted for correlation k under this key;
+ * if not, it is noted as counted now. */
+static int counted_already(struct cr_correlator *c, uint32_t k, const struct cr_match *m)
+{
+    uint64_t h = key_hash(k, m->key, m->key_len);
+    uint32_t n = c->napplied < 16 ? c->napplied : 16;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct applied *a = &c->applied[i];
+        if (a->k == k && a->key_hash == h && a->position == m->position && a->src == m->src &&
+            a->input == m->input && a->sub == m->sub && a->rep == m->rep)
+            return 1;
+    }
+    c->applied[c->napplied++ % 16] = (struct applied){.src = m->src,
+                                                      .input = m->input,
+                                                      .sub = m->sub,
+                                                      .rep = m->rep,
+                                                      .k = k,
+                                                      .position = m->position,
+                                                      .key_hash = h};
+    return 0;
+}
+
 void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
 {
     c->stats.matches++;
@@ -299,6 +321,10 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
             corr_apply_rule_incident(c, cs->index, m, &c->extra);
             break;
         case CONS_COUNT:
+            if (c->rs->corrs[cs->index].nsteps > 1 && counted_already(c, cs->index, m)) {
+                c->stats.same_event++;
+                break;
+            }
             corr_apply_count(c, cs->index, m, &c->extra);
             break;
         case CONS_SEQ:

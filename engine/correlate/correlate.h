@@ -88,7 +88,9 @@ struct cr_correlator;
     X(tenant_evicted, "states_evicted_by_tenant_budget", SUM) /* ... by max_keys_per_tenant */     \
     X(incidents_opened, "incidents_opened", SUM)                                                   \
     X(incident_updates, "incident_updates", SUM)                                                   \
-    X(values_evicted, "values_evicted", SUM) /* new_value: known values dropped at max_values */
+    X(values_evicted, "values_evicted", SUM) /* new_value: known values dropped at max_values */   \
+    X(same_event, "same_event_matches",                                                            \
+      SUM) /* an event_count's rule matches of an event already counted for that key */
 
 struct cr_correlator_stats {
     CR_CORRELATOR_COUNTERS(CR_COUNTER_FIELD)

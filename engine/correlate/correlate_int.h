@@ -275,6 +275,15 @@ struct cr_correlator {
     uint64_t max_per_tenant;   /* correlation.max_keys_per_tenant; 0 = off */
     struct cr_tenants tenants; /* states and evictions per tenant (when max_per_tenant) */
     int tenants_over;          /* a tenant stayed over its budget: flush evicts (tenant.h) */
+    /* The last counting applications (event, correlation, key): one event
+     * that matched several rules of one event_count counts once. A ring:
+     * the matches of one event come together (one batch, one worker), and
+     * 16 covers an event matching 16 rules of its correlations. */
+    struct applied {
+        uint32_t src, input, sub, rep, k;
+        uint64_t position, key_hash;
+    } applied[16];
+    uint32_t napplied;
     struct cr_correlator_stats stats;
 };
 

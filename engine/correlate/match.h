@@ -73,6 +73,13 @@ struct cr_match {
     uint64_t seq;   /* batch sequence number */
     uint64_t epoch; /* CR_MSG_MARK: the checkpoint */
     uint64_t position;
+    /* Which event of the record at position: the object of a JSON-array
+     * record (sub), the copy of a "message repeated N times" line (rep).
+     * With src, input and position it names one event: the correlator
+     * counts an event once for a correlation even when it matched several
+     * of the rules that correlation counts. */
+    uint32_t sub;
+    uint32_t rep;
     int64_t time_ms;
     union {
         uint64_t value;       /* value_count routes: hash of the counted field's value */

@@ -219,9 +219,9 @@ static int64_t note_time(struct cr_worker *w, struct batch_times *bt, struct out
 /* One record (or one object of a record that is a JSON array of them):
  * parse, count, keep it if rejected, match, and route its matches. */
 static void process_rec(struct cr_worker *w, struct cr_parser *parser, struct cr_matcher *m,
-                        const struct cr_batch *b, const struct cr_rec *rec, const char *p,
-                        size_t len, int64_t *fallbackp, struct outbuf *ob, uint32_t *hits,
-                        struct batch_times *bt)
+                        const struct cr_batch *b, const struct cr_rec *rec, uint32_t sub,
+                        const char *p, size_t len, int64_t *fallbackp, struct outbuf *ob,
+                        uint32_t *hits, struct batch_times *bt)
 {
     struct cr_event ev;
     int64_t fallback = *fallbackp;
@@ -313,6 +313,8 @@ static void process_rec(struct cr_worker *w, struct cr_parser *parser, struct cr
                 out->seen_ms = seen;
                 out->input = ev.input;
                 out->position = ev.position;
+                out->sub = sub;
+                out->rep = rep;
                 out->seq = b->seq;
                 out->flags = (uint16_t)ev.flags;
                 out->replay = (rec->flags & CR_REC_REPLAY) != 0;
@@ -363,11 +365,12 @@ static void process_batch(struct cr_worker *w, struct cr_parser *parser, struct 
             cr_json_array_count(p, rec->len) > 0) {
             w->stats.json_batches++;
             size_t pos = 0, off, olen;
+            uint32_t sub = 0;
             while (cr_json_array_next(p, rec->len, &pos, &off, &olen))
-                process_rec(w, parser, m, b, rec, p + off, olen, &fallback, ob, hits, bt);
+                process_rec(w, parser, m, b, rec, sub++, p + off, olen, &fallback, ob, hits, bt);
             continue;
         }
-        process_rec(w, parser, m, b, rec, p, rec->len, &fallback, ob, hits, bt);
+        process_rec(w, parser, m, b, rec, 0, p, rec->len, &fallback, ob, hits, bt);
     }
 }
 

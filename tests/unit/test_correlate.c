@@ -1380,3 +1380,72 @@ Test(slab, expiry_compacts_pinned_entry_blocks)
     cr_assert_eq(cr_correlator_stats(c)->incidents_opened, N / 20);
     flush_n(1);
 }
+
+/* An event that matched two of the rules one event_count counts is one
+ * event: a record at one position counts once per key, while the objects
+ * of a JSON-array record (sub) and the copies of a "message repeated"
+ * line (rep) are events of their own. */
+static const char *RULES_TWO = "rules:\n"
+                               "  - id: sqli\n"
+                               "    match: 'union select from (?<src_ip>\\S+)'\n"
+                               "  - id: traversal\n"
+                               "    match: '\\.\\./ from (?<src_ip>\\S+)'\n"
+                               "correlations:\n"
+                               "  - id: web\n"
+                               "    type: event_count\n"
+                               "    rules: [sqli, traversal]\n"
+                               "    group_by: [src_ip]\n"
+                               "    timespan: 60s\n"
+                               "    condition: { gte: 3 }\n"
+                               "    incident: { category: S-ATK-EXPL }\n";
+
+static void feed_ev(const char *rule, const char *ip, uint64_t pos, uint32_t sub, uint32_t rep)
+{
+    struct cr_match m;
+    memset(&m, 0, sizeof m);
+    m.kind = CR_MSG_MATCH;
+    m.rule = (uint32_t)cr_ruleset_find_rule(rs, rule);
+    m.key_len = (uint16_t)strlen(ip);
+    memcpy(m.key, ip, m.key_len);
+    m.time_ms = 1772438400000LL + (int64_t)pos * 1000;
+    m.position = pos;
+    m.sub = sub;
+    m.rep = rep;
+    cr_correlator_apply(c, &m);
+}
+
+static void two_setup(void)
+{
+    setup_rules("two.yaml", RULES_TWO, 1000000);
+    ngot = 0;
+}
+
+Test(correlate, an_event_matching_two_counted_rules_counts_once, .init = two_setup)
+{
+    feed_ev("sqli", "10.0.0.1", 1, 0, 0);
+    feed_ev("traversal", "10.0.0.1", 1, 0, 0); /* the same request */
+    feed_ev("sqli", "10.0.0.2", 1, 0, 0);      /* another key: its own count */
+    feed_ev("traversal", "10.0.0.1", 2, 0, 0);
+    flush();
+    cr_assert_eq(count("web"), 0, "two events, not three");
+    cr_assert_eq(cr_correlator_stats(c)->same_event, 1);
+    feed_ev("sqli", "10.0.0.1", 3, 0, 0);
+    flush();
+    cr_assert_eq(count("web"), 1);
+    cr_assert_eq(find("web", "10.0.0.1", 0)->event_count, 3);
+    /* a JSON-array record: three objects at one position are three events */
+    feed_ev("sqli", "10.0.0.3", 7, 0, 0);
+    feed_ev("sqli", "10.0.0.3", 7, 1, 0);
+    feed_ev("traversal", "10.0.0.3", 7, 1, 0); /* the second object matched both */
+    feed_ev("sqli", "10.0.0.3", 7, 2, 0);
+    flush();
+    cr_assert_not_null(find("web", "10.0.0.3", 0));
+    cr_assert_eq(find("web", "10.0.0.3", 0)->event_count, 3);
+    /* "message repeated 3 times": three events */
+    feed_ev("traversal", "10.0.0.4", 9, 0, 0);
+    feed_ev("traversal", "10.0.0.4", 9, 0, 1);
+    feed_ev("traversal", "10.0.0.4", 9, 0, 2);
+    flush();
+    cr_assert_not_null(find("web", "10.0.0.4", 0));
+    cr_assert_eq(cr_correlator_stats(c)->same_event, 2);
+}
