@@ -74,6 +74,14 @@ enum cr_parse_result cr_kv_fields(struct cr_parser *p, struct cr_event *ev, enum
 enum cr_parse_result cr_xml_fields(struct cr_parser *p, struct cr_event *ev,
                                    enum cr_parse_result r);
 
+/* Application log lines (app_log.c). cr_app_log_fields: if s[i..], right
+ * after a stamp, is "[- ]LEVEL ...", set severity, program, msg and return
+ * 1. cr_app_log_stamp: an HDFS ("081109 203615 148") or Spark ("17/06/09
+ * 20:10:40") stamp at s[i..] followed by a level: its end and *ms, else 0. */
+int cr_app_log_fields(const char *s, size_t len, size_t i, struct cr_event *ev);
+size_t cr_app_log_stamp(const struct cr_parser *p, const char *s, size_t len, size_t i, int64_t *ms,
+                        struct cr_event *ev);
+
 /* Reset ev for rec and set the byte-level flags (UTF-8, NUL). */
 void cr_parse_begin(struct cr_event *ev, const char *rec, size_t len, enum cr_format fmt);
 

@@ -19,6 +19,8 @@
  *    %FAC-SEV-MNEMONIC code gives event_type, severity_vendor and program.
  *    Huawei VRP (%%01MOD/L/BRIEF(l)[n]:) and H3C Comware (%%10... and the
  *    cmcc form %10...) are recognised the same way.
+ *  - An application log line (log4j style: a level word where the host
+ *    would be; HDFS and Spark stamps) is read by app_log.c.
  *  - A line with no recognisable stamp is headerless: the message is what
  *    follows the PRI, the time is the fallback.
  *
@@ -369,6 +371,15 @@ enum cr_parse_result cr_parse_rfc3164(struct cr_parser *p, const char *rec, size
     int have_stamp = 0;
     size_t j = cr_stamp(p, rec, len, i, &st);
     if (!j) {
+        /* HDFS / Spark application logs: their own stamps, then a level */
+        int64_t ams;
+        size_t a = cr_app_log_stamp(p, rec, len, i, &ams, ev);
+        if (a && cr_app_log_fields(rec, len, cr_skip_sp(rec, len, a), ev)) {
+            ev->time_ms = ams;
+            return CR_PARSE_OK;
+        }
+    }
+    if (!j) {
         /* Cisco without relay header: "52: *Mar  1 00:00:00.123: %..." */
         size_t k = cr_seq(rec, len, i);
         if (k && (j = cr_stamp(p, rec, len, k, &st)) == 0)
@@ -386,6 +397,11 @@ enum cr_parse_result cr_parse_rfc3164(struct cr_parser *p, const char *rec, size
     if (j) {
         have_stamp = 1;
         i = cr_skip_sp(rec, len, j);
+        /* "2015-10-18 18:01:47,978 INFO [main] ...": a level, not a host */
+        if (st.is_abs && !cr_event_has(ev, CR_F_HOST) && cr_app_log_fields(rec, len, i, ev)) {
+            ev->time_ms = st.abs_ms;
+            return CR_PARSE_OK;
+        }
         if (!cr_event_has(ev, CR_F_HOST) && i < len && rec[i] != '%') {
             size_t h = cr_host_token(rec, len, i);
             if (h) {
