@@ -45,7 +45,8 @@ static uint8_t step_kind(const struct cr_correlation *co)
 static int counts_rules(const struct cr_correlation *co)
 {
     return co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT ||
-           co->type == CR_CORR_NEW_VALUE;
+           co->type == CR_CORR_NEW_VALUE || co->type == CR_CORR_VALUE_SUM ||
+           co->type == CR_CORR_VALUE_AVG;
 }
 
 void corr_build_plan(struct cr_correlator *c)
@@ -78,7 +79,7 @@ void corr_build_plan(struct cr_correlator *c)
                             add_consumer(l, CONS_JSEQ, (uint8_t)s, (uint32_t)k);
                     continue;
                 }
-                if (co->value_field != rt->value_field)
+                if (co->value_field != rt->value_field || cr_corr_value_num(co) != rt->value_num)
                     continue;
                 /* absence: the follow-up first, so that one rule serving as both
                  * (a heartbeat) first answers the previous start, then starts anew */
@@ -92,7 +93,8 @@ void corr_build_plan(struct cr_correlator *c)
                         add_consumer(l,
                                      co->type == CR_CORR_EVENT_COUNT   ? CONS_COUNT
                                      : co->type == CR_CORR_VALUE_COUNT ? CONS_VALUE
-                                                                       : CONS_NEWVAL,
+                                     : co->type == CR_CORR_NEW_VALUE   ? CONS_NEWVAL
+                                                                       : CONS_AGG,
                                      0, (uint32_t)k);
                         break; /* any of the listed rules counts once */
                     }
@@ -231,6 +233,9 @@ uint32_t corr_cap(const struct cr_correlation *co)
         return co->gte ? co->gte : 1;
     case CR_CORR_NEW_VALUE:
         return 1 + co->max_values; /* the head, then one (hash, last seen) per value */
+    case CR_CORR_VALUE_SUM:
+    case CR_CORR_VALUE_AVG:
+        return (uint32_t)AGG_CAP; /* the buckets, the last matches' refs */
     case CR_CORR_TEMPORAL_ORDERED:
         if (co->joined)
             return (uint32_t)JSEQ_CAP;
@@ -321,6 +326,9 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
             break;
         case CONS_NEWVAL:
             corr_apply_newval(c, cs->index, m, &c->extra);
+            break;
+        case CONS_AGG:
+            corr_apply_agg(c, cs->index, m, &c->extra);
             break;
         }
     }

@@ -88,7 +88,9 @@ struct cr_correlator;
     X(tenant_evicted, "states_evicted_by_tenant_budget", SUM) /* ... by max_keys_per_tenant */     \
     X(incidents_opened, "incidents_opened", SUM)                                                   \
     X(incident_updates, "incident_updates", SUM)                                                   \
-    X(values_evicted, "values_evicted", SUM) /* new_value: known values dropped at max_values */
+    X(values_evicted, "values_evicted", SUM) /* new_value: known values dropped at max_values */   \
+    X(values_not_numeric, "values_not_numeric",                                                    \
+      SUM) /* value_sum / value_avg: matches whose field held no number (skipped) */
 
 struct cr_correlator_stats {
     CR_CORRELATOR_COUNTERS(CR_COUNTER_FIELD)

@@ -408,17 +408,35 @@ Test(sigma, correlations_that_cannot_run_are_skipped, .init = setup, .fini = tea
 {
     put("a.yml", RULE("00000000-0000-0000-0000-000000000040", "base", WIN_PROC,
                       "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n"));
-    put("b.yml", "title: sum\nid: 00000000-0000-0000-0000-000000000041\ncorrelation:\n"
-                 "  type: value_sum\n  rules: [00000000-0000-0000-0000-000000000040]\n"
+    put("b.yml", "title: rare\nid: 00000000-0000-0000-0000-000000000041\ncorrelation:\n"
+                 "  type: value_median\n  rules: [00000000-0000-0000-0000-000000000040]\n"
                  "  group-by: [User]\n  timespan: 1h\n  condition: {gte: 5, field: x}\n");
     put("c.yml", "title: missing\nid: 00000000-0000-0000-0000-000000000042\ncorrelation:\n"
                  "  type: event_count\n  rules: [no_such_rule]\n  group-by: [User]\n"
                  "  timespan: 1h\n  condition: {gte: 5}\n");
+    /* value_sum without condition.field; a temporal_ordered of 1 of 2 rules */
+    put("d.yml", "title: sum\nid: 00000000-0000-0000-0000-000000000043\ncorrelation:\n"
+                 "  type: value_sum\n  rules: [00000000-0000-0000-0000-000000000040]\n"
+                 "  group-by: [User]\n  timespan: 1h\n  condition: {gt: 1000}\n");
+    put("e.yml", "title: ordered\nid: 00000000-0000-0000-0000-000000000044\ncorrelation:\n"
+                 "  type: temporal_ordered\n  rules: [00000000-0000-0000-0000-000000000040,\n"
+                 "    00000000-0000-0000-0000-000000000040]\n"
+                 "  group-by: [User]\n  timespan: 1h\n  condition: {gte: 1}\n");
     start();
     cr_assert_eq(rs->sigma.loaded, 1);
-    cr_assert_eq(rs->sigma.by_reason[CR_SIGMA_SKIP_CORRELATION], 2, "%s", rs->sigma.skips);
-    cr_assert(strstr(rs->sigma.skips, "type 'value_sum' is not compiled yet"), "%s",
-              rs->sigma.skips);
+    cr_assert_eq(rs->sigma.by_reason[CR_SIGMA_SKIP_CORRELATION], 4, "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "b.yml:1: skipped: correlation "
+                                      "00000000-0000-0000-0000-000000000041: type 'value_median' "
+                                      "is not compiled yet"),
+              "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "d.yml:1: skipped: correlation "
+                                      "00000000-0000-0000-0000-000000000043: value_sum needs "
+                                      "condition.field"),
+              "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "e.yml:1: skipped: correlation "
+                                      "00000000-0000-0000-0000-000000000044: temporal_ordered "
+                                      "with a condition other than all 2 rules"),
+              "%s", rs->sigma.skips);
     cr_assert(strstr(rs->sigma.skips, "rule 'no_such_rule' is not a loaded Sigma rule"), "%s",
               rs->sigma.skips);
 }
