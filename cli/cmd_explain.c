@@ -133,13 +133,16 @@ static void show_consumers(const struct cr_ruleset *rs, const struct cr_event *e
             printf(", fires at %u", co->gte);
         if (co->type == CR_CORR_TEMPORAL && co->gte < (uint32_t)co->nsteps)
             printf(", fires at %u of them", co->gte);
-        if (co->value_field >= 0 && cr_corr_value_num(co))
-            printf(", %s of %s %s%.15g", co->type == CR_CORR_VALUE_SUM ? "sum" : "average",
-                   field_name(rs, (unsigned)co->value_field),
+        if (co->value_field >= 0 && cr_corr_value_num(co)) {
+            char what[32];
+            snprintf(what, sizeof what, "%s", cr_corr_type_name(co->type) + 6); /* "sum", ... */
+            if (co->type == CR_CORR_VALUE_PERCENTILE)
+                snprintf(what, sizeof what, "percentile %u", co->percentile);
+            printf(", %s of %s %s%.15g", what, field_name(rs, (unsigned)co->value_field),
                    co->num_lo != -INFINITY ? (co->num_lo_strict ? "> " : ">= ")
                                            : (co->num_hi_strict ? "< " : "<= "),
                    co->num_lo != -INFINITY ? co->num_lo : co->num_hi);
-        else if (co->value_field >= 0)
+        } else if (co->value_field >= 0)
             printf(" distinct %s", field_name(rs, (unsigned)co->value_field));
         printf(" within %llds, %s %s): ", (long long)(co->timespan_ms / 1000),
                co->incident.category, co->incident.priority);

@@ -584,7 +584,7 @@ int cr_load_num_bound(struct cr_correlation *c, const char *op, const char *val,
 
 int cr_load_num_check(const struct cr_correlation *c, int neq, char *why, size_t wl)
 {
-    const char *t = c->type == CR_CORR_VALUE_AVG ? "value_avg" : "value_sum";
+    const char *t = cr_corr_type_name(c->type);
     int lo = c->num_lo != -INFINITY, hi = c->num_hi != INFINITY;
     if (!lo && !hi)
         snprintf(why, wl, "%s needs a condition bound (gt, gte, lt, lte, eq, or a range)", t);
@@ -987,9 +987,9 @@ static void parse_steps(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, co
 static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "id",        "title",    "type",        "rules",      "group_by", "timespan",
-        "condition", "incident", "description", "tags",       "field",    "max_keys",
-        "steps",     "history",  "learn",       "max_values", NULL};
+        "id",        "title",    "type",        "rules",      "group_by",   "timespan",
+        "condition", "incident", "description", "tags",       "field",      "max_keys",
+        "steps",     "history",  "learn",       "max_values", "percentile", NULL};
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
         return;
@@ -1035,11 +1035,32 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
         c->type = CR_CORR_VALUE_SUM;
     else if (type && strcmp(type, "value_avg") == 0)
         c->type = CR_CORR_VALUE_AVG;
+    else if (type && strcmp(type, "value_percentile") == 0)
+        c->type = CR_CORR_VALUE_PERCENTILE;
     else
         cr_load_error(L, y->file, cr_yaml_line(v),
                       "%s: unknown type '%s' (supported: event_count, value_count, value_sum, "
-                      "value_avg, temporal, temporal_ordered, absence, new_value)",
+                      "value_avg, value_percentile, temporal, temporal_ordered, absence, "
+                      "new_value)",
                       owner, type ? type : "");
+
+    /* value_percentile: which percentile (0..100) of the field's numbers */
+    v = cr_yaml_get(y, n, "percentile");
+    if (c->type == CR_CORR_VALUE_PERCENTILE) {
+        int64_t pc = 50;
+        char what[220];
+        snprintf(what, sizeof what, "%s: percentile", owner);
+        if (!v)
+            cr_load_error(L, y->file, c->line,
+                          "%s: value_percentile needs 'percentile' (0 to 100; 50 is the median)",
+                          owner);
+        else if (cr_yaml_int(y, v, what, 0, 100, &pc, L->err, L->errlen) != 0)
+            L->nerr++;
+        c->percentile = (uint8_t)pc;
+    } else if (v) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: 'percentile' applies to value_percentile only", owner);
+    }
 
     /* value_count / new_value: the field whose values are counted or remembered */
     v = cr_yaml_get(y, n, "field");
@@ -1052,15 +1073,15 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
                                 "count)"
                           : c->type == CR_CORR_NEW_VALUE
                               ? "%s: new_value needs 'field' (the field whose new values matter)"
-                              : "%s: value_sum and value_avg need 'field' (the field whose "
-                                "numbers are summed or averaged)",
+                              : "%s: value_sum, value_avg and value_percentile need 'field' (the "
+                                "field whose numbers are aggregated)",
                           owner);
         else
             c->value_field = cr_load_field(L, f, y->file, cr_yaml_line(v));
     } else if (v) {
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: 'field' applies to value_count, value_sum, value_avg and new_value "
-                      "only",
+                      "%s: 'field' applies to value_count, value_sum, value_avg, "
+                      "value_percentile and new_value only",
                       owner);
     }
     parse_new_value(L, y, n, owner, c);
@@ -1144,8 +1165,8 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
         parse_temporal_condition(L, y, v, owner, c);
     } else if (v && c->type != 0) {
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: condition applies to event_count, value_count, value_sum, value_avg "
-                      "and temporal only (%s)",
+                      "%s: condition applies to event_count, value_count, value_sum, value_avg, "
+                      "value_percentile and temporal only (%s)",
                       owner,
                       c->type == CR_CORR_TEMPORAL_ORDERED ? "temporal_ordered matches when every "
                                                             "step happened in order"

@@ -585,6 +585,7 @@ static uint64_t ruleset_hash(const struct cr_ruleset *rs)
         XXH3_64bits_update(st, &c->num_hi, sizeof c->num_hi);
         XXH3_64bits_update(st, &c->num_lo_strict, sizeof c->num_lo_strict);
         XXH3_64bits_update(st, &c->num_hi_strict, sizeof c->num_hi_strict);
+        XXH3_64bits_update(st, &c->percentile, sizeof c->percentile);
         XXH3_64bits_update(st, &c->learn_ms, sizeof c->learn_ms);
         XXH3_64bits_update(st, &c->max_values, sizeof c->max_values);
         XXH3_64bits_update(st, &c->joined, sizeof c->joined);
@@ -704,7 +705,7 @@ const char *cr_corr_type_name(enum cr_corr_type t)
 {
     static const char *const names[] = {
         "",        "event_count", "temporal_ordered", "value_count", "temporal",
-        "absence", "new_value",   "value_sum",        "value_avg"};
+        "absence", "new_value",   "value_sum",        "value_avg",   "value_percentile"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 

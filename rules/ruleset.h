@@ -206,12 +206,13 @@ struct cr_rule {
     struct cr_route {
         uint16_t group_by[CR_MAX_GROUP_BY];
         int ngroup_by;
-        int value_field;   /* value_count, new_value: the field whose values count; -1 none */
-        uint8_t value_num; /* value_sum, value_avg: the match carries value_field's number
-                            * (cr_match.value holds a double's bits), not a hash */
-        uint16_t pin;      /* 0: the shard is chosen by the key; else 1 + the index of the
-                            * correlation whose id places every state of its chaining group on
-                            * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
+        int value_field; /* value_count, new_value: the field whose values count; -1 none */
+        uint8_t
+            value_num; /* value_sum, value_avg, value_percentile: the match carries value_field's
+                        * number (cr_match.value holds a double's bits), not a hash */
+        uint16_t pin;  /* 0: the shard is chosen by the key; else 1 + the index of the
+                        * correlation whose id places every state of its chaining group on
+                        * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
         uint8_t absent_ok; /* a group_by field the event lacks keys as "-" rather than
                             * dropping the match (a Sigma rule's own incident route) */
     } routes[4];
@@ -237,6 +238,7 @@ enum cr_corr_type {
     CR_CORR_NEW_VALUE = 6,        /* a value of `field` the key has not shown within `history` */
     CR_CORR_VALUE_SUM = 7,        /* the sum of the numbers in `field` in the window */
     CR_CORR_VALUE_AVG = 8,        /* their mean */
+    CR_CORR_VALUE_PERCENTILE = 9, /* their `percentile`-th percentile */
 };
 
 /* A step input: a match rule or (for chaining) another correlation. */
@@ -276,6 +278,7 @@ struct cr_correlation {
      * unless its *_strict is set (gt, lt); eq is lo = hi, both inclusive */
     double num_lo, num_hi;
     uint8_t num_lo_strict, num_hi_strict;
+    uint8_t percentile;  /* value_percentile: which one, 0..100 (50: the median) */
     int64_t learn_ms;    /* new_value: values are learned silently this long after the
                           * key's first match */
     uint32_t max_values; /* new_value: most recently seen values kept per key */
@@ -299,10 +302,12 @@ struct cr_correlation {
     char *annotation; /* a Sigma correlation: as cr_sigma_meta.annotation; else NULL */
 };
 
-/* Does correlation co read the numbers of its field (value_sum, value_avg)? */
+/* Does correlation co read the numbers of its field (value_sum, value_avg,
+ * value_percentile)? */
 static inline uint8_t cr_corr_value_num(const struct cr_correlation *co)
 {
-    return co->type == CR_CORR_VALUE_SUM || co->type == CR_CORR_VALUE_AVG;
+    return co->type == CR_CORR_VALUE_SUM || co->type == CR_CORR_VALUE_AVG ||
+           co->type == CR_CORR_VALUE_PERCENTILE;
 }
 
 /* Why a Sigma rule was skipped (rules/sigma.c); names in cr_sigma_skip_name. */

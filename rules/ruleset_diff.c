@@ -112,6 +112,7 @@ uint64_t cr_corr_def_hash(const struct cr_ruleset *rs, int k)
         put_u64(st, lo);
         put_u64(st, hi);
         put_u64(st, (uint64_t)co->num_lo_strict << 1 | co->num_hi_strict);
+        put_u64(st, co->percentile);
     }
     put_incident(st, rs, &co->incident);
     uint64_t h = XXH3_64bits_digest(st);

@@ -45,8 +45,7 @@ static uint8_t step_kind(const struct cr_correlation *co)
 static int counts_rules(const struct cr_correlation *co)
 {
     return co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT ||
-           co->type == CR_CORR_NEW_VALUE || co->type == CR_CORR_VALUE_SUM ||
-           co->type == CR_CORR_VALUE_AVG;
+           co->type == CR_CORR_NEW_VALUE || cr_corr_value_num(co);
 }
 
 void corr_build_plan(struct cr_correlator *c)
@@ -91,10 +90,11 @@ void corr_build_plan(struct cr_correlator *c)
                         continue;
                     if (counts_rules(co)) {
                         add_consumer(l,
-                                     co->type == CR_CORR_EVENT_COUNT   ? CONS_COUNT
-                                     : co->type == CR_CORR_VALUE_COUNT ? CONS_VALUE
-                                     : co->type == CR_CORR_NEW_VALUE   ? CONS_NEWVAL
-                                                                       : CONS_AGG,
+                                     co->type == CR_CORR_EVENT_COUNT        ? CONS_COUNT
+                                     : co->type == CR_CORR_VALUE_COUNT      ? CONS_VALUE
+                                     : co->type == CR_CORR_NEW_VALUE        ? CONS_NEWVAL
+                                     : co->type == CR_CORR_VALUE_PERCENTILE ? CONS_PCT
+                                                                            : CONS_AGG,
                                      0, (uint32_t)k);
                         break; /* any of the listed rules counts once */
                     }
@@ -135,7 +135,7 @@ void corr_owner_layout(struct cr_correlator *c, const struct cr_ruleset *rs, uin
             horizon[o] = corr_horizon(co);
             if (co->type == CR_CORR_EVENT_COUNT && !co->windowed)
                 lay[o] = LAY_RING;
-            else if (co->type == CR_CORR_VALUE_COUNT)
+            else if (co->type == CR_CORR_VALUE_COUNT || co->type == CR_CORR_VALUE_PERCENTILE)
                 lay[o] = LAY_VALS;
             pay = lay[o] != LAY_PLAIN ? 8 : (size_t)cap[o] * ENTRY_SIZE;
         }
@@ -236,6 +236,8 @@ uint32_t corr_cap(const struct cr_correlation *co)
     case CR_CORR_VALUE_SUM:
     case CR_CORR_VALUE_AVG:
         return (uint32_t)AGG_CAP; /* the buckets, the last matches' refs */
+    case CR_CORR_VALUE_PERCENTILE:
+        return PCT_MAX; /* at most: the most recent numbers in the window */
     case CR_CORR_TEMPORAL_ORDERED:
         if (co->joined)
             return (uint32_t)JSEQ_CAP;
@@ -329,6 +331,9 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
             break;
         case CONS_AGG:
             corr_apply_agg(c, cs->index, m, &c->extra);
+            break;
+        case CONS_PCT:
+            corr_apply_pct(c, cs->index, m, &c->extra);
             break;
         }
     }

@@ -38,6 +38,7 @@ enum consumer_kind {
     CONS_JSEQ = 7,   /* temporal_ordered whose steps join on fields: one step */
     CONS_NEWVAL = 8, /* new_value */
     CONS_AGG = 9,    /* value_sum, value_avg */
+    CONS_PCT = 10,   /* value_percentile */
 };
 
 struct consumer {
@@ -235,6 +236,11 @@ struct abucket {
 #define AGG_CAP                                                                                    \
     ((AGG_BUCKETS * sizeof(struct abucket) + AGG_REFS * sizeof(struct evref) + ENTRY_SIZE - 1) /   \
      ENTRY_SIZE)
+
+/* value_percentile (op_agg.c): the most recent numbers of the window, at
+ * most PCT_MAX, as value_count's entries (struct vref: the double's bits,
+ * its time). */
+#define PCT_MAX 128u
 
 /* Payload layouts: most operators keep cap entries of ENTRY_SIZE in the
  * state; event_count (without an upper bound) and value_count keep 8 bytes
@@ -460,6 +466,8 @@ void corr_apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_matc
 
 /* op_agg.c */
 void corr_apply_agg(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                    struct cr_version **extra);
+void corr_apply_pct(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
                     struct cr_version **extra);
 /* Does aggregate x satisfy co's condition (num_lo .. num_hi)? */
 int corr_agg_holds(const struct cr_correlation *co, double x);

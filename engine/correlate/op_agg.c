@@ -1,6 +1,8 @@
 /*
  * op_agg.c - value_sum and value_avg: the sum, or the mean, of a numeric
- * field over a sliding event-time window per key.
+ * field over a sliding event-time window per key; value_percentile, one of
+ * its percentiles (at the end of the file: its state is a list of numbers,
+ * not buckets).
  *
  * The state is fixed-size, whatever the number of events: the window is cut
  * into AGG_BUCKETS time buckets of width timespan / AGG_BUCKETS (at least
@@ -184,6 +186,91 @@ void corr_apply_agg(struct cr_correlator *c, uint32_t k, const struct cr_match *
                                (long long)(co->timespan_ms / 1000));
     agg_reset(b); /* the threshold restarts once it fired */
     s->n = 1;
+    corr_open_incident(c, s, inc, s->last_ms + ofor);
+    corr_chain(c, k, m->key, m->key_len, t, inc, 0);
+}
+
+/* ---- value_percentile ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The percentile-th percentile (nearest rank: the smallest value with at
+ * least that share of the values at or below it) of the numbers the key
+ * showed within the window, compared after each match. The state keeps the
+ * window's numbers with their times (value_count's compact entries), at
+ * most PCT_MAX of them: the most recent ones, so past PCT_MAX events in a
+ * window it is the percentile of the latest PCT_MAX. */
+void corr_apply_pct(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                    struct cr_version **extra)
+{
+    const struct cr_correlation *co = &c->rs->corrs[k];
+    double x = cr_match_number(m->value);
+    if (!isfinite(x)) {
+        c->stats.values_not_numeric++;
+        return;
+    }
+    int64_t t = m->time_ms;
+    struct state *s = corr_lookup(c, (uint32_t)c->rs->nrules + k, m->key, m->key_len);
+    /* the entries, then room for their numbers to sort */
+    struct vref *vr = corr_scratch(c, 2 * ((size_t)s->n + 1));
+    double *num = (double *)(void *)(vr + s->n + 1);
+    uint32_t have = corr_vals_load(c, s, vr);
+    if (!corr_count_begin(c, k, s, m, extra, vr, have))
+        return;
+    int64_t edge = s->last_ms - co->timespan_ms;
+    uint32_t w = 0, oldest = 0;
+    for (uint32_t i = 0; i < have; i++)
+        if (vr[i].t >= edge) /* a number older than the window is in none any more */
+            vr[w++] = vr[i];
+    have = w;
+    if (t < edge) {
+        corr_vals_store(c, s, vr, have);
+        return;
+    }
+    if (have == PCT_MAX) { /* full: the oldest makes room */
+        for (uint32_t i = 1; i < have; i++)
+            if (vr[i].t < vr[oldest].t)
+                oldest = i;
+        vr[oldest] = vr[--have];
+    }
+    vr[have++] = (struct vref){m->value, t};
+    int64_t first = INT64_MAX;
+    for (uint32_t i = 0; i < have; i++) {
+        num[i] = cr_match_number(vr[i].v);
+        if (vr[i].t < first)
+            first = vr[i].t;
+    }
+    qsort(num, have, sizeof *num, cmp_double);
+    uint32_t rank = (uint32_t)ceil((double)co->percentile * have / 100.0);
+    double p = num[rank ? rank - 1 : 0];
+    if (!corr_agg_holds(co, p)) {
+        corr_vals_store(c, s, vr, have);
+        return;
+    }
+    int64_t ofor = corr_open_for(&co->incident, co->timespan_ms);
+    struct cr_incident *inc = corr_new_incident(c, co->id, co->title, &co->incident, co->group_by,
+                                                co->ngroup_by, s, first);
+    inc->first_seen_ms = first;
+    inc->last_seen_ms = s->last_ms;
+    inc->event_count = have;
+    cr_incident_add_ref(inc, m->input, m->position, t);
+    corr_note_match(c, inc, m);
+    const char *fname = co->value_field >= 0 && co->value_field < c->rs->nfields
+                            ? c->rs->field_names[co->value_field]
+                            : "?";
+    char v[48], cond[96];
+    num_text(p, v, sizeof v);
+    corr_agg_condition_text(co, cond, sizeof cond);
+    cr_incident_add_reason(inc,
+                           "percentile %u of %s %s over %u events within %llds (threshold: %s in "
+                           "%llds)",
+                           co->percentile, fname, v, have, (long long)((s->last_ms - first) / 1000),
+                           cond, (long long)(co->timespan_ms / 1000));
+    corr_vals_store(c, s, vr, 0); /* the window restarts once it fired */
     corr_open_incident(c, s, inc, s->last_ms + ofor);
     corr_chain(c, k, m->key, m->key_len, t, inc, 0);
 }

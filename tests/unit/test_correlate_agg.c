@@ -23,6 +23,8 @@ static const char *AGG_RULES = "rules:\n"
                                "    match: 'upload (?<src_ip>\\S+) (?<user>\\S+) (?<bytes>\\S*)'\n"
                                "  - id: resp\n"
                                "    match: 'resp (?<host>\\S+) (?<ms>\\S*)'\n"
+                               "  - id: lat\n"
+                               "    match: 'lat (?<host>\\S+) (?<ms>\\S*)'\n"
                                "  - id: ra\n"
                                "    match: 'ra (?<host>\\S+)'\n"
                                "  - id: rb\n"
@@ -45,6 +47,15 @@ static const char *AGG_RULES = "rules:\n"
                                "    field: ms\n"
                                "    timespan: 10m\n"
                                "    condition: { gt: 500.5 }\n"
+                               "    incident: { category: F-APP-DEG }\n"
+                               "  - id: p90\n"
+                               "    type: value_percentile\n"
+                               "    rules: [lat]\n"
+                               "    group_by: [host]\n"
+                               "    field: ms\n"
+                               "    percentile: 90\n"
+                               "    timespan: 10m\n"
+                               "    condition: { gte: 1000 }\n"
                                "    incident: { category: F-APP-DEG }\n"
                                "  - id: recon\n"
                                "    type: temporal\n"
@@ -316,18 +327,25 @@ Test(agg, sums_and_means_survive_a_checkpoint_and_restore)
     hit("upload", "k|u", 0, "600000");
     hit("resp", "web1", 0, "500");
     hit("ra", "h1", 0, NULL);
+    for (int i = 0; i < 9; i++)
+        hit("lat", "api", i, "100");
+    hit("lat", "api", 9, "5000");
     flush();
+    cr_assert_eq(ngot, 0);
     size_t len = 0;
     char *snap = cr_correlator_snapshot(c, &len);
     cr_correlator_free(c);
     c = cr_correlator_new(rs, 100000);
     cr_correlator_enable_checkpoints(c);
-    cr_assert_eq(restore_delta(c, snap, len), 4, "exfil, slow, recon, recon_all");
+    cr_assert_eq(restore_delta(c, snap, len), 5, "exfil, slow, p90, recon, recon_all");
     free(snap);
     hit("upload", "k|u", 600, "600000"); /* 1.2 MB with the restored 600 kB */
     hit("resp", "web1", 10, "502");      /* mean 501 with the restored 500 */
     hit("rb", "h1", 20, NULL);           /* 2 rules with the restored one */
+    hit("lat", "api", 20, "5000");       /* 11 numbers with the restored 10 */
     flush();
+    cr_assert_eq(count("p90"), 1, "the restored numbers count");
+    cr_assert_eq(find("p90", 0)->event_count, 11);
     cr_assert_eq(count("exfil"), 1, "the restored sum counts");
     cr_assert_eq(find("exfil", 0)->event_count, 2);
     cr_assert_eq(find("exfil", 0)->first_seen_ms, T0);
@@ -371,4 +389,49 @@ Test(agg, a_reload_keeps_unchanged_sums_and_drops_a_changed_one)
     cr_assert_eq(count("exfil"), 1, "the kept 600 kB counts");
     cr_assert_eq(count("slow"), 2);
     cr_assert_eq(find("slow", 1)->event_count, 1);
+}
+
+/* value_percentile: the 90th percentile (nearest rank) of the window's
+ * numbers. */
+Test(agg, value_percentile_fires_on_the_percentile_of_the_window)
+{
+    for (int i = 0; i < 9; i++)
+        hit("lat", "api", i, "100");
+    hit("lat", "api", 9, "5000"); /* 10 values: the 9th smallest is 100 */
+    flush();
+    cr_assert_eq(count("p90"), 0);
+    hit("lat", "api", 10, "5000"); /* 11: the 10th is 5000 */
+    flush();
+    cr_assert_eq(count("p90"), 1);
+    const struct cr_incident *inc = find("p90", 0);
+    cr_assert_eq(inc->event_count, 11);
+    cr_assert_str_eq(inc->reasons[0], "percentile 90 of ms 5,000 over 11 events within 10s "
+                                      "(threshold: >= 1000 in 600s)");
+    /* numbers older than the window are out of it */
+    for (int i = 0; i < 9; i++)
+        hit("lat", "db", i, "100");
+    hit("lat", "db", 700, "5000");
+    flush();
+    cr_assert_eq(count("p90"), 2);
+    cr_assert_eq(find("p90", 1)->event_count, 1);
+    cr_assert_eq(find("p90", 1)->first_seen_ms, T0 + 700000);
+}
+
+/* Past PCT_MAX (128) numbers in a window, the most recent 128 count. */
+Test(agg, value_percentile_keeps_the_most_recent_128_numbers)
+{
+    for (int i = 0; i < 128; i++)
+        hit("lat", "api", i, "100");
+    int k = 0;
+    while (count("p90") == 0 && k < 30) {
+        hit("lat", "api", 128 + k++, "5000");
+        flush();
+    }
+    /* of the latest 128, 116 (90%, rounded up) must be at most the 116th
+     * smallest: 13 slow ones of 128 (15 if all 128 + k counted) */
+    cr_assert_eq(k, 13);
+    cr_assert_eq(find("p90", 0)->event_count, 128);
+    cr_assert_eq(cr_correlator_stats(c)->values_not_numeric, 0);
+    hit("lat", "web", 0, "slow");
+    cr_assert_eq(cr_correlator_stats(c)->values_not_numeric, 1);
 }
