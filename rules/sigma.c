@@ -31,11 +31,12 @@
  * a file that sorts after the rules (cr_sigma_compile_all runs then).
  *
  * Correlation rules (Sigma v2.1: event_count, value_count, value_sum,
- * value_avg, temporal (all its rules, or `gte: N` of them), temporal_ordered
- * (all its rules, in order), value_percentile (with condition.percentile); not
- * yet value_median, nor
- * `neq` or a string condition) become corral correlations naming the compiled rules'
- * ids; they are compiled after every detection rule, and one that names a
+ * value_avg, value_percentile (with condition.percentile), temporal (all its
+ * rules, or `gte: N` of them), temporal_ordered (all its rules, in order);
+ * skipped with "correlation": value_median, `neq`, a condition written as a
+ * string, and the shapes compile_corr names) become corral correlations
+ * naming the compiled rules' ids; they are compiled after every detection
+ * rule, and one that names a
  * later correlation waits for it. Patterns that can never make a rule's
  * condition hold by themselves (the logsource's select, filters under
  * `not`) are gates: recorded for the condition, never making a candidate,
