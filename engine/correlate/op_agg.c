@@ -192,9 +192,13 @@ void corr_apply_agg(struct cr_correlator *c, uint32_t k, const struct cr_match *
 
 /* ---- value_percentile ---- */
 
+/* A total order (a NaN, which only a forged checkpoint could hold, sorts
+ * last), as qsort needs. */
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
     return x < y ? -1 : x > y;
 }
 
