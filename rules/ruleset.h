@@ -23,16 +23,19 @@
  *       #             priority: P2, reg_level: IV, title: ..., open_for: 1h }
  *   correlations:
  *     - id: ssh.bruteforce
- *       type: event_count               # or value_count, value_sum, value_avg, temporal,
- *                                       #  temporal_ordered, absence
+ *       type: event_count               # or value_count, value_sum, value_avg,
+ *                                       #  value_percentile, temporal, temporal_ordered,
+ *                                       #  absence
  *       rules: [sshd.auth.failed]       # match rule ids (temporal_ordered: steps in order;
  *                                       #  temporal: any order; absence: [start, follow-up];
  *                                       #  a step may be a correlation id: chaining)
  *       # value_count only: field: dst_port   (its distinct values are counted)
- *       # value_sum / value_avg: field: bytes (its numbers are summed / averaged)
+ *       # value_sum / value_avg / value_percentile: field: bytes (its numbers are
+ *       #  summed / averaged / ranked; value_percentile: percentile: 95)
  *       group_by: [src_ip]
  *       timespan: 60s
- *       condition: { gte: 5 }           # event_count: gt, gte, lt, lte, eq, or a range
+ *       condition: { gte: 5 }           # event_count: gt, gte, lt, lte, eq, or a range;
+ *                                       #  value_*: numbers; temporal: { gte: N } of them
  *       incident: { category: S-ATK-BRUTE, reg_category: NA/NACRED, priority: P3 }
  *     - id: ssh.bruteforce_then_privesc   # a cross-key sequence: each step joins on a
  *       type: temporal_ordered            # field of the previous one
