@@ -29,6 +29,7 @@
 #include "rules/matcher.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,17 +125,24 @@ static void show_consumers(const struct cr_ruleset *rs, const struct cr_event *e
                 step = s;
         if (step < 0)
             continue;
-        static const char *const type[] = {
-            "",         "event_count", "temporal_ordered", "value_count",
-            "temporal", "absence",     "new_value"};
-        printf("%*sfeeds %s (%s", 6 + 2 * depth, "", co->id,
-               co->type <= CR_CORR_NEW_VALUE ? type[co->type] : "?");
+        printf("%*sfeeds %s (%s", 6 + 2 * depth, "", co->id, cr_corr_type_name(co->type));
         if (co->type == CR_CORR_TEMPORAL_ORDERED || co->type == CR_CORR_ABSENCE ||
             co->type == CR_CORR_TEMPORAL)
             printf(", step %d of %d", step + 1, co->nsteps);
         if (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT)
             printf(", fires at %u", co->gte);
-        if (co->value_field >= 0)
+        if (co->type == CR_CORR_TEMPORAL && co->gte < (uint32_t)co->nsteps)
+            printf(", fires at %u of them", co->gte);
+        if (co->value_field >= 0 && cr_corr_value_num(co)) {
+            char what[32];
+            snprintf(what, sizeof what, "%s", cr_corr_type_name(co->type) + 6); /* "sum", ... */
+            if (co->type == CR_CORR_VALUE_PERCENTILE)
+                snprintf(what, sizeof what, "percentile %u", co->percentile);
+            printf(", %s of %s %s%.15g", what, field_name(rs, (unsigned)co->value_field),
+                   co->num_lo != -INFINITY ? (co->num_lo_strict ? "> " : ">= ")
+                                           : (co->num_hi_strict ? "< " : "<= "),
+                   co->num_lo != -INFINITY ? co->num_lo : co->num_hi);
+        } else if (co->value_field >= 0)
             printf(" distinct %s", field_name(rs, (unsigned)co->value_field));
         printf(" within %llds, %s %s): ", (long long)(co->timespan_ms / 1000),
                co->incident.category, co->incident.priority);

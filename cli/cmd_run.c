@@ -161,6 +161,11 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
     if (st->correlate.values_evicted) /* a forgotten value looks new if it comes back */
         fprintf(stderr, "corral: new_value: %llu known values dropped at max_values\n",
                 (unsigned long long)st->correlate.values_evicted);
+    if (st->correlate.values_not_numeric) /* garbage is never summed: say how much was left out */
+        fprintf(stderr,
+                "corral: value_sum / value_avg: %llu matches skipped, their field held no "
+                "number\n",
+                (unsigned long long)st->correlate.values_not_numeric);
     fprintf(stderr,
             "corral: event time: %llu late matches (%llu taken as evidence by an open "
             "incident), %llu applied early at reorder_max_bytes, %llu held at most\n",

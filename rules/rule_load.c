@@ -22,6 +22,7 @@
 #include "rules/pcre_confirm.h"
 
 #include <hs/hs.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -610,7 +611,54 @@ struct cr_correlation *cr_load_new_corr(struct cr_load *L, int *index)
     memset(L->refs[*index], 0, sizeof L->refs[*index]);
     L->group_by_line[*index] = 0;
     c->value_field = -1;
+    c->num_lo = -INFINITY;
+    c->num_hi = INFINITY;
     return c;
+}
+
+int cr_load_num_bound(struct cr_correlation *c, const char *op, const char *val, char *why,
+                      size_t wl)
+{
+    char *end = NULL;
+    double x = val && *val ? strtod(val, &end) : NAN;
+    if (!val || !*val || *end || !isfinite(x) || strpbrk(val, "xXnNiI")) {
+        snprintf(why, wl, "condition %s: '%s' is not a number", op, val ? val : "");
+        return -1;
+    }
+    if (strcmp(op, "gte") == 0 || strcmp(op, "gt") == 0) {
+        c->num_lo = x;
+        c->num_lo_strict = op[2] == 0;
+    } else if (strcmp(op, "lte") == 0 || strcmp(op, "lt") == 0) {
+        c->num_hi = x;
+        c->num_hi_strict = op[2] == 0;
+    } else if (strcmp(op, "eq") == 0) {
+        c->num_lo = c->num_hi = x;
+        c->num_lo_strict = c->num_hi_strict = 0;
+    } else {
+        snprintf(why, wl, "condition: '%s' is not supported (gt, gte, lt, lte, eq)", op);
+        return -1;
+    }
+    return 0;
+}
+
+int cr_load_num_check(const struct cr_correlation *c, int neq, char *why, size_t wl)
+{
+    const char *t = cr_corr_type_name(c->type);
+    int lo = c->num_lo != -INFINITY, hi = c->num_hi != INFINITY;
+    if (!lo && !hi)
+        snprintf(why, wl, "%s needs a condition bound (gt, gte, lt, lte, eq, or a range)", t);
+    else if (neq > 1)
+        snprintf(why, wl, "condition: eq cannot be combined with other bounds");
+    else if (c->num_lo > c->num_hi ||
+             (c->num_lo == c->num_hi && (c->num_lo_strict || c->num_hi_strict)))
+        snprintf(why, wl, "condition: no value satisfies it");
+    else if (c->type == CR_CORR_VALUE_SUM && !lo)
+        snprintf(why, wl,
+                 "value_sum needs a lower bound (gt or gte): a sum under a bound alone holds "
+                 "after every key's first event");
+    else
+        return 0;
+    return -1;
 }
 
 int cr_load_rule_index(struct cr_load *L, const char *id)
@@ -803,6 +851,74 @@ static void parse_condition(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n
     c->windowed = hi != UINT32_MAX;
 }
 
+/* value_sum / value_avg: bounds on the aggregate, numbers (fractions too). */
+static void parse_num_condition(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n,
+                                yaml_node_t *v, const char *owner, struct cr_correlation *c)
+{
+    static const char *const ckeys[] = {"gte", "gt", "lte", "lt", "eq", NULL};
+    char what[220], why[200];
+    if (!cr_yaml_is_map(v) || cr_yaml_map_len(v) == 0) {
+        cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
+                      "%s: %s needs condition: {gt: X} (or gte, lt, lte, eq, or a range such "
+                      "as {gte: 100, lte: 5000})",
+                      owner, cr_corr_type_name(c->type));
+        return;
+    }
+    snprintf(what, sizeof what, "the condition of %s", owner);
+    int bad = cr_yaml_check_keys(y, v, ckeys, what, L->err, L->errlen);
+    L->nerr += bad;
+    if (bad)
+        return;
+    if ((cr_yaml_get(y, v, "gte") && cr_yaml_get(y, v, "gt")) ||
+        (cr_yaml_get(y, v, "lte") && cr_yaml_get(y, v, "lt"))) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: condition: give at most one lower bound (gte or gt) and one upper "
+                      "bound (lte or lt)",
+                      owner);
+        return;
+    }
+    int neq = cr_yaml_get(y, v, "eq") ? cr_yaml_map_len(v) : 0;
+    for (int i = 0; i < cr_yaml_map_len(v); i++) {
+        yaml_node_t *kn, *vn = cr_yaml_map_value(y, v, i);
+        const char *k = cr_yaml_map_key(y, v, i, &kn);
+        if (cr_load_num_bound(c, k ? k : "?", cr_yaml_str(vn), why, sizeof why) != 0) {
+            cr_load_error(L, y->file, cr_yaml_line(vn), "%s: %s", owner, why);
+            return;
+        }
+    }
+    if (cr_load_num_check(c, neq, why, sizeof why) != 0)
+        cr_load_error(L, y->file, cr_yaml_line(v), "%s: %s", owner, why);
+}
+
+/* temporal: {gte: N} (or {gt: N - 1}): N of its distinct steps within the
+ * window, 1 <= N <= the steps; without a condition, every step. */
+static void parse_temporal_condition(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v,
+                                     const char *owner, struct cr_correlation *c)
+{
+    static const char *const ckeys[] = {"gte", "gt", NULL};
+    char what[220];
+    snprintf(what, sizeof what, "the condition of %s", owner);
+    if (!cr_yaml_is_map(v) || cr_yaml_map_len(v) != 1) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: temporal takes condition: {gte: N} (N of its steps, in any order)",
+                      owner);
+        return;
+    }
+    int bad = cr_yaml_check_keys(y, v, ckeys, what, L->err, L->errlen);
+    L->nerr += bad;
+    if (bad)
+        return;
+    yaml_node_t *gt = cr_yaml_get(y, v, "gt"), *b = gt ? gt : cr_yaml_get(y, v, "gte");
+    int64_t num;
+    snprintf(what, sizeof what, "%s: condition %s", owner, gt ? "gt" : "gte");
+    int64_t max = c->nsteps > 0 ? c->nsteps : CR_MAX_STEPS;
+    if (cr_yaml_int(y, b, what, gt ? 0 : 1, gt ? max - 1 : max, &num, L->err, L->errlen) != 0) {
+        L->nerr++;
+        return;
+    }
+    c->gte = (uint32_t)(gt ? num + 1 : num);
+}
+
 /* new_value: `history` (required), `learn` (default 1d), `max_values`
  * (default 32); none of them on another type. */
 static void parse_new_value(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n, const char *owner,
@@ -939,9 +1055,9 @@ static void parse_steps(struct cr_load *L, struct cr_yaml *y, yaml_node_t *v, co
 static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "id",        "title",    "type",        "rules",      "group_by", "timespan",
-        "condition", "incident", "description", "tags",       "field",    "max_keys",
-        "steps",     "history",  "learn",       "max_values", NULL};
+        "id",        "title",    "type",        "rules",      "group_by",   "timespan",
+        "condition", "incident", "description", "tags",       "field",      "max_keys",
+        "steps",     "history",  "learn",       "max_values", "percentile", NULL};
     if (!cr_yaml_is_map(n)) {
         cr_load_error(L, y->file, cr_yaml_line(n), "a correlation must be a mapping");
         return;
@@ -983,28 +1099,58 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
         c->type = CR_CORR_ABSENCE;
     else if (type && strcmp(type, "new_value") == 0)
         c->type = CR_CORR_NEW_VALUE;
+    else if (type && strcmp(type, "value_sum") == 0)
+        c->type = CR_CORR_VALUE_SUM;
+    else if (type && strcmp(type, "value_avg") == 0)
+        c->type = CR_CORR_VALUE_AVG;
+    else if (type && strcmp(type, "value_percentile") == 0)
+        c->type = CR_CORR_VALUE_PERCENTILE;
     else
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: unknown type '%s' (supported: event_count, value_count, temporal, "
-                      "temporal_ordered, absence, new_value)",
+                      "%s: unknown type '%s' (supported: event_count, value_count, value_sum, "
+                      "value_avg, value_percentile, temporal, temporal_ordered, absence, "
+                      "new_value)",
                       owner, type ? type : "");
+
+    /* value_percentile: which percentile (0..100) of the field's numbers */
+    v = cr_yaml_get(y, n, "percentile");
+    if (c->type == CR_CORR_VALUE_PERCENTILE) {
+        int64_t pc = 50;
+        char what[220];
+        snprintf(what, sizeof what, "%s: percentile", owner);
+        if (!v)
+            cr_load_error(L, y->file, c->line,
+                          "%s: value_percentile needs 'percentile' (0 to 100; 50 is the median)",
+                          owner);
+        else if (cr_yaml_int(y, v, what, 0, 100, &pc, L->err, L->errlen) != 0)
+            L->nerr++;
+        c->percentile = (uint8_t)pc;
+    } else if (v) {
+        cr_load_error(L, y->file, cr_yaml_line(v),
+                      "%s: 'percentile' applies to value_percentile only", owner);
+    }
 
     /* value_count / new_value: the field whose values are counted or remembered */
     v = cr_yaml_get(y, n, "field");
-    if (c->type == CR_CORR_VALUE_COUNT || c->type == CR_CORR_NEW_VALUE) {
+    if (c->type == CR_CORR_VALUE_COUNT || c->type == CR_CORR_NEW_VALUE || cr_corr_value_num(c)) {
         const char *f = v ? cr_yaml_str(v) : NULL;
         if (!f || !*f)
             cr_load_error(L, y->file, cr_yaml_line(v ? v : n),
                           c->type == CR_CORR_VALUE_COUNT
                               ? "%s: value_count needs 'field' (the field whose distinct values "
                                 "count)"
-                              : "%s: new_value needs 'field' (the field whose new values matter)",
+                          : c->type == CR_CORR_NEW_VALUE
+                              ? "%s: new_value needs 'field' (the field whose new values matter)"
+                              : "%s: value_sum, value_avg and value_percentile need 'field' (the "
+                                "field whose numbers are aggregated)",
                           owner);
         else
             c->value_field = cr_load_field(L, f, y->file, cr_yaml_line(v));
     } else if (v) {
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: 'field' applies to value_count and new_value only", owner);
+                      "%s: 'field' applies to value_count, value_sum, value_avg, "
+                      "value_percentile and new_value only",
+                      owner);
     }
     parse_new_value(L, y, n, owner, c);
 
@@ -1081,18 +1227,24 @@ static void parse_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *n)
     v = cr_yaml_get(y, n, "condition");
     if (c->type == CR_CORR_EVENT_COUNT || c->type == CR_CORR_VALUE_COUNT) {
         parse_condition(L, y, n, v, owner, c);
+    } else if (cr_corr_value_num(c)) {
+        parse_num_condition(L, y, n, v, owner, c);
+    } else if (c->type == CR_CORR_TEMPORAL && v) {
+        parse_temporal_condition(L, y, v, owner, c);
     } else if (v && c->type != 0) {
         cr_load_error(L, y->file, cr_yaml_line(v),
-                      "%s: condition applies to event_count and value_count only (%s)", owner,
+                      "%s: condition applies to event_count, value_count, value_sum, value_avg, "
+                      "value_percentile and temporal only (%s)",
+                      owner,
                       c->type == CR_CORR_TEMPORAL_ORDERED ? "temporal_ordered matches when every "
                                                             "step happened in order"
-                      : c->type == CR_CORR_TEMPORAL       ? "temporal matches when every step "
-                                                            "happened, in any order"
                       : c->type == CR_CORR_NEW_VALUE      ? "new_value fires on a value the key "
                                                             "has not shown within its history"
                                                           : "absence fires when the follow-up "
                                                             "did not come in time");
     }
+    if (c->type == CR_CORR_TEMPORAL && (c->gte == 0 || c->gte > (uint32_t)c->nsteps))
+        c->gte = (uint32_t)c->nsteps; /* every step */
 
     v = cr_yaml_get(y, n, "incident");
     /* a new_value incident takes further new values for an hour, not for its history */

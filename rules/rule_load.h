@@ -55,6 +55,14 @@ int cr_load_rule_index(struct cr_load *L, const char *id);
 /* A new, zeroed correlation appended to L->rs (value_field -1), with its
  * refs row and group_by line cleared. */
 struct cr_correlation *cr_load_new_corr(struct cr_load *L, int *index);
+/* value_sum / value_avg: one condition bound (op gt, gte, lt, lte or eq;
+ * val a decimal number) into c->num_lo / num_hi. Returns 0, or -1 with why. */
+int cr_load_num_bound(struct cr_correlation *c, const char *op, const char *val, char *why,
+                      size_t wl);
+/* After every bound: is the condition one that can be run? 0, or -1 with why
+ * (no bound; eq with another; no value satisfies it; a value_sum with an
+ * upper bound only, which every key's first event satisfies). */
+int cr_load_num_check(const struct cr_correlation *c, int neq, char *why, size_t wl);
 /* A new, zeroed rule appended to L->rs (grows the arrays). */
 struct cr_rule *cr_load_new_rule(struct cr_load *L, uint32_t *index);
 /* A new pattern for rule `rule` on `field`; regex copied. PCRE2 code is

@@ -202,14 +202,11 @@ static void resolve_refs(struct cr_load *L, uint8_t *ok)
             }
             if (e->is_correlation &&
                 (co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT ||
-                 co->type == CR_CORR_NEW_VALUE)) {
+                 co->type == CR_CORR_NEW_VALUE || cr_corr_value_num(co))) {
                 cr_load_error(L, co->file, ref->line,
                               "correlation '%s': '%s' is a correlation; %s counts match "
                               "rules only",
-                              co->id, ref->name,
-                              co->type == CR_CORR_VALUE_COUNT ? "value_count"
-                              : co->type == CR_CORR_NEW_VALUE ? "new_value"
-                                                              : "event_count");
+                              co->id, ref->name, cr_corr_type_name(co->type));
                 ok[c] = 0;
                 continue;
             }
@@ -296,11 +293,12 @@ static void check_provides(struct cr_load *L, const char *file, int line, const 
 
 /* The rule's route for this key (made if new): its index, -1 if full. */
 static int add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, int n,
-                     int value_field, uint16_t pin)
+                     int value_field, uint8_t value_num, uint16_t pin)
 {
     for (int i = 0; i < r->nroutes; i++)
         if (same_group_by(r->routes[i].group_by, r->routes[i].ngroup_by, g, n) &&
-            r->routes[i].value_field == value_field && r->routes[i].pin == pin)
+            r->routes[i].value_field == value_field && r->routes[i].value_num == value_num &&
+            r->routes[i].pin == pin)
             return i;
     if (r->nroutes == (int)(sizeof r->routes / sizeof r->routes[0])) {
         cr_load_error(L, r->file, r->line,
@@ -312,6 +310,7 @@ static int add_route(struct cr_load *L, struct cr_rule *r, const uint16_t *g, in
     memcpy(r->routes[r->nroutes].group_by, g, (size_t)n * sizeof *g);
     r->routes[r->nroutes].ngroup_by = n;
     r->routes[r->nroutes].value_field = value_field;
+    r->routes[r->nroutes].value_num = value_num;
     r->routes[r->nroutes].pin = pin;
     return r->nroutes++;
 }
@@ -417,7 +416,7 @@ static void link_joined(struct cr_load *L, int c)
         }
         struct cr_rule *r = &rs->rules[co->steps[s].index];
         check_provides_as(L, co->file, line, owner, "join field", js->fields, js->nfields, r);
-        add_route(L, r, js->fields, js->nfields, -1, co->pin);
+        add_route(L, r, js->fields, js->nfields, -1, 0, co->pin);
     }
 }
 
@@ -451,7 +450,7 @@ static void link_all(struct cr_load *L)
             snprintf(owner, sizeof owner, "rule '%s'", r->id);
             check_provides(L, r->file, L->rule_group_by_line[i], owner, r->group_by, r->ngroup_by,
                            r);
-            int own = add_route(L, r, r->group_by, r->ngroup_by, -1, 0);
+            int own = add_route(L, r, r->group_by, r->ngroup_by, -1, 0, 0);
             /* a Sigma rule fires for every matching record: an entity the
              * record lacks keys as "-" instead of dropping the match */
             if (r->sigma && own >= 0)
@@ -489,7 +488,7 @@ static void link_all(struct cr_load *L)
                 uint16_t vf = (uint16_t)co->value_field;
                 check_provides(L, co->file, co->line, owner, &vf, 1, r);
             }
-            add_route(L, r, g, co->ngroup_by, co->value_field, co->pin);
+            add_route(L, r, g, co->ngroup_by, co->value_field, cr_corr_value_num(co), co->pin);
         }
     }
     /* the fields incidents carry, read by the worker from the matches that
@@ -582,6 +581,11 @@ static uint64_t ruleset_hash(const struct cr_ruleset *rs)
         XXH3_64bits_update(st, &c->gte, sizeof c->gte);
         XXH3_64bits_update(st, &c->lte, sizeof c->lte);
         XXH3_64bits_update(st, &c->value_field, sizeof c->value_field);
+        XXH3_64bits_update(st, &c->num_lo, sizeof c->num_lo);
+        XXH3_64bits_update(st, &c->num_hi, sizeof c->num_hi);
+        XXH3_64bits_update(st, &c->num_lo_strict, sizeof c->num_lo_strict);
+        XXH3_64bits_update(st, &c->num_hi_strict, sizeof c->num_hi_strict);
+        XXH3_64bits_update(st, &c->percentile, sizeof c->percentile);
         XXH3_64bits_update(st, &c->learn_ms, sizeof c->learn_ms);
         XXH3_64bits_update(st, &c->max_values, sizeof c->max_values);
         XXH3_64bits_update(st, &c->joined, sizeof c->joined);
@@ -696,6 +700,14 @@ void cr_ruleset_free(struct cr_ruleset *rs)
     free(rs->unconditional);
     free(rs->ids);
     free(rs);
+}
+
+const char *cr_corr_type_name(enum cr_corr_type t)
+{
+    static const char *const names[] = {
+        "",        "event_count", "temporal_ordered", "value_count", "temporal",
+        "absence", "new_value",   "value_sum",        "value_avg",   "value_percentile"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
 int cr_ruleset_find_rule(const struct cr_ruleset *rs, const char *id)

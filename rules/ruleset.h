@@ -24,14 +24,19 @@
  *       #             priority: P2, reg_level: IV, title: ..., open_for: 1h }
  *   correlations:
  *     - id: ssh.bruteforce
- *       type: event_count               # or value_count, temporal, temporal_ordered, absence
+ *       type: event_count               # or value_count, value_sum, value_avg,
+ *                                       #  value_percentile, temporal, temporal_ordered,
+ *                                       #  absence
  *       rules: [sshd.auth.failed]       # match rule ids (temporal_ordered: steps in order;
  *                                       #  temporal: any order; absence: [start, follow-up];
  *                                       #  a step may be a correlation id: chaining)
  *       # value_count only: field: dst_port   (its distinct values are counted)
+ *       # value_sum / value_avg / value_percentile: field: bytes (its numbers are
+ *       #  summed / averaged / ranked; value_percentile: percentile: 95)
  *       group_by: [src_ip]
  *       timespan: 60s
- *       condition: { gte: 5 }           # event_count: gt, gte, lt, lte, eq, or a range
+ *       condition: { gte: 5 }           # event_count: gt, gte, lt, lte, eq, or a range;
+ *                                       #  value_*: numbers; temporal: { gte: N } of them
  *       incident: { category: S-ATK-BRUTE, reg_category: NA/NACRED, priority: P3 }
  *     - id: ssh.bruteforce_then_privesc   # a cross-key sequence: each step joins on a
  *       type: temporal_ordered            # field of the previous one
@@ -206,10 +211,13 @@ struct cr_rule {
     struct cr_route {
         uint16_t group_by[CR_MAX_GROUP_BY];
         int ngroup_by;
-        int value_field;   /* value_count, new_value: the field whose values count; -1 none */
-        uint16_t pin;      /* 0: the shard is chosen by the key; else 1 + the index of the
-                            * correlation whose id places every state of its chaining group on
-                            * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
+        int value_field; /* value_count, new_value: the field whose values count; -1 none */
+        uint8_t
+            value_num; /* value_sum, value_avg, value_percentile: the match carries value_field's
+                        * number (cr_match.value holds a double's bits), not a hash */
+        uint16_t pin;  /* 0: the shard is chosen by the key; else 1 + the index of the
+                        * correlation whose id places every state of its chaining group on
+                        * one shard (cross-key sequences: cr_ruleset_pin, correlate.h) */
         uint8_t absent_ok; /* a group_by field the event lacks keys as "-" rather than
                             * dropping the match (a Sigma rule's own incident route) */
     } routes[4];
@@ -233,6 +241,9 @@ enum cr_corr_type {
     CR_CORR_TEMPORAL = 4,         /* every listed step, in any order, within the window */
     CR_CORR_ABSENCE = 5,          /* step 0 not followed by step 1 within the window */
     CR_CORR_NEW_VALUE = 6,        /* a value of `field` the key has not shown within `history` */
+    CR_CORR_VALUE_SUM = 7,        /* the sum of the numbers in `field` in the window */
+    CR_CORR_VALUE_AVG = 8,        /* their mean */
+    CR_CORR_VALUE_PERCENTILE = 9, /* their `percentile`-th percentile */
 };
 
 /* A step input: a match rule or (for chaining) another correlation. */
@@ -261,11 +272,18 @@ struct cr_correlation {
     uint8_t per_step_group_by;
     uint16_t step_group_by[CR_MAX_STEPS][CR_MAX_GROUP_BY];
     int64_t timespan_ms; /* new_value: its history */
-    uint32_t gte;        /* event_count / value_count threshold (the lower bound) */
+    uint32_t gte;        /* event_count / value_count threshold (the lower bound); temporal:
+                          * how many of its distinct steps must happen (nsteps: all) */
     uint32_t lte;        /* event_count: upper bound; UINT32_MAX = none */
     uint8_t windowed;    /* event_count with an upper bound: one window per key, anchored
                           * at its first match, decided when event time passes its end */
-    int value_field;     /* value_count, new_value: the field; -1 otherwise */
+    int value_field;     /* value_count, new_value, value_sum, value_avg: the field; -1 otherwise */
+    /* value_sum / value_avg: the condition on the aggregate, as bounds:
+     * num_lo (-INFINITY: none) and num_hi (INFINITY: none), each inclusive
+     * unless its *_strict is set (gt, lt); eq is lo = hi, both inclusive */
+    double num_lo, num_hi;
+    uint8_t num_lo_strict, num_hi_strict;
+    uint8_t percentile;  /* value_percentile: which one, 0..100 (50: the median) */
     int64_t learn_ms;    /* new_value: values are learned silently this long after the
                           * key's first match */
     uint32_t max_values; /* new_value: most recently seen values kept per key */
@@ -288,6 +306,14 @@ struct cr_correlation {
     struct cr_incident_spec incident;
     char *annotation; /* a Sigma correlation: as cr_sigma_meta.annotation; else NULL */
 };
+
+/* Does correlation co read the numbers of its field (value_sum, value_avg,
+ * value_percentile)? */
+static inline uint8_t cr_corr_value_num(const struct cr_correlation *co)
+{
+    return co->type == CR_CORR_VALUE_SUM || co->type == CR_CORR_VALUE_AVG ||
+           co->type == CR_CORR_VALUE_PERCENTILE;
+}
 
 /* Why a Sigma rule was skipped (rules/sigma.c); names in cr_sigma_skip_name. */
 enum cr_sigma_skip {
@@ -380,6 +406,8 @@ struct cr_ruleset *cr_ruleset_load(const char *const *paths, int npaths,
                                    const struct cr_ruleset_opts *opts, char *err, size_t errlen);
 void cr_ruleset_free(struct cr_ruleset *rs);
 
+/* "event_count", "value_sum", ... ("?" for no type). */
+const char *cr_corr_type_name(enum cr_corr_type t);
 int cr_ruleset_find_rule(const struct cr_ruleset *rs, const char *id);
 int cr_ruleset_find_corr(const struct cr_ruleset *rs, const char *id);
 /* Placement, the one function that says which shard owns correlation

@@ -103,7 +103,17 @@ uint64_t cr_corr_def_hash(const struct cr_ruleset *rs, int k)
         put_group_by(st, rs, co->step_group_by[i], co->ngroup_by);
     put_u64(st, (uint64_t)co->timespan_ms);
     put_u64(st, co->gte);
+    put_u64(st, co->lte);
     put_field(st, rs, co->value_field);
+    {
+        uint64_t lo, hi;
+        memcpy(&lo, &co->num_lo, sizeof lo);
+        memcpy(&hi, &co->num_hi, sizeof hi);
+        put_u64(st, lo);
+        put_u64(st, hi);
+        put_u64(st, (uint64_t)co->num_lo_strict << 1 | co->num_hi_strict);
+        put_u64(st, co->percentile);
+    }
     put_incident(st, rs, &co->incident);
     uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);

@@ -30,9 +30,13 @@
  * Why the document is kept until every file is read: the mapping may be in
  * a file that sorts after the rules (cr_sigma_compile_all runs then).
  *
- * Correlation rules (Sigma v2.1: event_count, value_count, temporal,
- * temporal_ordered) become corral correlations naming the compiled rules'
- * ids; they are compiled after every detection rule, and one that names a
+ * Correlation rules (Sigma v2.1: event_count, value_count, value_sum,
+ * value_avg, value_percentile (with condition.percentile), temporal (all its
+ * rules, or `gte: N` of them), temporal_ordered (all its rules, in order);
+ * skipped with "correlation": value_median, `neq`, a condition written as a
+ * string, and the shapes compile_corr names) become corral correlations
+ * naming the compiled rules' ids; they are compiled after every detection
+ * rule, and one that names a
  * later correlation waits for it. Patterns that can never make a rule's
  * condition hold by themselves (the logsource's select, filters under
  * `not`) are gates: recorded for the condition, never making a candidate,
@@ -47,6 +51,7 @@
 #include <ctype.h>
 #include <hs/hs.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1991,6 +1996,69 @@ static int sigma_bounds(struct cr_yaml *y, yaml_node_t *v, uint32_t *lo, uint32_
     return 0;
 }
 
+/* value_sum / value_avg: `field` and bounds on the aggregate (numbers,
+ * fractions too) into c's num_lo / num_hi. */
+static int sigma_num_bounds(struct cr_yaml *y, yaml_node_t *v, struct cr_correlation *c,
+                            const char **field, char *why, size_t wl)
+{
+    *field = NULL;
+    if (!cr_yaml_is_map(v)) {
+        snprintf(why, wl, "%s needs condition: {field: F, gt: X}", cr_corr_type_name(c->type));
+        return -1;
+    }
+    int neq = 0, nlo = 0, nhi = 0, npct = 0;
+    for (int i = 0; i < cr_yaml_map_len(v); i++) {
+        yaml_node_t *kn;
+        const char *k = cr_yaml_map_key(y, v, i, &kn);
+        const char *val = cr_yaml_str(cr_yaml_map_value(y, v, i));
+        if (k && strcmp(k, "field") == 0) {
+            *field = val;
+            continue;
+        }
+        if (k && strcmp(k, "percentile") == 0) {
+            char *end;
+            long pc = val ? strtol(val, &end, 10) : -1;
+            if (c->type != CR_CORR_VALUE_PERCENTILE) {
+                snprintf(why, wl, "condition.percentile belongs to value_percentile");
+                return -1;
+            }
+            if (!val || *end || pc < 0 || pc > 100) {
+                snprintf(why, wl, "condition.percentile '%s' is not a whole number from 0 to 100",
+                         val ? val : "");
+                return -1;
+            }
+            c->percentile = (uint8_t)pc;
+            npct++;
+            continue;
+        }
+        if (cr_load_num_bound(c, k ? k : "?", val, why, wl) != 0)
+            return -1;
+        neq += k && strcmp(k, "eq") == 0;
+        nlo += k && (strcmp(k, "gt") == 0 || strcmp(k, "gte") == 0);
+        nhi += k && (strcmp(k, "lt") == 0 || strcmp(k, "lte") == 0);
+    }
+    if (!*field || !**field) {
+        snprintf(why, wl, "%s needs condition.field (the number summed or averaged)",
+                 cr_corr_type_name(c->type));
+        return -1;
+    }
+    if (c->type == CR_CORR_VALUE_PERCENTILE && !npct) {
+        /* the specification's example (`field: image, lte: 1`: a process
+         * name seen in at most 1% of a computer's events) reads as a rare
+         * value, pySigma and backends as the numeric percentile named by
+         * condition.percentile: without it the rule says too little */
+        snprintf(why, wl,
+                 "value_percentile needs condition.percentile (which percentile of the "
+                 "field's numbers the bound applies to, as pySigma reads it)");
+        return -1;
+    }
+    if (nlo > 1 || nhi > 1) {
+        snprintf(why, wl, "condition: at most one lower bound (gt, gte) and one upper (lt, lte)");
+        return -1;
+    }
+    return cr_load_num_check(c, neq ? neq + nlo + nhi : 0, why, wl);
+}
+
 static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root, struct named *tab,
                          int *ntab)
 {
@@ -2030,9 +2098,15 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
         t = CR_CORR_TEMPORAL;
     else if (type && strcmp(type, "temporal_ordered") == 0)
         t = CR_CORR_TEMPORAL_ORDERED;
+    else if (type && strcmp(type, "value_sum") == 0)
+        t = CR_CORR_VALUE_SUM;
+    else if (type && strcmp(type, "value_avg") == 0)
+        t = CR_CORR_VALUE_AVG;
+    else if (type && strcmp(type, "value_percentile") == 0)
+        t = CR_CORR_VALUE_PERCENTILE;
     else
-        SKIP("type '%s' is not compiled yet (event_count, value_count, temporal, "
-             "temporal_ordered are)",
+        SKIP("type '%s' is not compiled yet (event_count, value_count, value_sum, value_avg, "
+             "value_percentile, temporal, temporal_ordered are)",
              type ? type : "");
     yaml_node_t *aliases = cr_yaml_get(y, cn, "aliases");
     if (aliases && !cr_yaml_is_map(aliases))
@@ -2060,16 +2134,27 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     const char *vfield = NULL;
     yaml_node_t *cond = cr_yaml_get(y, cn, "condition");
     char bwhy[200];
+    struct cr_correlation num = {.type = t, .num_lo = -INFINITY, .num_hi = INFINITY};
     if (t == CR_CORR_EVENT_COUNT || t == CR_CORR_VALUE_COUNT) {
         if (sigma_bounds(y, cond, &lo, &hi, &vfield, bwhy, sizeof bwhy) != 0)
             SKIP("%s", bwhy);
         if (t == CR_CORR_VALUE_COUNT && (!vfield || hi != UINT32_MAX))
             SKIP("value_count needs condition.field and a lower bound only");
+    } else if (t == CR_CORR_VALUE_SUM || t == CR_CORR_VALUE_AVG || t == CR_CORR_VALUE_PERCENTILE) {
+        if (sigma_num_bounds(y, cond, &num, &vfield, bwhy, sizeof bwhy) != 0)
+            SKIP("%s", bwhy);
     } else if (cond) {
+        /* the count of distinct rules that must match (spec: "the count of
+         * different event types"); temporal takes a lower bound, and
+         * temporal_ordered all of its rules, in order */
         if (sigma_bounds(y, cond, &lo, &hi, &vfield, bwhy, sizeof bwhy) != 0)
             SKIP("%s", bwhy);
-        if (lo != (uint32_t)nrules || hi != UINT32_MAX)
+        if (t == CR_CORR_TEMPORAL && (hi != UINT32_MAX || lo > (uint32_t)nrules))
+            SKIP("temporal takes a lower bound from 1 to its %d rules (gte, gt)", nrules);
+        if (t == CR_CORR_TEMPORAL_ORDERED && (lo != (uint32_t)nrules || hi != UINT32_MAX))
             SKIP("%s with a condition other than all %d rules is not compiled yet", type, nrules);
+    } else {
+        lo = (uint32_t)nrules; /* temporal: every rule */
     }
     /* where the fields are: each rule's own mapping (rules of different
      * logsources, and aliases, key each step by its own fields) */
@@ -2166,6 +2251,11 @@ static void compile_corr(struct cr_load *L, struct cr_yaml *y, yaml_node_t *root
     co->lte = hi;
     co->windowed = t == CR_CORR_EVENT_COUNT && hi != UINT32_MAX;
     co->value_field = value_field;
+    co->num_lo = num.num_lo;
+    co->num_hi = num.num_hi;
+    co->num_lo_strict = num.num_lo_strict;
+    co->num_hi_strict = num.num_hi_strict;
+    co->percentile = num.percentile;
     grade(L, y, root, first_cat, level, &co->incident);
     co->incident.title = xstrdup(co->title);
     {

@@ -45,7 +45,7 @@ static uint8_t step_kind(const struct cr_correlation *co)
 static int counts_rules(const struct cr_correlation *co)
 {
     return co->type == CR_CORR_EVENT_COUNT || co->type == CR_CORR_VALUE_COUNT ||
-           co->type == CR_CORR_NEW_VALUE;
+           co->type == CR_CORR_NEW_VALUE || cr_corr_value_num(co);
 }
 
 void corr_build_plan(struct cr_correlator *c)
@@ -78,7 +78,7 @@ void corr_build_plan(struct cr_correlator *c)
                             add_consumer(l, CONS_JSEQ, (uint8_t)s, (uint32_t)k);
                     continue;
                 }
-                if (co->value_field != rt->value_field)
+                if (co->value_field != rt->value_field || cr_corr_value_num(co) != rt->value_num)
                     continue;
                 /* absence: the follow-up first, so that one rule serving as both
                  * (a heartbeat) first answers the previous start, then starts anew */
@@ -90,9 +90,11 @@ void corr_build_plan(struct cr_correlator *c)
                         continue;
                     if (counts_rules(co)) {
                         add_consumer(l,
-                                     co->type == CR_CORR_EVENT_COUNT   ? CONS_COUNT
-                                     : co->type == CR_CORR_VALUE_COUNT ? CONS_VALUE
-                                                                       : CONS_NEWVAL,
+                                     co->type == CR_CORR_EVENT_COUNT        ? CONS_COUNT
+                                     : co->type == CR_CORR_VALUE_COUNT      ? CONS_VALUE
+                                     : co->type == CR_CORR_NEW_VALUE        ? CONS_NEWVAL
+                                     : co->type == CR_CORR_VALUE_PERCENTILE ? CONS_PCT
+                                                                            : CONS_AGG,
                                      0, (uint32_t)k);
                         break; /* any of the listed rules counts once */
                     }
@@ -133,7 +135,7 @@ void corr_owner_layout(struct cr_correlator *c, const struct cr_ruleset *rs, uin
             horizon[o] = corr_horizon(co);
             if (co->type == CR_CORR_EVENT_COUNT && !co->windowed)
                 lay[o] = LAY_RING;
-            else if (co->type == CR_CORR_VALUE_COUNT)
+            else if (co->type == CR_CORR_VALUE_COUNT || co->type == CR_CORR_VALUE_PERCENTILE)
                 lay[o] = LAY_VALS;
             pay = lay[o] != LAY_PLAIN ? 8 : (size_t)cap[o] * ENTRY_SIZE;
         }
@@ -231,6 +233,11 @@ uint32_t corr_cap(const struct cr_correlation *co)
         return co->gte ? co->gte : 1;
     case CR_CORR_NEW_VALUE:
         return 1 + co->max_values; /* the head, then one (hash, last seen) per value */
+    case CR_CORR_VALUE_SUM:
+    case CR_CORR_VALUE_AVG:
+        return (uint32_t)AGG_CAP; /* the buckets, the last matches' refs */
+    case CR_CORR_VALUE_PERCENTILE:
+        return PCT_MAX; /* at most: the most recent numbers in the window */
     case CR_CORR_TEMPORAL_ORDERED:
         if (co->joined)
             return (uint32_t)JSEQ_CAP;
@@ -299,6 +306,15 @@ static int counted_already(struct cr_correlator *c, uint32_t k, const struct cr_
     return 0;
 }
 
+/* A counting correlation over several rules already took this event. */
+static int same_event(struct cr_correlator *c, uint32_t k, const struct cr_match *m)
+{
+    if (c->rs->corrs[k].nsteps < 2 || !counted_already(c, k, m))
+        return 0;
+    c->stats.same_event++;
+    return 1;
+}
+
 void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
 {
     c->stats.matches++;
@@ -321,10 +337,8 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
             corr_apply_rule_incident(c, cs->index, m, &c->extra);
             break;
         case CONS_COUNT:
-            if (c->rs->corrs[cs->index].nsteps > 1 && counted_already(c, cs->index, m)) {
-                c->stats.same_event++;
+            if (same_event(c, cs->index, m))
                 break;
-            }
             corr_apply_count(c, cs->index, m, &c->extra);
             break;
         case CONS_SEQ:
@@ -347,6 +361,16 @@ void cr_correlator_apply(struct cr_correlator *c, const struct cr_match *m)
             break;
         case CONS_NEWVAL:
             corr_apply_newval(c, cs->index, m, &c->extra);
+            break;
+        case CONS_AGG: /* a sum or mean takes an event's number once, as a count does */
+            if (same_event(c, cs->index, m))
+                break;
+            corr_apply_agg(c, cs->index, m, &c->extra);
+            break;
+        case CONS_PCT:
+            if (same_event(c, cs->index, m))
+                break;
+            corr_apply_pct(c, cs->index, m, &c->extra);
             break;
         }
     }

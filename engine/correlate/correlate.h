@@ -90,7 +90,10 @@ struct cr_correlator;
     X(incident_updates, "incident_updates", SUM)                                                   \
     X(values_evicted, "values_evicted", SUM) /* new_value: known values dropped at max_values */   \
     X(same_event, "same_event_matches",                                                            \
-      SUM) /* an event_count's rule matches of an event already counted for that key */
+      SUM) /* matches of an event an event_count / value_sum / value_avg / value_percentile        \
+             over several rules already took for that key */                                       \
+    X(values_not_numeric, "values_not_numeric",                                                    \
+      SUM) /* value_sum / value_avg: matches whose field held no number (skipped) */
 
 struct cr_correlator_stats {
     CR_CORRELATOR_COUNTERS(CR_COUNTER_FIELD)

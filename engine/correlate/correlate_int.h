@@ -37,6 +37,8 @@ enum consumer_kind {
     CONS_ABSENT = 6, /* absence: step 0 (start) or 1 (expected follow-up) */
     CONS_JSEQ = 7,   /* temporal_ordered whose steps join on fields: one step */
     CONS_NEWVAL = 8, /* new_value */
+    CONS_AGG = 9,    /* value_sum, value_avg */
+    CONS_PCT = 10,   /* value_percentile */
 };
 
 struct consumer {
@@ -219,6 +221,26 @@ struct jpartial {
     char origin[CR_KEY_MAX]; /* the key of step 0's own input */
 };
 #define JSEQ_CAP ((sizeof(struct jpartial) + ENTRY_SIZE - 1) / ENTRY_SIZE)
+
+/* value_sum / value_avg (op_agg.c): AGG_BUCKETS time buckets of width
+ * timespan / AGG_BUCKETS, then the evidence references of the AGG_REFS most
+ * recent matches; s->n is 0 (untouched) or 1 + the references kept. */
+#define AGG_BUCKETS 24
+#define AGG_REFS 8
+struct abucket {
+    int64_t id;         /* floor(time / width); INT64_MIN: empty */
+    double sum;         /* of its events' numbers */
+    uint32_t count;     /* its events */
+    uint32_t first_off; /* its first event's time - id * width */
+};
+#define AGG_CAP                                                                                    \
+    ((AGG_BUCKETS * sizeof(struct abucket) + AGG_REFS * sizeof(struct evref) + ENTRY_SIZE - 1) /   \
+     ENTRY_SIZE)
+
+/* value_percentile (op_agg.c): the most recent numbers of the window, at
+ * most PCT_MAX, as value_count's entries (struct vref: the double's bits,
+ * its time). */
+#define PCT_MAX 128u
 
 /* Payload layouts: most operators keep cap entries of ENTRY_SIZE in the
  * state; event_count (without an upper bound) and value_count keep 8 bytes
@@ -450,6 +472,16 @@ void corr_apply_value(struct cr_correlator *c, uint32_t k, const struct cr_match
                       struct cr_version **extra);
 void corr_apply_newval(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
                        struct cr_version **extra);
+
+/* op_agg.c */
+void corr_apply_agg(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                    struct cr_version **extra);
+void corr_apply_pct(struct cr_correlator *c, uint32_t k, const struct cr_match *m,
+                    struct cr_version **extra);
+/* Does aggregate x satisfy co's condition (num_lo .. num_hi)? */
+int corr_agg_holds(const struct cr_correlation *co, double x);
+/* co's condition as text, for reasons and explain: "> 1000000", ">= 2 and <= 5". */
+void corr_agg_condition_text(const struct cr_correlation *co, char *buf, size_t len);
 
 /* op_absence.c */
 uint32_t *corr_heap_count(const struct cr_correlator *c, struct state *s);

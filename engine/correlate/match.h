@@ -24,6 +24,7 @@
 #define CR_MATCH_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define CR_KEY_MAX 256
 #define CR_MATCH_RAW 511
@@ -82,7 +83,10 @@ struct cr_match {
     uint32_t rep;
     int64_t time_ms;
     union {
-        uint64_t value;       /* value_count routes: hash of the counted field's value */
+        uint64_t value;       /* value_count routes: hash of the counted field's value;
+                               * value_sum / value_avg routes (cr_route.value_num): the
+                               * field's number as a double's bits (cr_match_number), a
+                               * NaN when the value is not a number */
         struct cr_swap *swap; /* CR_MSG_RELOAD: the new rules (engine/pipeline/swap.h) */
     };
     int64_t seen_ms;     /* the newest time of its input in its batch up to this record
@@ -99,5 +103,20 @@ struct cr_match {
     char key[CR_KEY_MAX];
     char raw[CR_MATCH_RAW + 1];
 };
+
+/* The number of a value_num route's match, and back. A value that is not
+ * a number travels as a NaN: the correlator counts and skips it. */
+static inline double cr_match_number(uint64_t value)
+{
+    double x;
+    memcpy(&x, &value, sizeof x);
+    return x;
+}
+static inline uint64_t cr_match_number_value(double x)
+{
+    uint64_t v;
+    memcpy(&v, &x, sizeof v);
+    return v;
+}
 
 #endif

@@ -58,12 +58,14 @@ void corr_apply_count(struct cr_correlator *c, uint32_t k, const struct cr_match
     }
     ring[pos] = e;
     have++;
-    if (have < n || ring[n - 1].t - ring[0].t > co->timespan_ms) {
+    /* written so that a forged time (INT64_MIN, from a corrupt checkpoint)
+     * cannot overflow: the newest is at least this match's time */
+    if (have < n || ring[0].t < ring[n - 1].t - co->timespan_ms) {
         /* an entry more than timespan older than the newest can never share
          * a window with it, nor with anything newer: dropping it changes no
          * outcome (the newest stays) */
         uint32_t d = 0;
-        while (d + 1 < have && ring[have - 1].t - ring[d].t > co->timespan_ms)
+        while (d + 1 < have && ring[d].t < ring[have - 1].t - co->timespan_ms)
             d++;
         if (d) {
             memmove(ring, ring + d, (size_t)(have - d) * sizeof *ring);

@@ -80,7 +80,7 @@ void corr_apply_seq(struct cr_correlator *c, uint32_t k, int step, const char *k
     corr_chain(c, k, key, keylen, t, inc, depth + 1);
 }
 
-/* ---- temporal (every step, any order) ---- */
+/* ---- temporal (every step, or `gte` of them, in any order) ---- */
 
 void corr_apply_all(struct cr_correlator *c, uint32_t k, int step, const char *key, size_t keylen,
                     int64_t t, const struct cr_match *m, int depth, struct cr_version **extra)
@@ -104,28 +104,40 @@ void corr_apply_all(struct cr_correlator *c, uint32_t k, int step, const char *k
     }
     if (t > st[step].reached)
         st[step].reached = t; /* the latest occurrence of each step */
+    /* `need` of the steps (every one, unless the condition says fewer)
+     * within timespan: with the latest occurrence of each, if any `need` of
+     * them fit in a window, the window that ends at the newest does */
+    uint32_t need = co->gte && co->gte < (uint32_t)co->nsteps ? co->gte : (uint32_t)co->nsteps;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (int i = 0; i < co->nsteps; i++) {
-        if (st[i].reached == INT64_MIN)
-            return;
-        if (st[i].reached < lo)
-            lo = st[i].reached;
+    for (int i = 0; i < co->nsteps; i++)
         if (st[i].reached > hi)
             hi = st[i].reached;
+    uint32_t have = 0;
+    for (int i = 0; i < co->nsteps; i++) {
+        if (st[i].reached == INT64_MIN || hi - st[i].reached > co->timespan_ms)
+            continue;
+        have++;
+        if (st[i].reached < lo)
+            lo = st[i].reached;
     }
-    if (hi - lo > co->timespan_ms)
+    if (have < need)
         return;
     struct cr_incident *inc =
         corr_new_incident(c, co->id, co->title, &co->incident, co->group_by, co->ngroup_by, s, lo);
     inc->first_seen_ms = lo;
     inc->last_seen_ms = hi;
-    inc->event_count = (uint64_t)co->nsteps;
+    inc->event_count = have;
     if (m) {
         cr_incident_add_ref(inc, m->input, m->position, t);
         corr_note_match(c, inc, m);
     }
-    cr_incident_add_reason(inc, "all %d of its steps within %llds (window %llds)", co->nsteps,
-                           (long long)((hi - lo) / 1000), (long long)(co->timespan_ms / 1000));
+    if (need == (uint32_t)co->nsteps)
+        cr_incident_add_reason(inc, "all %d of its steps within %llds (window %llds)", co->nsteps,
+                               (long long)((hi - lo) / 1000), (long long)(co->timespan_ms / 1000));
+    else
+        cr_incident_add_reason(inc, "%u of its %d steps within %llds (threshold: >= %u in %llds)",
+                               have, co->nsteps, (long long)((hi - lo) / 1000), need,
+                               (long long)(co->timespan_ms / 1000));
     for (int i = 0; i < co->nsteps; i++)
         st[i].reached = INT64_MIN;
     corr_open_incident(c, s, inc, hi + ofor);

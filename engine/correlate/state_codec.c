@@ -136,6 +136,10 @@ int cr_correlator_restore(struct cr_correlator *c, const void *key, size_t klen,
     if (h.kind == KIND_RULE + CR_CORR_EVENT_COUNT + KIND_WINDOWED && h.n &&
         (h.n < WINDOW_HEAD || h.n > cap - 1))
         return 0;
+    /* value_sum / value_avg: the buckets, then at most AGG_REFS refs */
+    if ((h.kind == KIND_RULE + CR_CORR_VALUE_SUM || h.kind == KIND_RULE + CR_CORR_VALUE_AVG) &&
+        h.n > 1 + AGG_REFS)
+        return 0;
     size_t elen = lay != LAY_PLAIN ? (size_t)h.n * 16 : (size_t)cap * corr_entry_size();
     size_t need = sizeof h + elen + (h.has_open ? sizeof(struct cr_incident) : 0);
     if (h.kind != owner_kind(c, owner) || h.cap != cap || vlen != need)

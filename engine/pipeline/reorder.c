@@ -289,7 +289,7 @@ static uint32_t route_sig(const struct cr_ruleset *rs, uint32_t rule, unsigned r
         const char *f = rs->field_names[last ? rt->value_field : rt->group_by[i]];
         size_t len = strnlen(f, 126);
         if (last)
-            buf[n++] = '=';
+            buf[n++] = rt->value_num ? '#' : '='; /* a number, or a value's hash */
         memcpy(buf + n, f, len);
         n += len;
         if (!last)

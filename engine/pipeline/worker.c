@@ -10,6 +10,7 @@
 
 #include "rules/matcher.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +32,46 @@ static void flush_out(struct cr_worker *w, struct outbuf *ob, int s)
     }
 }
 
+double cr_parse_number(const char *p, size_t n)
+{
+    /* a decimal number, as JSON writes it or a log prints it: "1234",
+     * "-5", "12.5", "1e6", with blanks around; not "inf", "nan", "0x10",
+     * "12kB" or "1,234" (strtod would take some of them) */
+    char buf[64];
+    size_t i = 0, j = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    while (n > i && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (i == n || n - i >= sizeof buf)
+        return NAN;
+    int digits = 0;
+    for (; i < n; i++) {
+        char ch = p[i];
+        if (ch >= '0' && ch <= '9')
+            digits = 1;
+        else if (ch != '-' && ch != '+' && ch != '.' && ch != 'e' && ch != 'E')
+            return NAN;
+        buf[j++] = ch;
+    }
+    buf[j] = 0;
+    char *end;
+    double x = strtod(buf, &end);
+    if (!digits || *end || !isfinite(x))
+        return NAN;
+    return x;
+}
+
 int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key, uint64_t *value)
 {
     if (rt->value_field >= 0) {
         unsigned vf = (unsigned)rt->value_field;
         if (!cr_event_has(ev, vf))
             return -1;
-        *value = XXH3_64bits(ev->f[vf].p, ev->f[vf].len);
+        if (rt->value_num)
+            *value = cr_match_number_value(cr_parse_number(ev->f[vf].p, ev->f[vf].len));
+        else
+            *value = XXH3_64bits(ev->f[vf].p, ev->f[vf].len);
     } else
         *value = 0;
     size_t off = 0;

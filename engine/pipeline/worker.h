@@ -156,9 +156,16 @@ void cr_worker_join(struct cr_worker *w);
 /* The correlation key of a route for an event: its group_by values joined
  * by CR_KEY_SEP into key (CR_KEY_MAX bytes; longer values are cut, the key
  * stays deterministic), and for value_count routes the hash of the counted
- * field's value. Returns the key length, or -1 if a field is missing (unless
- * the route is absent_ok: a missing field keys as "-"). */
+ * field's value; for value_num routes (value_sum, value_avg) its number
+ * (cr_match_number; NaN when it is not one: cr_parse_number). Returns the
+ * key length, or -1 if a field is missing (unless the route is absent_ok: a
+ * missing field keys as "-"). */
 int cr_route_key(const struct cr_event *ev, const struct cr_route *rt, char *key, uint64_t *value);
+
+/* The n bytes at p as a decimal number (blanks around allowed; digits, one
+ * sign, a point, an exponent; at most 63 bytes), or NaN when they are not one
+ * ("", "n/a", "12kB", "1,234", "0x10", "inf"). No allocation. */
+double cr_parse_number(const char *p, size_t n);
 
 /* The tenant of an event: a hash of field f's value (never 0), or 0 when
  * f < 0 or the event lacks it. Matches carry it for tenant budgets. */

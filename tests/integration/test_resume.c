@@ -495,3 +495,53 @@ Test(resume, a_failure_after_the_pipeline_started_tears_it_down, .init = setup, 
     cr_assert_eq(atoi(out), 0, "no record was read, so no incident: %s", out);
     free(out);
 }
+
+/* A value_sum's running sum is correlation state like any other: three
+ * uploads of 300 kB before the stop and one after cross 1 MB only if the
+ * resumed run took the first three back from the checkpoint. */
+Test(resume, a_value_sum_continues_across_a_resume, .init = setup, .fini = teardown, .timeout = 120)
+{
+    char path[1200], text[4096];
+    snprintf(path, sizeof path, "%s/sigma", tmp);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/sigma/exfil.yml", tmp);
+    const char *rule =
+        "title: Website access\nid: 00000000-0000-0000-0000-000000000080\nname: website_access\n"
+        "status: test\nlevel: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    cs-method: POST\n  condition: sel\n"
+        "---\n"
+        "title: Possible Exfiltration to Website\nid: 00000000-0000-0000-0000-000000000081\n"
+        "status: test\nlevel: high\ncorrelation:\n  type: value_sum\n  rules: [website_access]\n"
+        "  group-by: [SourceIP, User]\n  timespan: 1h\n  condition:\n    field: bytes_sent\n"
+        "    gt: 1000000\n";
+    cr_assert_eq(cr_test_write_file(path, rule, strlen(rule)), 0);
+    int n = snprintf(text, sizeof text, "rules: [%s, %s/sigma]\ninput: { checkpoint_records: 1 }\n",
+                     cr_test_source_path("configs/sigma"), tmp);
+    snprintf(path, sizeof path, "%s/s.yaml", tmp);
+    cr_assert_eq(cr_test_write_file(path, text, (size_t)n), 0);
+    FILE *f;
+    snprintf(path, sizeof path, "%s/up.jsonl", tmp);
+    cr_assert_not_null(f = fopen(path, "w"));
+    for (int m = 0; m < 40; m += 10)
+        fprintf(f,
+                "{\"time\":\"2026-03-02T08:%02d:00Z\",\"event_type\":\"http_request\","
+                "\"action\":\"POST\",\"SourceIP\":\"203.0.113.9\",\"User\":\"alice\","
+                "\"bytes_sent\":300000}\n",
+                m);
+    fclose(f);
+#define SRUN "'" CORRAL_BINARY "' run -c s.yaml --quiet "
+    sh(SRUN "--input up.jsonl --store %s%s", "whole", "");
+    sh("head -n 3 up.jsonl > part.jsonl && " SRUN "--input part.jsonl --store %s --resume%s",
+       "parts", "");
+    char *mid = incidents("parts", "part.jsonl", "F");
+    cr_assert(strspn(mid, "\n") == strlen(mid), "900 kB: nothing yet, got [%s]", mid);
+    free(mid);
+    sh("tail -n 1 up.jsonl >> part.jsonl && " SRUN "--input part.jsonl --store %s --resume%s",
+       "parts", "");
+#undef SRUN
+    char *a = incidents("whole", "up.jsonl", "F"), *b = incidents("parts", "part.jsonl", "F");
+    cr_assert(strstr(a, " 4 2026-03-02T08:00:00.000Z 2026-03-02T08:30:00.000Z "), "%s", a);
+    cr_assert_str_eq(b, a);
+    free(a);
+    free(b);
+}

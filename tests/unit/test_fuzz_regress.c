@@ -96,11 +96,15 @@ static int replay_dir(const char *target, int (*one)(const uint8_t *, size_t))
  *    `t - start` overflow (signed overflow in apply_seq);
  *  - time-format-int64-min: an incident time near INT64_MIN overflowed the
  *    day arithmetic of cr_time_format.
- * Restore now refuses the first two, and the arithmetic cannot overflow. */
+ * Restore now refuses the first two, and the arithmetic cannot overflow.
+ * Then (a 180 s run, 2026-12-08, with value_sum and value_percentile in
+ * the rules):
+ *  - event_count-ring-time-int64-min: an event_count entry at INT64_MIN
+ *    made `newest - oldest` overflow (signed overflow in corr_apply_count). */
 Test(fuzz_regress, checkpoint_forged_states)
 {
     int argc = 0;
     char **argv = NULL;
     cr_assert_eq(fuzz_checkpoint_init(&argc, &argv), 0);
-    cr_assert_eq(replay_dir("checkpoint", fuzz_checkpoint_one), 4);
+    cr_assert_eq(replay_dir("checkpoint", fuzz_checkpoint_one), 5);
 }

@@ -327,7 +327,8 @@ Test(rule_load, unknown_correlation_type)
     expect_corr_error("  - id: c\n    type: sequence\n    rules: [r, s]\n    group_by: [host]\n"
                       "    timespan: 1m\n    incident: { category: F-NET-LINK }\n",
                       "%s:8: correlation 'c': unknown type 'sequence' (supported: event_count, "
-                      "value_count, temporal, temporal_ordered, absence, new_value)");
+                      "value_count, value_sum, value_avg, value_percentile, temporal, "
+                      "temporal_ordered, absence, new_value)");
 }
 
 Test(rule_load, unknown_rule_reference)
@@ -438,15 +439,63 @@ Test(rule_load, new_operator_misuse)
                       "    timespan: 1m\n    incident: { category: F-STO-BKP }\n",
                       "%s:9: correlation 'c': absence lists exactly 2 ids: [the start, the "
                       "expected follow-up]");
-    expect_corr_error("  - id: c\n    type: temporal\n    rules: [r, s]\n    group_by: [host]\n"
-                      "    timespan: 1m\n    condition: {gte: 2}\n"
+    expect_corr_error("  - id: c\n    type: temporal_ordered\n    rules: [r, s]\n"
+                      "    group_by: [host]\n    timespan: 1m\n    condition: {gte: 2}\n"
                       "    incident: { category: F-STO-BKP }\n",
-                      "%s:12: correlation 'c': condition applies to event_count and value_count "
-                      "only (temporal matches when every step happened, in any order)");
+                      "%s:12: correlation 'c': condition applies to event_count, value_count, "
+                      "value_sum, value_avg, value_percentile and temporal only "
+                      "(temporal_ordered matches when every step happened in order)");
+    expect_corr_error("  - id: c\n    type: temporal\n    rules: [r, s]\n    group_by: [host]\n"
+                      "    timespan: 1m\n    condition: {gte: 3}\n"
+                      "    incident: { category: F-STO-BKP }\n",
+                      "%s:12: correlation 'c': condition gte: 3 is out of range [1, 2]");
     expect_corr_error("  - id: c\n    type: event_count\n    rules: [r]\n    group_by: [host]\n"
                       "    field: user\n    timespan: 1m\n    condition: {gte: 2}\n"
                       "    incident: { category: F-STO-BKP }\n",
-                      "%s:11: correlation 'c': 'field' applies to value_count and new_value only");
+                      "%s:11: correlation 'c': 'field' applies to value_count, value_sum, "
+                      "value_avg, value_percentile and new_value only");
+}
+
+/* value_sum / value_avg: a field, numbers, and a condition that can run. */
+Test(rule_load, value_sum_and_value_avg_misuse)
+{
+    expect_corr_error("  - id: c\n    type: value_sum\n    rules: [r]\n    group_by: [host]\n"
+                      "    timespan: 1h\n    condition: {gt: 1000}\n"
+                      "    incident: { category: S-DATA-LEAK }\n",
+                      "%s:7: correlation 'c': value_sum, value_avg and value_percentile need "
+                      "'field' (the field whose numbers are aggregated)");
+    expect_corr_error("  - id: c\n    type: value_percentile\n    rules: [r]\n"
+                      "    group_by: [host]\n    field: ms\n    timespan: 1h\n"
+                      "    condition: {gt: 1000}\n    incident: { category: F-APP-DEG }\n",
+                      "%s:7: correlation 'c': value_percentile needs 'percentile' (0 to 100; 50 "
+                      "is the median)");
+    expect_corr_error("  - id: c\n    type: value_percentile\n    rules: [r]\n"
+                      "    group_by: [host]\n    field: ms\n    percentile: 101\n"
+                      "    timespan: 1h\n    condition: {gt: 1000}\n"
+                      "    incident: { category: F-APP-DEG }\n",
+                      "%s:12: correlation 'c': percentile: 101 is out of range [0, 100]");
+    expect_corr_error("  - id: c\n    type: value_sum\n    rules: [r]\n    group_by: [host]\n"
+                      "    field: ms\n    percentile: 50\n    timespan: 1h\n"
+                      "    condition: {gt: 1000}\n    incident: { category: F-APP-DEG }\n",
+                      "%s:12: correlation 'c': 'percentile' applies to value_percentile only");
+    expect_corr_error("  - id: c\n    type: value_sum\n    rules: [r]\n    group_by: [host]\n"
+                      "    field: bytes\n    timespan: 1h\n    condition: {lt: 1000}\n"
+                      "    incident: { category: S-DATA-LEAK }\n",
+                      "%s:13: correlation 'c': value_sum needs a lower bound (gt or gte): a sum "
+                      "under a bound alone holds after every key's first event");
+    expect_corr_error("  - id: c\n    type: value_avg\n    rules: [r]\n    group_by: [host]\n"
+                      "    field: bytes\n    timespan: 1h\n    condition: {gt: lots}\n"
+                      "    incident: { category: S-DATA-LEAK }\n",
+                      "%s:13: correlation 'c': condition gt: 'lots' is not a number");
+    expect_corr_error("  - id: c\n    type: value_avg\n    rules: [r]\n    group_by: [host]\n"
+                      "    field: bytes\n    timespan: 1h\n    condition: {gt: 10, lt: 5}\n"
+                      "    incident: { category: S-DATA-LEAK }\n",
+                      "%s:13: correlation 'c': condition: no value satisfies it");
+    expect_corr_error("  - id: c\n    type: value_avg\n    rules: [r]\n    group_by: [host]\n"
+                      "    field: bytes\n    timespan: 1h\n"
+                      "    incident: { category: S-DATA-LEAK }\n",
+                      "%s:7: correlation 'c': value_avg needs condition: {gt: X} (or gte, lt, lte, "
+                      "eq, or a range such as {gte: 100, lte: 5000})");
 }
 
 Test(rule_load, max_keys_only_where_there_is_state)

@@ -408,17 +408,35 @@ Test(sigma, correlations_that_cannot_run_are_skipped, .init = setup, .fini = tea
 {
     put("a.yml", RULE("00000000-0000-0000-0000-000000000040", "base", WIN_PROC,
                       "  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\n"));
-    put("b.yml", "title: sum\nid: 00000000-0000-0000-0000-000000000041\ncorrelation:\n"
-                 "  type: value_sum\n  rules: [00000000-0000-0000-0000-000000000040]\n"
+    put("b.yml", "title: rare\nid: 00000000-0000-0000-0000-000000000041\ncorrelation:\n"
+                 "  type: value_median\n  rules: [00000000-0000-0000-0000-000000000040]\n"
                  "  group-by: [User]\n  timespan: 1h\n  condition: {gte: 5, field: x}\n");
     put("c.yml", "title: missing\nid: 00000000-0000-0000-0000-000000000042\ncorrelation:\n"
                  "  type: event_count\n  rules: [no_such_rule]\n  group-by: [User]\n"
                  "  timespan: 1h\n  condition: {gte: 5}\n");
+    /* value_sum without condition.field; a temporal_ordered of 1 of 2 rules */
+    put("d.yml", "title: sum\nid: 00000000-0000-0000-0000-000000000043\ncorrelation:\n"
+                 "  type: value_sum\n  rules: [00000000-0000-0000-0000-000000000040]\n"
+                 "  group-by: [User]\n  timespan: 1h\n  condition: {gt: 1000}\n");
+    put("e.yml", "title: ordered\nid: 00000000-0000-0000-0000-000000000044\ncorrelation:\n"
+                 "  type: temporal_ordered\n  rules: [00000000-0000-0000-0000-000000000040,\n"
+                 "    00000000-0000-0000-0000-000000000040]\n"
+                 "  group-by: [User]\n  timespan: 1h\n  condition: {gte: 1}\n");
     start();
     cr_assert_eq(rs->sigma.loaded, 1);
-    cr_assert_eq(rs->sigma.by_reason[CR_SIGMA_SKIP_CORRELATION], 2, "%s", rs->sigma.skips);
-    cr_assert(strstr(rs->sigma.skips, "type 'value_sum' is not compiled yet"), "%s",
-              rs->sigma.skips);
+    cr_assert_eq(rs->sigma.by_reason[CR_SIGMA_SKIP_CORRELATION], 4, "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "b.yml:1: skipped: correlation "
+                                      "00000000-0000-0000-0000-000000000041: type 'value_median' "
+                                      "is not compiled yet"),
+              "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "d.yml:1: skipped: correlation "
+                                      "00000000-0000-0000-0000-000000000043: value_sum needs "
+                                      "condition.field"),
+              "%s", rs->sigma.skips);
+    cr_assert(strstr(rs->sigma.skips, "e.yml:1: skipped: correlation "
+                                      "00000000-0000-0000-0000-000000000044: temporal_ordered "
+                                      "with a condition other than all 2 rules"),
+              "%s", rs->sigma.skips);
     cr_assert(strstr(rs->sigma.skips, "rule 'no_such_rule' is not a loaded Sigma rule"), "%s",
               rs->sigma.skips);
 }
@@ -657,4 +675,227 @@ Test(sigma, an_alias_missing_a_rule_is_skipped, .init = setup, .fini = teardown)
     cr_assert(strstr(rs->sigma.skips, "alias 'who' names no field for rule "
                                       "'00000000-0000-0000-0000-000000000074'"),
               "%s", rs->sigma.skips);
+}
+
+/* ---- value_sum, value_avg, value_percentile, temporal of N rules ---- */
+
+/* Write `rules_text` as dir/rules/r.yml, the fixture `fixture` as
+ * dir/fx.yaml, and run `corral test-rules` on them: its exit status. */
+static int run_fixture(const char *rules_text, const char *fixture)
+{
+    char rules[1200], path[1300], cfg[1200], fx[1200], text[3000];
+    snprintf(rules, sizeof rules, "%s/rules", dir);
+    mkdir(rules, 0755);
+    snprintf(path, sizeof path, "%s/r.yml", rules);
+    cr_assert_eq(cr_test_write_file(path, rules_text, strlen(rules_text)), 0);
+    put("fx.yaml", fixture);
+    snprintf(fx, sizeof fx, "%s/fx.yaml", dir);
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+    snprintf(text, sizeof text, "rules: [%s, %s]\n", cr_test_source_path("configs/sigma"), rules);
+    put("c.yaml", text);
+    char *argv[] = {"test-rules", "-c", cfg, fx, NULL};
+    int rc = cr_cmd_test_rules(4, argv);
+    const char *paths[] = {cr_test_source_path("configs/sigma"), rules};
+    rs = cr_ruleset_load(paths, 2, NULL, err, sizeof err);
+    cr_assert_not_null(rs, "%s", err);
+    return rc;
+}
+
+/* A web access record as JSON: a POST by `user` from 203.0.113.9 whose
+ * body field is `bytes` (a JSON member text, such as "\"bytes_sent\":300000"). */
+static const char *post(const char *user, const char *bytes)
+{
+    static char buf[16][400]; /* one fixture uses up to 16 at once */
+    static int i;
+    char *b = buf[i++ % 16];
+    snprintf(b, 400,
+             "'{\"time\":\"2026-03-02T08:00:00Z\",\"event_type\":\"http_request\","
+             "\"action\":\"POST\",\"SourceIP\":\"203.0.113.9\",\"User\":\"%s\"%s%s}'",
+             user, *bytes ? "," : "", bytes);
+    return b;
+}
+
+static const char *EXFIL =
+    "title: Website access\nid: 00000000-0000-0000-0000-000000000080\nname: website_access\n"
+    "status: test\nlevel: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+    "    cs-method: POST\n  condition: sel\n"
+    "---\n"
+    "title: Possible Exfiltration to Website\nid: 00000000-0000-0000-0000-000000000081\n"
+    "status: test\nlevel: high\ntags:\n  - attack.exfiltration\ncorrelation:\n"
+    "  type: value_sum\n  rules:\n    - website_access\n  group-by:\n    - SourceIP\n"
+    "    - User\n  timespan: 1h\n  condition:\n    field: bytes_sent\n    gt: 1000000\n";
+
+/* The specification's value_sum example, on a realistic stream: the sum of
+ * bytes_sent per SourceIP and User over an hour. */
+Test(sigma, value_sum_fires_when_the_bytes_of_an_hour_cross, .init = setup, .fini = teardown)
+{
+    const char *b300 = "\"bytes_sent\":300000";
+    char fx[8000];
+    snprintf(fx, sizeof fx,
+             "tests:\n"
+             "  - name: four uploads of 300 kB in half an hour are 1.2 MB\n"
+             "    events:\n"
+             "      - { at: 0s, repeat: 4, every: 10m, log: %s }\n"
+             "    expect:\n"
+             "      - { rule: 00000000-0000-0000-0000-000000000081, priority: P2,\n"
+             "          event_count: 4, entities: { SourceIP: 203.0.113.9, User: alice } }\n"
+             "    exact: true\n"
+             "  - name: three stay under 1 MB\n"
+             "    events:\n"
+             "      - { at: 0s, repeat: 3, every: 10m, log: %s }\n"
+             "      - { at: 3h }\n"
+             "    exact: true\n"
+             "  - name: four spread over 90 minutes are never over 1 MB in an hour\n"
+             "    events:\n"
+             "      - { at: 0s, repeat: 4, every: 30m, log: %s }\n"
+             "    exact: true\n"
+             "  - name: two users are two keys\n"
+             "    events:\n"
+             "      - { at: 0s, repeat: 2, every: 1m, log: %s }\n"
+             "      - { at: 5m, repeat: 2, every: 1m, log: %s }\n"
+             "    exact: true\n"
+             "  - name: a value that is not a number and a missing one are not counted\n"
+             "    events:\n"
+             "      - { at: 0s, repeat: 3, every: 1m, log: %s }\n"
+             "      - { at: 4m, log: %s }\n"
+             "      - { at: 5m, log: %s }\n"
+             "      - { at: 6m, log: %s }\n"
+             "    exact: true\n"
+             "  - name: and the next number is\n"
+             "    events:\n"
+             "      - { at: 0s, repeat: 3, every: 1m, log: %s }\n"
+             "      - { at: 4m, log: %s }\n"
+             "      - { at: 5m, log: %s }\n"
+             "    expect:\n"
+             "      - { rule: 00000000-0000-0000-0000-000000000081, event_count: 4 }\n"
+             "    exact: true\n",
+             post("alice", b300), post("alice", b300), post("alice", b300), post("alice", b300),
+             post("bob", b300), post("alice", b300), post("alice", "\"bytes_sent\":\"n/a\""),
+             post("alice", ""), post("alice", "\"bytes_sent\":\"12kB\""), post("alice", b300),
+             post("alice", "\"bytes_sent\":\"lots\""),
+             post("alice", "\"bytes_sent\":\" 300001 \""));
+    cr_assert_eq(run_fixture(EXFIL, fx), 0, "the fixture must pass (see stdout)");
+    cr_assert_eq(rs->sigma.loaded, 2, "%s", rs->sigma.skips);
+    int k = cr_ruleset_find_corr(rs, "00000000-0000-0000-0000-000000000081");
+    cr_assert_geq(k, 0);
+    cr_assert_eq(rs->corrs[k].type, CR_CORR_VALUE_SUM);
+    cr_assert_eq(rs->corrs[k].num_lo, 1000000.0);
+    cr_assert_eq(rs->corrs[k].num_lo_strict, 1);
+    cr_assert_str_eq(rs->field_names[rs->corrs[k].value_field], "bytes_sent");
+    cr_assert_str_eq(rs->corrs[k].incident.category, "S-DATA-LEAK", "attack.exfiltration");
+}
+
+/* The specification's value_avg example (BytesOut over 24 h, gt: 500), and
+ * value_percentile as pySigma reads it (condition.percentile). */
+Test(sigma, value_avg_and_value_percentile_on_both_sides, .init = setup, .fini = teardown)
+{
+    const char *rules =
+        "title: Outbound\nid: 00000000-0000-0000-0000-000000000090\nname: out\nstatus: test\n"
+        "level: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    cs-method: POST\n  condition: sel\n"
+        "---\n"
+        "title: Suspicious average network traffic\nid: 00000000-0000-0000-0000-000000000091\n"
+        "status: test\nlevel: medium\ncorrelation:\n  type: value_avg\n  rules: [out]\n"
+        "  group-by: [SourceIP, User]\n  timespan: 24h\n  condition:\n    field: BytesOut\n"
+        "    gt: 500\n"
+        "---\n"
+        "title: Slow uploads\nid: 00000000-0000-0000-0000-000000000092\nstatus: test\n"
+        "level: medium\ncorrelation:\n  type: value_percentile\n  rules: [out]\n"
+        "  group-by: [SourceIP]\n  timespan: 1h\n  generate: true\n  condition:\n"
+        "    field: BytesOut\n    percentile: 50\n    gte: 10000\n";
+    char fx[8000];
+    snprintf(fx, sizeof fx,
+             "tests:\n"
+             "  - name: a mean of 400 is not over 500\n"
+             "    events:\n"
+             "      - { at: 0s, log: %s }\n"
+             "      - { at: 1h, log: %s }\n"
+             "    exact: true\n"
+             "  - name: a mean of 600 is\n"
+             "    events:\n"
+             "      - { at: 0s, log: %s }\n"
+             "      - { at: 1h, log: %s }\n"
+             "    expect:\n"
+             "      - { rule: 00000000-0000-0000-0000-000000000091, event_count: 2 }\n"
+             "    exact: true\n"
+             "  - name: one big of three is not the median\n"
+             "    events:\n"
+             "      - { at: 0s, log: %s }\n"
+             "      - { at: 1m, log: %s }\n"
+             "      - { at: 2m, log: %s }\n"
+             "    expect:\n"
+             "      - { rule: 00000000-0000-0000-0000-000000000091 }\n"
+             "    expect_none:\n"
+             "      - { rule: 00000000-0000-0000-0000-000000000092 }\n"
+             "  - name: two big of three are\n"
+             "    events:\n"
+             "      - { at: 0s, log: %s }\n"
+             "      - { at: 1m, log: %s }\n"
+             "      - { at: 2m, log: %s }\n"
+             "    expect:\n"
+             "      - { rule: 00000000-0000-0000-0000-000000000092, event_count: 3 }\n",
+             post("u", "\"BytesOut\":300"), post("u", "\"BytesOut\":500"),
+             post("u", "\"BytesOut\":700"), post("u", "\"BytesOut\":500"),
+             post("u", "\"BytesOut\":100"), post("u", "\"BytesOut\":100"),
+             post("u", "\"BytesOut\":90000"), post("u", "\"BytesOut\":100"),
+             post("u", "\"BytesOut\":20000"), post("u", "\"BytesOut\":90000"));
+    cr_assert_eq(run_fixture(rules, fx), 0, "the fixture must pass (see stdout)");
+    cr_assert_eq(rs->sigma.loaded, 3, "%s", rs->sigma.skips);
+    int k = cr_ruleset_find_corr(rs, "00000000-0000-0000-0000-000000000092");
+    cr_assert_eq(rs->corrs[k].type, CR_CORR_VALUE_PERCENTILE);
+    cr_assert_eq(rs->corrs[k].percentile, 50);
+}
+
+/* temporal with a condition: `gte: 2` of its 3 rules (the specification:
+ * "the count of different event types"). */
+Test(sigma, temporal_with_a_condition_needs_that_many_of_its_rules, .init = setup, .fini = teardown)
+{
+    const char *rules =
+        "title: whoami\nid: 00000000-0000-0000-0000-0000000000a0\nname: recon_a\nstatus: test\n"
+        "level: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    cs-uri-stem|endswith: '/whoami'\n  condition: sel\n"
+        "---\n"
+        "title: id\nid: 00000000-0000-0000-0000-0000000000a1\nname: recon_b\nstatus: test\n"
+        "level: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    cs-uri-stem|endswith: '/id'\n  condition: sel\n"
+        "---\n"
+        "title: uname\nid: 00000000-0000-0000-0000-0000000000a2\nname: recon_c\nstatus: test\n"
+        "level: low\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    cs-uri-stem|endswith: '/uname'\n  condition: sel\n"
+        "---\n"
+        "title: Two kinds of recon\nid: 00000000-0000-0000-0000-0000000000a3\nstatus: test\n"
+        "level: high\ncorrelation:\n  type: temporal\n  rules: [recon_a, recon_b, recon_c]\n"
+        "  group-by: [c-ip]\n  timespan: 5m\n  condition:\n    gte: 2\n";
+#define GET(path)                                                                                  \
+    "'203.0.113.9 - - [02/Mar/2026:08:00:00 +0000] \"GET " path " HTTP/1.1\" 404 1 \"-\" \"x\"'"
+    const char *fx =
+        "tests:\n"
+        "  - name: one kind twice is one\n"
+        "    events:\n"
+        "      - { at: 0s, repeat: 2, every: 1m, log: " GET(
+            "/whoami") " }\n"
+                       "    exact: true\n"
+                       "  - name: two kinds within 5 minutes\n"
+                       "    events:\n"
+                       "      - { at: 0s, log: " GET(
+                           "/whoami") " }\n"
+                                      "      - { at: 4m, log: " GET(
+                                          "/uname") " }\n"
+                                                    "    expect:\n"
+                                                    "      - { rule: "
+                                                    "00000000-0000-0000-0000-0000000000a3, "
+                                                    "event_count: 2 }\n"
+                                                    "    exact: true\n"
+                                                    "  - name: two kinds 6 minutes apart\n"
+                                                    "    events:\n"
+                                                    "      - { at: 0s, log: " GET(
+                                                        "/id") " }\n"
+                                                               "      - { at: 6m, log: " GET(
+                                                                   "/uname") " }\n"
+                                                                             "    exact: true\n";
+#undef GET
+    cr_assert_eq(run_fixture(rules, fx), 0, "the fixture must pass (see stdout)");
+    int k = cr_ruleset_find_corr(rs, "00000000-0000-0000-0000-0000000000a3");
+    cr_assert_geq(k, 0, "%s", rs->sigma.skips);
+    cr_assert_eq(rs->corrs[k].gte, 2);
 }
