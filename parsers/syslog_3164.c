@@ -411,6 +411,9 @@ enum cr_parse_result cr_parse_rfc3164(struct cr_parser *p, const char *rec, size
         }
     }
 
+    /* Cisco ASA with timestamps on: "host : %ASA-6-302013: ..." */
+    if (i + 2 < len && rec[i] == ':' && rec[i + 1] == ' ' && rec[i + 2] == '%')
+        i += 2;
     /* Cisco after a relay header: "host 52: *Mar  1 00:00:00.123: %LINK-..." */
     size_t v = i, k;
     struct cr_stamp dev;

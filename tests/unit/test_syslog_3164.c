@@ -621,3 +621,20 @@ Test(rfc3164_data, wazuh_cases, .init = setup, .fini = teardown)
     cr_assert_geq(with_header * 100, syslog_total * 60);
     cr_assert_geq(json_ok * 100, json_total * 95);
 }
+
+/* Cisco ASA with `logging timestamp`: "host : %ASA-..." (a lone colon before the code) */
+Test(rfc3164, cisco_asa_colon_after_host)
+{
+    cr_assert_eq(parse("<166>Mar  2 12:00:00 asa-01 : %ASA-6-605004: Login denied from "
+                       "203.0.113.9/40112 to outside:198.51.100.1/ssh for user \"admin\""),
+                 CR_PARSE_OK);
+    field_is(CR_F_HOST, "asa-01");
+    field_is(CR_F_EVENT_TYPE, "ASA-6-605004");
+    field_is(CR_F_SOURCE_PRODUCT, "cisco");
+    field_is(CR_F_MSG, "Login denied from 203.0.113.9/40112 to outside:198.51.100.1/ssh for user "
+                       "\"admin\"");
+    /* a colon that is a program's, not ASA's */
+    cr_assert_eq(parse("<14>Mar  2 12:00:00 web-01 : plain message"), CR_PARSE_OK);
+    field_is(CR_F_HOST, "web-01");
+    field_is(CR_F_EVENT_TYPE, NULL);
+}
