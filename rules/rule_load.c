@@ -53,12 +53,27 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
+static void note_field_ref(struct cr_load *L, int id, const char *file, int line)
+{
+    uint64_t bit = (uint64_t)1 << (id & 63);
+    if (L->in_sigma) {
+        L->sigma_ref[id >> 6] |= bit;
+        return;
+    }
+    if (!(L->own_ref[id >> 6] & bit)) {
+        L->own_ref[id >> 6] |= bit;
+        L->field_ref[id] = (struct cr_field_ref){file, line};
+    }
+}
+
 int cr_load_field(struct cr_load *L, const char *name, const char *file, int line)
 {
     struct cr_ruleset *rs = L->rs;
     int id = cr_ruleset_field(rs, name);
-    if (id >= 0)
+    if (id >= 0) {
+        note_field_ref(L, id, file, line);
         return id;
+    }
     if (rs->nfields >= CR_MAX_FIELDS) {
         cr_load_error(L, file, line,
                       "too many fields: cannot add '%s' (at most %d, of which %d are builtin)",
@@ -66,7 +81,75 @@ int cr_load_field(struct cr_load *L, const char *name, const char *file, int lin
         return -1;
     }
     rs->field_names[rs->nfields] = xstrdup(name);
+    note_field_ref(L, rs->nfields, file, line);
     return rs->nfields++;
+}
+
+/* Edit distance between a and b, or a number > max once it is sure to be. */
+static int edit_distance(const char *a, const char *b, int max)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > (size_t)max)
+        return max + 1;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best;
+        row[0] = (int)i;
+        best = row[0];
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            /* case counts: EventID (a JSON key) is not a misspelt event_id */
+            int ca = a[i - 1], cb = b[j - 1];
+            int same = ca == cb || ((ca == '-' || ca == '_') && (cb == '-' || cb == '_'));
+            int v = diag + !same;
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+            if (v < best)
+                best = v;
+        }
+        if (best > max)
+            return max + 1;
+    }
+    return row[lb];
+}
+
+void cr_load_check_fields(struct cr_load *L)
+{
+    const struct cr_ruleset *rs = L->rs;
+    for (int f = CR_F__BUILTIN; f < rs->nfields; f++) {
+        uint64_t bit = (uint64_t)1 << (f & 63);
+        const char *name = rs->field_names[f];
+        if (!(L->own_ref[f >> 6] & bit) || (L->capture_names[f >> 6] & bit) ||
+            (L->sigma_ref[f >> 6] & bit) || strchr(name, '.') || strchr(name, '|'))
+            continue;
+        /* the closest name a record can carry: a parsed field or a capture */
+        /* short names differ by one letter legitimately (uid, pid): only '-' for '_'
+         * counts there; one edit from 5 letters, two from 8 */
+        size_t len = strlen(name);
+        int max = len >= 8 ? 2 : len >= 5 ? 1 : 0, best = max + 1;
+        const char *like = NULL;
+        for (int g = 0; g < rs->nfields; g++) {
+            if (g == f ||
+                (g >= CR_F__BUILTIN && !(L->capture_names[g >> 6] & ((uint64_t)1 << (g & 63)))))
+                continue;
+            int d = edit_distance(name, rs->field_names[g], max);
+            if (d < best) {
+                best = d;
+                like = rs->field_names[g];
+            }
+        }
+        if (like)
+            cr_load_error(L, L->field_ref[f].file, L->field_ref[f].line,
+                          "unknown field '%s' (did you mean '%s'? a field is one the parsers set, "
+                          "a capture of some rule, or a JSON path; docs/rules.md, Fields)",
+                          name, like);
+    }
 }
 
 /* The derived field "src|t1|t2" (transform.h), added once per chain. */

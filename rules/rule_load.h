@@ -30,6 +30,16 @@ struct cr_load {
     int *group_by_line;      /* per correlation: line of its group_by (for messages) */
     int *rule_group_by_line; /* per rule */
     uint64_t capture_names[CR_FIELD_WORDS]; /* bit i: some rule captures into field i */
+    /* Field names corral's own rule files read (not Sigma's, which come through the
+     * logsource mapping), with where each was first named: checked for typos once
+     * everything is loaded (cr_load_check_fields). */
+    uint64_t own_ref[CR_FIELD_WORDS];
+    uint64_t sigma_ref[CR_FIELD_WORDS]; /* bit i: a Sigma rule's mapping names field i */
+    struct cr_field_ref {
+        const char *file; /* borrowed from the loaded documents */
+        int line;
+    } field_ref[CR_MAX_FIELDS];
+    int in_sigma; /* compiling Sigma rules: cr_load_field marks sigma_ref */
     int cap_rules, cap_corrs, cap_patterns;
     /* Sigma: rule documents kept until every file is read (the logsource
      * mapping may come in a later file), and the mapping (rules/sigma.c). */
@@ -49,6 +59,12 @@ struct cr_load {
     } * sigma_gates; /* gate patterns shared between Sigma rules (sigma.c) */
     uint32_t sigma_gates_cap, sigma_gates_n;
 };
+
+/* Refuse the field names corral's own rules read that are neither parsed fields, nor
+ * captured by some rule, nor JSON paths, and are one or two edits away from a name that
+ * is: "unknown field 'progam' (did you mean 'program'?)". Other names are JSON keys or
+ * key=value keys the parsers look up, and stay. */
+void cr_load_check_fields(struct cr_load *L);
 
 /* Rule ids: index of the rule named id, -1 if none (linear; load time). */
 int cr_load_rule_index(struct cr_load *L, const char *id);

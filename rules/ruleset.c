@@ -621,7 +621,10 @@ struct cr_ruleset *cr_ruleset_load(const char *const *paths, int npaths,
     L.errlen = errlen;
     for (int i = 0; i < npaths; i++)
         load_path(&L, paths[i]);
+    L.in_sigma = 1;
     cr_sigma_compile_all(&L);
+    L.in_sigma = 0;
+    cr_load_check_fields(&L);
     link_all(&L);
     int rc = cr_hs_db_build(rs, opts ? opts->cache_dir : NULL, err, errlen);
     L.nerr += rc < 0 ? 1 : rc;

@@ -789,3 +789,29 @@ Test(rule_load, bad_transforms)
                  "%s:3: rule 'a': transforms apply to match / not_match, and the rule has "
                  "neither");
 }
+
+/* A field one or two edits from one the parsers set or a rule captures is a typo; names far
+ * from all of them are JSON or key=value keys and load, as do JSON paths and captures. */
+Test(rule_load, unknown_field_names_near_a_known_one)
+{
+    expect_error("rules:\n  - id: a\n    where: { progam: sshd }\n    match: 'x'\n",
+                 "%s:3: unknown field 'progam' (did you mean 'program'? a field is one the "
+                 "parsers set, a capture of some rule, or a JSON path; docs/rules.md, Fields)");
+    expect_error("rules:\n  - id: a\n    match: { dst_prot: '^22$' }\n",
+                 "%s:3: unknown field 'dst_prot' (did you mean 'dst_port'? a field is one the "
+                 "parsers set, a capture of some rule, or a JSON path; docs/rules.md, Fields)");
+    expect_error("rules:\n  - id: a\n    match: 'for (?<target_user>\\S+)'\n"
+                 "  - id: b\n    where: { target_usr: root }\n",
+                 "%s:5: unknown field 'target_usr' (did you mean 'target_user'? a field is one "
+                 "the parsers set, a capture of some rule, or a JSON path; docs/rules.md, Fields)");
+    expect_error("rules:\n  - id: a\n    match: 'x'\n    group_by: [src-ip]\n"
+                 "    incident: { category: S-ATK-EXPL }\n",
+                 "%s:4: unknown field 'src-ip' (did you mean 'src_ip'? a field is one the "
+                 "parsers set, a capture of some rule, or a JSON path; docs/rules.md, Fields)");
+    struct cr_ruleset *rs =
+        load1("ok.yaml", "rules:\n  - id: a\n    match: 'for (?<target_user>\\S+)'\n"
+                         "  - id: b\n    where: { target_user: root, uid: '0', auid: '1000', "
+                         "devname: fw1, userIdentity.type: Root, EventID: '4625', Host: h1 }\n");
+    cr_assert_not_null(rs, "%s", err);
+    cr_ruleset_free(rs);
+}
