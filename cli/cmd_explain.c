@@ -220,7 +220,12 @@ static void explain(const struct cr_ruleset *rs, const struct cr_inventory *inv,
             continue;
         printf("  %s = ", field_name(rs, f));
         show_value(&ev, f);
-        printf("%s\n", parsed[f >> 6] >> (f & 63) & 1 ? "" : "   (captured by a rule)");
+        int derived = 0;
+        for (int d = 0; d < rs->nderived && !derived; d++)
+            derived = rs->derived[d].field == f;
+        printf("%s\n", parsed[f >> 6] >> (f & 63) & 1 ? ""
+                       : derived                      ? "   (decoded by a rule's transforms)"
+                                                      : "   (captured by a rule)");
     }
     if (inv)
         show_assets(inv, &ev);

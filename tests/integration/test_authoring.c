@@ -189,3 +189,19 @@ Test(authoring, explain_names_the_assets_a_record_is_about)
     has(out, "src_ip 10.21.3.4: asset office-lan (ip_range), tier T3, tenant t-gov");
     free(out);
 }
+
+/* A web request through the default pack: the decoded copies the transforms make are shown
+ * as such, with the rule that matched on them. */
+Test(authoring, transformed_fields_are_shown_decoded)
+{
+    int rc;
+    char *out = explain("'203.0.113.50 - - [02/Mar/2026:12:00:00 +0000] \"GET "
+                        "/item.php?id=-1%20UnIoN/**/SeLeCt%201 HTTP/1.1\" 200 512 \"-\" \"x\"'",
+                        "", &rc);
+    cr_assert_eq(rc, 0, "%s", out);
+    has(out, "  object_id = '/item.php?id=-1%20UnIoN/**/SeLeCt%201'\n");
+    has(out, "  object_id|url_decode|remove_comments|compress_whitespace|lowercase = "
+             "'/item.php?id=-1 union select 1'   (decoded by a rule's transforms)\n");
+    has(out, "  web.sqli.union: SQL injection (union-based) in a web request\n");
+    free(out);
+}
