@@ -523,7 +523,8 @@ static int serve(struct run *r)
                                  .act = run_act,
                                  .metrics = run_metrics,
                                  .arg = r,
-                                 .writer = r->writer_desc};
+                                 .writer = r->writer_desc,
+                                 .policy = &r->grading};
     int rc = cr_serving_start(&r->sv, &r->cfg, NULL, r->cfg.store_path, &b, "run");
     r->serving = rc == 0;
     return rc;

@@ -168,7 +168,7 @@ int cr_cmd_serve(int argc, char **argv)
         return 1;
     }
     l.store = s;
-    struct cr_serve_backend b = {.store = s, .writer = writer};
+    struct cr_serve_backend b = {.store = s, .writer = writer, .policy = &l.as.policy};
     if (!so.read_only) {
         b.act = act_local;
         b.arg = &l;

@@ -25,6 +25,7 @@ int cr_cmd_check(int argc, char **argv);      /* cmd_check.c */
 int cr_cmd_test_rules(int argc, char **argv); /* cmd_test_rules.c */
 int cr_cmd_explain(int argc, char **argv);    /* cmd_explain.c */
 int cr_cmd_query(int argc, char **argv);      /* cmd_query.c */
+int cr_cmd_report(int argc, char **argv);     /* cmd_report.c */
 int cr_cmd_rejects(int argc, char **argv);    /* cmd_query.c */
 int cr_cmd_incident(int argc, char **argv);   /* cmd_incident.c */
 int cr_cmd_version(int argc, char **argv);    /* cmd_version.c */

@@ -34,6 +34,9 @@ static const struct command {
      "one record through parser and rules: fields, matching rules and why,\n"
      "the incident and the correlation state it would touch"},
     {"query", cr_cmd_query, "list stored incidents (table, ndjson, csv)"},
+    {"report", cr_cmd_report,
+     "the service report over a period (JSON or HTML): counts,\n"
+     "timeliness against the targets, backlog, availability"},
     {"incident", cr_cmd_incident,
      "an incident's lifecycle: show, ack, transition, note, confirm-level"},
     {"rejects", cr_cmd_rejects, "list records kept raw because they did not parse cleanly"},

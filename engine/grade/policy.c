@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum ktype { K_DUR, K_INT, K_LEVEL };
+enum ktype { K_DUR, K_INT, K_LEVEL, K_PCT };
 
 struct key {
     const char *name;
@@ -124,6 +124,13 @@ static const struct key keys[] = {
     {"reporting.cii", K_DUR, P(report_cii_ms), "1h", "report due after detection, CII systems"},
     {"reporting.other", K_DUR, P(report_other_ms), "4h", "report due after detection, others"},
     {"reporting.summary", K_DUR, P(summary_ms), "30d", "summary report due after closing"},
+    {"availability.iaas", K_PCT, P(avail_iaas_ppm), "99.95",
+     "monthly availability target of a cloud IaaS resource pool (compute, storage, network)"},
+    {"availability.vm", K_PCT, P(avail_vm_ppm), "99.9", "... of a single VM"},
+    {"availability.extranet_core", K_PCT, P(avail_extranet_ppm), "99.99",
+     "... of the government extranet core (links)"},
+    {"availability.facility", K_PCT, P(avail_facility_ppm), "99.99",
+     "... of data-centre power and cooling"},
 };
 #define NKEYS (sizeof keys / sizeof *keys)
 
@@ -153,6 +160,29 @@ static int parse_value(const struct key *k, const char *s, int64_t *out)
         if (l < 0)
             return -1;
         *out = l;
+        return 0;
+    }
+    if (k->type == K_PCT) { /* "99.95" -> 999500 ppm; at most 4 decimals, 0..100 */
+        int64_t whole = 0, frac = 0;
+        int nd = 0;
+        const char *c = s;
+        for (; *c >= '0' && *c <= '9' && whole <= 100; c++)
+            whole = whole * 10 + (*c - '0');
+        if (c == s)
+            return -1;
+        if (*c == '.')
+            for (c++; *c >= '0' && *c <= '9' && nd < 4; c++, nd++)
+                frac = frac * 10 + (*c - '0');
+        if (*c == '%')
+            c++;
+        if (*c)
+            return -1;
+        while (nd++ < 4)
+            frac *= 10;
+        int64_t ppm = whole * 10000 + frac;
+        if (ppm > 1000000)
+            return -1;
+        *out = ppm;
         return 0;
     }
     char *end;
@@ -193,7 +223,8 @@ void cr_grade_policy_each_key(void (*cb)(const char *, const char *, const char 
 }
 
 static const char *const type_what[] = {"a duration (30m, 2h, 3d)", "a non-negative integer",
-                                        "a level (I, II, III, IV)"};
+                                        "a level (I, II, III, IV)",
+                                        "a percentage from 0 to 100 (99.95)"};
 
 static int set_rungs(struct cr_yaml *y, yaml_node_t *n, struct cr_grade_policy *p, char *err,
                      size_t errlen)

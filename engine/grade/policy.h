@@ -64,6 +64,9 @@ struct cr_grade_policy {
     int64_t report_min_level;
     int64_t report_cii_ms, report_other_ms;
     int64_t summary_ms;
+    /* availability targets (the service report), in parts per million:
+     * 99.95 % is 999500 */
+    int64_t avail_iaas_ppm, avail_vm_ppm, avail_extranet_ppm, avail_facility_ppm;
 };
 
 /* DOMAIN.md's defaults. */

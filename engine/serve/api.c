@@ -10,6 +10,7 @@
  * after page_size + 1 matches; the other orders collect every match's
  * sort key and id, sort, and read back only the page's incidents.
  */
+#include "engine/serve/report.h"
 #include "engine/serve/http.h"
 
 #include "engine/grade/lifecycle.h"
@@ -446,6 +447,51 @@ static void audit(struct cr_req *r, int verify)
     cr_http_reply_json(r, 200, o);
 }
 
+/* GET /api/v1/report?from=&to=&FILTERS&format=json|html: the service
+ * report (report.h) over the caller's scope. Without from/to: the 30 days
+ * before to (or now). */
+static void report(struct cr_req *r)
+{
+    struct cr_filter f;
+    cr_filter_init(&f, r->tok);
+    r->action = "report";
+    r->detail = cr_http_query_text(r);
+    if (cr_http_filter(r, &f, "format") != 0) {
+        cr_filter_free(&f);
+        return;
+    }
+    const char *fmt = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "format");
+    if (fmt && strcmp(fmt, "json") && strcmp(fmt, "html")) {
+        cr_filter_free(&f);
+        return cr_http_error(r, 400, "format: '%s' is not json or html", fmt);
+    }
+    int64_t now = cr_http_now(r->srv);
+    if (f.to_ms == INT64_MAX)
+        f.to_ms = now;
+    if (f.from_ms == INT64_MIN)
+        f.from_ms = f.to_ms - 30 * 86400000LL;
+    struct cr_grade_policy defaults;
+    const struct cr_grade_policy *p = r->srv->b.policy;
+    if (!p) {
+        cr_grade_policy_defaults(&defaults);
+        p = &defaults;
+    }
+    char err[512];
+    json_t *rep = cr_report_build(r->srv->b.store, &f, f.from_ms, f.to_ms, now, p, err, sizeof err);
+    cr_filter_free(&f);
+    if (!rep)
+        return cr_http_error(r, 500, "the report: %s", err);
+    if (fmt && !strcmp(fmt, "html")) {
+        size_t len;
+        char *html = cr_report_html(rep, &len);
+        json_decref(rep);
+        if (!html)
+            return cr_http_error(r, 500, "the report: out of memory");
+        return cr_http_reply(r, 200, "text/html; charset=utf-8", html, len);
+    }
+    cr_http_reply_json(r, 200, rep);
+}
+
 void cr_api_handle(struct cr_req *r, const char *path)
 {
     int get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
@@ -458,6 +504,8 @@ void cr_api_handle(struct cr_req *r, const char *path)
             return cr_http_error(r, 405, "the audit log is read-only: nothing may change it");
         return audit(r, path[5] == '/');
     }
+    if (!strcmp(path, "report"))
+        return get ? report(r) : cr_http_error(r, 405, "report answers GET");
     if (!strcmp(path, "incidents")) {
         if (!get)
             return cr_http_error(r, 405,

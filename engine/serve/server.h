@@ -57,6 +57,7 @@ struct cr_serve_backend {
     const char *writer;   /* who writes the store, for /healthz and 409s: "this process
                            * (corral run)", "this process (corral serve)", "pid 1234" */
     int64_t (*now)(void); /* the wall clock (overdue); NULL: cr_assess_now */
+    const struct cr_grade_policy *policy; /* targets of the service report; NULL: defaults */
 };
 
 struct cr_serve_opts {

@@ -281,6 +281,21 @@ Test(grade, policy_file_overrides_and_refusals)
     cr_expect(strstr(err, "g.yaml:4: matrix.T1.L1: expected a level"), "%s", err);
     cr_expect(strstr(err, "g.yaml:6: unknown grading key 'targets.P9'"), "%s", err);
     cr_expect(memcmp(&before, &pol, sizeof pol) == 0, "a refused file changes nothing");
+
+    /* availability targets are percentages (the service report) */
+    const char *pct = "availability:\n  vm: 99.5\n  iaas: '99.995%'\n";
+    cr_assert_eq(cr_grade_policy_load_string("g.yaml", pct, strlen(pct), &pol, err, sizeof err), 0,
+                 "%s", err);
+    cr_expect_eq(pol.avail_vm_ppm, 995000);
+    cr_expect_eq(pol.avail_iaas_ppm, 999950);
+    cr_expect_eq(pol.avail_facility_ppm, 999900, "the default 99.99");
+    const char *badpct = "availability:\n  vm: 101\n  iaas: 99.9.9\n  facility: high\n";
+    cr_assert_eq(
+        cr_grade_policy_load_string("g.yaml", badpct, strlen(badpct), &pol, err, sizeof err), -1);
+    cr_expect(strstr(err, "g.yaml:2: availability.vm: expected a percentage from 0 to 100"), "%s",
+              err);
+    cr_expect(strstr(err, "g.yaml:3: availability.iaas: expected a percentage"), "%s", err);
+    cr_expect(strstr(err, "g.yaml:4: availability.facility: expected a percentage"), "%s", err);
 }
 
 static void count_key(const char *key, const char *def, const char *doc, void *arg)
