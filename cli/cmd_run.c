@@ -18,6 +18,7 @@
  * Threading: main thread; the stages start and join every other thread.
  */
 #include "cli/cli.h"
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/serving.h"
 
@@ -121,78 +122,81 @@ static void print_stats_text(const struct cr_pipeline_stats *st, uint64_t bytes,
 {
     const struct cr_worker_stats *e = &st->events;
     double secs = st->seconds > 0 ? st->seconds : 1e-9;
-    fprintf(stderr,
-            "corral: read %llu records (%.1f MB) from %d input%s in %.3f s: %.0f records/s, "
-            "%.1f MB/s, %d workers, %d shards\n",
-            (unsigned long long)e->records, (double)bytes / 1e6, ninputs, ninputs == 1 ? "" : "s",
-            st->seconds, (double)e->records / secs, (double)bytes / 1e6 / secs, st->workers,
-            st->shards);
-    fprintf(stderr,
-            "corral: parsed %llu ok, %llu headerless, %llu unparseable, %llu oversized, "
-            "%llu invalid UTF-8, %llu with NUL bytes, %llu without a time\n",
-            (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
-            (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
-            (unsigned long long)e->bad_utf8, (unsigned long long)e->nul_bytes,
-            (unsigned long long)e->no_time);
-    fprintf(stderr, "corral: %llu accepted, %llu rejected", (unsigned long long)e->accepted,
-            (unsigned long long)e->rejected);
+    cr_log_line(CR_LV_INFO,
+                "corral: read %llu records (%.1f MB) from %d input%s in %.3f s: %.0f records/s, "
+                "%.1f MB/s, %d workers, %d shards\n",
+                (unsigned long long)e->records, (double)bytes / 1e6, ninputs,
+                ninputs == 1 ? "" : "s", st->seconds, (double)e->records / secs,
+                (double)bytes / 1e6 / secs, st->workers, st->shards);
+    cr_log_line(CR_LV_INFO,
+                "corral: parsed %llu ok, %llu headerless, %llu unparseable, %llu oversized, "
+                "%llu invalid UTF-8, %llu with NUL bytes, %llu without a time\n",
+                (unsigned long long)e->parsed_ok, (unsigned long long)e->headerless,
+                (unsigned long long)e->parse_errors, (unsigned long long)e->truncated,
+                (unsigned long long)e->bad_utf8, (unsigned long long)e->nul_bytes,
+                (unsigned long long)e->no_time);
+    char why[512] = "";
+    size_t o = 0;
     const char *sep = " (";
-    for (int c = 0; c < CR_REJECT_NCAUSES; c++) {
+    for (int c = 0; c < CR_REJECT_NCAUSES && o < sizeof why; c++) {
         if (!e->rejected_by[c])
             continue;
-        fprintf(stderr, "%s%llu %s", sep, (unsigned long long)e->rejected_by[c],
-                cr_reject_cause_name((enum cr_reject_cause)c));
+        o += (size_t)snprintf(why + o, sizeof why - o, "%s%llu %s", sep,
+                              (unsigned long long)e->rejected_by[c],
+                              cr_reject_cause_name((enum cr_reject_cause)c));
         sep = ", ";
     }
-    fprintf(stderr, "%s\n", *sep == ',' ? ")" : "");
-    fprintf(stderr,
-            "corral: %llu rule matches, %llu routed to correlation, %llu without their key "
-            "fields, %llu match errors\n",
-            (unsigned long long)e->rule_matches, (unsigned long long)e->routed,
-            (unsigned long long)e->missing_key, (unsigned long long)e->match_errors);
-    fprintf(stderr,
-            "corral: incidents: %llu opened, %llu updates, %llu versions written in %llu "
-            "commits; correlation states: %llu peak, %llu evicted\n",
-            (unsigned long long)st->correlate.incidents_opened,
-            (unsigned long long)st->correlate.incident_updates,
-            (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
-            (unsigned long long)st->correlate.states_peak,
-            (unsigned long long)st->correlate.evicted);
+    cr_log_line(CR_LV_INFO, "corral: %llu accepted, %llu rejected%s%s",
+                (unsigned long long)e->accepted, (unsigned long long)e->rejected, why,
+                *sep == ',' ? ")" : "");
+    cr_log_line(CR_LV_INFO,
+                "corral: %llu rule matches, %llu routed to correlation, %llu without their key "
+                "fields, %llu match errors\n",
+                (unsigned long long)e->rule_matches, (unsigned long long)e->routed,
+                (unsigned long long)e->missing_key, (unsigned long long)e->match_errors);
+    cr_log_line(
+        CR_LV_INFO,
+        "corral: incidents: %llu opened, %llu updates, %llu versions written in %llu "
+        "commits; correlation states: %llu peak, %llu evicted\n",
+        (unsigned long long)st->correlate.incidents_opened,
+        (unsigned long long)st->correlate.incident_updates,
+        (unsigned long long)st->store.incident_versions, (unsigned long long)st->store.commits,
+        (unsigned long long)st->correlate.states_peak, (unsigned long long)st->correlate.evicted);
     if (st->correlate.values_evicted) /* a forgotten value looks new if it comes back */
-        fprintf(stderr, "corral: new_value: %llu known values dropped at max_values\n",
-                (unsigned long long)st->correlate.values_evicted);
+        cr_log_line(CR_LV_WARN, "corral: new_value: %llu known values dropped at max_values\n",
+                    (unsigned long long)st->correlate.values_evicted);
     if (st->correlate.values_not_numeric) /* garbage is never summed: say how much was left out */
-        fprintf(stderr,
-                "corral: value_sum / value_avg: %llu matches skipped, their field held no "
-                "number\n",
-                (unsigned long long)st->correlate.values_not_numeric);
-    fprintf(stderr,
-            "corral: event time: %llu late matches (%llu taken as evidence by an open "
-            "incident), %llu applied early at reorder_max_bytes, %llu held at most\n",
-            (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
-            (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak);
-    fprintf(stderr,
-            "corral: rejected records kept raw in the store: %llu (%llu over the limit, "
-            "counted only)\n",
-            (unsigned long long)st->store.rejects_kept,
-            (unsigned long long)st->store.rejects_not_kept);
+        cr_log_line(CR_LV_WARN,
+                    "corral: value_sum / value_avg: %llu matches skipped, their field held no "
+                    "number\n",
+                    (unsigned long long)st->correlate.values_not_numeric);
+    cr_log_line(CR_LV_INFO,
+                "corral: event time: %llu late matches (%llu taken as evidence by an open "
+                "incident), %llu applied early at reorder_max_bytes, %llu held at most\n",
+                (unsigned long long)st->reorder.late, (unsigned long long)st->late_evidence,
+                (unsigned long long)st->reorder.forced, (unsigned long long)st->reorder.held_peak);
+    cr_log_line(CR_LV_INFO,
+                "corral: rejected records kept raw in the store: %llu (%llu over the limit, "
+                "counted only)\n",
+                (unsigned long long)st->store.rejects_kept,
+                (unsigned long long)st->store.rejects_not_kept);
 }
 
 static void print_kafka_text(const struct cr_kafka_stats *k, uint64_t restored)
 {
-    fprintf(stderr,
-            "corral: kafka: %llu records consumed, %llu checkpoints, %llu rebalances, paused "
-            "%llu times for %.2f s, %llu consumer errors, %llu invalid CloudEvents envelopes, "
-            "%llu correlation states restored\n",
-            (unsigned long long)k->records, (unsigned long long)k->checkpoints,
-            (unsigned long long)k->rebalances, (unsigned long long)k->pauses, k->paused_seconds,
-            (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
-            (unsigned long long)restored);
+    cr_log_line(CR_LV_INFO,
+                "corral: kafka: %llu records consumed, %llu checkpoints, %llu rebalances, paused "
+                "%llu times for %.2f s, %llu consumer errors, %llu invalid CloudEvents envelopes, "
+                "%llu correlation states restored\n",
+                (unsigned long long)k->records, (unsigned long long)k->checkpoints,
+                (unsigned long long)k->rebalances, (unsigned long long)k->pauses, k->paused_seconds,
+                (unsigned long long)k->consumer_errors, (unsigned long long)k->bad_envelopes,
+                (unsigned long long)restored);
     for (int i = 0; i < k->npartitions; i++) {
         const struct cr_kafka_partition_stats *p = &k->part[i];
         long long lag = p->high >= 0 && p->next >= 0 && p->high > p->next ? p->high - p->next : 0;
-        fprintf(stderr, "corral: kafka: %s: %llu records, next offset %lld, lag %lld\n", p->input,
-                (unsigned long long)p->records, (long long)p->next, lag);
+        cr_log_line(CR_LV_INFO, "corral: kafka: %s: %llu records, next offset %lld, lag %lld\n",
+                    p->input, (unsigned long long)p->records, (long long)p->next, lag);
     }
 }
 
@@ -340,6 +344,8 @@ static int configure(struct run *r)
     const struct run_args *a = &r->a;
     struct cr_config *cfg = &r->cfg;
     int rc = cr_cli_load_config(a->config, cfg);
+    if (rc == 0)
+        cr_log_set_json(cfg->log_json);
     if (rc)
         return rc;
     if (a->workers)
@@ -377,18 +383,18 @@ static int configure(struct run *r)
             free(kv);
         }
         if (!cfg->kafka_brokers || cfg->nkafka_topics == 0) {
-            fprintf(stderr,
-                    "corral run: no input: give --input FILE|-, or Kafka brokers and "
-                    "topics (kafka.brokers / kafka.topics in %s, or --brokers and "
-                    "--topic)\n",
-                    a->config);
+            cr_log_line(CR_LV_ERROR,
+                        "corral run: no input: give --input FILE|-, or Kafka brokers and "
+                        "topics (kafka.brokers / kafka.topics in %s, or --brokers and "
+                        "--topic)\n",
+                        a->config);
             return CR_EXIT_USAGE;
         }
     }
     if (a->store_dir)
         replace(&cfg->store_path, a->store_dir);
     if (cr_config_default_rule_cache(cfg, r->err, sizeof r->err) != 0)
-        fprintf(stderr, "corral run: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s\n", r->err);
     if ((rc = cr_cli_compile_rules(cfg, 1, &r->rs)) != 0)
         return rc;
     if ((rc = cr_cli_load_grading(cfg, &r->grading)) != 0)
@@ -404,7 +410,7 @@ static int open_inputs(struct run *r)
         const char *in = r->a.inputs[i];
         int fd = strcmp(in, "-") == 0 ? 0 : open(in, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            fprintf(stderr, "corral run: cannot open input %s: %s\n", in, strerror(errno));
+            cr_log_line(CR_LV_ERROR, "corral run: cannot open input %s: %s\n", in, strerror(errno));
             return CR_EXIT_RUNTIME;
         }
         r->fds[r->nfds++] = fd;
@@ -417,7 +423,7 @@ static int open_store(struct run *r)
     struct cr_store_opts so = {.map_size = r->cfg.map_size};
     r->store = cr_store_open(r->cfg.store_path, &so, r->err, sizeof r->err);
     if (!r->store) {
-        fprintf(stderr, "corral run: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s\n", r->err);
         return CR_EXIT_RUNTIME;
     }
     /* Kafka runs checkpoint state with offsets and resume from them; file
@@ -427,16 +433,16 @@ static int open_store(struct run *r)
     char note[512];
     if (cr_pipeline_prepare_store(r->store, &r->po, &r->provisional, note, sizeof note, r->err,
                                   sizeof r->err) != 0) {
-        fprintf(stderr, "corral run: %s: %s\n", r->cfg.store_path, r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s: %s\n", r->cfg.store_path, r->err);
         return CR_EXIT_RUNTIME;
     }
     if (note[0])
-        fprintf(stderr, "corral run: %s\n", note);
+        cr_log_line(CR_LV_INFO, "corral run: %s\n", note);
     if (r->provisional && !r->a.quiet)
-        fprintf(stderr,
-                "corral run: %llu incidents stored early at the previous run's end are "
-                "derived again from the checkpoint\n",
-                (unsigned long long)r->provisional);
+        cr_log_line(CR_LV_INFO,
+                    "corral run: %llu incidents stored early at the previous run's end are "
+                    "derived again from the checkpoint\n",
+                    (unsigned long long)r->provisional);
     return 0;
 }
 
@@ -538,11 +544,11 @@ static int start(struct run *r)
     r->po.grading = &r->grading;
     r->pl = cr_pipeline_start(&r->cfg, r->rs, r->store, &r->po, r->err, sizeof r->err);
     if (!r->pl) {
-        fprintf(stderr, "corral run: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s\n", r->err);
         return CR_EXIT_RUNTIME;
     }
     if (cr_output_kafka_for_config(&r->cfg, &r->out, r->err, sizeof r->err) != 0) {
-        fprintf(stderr, "corral run: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s\n", r->err);
         return CR_EXIT_RUNTIME;
     }
     if (r->out) {
@@ -563,7 +569,7 @@ static int start(struct run *r)
     r->err[0] = 0;
     r->rl = cr_reload_start(r->pl, r->rs, &rlo, r->err, sizeof r->err);
     if (r->err[0]) /* a missing pid file only disables `corral reload`, not SIGHUP */
-        fprintf(stderr, "corral run: hot reload: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: hot reload: %s\n", r->err);
     return serve(r);
 }
 
@@ -586,7 +592,7 @@ static int ingest_kafka(struct run *r)
         .until_caught_up = r->a.until_caught_up, .stop = &stop_requested, .quiet = r->a.quiet};
     int rc = 0;
     if (cr_ingest_kafka(r->pl, &r->cfg, r->store, &ko, &r->kst, r->err, sizeof r->err) != 0) {
-        fprintf(stderr, "corral run: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s\n", r->err);
         rc = CR_EXIT_RUNTIME;
     }
     r->bytes = r->kst.bytes;
@@ -612,13 +618,13 @@ static int ingest_files(struct run *r)
             uint64_t at = cr_ingest_resume_point(r->store, name, r->fds[i] == 0,
                                                  r->cfg.checkpoint_records, &res);
             if (at && !r->a.quiet)
-                fprintf(stderr, "corral: %s: resuming at line %llu\n", name,
-                        (unsigned long long)at);
+                cr_log_line(CR_LV_INFO, "corral: %s: resuming at line %llu\n", name,
+                            (unsigned long long)at);
         }
         struct cr_ingest_stats ist = {0};
         if (cr_ingest_fd(r->pl, r->fds[i], idx[i], r->a.resume ? &res : NULL, &ist, r->err,
                          sizeof r->err) != 0) {
-            fprintf(stderr, "corral run: %s: %s\n", in, r->err);
+            cr_log_line(CR_LV_ERROR, "corral run: %s: %s\n", in, r->err);
             rc = CR_EXIT_RUNTIME;
         }
         /* its end: nothing more to wait for */
@@ -643,7 +649,7 @@ static int finish(struct run *r)
     }
     r->finished = 1;
     if (cr_pipeline_finish(r->pl, &r->st, r->err, sizeof r->err) != 0) {
-        fprintf(stderr, "corral run: %s\n", r->err);
+        cr_log_line(CR_LV_ERROR, "corral run: %s\n", r->err);
         return CR_EXIT_RUNTIME;
     }
     r->st.provisional_rolled_back = r->provisional;
@@ -661,20 +667,21 @@ static int report(struct run *r)
         if (!st->budget_evicted[o])
             continue;
         int is_rule = o < rs->nrules;
-        fprintf(stderr, "corral: %s '%s': %llu correlation states evicted at max_keys %llu\n",
-                is_rule ? "rule" : "correlation",
-                is_rule ? rs->rules[o].id : rs->corrs[o - rs->nrules].id,
-                (unsigned long long)st->budget_evicted[o],
-                (unsigned long long)(is_rule ? rs->rules[o].incident->max_keys
-                                             : rs->corrs[o - rs->nrules].incident.max_keys));
+        cr_log_line(CR_LV_WARN,
+                    "corral: %s '%s': %llu correlation states evicted at max_keys %llu\n",
+                    is_rule ? "rule" : "correlation",
+                    is_rule ? rs->rules[o].id : rs->corrs[o - rs->nrules].id,
+                    (unsigned long long)st->budget_evicted[o],
+                    (unsigned long long)(is_rule ? rs->rules[o].incident->max_keys
+                                                 : rs->corrs[o - rs->nrules].incident.max_keys));
     }
     for (size_t i = 0; i < st->ntenant_evicted && i < 10; i++)
-        fprintf(stderr,
-                "corral: tenant %08x: %llu correlation states evicted at "
-                "max_keys_per_tenant %llu%s\n",
-                st->tenant_evicted[i].tenant, (unsigned long long)st->tenant_evicted[i].evicted,
-                (unsigned long long)r->cfg.max_keys_per_tenant,
-                i == 9 && st->ntenant_evicted > 10 ? " (and more tenants)" : "");
+        cr_log_line(CR_LV_WARN,
+                    "corral: tenant %08x: %llu correlation states evicted at "
+                    "max_keys_per_tenant %llu%s\n",
+                    st->tenant_evicted[i].tenant, (unsigned long long)st->tenant_evicted[i].evicted,
+                    (unsigned long long)r->cfg.max_keys_per_tenant,
+                    i == 9 && st->ntenant_evicted > 10 ? " (and more tenants)" : "");
     int kafka = r->a.ninputs == 0;
     if (!r->a.quiet) {
         print_stats_text(st, r->bytes, kafka ? r->kst.npartitions : r->a.ninputs);
@@ -682,21 +689,21 @@ static int report(struct run *r)
             print_kafka_text(&r->kst, st->restored_states);
         const struct cr_reload_stats *l = &r->rls;
         if (l->reloads || l->failed || l->unchanged)
-            fprintf(stderr,
-                    "corral: reloads: %llu applied, %llu refused, %llu unchanged; correlation "
-                    "states at reloads: %llu kept, %llu dropped\n",
-                    (unsigned long long)l->reloads, (unsigned long long)l->failed,
-                    (unsigned long long)l->unchanged, (unsigned long long)l->states_kept,
-                    (unsigned long long)l->states_dropped);
+            cr_log_line(CR_LV_INFO,
+                        "corral: reloads: %llu applied, %llu refused, %llu unchanged; correlation "
+                        "states at reloads: %llu kept, %llu dropped\n",
+                        (unsigned long long)l->reloads, (unsigned long long)l->failed,
+                        (unsigned long long)l->unchanged, (unsigned long long)l->states_kept,
+                        (unsigned long long)l->states_dropped);
     }
     if (r->a.stats_json)
         print_stats_json(st, r->bytes, kafka ? &r->kst : NULL, &r->rls);
     if (r->out) {
         if (!r->a.quiet)
-            fprintf(stderr,
-                    "corral: output topic %s: %llu incident versions delivered, %llu failed\n",
-                    r->cfg.kafka_output_topic, (unsigned long long)st->store.output_sent,
-                    (unsigned long long)st->store.output_failed);
+            cr_log_line(CR_LV_INFO,
+                        "corral: output topic %s: %llu incident versions delivered, %llu failed\n",
+                        r->cfg.kafka_output_topic, (unsigned long long)st->store.output_sent,
+                        (unsigned long long)st->store.output_failed);
         if (st->store.output_failed)
             rc = CR_EXIT_RUNTIME;
     }

@@ -17,6 +17,7 @@
  * serve; moves take the store's one write batch under a mutex.
  */
 #include "cli/cli.h"
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/serving.h"
 
@@ -133,6 +134,7 @@ int cr_cmd_serve(int argc, char **argv)
     int rc = config ? cr_cli_load_config(config, &cfg) : (cr_config_defaults(&cfg), 0);
     if (rc)
         return rc;
+    cr_log_set_json(cfg.log_json);
     if (!dir && !config) {
         cr_config_free(&cfg);
         return cr_cli_usage(stderr, cmd, "--store DIR (or -c CONFIG with store.path) is required");
@@ -162,7 +164,7 @@ int cr_cmd_serve(int argc, char **argv)
         snprintf(writer, sizeof writer, "no one through this server (--read-only)");
     }
     if (!s) {
-        fprintf(stderr, "corral serve: %s\n", msg);
+        cr_log_line(CR_LV_ERROR, "corral serve: %s\n", msg);
         cr_inventory_free(inv);
         cr_config_free(&cfg);
         return 1;
@@ -185,7 +187,8 @@ int cr_cmd_serve(int argc, char **argv)
     if (rc == 0) {
         int sig = 0;
         sigwait(&set, &sig);
-        fprintf(stderr, "corral serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        cr_log_line(CR_LV_INFO, "corral serve: %s: stopping\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
         cr_serving_stop(&sv);
     }
     cr_store_close(s);

@@ -16,6 +16,7 @@
  * have a handler in the table instead of a type.
  */
 #include "engine/config/config.h"
+#include "base/log.h"
 
 #include "base/yaml_doc.h"
 
@@ -248,6 +249,17 @@ static int set_format(struct cr_yaml *y, yaml_node_t *n, struct cr_config *c, ch
     return 0;
 }
 
+static int set_log_format(struct cr_yaml *y, yaml_node_t *n, struct cr_config *c, char *err,
+                          size_t errlen)
+{
+    const char *s = cr_yaml_str(n);
+    if (cr_log_parse_format(s, &c->log_json) != 0) {
+        cr_yaml_error(y, n, err, errlen, "log.format: '%s' is not text or json", s ? s : "");
+        return 1;
+    }
+    return 0;
+}
+
 static int set_timezone(struct cr_yaml *y, yaml_node_t *n, struct cr_config *c, char *err,
                         size_t errlen)
 {
@@ -308,6 +320,9 @@ static const struct key keys[] = {
      "expected a file path or null", NULL, "`<store>/corral.pid`",
      "`corral run` writes its pid (and, on line 2, the config it reloads) here; `corral reload` "
      "reads it. The reload status is `<pid_file>.status`"},
+    {"log", "format", K_CUSTOM, 0, 0, NOF, 0, NULL, 0, NULL, set_log_format, "text",
+     "the lines `run` and `serve` write on stderr, each with its time and level: text, or json "
+     "(one object per line: time, level, msg); CORRAL_LOG_FORMAT overrides it"},
     {"input", "format", K_CUSTOM, 0, 0, NOF, 0, NULL, 0, NULL, set_format, "auto",
      "auto, syslog, rfc3164, rfc5424, json, cloudevents, raw"},
     {"input", "timezone", K_CUSTOM, 0, 0, NOF, 0, NULL, 0, NULL, set_timezone, "UTC",
@@ -424,7 +439,8 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"engine", "input", "correlation", "store", "kafka", "serve"};
+static const char *const sections[] = {"engine", "input", "correlation", "store",
+                                       "kafka",  "serve", "log"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static void put_num(struct cr_config *c, const struct key *k, int64_t v)

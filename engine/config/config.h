@@ -43,6 +43,7 @@ struct cr_config {
     int queue_depth;    /* match records per worker->shard ring */
     char *pid_file;     /* `corral run` writes its pid here for `corral reload`;
                          * NULL = <store>/corral.pid */
+    int log_json;       /* log.format: 1 = JSON lines on stderr (base/log.h) */
 
     /* input defaults (files, stdin) */
     enum cr_format format;

@@ -3,6 +3,7 @@
  * chunks that never move, 32-bit handles (correlate_int.h has the layout).
  */
 #include "engine/correlate/correlate_int.h"
+#include "base/log.h"
 
 static uint32_t slab_class_of(size_t size, uint32_t *slot)
 {
@@ -31,8 +32,8 @@ static uint32_t slab_chunk_new(struct slab *sl, size_t bytes, uint32_t size, uin
         if (sl->nchunk == 0)
             sl->nchunk = 1; /* chunk 0 stays unused: handle 0 is "none" */
         if (sl->nchunk >= SLAB_CHUNKS_MAX) {
-            fprintf(stderr, "corral: correlation state: more than %u slab chunks\n",
-                    SLAB_CHUNKS_MAX);
+            cr_log_line(CR_LV_ERROR, "corral: correlation state: more than %u slab chunks\n",
+                        SLAB_CHUNKS_MAX);
             abort();
         }
         if (sl->nchunk >= sl->capchunk) {

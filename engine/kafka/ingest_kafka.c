@@ -10,6 +10,7 @@
  * since live references make rd_kafka_destroy hang.
  */
 #include "engine/kafka/ingest_kafka.h"
+#include "base/log.h"
 #include "engine/kafka/kafka_produce.h"
 #include "base/clock.h"
 #include "base/crashpoint.h"
@@ -279,10 +280,10 @@ static void commit_sync(struct kctx *k, const rd_kafka_topic_partition_list_t *l
     rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         k->st->commit_failures++;
-        fprintf(stderr,
-                "corral: kafka: group commit %s failed: %s (offsets are durable in the "
-                "store; the group's may lag)\n",
-                when, rd_kafka_err2str(e));
+        cr_log_line(CR_LV_ERROR,
+                    "corral: kafka: group commit %s failed: %s (offsets are durable in the "
+                    "store; the group's may lag)\n",
+                    when, rd_kafka_err2str(e));
     }
 }
 
@@ -304,8 +305,9 @@ static void on_revoke(struct kctx *k, rd_kafka_topic_partition_list_t *parts)
         rd_kafka_topic_partition_list_destroy(c);
     } else {
         /* nothing is lost: the next owner reads from the last committed offset */
-        fprintf(stderr, "corral: kafka: partitions revoked before their checkpoint was durable; "
-                        "the next owner re-reads from the last committed offsets\n");
+        cr_log_line(CR_LV_WARN,
+                    "corral: kafka: partitions revoked before their checkpoint was durable; "
+                    "the next owner re-reads from the last committed offsets\n");
     }
     for (int i = 0; i < parts->cnt; i++) {
         struct part *p = find_part(k, parts->elems[i].topic, parts->elems[i].partition);
@@ -346,7 +348,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         on_revoke(k, parts);
         k->in_rebalance = 1;
     } else {
-        fprintf(stderr, "corral: kafka: rebalance error: %s\n", rd_kafka_err2str(err));
+        cr_log_line(CR_LV_ERROR, "corral: kafka: rebalance error: %s\n", rd_kafka_err2str(err));
         if (k->cooperative)
             rd_kafka_incremental_unassign(rk, parts);
         else
@@ -494,11 +496,12 @@ static void progress(struct kctx *k, int64_t elapsed_ms)
         o += (size_t)snprintf(line + o, sizeof line - o, " %s/%d=%lld", p->topic, (int)p->partition,
                               (long long)lag);
     }
-    fprintf(stderr,
-            "corral: kafka: %llu records in %.1f s, %llu checkpoints, paused %.1f s, lag %llu:%s\n",
-            (unsigned long long)k->st->records, (double)elapsed_ms / 1000.0,
-            (unsigned long long)k->st->checkpoints, k->st->paused_seconds,
-            (unsigned long long)lag_total, o ? line : " (none assigned)");
+    cr_log_line(
+        CR_LV_INFO,
+        "corral: kafka: %llu records in %.1f s, %llu checkpoints, paused %.1f s, lag %llu:%s\n",
+        (unsigned long long)k->st->records, (double)elapsed_ms / 1000.0,
+        (unsigned long long)k->st->checkpoints, k->st->paused_seconds,
+        (unsigned long long)lag_total, o ? line : " (none assigned)");
 }
 
 /* Which assigned partitions have a backlog (the high watermark librdkafka
@@ -659,7 +662,7 @@ int cr_ingest_kafka(struct cr_pipeline *pl, const struct cr_config *cfg, struct 
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                     st->consumer_errors++;
                     if (logged_errors++ < 10)
-                        fprintf(stderr, "corral: kafka: %s\n", rd_kafka_message_errstr(m));
+                        cr_log_line(CR_LV_WARN, "corral: kafka: %s\n", rd_kafka_message_errstr(m));
                 }
                 /* a fatal error arrives as __FATAL; the instance's own
                  * record of it (rd_kafka_fatal_error) names the cause */

@@ -2,6 +2,7 @@
  * ingest_file.c - see ingest_file.h.
  */
 #include "engine/pipeline/ingest_file.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -86,7 +87,7 @@ static void add(struct reader *r, struct cr_batch *b, size_t start, size_t len, 
     if (cr_batch_add_rec(b, (uint32_t)start, (uint32_t)len, r->line++, flags,
                          orig > UINT32_MAX ? UINT32_MAX : (uint32_t)orig) != 0) {
         /* the index could not grow: out of memory is not survivable without loss */
-        fprintf(stderr, "corral: out of memory indexing records\n");
+        cr_log_line(CR_LV_ERROR, "corral: out of memory indexing records\n");
         abort();
     }
     b->recs[b->nrecs - 1].year_add = year_add;

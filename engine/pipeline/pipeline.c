@@ -2,6 +2,7 @@
  * pipeline.c - see pipeline.h.
  */
 #include "engine/pipeline/pipeline.h"
+#include "base/log.h"
 #include "base/clock.h"
 
 #include "engine/correlate/match.h"
@@ -147,11 +148,11 @@ struct cr_pipeline *cr_pipeline_start(const struct cr_config *cfg, const struct 
         wk->inventory = opts ? opts->inventory : NULL;
         wk->asset_fields = cfg->asset_fields;
         if (w == 0 && wk->tenant_field < 0 && cfg->max_keys_per_tenant)
-            fprintf(stderr,
-                    "corral: correlation.tenant_field '%s' is neither a builtin field "
-                    "nor used by a rule: no match has a tenant, max_keys_per_tenant applies to "
-                    "none\n",
-                    cfg->tenant_field ? cfg->tenant_field : "");
+            cr_log_line(CR_LV_WARN,
+                        "corral: correlation.tenant_field '%s' is neither a builtin field "
+                        "nor used by a rule: no match has a tenant, max_keys_per_tenant applies to "
+                        "none\n",
+                        cfg->tenant_field ? cfg->tenant_field : "");
         if (cr_worker_start(wk) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d", w);
             return NULL;

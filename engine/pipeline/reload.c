@@ -11,6 +11,7 @@
  * are then.
  */
 #include "engine/pipeline/reload.h"
+#include "base/log.h"
 
 #include "base/notify.h"
 #include "engine/grade/policy.h"
@@ -121,7 +122,8 @@ static void write_status(struct cr_reload *r, const struct cr_reload_status *s)
     if (o >= cap)
         o = cap - 1;
     if (write_atomic(r->status_path, buf, o) != 0)
-        fprintf(stderr, "corral: reload: cannot write %s: %s\n", r->status_path, strerror(errno));
+        cr_log_line(CR_LV_ERROR, "corral: reload: cannot write %s: %s\n", r->status_path,
+                    strerror(errno));
     free(buf);
 }
 
@@ -134,12 +136,12 @@ static void refuse(struct cr_reload *r, struct cr_reload_status *s, const char *
     s->generation = r->generation;
     snprintf(s->reason, sizeof s->reason, "%s", why);
     s->finished_ms = cr_wall_ms();
-    fprintf(stderr, "corral: reload refused, the current rules stay in use:\n");
+    cr_log_line(CR_LV_ERROR, "corral: reload refused, the current rules stay in use:\n");
     for (const char *p = why; *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
         if (n)
-            fprintf(stderr, "corral: reload: %.*s\n", (int)n, p);
+            cr_log_line(CR_LV_ERROR, "corral: reload: %.*s\n", (int)n, p);
         p += n + (nl != NULL);
     }
     write_status(r, s);
@@ -201,7 +203,7 @@ static void reload_once(struct cr_reload *r)
         s->generation = r->generation;
         s->finished_ms = cr_wall_ms();
         if (!r->quiet)
-            fprintf(stderr, "corral: reload: the rules are unchanged; nothing to swap\n");
+            cr_log_line(CR_LV_INFO, "corral: reload: the rules are unchanged; nothing to swap\n");
         write_status(r, s);
         goto out;
     }
@@ -257,14 +259,15 @@ static void reload_once(struct cr_reload *r)
     s->states_dropped = res.states_dropped;
     s->finished_ms = cr_wall_ms();
     if (!r->quiet)
-        fprintf(stderr,
-                "corral: reload: generation %llu in use after %s: %d rules (%d added, %d changed, "
-                "%d removed), %d correlations (%d added, %d changed, %d removed); correlation "
-                "states: %llu kept, %llu dropped\n",
-                (unsigned long long)s->generation, s->barrier, s->rules, s->diff.rules_added,
-                s->diff.rules_changed, s->diff.rules_removed, s->correlations, s->diff.corrs_added,
-                s->diff.corrs_changed, s->diff.corrs_removed, (unsigned long long)s->states_kept,
-                (unsigned long long)s->states_dropped);
+        cr_log_line(
+            CR_LV_INFO,
+            "corral: reload: generation %llu in use after %s: %d rules (%d added, %d changed, "
+            "%d removed), %d correlations (%d added, %d changed, %d removed); correlation "
+            "states: %llu kept, %llu dropped\n",
+            (unsigned long long)s->generation, s->barrier, s->rules, s->diff.rules_added,
+            s->diff.rules_changed, s->diff.rules_removed, s->correlations, s->diff.corrs_added,
+            s->diff.corrs_changed, s->diff.corrs_removed, (unsigned long long)s->states_kept,
+            (unsigned long long)s->states_dropped);
     write_status(r, s);
 out:
     free(err);
@@ -299,10 +302,10 @@ static int write_pid_file(struct cr_reload *r)
         long other = 0;
         if (fscanf(f, "%ld", &other) == 1 && other > 0 && other != (long)getpid() &&
             kill((pid_t)other, 0) == 0)
-            fprintf(stderr,
-                    "corral: %s names process %ld, which is still running; replacing it: "
-                    "`corral reload` will signal this process\n",
-                    r->pid_path, other);
+            cr_log_line(CR_LV_INFO,
+                        "corral: %s names process %ld, which is still running; replacing it: "
+                        "`corral reload` will signal this process\n",
+                        r->pid_path, other);
         fclose(f);
     }
     char buf[4200];

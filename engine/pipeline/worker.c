@@ -2,6 +2,7 @@
  * worker.c - see worker.h.
  */
 #include "engine/pipeline/worker.h"
+#include "base/log.h"
 #include "base/clock.h"
 
 #include "engine/correlate/match.h"
@@ -194,9 +195,9 @@ static void reject(struct cr_worker *w, const struct cr_event *ev, const struct 
     if (!w->quiet && nrej <= CR_WORKER_REJECT_LOG) {
         const char *name =
             w->input_names && w->input_names[ev->input] ? w->input_names[ev->input] : "input";
-        fprintf(stderr, "corral: %s:%llu: %s (kept raw in the store's rejects)%s\n", name,
-                (unsigned long long)ev->position, reason,
-                nrej == CR_WORKER_REJECT_LOG ? "; further rejects are only counted here" : "");
+        cr_log_line(CR_LV_WARN, "corral: %s:%llu: %s (kept raw in the store's rejects)%s\n", name,
+                    (unsigned long long)ev->position, reason,
+                    nrej == CR_WORKER_REJECT_LOG ? "; further rejects are only counted here" : "");
     }
     cr_writer_send(w->writer,
                    cr_wmsg_reject(ev->input, ev->position, reason, ev->raw.p, ev->raw.len));

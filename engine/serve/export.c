@@ -16,6 +16,7 @@
  * finding of engine/store/ocsf.h.
  */
 #include "engine/serve/http.h"
+#include "base/log.h"
 
 #include "engine/store/csv.h"
 #include "engine/store/ocsf.h"
@@ -77,7 +78,7 @@ static int fill(struct export *e)
     }
     json_decref(items);
     if (rc != 0)
-        fprintf(stderr, "corral serve: export: %s\n", err);
+        cr_log_line(CR_LV_ERROR, "corral serve: export: %s\n", err);
     fclose(m);
     if (rc != 0 || !e->next[0])
         e->end = 1;

@@ -13,6 +13,7 @@
  *  - The audit entry goes to disk before the reply is queued (audit.h).
  */
 #include "engine/serve/http.h"
+#include "base/log.h"
 
 #include "engine/grade/assess.h"
 #include "engine/grade/lifecycle.h"
@@ -170,7 +171,7 @@ static int audit_write(struct cr_req *r, int status)
     char err[512];
     if (cr_audit_append(r->srv->b.audit, &e, cr_http_now(r->srv), err, sizeof err) != 0) {
         atomic_fetch_add(&r->srv->stats.audit_failures, 1);
-        fprintf(stderr, "corral serve: %s\n", err);
+        cr_log_line(CR_LV_ERROR, "corral serve: %s\n", err);
         return -1;
     }
     atomic_fetch_add(&r->srv->stats.audit_entries, 1);
