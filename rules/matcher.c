@@ -18,9 +18,23 @@
  *     hit (PCRE2 confirming a prefilter once per event), the others (exists,
  *     null, cidr, numbers, fieldref) read from the event's fields.
  *
- * The callback reads a compact per-pattern word (rule index << 2 | gate
- * << 1 | negated) instead of struct cr_pattern, to keep the scan's memory
- * traffic to one small array.
+ * The callback reads a compact per-pattern record (rule index << 2 | gate
+ * << 1 | negated, and the Sigma atom the pattern belongs to) instead of
+ * struct cr_pattern, to keep the scan's memory traffic to one small array.
+ *
+ * Why the atom: a Sigma candidate's condition reads every atom it reaches,
+ * and most atoms of a candidate have no hit at all (a rule is a candidate
+ * because one of its dozens of values hit). A per-atom "some pattern of
+ * mine hit" byte, set by the callback, makes such an atom one load instead
+ * of a walk over its patterns. It is kept only for atoms that own all their
+ * patterns (a pattern shared by several atoms, as logsource gates are, has
+ * no single atom to mark): for the others the byte stays 1 and the walk
+ * decides, as before.
+ *
+ * Candidates are put in rule order with a bitmap of the touched rules
+ * (words of 64 rules) ORed with that of the unconditional ones: an event
+ * touches dozens of Sigma rules, which sorting cost more than walking
+ * nrules / 64 words.
  *
  * Fields filled by captures are not scanned by Hyperscan for the same
  * event (scans happen first); a rule can match on a captured field only
@@ -35,21 +49,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* pat_info.atom of a pattern that belongs to no Sigma atom, or to several */
+#define ATOM_NONE UINT32_MAX
+
+struct pat_info {
+    uint32_t word; /* rule << 2 | gate << 1 | negated */
+    uint32_t atom; /* the one Sigma atom (matcher numbering) it marks, or ATOM_NONE */
+};
+
 struct cr_matcher {
     const struct cr_ruleset *rs;
     hs_scratch_t *scratch;
     struct cr_pcre_thread pt;
     const uint32_t *cur_map; /* pattern_of_id of the database being scanned */
-    uint32_t *pat_word;      /* per pattern: rule << 2 | gate << 1 | negated */
+    struct pat_info *pinfo;  /* per pattern */
     uint8_t *pat_hit;        /* per pattern: reported in this event */
     uint32_t *touched_pats;
     int ntouched_pats;
-    uint16_t *pos_hits; /* per rule: positive patterns that hit */
-    uint8_t *neg_hit;   /* per rule: some negated pattern hit */
-    uint8_t *rule_touched;
+    uint16_t *pos_hits;  /* per rule: positive patterns that hit */
+    uint8_t *neg_hit;    /* per rule: some negated pattern hit */
+    uint64_t *rule_bm;   /* per rule, a bit: touched in this event */
+    uint64_t *uncond_bm; /* per rule, a bit: unconditional */
+    int nwords;          /* of both bitmaps */
     uint32_t *touched_rules;
     int ntouched_rules;
     uint32_t *cand; /* touched + unconditional, in rule order */
+    /* Sigma atoms, numbered rule by rule from atom_base[rule]: atom_hit is 1
+     * when a pattern of the atom hit in this event, and always 1 for atoms
+     * that share a pattern (their patterns are walked). */
+    uint32_t *atom_base;
+    uint8_t *atom_hit;
     uint8_t *stack; /* Sigma condition evaluation, max_expr_depth deep */
     /* Derived fields' values for the current event (rs->derived): grown to
      * the largest event seen, so steady state allocates nothing. */
@@ -64,6 +93,58 @@ static void *xcalloc(size_t n, size_t sz)
     if (!p)
         abort();
     return p;
+}
+
+/* Number the Sigma atoms and give each pattern the one atom it belongs to
+ * (pinfo.atom); an atom with a pattern it shares keeps atom_hit at 1. */
+static void init_atoms(struct cr_matcher *m)
+{
+    const struct cr_ruleset *rs = m->rs;
+    size_t natoms = 0;
+    m->atom_base = xcalloc((size_t)rs->nrules, sizeof *m->atom_base);
+    for (int r = 0; r < rs->nrules; r++) {
+        m->atom_base[r] = (uint32_t)natoms;
+        if (rs->rules[r].expr)
+            natoms += (size_t)rs->rules[r].expr->natoms;
+    }
+    if (natoms >= ATOM_NONE - 1)
+        abort(); /* four billion atoms: cannot be loaded anyway */
+    m->atom_hit = xcalloc(natoms, 1);
+    uint8_t *shared = xcalloc((size_t)rs->npatterns, 1); /* in more than one atom */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int r = 0; r < rs->nrules; r++) {
+            const struct cr_expr *e = rs->rules[r].expr;
+            if (!e)
+                continue;
+            for (int a = 0; a < e->natoms; a++) {
+                const struct cr_atom *at = &e->atoms[a];
+                uint32_t g = m->atom_base[r] + (uint32_t)a;
+                if (at->kind != CR_ATOM_PATTERNS)
+                    continue;
+                if (pass == 0) { /* who references each pattern */
+                    for (uint32_t i = 0; i < at->npat; i++) {
+                        struct pat_info *pi = &m->pinfo[e->pat_idx[at->pat + i]];
+                        if (pi->atom == ATOM_NONE && !shared[e->pat_idx[at->pat + i]])
+                            pi->atom = g;
+                        else if (pi->atom != g) {
+                            pi->atom = ATOM_NONE;
+                            shared[e->pat_idx[at->pat + i]] = 1;
+                        }
+                    }
+                    continue;
+                }
+                int own = 1; /* pass 1: does the atom own all its patterns? */
+                for (uint32_t i = 0; i < at->npat && own; i++)
+                    own = m->pinfo[e->pat_idx[at->pat + i]].atom == g;
+                if (own)
+                    continue;
+                m->atom_hit[g] = 1;
+                for (uint32_t i = 0; i < at->npat; i++)
+                    m->pinfo[e->pat_idx[at->pat + i]].atom = ATOM_NONE;
+            }
+        }
+    }
+    free(shared);
 }
 
 struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
@@ -81,18 +162,25 @@ struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
         return NULL;
     }
     size_t np = (size_t)rs->npatterns, nr = (size_t)rs->nrules;
-    m->pat_word = xcalloc(np, sizeof *m->pat_word);
+    m->pinfo = xcalloc(np, sizeof *m->pinfo);
     m->pat_hit = xcalloc(np, 1);
     m->touched_pats = xcalloc(np, sizeof *m->touched_pats);
     m->pos_hits = xcalloc(nr, sizeof *m->pos_hits);
     m->neg_hit = xcalloc(nr, 1);
-    m->rule_touched = xcalloc(nr, 1);
+    m->nwords = (int)((nr + 63) / 64);
+    m->rule_bm = xcalloc((size_t)m->nwords, sizeof *m->rule_bm);
+    m->uncond_bm = xcalloc((size_t)m->nwords, sizeof *m->uncond_bm);
     m->touched_rules = xcalloc(nr, sizeof *m->touched_rules);
     m->cand = xcalloc(nr, sizeof *m->cand);
     m->stack = xcalloc((size_t)rs->max_expr_depth + 1, 1);
-    for (size_t i = 0; i < np; i++)
-        m->pat_word[i] = rs->patterns[i].rule << 2 | (uint32_t)rs->patterns[i].gate << 1 |
-                         rs->patterns[i].negated;
+    for (int i = 0; i < rs->nunconditional; i++)
+        m->uncond_bm[rs->unconditional[i] >> 6] |= 1ull << (rs->unconditional[i] & 63);
+    for (size_t i = 0; i < np; i++) {
+        m->pinfo[i].word = rs->patterns[i].rule << 2 | (uint32_t)rs->patterns[i].gate << 1 |
+                           rs->patterns[i].negated;
+        m->pinfo[i].atom = ATOM_NONE;
+    }
+    init_atoms(m);
     return m;
 }
 
@@ -104,12 +192,15 @@ void cr_matcher_free(struct cr_matcher *m)
         hs_free_scratch(m->scratch);
     cr_pcre_thread_free(&m->pt);
     free(m->xf_buf);
-    free(m->pat_word);
+    free(m->pinfo);
     free(m->pat_hit);
     free(m->touched_pats);
     free(m->pos_hits);
     free(m->neg_hit);
-    free(m->rule_touched);
+    free(m->rule_bm);
+    free(m->uncond_bm);
+    free(m->atom_base);
+    free(m->atom_hit);
     free(m->touched_rules);
     free(m->cand);
     free(m->stack);
@@ -128,45 +219,23 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
             continue; /* SINGLEMATCH makes this rare; it keeps the counters honest */
         m->pat_hit[p] = 1;
         m->touched_pats[m->ntouched_pats++] = p;
-        uint32_t w = m->pat_word[p], r = w >> 2;
+        const struct pat_info *pi = &m->pinfo[p];
+        if (pi->atom != ATOM_NONE)
+            m->atom_hit[pi->atom] = 1;
+        uint32_t w = pi->word, r = w >> 2;
         if (w & 2)
             continue; /* a logsource gate: recorded, not a candidate */
         if (w & 1)
             m->neg_hit[r] = 1;
         else
             m->pos_hits[r]++;
-        if (!m->rule_touched[r]) {
-            m->rule_touched[r] = 1;
+        uint64_t bit = 1ull << (r & 63);
+        if (!(m->rule_bm[r >> 6] & bit)) {
+            m->rule_bm[r >> 6] |= bit;
             m->touched_rules[m->ntouched_rules++] = r;
         }
     }
     return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static void sort_u32(uint32_t *a, int n)
-{
-    /* Candidate lists are usually short: insertion sort beats qsort's call
-     * overhead, up to a few dozen (Sigma's shared field names make longer
-     * ones). */
-    if (n > 24) {
-        qsort(a, (size_t)n, sizeof *a, cmp_u32);
-        return;
-    }
-    for (int i = 1; i < n; i++) {
-        uint32_t v = a[i];
-        int j = i - 1;
-        while (j >= 0 && a[j] > v) {
-            a[j + 1] = a[j];
-            j--;
-        }
-        a[j + 1] = v;
-    }
 }
 
 static int where_ok(const struct cr_rule *r, const struct cr_event *ev)
@@ -272,9 +341,11 @@ static int num_cmp(const struct cr_atom *a, const struct cr_slice *s)
 }
 
 static int atom_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_atom *a,
-                     const struct cr_event *ev)
+                     uint32_t g, const struct cr_event *ev)
 {
     if (a->kind == CR_ATOM_PATTERNS) {
+        if (!m->atom_hit[g])
+            return 0; /* none of its patterns hit (an atom that shares one is always 1) */
         for (uint32_t i = 0; i < a->npat; i++)
             if (pat_true(m, e->pat_idx[a->pat + i], ev))
                 return 1;
@@ -313,8 +384,8 @@ static int atom_true(struct cr_matcher *m, const struct cr_expr *e, const struct
     return a->kind == CR_ATOM_NULL && !any_present;
 }
 
-static int prog_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_expr_step *prog,
-                     int nprog, const struct cr_event *ev)
+static int prog_true(struct cr_matcher *m, const struct cr_expr *e, uint32_t abase,
+                     const struct cr_expr_step *prog, int nprog, const struct cr_event *ev)
 {
     uint8_t *st = m->stack;
     int sp = 0;
@@ -322,7 +393,7 @@ static int prog_true(struct cr_matcher *m, const struct cr_expr *e, const struct
         const struct cr_expr_step *p = &prog[i];
         switch (p->op) {
         case CR_OP_ATOM:
-            st[sp++] = (uint8_t)atom_true(m, e, &e->atoms[p->arg], ev);
+            st[sp++] = (uint8_t)atom_true(m, e, &e->atoms[p->arg], abase + p->arg, ev);
             break;
         case CR_OP_TRUE:
             st[sp++] = 1;
@@ -355,10 +426,12 @@ static int prog_true(struct cr_matcher *m, const struct cr_expr *e, const struct
 
 /* The logsource's select first (cheap, and false for most candidates that
  * share field names across logsources), then the detection. */
-static int expr_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_event *ev)
+static int expr_true(struct cr_matcher *m, uint32_t ri, const struct cr_expr *e,
+                     const struct cr_event *ev)
 {
-    return (e->ngate == 0 || prog_true(m, e, e->gate, e->ngate, ev)) &&
-           prog_true(m, e, e->prog, e->nprog, ev);
+    uint32_t abase = m->atom_base[ri];
+    return (e->ngate == 0 || prog_true(m, e, abase, e->gate, e->ngate, ev)) &&
+           prog_true(m, e, abase, e->prog, e->nprog, ev);
 }
 
 struct pending_capture {
@@ -372,7 +445,7 @@ static int rule_matches(struct cr_matcher *m, uint32_t ri, struct cr_event *ev)
     const struct cr_ruleset *rs = m->rs;
     const struct cr_rule *r = &rs->rules[ri];
     if (r->expr) /* Sigma: its condition decides (the load checked its depth) */
-        return (!r->nwhere || where_ok(r, ev)) && expr_true(m, r->expr, ev);
+        return (!r->nwhere || where_ok(r, ev)) && expr_true(m, ri, r->expr, ev);
     if (m->pos_hits[ri] < r->npatterns)
         return 0;
     if (r->nwhere && !where_ok(r, ev))
@@ -482,21 +555,12 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
         return 0;
 
     m->st.candidates += (uint64_t)m->ntouched_rules;
-    sort_u32(m->touched_rules, m->ntouched_rules);
-    /* Merge the two sorted lists; a rule can be in both (only negated
-     * patterns, one of which hit). */
-    int a = 0, b = 0, nc = 0;
-    const uint32_t *t = m->touched_rules, *u = rs->unconditional;
-    while (a < m->ntouched_rules || b < rs->nunconditional) {
-        uint32_t x;
-        if (b >= rs->nunconditional || (a < m->ntouched_rules && t[a] < u[b]))
-            x = t[a++];
-        else if (a >= m->ntouched_rules || u[b] < t[a])
-            x = u[b++];
-        else
-            x = t[a++], b++;
-        m->cand[nc++] = x;
-    }
+    /* Touched or unconditional, in rule order, each once (a rule can be
+     * both: only negated patterns, one of which hit). */
+    int nc = 0;
+    for (int w = 0; w < m->nwords; w++)
+        for (uint64_t bits = m->rule_bm[w] | m->uncond_bm[w]; bits; bits &= bits - 1)
+            m->cand[nc++] = (uint32_t)w * 64 + (uint32_t)__builtin_ctzll(bits);
     for (int i = 0; i < nc; i++) {
         if (!rule_matches(m, m->cand[i], ev))
             continue;
@@ -505,13 +569,17 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
             out[rc++] = m->cand[i];
     }
 reset:
-    for (int i = 0; i < m->ntouched_pats; i++)
-        m->pat_hit[m->touched_pats[i]] = 0;
+    for (int i = 0; i < m->ntouched_pats; i++) {
+        uint32_t p = m->touched_pats[i];
+        m->pat_hit[p] = 0;
+        if (m->pinfo[p].atom != ATOM_NONE)
+            m->atom_hit[m->pinfo[p].atom] = 0;
+    }
     for (int i = 0; i < m->ntouched_rules; i++) {
         uint32_t r = m->touched_rules[i];
         m->pos_hits[r] = 0;
         m->neg_hit[r] = 0;
-        m->rule_touched[r] = 0;
+        m->rule_bm[r >> 6] = 0;
     }
     m->ntouched_pats = 0;
     m->ntouched_rules = 0;
