@@ -40,6 +40,16 @@
  * (Image is a field of every category); they are now dropped on one load
  * of a byte, without reading the rule.
  *
+ * The fields that logsource selects read (Channel, EventID...) are scanned
+ * first; then the selects are known for the other fields' scans, and
+ *  - a database all of whose patterns belong to rules whose selects failed
+ *    is not scanned at all (a Windows record's fields for the Linux rules);
+ *  - a hit is not recorded for a rule whose select failed (`\powershell.exe$`
+ *    on Image is one compiled pattern reported for some 400 rules of a
+ *    dozen logsources), unless other rules share that pattern.
+ * A rule is skipped only when its select is false, which makes it false:
+ * the matches are those of scanning and recording everything.
+ *
  * Candidates are put in rule order with a bitmap of the touched rules
  * (words of 64 rules) ORed with that of the unconditional ones: an event
  * touches dozens of Sigma rules, which sorting cost more than walking
@@ -66,7 +76,15 @@
 struct pat_info {
     uint32_t word; /* rule << 2 | gate << 1 | negated */
     uint32_t atom; /* the one Sigma atom (matcher numbering) it marks, or ATOM_NONE */
+    uint32_t gate; /* its rule's select when only that rule reads the pattern, else NO_GATE */
 };
+
+/* A database's selects: it need not be scanned when all are false. */
+struct db_gates {
+    uint32_t at, n; /* db_gate[at .. at + n) */
+    uint8_t always; /* a pattern of a rule without select, or shared, or too many selects */
+};
+#define DB_MAX_GATES 32
 
 struct cr_matcher {
     const struct cr_ruleset *rs;
@@ -93,9 +111,15 @@ struct cr_matcher {
     /* Logsource selects: per rule its gate number (NO_GATE: none); per gate
      * 0 not evaluated in this event, 1 true, 2 false. */
     uint32_t *gate_of;
+    uint32_t *gate_rule; /* per gate: a rule that has it (its program is evaluated) */
     uint8_t *gate_state;
     uint32_t *touched_gates;
     int ntouched_gates;
+    uint64_t gate_fields[CR_FIELD_WORDS]; /* fields the selects' patterns are on */
+    struct db_gates *dbg;                 /* per database (rs->hs) */
+    uint32_t *db_gate;
+    int selects_known; /* scanning the other fields: gate_true may be asked */
+    const struct cr_event *cur_ev;
     uint8_t *stack; /* Sigma condition evaluation, max_expr_depth deep */
     /* Derived fields' values for the current event (rs->derived): grown to
      * the largest event seen, so steady state allocates nothing. */
@@ -221,10 +245,39 @@ static uint64_t gate_hash(const struct cr_expr *e)
     return h;
 }
 
+static int bm_has(const uint64_t *bm, unsigned f) { return (int)((bm[f / 64] >> (f % 64)) & 1); }
+
+/* Does the select read a field some rule's capture can set? Then it can
+ * change between candidates (captures are written as rules match), and it
+ * is evaluated for each candidate, as the rule comes. */
+static int gate_reads_captured(const struct cr_ruleset *rs, const struct cr_expr *e,
+                               const uint64_t *cap)
+{
+    for (int i = 0; i < e->ngate; i++) {
+        if (e->gate[i].op != CR_OP_ATOM)
+            continue;
+        const struct cr_atom *a = &e->atoms[e->gate[i].arg];
+        for (int f = 0; f < a->nalt && f < CR_ATOM_MAX_ALT; f++)
+            if (bm_has(cap, a->fields[f]))
+                return 1;
+        for (int f = 0; f < a->nref && f < CR_ATOM_MAX_ALT; f++)
+            if (bm_has(cap, a->ref_fields[f]))
+                return 1;
+        for (uint32_t p = 0; p < a->npat; p++)
+            if (bm_has(cap, rs->patterns[e->pat_idx[a->pat + p]].field))
+                return 1;
+    }
+    return 0;
+}
+
 /* Number the distinct logsource selects (gate_same) of the Sigma rules. */
 static void init_gates(struct cr_matcher *m)
 {
     const struct cr_ruleset *rs = m->rs;
+    uint64_t captured[CR_FIELD_WORDS] = {0};
+    for (int r = 0; r < rs->nrules; r++)
+        for (int w = 0; w < CR_FIELD_WORDS; w++)
+            captured[w] |= rs->rules[r].capture_fields[w];
     size_t cap = 16;
     while (cap < 2 * (size_t)rs->nrules)
         cap *= 2;
@@ -235,7 +288,7 @@ static void init_gates(struct cr_matcher *m)
     for (int r = 0; r < rs->nrules; r++) {
         const struct cr_expr *e = rs->rules[r].expr;
         m->gate_of[r] = NO_GATE;
-        if (!e || e->ngate == 0)
+        if (!e || e->ngate == 0 || gate_reads_captured(rs, e, captured))
             continue;
         uint64_t h = gate_hash(e);
         size_t i = (size_t)h & (cap - 1);
@@ -254,6 +307,80 @@ static void init_gates(struct cr_matcher *m)
     free(key);
     m->gate_state = xcalloc(ngates, 1);
     m->touched_gates = xcalloc(ngates, sizeof *m->touched_gates);
+    m->gate_rule = xcalloc(ngates, sizeof *m->gate_rule);
+    for (int r = rs->nrules - 1; r >= 0; r--)
+        if (m->gate_of[r] != NO_GATE)
+            m->gate_rule[m->gate_of[r]] = (uint32_t)r;
+}
+
+/* What the scan order needs (see the top of the file): the selects' fields,
+ * each pattern's select when only its rule reads it, each database's
+ * selects. */
+static void init_scan_order(struct cr_matcher *m)
+{
+    const struct cr_ruleset *rs = m->rs;
+    uint8_t *shared = xcalloc((size_t)rs->npatterns, 1);
+    uint32_t *owner = xcalloc((size_t)rs->npatterns, sizeof *owner); /* 1 + reading rule */
+    for (int r = 0; r < rs->nrules; r++) {
+        const struct cr_expr *e = rs->rules[r].expr;
+        if (!e)
+            continue;
+        for (int a = 0; a < e->natoms; a++) {
+            const struct cr_atom *at = &e->atoms[a];
+            if (at->kind != CR_ATOM_PATTERNS)
+                continue;
+            for (uint32_t i = 0; i < at->npat; i++) {
+                uint32_t p = e->pat_idx[at->pat + i];
+                if (owner[p] && owner[p] != (uint32_t)r + 1)
+                    shared[p] = 1;
+                owner[p] = (uint32_t)r + 1;
+            }
+        }
+        for (int i = 0; i < e->ngate; i++) {
+            if (e->gate[i].op != CR_OP_ATOM || e->atoms[e->gate[i].arg].kind != CR_ATOM_PATTERNS)
+                continue;
+            const struct cr_atom *at = &e->atoms[e->gate[i].arg];
+            for (uint32_t k = 0; k < at->npat; k++) {
+                unsigned f = rs->patterns[e->pat_idx[at->pat + k]].field;
+                m->gate_fields[f / 64] |= 1ull << (f % 64);
+            }
+        }
+    }
+    for (int p = 0; p < rs->npatterns; p++) {
+        uint32_t r = rs->patterns[p].rule;
+        /* owner 0: no atom reads it (a corral rule's pattern) */
+        int only_own = !shared[p] && (owner[p] == 0 || owner[p] == r + 1);
+        m->pinfo[p].gate = only_own ? m->gate_of[r] : NO_GATE;
+    }
+    m->dbg = xcalloc((size_t)rs->nhs + 1, sizeof *m->dbg);
+    m->db_gate = xcalloc((size_t)rs->nhs * DB_MAX_GATES + 1, sizeof *m->db_gate);
+    for (int h = 0; h < rs->nhs; h++) {
+        const struct cr_hs_field *hf = &rs->hs[h];
+        struct db_gates *d = &m->dbg[h];
+        d->at = (uint32_t)h * DB_MAX_GATES;
+        unsigned f = hf->field;
+        d->always = (m->gate_fields[f / 64] >> (f % 64)) & 1; /* scanned first anyway */
+        for (int k = 0; k < hf->npat && !d->always; k++) {
+            for (uint32_t p = hf->pattern_of_id[k]; p != UINT32_MAX && !d->always;
+                 p = rs->same_next[p]) {
+                uint32_t g = m->pinfo[p].gate, i;
+                if (g == NO_GATE) {
+                    d->always = 1;
+                    break;
+                }
+                for (i = 0; i < d->n && m->db_gate[d->at + i] != g; i++)
+                    ;
+                if (i < d->n)
+                    continue;
+                if (d->n == DB_MAX_GATES)
+                    d->always = 1;
+                else
+                    m->db_gate[d->at + d->n++] = g;
+            }
+        }
+    }
+    free(shared);
+    free(owner);
 }
 
 struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
@@ -291,6 +418,7 @@ struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
     }
     init_atoms(m);
     init_gates(m);
+    init_scan_order(m);
     return m;
 }
 
@@ -313,6 +441,9 @@ void cr_matcher_free(struct cr_matcher *m)
     free(m->atom_hit);
     free(m->gate_of);
     free(m->gate_state);
+    free(m->gate_rule);
+    free(m->dbg);
+    free(m->db_gate);
     free(m->touched_gates);
     free(m->touched_rules);
     free(m->cand);
@@ -322,6 +453,8 @@ void cr_matcher_free(struct cr_matcher *m)
 
 const struct cr_matcher_stats *cr_matcher_stats(const struct cr_matcher *m) { return &m->st; }
 
+static int gate_true(struct cr_matcher *m, uint32_t g, const struct cr_event *ev);
+
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
 {
@@ -330,9 +463,11 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     for (uint32_t p = m->cur_map[id]; p != UINT32_MAX; p = m->rs->same_next[p]) {
         if (m->pat_hit[p])
             continue; /* SINGLEMATCH makes this rare; it keeps the counters honest */
+        const struct pat_info *pi = &m->pinfo[p];
+        if (m->selects_known && pi->gate != NO_GATE && !gate_true(m, pi->gate, m->cur_ev))
+            continue; /* only its rule reads it, and that rule's select failed */
         m->pat_hit[p] = 1;
         m->touched_pats[m->ntouched_pats++] = p;
-        const struct pat_info *pi = &m->pinfo[p];
         if (pi->atom != ATOM_NONE)
             m->atom_hit[pi->atom] = 1;
         uint32_t w = pi->word, r = w >> 2;
@@ -537,11 +672,12 @@ static int prog_true(struct cr_matcher *m, const struct cr_expr *e, uint32_t aba
     return sp == 1 && st[0];
 }
 
-/* The logsource's select of rule ri (gate g), once per event for all the
- * rules that have it. */
-static int gate_true(struct cr_matcher *m, uint32_t g, uint32_t ri, const struct cr_event *ev)
+/* A logsource select (gate g), once per event for all the rules that have
+ * it. Only once the fields it reads were scanned. */
+static int gate_true(struct cr_matcher *m, uint32_t g, const struct cr_event *ev)
 {
     if (!m->gate_state[g]) {
+        uint32_t ri = m->gate_rule[g];
         const struct cr_expr *e = m->rs->rules[ri].expr;
         int ok = prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, ev);
         m->gate_state[g] = ok ? 1 : 2;
@@ -552,10 +688,13 @@ static int gate_true(struct cr_matcher *m, uint32_t g, uint32_t ri, const struct
 
 /* The detection; the logsource's select (cheap, and false for most
  * candidates that share field names across logsources) was decided before
- * (gate_true). */
+ * (gate_true), except where it cannot be shared. */
 static int expr_true(struct cr_matcher *m, uint32_t ri, const struct cr_expr *e,
                      const struct cr_event *ev)
 {
+    if (m->gate_of[ri] == NO_GATE && e->ngate &&
+        !prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, ev))
+        return 0; /* a select that reads a captured field (gate_reads_captured) */
     return prog_true(m, e, m->atom_base[ri], e->prog, e->nprog, ev);
 }
 
@@ -659,25 +798,42 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
     if (rs->nderived && derive_fields(m, ev) != 0)
         return -1;
     /* the present fields that have a database, in field order (thousands
-     * of Sigma fields have one; an event has a few dozen fields) */
-    for (int w = 0; w < CR_FIELD_WORDS; w++) {
-        for (uint64_t bits = ev->present[w]; bits; bits &= bits - 1) {
-            int hi = rs->hs_of_field[w * 64 + __builtin_ctzll(bits)];
-            if (hi < 0)
-                continue;
-            const struct cr_hs_field *hf = &rs->hs[hi];
-            const struct cr_slice *s = &ev->f[hf->field];
-            m->cur_map = hf->pattern_of_id;
-            m->st.hs_scans++;
-            hs_error_t e = hs_scan(hf->db, s->p ? s->p : "", s->len, 0, m->scratch, on_match, m);
-            if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) {
-                rc = -1;
-                goto reset;
+     * of Sigma fields have one; an event has a few dozen fields): those the
+     * selects read first, then the others */
+    m->cur_ev = ev;
+    m->selects_known = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int w = 0; w < CR_FIELD_WORDS; w++) {
+            uint64_t sel = pass == 0 ? m->gate_fields[w] : ~m->gate_fields[w];
+            for (uint64_t bits = ev->present[w] & sel; bits; bits &= bits - 1) {
+                int hi = rs->hs_of_field[w * 64 + __builtin_ctzll(bits)];
+                if (hi < 0)
+                    continue;
+                const struct db_gates *d = &m->dbg[hi];
+                if (!d->always) {
+                    uint32_t i = 0;
+                    while (i < d->n && !gate_true(m, m->db_gate[d->at + i], ev))
+                        i++;
+                    if (i == d->n)
+                        continue; /* every rule with a pattern here has a false select */
+                }
+                const struct cr_hs_field *hf = &rs->hs[hi];
+                const struct cr_slice *s = &ev->f[hf->field];
+                m->cur_map = hf->pattern_of_id;
+                m->st.hs_scans++;
+                hs_error_t e =
+                    hs_scan(hf->db, s->p ? s->p : "", s->len, 0, m->scratch, on_match, m);
+                if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED) {
+                    rc = -1;
+                    goto reset;
+                }
             }
         }
+        m->selects_known = 1; /* the selects' fields are scanned */
     }
+    m->selects_known = 0;
     if (m->ntouched_rules == 0 && rs->nunconditional == 0)
-        return 0;
+        goto reset; /* hits of gates and filters, selects evaluated: reset them too */
 
     m->st.candidates += (uint64_t)m->ntouched_rules;
     /* Touched or unconditional, in rule order, each once (a rule can be
@@ -688,7 +844,7 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
             m->cand[nc++] = (uint32_t)w * 64 + (uint32_t)__builtin_ctzll(bits);
     for (int i = 0; i < nc; i++) {
         uint32_t g = m->gate_of[m->cand[i]];
-        if (g != NO_GATE && !gate_true(m, g, m->cand[i], ev))
+        if (g != NO_GATE && !gate_true(m, g, ev))
             continue;
         if (!rule_matches(m, m->cand[i], ev))
             continue;
@@ -697,6 +853,7 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
             out[rc++] = m->cand[i];
     }
 reset:
+    m->selects_known = 0;
     for (int i = 0; i < m->ntouched_pats; i++) {
         uint32_t p = m->touched_pats[i];
         m->pat_hit[p] = 0;
