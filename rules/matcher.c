@@ -108,6 +108,12 @@ struct cr_matcher {
      * that share a pattern (their patterns are walked). */
     uint32_t *atom_base;
     uint8_t *atom_hit;
+    /* Conditions as trees (tree_true): per rule the offset of its
+     * detection's spans in span[], its select's after them; tree_ok bit 0
+     * the detection, bit 1 the select can be evaluated so. */
+    uint32_t *span_base;
+    uint32_t *span;
+    uint8_t *tree_ok;
     /* Logsource selects: per rule its gate number (NO_GATE: none); per gate
      * 0 not evaluated in this event, 1 true, 2 false. */
     uint32_t *gate_of;
@@ -160,8 +166,10 @@ static void init_atoms(struct cr_matcher *m)
             for (int a = 0; a < e->natoms; a++) {
                 const struct cr_atom *at = &e->atoms[a];
                 uint32_t g = m->atom_base[r] + (uint32_t)a;
-                if (at->kind != CR_ATOM_PATTERNS)
+                if (at->kind != CR_ATOM_PATTERNS) {
+                    m->atom_hit[g] = 1; /* atom_true reads the event */
                     continue;
+                }
                 if (pass == 0) { /* who references each pattern */
                     for (uint32_t i = 0; i < at->npat; i++) {
                         struct pat_info *pi = &m->pinfo[e->pat_idx[at->pat + i]];
@@ -186,6 +194,90 @@ static void init_atoms(struct cr_matcher *m)
         }
     }
     free(shared);
+}
+
+/* span[i] for a postfix program: the first step of the subtree ending at i.
+ * Returns 0 if the program is well formed (one value left, never an
+ * operand short) and its tree at most TREE_MAX_DEPTH deep (tree_true
+ * recurses), else -1: then the postfix loop evaluates it. */
+#define TREE_MAX_DEPTH 64
+static int tree_spans(const struct cr_expr_step *prog, int n, uint32_t *span, uint32_t *st,
+                      uint8_t *dep)
+{
+    int sp = 0;
+    for (int i = 0; i < n; i++) {
+        const struct cr_expr_step *p = &prog[i];
+        uint32_t start = (uint32_t)i;
+        uint8_t d = 1;
+        if (p->op == CR_OP_NOT) {
+            if (sp < 1)
+                return -1;
+            start = st[sp - 1];
+            d = (uint8_t)(dep[sp - 1] + 1);
+            sp--;
+        } else if (p->op != CR_OP_ATOM && p->op != CR_OP_TRUE && p->op != CR_OP_FALSE) {
+            if (p->arg < 1 || (uint32_t)sp < p->arg)
+                return -1;
+            for (uint32_t j = 0; j < p->arg; j++) {
+                sp--;
+                if (dep[sp] + 1 > d)
+                    d = (uint8_t)(dep[sp] + 1);
+                start = st[sp];
+            }
+        }
+        if (d > TREE_MAX_DEPTH)
+            return -1;
+        span[i] = start;
+        st[sp] = start;
+        dep[sp++] = d;
+    }
+    return sp == 1 ? 0 : -1;
+}
+
+static void init_trees(struct cr_matcher *m)
+{
+    const struct cr_ruleset *rs = m->rs;
+    size_t total = 0, most = 1;
+    m->span_base = xcalloc((size_t)rs->nrules, sizeof *m->span_base);
+    m->tree_ok = xcalloc((size_t)rs->nrules, 1);
+    for (int r = 0; r < rs->nrules; r++) {
+        const struct cr_expr *e = rs->rules[r].expr;
+        m->span_base[r] = (uint32_t)total;
+        if (!e)
+            continue;
+        total += (size_t)e->nprog + (size_t)e->ngate;
+        if ((size_t)e->nprog > most)
+            most = (size_t)e->nprog;
+        if ((size_t)e->ngate > most)
+            most = (size_t)e->ngate;
+    }
+    if (total >= UINT32_MAX)
+        abort();
+    m->span = xcalloc(total, sizeof *m->span);
+    uint32_t *st = xcalloc(most, sizeof *st);
+    uint8_t *dep = xcalloc(most, 1);
+    for (int r = 0; r < rs->nrules; r++) {
+        const struct cr_expr *e = rs->rules[r].expr;
+        if (!e)
+            continue;
+        uint32_t *sp = m->span + m->span_base[r];
+        if (e->nprog > 0 && tree_spans(e->prog, e->nprog, sp, st, dep) == 0)
+            m->tree_ok[r] |= 1;
+        if (e->ngate > 0 && tree_spans(e->gate, e->ngate, sp + e->nprog, st, dep) == 0)
+            m->tree_ok[r] |= 2;
+    }
+    free(st);
+    free(dep);
+}
+
+static const uint32_t *prog_span(const struct cr_matcher *m, uint32_t ri)
+{
+    return m->tree_ok[ri] & 1 ? m->span + m->span_base[ri] : NULL;
+}
+
+static const uint32_t *gate_span(const struct cr_matcher *m, uint32_t ri)
+{
+    return m->tree_ok[ri] & 2 ? m->span + m->span_base[ri] + m->rs->rules[ri].expr->nprog : NULL;
 }
 
 /* Equal atoms: the same test of the same fields with the same patterns. */
@@ -417,6 +509,7 @@ struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
         m->pinfo[i].atom = ATOM_NONE;
     }
     init_atoms(m);
+    init_trees(m);
     init_gates(m);
     init_scan_order(m);
     return m;
@@ -439,6 +532,9 @@ void cr_matcher_free(struct cr_matcher *m)
     free(m->uncond_bm);
     free(m->atom_base);
     free(m->atom_hit);
+    free(m->span_base);
+    free(m->span);
+    free(m->tree_ok);
     free(m->gate_of);
     free(m->gate_state);
     free(m->gate_rule);
@@ -591,9 +687,9 @@ static int num_cmp(const struct cr_atom *a, const struct cr_slice *s)
 static int atom_true(struct cr_matcher *m, const struct cr_expr *e, const struct cr_atom *a,
                      uint32_t g, const struct cr_event *ev)
 {
+    if (!m->atom_hit[g])
+        return 0; /* patterns, none of which hit (other atoms are always 1): a is not read */
     if (a->kind == CR_ATOM_PATTERNS) {
-        if (!m->atom_hit[g])
-            return 0; /* none of its patterns hit (an atom that shares one is always 1) */
         for (uint32_t i = 0; i < a->npat; i++)
             if (pat_true(m, e->pat_idx[a->pat + i], ev))
                 return 1;
@@ -632,9 +728,55 @@ static int atom_true(struct cr_matcher *m, const struct cr_expr *e, const struct
     return a->kind == CR_ATOM_NULL && !any_present;
 }
 
-static int prog_true(struct cr_matcher *m, const struct cr_expr *e, uint32_t abase,
-                     const struct cr_expr_step *prog, int nprog, const struct cr_event *ev)
+/* The condition as a tree, from its last step down: an AND stops at its
+ * first false operand, an OR at its first true one, so a rule whose
+ * selection failed does not read its filters. span[i] is the first step of
+ * the subtree that ends at step i (tree_spans). Operands are evaluated in
+ * the rule's order (up to 32 of them; beyond, last first). The result is
+ * the postfix program's: the atoms have no effect but caching. */
+#define TREE_MAX_ARGS 32
+static int tree_true(struct cr_matcher *m, const struct cr_expr *e, uint32_t abase,
+                     const struct cr_expr_step *prog, const uint32_t *span, uint32_t i,
+                     const struct cr_event *ev)
 {
+    const struct cr_expr_step *p = &prog[i];
+    switch (p->op) {
+    case CR_OP_ATOM:
+        return atom_true(m, e, &e->atoms[p->arg], abase + p->arg, ev);
+    case CR_OP_TRUE:
+        return 1;
+    case CR_OP_FALSE:
+        return 0;
+    case CR_OP_NOT:
+        return !tree_true(m, e, abase, prog, span, i - 1, ev);
+    default: {
+        int is_and = p->op == CR_OP_AND; /* anything else reduces as OR, as prog_true does */
+        uint32_t k = p->arg, end[TREE_MAX_ARGS];
+        if (k <= TREE_MAX_ARGS) {
+            uint32_t at = i - 1;
+            for (uint32_t j = k; j-- > 0;) {
+                end[j] = at;
+                at = span[at] - 1;
+            }
+            for (uint32_t j = 0; j < k; j++)
+                if (tree_true(m, e, abase, prog, span, end[j], ev) != is_and)
+                    return !is_and;
+            return is_and;
+        }
+        for (uint32_t j = 0, at = i - 1; j < k; j++, at = span[at] - 1)
+            if (tree_true(m, e, abase, prog, span, at, ev) != is_and)
+                return !is_and;
+        return is_and;
+    }
+    }
+}
+
+static int prog_true(struct cr_matcher *m, const struct cr_expr *e, uint32_t abase,
+                     const struct cr_expr_step *prog, int nprog, const uint32_t *span,
+                     const struct cr_event *ev)
+{
+    if (span)
+        return tree_true(m, e, abase, prog, span, (uint32_t)nprog - 1, ev);
     uint8_t *st = m->stack;
     int sp = 0;
     for (int i = 0; i < nprog; i++) {
@@ -679,7 +821,7 @@ static int gate_true(struct cr_matcher *m, uint32_t g, const struct cr_event *ev
     if (!m->gate_state[g]) {
         uint32_t ri = m->gate_rule[g];
         const struct cr_expr *e = m->rs->rules[ri].expr;
-        int ok = prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, ev);
+        int ok = prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, gate_span(m, ri), ev);
         m->gate_state[g] = ok ? 1 : 2;
         m->touched_gates[m->ntouched_gates++] = g;
     }
@@ -693,9 +835,9 @@ static int expr_true(struct cr_matcher *m, uint32_t ri, const struct cr_expr *e,
                      const struct cr_event *ev)
 {
     if (m->gate_of[ri] == NO_GATE && e->ngate &&
-        !prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, ev))
+        !prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, gate_span(m, ri), ev))
         return 0; /* a select that reads a captured field (gate_reads_captured) */
-    return prog_true(m, e, m->atom_base[ri], e->prog, e->nprog, ev);
+    return prog_true(m, e, m->atom_base[ri], e->prog, e->nprog, prog_span(m, ri), ev);
 }
 
 struct pending_capture {
