@@ -18,8 +18,8 @@
  *     hit (PCRE2 confirming a prefilter once per event), the others (exists,
  *     null, cidr, numbers, fieldref) read from the event's fields.
  *
- * The callback reads a compact per-pattern record (rule index << 2 | gate
- * << 1 | negated, and the Sigma atom the pattern belongs to) instead of
+ * The callback reads a compact per-pattern record (rule index << 3 | exact
+ * << 2 | gate << 1 | negated, and the Sigma atom the pattern belongs to) instead of
  * struct cr_pattern, to keep the scan's memory traffic to one small array.
  *
  * Why the atom: a Sigma candidate's condition reads every atom it reaches,
@@ -74,7 +74,7 @@
 #define NO_GATE UINT32_MAX
 
 struct pat_info {
-    uint32_t word; /* rule << 2 | gate << 1 | negated */
+    uint32_t word; /* rule << 3 | exact << 2 | gate << 1 | negated */
     uint32_t atom; /* the one Sigma atom (matcher numbering) it marks, or ATOM_NONE */
     uint32_t gate; /* its rule's select when only that rule reads the pattern, else NO_GATE */
 };
@@ -490,6 +490,8 @@ struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
         return NULL;
     }
     size_t np = (size_t)rs->npatterns, nr = (size_t)rs->nrules;
+    if (nr >= (size_t)1 << 29)
+        abort(); /* pat_info.word holds the rule in 29 bits */
     m->pinfo = xcalloc(np, sizeof *m->pinfo);
     m->pat_hit = xcalloc(np, 1);
     m->touched_pats = xcalloc(np, sizeof *m->touched_pats);
@@ -504,8 +506,9 @@ struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
     for (int i = 0; i < rs->nunconditional; i++)
         m->uncond_bm[rs->unconditional[i] >> 6] |= 1ull << (rs->unconditional[i] & 63);
     for (size_t i = 0; i < np; i++) {
-        m->pinfo[i].word = rs->patterns[i].rule << 2 | (uint32_t)rs->patterns[i].gate << 1 |
-                           rs->patterns[i].negated;
+        m->pinfo[i].word = rs->patterns[i].rule << 3 |
+                           (uint32_t)(rs->patterns[i].kind == CR_PAT_EXACT) << 2 |
+                           (uint32_t)rs->patterns[i].gate << 1 | rs->patterns[i].negated;
         m->pinfo[i].atom = ATOM_NONE;
     }
     init_atoms(m);
@@ -549,7 +552,15 @@ void cr_matcher_free(struct cr_matcher *m)
 
 const struct cr_matcher_stats *cr_matcher_stats(const struct cr_matcher *m) { return &m->st; }
 
-static int gate_true(struct cr_matcher *m, uint32_t g, const struct cr_event *ev);
+static int gate_eval(struct cr_matcher *m, uint32_t g, const struct cr_event *ev);
+
+/* A logsource select (gate g), once per event for all the rules that have
+ * it. Only once the fields it reads were scanned. */
+static inline int gate_true(struct cr_matcher *m, uint32_t g, const struct cr_event *ev)
+{
+    uint8_t st = m->gate_state[g];
+    return st ? st == 1 : gate_eval(m, g, ev);
+}
 
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
@@ -562,11 +573,11 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         const struct pat_info *pi = &m->pinfo[p];
         if (m->selects_known && pi->gate != NO_GATE && !gate_true(m, pi->gate, m->cur_ev))
             continue; /* only its rule reads it, and that rule's select failed */
-        m->pat_hit[p] = 1;
+        uint32_t w = pi->word, r = w >> 3;
+        m->pat_hit[p] = w & 4 ? 2 : 1; /* 2: true (pat_true), without reading the pattern */
         m->touched_pats[m->ntouched_pats++] = p;
         if (pi->atom != ATOM_NONE)
             m->atom_hit[pi->atom] = 1;
-        uint32_t w = pi->word, r = w >> 2;
         if (w & 2)
             continue; /* a logsource gate: recorded, not a candidate */
         if (w & 1)
@@ -814,18 +825,14 @@ static int prog_true(struct cr_matcher *m, const struct cr_expr *e, uint32_t aba
     return sp == 1 && st[0];
 }
 
-/* A logsource select (gate g), once per event for all the rules that have
- * it. Only once the fields it reads were scanned. */
-static int gate_true(struct cr_matcher *m, uint32_t g, const struct cr_event *ev)
+static int gate_eval(struct cr_matcher *m, uint32_t g, const struct cr_event *ev)
 {
-    if (!m->gate_state[g]) {
-        uint32_t ri = m->gate_rule[g];
-        const struct cr_expr *e = m->rs->rules[ri].expr;
-        int ok = prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, gate_span(m, ri), ev);
-        m->gate_state[g] = ok ? 1 : 2;
-        m->touched_gates[m->ntouched_gates++] = g;
-    }
-    return m->gate_state[g] == 1;
+    uint32_t ri = m->gate_rule[g];
+    const struct cr_expr *e = m->rs->rules[ri].expr;
+    int ok = prog_true(m, e, m->atom_base[ri], e->gate, e->ngate, gate_span(m, ri), ev);
+    m->gate_state[g] = ok ? 1 : 2;
+    m->touched_gates[m->ntouched_gates++] = g;
+    return ok;
 }
 
 /* The detection; the logsource's select (cheap, and false for most
