@@ -46,7 +46,11 @@
  *    is not scanned at all (a Windows record's fields for the Linux rules);
  *  - a hit is not recorded for a rule whose select failed (`\powershell.exe$`
  *    on Image is one compiled pattern reported for some 400 rules of a
- *    dozen logsources), unless other rules share that pattern.
+ *    dozen logsources), unless other rules share that pattern. The
+ *    patterns a hit stands for (the compiled one and its duplicates,
+ *    rs->same_next) are laid out per Hyperscan id, grouped by select, so a
+ *    failed select skips its group in one step and the rest is read in
+ *    sequence (struct chain_ent).
  * A rule is skipped only when its select is false, which makes it false:
  * the matches are those of scanning and recording everything.
  *
@@ -79,6 +83,13 @@ struct pat_info {
     uint32_t gate; /* its rule's select when only that rule reads the pattern, else NO_GATE */
 };
 
+/* One pattern a Hyperscan id stands for. ch[ch_off[base + id] ..
+ * ch_off[base + id + 1]) are those of id in the database whose base is
+ * ch_base[db], grouped by gate; next is the first entry of the next group. */
+struct chain_ent {
+    uint32_t pat, gate, next;
+};
+
 /* A database's selects: it need not be scanned when all are false. */
 struct db_gates {
     uint32_t at, n; /* db_gate[at .. at + n) */
@@ -90,9 +101,11 @@ struct cr_matcher {
     const struct cr_ruleset *rs;
     hs_scratch_t *scratch;
     struct cr_pcre_thread pt;
-    const uint32_t *cur_map; /* pattern_of_id of the database being scanned */
-    struct pat_info *pinfo;  /* per pattern */
-    uint8_t *pat_hit;        /* per pattern: reported in this event */
+    const uint32_t *cur_off; /* ch_off + ch_base[database being scanned] */
+    struct chain_ent *ch;
+    uint32_t *ch_off, *ch_base;
+    struct pat_info *pinfo; /* per pattern */
+    uint8_t *pat_hit;       /* per pattern: reported in this event */
     uint32_t *touched_pats;
     int ntouched_pats;
     uint16_t *pos_hits;  /* per rule: positive patterns that hit */
@@ -405,6 +418,47 @@ static void init_gates(struct cr_matcher *m)
             m->gate_rule[m->gate_of[r]] = (uint32_t)r;
 }
 
+static int cmp_ent(const void *a, const void *b)
+{
+    const struct chain_ent *x = a, *y = b;
+    if (x->gate != y->gate)
+        return x->gate < y->gate ? -1 : 1;
+    return (x->pat > y->pat) - (x->pat < y->pat);
+}
+
+/* ch, ch_off, ch_base from rs->hs and rs->same_next (see struct chain_ent). */
+static void init_chains(struct cr_matcher *m)
+{
+    const struct cr_ruleset *rs = m->rs;
+    size_t nids = 0;
+    m->ch_base = xcalloc((size_t)rs->nhs + 1, sizeof *m->ch_base);
+    for (int h = 0; h < rs->nhs; h++) {
+        m->ch_base[h] = (uint32_t)nids;
+        nids += (size_t)rs->hs[h].npat + 1;
+    }
+    m->ch_off = xcalloc(nids + 1, sizeof *m->ch_off);
+    m->ch = xcalloc((size_t)rs->npatterns + 1, sizeof *m->ch);
+    uint32_t n = 0;
+    for (int h = 0; h < rs->nhs; h++) {
+        const struct cr_hs_field *hf = &rs->hs[h];
+        uint32_t *off = m->ch_off + m->ch_base[h];
+        for (int k = 0; k < hf->npat; k++) {
+            off[k] = n;
+            uint32_t first = n;
+            for (uint32_t p = hf->pattern_of_id[k]; p != UINT32_MAX && n < (uint32_t)rs->npatterns;
+                 p = rs->same_next[p]) {
+                m->ch[n].pat = p;
+                m->ch[n++].gate = m->pinfo[p].gate;
+            }
+            qsort(m->ch + first, n - first, sizeof *m->ch, cmp_ent);
+            for (uint32_t e = n; e-- > first;)
+                m->ch[e].next =
+                    e + 1 < n && m->ch[e + 1].gate == m->ch[e].gate ? m->ch[e + 1].next : e + 1;
+        }
+        off[hf->npat] = n;
+    }
+}
+
 /* What the scan order needs (see the top of the file): the selects' fields,
  * each pattern's select when only its rule reads it, each database's
  * selects. */
@@ -473,6 +527,7 @@ static void init_scan_order(struct cr_matcher *m)
     }
     free(shared);
     free(owner);
+    init_chains(m);
 }
 
 struct cr_matcher *cr_matcher_new(const struct cr_ruleset *rs)
@@ -541,6 +596,9 @@ void cr_matcher_free(struct cr_matcher *m)
     free(m->gate_of);
     free(m->gate_state);
     free(m->gate_rule);
+    free(m->ch);
+    free(m->ch_off);
+    free(m->ch_base);
     free(m->dbg);
     free(m->db_gate);
     free(m->touched_gates);
@@ -567,12 +625,17 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 {
     struct cr_matcher *m = ctx;
     /* the compiled pattern and the identical ones of other rules (hs_db.c) */
-    for (uint32_t p = m->cur_map[id]; p != UINT32_MAX; p = m->rs->same_next[p]) {
+    for (uint32_t e = m->cur_off[id], end = m->cur_off[id + 1]; e < end;) {
+        const struct chain_ent *ce = &m->ch[e];
+        if (m->selects_known && ce->gate != NO_GATE && !gate_true(m, ce->gate, m->cur_ev)) {
+            e = ce->next; /* only their rules read them, and those rules' select failed */
+            continue;
+        }
+        e++;
+        uint32_t p = ce->pat;
         if (m->pat_hit[p])
             continue; /* SINGLEMATCH makes this rare; it keeps the counters honest */
         const struct pat_info *pi = &m->pinfo[p];
-        if (m->selects_known && pi->gate != NO_GATE && !gate_true(m, pi->gate, m->cur_ev))
-            continue; /* only its rule reads it, and that rule's select failed */
         uint32_t w = pi->word, r = w >> 3;
         m->pat_hit[p] = w & 4 ? 2 : 1; /* 2: true (pat_true), without reading the pattern */
         m->touched_pats[m->ntouched_pats++] = p;
@@ -968,7 +1031,7 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
                 }
                 const struct cr_hs_field *hf = &rs->hs[hi];
                 const struct cr_slice *s = &ev->f[hf->field];
-                m->cur_map = hf->pattern_of_id;
+                m->cur_off = m->ch_off + m->ch_base[hi];
                 m->st.hs_scans++;
                 hs_error_t e =
                     hs_scan(hf->db, s->p ? s->p : "", s->len, 0, m->scratch, on_match, m);
