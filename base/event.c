@@ -50,13 +50,20 @@ const char *cr_field_builtin_name(unsigned field)
     return field < CR_F__BUILTIN ? builtin_names[field] : NULL;
 }
 
+/* Called for every root key of a generic JSON record (json_event.c): the
+ * first byte is compared before any strlen, which rejects nearly every key
+ * (Windows records' are capitalized: EventID, Channel, Image...). */
 int cr_field_builtin_id(const char *name, size_t len)
 {
+    if (len == 0)
+        return -1;
     for (int i = 0; i < CR_F__BUILTIN; i++)
-        if (strlen(builtin_names[i]) == len && memcmp(builtin_names[i], name, len) == 0)
+        if (builtin_names[i][0] == name[0] && strlen(builtin_names[i]) == len &&
+            memcmp(builtin_names[i], name, len) == 0)
             return i;
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (strlen(aliases[i].alias) == len && memcmp(aliases[i].alias, name, len) == 0)
+        if (aliases[i].alias[0] == name[0] && strlen(aliases[i].alias) == len &&
+            memcmp(aliases[i].alias, name, len) == 0)
             return aliases[i].field;
     return -1;
 }

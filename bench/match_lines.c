@@ -11,6 +11,8 @@
  * none). Correlation state is not run: this scores
  * what single records trigger, which is what per-event labelled sets
  * (Panther's rule tests) label. Uses BENCH_HS_CACHE like bench_match.
+ * MATCH_LINES_ALL=1 prints every matching rule, building blocks included
+ * (a before/after diff of the matcher's results on a corpus).
  */
 #include "parsers/parser.h"
 #include "rules/matcher.h"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
     ssize_t n;
     unsigned long no = 0;
     uint32_t out[256];
+    const char *all_env = getenv("MATCH_LINES_ALL");
+    int all = all_env && *all_env == '1';
     while ((n = getline(&line, &cap, f)) >= 0) {
         no++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -65,7 +69,7 @@ int main(int argc, char **argv)
         printf("%lu\t", no);
         for (int i = 0, first = 1; i < k; i++) {
             const struct cr_rule *r = &rs->rules[out[i]];
-            if (!r->incident)
+            if (!r->incident && !all)
                 continue; /* a building block or a correlation's input: not a detection alone */
             printf("%s%s", first ? "" : " ", r->id);
             first = 0;

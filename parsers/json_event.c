@@ -64,17 +64,23 @@ static int cr_map_pre(struct cr_parser *p, struct cr_event *ev, unsigned field, 
 /* The walk only finds which rule-requested paths a record has; each found
  * is then looked up as before (cr_map), so the walk and the lookups agree by
  * construction on which value wins when a record has a path twice
- * (duplicate keys, a flat "a.b" beside a nested a.b). */
+ * (duplicate keys, a flat "a.b" beside a nested a.b). Except for a path
+ * without a dot: its lookup is the root's first member of that name, which
+ * is where the walk first meets the path, so that value is kept from the
+ * walk (has_ref) and not looked up again (a linear search of the root's
+ * members each: a Windows record's fields are all root members). */
 #define CR_WALK_FOUND 256
 
 struct walk_ctx {
     struct cr_parser *p;
     struct cr_event *ev;
     uint16_t found[CR_WALK_FOUND];
+    uint8_t has_ref[CR_WALK_FOUND];
+    struct cr_json_ref ref[CR_WALK_FOUND];
     int nfound, overflow;
 };
 
-static int leaf_found(void *vctx, const char *path, size_t len)
+static int leaf_found(void *vctx, const char *path, size_t len, const struct cr_json_ref *ref)
 {
     struct walk_ctx *wc = vctx;
     int f = cr_parser_xname(wc->p, path, len);
@@ -87,8 +93,26 @@ static int leaf_found(void *vctx, const char *path, size_t len)
         wc->overflow = 1;
         return 1; /* stop: every name is looked up instead */
     }
+    wc->has_ref[wc->nfound] = memchr(path, '.', len) == NULL;
+    if (wc->has_ref[wc->nfound])
+        wc->ref[wc->nfound] = *ref;
     wc->found[wc->nfound++] = (uint16_t)f;
     return 0;
+}
+
+/* cr_map of found[i] (see walk_ctx). */
+static void cr_map_found(struct cr_parser *p, struct cr_event *ev, const struct walk_ctx *wc, int i)
+{
+    unsigned f = wc->found[i];
+    if (!wc->has_ref[i]) {
+        cr_map(p, ev, f, p->opts.extra_names[f], strlen(p->opts.extra_names[f]));
+        return;
+    }
+    struct cr_json_val v;
+    enum cr_json_type t = cr_json_ref_text(p->json, &wc->ref[i], &v);
+    if (t == CR_JSON_MISSING || t == CR_JSON_NULL || !v.s)
+        return;
+    cr_event_set(ev, f, v.s, v.len);
 }
 
 static int cr_streq(const char *s, size_t n, const char *lit)
@@ -381,13 +405,16 @@ enum cr_parse_result cr_parse_json(struct cr_parser *p, const char *rec, size_t 
 
     /* Rule-requested paths (userIdentity.type, objectRef.subresource...):
      * many (Sigma) by one walk of the record, few by a lookup each. */
-    struct walk_ctx wc = {.p = p, .ev = ev};
+    struct walk_ctx wc; /* not zeroed: 9 KiB, and only nfound entries are read */
+    wc.p = p;
+    wc.ev = ev;
+    wc.nfound = 0;
+    wc.overflow = 0;
     if (p->xnames)
         cr_json_walk(p->json, leaf_found, &wc);
     if (p->xnames && !wc.overflow) {
         for (int i = 0; i < wc.nfound; i++)
-            cr_map(p, ev, wc.found[i], p->opts.extra_names[wc.found[i]],
-                   strlen(p->opts.extra_names[wc.found[i]]));
+            cr_map_found(p, ev, &wc, i);
     } else {
         unsigned n_extra =
             p->opts.n_extra_names < CR_MAX_FIELDS ? p->opts.n_extra_names : CR_MAX_FIELDS;

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 namespace
 {
@@ -311,12 +312,10 @@ static bool cr_json_text_el(simdjson::dom::element el, char *dst, size_t cap, si
     }
 }
 
-extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path, size_t path_len,
-                                              struct cr_json_val *out)
+/* out (filled from el) plus the text of a container. */
+static enum cr_json_type cr_json_text_of(struct cr_json *j, simdjson::dom::element el,
+                                         struct cr_json_val *out)
 {
-    simdjson::dom::element el;
-    if (!cr_json_lookup(j, path, path_len, &el, out))
-        return CR_JSON_MISSING;
     enum cr_json_type t = out->type;
     if (t != CR_JSON_OBJECT && t != CR_JSON_ARRAY)
         return t;
@@ -328,6 +327,24 @@ extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *pat
         out->len = at;
     }
     return t;
+}
+
+extern "C" enum cr_json_type cr_json_get_text(struct cr_json *j, const char *path, size_t path_len,
+                                              struct cr_json_val *out)
+{
+    simdjson::dom::element el;
+    if (!cr_json_lookup(j, path, path_len, &el, out))
+        return CR_JSON_MISSING;
+    return cr_json_text_of(j, el, out);
+}
+
+extern "C" enum cr_json_type cr_json_ref_text(struct cr_json *j, const struct cr_json_ref *ref,
+                                              struct cr_json_val *out)
+{
+    simdjson::dom::element el;
+    std::memcpy(&el, ref->opaque, sizeof el);
+    cr_json_fill(j, el, out);
+    return cr_json_text_of(j, el, out);
 }
 
 extern "C" void cr_json_foreach_root(struct cr_json *j,
@@ -352,11 +369,27 @@ extern "C" void cr_json_foreach_root(struct cr_json *j,
  * dotted path built in a stack
  * buffer; containers deeper than 24 levels or paths past 512 bytes are not
  * visited (no rule names them). */
+typedef int (*cr_walk_fn)(void *ctx, const char *path, size_t path_len,
+                          const struct cr_json_ref *ref);
+
+static_assert(sizeof(simdjson::dom::element) <= sizeof(struct cr_json_ref),
+              "struct cr_json_ref holds a simdjson element");
+static_assert(std::is_trivially_copyable<simdjson::dom::element>::value,
+              "a simdjson element is copied as bytes");
+
+static int cr_json_call(cr_walk_fn fn, void *ctx, const char *path, size_t len,
+                        simdjson::dom::element el)
+{
+    struct cr_json_ref ref;
+    std::memcpy(ref.opaque, &el, sizeof el);
+    return fn(ctx, path, len, &ref);
+}
+
 static int cr_json_walk_el(simdjson::dom::element el, char *path, size_t len, int depth,
-                           int (*fn)(void *ctx, const char *path, size_t path_len), void *ctx)
+                           cr_walk_fn fn, void *ctx)
 {
     const size_t cap = 512;
-    if (len && (el.is_object() || el.is_array()) && fn(ctx, path, len))
+    if (len && (el.is_object() || el.is_array()) && cr_json_call(fn, ctx, path, len, el))
         return 1; /* a container too: a rule may name it (cr_json_get_text) */
     if (el.is_object()) {
         if (depth >= 24)
@@ -391,11 +424,10 @@ static int cr_json_walk_el(simdjson::dom::element el, char *path, size_t len, in
         }
         return 0;
     }
-    return fn(ctx, path, len);
+    return cr_json_call(fn, ctx, path, len, el);
 }
 
-extern "C" void cr_json_walk(struct cr_json *j,
-                             int (*fn)(void *ctx, const char *path, size_t path_len), void *ctx)
+extern "C" void cr_json_walk(struct cr_json *j, cr_walk_fn fn, void *ctx)
 {
     if (!j->ok)
         return;

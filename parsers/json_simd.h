@@ -35,6 +35,12 @@ enum cr_json_type {
     CR_JSON_ARRAY,  /* s is NULL */
 };
 
+/* A value of the current document, as cr_json_walk hands it (opaque: a
+ * simdjson element, which is two words). */
+struct cr_json_ref {
+    uint64_t opaque[4];
+};
+
 struct cr_json_val {
     enum cr_json_type type;
     const char *s; /* text of a scalar; NULL for null/containers or if scratch ran out */
@@ -76,15 +82,24 @@ void cr_json_foreach_root(struct cr_json *j,
                                     const struct cr_json_val *val),
                           void *ctx);
 
-/* Calls fn(ctx, path, path_len) for every value of the document below the
- * root (containers before their members, then strings, numbers, booleans,
- * null), depth first in document order, with its dotted
- * path as cr_json_get takes it ("a.b.0.c"; not NUL-terminated). Stops
- * early if fn returns non-zero. One pass over the DOM that renders nothing:
- * a parser finds which of many rule-requested paths (Sigma's) a record has,
- * then looks only those up. */
-void cr_json_walk(struct cr_json *j, int (*fn)(void *ctx, const char *path, size_t path_len),
+/* Calls fn(ctx, path, path_len, ref) for every value of the document below
+ * the root (containers before their members, then strings, numbers,
+ * booleans, null), depth first in document order, with its dotted
+ * path as cr_json_get takes it ("a.b.0.c"; not NUL-terminated) and the value
+ * itself (ref: borrowed for the call; copy it to keep it). Stops early if fn
+ * returns non-zero. One pass over the DOM that renders nothing: a parser
+ * finds which of many rule-requested paths (Sigma's) a record has, then
+ * reads only those. */
+void cr_json_walk(struct cr_json *j,
+                  int (*fn)(void *ctx, const char *path, size_t path_len,
+                            const struct cr_json_ref *ref),
                   void *ctx);
+
+/* cr_json_get_text of the value a walk was at (ref, copied out of the
+ * callback): the same result as looking its path up when that path finds
+ * this value, without the lookup. Valid until the next parse. */
+enum cr_json_type cr_json_ref_text(struct cr_json *j, const struct cr_json_ref *ref,
+                                   struct cr_json_val *out);
 
 #ifdef __cplusplus
 }

@@ -35,7 +35,8 @@ int cr_matcher_match(struct cr_matcher *m, struct cr_event *ev, uint32_t *out, i
 struct cr_matcher_stats {
     uint64_t events;
     uint64_t hs_scans;
-    uint64_t candidates;  /* rules reported by Hyperscan */
+    uint64_t candidates;  /* rules reported by Hyperscan (a Sigma rule whose logsource
+                           * select failed is not recorded, matcher.c) */
     uint64_t pcre_runs;   /* PCRE2 confirm/extract calls */
     uint64_t matches;     /* rules that matched */
     uint64_t pcre_errors; /* match limit hit etc.; counted as no match */

@@ -146,6 +146,27 @@ Test(sigma, string_modifiers_and_wildcards_match_case_insensitively, .init = set
     cr_assert_eq(rs->sigma.skipped, 0, "%s", rs->sigma.skips ? rs->sigma.skips : "");
 }
 
+/* A record whose scans hit only selects and filters (no rule a candidate)
+ * leaves nothing behind: the next record's select is its own. The matcher
+ * once returned early there without resetting, so with no unconditional
+ * rule loaded the next record inherited Channel and EventID 1. */
+Test(sigma, a_record_without_candidates_leaves_no_hits_behind, .init = setup, .fini = teardown)
+{
+    put("b.yml", RULE("00000000-0000-0000-0000-00000000000b", "temp binary", WIN_PROC,
+                      "  selection:\n    Image|startswith: 'C:\\Users\\'\n"
+                      "    Image: '*\\AppData\\Local\\Temp\\\\*.exe'\n  condition: selection\n"));
+    start();
+    cr_assert_eq(rs->nunconditional, 0);
+    cr_assert_str_eq(matches(SYSMON_FLAT("C:\\\\Windows\\\\notepad.exe", "notepad")), "");
+    cr_assert_str_eq(
+        matches(
+            "{\"EventID\":11,\"Image\":\"C:\\\\Users\\\\b\\\\AppData\\\\Local\\\\Temp\\\\x.exe\"}"),
+        "", "no Channel, EventID 11: not a process creation");
+    cr_assert_str_eq(
+        matches(SYSMON_FLAT("C:\\\\Users\\\\b\\\\AppData\\\\Local\\\\Temp\\\\x.exe", "x")),
+        "temp binary");
+}
+
 Test(sigma, conditions_not_parentheses_one_of_them, .init = setup, .fini = teardown)
 {
     put("c.yml", RULE("00000000-0000-0000-0000-00000000000c", "rundll32 unusual", WIN_PROC,
