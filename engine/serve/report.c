@@ -325,7 +325,8 @@ static json_t *availability(struct tally *t)
     const int64_t target[AV__N] = {t->p->avail_iaas_ppm, t->p->avail_vm_ppm,
                                    t->p->avail_extranet_ppm, t->p->avail_facility_ppm};
     double period = (double)(t->to - t->from);
-    qsort(t->out, t->nout, sizeof *t->out, outage_cmp);
+    if (t->nout) /* qsort takes no NULL array, even empty */
+        qsort(t->out, t->nout, sizeof *t->out, outage_cmp);
     json_t *classes = json_object();
     for (int c = 0; c < AV__N; c++) {
         json_t *o = json_object();
