@@ -978,6 +978,12 @@ static int derive_fields(struct cr_matcher *m, struct cr_event *ev)
         if (ev->f[d->src].len > maxlen)
             maxlen = ev->f[d->src].len;
     }
+    if (need == 0) { /* no source with bytes: empty values, and no buffer to point into */
+        for (int i = 0; i < rs->nderived; i++)
+            if (cr_event_has(ev, rs->derived[i].src))
+                cr_event_set(ev, rs->derived[i].field, "", 0);
+        return 0;
+    }
     need += maxlen;
     if (need > m->xf_cap) {
         size_t cap = m->xf_cap ? m->xf_cap : 4096;

@@ -30,7 +30,9 @@ struct held {
     uint64_t position;
     uint64_t value;
     uint32_t src, rule, input;
-    uint32_t tenant; /* cr_match.tenant */
+    uint32_t sub, rep; /* cr_match's: which event of the record (not checkpointed: a
+                        * restored match is the record's first event) */
+    uint32_t tenant;   /* cr_match.tenant */
     uint16_t key_len, raw_len, flags;
     uint8_t route, replay, persisted, late;
     uint8_t has_measure, asset_len, src_asset_len, carried_len; /* cr_match's */
@@ -362,6 +364,8 @@ static struct held *hold(struct cr_reorder *r, const struct cr_match *m, int64_t
     h->late = at != m->time_ms;
     h->tie = XXH3_64bits(m->raw, m->raw_len);
     h->position = m->position;
+    h->sub = m->sub;
+    h->rep = m->rep;
     h->value = m->value;
     h->src = m->src;
     h->tenant = m->tenant;
@@ -527,6 +531,8 @@ static void leave(struct cr_reorder *r, cr_reorder_fn fn, void *arg)
     m->rule = h->rule;
     m->input = h->input;
     m->position = h->position;
+    m->sub = h->sub;
+    m->rep = h->rep;
     m->time_ms = h->ev_t;
     m->value = h->value;
     memcpy(m->key, h->data, h->key_len);
@@ -847,6 +853,8 @@ int cr_reorder_restore(struct cr_reorder *r, const void *key, size_t klen, const
     m->time_ms = hv.ev_t;
     m->src = rd32(k + HELD_PREFIX_LEN + 16);
     m->position = rd64(k + HELD_PREFIX_LEN + 20);
+    m->sub = 0;
+    m->rep = 0;
     m->rule = (uint32_t)rule;
     m->route = hv.route;
     m->input = hv.input;

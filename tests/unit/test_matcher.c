@@ -276,6 +276,25 @@ Test(matcher, several_rules_in_rule_order_and_max)
     cr_assert_str_eq(match_ids(&ev), "");
 }
 
+/* A fresh matcher whose first events have no bytes to decode (the source
+ * field absent, or empty) has no buffer yet: nothing may point into it
+ * (found by fuzz_rules under UBSan: NULL + 0 in derive_fields). */
+Test(matcher, transforms_before_any_buffer)
+{
+    struct cr_matcher *fresh = cr_matcher_new(rs);
+    cr_assert_not_null(fresh);
+    struct cr_event ev;
+    uint32_t out[32];
+    syslog_ev(&ev, "nginx", "union select x from y");
+    cr_assert_eq(cr_matcher_match(fresh, &ev, out, 32), 0);
+    syslog_ev(&ev, "nginx", "GET");
+    set(&ev, CR_F_OBJECT_ID, "");
+    cr_assert_eq(cr_matcher_match(fresh, &ev, out, 32), 0);
+    int df = cr_ruleset_field(rs, "object_id|url_decode");
+    cr_assert(df >= 0 && cr_event_has(&ev, (unsigned)df) && ev.f[df].len == 0);
+    cr_matcher_free(fresh);
+}
+
 /* transforms: the rules see the decoded request; two rules with the same
  * chain on the same field share one derived field (one scan); the source
  * field stays as it was. */
